@@ -1,0 +1,53 @@
+import { parseCommand, requirePositionals } from '../args.js';
+import { printUsage } from './inspect.js';
+import { convertFile } from '../../pipeline/convert.js';
+import { ProgressTracker } from '../../core/progress.js';
+import { renderProgress } from '../progress-renderer.js';
+import { formatBytes } from '../../core/units.js';
+import { WRITERS } from '../../formats/registry.js';
+import { CORE } from '../../core/error-codes.js';
+import { vmxError } from '../../core/errors.js';
+
+export const CONVERT_USAGE = `Usage: vmxfer convert SRC DST --to FORMAT [--json] [--format FMT] [--parent FILE]
+
+Reads SRC (format detected) and writes DST in FORMAT in one streaming pass.
+  --to FORMAT     output format: ${WRITERS.map((w) => w.target).join(', ')}
+  --json          one JSON progress line per second and a JSON result on stdout
+  --format FMT    skip detection and read SRC as FMT
+  --parent FILE   the parent of a differencing/delta disk when it is not beside it
+A progress bar is drawn on stderr when it is a terminal.`;
+
+export async function convertCommand(argv: string[], signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parseCommand(
+    argv,
+    { to: { type: 'string' }, json: { type: 'boolean' }, format: { type: 'string' }, parent: { type: 'string' } },
+    CONVERT_USAGE,
+  );
+  if (values.help) return printUsage(CONVERT_USAGE);
+  const [src, dst] = requirePositionals(positionals, ['SRC', 'DST'], CONVERT_USAGE);
+  if (!values.to) throw vmxError(CORE.USAGE, `--to FORMAT is required\n\n${CONVERT_USAGE}`);
+  const progress = new ProgressTracker();
+  const stop = renderProgress(progress, values.json ? 'json' : process.stderr.isTTY ? 'tty' : 'none');
+  try {
+    const result = await convertFile({
+      source: src!,
+      destination: dst!,
+      to: values.to as string,
+      from: values.format as string | undefined,
+      parent: values.parent as string | undefined,
+      signal,
+      progress,
+    });
+    stop();
+    if (values.json) process.stdout.write(JSON.stringify({ type: 'result', ...result }) + '\n');
+    else {
+      process.stdout.write(
+        `${result.destination}: ${result.target}, ${formatBytes(result.outputBytes)} from ${formatBytes(result.virtualSize)} virtual in ${result.seconds.toFixed(2)} s\n` +
+          `source sha256: ${result.sourceSha256 ?? '-'}\noutput sha256: ${result.outputSha256}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    stop();
+  }
+}

@@ -1,0 +1,39 @@
+import type { ProgressSnapshot, ProgressTracker } from '../core/progress.js';
+import { formatBytes, formatDuration } from '../core/units.js';
+
+/**
+ * Renders a ProgressTracker: a redrawn bar on a terminal (stderr), or with --json one JSON line per
+ * second on stdout. Returns a function that stops rendering.
+ */
+export function renderProgress(tracker: ProgressTracker, mode: 'tty' | 'json' | 'none'): () => void {
+  if (mode === 'none') return () => undefined;
+  let last: ProgressSnapshot = tracker.snapshot();
+  const onProgress = (s: ProgressSnapshot) => {
+    last = s;
+  };
+  tracker.on('progress', onProgress);
+  const draw = () => {
+    if (mode === 'json') process.stdout.write(JSON.stringify({ type: 'progress', ...jsonSafe(last) }) + '\n');
+    else process.stderr.write(`\r\x1b[K${bar(last)}`);
+  };
+  const timer = setInterval(draw, mode === 'json' ? 1000 : 200);
+  return () => {
+    clearInterval(timer);
+    last = tracker.snapshot();
+    if (mode === 'tty') process.stderr.write(`\r\x1b[K${bar(last)}\n`);
+  };
+}
+
+function bar(s: ProgressSnapshot): string {
+  const frac = s.totalBytes > 0 ? Math.min(1, s.bytesRead / s.totalBytes) : 0;
+  const width = 30;
+  const full = Math.round(frac * width);
+  return (
+    `${s.phase.padEnd(10)} [${'#'.repeat(full)}${'-'.repeat(width - full)}] ${(frac * 100).toFixed(1).padStart(5)}% ` +
+    `${formatBytes(s.bytesRead)}/${formatBytes(s.totalBytes)} ${formatBytes(s.rate)}/s out ${formatBytes(s.bytesWritten)} ETA ${formatDuration(s.etaSeconds)}`
+  );
+}
+
+function jsonSafe(s: ProgressSnapshot) {
+  return { ...s, etaSeconds: Number.isFinite(s.etaSeconds) ? Math.round(s.etaSeconds) : null, rate: Math.round(s.rate) };
+}

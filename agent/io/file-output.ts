@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { throwIfAborted } from '../core/abort.js';
+import { fsError } from './random-access-file.js';
+
+export interface FileOutputResult {
+  bytes: number;
+  sha256: string;
+}
+
+const SPARSE_MIN = 64 * 1024;
+
+/**
+ * Writes a byte stream to `path` through a temporary sibling renamed into place only when the
+ * stream completed, so a failed or cancelled conversion never leaves a plausible-looking image.
+ * All-zero buffers become holes (the file is sparse where the image is).
+ */
+export async function writeStreamToFile(
+  path: string,
+  chunks: AsyncIterable<Buffer>,
+  opts: { signal?: AbortSignal | undefined; onWrite?: (n: number) => void } = {},
+): Promise<FileOutputResult> {
+  const tmp = join(dirname(path), `.${basename(path)}.vmxfer-partial`);
+  let fh: FileHandle;
+  try {
+    fh = await open(tmp, 'w');
+  } catch (err) {
+    throw fsError(err, path);
+  }
+  const hash = createHash('sha256');
+  let pos = 0;
+  try {
+    for await (const chunk of chunks) {
+      throwIfAborted(opts.signal);
+      hash.update(chunk);
+      if (!(chunk.length >= SPARSE_MIN && isZero(chunk))) await writeAll(fh, chunk, pos, tmp);
+      pos += chunk.length;
+      opts.onWrite?.(chunk.length);
+    }
+    await fh.truncate(pos);
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, path);
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  return { bytes: pos, sha256: hash.digest('hex') };
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer, pos: number, file: string): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    try {
+      const { bytesWritten } = await fh.write(buf, done, buf.length - done, pos + done);
+      done += bytesWritten;
+    } catch (err) {
+      throw fsError(err, file, pos + done);
+    }
+  }
+}
+
+const ZERO_BLOCK = Buffer.alloc(SPARSE_MIN);
+
+export function isZero(buf: Buffer): boolean {
+  for (let off = 0; off < buf.length; off += ZERO_BLOCK.length) {
+    const end = Math.min(buf.length, off + ZERO_BLOCK.length);
+    if (!buf.subarray(off, end).equals(ZERO_BLOCK.subarray(0, end - off))) return false;
+  }
+  return true;
+}

@@ -1,0 +1,77 @@
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { CORE } from '../core/error-codes.js';
+import { vmxError } from '../core/errors.js';
+
+/** A read-only file with positional reads that fail with a typed error instead of returning short. */
+export class RandomAccessFile {
+  private constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+    readonly size: number,
+    readonly mtimeMs: number,
+  ) {}
+
+  static async open(path: string): Promise<RandomAccessFile> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (err) {
+      throw fsError(err, path);
+    }
+    const st = await fh.stat();
+    if (!st.isFile() && !st.isBlockDevice()) {
+      await fh.close();
+      throw vmxError(CORE.IO, `not a regular file or block device`, { file: path });
+    }
+    return new RandomAccessFile(path, fh, st.size, st.mtimeMs);
+  }
+
+  /** Reads exactly `length` bytes at `position`; `what` names the structure for the error message. */
+  async read(position: number, length: number, what = 'data'): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    await this.readInto(buf, position, what);
+    return buf;
+  }
+
+  async readInto(buf: Buffer, position: number, what = 'data'): Promise<void> {
+    if (position < 0 || position + buf.length > this.size) {
+      throw vmxError(CORE.TRUNCATED, `${what} (${buf.length} bytes) extends past the end of the file (size ${this.size})`, {
+        file: this.path,
+        offset: position,
+      });
+    }
+    let done = 0;
+    while (done < buf.length) {
+      let n: number;
+      try {
+        ({ bytesRead: n } = await this.fh.read(buf, done, buf.length - done, position + done));
+      } catch (err) {
+        throw fsError(err, this.path, position + done);
+      }
+      if (n === 0) {
+        throw vmxError(CORE.TRUNCATED, `${what} ends early: the file shrank while being read`, { file: this.path, offset: position + done });
+      }
+      done += n;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
+  }
+}
+
+export function fsError(err: unknown, file: string, offset?: number) {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT') return vmxError(CORE.FILE_NOT_FOUND, `file does not exist`, { file, cause: err });
+  const msg = (err as Error)?.message ?? String(err);
+  return vmxError(CORE.IO, `I/O error: ${msg}`, { file, offset, cause: err });
+}
+
+export async function fileExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The object-store seam: one small interface every store (file, S3, OSS) implements. Retry,
+ * bandwidth limits and metrics wrap a sink from outside as decorators; the transfer engine knows
+ * nothing of any store's details.
+ */
+
+export type StoreKind = 'file' | 's3' | 'oss';
+
+export interface StoreLimits {
+  minPartSize: number;
+  maxPartSize: number;
+  maxParts: number;
+  maxObjectSize: number;
+}
+
+export interface PartChecksums {
+  /** Base64 MD5 of the part body (Content-MD5). */
+  md5?: string | undefined;
+  /** CRC-64/ECMA-182 as an unsigned decimal string (OSS x-oss-hash-crc64ecma). */
+  crc64ecma?: string | undefined;
+  /** Base64 CRC-64/NVME (S3 x-amz-checksum-crc64nvme). */
+  crc64nvme?: string | undefined;
+  /** Base64 SHA-256 (S3 x-amz-checksum-sha256). */
+  sha256?: string | undefined;
+}
+
+export interface PartRef {
+  partNumber: number;
+  etag: string;
+  size: number;
+  checksums?: PartChecksums | undefined;
+}
+
+export interface ServerSideEncryption {
+  /** S3: AES256 | aws:kms; OSS: AES256 | KMS. */
+  algorithm: string;
+  kmsKeyId?: string | undefined;
+}
+
+export interface UploadOptions {
+  contentType?: string | undefined;
+  metadata?: Record<string, string> | undefined;
+  tags?: Record<string, string> | undefined;
+  storageClass?: string | undefined;
+  encryption?: ServerSideEncryption | undefined;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag: string;
+  /** OSS x-oss-hash-crc64ecma, when the store reports it. */
+  crc64ecma?: string | undefined;
+  /** S3 x-amz-checksum-* values the store reports, keyed by algorithm. */
+  checksums?: Record<string, string> | undefined;
+  metadata?: Record<string, string> | undefined;
+}
+
+export interface PendingUpload {
+  key: string;
+  uploadId: string;
+  initiated?: Date | undefined;
+}
+
+export interface ObjectSink {
+  readonly kind: StoreKind;
+  readonly bucket: string;
+  readonly limits: StoreLimits;
+  createUpload(key: string, opts: UploadOptions, signal?: AbortSignal): Promise<string>;
+  /** Sends one part with a checksum the store verifies (Content-MD5 at least). */
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef>;
+  /** The store's truth about confirmed parts, for resume. */
+  listParts(key: string, uploadId: string, signal?: AbortSignal): Promise<PartRef[]>;
+  completeUpload(key: string, uploadId: string, parts: PartRef[], signal?: AbortSignal): Promise<ObjectInfo>;
+  abortUpload(key: string, uploadId: string, signal?: AbortSignal): Promise<void>;
+  listUploads(prefix: string, signal?: AbortSignal): Promise<PendingUpload[]>;
+  head(key: string, signal?: AbortSignal): Promise<ObjectInfo | undefined>;
+  /** Bytes [start, end) of an object. */
+  getRange(key: string, start: number, end: number, signal?: AbortSignal): Promise<Buffer>;
+  deleteObject(key: string, signal?: AbortSignal): Promise<void>;
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian tools the tests use as oracles and fixture builders, only when missing.
+set -euo pipefail
+need=()
+command -v qemu-img >/dev/null || need+=(qemu-utils)
+command -v bzip2 >/dev/null || need+=(bzip2)
+command -v sgdisk >/dev/null || need+=(gdisk)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+command -v mkfs.vfat >/dev/null || need+=(dosfstools)
+command -v mcopy >/dev/null || need+=(mtools)
+command -v xxd >/dev/null || need+=(xxd)
+for extra in "$@"; do need+=("$extra"); done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
