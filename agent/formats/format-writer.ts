@@ -4,11 +4,30 @@ export interface WriteOptions {
   signal?: AbortSignal | undefined;
 }
 
+/**
+ * A rewrite of bytes near the start of the output, known only once all data is written (a table
+ * whose entries depend on compressed sizes, say). Yielded only after every Buffer, and only within
+ * [0, DiskWriter.patchableHead): file outputs seek back; uploads hold the first part until the end.
+ */
+export interface HeadPatch {
+  readonly kind: 'head-patch';
+  readonly offset: number;
+  readonly data: Buffer;
+}
+
+export type WriterOutput = Buffer | HeadPatch;
+
+export function isHeadPatch(x: WriterOutput): x is HeadPatch {
+  return !Buffer.isBuffer(x);
+}
+
 /** One output format: turns a DiskSource into the bytes of an image, in one forward pass. */
 export interface DiskWriter {
   /** The `--to` name. */
   readonly target: string;
+  /** Bytes at the start that a HeadPatch may rewrite at the end; 0 for a pure forward stream. */
+  patchableHead(source: DiskSource): number;
   /** Upper bound of the output size, known before the first byte (for multipart part sizing). */
   maxOutputSize(source: DiskSource): number;
-  write(source: DiskSource, opts?: WriteOptions): AsyncIterable<Buffer>;
+  write(source: DiskSource, opts?: WriteOptions): AsyncIterable<WriterOutput>;
 }

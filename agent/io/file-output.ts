@@ -3,6 +3,7 @@ import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { throwIfAborted } from '../core/abort.js';
 import { fsError } from './random-access-file.js';
+import { isHeadPatch, type WriterOutput } from '../formats/format-writer.js';
 
 export interface FileOutputResult {
   bytes: number;
@@ -18,7 +19,7 @@ const SPARSE_MIN = 64 * 1024;
  */
 export async function writeStreamToFile(
   path: string,
-  chunks: AsyncIterable<Buffer>,
+  chunks: AsyncIterable<WriterOutput>,
   opts: { signal?: AbortSignal | undefined; onWrite?: (n: number) => void } = {},
 ): Promise<FileOutputResult> {
   const tmp = join(dirname(path), `.${basename(path)}.vmxfer-partial`);
@@ -28,17 +29,25 @@ export async function writeStreamToFile(
   } catch (err) {
     throw fsError(err, path);
   }
-  const hash = createHash('sha256');
+  let hash = createHash('sha256');
   let pos = 0;
+  let patched = false;
   try {
     for await (const chunk of chunks) {
       throwIfAborted(opts.signal);
+      if (isHeadPatch(chunk)) {
+        await writeAll(fh, chunk.data, chunk.offset, tmp);
+        patched = true;
+        continue;
+      }
       hash.update(chunk);
       if (!(chunk.length >= SPARSE_MIN && isZero(chunk))) await writeAll(fh, chunk, pos, tmp);
       pos += chunk.length;
       opts.onWrite?.(chunk.length);
     }
     await fh.truncate(pos);
+    // A patched head invalidates the streamed digest: hash the final file once more.
+    if (patched) hash = await hashFile(fh, pos, opts.signal);
     await fh.sync();
     await fh.close();
     await rename(tmp, path);
@@ -70,4 +79,16 @@ export function isZero(buf: Buffer): boolean {
     if (!buf.subarray(off, end).equals(ZERO_BLOCK.subarray(0, end - off))) return false;
   }
   return true;
+}
+
+async function hashFile(fh: FileHandle, size: number, signal?: AbortSignal) {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+  for (let pos = 0; pos < size; pos += buf.length) {
+    throwIfAborted(signal);
+    const n = Math.min(buf.length, size - pos);
+    await fh.read(buf, 0, n, pos);
+    hash.update(buf.subarray(0, n));
+  }
+  return hash;
 }
