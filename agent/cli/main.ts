@@ -1,5 +1,6 @@
 import { inspectCommand, INSPECT_USAGE } from './commands/inspect.js';
 import { convertCommand, CONVERT_USAGE } from './commands/convert.js';
+import { errorsCommand, ERRORS_USAGE } from './commands/errors.js';
 import { CORE } from '../core/error-codes.js';
 import { EXIT_CODES, isVmxferError, vmxError } from '../core/errors.js';
 
@@ -8,6 +9,7 @@ type Command = { run: (argv: string[], signal: AbortSignal) => Promise<number>; 
 const COMMANDS: Record<string, Command> = {
   inspect: { run: inspectCommand, usage: INSPECT_USAGE, summary: 'show what a disk image is (format, sizes, files, warnings)' },
   convert: { run: convertCommand, usage: CONVERT_USAGE, summary: 'convert a disk image to another format in one streaming pass' },
+  errors: { run: errorsCommand, usage: ERRORS_USAGE, summary: 'list every error code with its exit status and meaning' },
 };
 
 export const MAIN_USAGE = `vmxfer: move virtual-machine disk images between hypervisors and object stores
