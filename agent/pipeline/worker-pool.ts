@@ -1,0 +1,69 @@
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { CHUNK_TASKS } from './chunk-tasks.js';
+
+export interface ChunkJob {
+  task: string;
+  memory: SharedArrayBuffer;
+  byteOffset: number;
+  length: number;
+  params?: unknown;
+}
+
+/**
+ * Runs chunk tasks on a Piscina pool, or inline on the calling thread when `threads` is 0.
+ * Chunk bytes are never copied: jobs carry an offset into a SharedArrayBuffer slab.
+ */
+export class WorkerPool {
+  private readonly piscina: Piscina | undefined;
+  private busyMs = 0;
+  private readonly created = performance.now();
+  private queued = 0;
+
+  constructor(readonly threads: number) {
+    if (threads > 0) {
+      this.piscina = new Piscina({
+        filename: new URL('./chunk-worker.js', import.meta.url).href,
+        minThreads: threads,
+        maxThreads: threads,
+        idleTimeout: 30_000,
+        concurrentTasksPerWorker: 1,
+      });
+    }
+  }
+
+  /** Threads from the cores this process may use (cgroup-aware in node ≥ 18.14). */
+  static defaultThreads(): number {
+    return Math.max(1, availableParallelism());
+  }
+
+  async run<T>(job: ChunkJob, signal?: AbortSignal): Promise<T> {
+    const t0 = performance.now();
+    this.queued++;
+    try {
+      if (!this.piscina) {
+        const fn = CHUNK_TASKS[job.task];
+        if (!fn) throw new Error(`unknown chunk task ${job.task}`);
+        return fn(Buffer.from(job.memory, job.byteOffset, job.length), job.params) as T;
+      }
+      return (await this.piscina.run(job, signal ? { signal } : {})) as T;
+    } finally {
+      this.queued--;
+      this.busyMs += performance.now() - t0;
+    }
+  }
+
+  /** Fraction of thread-time spent on tasks since creation (for metrics). */
+  utilisation(): number {
+    const elapsed = performance.now() - this.created;
+    return elapsed > 0 ? Math.min(1, this.busyMs / (elapsed * Math.max(1, this.threads))) : 0;
+  }
+
+  get queueDepth(): number {
+    return this.queued;
+  }
+
+  async destroy(): Promise<void> {
+    await this.piscina?.destroy();
+  }
+}
