@@ -1,0 +1,12 @@
+import { defineErrorCodes } from '../core/errors.js';
+
+export const TRANSFER = defineErrorCodes('XFER', {
+  TOO_LARGE: { category: 'usage', summary: 'The object would need more parts than the store allows even at its largest part size.' },
+  PART_SIZE: { category: 'usage', summary: 'The requested part size is outside the store\'s limits or too small for the image.' },
+  RESUME_MISMATCH: { category: 'integrity', summary: 'A resume was refused: the source, destination or options differ from the checkpoint.' },
+  NO_CHECKPOINT: { category: 'usage', summary: '--resume was given but no checkpoint exists for this source and destination.' },
+  VERIFY_FAILED: { category: 'integrity', summary: 'The finished object\'s checksum differs from the one computed locally; the job failed.' },
+  PART_MISSING: { category: 'integrity', summary: 'The store does not confirm every part 1..N, so the upload was not completed.' },
+  CHECKPOINT_CORRUPT: { category: 'invalid-input', summary: 'A checkpoint file is not valid JSON of the expected shape.' },
+  RETRIES_EXHAUSTED: { category: 'remote', summary: 'A transient store error persisted through every retry.' },
+});

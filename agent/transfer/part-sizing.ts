@@ -1,0 +1,32 @@
+import { vmxError } from '../core/errors.js';
+import { MiB, formatBytes } from '../core/units.js';
+import type { StoreLimits } from '../sinks/object-sink.js';
+import { TRANSFER } from './error-codes.js';
+
+export const DEFAULT_PART_SIZE = 16 * MiB;
+
+/**
+ * Chooses the part size before the first byte is sent, from the largest output the source can
+ * produce, so the object never needs more than `maxParts` parts: at least the store's minimum,
+ * at least the default, and large enough that maxOutput / partSize <= maxParts (whole MiB).
+ */
+export function choosePartSize(maxOutput: number, limits: StoreLimits, requested?: number): number {
+  if (maxOutput > limits.maxObjectSize) {
+    throw vmxError(TRANSFER.TOO_LARGE, `the output may reach ${formatBytes(maxOutput)}, over the store's object limit of ${formatBytes(limits.maxObjectSize)}`);
+  }
+  const needed = Math.ceil(Math.ceil(maxOutput / limits.maxParts) / MiB) * MiB;
+  if (requested !== undefined) {
+    if (requested < limits.minPartSize || requested > limits.maxPartSize) {
+      throw vmxError(TRANSFER.PART_SIZE, `part size ${formatBytes(requested)} is outside the store's limits ${formatBytes(limits.minPartSize)}..${formatBytes(limits.maxPartSize)}`);
+    }
+    if (requested < needed) {
+      throw vmxError(TRANSFER.PART_SIZE, `part size ${formatBytes(requested)} would need more than ${limits.maxParts} parts for up to ${formatBytes(maxOutput)}; use at least ${formatBytes(needed)}`);
+    }
+    return requested;
+  }
+  const size = Math.max(limits.minPartSize, DEFAULT_PART_SIZE, needed);
+  if (size > limits.maxPartSize) {
+    throw vmxError(TRANSFER.TOO_LARGE, `up to ${formatBytes(maxOutput)} cannot fit in ${limits.maxParts} parts of at most ${formatBytes(limits.maxPartSize)}`);
+  }
+  return size;
+}

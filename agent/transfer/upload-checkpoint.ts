@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+
+export interface CheckpointPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+  /** Base64 MD5 of the part body: a regenerated part must match it before it is skipped. */
+  md5: string;
+}
+
+export interface SourceIdentity {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Everything needed to resume an upload and to prove that nothing it depends on changed. */
+export interface UploadCheckpoint {
+  id: string;
+  version: 1;
+  destination: string;
+  uploadId: string;
+  source: SourceIdentity;
+  /** What the encoder needs to regenerate the same bytes (target, level, part size, tool version). */
+  options: Record<string, string | number | boolean>;
+  parts: CheckpointPart[];
+  updatedAt: string;
+}
+
+export function checkpointId(sourcePath: string, destination: string): string {
+  return createHash('sha256').update(`${sourcePath}\0${destination}`).digest('hex').slice(0, 32);
+}
+
+export function isUploadCheckpoint(x: unknown): x is UploadCheckpoint {
+  const c = x as UploadCheckpoint;
+  return (
+    typeof c === 'object' && c !== null && c.version === 1 && typeof c.id === 'string' && typeof c.uploadId === 'string' &&
+    typeof c.destination === 'string' && typeof c.source?.path === 'string' && typeof c.source?.size === 'number' &&
+    typeof c.options === 'object' && Array.isArray(c.parts) &&
+    c.parts.every((p) => typeof p.partNumber === 'number' && typeof p.etag === 'string' && typeof p.md5 === 'string')
+  );
+}

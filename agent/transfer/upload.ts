@@ -1,0 +1,239 @@
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import pLimit from 'p-limit';
+import { vmxError, InternalError } from '../core/errors.js';
+import { CORE } from '../core/error-codes.js';
+import { ProgressTracker } from '../core/progress.js';
+import { throwIfAborted } from '../core/abort.js';
+import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
+import type { ObjectSink, PartRef, UploadOptions, ObjectInfo } from '../sinks/object-sink.js';
+import type { TokenBucket } from '../sinks/token-bucket.js';
+import { TRANSFER } from './error-codes.js';
+import { choosePartSize } from './part-sizing.js';
+import { cutParts, type CutPart } from './part-cutter.js';
+import { md5Base64, multipartEtag, stripQuotes } from './multipart-etag.js';
+import { checkpointId, type CheckpointPart, type UploadCheckpoint } from './upload-checkpoint.js';
+import { openUploadSource, type UploadOutput } from './upload-source.js';
+import { fsError } from '../io/random-access-file.js';
+
+export interface UploadRequest {
+  source: string;
+  /** The destination URL as given (used for the checkpoint identity). */
+  destination: string;
+  key: string;
+  sink: ObjectSink;
+  /** A --to target (vmdk, vhd, qcow2, raw, ...) or 'original' for the file's bytes unchanged. */
+  as: string;
+  from?: string | undefined;
+  parent?: string | undefined;
+  partSize?: number | undefined;
+  concurrency: number;
+  resume: boolean;
+  checkpoints: CheckpointStore<UploadCheckpoint>;
+  uploadOptions?: UploadOptions | undefined;
+  bandwidth?: TokenBucket | undefined;
+  signal?: AbortSignal | undefined;
+  progress?: ProgressTracker | undefined;
+  onPart?: ((e: PartEvent) => void) | undefined;
+}
+
+export interface PartEvent {
+  partNumber: number;
+  state: 'sent' | 'skipped' | 'failed';
+  size: number;
+  seconds: number;
+}
+
+export interface UploadResult {
+  destination: string;
+  key: string;
+  uploadId: string;
+  objectSize: number;
+  parts: number;
+  partSize: number;
+  partsSent: number;
+  partsSkipped: number;
+  etag: string;
+  sourceSha256: string | undefined;
+  outputSha256: string | undefined;
+  seconds: number;
+}
+
+/**
+ * Converts a local image on the fly and uploads it as a multipart object: parts in parallel,
+ * a checkpoint after each confirmed part, only missing parts sent on resume, and the finished
+ * object's checksum compared with the local one before success is reported.
+ */
+export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
+  const started = performance.now();
+  const progress = req.progress ?? new ProgressTracker();
+  progress.phase('opening');
+  const st = await stat(req.source).catch((err) => {
+    throw fsError(err, req.source);
+  });
+  const src = await openUploadSource(req.source, req.as, { from: req.from, parent: req.parent, signal: req.signal }, progress);
+  try {
+    const partSize = choosePartSize(src.maxOutputSize, req.sink.limits, req.partSize);
+    if (src.patchableHead > partSize) throw new InternalError(CORE.INTERNAL, `writer head ${src.patchableHead} exceeds part size ${partSize}`);
+    const id = checkpointId(req.source, req.destination);
+    const options = { as: req.as, partSize, encoder: src.encoderIdentity };
+    const identity = { path: req.source, size: st.size, mtimeMs: st.mtimeMs };
+    const cp = req.resume
+      ? await reconcile(req, id, identity, options)
+      : await begin(req, id, identity, options);
+    progress.phase('uploading');
+    const state = await sendParts(req, cp, src.output, partSize, src.patchableHead > 0, progress);
+    progress.phase('verifying');
+    const info = await finish(req, cp, state.parts);
+    await req.checkpoints.delete(id);
+    progress.phase('done');
+    return {
+      destination: req.destination,
+      key: req.key,
+      uploadId: cp.uploadId,
+      objectSize: info.size,
+      parts: state.parts.length,
+      partSize,
+      partsSent: state.sent,
+      partsSkipped: state.skipped,
+      etag: info.etag,
+      sourceSha256: src.sourceSha256(),
+      outputSha256: src.patchableHead > 0 ? undefined : state.outputSha256,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await src.close();
+  }
+}
+
+async function begin(req: UploadRequest, id: string, source: UploadCheckpoint['source'], options: UploadCheckpoint['options']) {
+  const metadata = { 'vmxfer-source': basename(req.source), 'vmxfer-format': req.as, ...(req.uploadOptions?.metadata ?? {}) };
+  const uploadId = await req.sink.createUpload(req.key, { ...req.uploadOptions, metadata }, req.signal);
+  const cp: UploadCheckpoint = { id, version: 1, destination: req.destination, uploadId, source, options, parts: [], updatedAt: new Date().toISOString() };
+  await req.checkpoints.save(cp);
+  return cp;
+}
+
+/** Loads the checkpoint, refuses a changed source or options, and keeps only parts the store confirms. */
+async function reconcile(req: UploadRequest, id: string, source: UploadCheckpoint['source'], options: UploadCheckpoint['options']) {
+  const cp = await req.checkpoints.load(id);
+  if (!cp) throw vmxError(TRANSFER.NO_CHECKPOINT, `no checkpoint for ${req.source} -> ${req.destination}; start without --resume`);
+  if (cp.source.size !== source.size || cp.source.mtimeMs !== source.mtimeMs) {
+    throw vmxError(TRANSFER.RESUME_MISMATCH, `the source changed since the upload started (size/mtime ${cp.source.size}/${cp.source.mtimeMs} now ${source.size}/${source.mtimeMs})`, { file: req.source });
+  }
+  for (const [k, v] of Object.entries(options)) {
+    if (cp.options[k] !== v) throw vmxError(TRANSFER.RESUME_MISMATCH, `option ${k} was ${String(cp.options[k])} when the upload started, now ${String(v)}`);
+  }
+  const listed = new Map((await req.sink.listParts(req.key, cp.uploadId, req.signal)).map((p) => [p.partNumber, p]));
+  cp.parts = cp.parts.filter((p) => {
+    const l = listed.get(p.partNumber);
+    return l !== undefined && stripQuotes(l.etag) === stripQuotes(p.etag) && l.size === p.size;
+  });
+  return cp;
+}
+
+interface SendState {
+  parts: CheckpointPart[];
+  sent: number;
+  skipped: number;
+  outputSha256: string | undefined;
+}
+
+async function sendParts(
+  req: UploadRequest,
+  cp: UploadCheckpoint,
+  output: UploadOutput,
+  partSize: number,
+  holdFirst: boolean,
+  progress: ProgressTracker,
+): Promise<SendState> {
+  const confirmed = new Map(cp.parts.map((p) => [p.partNumber, p]));
+  const done = new Map<number, CheckpointPart>();
+  const state: SendState = { parts: [], sent: 0, skipped: 0, outputSha256: undefined };
+  const pool: Buffer[] = [];
+  const limit = pLimit(req.concurrency);
+  const inner = new AbortController();
+  const signal = req.signal ? AbortSignal.any([req.signal, inner.signal]) : inner.signal;
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+
+  const send = async (part: CutPart) => {
+    const t0 = performance.now();
+    const md5 = md5Base64(part.body);
+    const prior = confirmed.get(part.partNumber);
+    try {
+      if (prior && prior.md5 === md5 && prior.size === part.body.length) {
+        done.set(part.partNumber, prior);
+        state.skipped++;
+        req.onPart?.({ partNumber: part.partNumber, state: 'skipped', size: part.body.length, seconds: 0 });
+        return;
+      }
+      if (prior) throw vmxError(TRANSFER.RESUME_MISMATCH, `part ${part.partNumber} regenerated with different bytes than the confirmed part: the source changed`, { file: req.source });
+      await req.bandwidth?.take(part.body.length, signal);
+      const ref: PartRef = await req.sink.uploadPart(req.key, cp.uploadId, part.partNumber, part.body, signal);
+      const entry = { partNumber: part.partNumber, etag: ref.etag, size: part.body.length, md5 };
+      done.set(part.partNumber, entry);
+      state.sent++;
+      progress.wrote(part.body.length);
+      cp.parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
+      cp.updatedAt = new Date().toISOString();
+      await req.checkpoints.save({ ...cp, parts: cp.parts });
+      req.onPart?.({ partNumber: part.partNumber, state: 'sent', size: part.body.length, seconds: (performance.now() - t0) / 1000 });
+    } catch (err) {
+      req.onPart?.({ partNumber: part.partNumber, state: 'failed', size: part.body.length, seconds: (performance.now() - t0) / 1000 });
+      throw err;
+    } finally {
+      pool.push(part.body.buffer.byteLength >= partSize ? Buffer.from(part.body.buffer, part.body.byteOffset, partSize) : part.body);
+    }
+  };
+
+  const acquire = async () => pool.pop() ?? Buffer.allocUnsafeSlow(partSize);
+  const hashOut = output.hasher;
+  try {
+    for await (const part of cutParts(output.chunks, partSize, acquire, holdFirst, signal)) {
+      while (inFlight.size >= req.concurrency && !failure) await Promise.race(inFlight);
+      if (failure) break;
+      const p = limit(() => send(part)).catch((err) => {
+        failure ??= err;
+        inner.abort(err);
+      });
+      const tracked = p.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+    }
+  } catch (err) {
+    failure ??= err;
+    inner.abort(err);
+  }
+  await Promise.allSettled(inFlight);
+  if (failure) throw failure;
+  throwIfAborted(req.signal);
+  state.parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
+  state.outputSha256 = hashOut?.();
+  return state;
+}
+
+async function finish(req: UploadRequest, cp: UploadCheckpoint, parts: CheckpointPart[]): Promise<ObjectInfo> {
+  if (parts.length === 0) {
+    // An empty output still needs one (empty) part to complete a multipart upload.
+    const ref = await req.sink.uploadPart(req.key, cp.uploadId, 1, Buffer.alloc(0), req.signal);
+    parts = [{ partNumber: 1, etag: ref.etag, size: 0, md5: md5Base64(Buffer.alloc(0)) }];
+  }
+  parts.forEach((p, i) => {
+    if (p.partNumber !== i + 1) throw vmxError(TRANSFER.PART_MISSING, `part ${i + 1} of ${parts.length} was never confirmed; not completing ${req.key}`);
+  });
+  const info = await req.sink.completeUpload(req.key, cp.uploadId, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size })), req.signal);
+  verifyObject(req, info, parts);
+  return info;
+}
+
+function verifyObject(req: UploadRequest, info: ObjectInfo, parts: CheckpointPart[]): void {
+  const size = parts.reduce((s, p) => s + p.size, 0);
+  if (info.size !== size) {
+    throw vmxError(TRANSFER.VERIFY_FAILED, `${req.key}: the store reports ${info.size} bytes, ${size} were sent`);
+  }
+  const etag = stripQuotes(info.etag);
+  if (/-\d+$/.test(etag) && req.sink.kind !== 'oss') {
+    const want = multipartEtag(parts.map((p) => p.md5));
+    if (etag !== want) throw vmxError(TRANSFER.VERIFY_FAILED, `${req.key}: multipart ETag ${etag} differs from the local ${want}`);
+  }
+}
