@@ -1,0 +1,75 @@
+import { parseSize } from '../core/units.js';
+
+/** The agent's configuration after defaults, file, environment and flags (config/vmxfer.yaml documents each key). */
+export interface AgentConfig {
+  listen: { host: string; port: number; tls_cert: string; tls_key: string };
+  auth: { token_file: string };
+  state_dir: string;
+  source_roots: string[];
+  jobs: { max_concurrent: number; per_destination: number; keep_finished: number };
+  transfer: { part_size: number | 'auto'; concurrency: number; bwlimit: number; retries: number };
+  pipeline: { workers: number | 'auto'; chunk_size: number };
+  stores: { s3_endpoint: string; s3_region: string; s3_path_style: boolean; oss_endpoint: string; oss_region: string };
+  logging: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
+}
+
+export const DEFAULTS: AgentConfig = {
+  listen: { host: '127.0.0.1', port: 8740, tls_cert: '', tls_key: '' },
+  auth: { token_file: '' },
+  state_dir: '.vmxfer-state',
+  source_roots: ['.'],
+  jobs: { max_concurrent: 4, per_destination: 2, keep_finished: 500 },
+  transfer: { part_size: 'auto', concurrency: 4, bwlimit: 0, retries: 8 },
+  pipeline: { workers: 'auto', chunk_size: 1024 * 1024 },
+  stores: { s3_endpoint: '', s3_region: '', s3_path_style: false, oss_endpoint: '', oss_region: '' },
+  logging: { level: 'info' },
+};
+
+/** A parser per leaf key: takes the raw value (YAML or an environment string) or throws a sentence. */
+type Leaf = (raw: unknown) => unknown;
+
+const str: Leaf = (v) => {
+  if (v === null || v === undefined) return '';
+  if (typeof v !== 'string' && typeof v !== 'number') throw new Error('must be a string');
+  return String(v);
+};
+const int = (min: number, max: number): Leaf => (v) => {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new Error(`must be an integer from ${min} to ${max}`);
+  return n;
+};
+const bool: Leaf = (v) => {
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new Error('must be true or false');
+};
+const size = (allowAuto: boolean, min: number): Leaf => (v) => {
+  if (allowAuto && (v === 'auto' || v === '' || v === null)) return 'auto';
+  if (!allowAuto && (v === '' || v === null || v === undefined)) return 0;
+  const n = typeof v === 'number' ? v : parseSize(String(v));
+  if (n < min) throw new Error(`must be at least ${min} bytes`);
+  return n;
+};
+const autoOrInt = (min: number, max: number): Leaf => (v) => (v === 'auto' ? 'auto' : int(min, max)(v));
+const oneOf = (...xs: string[]): Leaf => (v) => {
+  if (typeof v !== 'string' || !xs.includes(v)) throw new Error(`must be one of ${xs.join(', ')}`);
+  return v;
+};
+const strList: Leaf = (v) => {
+  const list = typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v;
+  if (!Array.isArray(list) || list.some((x) => typeof x !== 'string') || list.length === 0) throw new Error('must be a non-empty list of paths');
+  return list;
+};
+
+export const SCHEMA: Record<string, Record<string, Leaf> | Leaf> = {
+  listen: { host: str, port: int(0, 65535), tls_cert: str, tls_key: str },
+  auth: { token_file: str },
+  state_dir: str,
+  source_roots: strList,
+  jobs: { max_concurrent: int(1, 1000), per_destination: int(1, 1000), keep_finished: int(0, 1_000_000) },
+  transfer: { part_size: size(true, 100 * 1024), concurrency: int(1, 64), bwlimit: size(false, 0), retries: int(1, 50) },
+  pipeline: { workers: autoOrInt(0, 256), chunk_size: size(false, 64 * 1024) },
+  stores: { s3_endpoint: str, s3_region: str, s3_path_style: bool, oss_endpoint: str, oss_region: str },
+  logging: { level: oneOf('trace', 'debug', 'info', 'warn', 'error') },
+};

@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { loadConfig } from '../../agent/config/load-config.js';
+import { DEFAULTS } from '../../agent/config/schema.js';
+import { REPO_ROOT, tempDir } from '../helpers/tmp.js';
+import { VmxferError } from '../../agent/core/errors.js';
+
+test('config/vmxfer.yaml documents exactly the built-in defaults', async () => {
+  assert.deepEqual(await loadConfig(join(REPO_ROOT, 'config', 'vmxfer.yaml'), {}), DEFAULTS);
+});
+
+test('environment variables override the file, flags override both', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const f = join(dir, 'c.yaml');
+    await writeFile(f, 'listen:\n  port: 9000\ntransfer:\n  part_size: 32MiB\n');
+    const c = await loadConfig(f, { VMXFER_LISTEN_PORT: '9100', VMXFER_TRANSFER_CONCURRENCY: '8' }, { 'listen.host': '0.0.0.0' });
+    assert.equal(c.listen.port, 9100);
+    assert.equal(c.transfer.part_size, 32 * 1024 * 1024);
+    assert.equal(c.transfer.concurrency, 8);
+    assert.equal(c.listen.host, '0.0.0.0');
+  } finally {
+    await cleanup();
+  }
+});
+
+test('an unknown key and a bad value are refused with a message naming the key', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const f = join(dir, 'c.yaml');
+    await writeFile(f, 'jobs:\n  max_concurent: 3\n');
+    await assert.rejects(loadConfig(f, {}), (e: VmxferError) => e.code === 'CONFIG_UNKNOWN_KEY' && /jobs\.max_concurent/.test(e.message) && e.file === f);
+    await writeFile(f, 'listen:\n  port: 70000\n');
+    await assert.rejects(loadConfig(f, {}), (e: VmxferError) => e.code === 'CONFIG_BAD_VALUE' && /listen\.port/.test(e.message));
+    await assert.rejects(loadConfig(undefined, { VMXFER_PIPELINE_WORKERS: 'many' }), (e: VmxferError) => e.code === 'CONFIG_BAD_VALUE' && /VMXFER_PIPELINE_WORKERS/.test(e.message));
+    await writeFile(f, 'listen: [1, 2\n');
+    await assert.rejects(loadConfig(f, {}), (e: VmxferError) => e.code === 'CONFIG_UNREADABLE');
+  } finally {
+    await cleanup();
+  }
+});
