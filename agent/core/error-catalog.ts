@@ -2,6 +2,7 @@ import type { ErrorCodeDef } from './errors.js';
 import { CORE } from './error-codes.js';
 import { CONFIG } from '../config/error-codes.js';
 import { TRANSFER } from '../transfer/error-codes.js';
+import { HASH } from '../hashing/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -11,6 +12,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   CORE,
   CONFIG,
   TRANSFER,
+  HASH,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {
