@@ -6,6 +6,8 @@ export interface CheckpointPart {
   size: number;
   /** Base64 MD5 of the part body: a regenerated part must match it before it is skipped. */
   md5: string;
+  /** CRC-64/XZ of the body as a decimal string, for stores that report the object's CRC-64 (OSS). */
+  crc64?: string | undefined;
 }
 
 export interface SourceIdentity {

@@ -15,6 +15,7 @@ import { md5Base64, multipartEtag, stripQuotes } from './multipart-etag.js';
 import { checkpointId, type CheckpointPart, type UploadCheckpoint } from './upload-checkpoint.js';
 import { openUploadSource, type UploadOutput } from './upload-source.js';
 import { fsError } from '../io/random-access-file.js';
+import { combineCrc64, crc64 } from '../hashing/crc64.js';
 
 export interface UploadRequest {
   source: string;
@@ -171,7 +172,8 @@ async function sendParts(
       if (prior) throw vmxError(TRANSFER.RESUME_MISMATCH, `part ${part.partNumber} regenerated with different bytes than the confirmed part: the source changed`, { file: req.source });
       await req.bandwidth?.take(part.body.length, signal);
       const ref: PartRef = await req.sink.uploadPart(req.key, cp.uploadId, part.partNumber, part.body, signal);
-      const entry = { partNumber: part.partNumber, etag: ref.etag, size: part.body.length, md5 };
+      const crc = wantsCrc64(req.sink) ? crc64('xz', part.body).toString() : undefined;
+      const entry = { partNumber: part.partNumber, etag: ref.etag, size: part.body.length, md5, crc64: crc };
       done.set(part.partNumber, entry);
       state.sent++;
       progress.wrote(part.body.length);
@@ -216,7 +218,7 @@ async function finish(req: UploadRequest, cp: UploadCheckpoint, parts: Checkpoin
   if (parts.length === 0) {
     // An empty output still needs one (empty) part to complete a multipart upload.
     const ref = await req.sink.uploadPart(req.key, cp.uploadId, 1, Buffer.alloc(0), req.signal);
-    parts = [{ partNumber: 1, etag: ref.etag, size: 0, md5: md5Base64(Buffer.alloc(0)) }];
+    parts = [{ partNumber: 1, etag: ref.etag, size: 0, md5: md5Base64(Buffer.alloc(0)), crc64: '0' }];
   }
   parts.forEach((p, i) => {
     if (p.partNumber !== i + 1) throw vmxError(TRANSFER.PART_MISSING, `part ${i + 1} of ${parts.length} was never confirmed; not completing ${req.key}`);
@@ -226,10 +228,19 @@ async function finish(req: UploadRequest, cp: UploadCheckpoint, parts: Checkpoin
   return info;
 }
 
+/** Stores that report a whole-object CRC-64 get per-part CRCs to fold into it. */
+function wantsCrc64(sink: ObjectSink): boolean {
+  return sink.kind === 'oss';
+}
+
 function verifyObject(req: UploadRequest, info: ObjectInfo, parts: CheckpointPart[]): void {
   const size = parts.reduce((s, p) => s + p.size, 0);
   if (info.size !== size) {
     throw vmxError(TRANSFER.VERIFY_FAILED, `${req.key}: the store reports ${info.size} bytes, ${size} were sent`);
+  }
+  if (info.crc64ecma !== undefined && parts.every((p) => p.crc64 !== undefined)) {
+    const whole = parts.reduce((acc, p) => combineCrc64('xz', acc, BigInt(p.crc64!), p.size), 0n).toString();
+    if (whole !== info.crc64ecma) throw vmxError(TRANSFER.VERIFY_FAILED, `${req.key}: the store's CRC-64 ${info.crc64ecma} differs from the local ${whole}`);
   }
   const etag = stripQuotes(info.etag);
   if (/-\d+$/.test(etag) && req.sink.kind !== 'oss') {
