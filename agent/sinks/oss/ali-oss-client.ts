@@ -1,0 +1,58 @@
+import OSSClient from 'ali-oss';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ResolvedOssConfig } from './oss-config.js';
+import type { OssCallContext, OssHttpClient } from './oss-http-client.js';
+
+/**
+ * The slice of ali-oss 6.x the OSS sink uses, typed from its source (lib/common/multipart.js,
+ * lib/common/object/*.js): @types/ali-oss lacks `sldEnable`, `urllib` and the `ctx` option that
+ * carries our per-call context to the transport.
+ */
+
+export interface CallOptions {
+  ctx: OssCallContext;
+  headers?: Record<string, string> | undefined;
+  timeout?: number | undefined;
+}
+
+interface WithRes {
+  res: { status: number; headers: IncomingHttpHeaders };
+}
+
+export interface AliOssClient {
+  initMultipartUpload(name: string, options: CallOptions & { meta?: Record<string, string> | undefined; mime?: string | undefined }): Promise<WithRes & { uploadId?: string }>;
+  uploadPart(name: string, uploadId: string, partNo: number, file: Buffer, start: number, end: number, options: CallOptions): Promise<WithRes & { etag?: string }>;
+  listParts(
+    name: string,
+    uploadId: string,
+    query: Record<string, string | number>,
+    options: CallOptions,
+  ): Promise<WithRes & { parts: unknown; isTruncated?: string | boolean; nextPartNumberMarker?: string }>;
+  completeMultipartUpload(name: string, uploadId: string, parts: Array<{ number: number; etag: string }>, options: CallOptions): Promise<WithRes & { etag?: string }>;
+  abortMultipartUpload(name: string, uploadId: string, options: CallOptions): Promise<WithRes>;
+  listUploads(
+    query: Record<string, string | number>,
+    options: CallOptions,
+  ): Promise<WithRes & { uploads: unknown; isTruncated: boolean; nextKeyMarker?: string; nextUploadIdMarker?: string }>;
+  head(name: string, options: CallOptions): Promise<WithRes & { status: number; meta: Record<string, string> | null }>;
+  get(name: string, options: CallOptions): Promise<WithRes & { content: Buffer }>;
+  delete(name: string, options: CallOptions): Promise<WithRes>;
+}
+
+export function createAliOssClient(config: ResolvedOssConfig, http: OssHttpClient): AliOssClient {
+  const Ctor = OSSClient as unknown as new (options: Record<string, unknown>) => AliOssClient;
+  return new Ctor({
+    accessKeyId: config.accessKeyId,
+    accessKeySecret: config.accessKeySecret,
+    stsToken: config.securityToken,
+    bucket: config.bucket,
+    region: config.region,
+    endpoint: config.endpoint,
+    secure: config.secure,
+    sldEnable: config.sldEnable,
+    timeout: config.timeoutMs,
+    // Retries belong to the retry decorator around the sink, not to the SDK.
+    retryMax: 0,
+    urllib: http,
+  });
+}
