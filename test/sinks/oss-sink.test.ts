@@ -124,7 +124,7 @@ test('OSS sink over the OSS protocol fake: listParts and listUploads follow pagi
   sink.close();
 });
 
-test('OSS sink over the OSS protocol fake: store refusals are typed and not retryable', async () => {
+test('OSS sink over the OSS protocol fake: store refusals are typed; only transit corruption is retryable', async () => {
   const sink = sinkWith();
   const key = 'refusals/obj';
   const id = await sink.createUpload(key, {});
@@ -135,11 +135,12 @@ test('OSS sink over the OSS protocol fake: store refusals are typed and not retr
   await rejectsTyped(sink.completeUpload(key, id, [ghost]), 'OSS_INVALID_PART', false, 'InvalidPart');
 
   fake.faults.inject({ kind: 'corrupt' }, 1, 'UploadPart');
-  const digest = await rejectsTyped(sink.uploadPart(key, id, 4, randomBytes(1000)), 'OSS_INVALID_DIGEST', false, 'InvalidDigest');
+  // Corruption in transit: the local part is intact, so the retry policy may send it again.
+  const digest = await rejectsTyped(sink.uploadPart(key, id, 4, randomBytes(1000)), 'OSS_INVALID_DIGEST', true, 'InvalidDigest');
   assert.equal(digest.category, 'integrity');
 
   fake.faults.inject({ kind: 'header', name: 'ETag', value: '"00000000000000000000000000000000"' }, 1, 'UploadPart');
-  await rejectsTyped(sink.uploadPart(key, id, 5, randomBytes(1000)), 'OSS_ETAG_MISMATCH', false);
+  await rejectsTyped(sink.uploadPart(key, id, 5, randomBytes(1000)), 'OSS_ETAG_MISMATCH', true);
 
   await sink.abortUpload(key, id);
   assert.deepEqual(await sink.listUploads('refusals/'), []);

@@ -82,7 +82,10 @@ export function mapOssError(err: unknown, ctx: OssCallContext, site: OssCallSite
   const storeCode = e.code ?? e.name ?? 'unknown';
   const detail = `${storeCode} (HTTP ${status ?? 'none'}${e.requestId ? `, request ${e.requestId}` : ''}): ${e.message ?? String(err)}`;
   const permanent = e.code ? PERMANENT[e.code] : undefined;
-  if (permanent) return vmxError(permanent, `OSS ${site.operation} refused: ${detail}`, { file: site.target, cause: err });
+  // A digest mismatch means the bytes changed in transit; the local part is intact, so re-sending it
+  // (bounded by the retry policy) is the recovery. Every other listed code is permanent.
+  const retryable = permanent === OSS.INVALID_DIGEST;
+  if (permanent) return vmxError(permanent, `OSS ${site.operation} refused: ${detail}`, { file: site.target, cause: err, retryable });
   const transient =
     (status !== undefined && (status >= 500 || status === 429 || status < 0)) ||
     TRANSIENT_CODES.has(storeCode) ||

@@ -101,6 +101,7 @@ export class OssSink implements ObjectSink {
     if (md5Hex(etag) !== digest.toString('hex').toUpperCase()) {
       throw vmxError(OSS.ETAG_MISMATCH, `part ${partNumber}: OSS returned ETag ${etag}, but the MD5 of the ${body.length} bytes sent is ${digest.toString('hex')}`, {
         file: this.target(key),
+        retryable: true,
       });
     }
     const crc64ecma = headerValue(r.res.headers, 'x-oss-hash-crc64ecma');
