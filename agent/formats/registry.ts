@@ -1,6 +1,8 @@
 import type { FormatReader } from './format-reader.js';
 import type { DiskWriter } from './format-writer.js';
 import { rawReader } from './raw/raw-reader.js';
+import { qcow2Reader } from './qcow2/qcow2-reader.js';
+import { qcow2Writer } from './qcow2/qcow2-writer.js';
 import { rawWriter } from './raw/raw-writer.js';
 
 /**
@@ -8,11 +10,13 @@ import { rawWriter } from './raw/raw-writer.js';
  * anything, comes last. Formats register here and nowhere else.
  */
 export const READERS: readonly FormatReader[] = [
+  qcow2Reader,
   rawReader,
 ];
 
 /** Every output format by its `--to` name. */
 export const WRITERS: readonly DiskWriter[] = [
+  qcow2Writer,
   rawWriter,
 ];
 

@@ -25,7 +25,7 @@ export async function writeStreamToFile(
   const tmp = join(dirname(path), `.${basename(path)}.vmxfer-partial`);
   let fh: FileHandle;
   try {
-    fh = await open(tmp, 'w');
+    fh = await open(tmp, 'w+'); // w+: a patched head is re-read to hash the final file
   } catch (err) {
     throw fsError(err, path);
   }

@@ -1,0 +1,33 @@
+import { defineErrorCodes } from '../../core/errors.js';
+
+/** Every way a qcow2 image can be refused (qemu docs/interop/qcow2.txt is the rulebook). */
+export const QCOW2 = defineErrorCodes('QCOW2', {
+  BAD_MAGIC: { category: 'invalid-input', summary: 'The file does not start with the qcow2 magic "QFI\\xfb".' },
+  BAD_VERSION: { category: 'unsupported', summary: 'The qcow2 header version is not 2 or 3.' },
+  BAD_HEADER: { category: 'invalid-input', summary: 'A qcow2 header field breaks a rule of the format (header length, refcount order, table offsets).' },
+  CLUSTER_BITS: { category: 'invalid-input', summary: 'cluster_bits is outside 9..21 (512 B to 2 MiB clusters), or below 14 with extended L2 entries.' },
+  VIRTUAL_SIZE: { category: 'invalid-input', summary: 'The virtual size is absurd: beyond what the L1 table limit or a JavaScript number can address.' },
+  L1_SIZE: { category: 'invalid-input', summary: 'The L1 table is too small for the virtual size, larger than qemu\'s 32 MiB limit, or extends past the end of the file.' },
+  DIRTY: { category: 'invalid-input', summary: 'The image is marked dirty (incompatible bit 0): refcounts may be inconsistent; run `qemu-img check -r all` first.' },
+  CORRUPT: { category: 'invalid-input', summary: 'The image is marked corrupt (incompatible bit 1): qemu found its metadata inconsistent; repair it with `qemu-img check -r all`.' },
+  EXTERNAL_DATA_FILE: { category: 'unsupported', summary: 'The image keeps its data in an external data file (incompatible bit 2), which vmxfer does not read.' },
+  UNKNOWN_INCOMPATIBLE: { category: 'unsupported', summary: 'An incompatible feature bit vmxfer does not know is set; the image cannot be read safely.' },
+  COMPRESSION_TYPE: { category: 'unsupported', summary: 'The compression type is neither zlib (0) nor zstd (1), or contradicts the compression-type feature bit.' },
+  ENCRYPTED: { category: 'unsupported', summary: 'The image is encrypted (crypt_method AES or LUKS).' },
+  BAD_EXTENSION: { category: 'invalid-input', summary: 'A header extension overruns the header area or is malformed.' },
+  BAD_BACKING_NAME: { category: 'invalid-input', summary: 'The backing file name is longer than 1023 bytes or lies outside the file.' },
+  BACKING_MISSING: { category: 'io', summary: 'The backing file the image names does not exist.' },
+  BACKING_FORMAT: { category: 'unsupported', summary: 'The backing file format named in the header extension is not one vmxfer reads.' },
+  BACKING_LOOP: { category: 'invalid-input', summary: 'The backing chain returns to an image already in it.' },
+  BACKING_TOO_DEEP: { category: 'invalid-input', summary: 'The backing chain is deeper than vmxfer follows (64 images).' },
+  L2_UNALIGNED: { category: 'invalid-input', summary: 'An L1 entry points to an L2 table that is not aligned to a cluster boundary.' },
+  L2_PAST_EOF: { category: 'invalid-input', summary: 'An L1 entry points to an L2 table beyond the end of the file.' },
+  L2_IN_METADATA: { category: 'invalid-input', summary: 'An L1 entry points an L2 table into the header, the L1 table or the refcount table.' },
+  DATA_UNALIGNED: { category: 'invalid-input', summary: 'An L2 entry points to a data cluster that is not aligned to a cluster boundary.' },
+  DATA_PAST_EOF: { category: 'invalid-input', summary: 'An L2 entry points to data beyond the end of the file.' },
+  DATA_IN_METADATA: { category: 'invalid-input', summary: 'An L2 entry points a data cluster into the header, the L1 table or the refcount table.' },
+  BAD_L2_ENTRY: { category: 'invalid-input', summary: 'An L1 or L2 entry sets reserved bits or an impossible combination (e.g. a subcluster both allocated and zero).' },
+  COMPRESSED_TRUNCATED: { category: 'invalid-input', summary: 'A compressed cluster is cut short by the end of the file.' },
+  COMPRESSED_CORRUPT: { category: 'invalid-input', summary: 'A compressed cluster does not decompress to exactly one cluster.' },
+  WRITER_OPTIONS: { category: 'usage', summary: 'The qcow2 writer was asked for a cluster size outside 512 B..2 MiB or not a power of two.' },
+});
