@@ -2,12 +2,14 @@ import type { FormatReader } from './format-reader.js';
 import type { DiskWriter } from './format-writer.js';
 import { rawReader } from './raw/raw-reader.js';
 import { rawWriter } from './raw/raw-writer.js';
+import { vmdkReader } from './vmdk/vmdk-reader.js';
 
 /**
  * Every input format, most specific first: detection asks each in turn and raw, which accepts
  * anything, comes last. Formats register here and nowhere else.
  */
 export const READERS: readonly FormatReader[] = [
+  vmdkReader,
   rawReader,
 ];
 
