@@ -19,6 +19,7 @@ export const VMDK = defineErrorCodes('VMDK', {
   GRAIN_LENGTH: { category: 'integrity', summary: 'A compressed grain inflates to a length other than its grain\'s size.' },
   BAD_MARKER: { category: 'invalid-input', summary: 'A stream-optimized marker has an unknown type or an impossible metadata size.' },
   GRAIN_OUT_OF_ORDER: { category: 'unsupported', summary: 'A stream-optimized grain comes before an earlier LBA; streaming reads need ascending LBAs.' },
+  NOT_STREAM_OPTIMIZED: { category: 'unsupported', summary: 'A VMDK read from a non-seekable stream is not stream-optimized (markers and compressed grains).' },
   MISSING_EOS: { category: 'invalid-input', summary: 'A stream-optimized extent ends without its end-of-stream marker.' },
   MALFORMED_DESCRIPTOR: { category: 'invalid-input', summary: 'The text descriptor is malformed (bad line, bad number, missing field, too large).' },
   UNSUPPORTED_EXTENT: { category: 'unsupported', summary: 'The descriptor names an extent type vmxfer does not read (VMFSSPARSE, VMFSRDM, VMFSRAW, SESPARSE, NOACCESS).' },
