@@ -5,6 +5,7 @@ import { TRANSFER } from '../transfer/error-codes.js';
 import { HASH } from '../hashing/error-codes.js';
 import { OSS } from '../sinks/oss/error-codes.js';
 import { QCOW2 } from '../formats/qcow2/error-codes.js';
+import { VMDK } from '../formats/vmdk/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -17,6 +18,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   HASH,
   OSS,
   QCOW2,
+  VMDK,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {

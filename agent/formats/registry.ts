@@ -4,6 +4,7 @@ import { rawReader } from './raw/raw-reader.js';
 import { qcow2Reader } from './qcow2/qcow2-reader.js';
 import { qcow2Writer } from './qcow2/qcow2-writer.js';
 import { rawWriter } from './raw/raw-writer.js';
+import { vmdkReader } from './vmdk/vmdk-reader.js';
 
 /**
  * Every input format, most specific first: detection asks each in turn and raw, which accepts
@@ -11,6 +12,7 @@ import { rawWriter } from './raw/raw-writer.js';
  */
 export const READERS: readonly FormatReader[] = [
   qcow2Reader,
+  vmdkReader,
   rawReader,
 ];
 
