@@ -1,11 +1,15 @@
 import type { ErrorCodeDef } from './errors.js';
 import { CORE } from './error-codes.js';
+<<<<<<< HEAD
 import { CONFIG } from '../config/error-codes.js';
 import { TRANSFER } from '../transfer/error-codes.js';
 import { HASH } from '../hashing/error-codes.js';
 import { OSS } from '../sinks/oss/error-codes.js';
 import { QCOW2 } from '../formats/qcow2/error-codes.js';
 import { VMDK } from '../formats/vmdk/error-codes.js';
+=======
+import { STORE } from '../sinks/error-codes.js';
+>>>>>>> s3
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -13,12 +17,16 @@ import { VMDK } from '../formats/vmdk/error-codes.js';
  */
 const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   CORE,
+<<<<<<< HEAD
   CONFIG,
   TRANSFER,
   HASH,
   OSS,
   QCOW2,
   VMDK,
+=======
+  STORE,
+>>>>>>> s3
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {

@@ -79,3 +79,12 @@ export interface ObjectSink {
   getRange(key: string, start: number, end: number, signal?: AbortSignal): Promise<Buffer>;
   deleteObject(key: string, signal?: AbortSignal): Promise<void>;
 }
+
+/**
+ * Reads the tags an object was created with (S3 GetObjectTagging, OSS GetObjectTagging). Separate
+ * from ObjectSink so that stores without tags need not implement it; the sink conformance suite
+ * uses it to check that `UploadOptions.tags` round-trip.
+ */
+export interface ObjectTagReader {
+  getTags(key: string, signal?: AbortSignal): Promise<Record<string, string>>;
+}
