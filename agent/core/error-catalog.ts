@@ -1,5 +1,6 @@
 import type { ErrorCodeDef } from './errors.js';
 import { CORE } from './error-codes.js';
+import { VHD } from '../formats/vhd/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -7,6 +8,7 @@ import { CORE } from './error-codes.js';
  */
 const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   CORE,
+  VHD,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {

@@ -2,18 +2,24 @@ import type { FormatReader } from './format-reader.js';
 import type { DiskWriter } from './format-writer.js';
 import { rawReader } from './raw/raw-reader.js';
 import { rawWriter } from './raw/raw-writer.js';
+import { vhdReader } from './vhd/vhd-reader.js';
+import { vhdDynamicWriter } from './vhd/vhd-dynamic-writer.js';
+import { vhdFixedWriter } from './vhd/vhd-fixed-writer.js';
 
 /**
  * Every input format, most specific first: detection asks each in turn and raw, which accepts
  * anything, comes last. Formats register here and nowhere else.
  */
 export const READERS: readonly FormatReader[] = [
+  vhdReader,
   rawReader,
 ];
 
 /** Every output format by its `--to` name. */
 export const WRITERS: readonly DiskWriter[] = [
   rawWriter,
+  vhdDynamicWriter,
+  vhdFixedWriter,
 ];
 
 export function readerByName(name: string): FormatReader | undefined {

@@ -25,7 +25,8 @@ export async function writeStreamToFile(
   const tmp = join(dirname(path), `.${basename(path)}.vmxfer-partial`);
   let fh: FileHandle;
   try {
-    fh = await open(tmp, 'w');
+    // w+: a patched head is hashed again by reading the file back.
+    fh = await open(tmp, 'w+');
   } catch (err) {
     throw fsError(err, path);
   }
