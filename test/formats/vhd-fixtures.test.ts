@@ -6,6 +6,7 @@ import { SHARED_FIXTURES, tempDir } from '../helpers/tmp.js';
 import { run } from '../helpers/run-command.js';
 import { assertMatchesQemuMap, qemuIoRead, qemuMap, sourceBytes } from '../helpers/qemu-map.js';
 import { openDisk } from '../../agent/formats/detect.js';
+import { chsForSectors } from '../../agent/formats/vhd/geometry.js';
 
 /** Virtual sizes from the fixtures' README (qemu's reading: CHS for Virtual PC, Current Size for Hyper-V). */
 const FIXTURES = [
@@ -31,6 +32,10 @@ for (const fx of FIXTURES) {
         assert.equal(disk.info.details?.creatorApp, fx.creator);
         assert.equal(disk.virtualSize, fx.virtualSize);
         await assertMatchesQemuMap(disk, await qemuMap(image, 'vpc'), (off, len) => qemuIoRead(image, 'vpc', off, len));
+        // Hyper-V and Virtual PC computed these footers' geometry with the spec's CHS algorithm: ours must agree.
+        const currentSize = disk.info.details?.currentSize as number;
+        const g = chsForSectors(currentSize / 512);
+        assert.equal(`${g.cylinders}/${g.heads}/${g.sectorsPerTrack}`, disk.info.details?.geometry);
         for (const off of [0, fx.virtualSize - 4096]) {
           assert.ok((await sourceBytes(disk, off, 4096)).equals(await qemuIoRead(image, 'vpc', off, 4096)), `bytes at ${off} differ from qemu-io`);
         }
