@@ -7,9 +7,10 @@ import { HASH } from '../hashing/error-codes.js';
 import { OSS } from '../sinks/oss/error-codes.js';
 import { QCOW2 } from '../formats/qcow2/error-codes.js';
 import { VMDK } from '../formats/vmdk/error-codes.js';
-=======
 import { STORE } from '../sinks/error-codes.js';
->>>>>>> s3
+=======
+import { VHD } from '../formats/vhd/error-codes.js';
+>>>>>>> vhd
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -24,9 +25,10 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   OSS,
   QCOW2,
   VMDK,
-=======
   STORE,
->>>>>>> s3
+=======
+  VHD,
+>>>>>>> vhd
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {

@@ -5,6 +5,9 @@ import { qcow2Reader } from './qcow2/qcow2-reader.js';
 import { qcow2Writer } from './qcow2/qcow2-writer.js';
 import { rawWriter } from './raw/raw-writer.js';
 import { vmdkReader } from './vmdk/vmdk-reader.js';
+import { vhdReader } from './vhd/vhd-reader.js';
+import { vhdDynamicWriter } from './vhd/vhd-dynamic-writer.js';
+import { vhdFixedWriter } from './vhd/vhd-fixed-writer.js';
 
 /**
  * Every input format, most specific first: detection asks each in turn and raw, which accepts
@@ -13,6 +16,7 @@ import { vmdkReader } from './vmdk/vmdk-reader.js';
 export const READERS: readonly FormatReader[] = [
   qcow2Reader,
   vmdkReader,
+  vhdReader,
   rawReader,
 ];
 
@@ -20,6 +24,8 @@ export const READERS: readonly FormatReader[] = [
 export const WRITERS: readonly DiskWriter[] = [
   qcow2Writer,
   rawWriter,
+  vhdDynamicWriter,
+  vhdFixedWriter,
 ];
 
 export function readerByName(name: string): FormatReader | undefined {

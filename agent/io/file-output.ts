@@ -26,6 +26,8 @@ export async function writeStreamToFile(
   let fh: FileHandle;
   try {
     fh = await open(tmp, 'w+'); // w+: a patched head is re-read to hash the final file
+    // w+: a patched head is hashed again by reading the file back.
+    fh = await open(tmp, 'w+');
   } catch (err) {
     throw fsError(err, path);
   }

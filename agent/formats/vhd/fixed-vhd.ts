@@ -1,0 +1,34 @@
+import { throwIfAborted } from '../../core/abort.js';
+import { DEFAULT_MAX_DATA_EXTENT, type DiskInfo, type DiskSource, type ExtentReadOptions } from '../../disk/disk-source.js';
+import { dataExtent, type Extent, type ExtentRange } from '../../disk/extent.js';
+import type { RandomAccessFile } from '../../io/random-access-file.js';
+
+/** VHD spec, "Fixed Hard Disk Image": the disk's bytes from offset 0, then the footer. */
+export class FixedVhd implements DiskSource {
+  readonly allocationExact = false;
+
+  constructor(
+    private readonly file: RandomAccessFile,
+    readonly virtualSize: number,
+    readonly info: DiskInfo,
+  ) {}
+
+  async *extents(opts: ExtentReadOptions = {}): AsyncGenerator<Extent> {
+    const max = opts.maxDataLength ?? DEFAULT_MAX_DATA_EXTENT;
+    const allocate = opts.allocate ?? Buffer.allocUnsafe;
+    for (let pos = 0; pos < this.virtualSize; pos += max) {
+      throwIfAborted(opts.signal);
+      const buf = allocate(Math.min(max, this.virtualSize - pos));
+      await this.file.readInto(buf, pos, 'fixed disk data');
+      yield dataExtent(pos, buf);
+    }
+  }
+
+  async *allocation(): AsyncGenerator<ExtentRange> {
+    if (this.virtualSize > 0) yield { kind: 'data', offset: 0, length: this.virtualSize };
+  }
+
+  close(): Promise<void> {
+    return this.file.close();
+  }
+}
