@@ -1,6 +1,5 @@
 import type { ErrorCodeDef } from './errors.js';
 import { CORE } from './error-codes.js';
-<<<<<<< HEAD
 import { CONFIG } from '../config/error-codes.js';
 import { TRANSFER } from '../transfer/error-codes.js';
 import { HASH } from '../hashing/error-codes.js';
@@ -8,9 +7,7 @@ import { OSS } from '../sinks/oss/error-codes.js';
 import { QCOW2 } from '../formats/qcow2/error-codes.js';
 import { VMDK } from '../formats/vmdk/error-codes.js';
 import { STORE } from '../sinks/error-codes.js';
-=======
 import { VHD } from '../formats/vhd/error-codes.js';
->>>>>>> vhd
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -18,7 +15,6 @@ import { VHD } from '../formats/vhd/error-codes.js';
  */
 const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   CORE,
-<<<<<<< HEAD
   CONFIG,
   TRANSFER,
   HASH,
@@ -26,9 +22,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   QCOW2,
   VMDK,
   STORE,
-=======
   VHD,
->>>>>>> vhd
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {

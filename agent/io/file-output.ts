@@ -25,7 +25,6 @@ export async function writeStreamToFile(
   const tmp = join(dirname(path), `.${basename(path)}.vmxfer-partial`);
   let fh: FileHandle;
   try {
-    fh = await open(tmp, 'w+'); // w+: a patched head is re-read to hash the final file
     // w+: a patched head is hashed again by reading the file back.
     fh = await open(tmp, 'w+');
   } catch (err) {

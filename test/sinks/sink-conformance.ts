@@ -1,0 +1,242 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { isVmxferError, type ErrorCodeDef } from '../../agent/core/errors.js';
+import { STORE } from '../../agent/sinks/error-codes.js';
+import type { ObjectSink, ObjectTagReader, PartRef } from '../../agent/sinks/object-sink.js';
+
+/** Sinks under test also expose the path that sends a part with a caller-chosen Content-MD5. */
+export interface PartMd5Sender {
+  uploadPartWithMd5(key: string, uploadId: string, partNumber: number, body: Buffer, md5Base64: string, signal?: AbortSignal): Promise<PartRef>;
+}
+
+export interface ConformanceTarget {
+  sink: ObjectSink & ObjectTagReader & PartMd5Sender;
+  /** The same store reached with a wrong secret / an unknown access key (absent: the store has no credentials). */
+  wrongSecret?: ObjectSink | undefined;
+  unknownAccessKey?: ObjectSink | undefined;
+  /** The same store, a bucket that does not exist. */
+  missingBucket: ObjectSink;
+  cleanup(): Promise<void>;
+}
+
+/** Asserts a promise rejects with a VmxferError of the given code (and retryability). */
+export async function rejectsWithCode(p: Promise<unknown>, def: ErrorCodeDef, retryable?: boolean): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(isVmxferError(err), `expected a VmxferError ${def.code}, got ${String(err)}`);
+    assert.equal(err.code, def.code, err.message);
+    if (retryable !== undefined) assert.equal(err.retryable, retryable, `retryable flag of ${err.message}`);
+    return true;
+  });
+}
+
+const md5Hex = (b: Buffer) => createHash('md5').update(b).digest('hex');
+
+/**
+ * The behaviour every ObjectSink owes the transfer engine, written once against S3's multipart
+ * semantics and run against each store (file, S3 via RGW, ...). Each test uses its own keys and
+ * deletes what it wrote.
+ */
+export function runSinkConformance(name: string, makeTarget: () => Promise<ConformanceTarget>): void {
+  describe(`ObjectSink conformance: ${name}`, () => {
+    let t: ConformanceTarget;
+    let sink: ConformanceTarget['sink'];
+    let min: number;
+    const run = randomBytes(3).toString('hex');
+    const key = (label: string) => `conformance-${run}/${label}.img`;
+
+    before(async () => {
+      t = await makeTarget();
+      sink = t.sink;
+      min = sink.limits.minPartSize;
+    });
+    after(async () => {
+      await t?.cleanup();
+    });
+
+    /** Uploads `bodies` as parts 1..n in the given order of part numbers; returns refs by part number. */
+    async function putParts(k: string, id: string, bodies: Buffer[], order = bodies.map((_, i) => i + 1)): Promise<PartRef[]> {
+      const refs: PartRef[] = [];
+      for (const n of order) refs[n - 1] = await sink.uploadPart(k, id, n, bodies[n - 1]!);
+      return refs;
+    }
+
+    test('parts at the minimum size plus a shorter last part complete into the exact bytes (listParts, head, getRange agree)', async () => {
+      const k = key('basic');
+      const bodies = [randomBytes(min), randomBytes(min), randomBytes(Math.floor(min / 3) + 7)];
+      const whole = Buffer.concat(bodies);
+      const id = await sink.createUpload(k, {});
+      const refs = await putParts(k, id, bodies);
+      for (const [i, r] of refs.entries()) assert.equal(r.etag, md5Hex(bodies[i]!), `part ${i + 1} ETag is the MD5 of its bytes`);
+      const listed = await sink.listParts(k, id);
+      assert.deepEqual(listed.map((p) => [p.partNumber, p.etag, p.size]), refs.map((p) => [p.partNumber, p.etag, p.size]));
+      const info = await sink.completeUpload(k, id, listed);
+      // S3's multipart ETag: MD5 of the concatenated binary part MD5s, "-", the part count.
+      const expectEtag = createHash('md5').update(Buffer.concat(bodies.map((b) => createHash('md5').update(b).digest()))).digest('hex') + '-3';
+      assert.equal(info.size, whole.length);
+      assert.equal(info.etag, expectEtag);
+      const head = await sink.head(k);
+      assert.equal(head?.size, whole.length);
+      assert.equal(head?.etag, expectEtag);
+      for (const [s, e] of [[0, whole.length], [min - 5, min + 5], [whole.length - 1, whole.length], [17, 17], [2 * min, whole.length]] as const) {
+        const got = await sink.getRange(k, s, e);
+        assert.ok(got.equals(whole.subarray(s, e)), `getRange(${s}, ${e}) returns the uploaded bytes`);
+      }
+      assert.ok(!(await sink.listUploads(k)).some((u) => u.uploadId === id), 'a completed upload is no longer pending');
+      await sink.deleteObject(k);
+      assert.equal(await sink.head(k), undefined);
+    });
+
+    test('parts uploaded out of order and concurrently assemble in part-number order', async () => {
+      const k = key('out-of-order');
+      const bodies = [randomBytes(min), randomBytes(min), randomBytes(1000)];
+      const id = await sink.createUpload(k, {});
+      await Promise.all([3, 1, 2].map((n) => sink.uploadPart(k, id, n, bodies[n - 1]!)));
+      const listed = await sink.listParts(k, id);
+      assert.deepEqual(listed.map((p) => p.partNumber), [1, 2, 3]);
+      await sink.completeUpload(k, id, listed);
+      const got = await sink.getRange(k, 0, 2 * min + 1000);
+      assert.ok(got.equals(Buffer.concat(bodies)), 'object bytes are the parts in part-number order');
+      await sink.deleteObject(k);
+    });
+
+    test('re-uploading a part number is idempotent and the last upload wins; a stale ETag is refused with INVALID_PART', async () => {
+      const k = key('reupload');
+      const [a, b, last] = [randomBytes(min), randomBytes(min), randomBytes(333)];
+      const id = await sink.createUpload(k, {});
+      const first = await sink.uploadPart(k, id, 1, a);
+      const again = await sink.uploadPart(k, id, 1, a);
+      assert.equal(again.etag, first.etag);
+      assert.deepEqual((await sink.listParts(k, id)).map((p) => [p.partNumber, p.etag]), [[1, md5Hex(a)]]);
+      const replaced = await sink.uploadPart(k, id, 1, b);
+      const tail = await sink.uploadPart(k, id, 2, last);
+      assert.deepEqual((await sink.listParts(k, id)).map((p) => [p.partNumber, p.etag]), [[1, md5Hex(b)], [2, md5Hex(last)]]);
+      await rejectsWithCode(sink.completeUpload(k, id, [first, tail]), STORE.INVALID_PART, false);
+      await sink.completeUpload(k, id, [replaced, tail]);
+      assert.ok((await sink.getRange(k, 0, min + 333)).equals(Buffer.concat([b, last])));
+      await sink.deleteObject(k);
+    });
+
+    test('abort removes the upload from listUploads and listParts; later calls fail with NO_SUCH_UPLOAD', async () => {
+      const k = key('abort');
+      const id = await sink.createUpload(k, {});
+      await sink.uploadPart(k, id, 1, randomBytes(4096));
+      assert.ok((await sink.listUploads(k)).some((u) => u.uploadId === id && u.key === k), 'listUploads shows the pending upload');
+      await sink.abortUpload(k, id);
+      assert.ok(!(await sink.listUploads(k)).some((u) => u.uploadId === id), 'listUploads forgets the aborted upload');
+      await rejectsWithCode(sink.listParts(k, id), STORE.NO_SUCH_UPLOAD, false);
+      await rejectsWithCode(sink.uploadPart(k, id, 2, randomBytes(10)), STORE.NO_SUCH_UPLOAD, false);
+      await rejectsWithCode(sink.completeUpload(k, id, [{ partNumber: 1, etag: md5Hex(Buffer.alloc(1)), size: 1 }]), STORE.NO_SUCH_UPLOAD, false);
+      await rejectsWithCode(sink.abortUpload(k, id), STORE.NO_SUCH_UPLOAD, false);
+    });
+
+    test('complete naming a part that was never uploaded is refused with INVALID_PART', async () => {
+      const k = key('missing-part');
+      const id = await sink.createUpload(k, {});
+      const [p1, p3] = [await sink.uploadPart(k, id, 1, randomBytes(min)), await sink.uploadPart(k, id, 3, randomBytes(100))];
+      const ghost = { partNumber: 2, etag: md5Hex(Buffer.from('never sent')), size: min };
+      await rejectsWithCode(sink.completeUpload(k, id, [p1, ghost, p3]), STORE.INVALID_PART, false);
+      assert.equal(await sink.head(k), undefined, 'no object appears');
+      await sink.abortUpload(k, id);
+    });
+
+    test('complete listing part numbers out of ascending order is refused with INVALID_PART_ORDER', async () => {
+      const k = key('order');
+      const id = await sink.createUpload(k, {});
+      const refs = await putParts(k, id, [randomBytes(min), randomBytes(10)]);
+      await rejectsWithCode(sink.completeUpload(k, id, [refs[1]!, refs[0]!]), STORE.INVALID_PART_ORDER, false);
+      await sink.abortUpload(k, id);
+    });
+
+    test('a body that does not match its Content-MD5 is refused with BAD_DIGEST and not stored', async () => {
+      const k = key('bad-digest');
+      const id = await sink.createUpload(k, {});
+      const body = randomBytes(64 * 1024);
+      const wrong = createHash('md5').update(Buffer.concat([body, Buffer.from('x')])).digest('base64');
+      await assert.rejects(sink.uploadPartWithMd5(k, id, 1, body, wrong), (err: unknown) => {
+        assert.ok(isVmxferError(err) && err.code === STORE.BAD_DIGEST.code, String(err));
+        assert.equal(err.category, 'integrity');
+        assert.equal(err.retryable, false);
+        return true;
+      });
+      assert.deepEqual(await sink.listParts(k, id), [], 'the corrupted part was not kept');
+      await sink.abortUpload(k, id);
+    });
+
+    test('a part under the minimum size that is not the last fails complete with ENTITY_TOO_SMALL', async () => {
+      const k = key('too-small');
+      const id = await sink.createUpload(k, {});
+      const refs = await putParts(k, id, [randomBytes(min - 1), randomBytes(min)]);
+      await rejectsWithCode(sink.completeUpload(k, id, refs), STORE.ENTITY_TOO_SMALL, false);
+      await sink.abortUpload(k, id);
+    });
+
+    test('metadata, content type and tags round-trip through createUpload, head and getTags', async () => {
+      const k = key('metadata');
+      const metadata = { 'source-format': 'vmdk', 'source-sha256': md5Hex(Buffer.from('m')) + md5Hex(Buffer.from('n')) };
+      const tags = { project: 'vmxfer', disk: 'boot disk 1', 'cost-center': 'a=b&c' };
+      const id = await sink.createUpload(k, { metadata, tags, contentType: 'application/octet-stream' });
+      const refs = await putParts(k, id, [randomBytes(1234)]);
+      await sink.completeUpload(k, id, refs);
+      assert.deepEqual((await sink.head(k))?.metadata, metadata);
+      assert.deepEqual(await sink.getTags(k), tags);
+      await sink.deleteObject(k);
+    });
+
+    test('listParts and listUploads return every entry across pages', async () => {
+      const prefix = key('listing');
+      const ids = [];
+      for (let i = 0; i < 3; i++) ids.push(await sink.createUpload(`${prefix}/${i}`, {}));
+      const bodies = Array.from({ length: 5 }, (_, i) => randomBytes(100 + i));
+      await putParts(`${prefix}/0`, ids[0]!, bodies, [5, 4, 3, 2, 1]);
+      assert.deepEqual((await sink.listParts(`${prefix}/0`, ids[0]!)).map((p) => [p.partNumber, p.size, p.etag]), bodies.map((b, i) => [i + 1, b.length, md5Hex(b)]));
+      const pending = await sink.listUploads(`${prefix}/`);
+      assert.deepEqual(pending.map((u) => u.uploadId).sort(), [...ids].sort());
+      assert.deepEqual((await sink.listUploads(`${prefix}/1`)).map((u) => u.uploadId), [ids[1]]);
+      for (const [i, id] of ids.entries()) await sink.abortUpload(`${prefix}/${i}`, id);
+    });
+
+    test('reads past the end and reads of a missing key fail with BAD_RANGE and NO_SUCH_KEY', async () => {
+      const k = key('range');
+      const id = await sink.createUpload(k, {});
+      await sink.completeUpload(k, id, await putParts(k, id, [randomBytes(500)]));
+      await rejectsWithCode(sink.getRange(k, 100, 501), STORE.BAD_RANGE, false);
+      await rejectsWithCode(sink.getRange(k, 10, 5), STORE.BAD_RANGE, false);
+      await rejectsWithCode(sink.getRange(key('absent'), 0, 10), STORE.NO_SUCH_KEY, false);
+      await sink.deleteObject(k);
+      await sink.deleteObject(k);
+    });
+
+    test('a missing bucket fails fast with NO_SUCH_BUCKET, not retryable', async () => {
+      const started = Date.now();
+      await rejectsWithCode(t.missingBucket.createUpload(key('nobucket'), {}), STORE.NO_SUCH_BUCKET, false);
+      assert.ok(Date.now() - started < 5000, 'no retries on a permanent error');
+    });
+
+    test('wrong credentials fail fast with typed, non-retryable errors', async (ctx) => {
+      if (!t.wrongSecret || !t.unknownAccessKey) {
+        ctx.skip(`${name} has no credentials`);
+        return;
+      }
+      const started = Date.now();
+      await rejectsWithCode(t.wrongSecret.createUpload(key('creds'), {}), STORE.SIGNATURE_MISMATCH, false);
+      await rejectsWithCode(t.unknownAccessKey.createUpload(key('creds'), {}), STORE.INVALID_ACCESS_KEY, false);
+      assert.ok(Date.now() - started < 5000, 'no retries on a permanent error');
+    });
+
+    test('an aborted signal stops an operation with VMX_ABORTED before anything is sent', async () => {
+      const ac = new AbortController();
+      ac.abort();
+      await assert.rejects(sink.createUpload(key('aborted'), {}, ac.signal), (err: unknown) => isVmxferError(err) && err.code === 'VMX_ABORTED');
+      assert.deepEqual(await sink.listUploads(key('aborted')), []);
+    });
+
+    test('part numbers outside 1..maxParts are refused before sending', async () => {
+      const k = key('part-number');
+      const id = await sink.createUpload(k, {});
+      await rejectsWithCode(sink.uploadPart(k, id, 0, randomBytes(10)), STORE.BAD_PART_NUMBER);
+      await rejectsWithCode(sink.uploadPart(k, id, sink.limits.maxParts + 1, randomBytes(10)), STORE.BAD_PART_NUMBER);
+      await sink.abortUpload(k, id);
+    });
+  });
+}
