@@ -1,5 +1,7 @@
 import type { ErrorCodeDef } from './errors.js';
 import { CORE } from './error-codes.js';
+import { VHDX } from '../formats/vhdx/error-codes.js';
+import { VDI } from '../formats/vdi/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -7,6 +9,8 @@ import { CORE } from './error-codes.js';
  */
 const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   CORE,
+  VHDX,
+  VDI,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {

@@ -2,12 +2,16 @@ import type { FormatReader } from './format-reader.js';
 import type { DiskWriter } from './format-writer.js';
 import { rawReader } from './raw/raw-reader.js';
 import { rawWriter } from './raw/raw-writer.js';
+import { vhdxReader } from './vhdx/vhdx-reader.js';
+import { vdiReader } from './vdi/vdi-reader.js';
 
 /**
  * Every input format, most specific first: detection asks each in turn and raw, which accepts
  * anything, comes last. Formats register here and nowhere else.
  */
 export const READERS: readonly FormatReader[] = [
+  vhdxReader,
+  vdiReader,
   rawReader,
 ];
 
