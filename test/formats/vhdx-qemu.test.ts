@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { sha256File } from '../helpers/hash.js';
 import { join } from 'node:path';
 import { EMPTY_DISK, SMALL_DISK, SPARSE_DISK, type RealisticDiskSpec } from '../helpers/realistic-disk.js';
 import { assertSourceMatchesRaw, qemuToRaw } from '../helpers/qemu.js';
@@ -84,10 +85,4 @@ async function assertAllocationMatchesExtents(disk: Awaited<ReturnType<typeof op
   const fromAllocation: string[] = [];
   for await (const r of disk.allocation()) fromAllocation.push(`${r.kind}@${r.offset}+${r.length}`);
   assert.deepEqual(fromAllocation, fromExtents, 'allocation() describes the same ranges as extents()');
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
