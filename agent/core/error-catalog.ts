@@ -8,6 +8,8 @@ import { QCOW2 } from '../formats/qcow2/error-codes.js';
 import { VMDK } from '../formats/vmdk/error-codes.js';
 import { STORE } from '../sinks/error-codes.js';
 import { VHD } from '../formats/vhd/error-codes.js';
+import { VHDX } from '../formats/vhdx/error-codes.js';
+import { VDI } from '../formats/vdi/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -23,6 +25,8 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   VMDK,
   STORE,
   VHD,
+  VHDX,
+  VDI,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {

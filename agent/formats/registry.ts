@@ -8,6 +8,8 @@ import { vmdkReader } from './vmdk/vmdk-reader.js';
 import { vhdReader } from './vhd/vhd-reader.js';
 import { vhdDynamicWriter } from './vhd/vhd-dynamic-writer.js';
 import { vhdFixedWriter } from './vhd/vhd-fixed-writer.js';
+import { vhdxReader } from './vhdx/vhdx-reader.js';
+import { vdiReader } from './vdi/vdi-reader.js';
 
 /**
  * Every input format, most specific first: detection asks each in turn and raw, which accepts
@@ -17,6 +19,8 @@ export const READERS: readonly FormatReader[] = [
   qcow2Reader,
   vmdkReader,
   vhdReader,
+  vhdxReader,
+  vdiReader,
   rawReader,
 ];
 

@@ -1,0 +1,31 @@
+import { defineErrorCodes } from '../../core/errors.js';
+
+/** VHDX ([MS-VHDX]) error codes: one per rule of the format a file can break. */
+export const VHDX = defineErrorCodes('VHDX', {
+  BAD_SIGNATURE: { category: 'invalid-input', summary: 'The file type identifier at offset 0 is not "vhdxfile".' },
+  NO_VALID_HEADER: { category: 'invalid-input', summary: 'Neither VHDX header (64 KiB, 128 KiB) has a valid signature and CRC-32C.' },
+  HEADERS_CONFLICT: { category: 'invalid-input', summary: 'Both VHDX headers are valid with the same sequence number but different content.' },
+  BAD_HEADER_FIELD: { category: 'invalid-input', summary: 'A VHDX header field breaks the spec (version, log version, log offset or length alignment).' },
+  BAD_REGION_TABLE: { category: 'invalid-input', summary: 'Neither VHDX region table copy has a valid signature and CRC-32C.' },
+  BAD_REGION_ENTRY: { category: 'invalid-input', summary: 'A VHDX region table entry is misaligned, overlaps another, lies past the end of the file, or is duplicated/missing.' },
+  UNKNOWN_REQUIRED_REGION: { category: 'unsupported', summary: 'The VHDX region table has a required region vmxfer does not understand.' },
+  BAD_METADATA_TABLE: { category: 'invalid-input', summary: 'The VHDX metadata table has a bad signature, entry count or an entry outside the metadata region.' },
+  UNKNOWN_REQUIRED_METADATA: { category: 'unsupported', summary: 'The VHDX metadata table has a required item vmxfer does not understand.' },
+  MISSING_METADATA: { category: 'invalid-input', summary: 'A VHDX metadata item the spec requires is absent or has the wrong length.' },
+  BAD_BLOCK_SIZE: { category: 'invalid-input', summary: 'The VHDX block size is not a power of two between 1 MiB and 256 MiB.' },
+  BAD_SECTOR_SIZE: { category: 'invalid-input', summary: 'A VHDX logical or physical sector size is not 512 or 4096.' },
+  BAD_VIRTUAL_SIZE: { category: 'invalid-input', summary: 'The VHDX virtual disk size is zero, not a multiple of the logical sector size, or beyond 64 TiB.' },
+  BAT_TOO_SMALL: { category: 'invalid-input', summary: 'The VHDX BAT region is smaller than the virtual size and block size require.' },
+  BAD_BAT_ENTRY: { category: 'invalid-input', summary: 'A VHDX BAT entry has a reserved state, reserved bits set, or a state not allowed for this disk type.' },
+  BAT_ENTRY_PAST_EOF: { category: 'invalid-input', summary: 'A VHDX BAT entry points to a block that extends past the end of the file.' },
+  BAT_ENTRY_OVERLAPS_METADATA: { category: 'invalid-input', summary: 'A VHDX BAT entry points into the header area, the log, the BAT or the metadata region.' },
+  BAD_PARENT_LOCATOR: { category: 'invalid-input', summary: 'The VHDX parent locator is malformed (type, key/value entries, or missing paths).' },
+  PARENT_NOT_FOUND: { category: 'io', summary: 'The parent of a differencing VHDX could not be found by any parent locator path.' },
+  PARENT_LOOP: { category: 'invalid-input', summary: 'A differencing VHDX chain refers back to a disk already in the chain.' },
+  PARENT_MISMATCH: { category: 'invalid-input', summary: 'The parent found for a differencing VHDX is not the one its parent_linkage names, or differs in size.' },
+  BAD_LOG_FIELD: { category: 'invalid-input', summary: 'The VHDX log region lies outside the file or overlaps the header section.' },
+  LOG_TOO_LARGE: { category: 'unsupported', summary: 'The VHDX log is larger than vmxfer replays in memory (64 MiB).' },
+  LOG_NOT_REPLAYABLE: { category: 'invalid-input', summary: 'The VHDX header names a log (non-zero LogGuid) but the log holds no valid, complete entry sequence.' },
+  LOG_FILE_TRUNCATED: { category: 'invalid-input', summary: 'The VHDX file is shorter than the FlushedFileOffset its active log sequence records.' },
+  LOG_WRITE_OUT_OF_RANGE: { category: 'invalid-input', summary: 'A VHDX log descriptor writes outside the file as the log describes it, or into the headers.' },
+});
