@@ -4,6 +4,7 @@ import { CONFIG } from '../config/error-codes.js';
 import { TRANSFER } from '../transfer/error-codes.js';
 import { HASH } from '../hashing/error-codes.js';
 import { OSS } from '../sinks/oss/error-codes.js';
+import { DASH } from '../dashboard/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -15,6 +16,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   TRANSFER,
   HASH,
   OSS,
+  DASH,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {
