@@ -134,6 +134,8 @@ test('at 375 px wide there is no horizontal scroll, with the form and a 10,000-p
       return { scrollWidth: d.scrollWidth, clientWidth: d.clientWidth };
     });
     await saveScreenshot(page, 'phone-375-job-open');
+    await page.locator('#jobs-section').scrollIntoViewIfNeeded();
+    await saveScreenshot(page, 'phone-375-jobs', false);
     assert.ok(overflow.scrollWidth <= overflow.clientWidth, `page is ${overflow.scrollWidth} px wide in a ${overflow.clientWidth} px viewport`);
     assert.deepEqual(await auditAccessibility(page), []);
   } finally {
@@ -202,6 +204,31 @@ test('a wrong token is refused (4401) and shown as offline without retry storms'
     assert.match((await page.locator('#connection-detail').textContent()) ?? '', /rejected/);
     await page.waitForTimeout(1500);
     assert.equal(daemon.authMessages.length, 1, 'no reconnect after 4401');
+  } finally {
+    await page.close();
+  }
+});
+
+test('the accessibility audit itself catches an unlabelled input, small low-contrast text and a bad progressbar', async () => {
+  const page = await freshPage();
+  try {
+    await routeDaemon(page, { token: TOKEN, snapshot: [] });
+    await page.goto(`${ROUTED_ORIGIN}/`);
+    await page.evaluate(() => {
+      const doc = (globalThis as any).document;
+      const box = doc.createElement('div');
+      box.innerHTML = '<input id="planted-input"><p id="planted-text">faint</p><div id="planted-bar" role="progressbar" aria-label="x" aria-valuemin="0" aria-valuemax="100" aria-valuenow="140"></div>';
+      doc.querySelector('main').append(box);
+      const text = doc.getElementById('planted-text'); // CSSOM, not a style attribute: the page's CSP forbids inline styles
+      text.style.fontSize = '12px';
+      text.style.color = '#bbbbbb';
+    });
+    const problems = await auditAccessibility(page);
+    assert.ok(problems.some((p) => p.includes('input#planted-input has no label')), problems.join('\n'));
+    assert.ok(problems.some((p) => p.includes('p#planted-text text is 12px')), problems.join('\n'));
+    assert.ok(problems.some((p) => /p#planted-text "faint" contrast 1\.\d+:1/.test(p)), problems.join('\n'));
+    assert.ok(problems.some((p) => p.includes('div#planted-bar progressbar aria-valuenow 140')), problems.join('\n'));
+    assert.equal(problems.length, 4, problems.join('\n'));
   } finally {
     await page.close();
   }

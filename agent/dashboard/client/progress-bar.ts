@@ -13,7 +13,7 @@ export function createProgressBar(name: string): ProgressBar {
   const fill = el('span', { class: 'bar-fill' });
   const track = el('span', { class: 'bar-track' }, fill);
   const label = el('span', { class: 'bar-text' });
-  const root = el('span', { class: 'bar', role: 'progressbar', 'aria-label': name, 'aria-valuemin': 0, 'aria-valuemax': 100 }, track, label);
+  const root = el('span', { class: 'bar', role: 'progressbar', 'aria-label': name, 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuetext': 'not started' }, track, label);
   return { root, fill, label };
 }
 
