@@ -1,5 +1,6 @@
 import type { ErrorCodeDef } from './errors.js';
 import { CORE } from './error-codes.js';
+import { VMDKW } from '../formats/vmdk/writer-error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -7,6 +8,7 @@ import { CORE } from './error-codes.js';
  */
 const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   CORE,
+  VMDKW,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {
