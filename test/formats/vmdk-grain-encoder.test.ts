@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
-import { encodeGrains, MAX_GRAIN_RECORD_BYTES } from '../../agent/formats/vmdk/grain-encoder.js';
+import { encodeGrains, looksIncompressible, MAX_GRAIN_RECORD_BYTES } from '../../agent/formats/vmdk/grain-encoder.js';
 import { adler32, zlibStored, zlibStoredLength } from '../../agent/formats/vmdk/zlib-stored.js';
 
 const GRAIN = 65536;
@@ -12,6 +12,15 @@ function textGrain(seed: number): Buffer {
   let s = '';
   for (let i = 0; s.length < GRAIN; i++) s += words[(i * 7 + seed) % words.length] + (i % 11 === 0 ? '\n' : ' ');
   return Buffer.from(s.slice(0, GRAIN), 'latin1');
+}
+
+/** Text from a 2000-word random vocabulary: compresses like prose, so its deflate output is dense. */
+function variedText(n: number): Buffer {
+  const r = randomBytes(64 * 1024);
+  const vocab = Array.from({ length: 2000 }, (_, i) => r.toString('hex', i * 4, i * 4 + 2 + (r[i]! % 3)));
+  let s = '';
+  for (let i = 0; s.length < n; i++) s += vocab[((r[(i * 2) % r.length]! << 8) | r[(i * 2 + 1) % r.length]!) % vocab.length] + ' ';
+  return Buffer.from(s, 'latin1');
 }
 
 /** Splits an encoder result into per-grain records and checks each marker's fields and padding. */
@@ -70,6 +79,19 @@ test('a mixed batch keeps grain order, LBAs and per-grain record sizes', () => {
     at += bytes;
   }
   assert.equal(at, r.records.length);
+});
+
+test('the entropy check flags random and deflated data, not text, code-like or half-empty grains', () => {
+  assert.equal(looksIncompressible(randomBytes(GRAIN)), true);
+  assert.equal(looksIncompressible(deflateSync(randomBytes(GRAIN)).subarray(0, GRAIN)), true);
+  assert.equal(looksIncompressible(deflateSync(variedText(1 << 20), { level: 9 }).subarray(0, GRAIN)), true, 'deflated text');
+  assert.equal(looksIncompressible(textGrain(6)), false);
+  const halfRandom = Buffer.concat([randomBytes(GRAIN / 2), Buffer.alloc(GRAIN / 2)]);
+  assert.equal(looksIncompressible(halfRandom), false);
+  // ...and such a grain is then deflated, not stored, because deflate does shrink it.
+  const r = encodeGrains({ firstGrain: 0, data: halfRandom, level: 1 });
+  assert.equal(r.storedGrains, 0);
+  assert.ok(r.records.length < GRAIN * 0.6);
 });
 
 test('level 0 stores every non-zero grain', () => {

@@ -29,6 +29,7 @@ interface StreamLayout {
   tables: Array<{ sector: number; gtIndex: number }>;
   footerGdOffset: bigint;
   gdSector: number;
+  descriptor: string;
 }
 
 /**
@@ -57,7 +58,7 @@ async function walkStream(path: string): Promise<StreamLayout> {
     const descriptor = (await read(Number(header.readBigUInt64LE(28)), Number(header.readBigUInt64LE(36)))).toString('utf8').replace(/\0+$/, '');
     assert.match(descriptor, /createType="streamOptimized"/);
     assert.match(descriptor, new RegExp(`RW ${header.readBigUInt64LE(12)} SPARSE "`));
-    const layout: StreamLayout = { grainLbas: [], storedGrains: 0, tables: [], footerGdOffset: 0n, gdSector: 0 };
+    const layout: StreamLayout = { grainLbas: [], storedGrains: 0, tables: [], footerGdOffset: 0n, gdSector: 0, descriptor };
     let pendingTable = -1;
     let sector = Number(header.readBigUInt64LE(64));
     for (;;) {
@@ -133,6 +134,14 @@ test('SMALL_DISK → vmdk: qemu-img check/info/compare accept it, one table per 
   const { layout, cleanup } = await convertAndVerify(SMALL_DISK);
   try {
     assert.ok(layout.grainLbas.length > 100);
+    const sectors = Math.ceil(SMALL_DISK.size / 512);
+    assert.match(layout.descriptor, new RegExp(`^RW ${sectors} SPARSE "out.vmdk"$`, 'm'));
+    assert.match(layout.descriptor, /^ddb.adapterType = "lsilogic"$/m);
+    assert.match(layout.descriptor, new RegExp(`^ddb.geometry.cylinders = "${Math.floor(sectors / (255 * 63))}"$`, 'm'));
+    assert.match(layout.descriptor, /^ddb.geometry.heads = "255"$/m);
+    assert.match(layout.descriptor, /^ddb.geometry.sectors = "63"$/m);
+    assert.match(layout.descriptor, /^CID=[0-9a-f]{8}$/m);
+    assert.match(layout.descriptor, /^ddb.virtualHWVersion = "4"$/m);
     const ranges = new Set(layout.grainLbas.map((l) => Math.floor(l / GT_SPAN_SECTORS)));
     assert.equal(layout.tables.length, ranges.size);
   } finally {

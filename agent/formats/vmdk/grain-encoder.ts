@@ -11,12 +11,15 @@ import { writeZlibStored, zlibStoredLength } from './zlib-stored.js';
  * Extents, "Grain Marker"): uint64 LBA, uint32 compressed size, the zlib stream, zeros to the next
  * sector boundary. All-zero grains get no record.
  *
- * Incompressible grains are detected before paying for a full deflate: three 1 KiB samples (start,
- * middle, end) are deflated at level 1 and, when they do not shrink below SAMPLE_GAIN_LIMIT, the grain
- * is written as stored blocks. Measured on the realistic test disk here (shared/docs/field-notes.md
- * machine): a full level-1 deflate of random grains runs at ~36 MB/s and saves nothing, the sampled
- * path at ~440 MB/s; on compressible grains the sample costs ~5% and loses no ratio. A grain whose
- * deflate output is not smaller than the stored form is stored too, which bounds every record.
+ * Incompressible grains are detected before paying for a deflate: the Shannon entropy of every 16th
+ * byte (4096 samples) above ENTROPY_LIMIT_BITS means random or already-compressed data, stored as-is.
+ * Measured on 3027 non-zero grains of the 4 GiB bench disk (bench/README.md), against a level-4
+ * deflate of every grain: the check costs ~20 us per grain (a level-4 deflate ~1700 us, a level-1
+ * deflate of three 1 KiB samples ~140 us) and stores 665 grains, losing 0.12% of output size to grains
+ * deflate could have shrunk a little (the deflated-samples check lost 1.05%). Random grains that
+ * would have gone through a full deflate (~36 MB/s here, saving nothing) now cost the check and a copy.
+ * A grain whose deflate output is not smaller than the stored form is stored too, which bounds every
+ * record at MAX_GRAIN_RECORD_BYTES.
  */
 
 export interface GrainEncodeRequest {
@@ -38,8 +41,11 @@ export interface GrainEncodeResult {
   readonly storedGrains: number;
 }
 
-const SAMPLE_BYTES = 1024;
-const SAMPLE_GAIN_LIMIT = 0.97;
+const ENTROPY_STRIDE = 16;
+/** Random bytes measure ~7.955 bits over 4096 samples (the estimate is biased low); text ~4.5-5, code ~6. */
+const ENTROPY_LIMIT_BITS = 7.9;
+/** n * log2(n) for every count a sample can reach. */
+const N_LOG2_N = Float64Array.from({ length: GRAIN_BYTES / ENTROPY_STRIDE + 1 }, (_, n) => (n === 0 ? 0 : n * Math.log2(n)));
 const ZERO_GRAIN = Buffer.alloc(GRAIN_BYTES);
 
 /** The largest record one grain can produce: marker + stored zlib stream, padded to a sector. */
@@ -80,14 +86,14 @@ export function compressGrain(grain: Buffer, level: number): Buffer | 'stored' {
   return deflated.length < zlibStoredLength(grain.length) ? deflated : 'stored';
 }
 
-/** Deflates three 1 KiB samples at level 1; random or already-compressed data does not shrink. */
+/** Sampled byte entropy above the limit: random or already-compressed data that deflate cannot shrink. */
 export function looksIncompressible(grain: Buffer): boolean {
-  const sample = Buffer.allocUnsafe(3 * SAMPLE_BYTES);
-  const mid = (grain.length >> 1) - (SAMPLE_BYTES >> 1);
-  grain.copy(sample, 0, 0, SAMPLE_BYTES);
-  grain.copy(sample, SAMPLE_BYTES, mid, mid + SAMPLE_BYTES);
-  grain.copy(sample, 2 * SAMPLE_BYTES, grain.length - SAMPLE_BYTES);
-  return deflateSync(sample, { level: 1 }).length > sample.length * SAMPLE_GAIN_LIMIT;
+  const counts = new Uint32Array(256);
+  let n = 0;
+  for (let i = 0; i < grain.length; i += ENTROPY_STRIDE, n++) counts[grain[i]!]!++;
+  let sum = 0;
+  for (let b = 0; b < 256; b++) sum += N_LOG2_N[counts[b]!]!;
+  return Math.log2(n) - sum / n > ENTROPY_LIMIT_BITS;
 }
 
 function writeRecord(out: Buffer, at: number, lba: number, bytes: number, payload: Buffer | 'stored', grain: Buffer): number {
