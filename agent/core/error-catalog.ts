@@ -11,6 +11,7 @@ import { VHD } from '../formats/vhd/error-codes.js';
 import { VHDX } from '../formats/vhdx/error-codes.js';
 import { VDI } from '../formats/vdi/error-codes.js';
 import { DASH } from '../dashboard/error-codes.js';
+import { VMDKW } from '../formats/vmdk/writer-error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -29,6 +30,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   VHDX,
   VDI,
   DASH,
+  VMDKW,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {
