@@ -1,9 +1,12 @@
 import type { DiskSource } from '../disk/disk-source.js';
+import type { WorkerPool } from '../pipeline/worker-pool.js';
 
 export interface WriteOptions {
   signal?: AbortSignal | undefined;
   /** The output's file or object name, for formats that record it (a VMDK extent line). */
   outputName?: string | undefined;
+  /** Worker pool for per-chunk work (compression, zero detection); inline on the caller's thread when absent. */
+  pool?: WorkerPool | undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import { withProgress } from '../disk/progress-source.js';
 import { openDisk } from '../formats/detect.js';
 import { WRITERS, writerByTarget } from '../formats/registry.js';
 import { writeStreamToFile } from '../io/file-output.js';
+import { WorkerPool } from './worker-pool.js';
 
 export interface ConvertRequest {
   source: string;
@@ -17,6 +18,8 @@ export interface ConvertRequest {
   parent?: string | undefined;
   signal?: AbortSignal | undefined;
   progress?: ProgressTracker | undefined;
+  /** Worker threads for per-chunk work; 0 = inline; default: the cores this process may use. */
+  workers?: number | undefined;
 }
 
 export interface ConvertResult {
@@ -40,11 +43,12 @@ export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
   const progress = req.progress ?? new ProgressTracker();
   progress.phase('opening');
   const disk = await openDisk(req.source, { format: req.from, parent: req.parent, signal: req.signal });
+  const pool = new WorkerPool(req.workers ?? WorkerPool.defaultThreads());
   try {
     progress.totalBytes = disk.virtualSize;
     const hashing = new HashingSource(withProgress(disk, progress));
     progress.phase('converting');
-    const out = await writeStreamToFile(req.destination, writer.write(hashing.source, { signal: req.signal, outputName: basename(req.destination) }), {
+    const out = await writeStreamToFile(req.destination, writer.write(hashing.source, { signal: req.signal, outputName: basename(req.destination), pool }), {
       signal: req.signal,
       onWrite: (n) => progress.wrote(n),
     });
@@ -61,6 +65,6 @@ export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
-    await disk.close();
+    await Promise.all([disk.close(), pool.destroy()]);
   }
 }

@@ -272,7 +272,7 @@ test('a zero-byte disk is refused with VMDKW_ZERO_CAPACITY and leaves no file', 
   }
 });
 
-test('a source whose extents leave a gap is refused with VMDKW_SOURCE_EXTENT_INVALID', async () => {
+test('a source whose extents leave a gap is refused with VMX_SOURCE_EXTENTS', async () => {
   const gappy: DiskSource = {
     virtualSize: 4 * MiB,
     info: { format: 'test', virtualSize: 4 * MiB, files: [], warnings: [] },
@@ -288,7 +288,7 @@ test('a source whose extents leave a gap is refused with VMDKW_SOURCE_EXTENT_INV
     (async () => {
       for await (const _ of streamOptimizedWriter.write(gappy)) void _;
     })(),
-    (err) => isVmxferError(err) && err.code === 'VMDKW_SOURCE_EXTENT_INVALID' && /offset 131072/.test(err.message),
+    (err) => isVmxferError(err) && err.code === 'VMX_SOURCE_EXTENTS' && /offset 131072/.test(err.message),
   );
 });
 

@@ -5,6 +5,7 @@ import { ProgressTracker } from '../../core/progress.js';
 import { renderProgress } from '../progress-renderer.js';
 import { formatBytes } from '../../core/units.js';
 import { WRITERS } from '../../formats/registry.js';
+import { WorkerPool } from '../../pipeline/worker-pool.js';
 import { CORE } from '../../core/error-codes.js';
 import { vmxError } from '../../core/errors.js';
 
@@ -15,12 +16,13 @@ Reads SRC (format detected) and writes DST in FORMAT in one streaming pass.
   --json          one JSON progress line per second and a JSON result on stdout
   --format FMT    skip detection and read SRC as FMT
   --parent FILE   the parent of a differencing/delta disk when it is not beside it
+  --workers N     compression threads (default: the cores available, ${WorkerPool.defaultThreads()} here; 0 = inline)
 A progress bar is drawn on stderr when it is a terminal.`;
 
 export async function convertCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseCommand(
     argv,
-    { to: { type: 'string' }, json: { type: 'boolean' }, format: { type: 'string' }, parent: { type: 'string' } },
+    { to: { type: 'string' }, json: { type: 'boolean' }, format: { type: 'string' }, parent: { type: 'string' }, workers: { type: 'string' } },
     CONVERT_USAGE,
   );
   if (values.help) return printUsage(CONVERT_USAGE);
@@ -37,6 +39,7 @@ export async function convertCommand(argv: string[], signal: AbortSignal): Promi
       parent: values.parent as string | undefined,
       signal,
       progress,
+      workers: parseWorkers(values.workers as string | undefined),
     });
     stop();
     if (values.json) process.stdout.write(JSON.stringify({ type: 'result', ...result }) + '\n');
@@ -50,4 +53,11 @@ export async function convertCommand(argv: string[], signal: AbortSignal): Promi
   } finally {
     stop();
   }
+}
+
+export function parseWorkers(text: string | undefined): number | undefined {
+  if (text === undefined || text === 'auto') return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 256) throw vmxError(CORE.USAGE, `--workers must be an integer from 0 to 256 or "auto", got "${text}"`);
+  return n;
 }

@@ -3,8 +3,8 @@ import type { DiskWriter, WriteOptions } from '../format-writer.js';
 import { throwIfAborted } from '../../core/abort.js';
 import { vmxError } from '../../core/errors.js';
 import { VMDKW } from './writer-error-codes.js';
-import { grainBatches } from './grain-batcher.js';
-import { encodeGrains, MAX_GRAIN_RECORD_BYTES, type GrainEncodeResult } from './grain-encoder.js';
+import { MAX_GRAIN_RECORD_BYTES, type GrainEncodeResult } from './grain-encoder.js';
+import { encodeChunks } from '../../pipeline/encode-chunks.js';
 import { GrainDirectoryBuilder } from './grain-directory-builder.js';
 import { buildDescriptor, DESCRIPTOR_OFFSET_SECTORS, DESCRIPTOR_SECTORS, extentNameFor } from './writer-descriptor.js';
 import { randomCid, resolveOptions, type ResolvedOptions, type StreamOptimizedOptions } from './writer-options.js';
@@ -84,17 +84,25 @@ async function* writeStreamOptimized(source: DiskSource, o: ResolvedOptions, w: 
   yield encodeHead(header, plan, o, w.outputName);
   const gd = new GrainDirectoryBuilder(plan.totalGrains);
   let sector = OVERHEAD_SECTORS;
-  for await (const batch of grainBatches(source, { batchBytes: o.batchBytes, signal: w.signal })) {
+  const batches = encodeChunks<GrainEncodeResult>(source, {
+    chunkBytes: o.batchBytes,
+    task: 'vmdk-grains',
+    params: { level: o.compressionLevel },
+    pool: w.pool,
+    signal: w.signal,
+  });
+  for await (const batch of batches) {
     throwIfAborted(w.signal);
-    if (gd.openTableIndex !== -1 && gd.openTableIndex !== Math.floor(batch.firstGrain / GTES_PER_GT)) {
+    if (!('result' in batch)) continue;
+    const encoded = { ...batch.result, records: asBuffer(batch.result.records) };
+    if (gd.openTableIndex !== -1 && gd.openTableIndex !== Math.floor(encoded.firstGrain / GTES_PER_GT)) {
       const gt = gd.closeTable(sector);
       sector += gt.length / SECTOR_BYTES;
       yield gt;
     }
-    const encoded = encodeGrains({ firstGrain: batch.firstGrain, data: batch.data, level: o.compressionLevel });
     sector = placeGrains(gd, encoded, sector);
     if (encoded.records.length > 0) yield encoded.records;
-    const end = batch.firstGrain + encoded.recordBytes.length;
+    const end = encoded.firstGrain + encoded.recordBytes.length;
     if (gd.openTableIndex !== -1 && (end % GTES_PER_GT === 0 || end === plan.totalGrains)) {
       const gt = gd.closeTable(sector);
       sector += gt.length / SECTOR_BYTES;
@@ -152,3 +160,8 @@ function encodeTrailer(gd: GrainDirectoryBuilder, sector: number, header: Sparse
   return Buffer.concat([directory, encodeMetadataMarker(MARKER_FOOTER, 1), footer, encodeMetadataMarker(MARKER_EOS, 0)]);
 }
 
+
+/** Results cross the worker boundary as plain Uint8Arrays (structured clone drops the Buffer prototype). */
+function asBuffer(u8: Uint8Array): Buffer {
+  return Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+}

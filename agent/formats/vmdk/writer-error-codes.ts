@@ -18,8 +18,4 @@ export const VMDKW = defineErrorCodes('VMDKW', {
     category: 'unsupported',
     summary: 'The output would place a grain or table beyond sector 2^32-1, which 32-bit grain table entries cannot address.',
   },
-  SOURCE_EXTENT_INVALID: {
-    category: 'internal',
-    summary: 'The disk source yielded an extent out of order, empty, mis-sized or past its virtual size (a reader bug).',
-  },
 });
