@@ -2,7 +2,7 @@ import type { FormatReader } from './format-reader.js';
 import type { DiskWriter } from './format-writer.js';
 import { rawReader } from './raw/raw-reader.js';
 import { qcow2Reader } from './qcow2/qcow2-reader.js';
-import { qcow2Writer } from './qcow2/qcow2-writer.js';
+import { createQcow2Writer, qcow2Writer } from './qcow2/qcow2-writer.js';
 import { rawWriter } from './raw/raw-writer.js';
 import { vmdkReader } from './vmdk/vmdk-reader.js';
 import { vhdReader } from './vhd/vhd-reader.js';
@@ -40,4 +40,15 @@ export function readerByName(name: string): FormatReader | undefined {
 
 export function writerByTarget(target: string): DiskWriter | undefined {
   return WRITERS.find((w) => w.target === target);
+}
+
+export interface WriterChoice {
+  /** Compressed clusters where the format makes them optional (qcow2). */
+  compress?: boolean | undefined;
+}
+
+/** The writer for a target with per-job choices applied; undefined for an unknown target. */
+export function writerFor(target: string, choice: WriterChoice = {}): DiskWriter | undefined {
+  if (choice.compress && target === 'qcow2') return createQcow2Writer({ compress: true });
+  return writerByTarget(target);
 }

@@ -5,7 +5,7 @@ import { ProgressTracker } from '../core/progress.js';
 import { HashingSource } from '../disk/hashing-source.js';
 import { withProgress } from '../disk/progress-source.js';
 import { openDisk } from '../formats/detect.js';
-import { WRITERS, writerByTarget } from '../formats/registry.js';
+import { WRITERS, writerFor } from '../formats/registry.js';
 import { writeStreamToFile } from '../io/file-output.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -20,6 +20,8 @@ export interface ConvertRequest {
   progress?: ProgressTracker | undefined;
   /** Worker threads for per-chunk work; 0 = inline; default: the cores this process may use. */
   workers?: number | undefined;
+  /** qcow2: compressed clusters. */
+  compress?: boolean | undefined;
 }
 
 export interface ConvertResult {
@@ -35,7 +37,10 @@ export interface ConvertResult {
 }
 
 export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
-  const writer = writerByTarget(req.to);
+  if (req.compress && req.to !== 'qcow2') {
+    throw vmxError(CORE.USAGE, `--compress applies to --to qcow2 (vmdk is always compressed; ${req.to} has no compressed form)`);
+  }
+  const writer = writerFor(req.to, { compress: req.compress });
   if (!writer) {
     throw vmxError(CORE.UNSUPPORTED_TARGET, `cannot write "${req.to}" (targets: ${WRITERS.map((w) => w.target).join(', ')})`);
   }

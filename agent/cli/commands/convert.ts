@@ -16,13 +16,14 @@ Reads SRC (format detected) and writes DST in FORMAT in one streaming pass.
   --json          one JSON progress line per second and a JSON result on stdout
   --format FMT    skip detection and read SRC as FMT
   --parent FILE   the parent of a differencing/delta disk when it is not beside it
+  --compress      qcow2 only: store compressed clusters (what qemu-img convert -c does)
   --workers N     compression threads (default: the cores available, ${WorkerPool.defaultThreads()} here; 0 = inline)
 A progress bar is drawn on stderr when it is a terminal.`;
 
 export async function convertCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseCommand(
     argv,
-    { to: { type: 'string' }, json: { type: 'boolean' }, format: { type: 'string' }, parent: { type: 'string' }, workers: { type: 'string' } },
+    { to: { type: 'string' }, json: { type: 'boolean' }, format: { type: 'string' }, parent: { type: 'string' }, workers: { type: 'string' }, compress: { type: 'boolean' } },
     CONVERT_USAGE,
   );
   if (values.help) return printUsage(CONVERT_USAGE);
@@ -40,6 +41,7 @@ export async function convertCommand(argv: string[], signal: AbortSignal): Promi
       signal,
       progress,
       workers: parseWorkers(values.workers as string | undefined),
+      compress: values.compress as boolean | undefined,
     });
     stop();
     if (values.json) process.stdout.write(JSON.stringify({ type: 'result', ...result }) + '\n');
