@@ -8,7 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { openSync, writeSync, closeSync } from 'node:fs';
 import { buildRealisticDisk, type RealisticDiskSpec } from '../test/helpers/realistic-disk.js';
+import { measureCeiling, sampleGrains } from './deflate-ceiling.js';
 import { REPO_ROOT } from '../test/helpers/tmp.js';
 
 const MiB = 1024 * 1024;
@@ -57,27 +60,61 @@ function row(name: string, s: Sample): string {
   return `${name.padEnd(8)} ${s.wall.toFixed(2).padStart(8)} ${s.cpu.toFixed(2).padStart(8)} ${s.rssMiB.toFixed(0).padStart(9)} ${String(s.bytes).padStart(12)}`;
 }
 
-async function main(): Promise<void> {
-  const src = await benchDisk();
+/** A disk of random bytes: every grain incompressible (built once). */
+function randomDisk(): string {
+  const path = join(WORK, 'random-1g.raw');
+  if (existsSync(path)) return path;
+  const fd = openSync(`${path}.tmp`, 'w');
+  for (let i = 0; i < 1024; i++) writeSync(fd, randomBytes(MiB));
+  closeSync(fd);
+  renameSync(`${path}.tmp`, path);
+  return path;
+}
+
+/** Bytes the raw file really stores (its allocated blocks): the data a converter must look at. */
+function allocatedBytes(path: string): number {
+  return statSync(path).blocks * 512;
+}
+
+async function benchOne(label: string, src: string): Promise<void> {
   const ours = join(WORK, 'vmxfer.vmdk');
   const theirs = join(WORK, 'qemu.vmdk');
-  const vmxfer: Sample[] = [];
-  const qemu: Sample[] = [];
+  const vmxferCli = [join(REPO_ROOT, 'bin', 'vmxfer.js'), 'convert', src, ours, '--to', 'vmdk', '--format', 'raw'];
+  const runs: Record<string, Sample[]> = { vmxfer: [], 'vmxfer*': [], qemu: [] };
   for (let i = 0; i < RUNS; i++) {
-    vmxfer.push(timed(process.execPath, [join(REPO_ROOT, 'bin', 'vmxfer.js'), 'convert', src, ours, '--to', 'vmdk', '--format', 'raw'], ours));
-    qemu.push(timed('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', src, theirs], theirs));
+    runs.vmxfer!.push(timed(process.execPath, vmxferCli, ours));
+    runs['vmxfer*']!.push(timed(process.execPath, [...vmxferCli, '--no-source-hash'], ours));
+    runs.qemu!.push(timed('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', src, theirs], theirs));
   }
-  const a = median(vmxfer);
-  const b = median(qemu);
-  console.log(`source: ${src} (${statSync(src).size} bytes virtual), ${RUNS} runs each, median by wall time`);
-  console.log(`${'tool'.padEnd(8)} ${'wall s'.padStart(8)} ${'cpu s'.padStart(8)} ${'rss MiB'.padStart(9)} ${'output B'.padStart(12)}`);
-  console.log(row('vmxfer', a));
-  console.log(row('qemu', b));
+  const identical = spawnSync('qemu-img', ['compare', '-f', 'raw', '-F', 'vmdk', src, ours]).status === 0;
+  const virtualGB = statSync(src).size / 1e9;
+  const allocGB = allocatedBytes(src) / 1e9;
+  const q = median(runs.qemu!);
+  console.log(`\n== ${label}: ${src}`);
+  console.log(`   ${virtualGB.toFixed(2)} GB virtual, ${allocGB.toFixed(2)} GB allocated; ${RUNS} runs each, median by wall time; vmxfer* = --no-source-hash`);
+  console.log(`${'tool'.padEnd(8)} ${'wall s'.padStart(8)} ${'cpu s'.padStart(8)} ${'rss MiB'.padStart(9)} ${'output B'.padStart(12)}  GB/s virt  GB/s alloc  cpu/qemu wall/qemu size/qemu`);
+  for (const [name, samples] of Object.entries(runs)) {
+    const s = median(samples);
+    console.log(
+      `${row(name, s)}  ${(virtualGB / s.wall).toFixed(3).padStart(9)}  ${(allocGB / s.wall).toFixed(3).padStart(10)}  ` +
+        `${(s.cpu / q.cpu).toFixed(2).padStart(8)} ${(s.wall / q.wall).toFixed(2).padStart(9)} ${(s.bytes / q.bytes).toFixed(4).padStart(9)}`,
+    );
+  }
+  console.log(`content: vmxfer's VMDK ${identical ? 'is identical to' : 'DIFFERS FROM'} the source (qemu-img compare)`);
+  const ceiling = await measureCeiling(sampleGrains(src, 128 * MiB));
+  const v = median(runs.vmxfer!);
+  const share = (allocatedBytes(src) / 1e6 / v.wall) / ceiling.ceilingMBps;
   console.log(
-    `ratio vmxfer/qemu: wall ${(a.wall / b.wall).toFixed(2)}, cpu ${(a.cpu / b.cpu).toFixed(2)}, rss ${(a.rssMiB / b.rssMiB).toFixed(2)}, size ${(a.bytes / b.bytes).toFixed(4)}`,
+    `ceiling: zlib level-1 ${ceiling.singleThreadMBps.toFixed(1)} MB/s on one thread × ${ceiling.effectiveCores.toFixed(2)} cores available ` +
+      `(of ${ceiling.threads} threads) = ${ceiling.ceilingMBps.toFixed(1)} MB/s; vmxfer ${(allocatedBytes(src) / 1e6 / v.wall).toFixed(1)} MB/s of allocated data = ${(share * 100).toFixed(0)}% of it`,
   );
   rmSync(ours, { force: true });
   rmSync(theirs, { force: true });
+}
+
+async function main(): Promise<void> {
+  await benchOne('realistic 4 GiB disk', await benchDisk());
+  await benchOne('random (incompressible) 1 GiB disk', randomDisk());
 }
 
 await main();
