@@ -5,6 +5,7 @@
  */
 import { encodeGrains } from '../formats/vmdk/grain-encoder.js';
 import { GRAIN_BYTES } from '../formats/vmdk/writer-layout.js';
+import { encodeClusters } from '../formats/qcow2/cluster-encoder.js';
 
 export type ChunkTaskFn = (data: Buffer, params: any) => unknown;
 
@@ -15,6 +16,8 @@ export const CHUNK_TASKS: Record<string, ChunkTaskFn> = {
     const whole = data.length % GRAIN_BYTES === 0 ? data : Buffer.concat([data, Buffer.alloc(GRAIN_BYTES - (data.length % GRAIN_BYTES))]);
     return encodeGrains({ firstGrain: p.offset / GRAIN_BYTES, data: whole, level: p.level });
   },
+  /** Compressed qcow2: zero detection and raw deflate (4 KiB window) of each cluster. */
+  'qcow2-clusters': (data, p: { clusterSize: number }) => encodeClusters(data, p.clusterSize),
   /** Used by tests and the pool's self-check: the sum of the bytes. */
   'byte-sum': (data) => {
     let s = 0;
