@@ -3,6 +3,7 @@ import { CORE } from './error-codes.js';
 import { CONFIG } from '../config/error-codes.js';
 import { TRANSFER } from '../transfer/error-codes.js';
 import { HASH } from '../hashing/error-codes.js';
+import { CLOUD } from '../cloud/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -13,6 +14,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   CONFIG,
   TRANSFER,
   HASH,
+  CLOUD,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {
