@@ -1,6 +1,8 @@
 import { inspectCommand, INSPECT_USAGE } from './commands/inspect.js';
 import { convertCommand, CONVERT_USAGE } from './commands/convert.js';
 import { errorsCommand, ERRORS_USAGE } from './commands/errors.js';
+import { exportCommand, EXPORT_USAGE } from './commands/export.js';
+import { preflightCommand, PREFLIGHT_USAGE } from './commands/preflight.js';
 import { CORE } from '../core/error-codes.js';
 import { EXIT_CODES, isVmxferError, vmxError } from '../core/errors.js';
 
@@ -10,6 +12,8 @@ const COMMANDS: Record<string, Command> = {
   inspect: { run: inspectCommand, usage: INSPECT_USAGE, summary: 'show what a disk image is (format, sizes, files, warnings)' },
   convert: { run: convertCommand, usage: CONVERT_USAGE, summary: 'convert a disk image to another format in one streaming pass' },
   errors: { run: errorsCommand, usage: ERRORS_USAGE, summary: 'list every error code with its exit status and meaning' },
+  export: { run: exportCommand, usage: EXPORT_USAGE, summary: 'export an AWS or Alibaba Cloud image to a bucket and download it' },
+  preflight: { run: preflightCommand, usage: PREFLIGHT_USAGE, summary: 'check what a cloud import would refuse, before any upload' },
 };
 
 export const MAIN_USAGE = `vmxfer: move virtual-machine disk images between hypervisors and object stores

@@ -13,7 +13,7 @@ const HTTP = /https?:\/\//i;
  */
 export function ecsImageNameRules(name: string | undefined, rule = 'ecs-image-name'): Finding[] {
   if (name === undefined) return [];
-  const bad = (why: string) => [finding('error', rule, 'InvalidImageName.Malformed', `image name "${name}" ${why}`, 'Use 2-128 letters, Chinese characters, digits, ".", "_", "-" or ":", starting with a letter.')];
+  const bad = (why: string) => [finding('error', rule, 'InvalidImageName.Malformed', `image name "${name}" ${why}`, 'Use 2-128 letters, Chinese characters, digits, ".", "_", "-" or ":", starting with a letter, not with "aliyun" or "acs:", and without http:// or https://.')];
   const len = [...name].length;
   if (len < 2 || len > 128) return bad(`has ${len} characters (2-128 allowed)`);
   if (!STARTS_LETTER.test(name)) return bad('does not start with a letter or a Chinese character');

@@ -11,6 +11,6 @@ export function awsParameterRules(p: Pick<AwsImportParams, 'encrypted' | 'kmsKey
 }
 
 /** Every rule that reads only the ECS import parameters. */
-export function ecsParameterRules(p: Pick<EcsImportParams, 'imageName' | 'description' | 'tags'>): Finding[] {
+export function ecsParameterRules(p: Partial<Pick<EcsImportParams, 'imageName' | 'description' | 'tags'>>): Finding[] {
   return [...ecsImageNameRules(p.imageName), ...ecsDescriptionRules(p.description), ...ecsTagRules(p.tags)];
 }

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ECS_ACTIONS, RAM_ACTIONS } from './ecs-actions.js';
 import { EcsWorld, RpcError } from './ecs-world.js';
 import { checkRpcSignature } from './rpc-signature.js';
+import { ossRoute } from './oss-routes.js';
 
 export interface RpcCall {
   action: string;
@@ -21,7 +22,7 @@ export const FAKE_ACCESS_KEY = { id: 'LTAIfakefakefake', secret: 'fakesecretfake
  * A protocol-level fake of the Alibaba Cloud RPC API for ECS (Version 2014-05-26) and RAM (2015-05-01):
  * Action and the common parameters in the query string, Signature V1 (HMAC-SHA1) verified against the
  * fake's key, SignatureNonce replay refused, JSON answers with RequestId, documented error JSON
- * {RequestId, HostId, Code, Message, Recommend}. Also OSS GetBucketInfo (GET /bucket/?bucketInfo).
+ * {RequestId, HostId, Code, Message, Recommend}. Also path-style OSS: GetBucketInfo and ranged object reads.
  */
 export class EcsRpcFake {
   readonly world = new EcsWorld();
@@ -57,7 +58,7 @@ export class EcsRpcFake {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const url = new URL(req.url ?? '/', 'http://fake');
-    if (url.searchParams.has('bucketInfo')) return this.bucketInfo(req, res, url);
+    if (url.pathname !== '/') return ossRoute(req, res, url, this.world);
     const params = { ...Object.fromEntries(url.searchParams), ...Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) };
     try {
       const bad = checkRpcSignature(req.method ?? 'GET', params, this.keys);
@@ -94,20 +95,5 @@ export class EcsRpcFake {
   private reply(res: ServerResponse, status: number, body: unknown): void {
     res.writeHead(status, { 'content-type': 'application/json;charset=utf-8' });
     res.end(JSON.stringify(body));
-  }
-
-  /** OSS GetBucketInfo (OSS API reference): BucketInfo/Bucket with StorageClass and ServerSideEncryptionRule. */
-  private bucketInfo(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    const name = url.pathname.split('/').filter(Boolean)[0] ?? '';
-    const auth = req.headers.authorization ?? '';
-    const b = this.world.buckets.get(name);
-    const xml = (status: number, body: string) => {
-      res.writeHead(status, { 'content-type': 'application/xml', 'x-oss-request-id': randomUUID() });
-      res.end(`<?xml version="1.0" encoding="UTF-8"?>\n${body}`);
-    };
-    if (!/^OSS4?(-HMAC-SHA256)? /.test(auth)) return xml(403, `<Error><Code>AccessDenied</Code><Message>Authorization header missing or not OSS-signed.</Message><RequestId>${randomUUID()}</RequestId></Error>`);
-    if (!b) return xml(404, `<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist.</Message><RequestId>${randomUUID()}</RequestId><BucketName>${name}</BucketName></Error>`);
-    const sse = b.sse ? `<ServerSideEncryptionRule><SSEAlgorithm>${b.sse}</SSEAlgorithm></ServerSideEncryptionRule>` : '';
-    xml(200, `<BucketInfo><Bucket><Name>${name}</Name><StorageClass>${b.storageClass}</StorageClass>${sse}</Bucket></BucketInfo>`);
   }
 }
