@@ -107,8 +107,9 @@ export class Ec2QueryFake {
     if (params.DryRun === 'true') return this.ec2Error(res, new Ec2Error(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.'));
     try {
       const body = handler(this.world, params, region);
-      res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8' });
-      res.end(xmlDocument(`${action}Response`, EC2_NS, { requestId: randomUUID(), ...body }));
+      const requestId = randomUUID();
+      res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId });
+      res.end(xmlDocument(`${action}Response`, EC2_NS, { requestId, ...body }));
     } catch (err) {
       if (err instanceof Ec2Error) return this.ec2Error(res, err);
       throw err;
@@ -117,7 +118,8 @@ export class Ec2QueryFake {
 
   /** EC2 error document (EC2 API reference, "Error codes": Response/Errors/Error/Code, Message; RequestID). */
   private ec2Error(res: ServerResponse, err: Ec2Error): void {
-    res.writeHead(err.status, { 'content-type': 'text/xml;charset=UTF-8' });
-    res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${err.code}</Code><Message>${esc(err.message)}</Message></Error></Errors><RequestID>${randomUUID()}</RequestID></Response>`);
+    const requestId = randomUUID();
+    res.writeHead(err.status, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId });
+    res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${err.code}</Code><Message>${esc(err.message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`);
   }
 }
