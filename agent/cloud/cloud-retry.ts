@@ -3,6 +3,7 @@ import { abortedError, throwIfAborted } from '../core/abort.js';
 import { isVmxferError, vmxError } from '../core/errors.js';
 import { CLOUD } from './error-codes.js';
 import { cloudCodeOfError, toCloudError, type CloudName } from './cloud-error.js';
+import type { CloudTaskCallbacks } from './task-events.js';
 
 export interface CloudRetryPolicy {
   attempts: number;
@@ -53,4 +54,9 @@ export async function callCloud<T>(
       throw abortedError(signal);
     });
   }
+}
+
+/** The connection's retry policy with the job's retry callback attached. */
+export function withOnRetry(policy: CloudRetryPolicy | undefined, callbacks: CloudTaskCallbacks): CloudRetryPolicy {
+  return { ...(policy ?? DEFAULT_CLOUD_RETRY), onRetry: callbacks.onRetry ?? policy?.onRetry };
 }

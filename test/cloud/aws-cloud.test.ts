@@ -7,11 +7,11 @@ import { Ec2QueryFake, VMIMPORT_TRUST } from '../helpers/ec2-query-fake/server.j
 import { Ec2Error } from '../helpers/ec2-query-fake/ec2-actions.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runImportStep } from '../../agent/cloud/tasks/import-step.js';
-import { runAwsImageExport, runAwsInstanceExport } from '../../agent/cloud/tasks/export-step.js';
+import { runAwsImageExport, runAwsInstanceExport } from '../../agent/cloud/tasks/aws-export-step.js';
 import { copyAwsImage } from '../../agent/cloud/tasks/copy-step.js';
 import { shareAwsImage } from '../../agent/cloud/tasks/share-step.js';
 import { awsClients, type AwsConnection } from '../../agent/cloud/aws/aws-clients.js';
-import { awsExportPreflight, importRolePreflight } from '../../agent/cloud/preflight/run-preflight.js';
+import { awsExportPreflight, awsImportRolePreflight } from '../../agent/cloud/preflight/aws-remote-preflight.js';
 import { exportCanonicalAccount } from '../../agent/cloud/preflight/canonical-accounts.js';
 import type { CloudTaskStatus } from '../../agent/cloud/task-events.js';
 import { isVmxferError } from '../../agent/core/errors.js';
@@ -234,11 +234,11 @@ test('EC2 launch permissions via ModifyImageAttribute, one outcome per account',
 test('preflight against the IAM and S3 parts of the fake: vmimport role and export bucket readiness', async () => {
   const clients = awsClients(connection());
   const req = { target: 'aws-image' as const, image: { disks: [] }, convertAllowed: true };
-  assert.deepEqual(await importRolePreflight(req, { aws: clients }), []);
-  const missing = await importRolePreflight({ ...req, aws: { roleName: 'nope' } }, { aws: clients });
+  assert.deepEqual(await awsImportRolePreflight(req, clients), []);
+  const missing = await awsImportRolePreflight({ ...req, aws: { roleName: 'nope' } }, clients);
   assert.deepEqual(missing.map((f) => f.cloudCode), ['NoSuchEntity']);
   fake.world.roles.set('wrongtrust', JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }));
-  assert.deepEqual((await importRolePreflight({ ...req, aws: { roleName: 'wrongtrust' } }, { aws: clients })).map((f) => f.rule), ['role-trust']);
+  assert.deepEqual((await awsImportRolePreflight({ ...req, aws: { roleName: 'wrongtrust' } }, clients)).map((f) => f.rule), ['role-trust']);
 
   const account = exportCanonicalAccount('eu-west-1');
   fake.buckets.set('good', { ownership: 'ObjectWriter', grants: [{ id: account, permission: 'WRITE' }, { id: account, permission: 'READ_ACP' }] });

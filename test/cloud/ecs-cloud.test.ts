@@ -7,14 +7,14 @@ import { EcsRpcFake, FAKE_ACCESS_KEY } from '../helpers/ecs-rpc-fake/server.js';
 import { ecsId, RpcError } from '../helpers/ecs-rpc-fake/ecs-world.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runImportStep } from '../../agent/cloud/tasks/import-step.js';
-import { runEcsExport } from '../../agent/cloud/tasks/export-step.js';
+import { runEcsExport } from '../../agent/cloud/tasks/ecs-export-step.js';
 import { copyEcsImage } from '../../agent/cloud/tasks/copy-step.js';
 import { CopyLimiter } from '../../agent/cloud/tasks/copy-limiter.js';
 import { publishEcsImage, shareEcsImage } from '../../agent/cloud/tasks/share-step.js';
 import { ecsClients, type EcsConnection } from '../../agent/cloud/ecs/ecs-clients.js';
 import { ossClient } from '../../agent/cloud/ecs/ecs-checks.js';
 import { ossObjectReader } from '../../agent/cloud/ecs/oss-object-reader.js';
-import { ecsExportPreflight, importRolePreflight } from '../../agent/cloud/preflight/run-preflight.js';
+import { ecsExportPreflight, ecsImportRolePreflight } from '../../agent/cloud/preflight/ecs-remote-preflight.js';
 import type { CloudTaskStatus } from '../../agent/cloud/task-events.js';
 import { isVmxferError } from '../../agent/core/errors.js';
 
@@ -162,7 +162,7 @@ test('export preflight against the fake: OSS prefix, export role, data-disk limi
   } finally {
     fake.world.roles.set('AliyunECSImageExportDefaultRole', fake.world.roles.get('AliyunECSImageImportDefaultRole')!);
   }
-  assert.deepEqual(await importRolePreflight({ target: 'ecs-image', image: { disks: [] }, convertAllowed: true }, { ecs: clients }), []);
+  assert.deepEqual(await ecsImportRolePreflight({ target: 'ecs-image', image: { disks: [] }, convertAllowed: true }, clients), []);
 });
 
 test('ECS copy queue against an ECS RPC API protocol fake: 6 copies → 5 running and 1 queued per region', async () => {

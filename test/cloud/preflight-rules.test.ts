@@ -9,7 +9,7 @@ import { roleRules, trusts } from '../../agent/cloud/preflight/role-rules.js';
 import { awsExportBucketRules, ossExportBucketRules } from '../../agent/cloud/preflight/bucket-rules.js';
 import { exportCanonicalAccount, OTHER_REGIONS_EXPORT_ACCOUNT } from '../../agent/cloud/preflight/canonical-accounts.js';
 import { imageFactsFromInfo } from '../../agent/cloud/preflight/facts-from-disk.js';
-import { localImportPreflight } from '../../agent/cloud/preflight/run-preflight.js';
+import { localImportPreflight } from '../../agent/cloud/preflight/local-preflight.js';
 import { GiB, TiB, type DiskFacts, type ImageFacts } from '../../agent/cloud/preflight/image-facts.js';
 import type { Finding, ImportTarget } from '../../agent/cloud/preflight/finding.js';
 

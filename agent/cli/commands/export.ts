@@ -3,15 +3,9 @@ import { printUsage } from './inspect.js';
 import { CORE } from '../../core/error-codes.js';
 import { vmxError } from '../../core/errors.js';
 import { CLOUD } from '../../cloud/error-codes.js';
-import { awsClients } from '../../cloud/aws/aws-clients.js';
-import { AWS_EXPORT_FORMATS } from '../../cloud/aws/aws-export.js';
-import { ecsClients } from '../../cloud/ecs/ecs-clients.js';
-import { ossClient } from '../../cloud/ecs/ecs-checks.js';
-import { ECS_EXPORT_FORMATS } from '../../cloud/ecs/ecs-export.js';
-import { ossObjectReader } from '../../cloud/ecs/oss-object-reader.js';
+import { AWS_EXPORT_FORMATS, AWS_INSTANCE_DISK_FORMATS, AWS_TARGET_ENVIRONMENTS, ECS_EXPORT_FORMATS } from '../../cloud/export-formats.js';
 import { formatFinding, hasErrors, type Finding } from '../../cloud/preflight/finding.js';
-import { awsExportPreflight, ecsExportPreflight } from '../../cloud/preflight/run-preflight.js';
-import { runAwsImageExport, runAwsInstanceExport, runEcsExport, type ExportResult } from '../../cloud/tasks/export-step.js';
+import type { ExportResult } from '../../cloud/tasks/export-types.js';
 import { awsConnection, CLOUD_OPTIONS, ecsConnection, oneOf, ossConnection, pollPolicy, requireOption, statusPrinter } from '../cloud-connection.js';
 
 export const EXPORT_USAGE = `Usage:
@@ -60,7 +54,18 @@ function refuse(findings: Finding[]): void {
   throw vmxError(CLOUD.PREFLIGHT_FAILED, `the export would fail:\n${findings.filter((f) => f.severity === 'error').map(formatFinding).join('\n')}`);
 }
 
+/** The SDK-backed modules load only when an export runs (seconds of start-up other commands do not pay). */
+async function awsModules() {
+  const [{ awsClients }, { awsExportPreflight }, { runAwsImageExport, runAwsInstanceExport }] = await Promise.all([
+    import('../../cloud/aws/aws-clients.js'),
+    import('../../cloud/preflight/aws-remote-preflight.js'),
+    import('../../cloud/tasks/aws-export-step.js'),
+  ]);
+  return { awsClients, awsExportPreflight, runAwsImageExport, runAwsInstanceExport };
+}
+
 async function exportAwsImage(values: Values, dst: string, signal: AbortSignal): Promise<ExportResult> {
+  const { awsClients, awsExportPreflight, runAwsImageExport } = await awsModules();
   const connection = awsConnection(values, EXPORT_USAGE);
   const bucket = requireOption(values, 'bucket', EXPORT_USAGE);
   const roleName = values['role-name'] as string | undefined;
@@ -77,13 +82,14 @@ async function exportAwsImage(values: Values, dst: string, signal: AbortSignal):
 }
 
 async function exportInstance(values: Values, dst: string, signal: AbortSignal): Promise<ExportResult> {
+  const { awsClients, awsExportPreflight, runAwsInstanceExport } = await awsModules();
   const connection = awsConnection(values, EXPORT_USAGE);
   const bucket = requireOption(values, 'bucket', EXPORT_USAGE);
   if (!values['no-preflight']) refuse(await awsExportPreflight(awsClients(connection), bucket, 'vmimport', signal));
   return runAwsInstanceExport(connection, {
     instanceId: requireOption(values, 'instance-id', EXPORT_USAGE),
-    diskFormat: oneOf(requireOption(values, 'disk-format', EXPORT_USAGE).toUpperCase(), ['VMDK', 'VHD', 'RAW'] as const, 'disk-format', EXPORT_USAGE),
-    targetEnvironment: oneOf(requireOption(values, 'target-environment', EXPORT_USAGE), ['vmware', 'citrix', 'microsoft'] as const, 'target-environment', EXPORT_USAGE),
+    diskFormat: oneOf(requireOption(values, 'disk-format', EXPORT_USAGE).toUpperCase(), AWS_INSTANCE_DISK_FORMATS, 'disk-format', EXPORT_USAGE),
+    targetEnvironment: oneOf(requireOption(values, 'target-environment', EXPORT_USAGE), AWS_TARGET_ENVIRONMENTS, 'target-environment', EXPORT_USAGE),
     bucket,
     prefix: (values.prefix as string | undefined) ?? '',
     destination: dst,
@@ -92,6 +98,13 @@ async function exportInstance(values: Values, dst: string, signal: AbortSignal):
 }
 
 async function exportEcs(values: Values, dst: string, signal: AbortSignal): Promise<ExportResult> {
+  const [{ ecsClients }, { ossClient }, { ossObjectReader }, { ecsExportPreflight }, { runEcsExport }] = await Promise.all([
+    import('../../cloud/ecs/ecs-clients.js'),
+    import('../../cloud/ecs/ecs-checks.js'),
+    import('../../cloud/ecs/oss-object-reader.js'),
+    import('../../cloud/preflight/ecs-remote-preflight.js'),
+    import('../../cloud/tasks/ecs-export-step.js'),
+  ]);
   const connection = ecsConnection(values, EXPORT_USAGE);
   const ossBucket = requireOption(values, 'oss-bucket', EXPORT_USAGE);
   const oss = ossClient(ossConnection(values, connection, EXPORT_USAGE), ossBucket);

@@ -4,11 +4,9 @@ import { openDisk } from '../../formats/detect.js';
 import { CORE } from '../../core/error-codes.js';
 import { vmxError } from '../../core/errors.js';
 import { CLOUD } from '../../cloud/error-codes.js';
-import { awsClients } from '../../cloud/aws/aws-clients.js';
-import { ecsClients } from '../../cloud/ecs/ecs-clients.js';
 import { formatFinding, hasErrors, IMPORT_TARGETS, type Finding, type ImportTarget } from '../../cloud/preflight/finding.js';
 import { imageFactsFromInfo } from '../../cloud/preflight/facts-from-disk.js';
-import { importRolePreflight, localImportPreflight, type ImportPreflightRequest } from '../../cloud/preflight/run-preflight.js';
+import { localImportPreflight, type ImportPreflightRequest } from '../../cloud/preflight/local-preflight.js';
 import { awsConnection, CLOUD_OPTIONS, ecsConnection, oneOf, parseTags, requireOption } from '../cloud-connection.js';
 
 export const PREFLIGHT_USAGE = `Usage: vmxfer preflight SRC --import aws-image|aws-snapshot|ecs-image [options]
@@ -71,10 +69,15 @@ async function request(src: string, target: ImportTarget, values: Record<string,
   };
 }
 
-function roleFindings(req: ImportPreflightRequest, values: Record<string, unknown>, signal: AbortSignal): Promise<Finding[]> {
+/** The SDKs load only here (seconds of start-up the local rules do not need). */
+async function roleFindings(req: ImportPreflightRequest, values: Record<string, unknown>, signal: AbortSignal): Promise<Finding[]> {
   const v = values as Record<string, string | boolean | undefined>;
-  if (req.target === 'ecs-image') return importRolePreflight(req, { ecs: ecsClients(ecsConnection(v, PREFLIGHT_USAGE)) }, signal);
-  return importRolePreflight(req, { aws: awsClients(awsConnection(v, PREFLIGHT_USAGE)) }, signal);
+  if (req.target === 'ecs-image') {
+    const [{ ecsClients }, { ecsImportRolePreflight }] = await Promise.all([import('../../cloud/ecs/ecs-clients.js'), import('../../cloud/preflight/ecs-remote-preflight.js')]);
+    return ecsImportRolePreflight(req, ecsClients(ecsConnection(v, PREFLIGHT_USAGE)), signal);
+  }
+  const [{ awsClients }, { awsImportRolePreflight }] = await Promise.all([import('../../cloud/aws/aws-clients.js'), import('../../cloud/preflight/aws-remote-preflight.js')]);
+  return awsImportRolePreflight(req, awsClients(awsConnection(v, PREFLIGHT_USAGE)), signal);
 }
 
 function print(findings: Finding[], json: boolean): void {

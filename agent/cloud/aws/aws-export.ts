@@ -11,8 +11,9 @@ import type { PolledState } from '../poll-task.js';
 import { awsCall, type AwsClients } from './aws-clients.js';
 import { exportVerdict, percent } from './aws-task-state.js';
 
-export type AwsExportFormat = 'vmdk' | 'vhd' | 'raw';
-export const AWS_EXPORT_FORMATS: readonly AwsExportFormat[] = ['vmdk', 'vhd', 'raw'];
+import type { AwsExportFormat, AWS_INSTANCE_DISK_FORMATS, AWS_TARGET_ENVIRONMENTS } from '../export-formats.js';
+
+export { AWS_EXPORT_FORMATS, type AwsExportFormat } from '../export-formats.js';
 
 export interface AwsImageExportParams {
   imageId: string;
@@ -65,9 +66,9 @@ export async function describeImageExport(clients: AwsClients, taskId: string, p
 export interface AwsInstanceExportParams {
   instanceId: string;
   /** VMDK | VHD | RAW (ExportToS3TaskSpecification.DiskImageFormat). */
-  diskFormat: 'VMDK' | 'VHD' | 'RAW';
+  diskFormat: (typeof AWS_INSTANCE_DISK_FORMATS)[number];
   /** citrix | vmware | microsoft (CreateInstanceExportTask TargetEnvironment). */
-  targetEnvironment: 'citrix' | 'vmware' | 'microsoft';
+  targetEnvironment: (typeof AWS_TARGET_ENVIRONMENTS)[number];
   bucket: string;
   prefix: string;
   description?: string | undefined;

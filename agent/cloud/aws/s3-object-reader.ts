@@ -1,10 +1,7 @@
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { cloudCodeOfError } from '../cloud-error.js';
-import type { ObjectSink } from '../../sinks/object-sink.js';
+import type { ObjectReader } from '../object-reader.js';
 import { awsCall, type AwsClients } from './aws-clients.js';
-
-/** The read half of an ObjectSink that the export download needs. */
-export type ObjectReader = Pick<ObjectSink, 'head' | 'getRange'>;
 
 /**
  * HEAD and ranged GET over the S3 client, for the export download until the S3 object-store sink

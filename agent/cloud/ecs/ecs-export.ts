@@ -3,8 +3,9 @@ import { vmxError } from '../../core/errors.js';
 import { CLOUD } from '../error-codes.js';
 import { ecsCall, type EcsClients } from './ecs-clients.js';
 
-export type EcsExportFormat = 'raw' | 'vhd' | 'qcow2' | 'vmdk' | 'vdi';
-export const ECS_EXPORT_FORMATS: readonly EcsExportFormat[] = ['raw', 'vhd', 'qcow2', 'vmdk', 'vdi'];
+import type { EcsExportFormat } from '../export-formats.js';
+
+export { ECS_EXPORT_FORMATS, type EcsExportFormat } from '../export-formats.js';
 
 export interface EcsExportParams {
   imageId: string;

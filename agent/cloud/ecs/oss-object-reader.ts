@@ -1,7 +1,7 @@
 import type OSS from 'ali-oss';
 import { cloudCodeOfError } from '../cloud-error.js';
 import { callCloud } from '../cloud-retry.js';
-import type { ObjectReader } from '../aws/s3-object-reader.js';
+import type { ObjectReader } from '../object-reader.js';
 import type { EcsClients } from './ecs-clients.js';
 
 /**

@@ -12,7 +12,7 @@ import { awsEncryptionRules, ecsEncryptionRules } from '../preflight/encryption-
 import { formatFinding, type Finding } from '../preflight/finding.js';
 import { CopyLimiter } from './copy-limiter.js';
 import { followTask } from './follow-task.js';
-import { withOnRetry } from './import-step.js';
+import { withOnRetry } from '../cloud-retry.js';
 
 export interface CopyResult {
   destinationRegion: string;

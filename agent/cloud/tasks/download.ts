@@ -2,7 +2,7 @@ import { vmxError } from '../../core/errors.js';
 import { throwIfAborted } from '../../core/abort.js';
 import { CORE } from '../../core/error-codes.js';
 import { writeStreamToFile } from '../../io/file-output.js';
-import type { ObjectReader } from '../aws/s3-object-reader.js';
+import type { ObjectReader } from '../object-reader.js';
 import { CLOUD } from '../error-codes.js';
 
 export interface DownloadResult {

@@ -6,7 +6,7 @@ import { cancelAwsImport, describeAwsImport, dryRunAwsImport, startAwsImport, ty
 import { ecsClients, type EcsConnection } from '../ecs/ecs-clients.js';
 import { dryRunEcsImport, startEcsImport, type EcsImportParams } from '../ecs/ecs-import.js';
 import { cancelEcsTask, describeEcsImageState, describeEcsTask } from '../ecs/ecs-tasks.js';
-import { DEFAULT_CLOUD_RETRY, type CloudRetryPolicy } from '../cloud-retry.js';
+import { withOnRetry } from '../cloud-retry.js';
 import { DEFAULT_POLL, type PollPolicy } from '../poll-task.js';
 import type { CloudTaskCallbacks, CloudTaskStatus } from '../task-events.js';
 import { formatFinding, hasErrors } from '../preflight/finding.js';
@@ -89,7 +89,3 @@ async function ecsImport(params: Extract<ImportStepParams, { cloud: 'ecs' }>, ca
   return { target: 'ecs-image', taskIds: [taskId], resourceIds: [imageId], final: [done.status, image.status] };
 }
 
-/** The connection's retry policy with the job's retry callback attached. */
-export function withOnRetry(policy: CloudRetryPolicy | undefined, callbacks: CloudTaskCallbacks): CloudRetryPolicy {
-  return { ...(policy ?? DEFAULT_CLOUD_RETRY), onRetry: callbacks.onRetry ?? policy?.onRetry };
-}
