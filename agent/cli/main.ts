@@ -2,6 +2,8 @@ import { inspectCommand, INSPECT_USAGE } from './commands/inspect.js';
 import { convertCommand, CONVERT_USAGE } from './commands/convert.js';
 import { errorsCommand, ERRORS_USAGE } from './commands/errors.js';
 import { uploadCommand, UPLOAD_USAGE } from './commands/upload.js';
+import { exportCommand, EXPORT_USAGE } from './commands/export.js';
+import { preflightCommand, PREFLIGHT_USAGE } from './commands/preflight.js';
 import { CORE } from '../core/error-codes.js';
 import { EXIT_CODES, isVmxferError, vmxError } from '../core/errors.js';
 
@@ -12,6 +14,8 @@ const COMMANDS: Record<string, Command> = {
   convert: { run: convertCommand, usage: CONVERT_USAGE, summary: 'convert a disk image to another format in one streaming pass' },
   upload: { run: uploadCommand, usage: UPLOAD_USAGE, summary: 'convert on the fly and upload to s3://, oss:// or file:// (parallel, resumable, verified)' },
   errors: { run: errorsCommand, usage: ERRORS_USAGE, summary: 'list every error code with its exit status and meaning' },
+  export: { run: exportCommand, usage: EXPORT_USAGE, summary: 'export an AWS or Alibaba Cloud image to a bucket and download it' },
+  preflight: { run: preflightCommand, usage: PREFLIGHT_USAGE, summary: 'check what a cloud import would refuse, before any upload' },
 };
 
 export const MAIN_USAGE = `vmxfer: move virtual-machine disk images between hypervisors and object stores

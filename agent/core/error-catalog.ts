@@ -12,6 +12,7 @@ import { VHDX } from '../formats/vhdx/error-codes.js';
 import { VDI } from '../formats/vdi/error-codes.js';
 import { DASH } from '../dashboard/error-codes.js';
 import { VMDKW } from '../formats/vmdk/writer-error-codes.js';
+import { CLOUD } from '../cloud/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -31,6 +32,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   VDI,
   DASH,
   VMDKW,
+  CLOUD,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {
