@@ -10,6 +10,7 @@ import { STORE } from '../sinks/error-codes.js';
 import { VHD } from '../formats/vhd/error-codes.js';
 import { VHDX } from '../formats/vhdx/error-codes.js';
 import { VDI } from '../formats/vdi/error-codes.js';
+import { OVA } from '../formats/ova/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -27,6 +28,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   VHD,
   VHDX,
   VDI,
+  OVA,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {

@@ -10,6 +10,7 @@ import { vhdDynamicWriter } from './vhd/vhd-dynamic-writer.js';
 import { vhdFixedWriter } from './vhd/vhd-fixed-writer.js';
 import { vhdxReader } from './vhdx/vhdx-reader.js';
 import { vdiReader } from './vdi/vdi-reader.js';
+import { ovaReader } from './ova/ova-reader.js';
 
 /**
  * Every input format, most specific first: detection asks each in turn and raw, which accepts
@@ -21,6 +22,7 @@ export const READERS: readonly FormatReader[] = [
   vhdReader,
   vhdxReader,
   vdiReader,
+  ovaReader,
   rawReader,
 ];
 
