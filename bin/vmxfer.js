@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-import { main } from '../dist/agent/cli/main.js';
+// vmxfer supports Node 20 LTS and later; the AWS SDK's notice about its own future Node floor is not
+// actionable for operators here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const { main } = await import('../dist/agent/cli/main.js');
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -1,6 +1,7 @@
 import { inspectCommand, INSPECT_USAGE } from './commands/inspect.js';
 import { convertCommand, CONVERT_USAGE } from './commands/convert.js';
 import { errorsCommand, ERRORS_USAGE } from './commands/errors.js';
+import { uploadCommand, UPLOAD_USAGE } from './commands/upload.js';
 import { CORE } from '../core/error-codes.js';
 import { EXIT_CODES, isVmxferError, vmxError } from '../core/errors.js';
 
@@ -9,6 +10,7 @@ type Command = { run: (argv: string[], signal: AbortSignal) => Promise<number>; 
 const COMMANDS: Record<string, Command> = {
   inspect: { run: inspectCommand, usage: INSPECT_USAGE, summary: 'show what a disk image is (format, sizes, files, warnings)' },
   convert: { run: convertCommand, usage: CONVERT_USAGE, summary: 'convert a disk image to another format in one streaming pass' },
+  upload: { run: uploadCommand, usage: UPLOAD_USAGE, summary: 'convert on the fly and upload to s3://, oss:// or file:// (parallel, resumable, verified)' },
   errors: { run: errorsCommand, usage: ERRORS_USAGE, summary: 'list every error code with its exit status and meaning' },
 };
 

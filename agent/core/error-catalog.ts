@@ -10,6 +10,8 @@ import { STORE } from '../sinks/error-codes.js';
 import { VHD } from '../formats/vhd/error-codes.js';
 import { VHDX } from '../formats/vhdx/error-codes.js';
 import { VDI } from '../formats/vdi/error-codes.js';
+import { DASH } from '../dashboard/error-codes.js';
+import { VMDKW } from '../formats/vmdk/writer-error-codes.js';
 import { OVA } from '../formats/ova/error-codes.js';
 
 /**
@@ -28,6 +30,8 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   VHD,
   VHDX,
   VDI,
+  DASH,
+  VMDKW,
   OVA,
 ];
 

@@ -2,6 +2,8 @@ import type { DiskSource } from '../disk/disk-source.js';
 
 export interface WriteOptions {
   signal?: AbortSignal | undefined;
+  /** The output's file or object name, for formats that record it (a VMDK extent line). */
+  outputName?: string | undefined;
 }
 
 /**

@@ -10,6 +10,7 @@ import { vhdDynamicWriter } from './vhd/vhd-dynamic-writer.js';
 import { vhdFixedWriter } from './vhd/vhd-fixed-writer.js';
 import { vhdxReader } from './vhdx/vhdx-reader.js';
 import { vdiReader } from './vdi/vdi-reader.js';
+import { streamOptimizedWriter } from './vmdk/stream-optimized-writer.js';
 import { ovaReader } from './ova/ova-reader.js';
 
 /**
@@ -28,10 +29,11 @@ export const READERS: readonly FormatReader[] = [
 
 /** Every output format by its `--to` name. */
 export const WRITERS: readonly DiskWriter[] = [
-  qcow2Writer,
-  rawWriter,
+  streamOptimizedWriter,
   vhdDynamicWriter,
   vhdFixedWriter,
+  qcow2Writer,
+  rawWriter,
 ];
 
 export function readerByName(name: string): FormatReader | undefined {

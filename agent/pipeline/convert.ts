@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
 import { ProgressTracker } from '../core/progress.js';
@@ -43,7 +44,7 @@ export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
     progress.totalBytes = disk.virtualSize;
     const hashing = new HashingSource(withProgress(disk, progress));
     progress.phase('converting');
-    const out = await writeStreamToFile(req.destination, writer.write(hashing.source, { signal: req.signal }), {
+    const out = await writeStreamToFile(req.destination, writer.write(hashing.source, { signal: req.signal, outputName: basename(req.destination) }), {
       signal: req.signal,
       onWrite: (n) => progress.wrote(n),
     });

@@ -1,0 +1,109 @@
+import { join } from 'node:path';
+import { parseCommand, requirePositionals } from '../args.js';
+import { printUsage } from './inspect.js';
+import { STORE_FLAGS, STORE_FLAGS_HELP, keyValues, stateDir, storeConnection } from '../store-flags.js';
+import { renderProgress } from '../progress-renderer.js';
+import { ProgressTracker } from '../../core/progress.js';
+import { parseSize, formatBytes } from '../../core/units.js';
+import { CORE } from '../../core/error-codes.js';
+import { vmxError } from '../../core/errors.js';
+import { WRITERS } from '../../formats/registry.js';
+import { openSink } from '../../sinks/open-sink.js';
+import { sharedTokenBucket } from '../../sinks/token-bucket.js';
+import { FileCheckpointStore } from '../../checkpoint/checkpoint-store.js';
+import { isUploadCheckpoint, type UploadCheckpoint } from '../../transfer/upload-checkpoint.js';
+import { uploadImage } from '../../transfer/upload.js';
+import type { UploadOptions } from '../../sinks/object-sink.js';
+
+export const UPLOAD_USAGE = `Usage: vmxfer upload SRC URL [--as FORMAT] [options]
+
+Converts SRC on the fly and uploads it as a multipart object to URL (s3://bucket/key,
+oss://bucket/key or file:///path), sending parts in parallel and writing a checkpoint after each
+confirmed part. After a crash, kill -9, SIGTERM or network loss, run the same command with
+--resume: only the parts the store does not confirm are sent again.
+  --as FORMAT         ${['original', ...WRITERS.map((w) => w.target)].join(' | ')} (default original: bytes unchanged)
+  --resume            continue the interrupted upload of SRC to URL
+  --part-size SIZE    e.g. 16MiB (default: sized from the largest possible output, at least 16MiB)
+  --concurrency N     parts in flight (default 4)
+  --bwlimit RATE      bytes per second for the whole process, e.g. 50MiB
+  --sse ALG           server-side encryption: AES256, aws:kms (S3) or KMS (OSS)
+  --sse-kms-key-id ID KMS key for --sse aws:kms / KMS
+  --storage-class C   e.g. STANDARD_IA, GLACIER_IR (S3), IA, Archive (OSS)
+  --tag K=V           object tag (repeatable)
+  --metadata K=V      object metadata (repeatable)
+  --format FMT        read SRC as FMT instead of detecting it
+  --parent FILE       parent of a differencing/delta SRC
+  --json              JSON progress lines and a JSON result
+${STORE_FLAGS_HELP}`;
+
+export async function uploadCommand(argv: string[], signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parseCommand(
+    argv,
+    {
+      ...STORE_FLAGS,
+      as: { type: 'string' },
+      resume: { type: 'boolean' },
+      'part-size': { type: 'string' },
+      concurrency: { type: 'string' },
+      bwlimit: { type: 'string' },
+      sse: { type: 'string' },
+      'sse-kms-key-id': { type: 'string' },
+      'storage-class': { type: 'string' },
+      tag: { type: 'string', multiple: true },
+      metadata: { type: 'string', multiple: true },
+      format: { type: 'string' },
+      parent: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    UPLOAD_USAGE,
+  );
+  if (values.help) return printUsage(UPLOAD_USAGE);
+  const [src, url] = requirePositionals(positionals, ['SRC', 'URL'], UPLOAD_USAGE);
+  const concurrency = values.concurrency ? Number(values.concurrency) : 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw vmxError(CORE.USAGE, `--concurrency must be an integer from 1 to 64`);
+  const { sink, key } = openSink(url!, storeConnection(values));
+  const checkpoints = new FileCheckpointStore<UploadCheckpoint>(join(stateDir(values), 'checkpoints'), isUploadCheckpoint);
+  const progress = new ProgressTracker();
+  const stop = renderProgress(progress, values.json ? 'json' : process.stderr.isTTY ? 'tty' : 'none');
+  try {
+    const result = await uploadImage({
+      source: src!,
+      destination: url!,
+      key,
+      sink,
+      as: (values.as as string | undefined) ?? 'original',
+      from: values.format as string | undefined,
+      parent: values.parent as string | undefined,
+      partSize: values['part-size'] ? parseSize(values['part-size'] as string, '--part-size') : undefined,
+      concurrency,
+      resume: Boolean(values.resume),
+      checkpoints,
+      uploadOptions: uploadOptions(values),
+      bandwidth: sharedTokenBucket(values.bwlimit ? parseSize(values.bwlimit as string, '--bwlimit') : undefined),
+      signal,
+      progress,
+    });
+    stop();
+    if (values.json) process.stdout.write(JSON.stringify({ type: 'result', ...result }) + '\n');
+    else {
+      process.stdout.write(
+        `${url}: ${formatBytes(result.objectSize)} in ${result.parts} parts of ${formatBytes(result.partSize)} ` +
+          `(${result.partsSent} sent, ${result.partsSkipped} already there) in ${result.seconds.toFixed(2)} s, verified\n` +
+          `etag: ${result.etag}\nsource sha256: ${result.sourceSha256 ?? '-'}\noutput sha256: ${result.outputSha256 ?? '-'}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    stop();
+  }
+}
+
+function uploadOptions(values: Record<string, unknown>): UploadOptions {
+  const sse = values.sse as string | undefined;
+  return {
+    storageClass: values['storage-class'] as string | undefined,
+    tags: keyValues(values.tag as string[] | undefined, 'tag'),
+    metadata: keyValues(values.metadata as string[] | undefined, 'metadata'),
+    encryption: sse ? { algorithm: sse, kmsKeyId: values['sse-kms-key-id'] as string | undefined } : undefined,
+  };
+}

@@ -1,0 +1,61 @@
+import { isAbsolute } from 'node:path';
+import { vmxError } from '../core/errors.js';
+import { STORE } from './error-codes.js';
+import type { ObjectSink } from './object-sink.js';
+import { parseObjectUrl } from './object-url.js';
+import { FileSink } from './file/file-sink.js';
+import { S3Sink } from './s3/s3-sink.js';
+import { OssSink } from './oss/oss-sink.js';
+import { retryingSink, DEFAULT_RETRY, type RetryPolicy } from './retrying-sink.js';
+
+/** Connection settings from flags and configuration; empty means "the SDK's standard source". */
+export interface StoreConnection {
+  endpoint?: string | undefined;
+  region?: string | undefined;
+  pathStyle?: boolean | undefined;
+  maxSockets?: number | undefined;
+}
+
+export interface OpenedSink {
+  sink: ObjectSink;
+  key: string;
+}
+
+/** Builds the sink for an object URL, wrapped in the retry decorator. */
+export function openSink(url: string, conn: StoreConnection = {}, retry: RetryPolicy = DEFAULT_RETRY): OpenedSink {
+  const u = parseObjectUrl(url);
+  if (!u.key) throw vmxError(STORE.BAD_URL, `object URL "${url}" names no object key`);
+  return { sink: retryingSink(openBucket(u.kind, u.bucket, conn), retry), key: u.key };
+}
+
+/** A sink for a bucket (or a prefix URL such as s3://bucket/prefix/ for listings). */
+export function openBucketSink(url: string, conn: StoreConnection = {}, retry: RetryPolicy = DEFAULT_RETRY): { sink: ObjectSink; prefix: string } {
+  const u = parseObjectUrl(url);
+  return { sink: retryingSink(openBucket(u.kind, u.bucket, conn), retry), prefix: u.key };
+}
+
+function openBucket(kind: ObjectSink['kind'], bucket: string, conn: StoreConnection): ObjectSink {
+  switch (kind) {
+    case 'file':
+      if (!isAbsolute(bucket)) throw vmxError(STORE.BAD_URL, `file URL directory "${bucket}" must be absolute`);
+      return new FileSink(bucket);
+    case 's3':
+      return new S3Sink({
+        bucket,
+        endpoint: conn.endpoint || undefined,
+        // A custom endpoint with no region anywhere still needs one for SigV4; us-east-1 is what
+        // S3-compatible servers expect by default.
+        region: conn.region || (conn.endpoint && !process.env.AWS_REGION && !process.env.AWS_DEFAULT_REGION ? 'us-east-1' : undefined),
+        forcePathStyle: conn.pathStyle,
+        maxSockets: conn.maxSockets,
+      });
+    case 'oss':
+      return new OssSink({
+        bucket,
+        endpoint: conn.endpoint || undefined,
+        region: conn.region || undefined,
+        sldEnable: conn.pathStyle,
+        maxSockets: conn.maxSockets,
+      });
+  }
+}
