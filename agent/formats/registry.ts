@@ -12,6 +12,7 @@ import { vhdxReader } from './vhdx/vhdx-reader.js';
 import { vdiReader } from './vdi/vdi-reader.js';
 import { streamOptimizedWriter } from './vmdk/stream-optimized-writer.js';
 import { ovaReader } from './ova/ova-reader.js';
+import { ovaWriter } from './ova/writer/ova-writer.js';
 
 /**
  * Every input format, most specific first: detection asks each in turn and raw, which accepts
@@ -34,6 +35,7 @@ export const WRITERS: readonly DiskWriter[] = [
   vhdFixedWriter,
   qcow2Writer,
   rawWriter,
+  ovaWriter,
 ];
 
 export function readerByName(name: string): FormatReader | undefined {

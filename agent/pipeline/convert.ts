@@ -7,6 +7,8 @@ import { withProgress } from '../disk/progress-source.js';
 import { openDisk } from '../formats/detect.js';
 import { WRITERS, writerByTarget } from '../formats/registry.js';
 import { writeStreamToFile } from '../io/file-output.js';
+import type { DiskSource } from '../disk/disk-source.js';
+import { isMultiDiskWriter } from '../formats/ova/writer/ova-writer.js';
 
 export interface ConvertRequest {
   source: string;
@@ -15,6 +17,10 @@ export interface ConvertRequest {
   /** Force the input format instead of detecting it. */
   from?: string | undefined;
   parent?: string | undefined;
+  /** More disks after `source`, allowed only when the target holds several (an OVA). */
+  extraSources?: string[] | undefined;
+  /** Which disk of a multi-disk source (OVA, OVF) to read, 1-based. */
+  disk?: number | undefined;
   signal?: AbortSignal | undefined;
   progress?: ProgressTracker | undefined;
 }
@@ -27,6 +33,8 @@ export interface ConvertResult {
   virtualSize: number;
   outputBytes: number;
   sourceSha256: string | undefined;
+  /** With several sources: each one's digest, in order. */
+  sourceSha256s?: Array<string | undefined>;
   outputSha256: string;
   seconds: number;
 }
@@ -39,16 +47,25 @@ export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
   const started = performance.now();
   const progress = req.progress ?? new ProgressTracker();
   progress.phase('opening');
-  const disk = await openDisk(req.source, { format: req.from, parent: req.parent, signal: req.signal });
+  const extra = req.extraSources ?? [];
+  if (extra.length > 0 && !isMultiDiskWriter(writer)) {
+    throw vmxError(CORE.USAGE, `several sources need a target that holds several disks (ova), not "${writer.target}"`);
+  }
+  const disks: DiskSource[] = [];
   try {
-    progress.totalBytes = disk.virtualSize;
-    const hashing = new HashingSource(withProgress(disk, progress));
+    for (const path of [req.source, ...extra]) disks.push(await openDisk(path, { format: req.from, parent: req.parent, disk: req.disk, signal: req.signal }));
+    const disk = disks[0]!;
+    progress.totalBytes = disks.reduce((n, d) => n + d.virtualSize, 0);
+    const hashing = disks.map((d) => new HashingSource(withProgress(d, progress)));
     progress.phase('converting');
-    const out = await writeStreamToFile(req.destination, writer.write(hashing.source, { signal: req.signal, outputName: basename(req.destination) }), {
+    const opts = { signal: req.signal, outputName: basename(req.destination) };
+    const stream = isMultiDiskWriter(writer) && extra.length > 0 ? writer.writeMany(hashing.map((h) => h.source), opts) : writer.write(hashing[0]!.source, opts);
+    const out = await writeStreamToFile(req.destination, stream, {
       signal: req.signal,
       onWrite: (n) => progress.wrote(n),
     });
     progress.phase('done');
+    const digests = hashing.map((h) => h.digest());
     return {
       source: req.source,
       destination: req.destination,
@@ -56,11 +73,12 @@ export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
       target: writer.target,
       virtualSize: disk.virtualSize,
       outputBytes: out.bytes,
-      sourceSha256: hashing.digest(),
+      sourceSha256: digests[0],
+      ...(extra.length > 0 ? { sourceSha256s: digests } : {}),
       outputSha256: out.sha256,
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
-    await disk.close();
+    await Promise.all(disks.map((d) => d.close()));
   }
 }
