@@ -12,6 +12,7 @@ import { vhdxReader } from './vhdx/vhdx-reader.js';
 import { vdiReader } from './vdi/vdi-reader.js';
 import { streamOptimizedWriter } from './vmdk/stream-optimized-writer.js';
 import { ovaReader } from './ova/ova-reader.js';
+import { ovfDirectoryReader } from './ova/ovf-directory-reader.js';
 import { ovaWriter } from './ova/writer/ova-writer.js';
 
 /**
@@ -25,6 +26,7 @@ export const READERS: readonly FormatReader[] = [
   vhdxReader,
   vdiReader,
   ovaReader,
+  ovfDirectoryReader,
   rawReader,
 ];
 
