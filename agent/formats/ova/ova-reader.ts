@@ -99,14 +99,27 @@ export function packageDiskInfo(format: 'ova' | 'ovf', name: string, descriptor:
   };
 }
 
-/** ustar magic at byte 257 ("ustar\0" POSIX or "ustar " GNU) and a first member named *.ovf. */
+/**
+ * ustar magic at byte 257 ("ustar\0" POSIX or "ustar " GNU) and a first regular member named *.ovf,
+ * looking past pax ('x', 'g') and GNU long-name ('L') headers, whose bodies may hold that name.
+ */
 function probeOva(input: ProbeInput): boolean {
-  if (input.head.length < 512 || input.head.toString('latin1', 257, 262) !== 'ustar') return false;
-  const name = input.head.toString('utf8', 0, 100).replace(/\0.*$/s, '');
-  if (name.toLowerCase().endsWith('.ovf')) return true;
-  // A long first name sits in a pax ('x') or GNU ('L') header's body: look for .ovf there.
-  const flag = String.fromCharCode(input.head[156]!);
-  return (flag === 'x' || flag === 'L') && /\.ovf(\0|\n)/i.test(input.head.toString('latin1', 512, 1536));
+  const head = input.head;
+  let longName: string | undefined;
+  for (let at = 0; at + 512 <= head.length; ) {
+    if (head.toString('latin1', at + 257, at + 262) !== 'ustar') return false;
+    const flag = String.fromCharCode(head[at + 156]!);
+    const size = parseInt(head.toString('latin1', at + 124, at + 136).replace(/[\0 ]+$/, '') || '0', 8);
+    if (flag === 'x' || flag === 'g' || flag === 'L') {
+      const body = head.toString('utf8', at + 512, Math.min(head.length, at + 512 + size));
+      longName = flag === 'L' ? body.replace(/\0.*$/s, '') : (/(?:^|\n)\d+ path=([^\n]*)\n/.exec(body)?.[1] ?? longName);
+      at += 512 + Math.ceil(size / 512) * 512;
+      continue;
+    }
+    const name = longName ?? head.toString('utf8', at, at + 100).replace(/\0.*$/s, '');
+    return name.toLowerCase().endsWith('.ovf');
+  }
+  return false;
 }
 
 export const ovaReader: FormatReader = {
