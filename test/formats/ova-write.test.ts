@@ -12,6 +12,7 @@ import { twoQemuDisks, buildTwoDiskOva } from '../helpers/ova-fixtures.js';
 import { memoryDisk } from '../helpers/memory-disk.js';
 import { openOva } from '../../agent/formats/ova/ova-reader.js';
 import { createOvaWriter } from '../../agent/formats/ova/writer/ova-writer.js';
+import { streamOptimizedWriter } from '../../agent/formats/vmdk/stream-optimized-writer.js';
 import { openDisk } from '../../agent/formats/detect.js';
 import { writeStreamToFile } from '../../agent/io/file-output.js';
 import { dataExtent } from '../../agent/disk/extent.js';
@@ -79,7 +80,6 @@ test('ova writer: the held path and the two-pass path (no hold budget) both read
     const plain = join(dir, 'plain.vmdk');
     const started = performance.now();
     const disk = await openDisk(raw, { format: 'raw' });
-    const { streamOptimizedWriter } = await import('../../agent/formats/vmdk/stream-optimized-writer.js');
     await writeStreamToFile(plain, streamOptimizedWriter.write(disk, {}));
     await disk.close();
     timings['vmdkOnly'] = (performance.now() - started) / 1000;
