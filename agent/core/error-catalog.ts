@@ -13,6 +13,7 @@ import { VDI } from '../formats/vdi/error-codes.js';
 import { DASH } from '../dashboard/error-codes.js';
 import { VMDKW } from '../formats/vmdk/writer-error-codes.js';
 import { CLOUD } from '../cloud/error-codes.js';
+import { OVA } from '../formats/ova/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -33,6 +34,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   DASH,
   VMDKW,
   CLOUD,
+  OVA,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {

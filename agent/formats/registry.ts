@@ -11,6 +11,9 @@ import { vhdFixedWriter } from './vhd/vhd-fixed-writer.js';
 import { vhdxReader } from './vhdx/vhdx-reader.js';
 import { vdiReader } from './vdi/vdi-reader.js';
 import { streamOptimizedWriter } from './vmdk/stream-optimized-writer.js';
+import { ovaReader } from './ova/ova-reader.js';
+import { ovfDirectoryReader } from './ova/ovf-directory-reader.js';
+import { ovaWriter } from './ova/writer/ova-writer.js';
 
 /**
  * Every input format, most specific first: detection asks each in turn and raw, which accepts
@@ -22,6 +25,8 @@ export const READERS: readonly FormatReader[] = [
   vhdReader,
   vhdxReader,
   vdiReader,
+  ovaReader,
+  ovfDirectoryReader,
   rawReader,
 ];
 
@@ -32,6 +37,7 @@ export const WRITERS: readonly DiskWriter[] = [
   vhdFixedWriter,
   qcow2Writer,
   rawWriter,
+  ovaWriter,
 ];
 
 export function readerByName(name: string): FormatReader | undefined {

@@ -8,6 +8,8 @@ import { openDisk } from '../formats/detect.js';
 import { WRITERS, writerFor } from '../formats/registry.js';
 import { writeStreamToFile } from '../io/file-output.js';
 import { WorkerPool } from './worker-pool.js';
+import type { DiskSource } from '../disk/disk-source.js';
+import { isMultiDiskWriter } from '../formats/ova/writer/ova-writer.js';
 
 export interface ConvertRequest {
   source: string;
@@ -16,6 +18,10 @@ export interface ConvertRequest {
   /** Force the input format instead of detecting it. */
   from?: string | undefined;
   parent?: string | undefined;
+  /** More disks after `source`, allowed only when the target holds several (an OVA). */
+  extraSources?: string[] | undefined;
+  /** Which disk of a multi-disk source (OVA, OVF) to read, 1-based. */
+  disk?: number | undefined;
   signal?: AbortSignal | undefined;
   progress?: ProgressTracker | undefined;
   /** Worker threads for per-chunk work; 0 = inline; default: the cores this process may use. */
@@ -37,6 +43,8 @@ export interface ConvertResult {
   virtualSize: number;
   outputBytes: number;
   sourceSha256: string | undefined;
+  /** With several sources: each one's digest, in order. */
+  sourceSha256s?: Array<string | undefined>;
   outputSha256: string;
   seconds: number;
 }
@@ -52,18 +60,28 @@ export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
   const started = performance.now();
   const progress = req.progress ?? new ProgressTracker();
   progress.phase('opening');
-  const disk = await openDisk(req.source, { format: req.from, parent: req.parent, signal: req.signal });
+  const extra = req.extraSources ?? [];
+  if (extra.length > 0 && !isMultiDiskWriter(writer)) {
+    throw vmxError(CORE.USAGE, `several sources need a target that holds several disks (ova), not "${writer.target}"`);
+  }
+  const disks: DiskSource[] = [];
   const pool = new WorkerPool(req.workers ?? WorkerPool.defaultThreads());
   try {
-    progress.totalBytes = disk.virtualSize;
-    const counted = withProgress(disk, progress);
-    const hashing = req.hashSource === false ? undefined : new HashingSource(counted);
+    for (const path of [req.source, ...extra]) disks.push(await openDisk(path, { format: req.from, parent: req.parent, disk: req.disk, signal: req.signal }));
+    const disk = disks[0]!;
+    progress.totalBytes = disks.reduce((n, d) => n + d.virtualSize, 0);
+    const counted = disks.map((d) => withProgress(d, progress));
+    const hashing = req.hashSource === false ? undefined : counted.map((d) => new HashingSource(d));
+    const sources = hashing?.map((h) => h.source) ?? counted;
     progress.phase('converting');
-    const out = await writeStreamToFile(req.destination, writer.write(hashing?.source ?? counted, { signal: req.signal, outputName: basename(req.destination), pool }), {
+    const opts = { signal: req.signal, outputName: basename(req.destination), pool };
+    const stream = isMultiDiskWriter(writer) && extra.length > 0 ? writer.writeMany(sources, opts) : writer.write(sources[0]!, opts);
+    const out = await writeStreamToFile(req.destination, stream, {
       signal: req.signal,
       onWrite: (n) => progress.wrote(n),
     });
     progress.phase('done');
+    const digests = hashing?.map((h) => h.digest());
     return {
       source: req.source,
       destination: req.destination,
@@ -71,11 +89,12 @@ export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
       target: writer.target,
       virtualSize: disk.virtualSize,
       outputBytes: out.bytes,
-      sourceSha256: hashing?.digest(),
+      sourceSha256: digests?.[0],
+      ...(extra.length > 0 && digests ? { sourceSha256s: digests } : {}),
       outputSha256: out.sha256,
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
-    await Promise.all([disk.close(), pool.destroy()]);
+    await Promise.all([...disks.map((d) => d.close()), pool.destroy()]);
   }
 }
