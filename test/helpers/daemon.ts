@@ -50,9 +50,10 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
   const config = {
     state_dir: stateDir,
     source_roots: opts.sourceRoots ?? [stateDir],
-    listen: { host: '127.0.0.1', port },
     logging: { level: 'info' },
     ...opts.config,
+    // The helper owns the address; TLS files and other listen keys come from opts.config.
+    listen: { ...(opts.config?.listen as Record<string, unknown> | undefined), host: '127.0.0.1', port },
   };
   // JSON is YAML: no second serializer needed.
   await writeFile(configFile, JSON.stringify(config, null, 1));

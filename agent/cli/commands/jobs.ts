@@ -110,7 +110,9 @@ function expect(r: { status: number; json: any }, status: number): any {
   const e = r.json?.error;
   const category = (e?.category ?? 'remote') as ErrorCategory;
   const field = e?.field ? ` (field ${e.field})` : '';
-  throw vmxError({ code: e?.code ?? 'API_UNEXPECTED', category, summary: '' }, `the daemon answered ${r.status}: ${e?.message ?? 'no error message'}${field}`);
+  const code = typeof e?.code === 'string' ? e.code : 'API_UNEXPECTED';
+  const message = String(e?.message ?? 'no error message').replace(/ \[[A-Z0-9_]+\]$/, '');
+  throw vmxError({ code, category, summary: '' }, `the daemon answered ${r.status}: ${message}${field}`);
 }
 
 function describe(j: JobView): string {
