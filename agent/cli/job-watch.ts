@@ -25,6 +25,7 @@ export function watchJobs(t: DaemonTarget, o: WatchOptions): Promise<number> {
   const ws = new WebSocket(t.url.replace(/^http/, 'ws') + '/v1/feed', { ca: t.ca });
   const jobs = new Map<string, JobView>();
   let drawn = 0;
+  const printedAt = new Map<string, number>();
   return new Promise((resolve, reject) => {
     const finish = (code: number) => {
       clearInterval(timer);
@@ -61,7 +62,13 @@ export function watchJobs(t: DaemonTarget, o: WatchOptions): Promise<number> {
         if (o.mode === 'lines' && (before?.state !== msg.job.state || before?.phase !== msg.job.phase)) o.out.write(line(msg.job) + '\n');
       } else if (msg.type === 'progress') {
         const j = jobs.get(msg.id);
-        if (j) jobs.set(msg.id, { ...j, progress: msg.progress });
+        if (!j) return;
+        jobs.set(msg.id, { ...j, progress: msg.progress });
+        // Without a terminal, a progress line per job every 2 s at most.
+        if (o.mode === 'lines' && Date.now() - (printedAt.get(msg.id) ?? 0) >= 2000 && (!o.ids.length || o.ids.includes(msg.id))) {
+          printedAt.set(msg.id, Date.now());
+          o.out.write(bar(jobs.get(msg.id)!) + '\n');
+        }
       }
     };
     /** The exit status once every watched job finished; undefined while any still runs. */
