@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { vmxfer, run } from '../helpers/run-command.js';
@@ -50,7 +50,9 @@ test('jobs submit --watch --json follows a conversion to the end; list, show and
 
 test('jobs cancel stops a running job; a wrong token and an unreachable daemon are typed errors', async () => {
   const src = join(d.stateDir, 'big.bin');
-  await writeFile(src, randomBytes(64 * MiB));
+  // 512 MiB at the 16 MiB/s limit: still running when the (slow-starting) CLI cancels it.
+  await writeFile(src, '');
+  await truncate(src, 512 * MiB);
   const flags = ['--config', d.configFile, '--token-file', tokenFile];
   const sub = await d.api('POST', '/v1/jobs', { source: src, destination: `file://${d.stateDir}/big.out` });
   const id = sub.json.job.id;
