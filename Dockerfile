@@ -15,7 +15,7 @@ RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 RUN groupadd --system vmxfer && useradd --system --gid vmxfer --home-dir /var/lib/vmxfer --shell /usr/sbin/nologin vmxfer \
-  && mkdir -p /var/lib/vmxfer && chown vmxfer:vmxfer /var/lib/vmxfer
+  && mkdir -p /var/lib/vmxfer /images && chown vmxfer:vmxfer /var/lib/vmxfer && chmod 0700 /var/lib/vmxfer
 WORKDIR /opt/vmxfer
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
@@ -25,6 +25,12 @@ COPY --from=build /src/bin ./bin
 COPY config ./config
 RUN ln -s /opt/vmxfer/bin/vmxfer.js /usr/local/bin/vmxfer
 USER vmxfer
+# The job store, checkpoints and a generated token survive the container; mount images under /images.
 VOLUME ["/var/lib/vmxfer"]
+EXPOSE 8740
+# /healthz needs no token; node is the only tool the slim image is sure to have.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8740/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["vmxfer"]
-CMD ["--help"]
+# docker run -e VMXFER_TOKEN=... -p 127.0.0.1:8740:8740 -v vmxfer-state:/var/lib/vmxfer -v /srv/images:/images:ro IMAGE
+CMD ["daemon", "--config", "/opt/vmxfer/config/container.yaml"]

@@ -14,6 +14,8 @@ import { DASH } from '../dashboard/error-codes.js';
 import { VMDKW } from '../formats/vmdk/writer-error-codes.js';
 import { CLOUD } from '../cloud/error-codes.js';
 import { OVA } from '../formats/ova/error-codes.js';
+import { API } from '../api/error-codes.js';
+import { JOB } from '../jobs/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -35,6 +37,8 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   VMDKW,
   CLOUD,
   OVA,
+  API,
+  JOB,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {
