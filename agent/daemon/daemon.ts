@@ -40,6 +40,7 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
     checkpoints: new FileCheckpointStore<UploadCheckpoint>(join(config.state_dir, 'checkpoints'), isUploadCheckpoint, metrics.onCheckpointSave('upload')),
     metrics,
     bandwidth: sharedTokenBucket(config.transfer.bwlimit || undefined),
+    pool,
   };
   const store = new FileCheckpointStore<JobRecord>(join(config.state_dir, 'jobs'), isJobRecord, metrics.onCheckpointSave('job'));
   const service = new JobService(store, ctx, log);

@@ -7,6 +7,8 @@ export interface WriteOptions {
   outputName?: string | undefined;
   /** Worker pool for per-chunk work (compression, zero detection); inline on the caller's thread when absent. */
   pool?: WorkerPool | undefined;
+  /** Bytes of disk per pool task, a power of two from 64 KiB to 32 MiB (default: the writer's own). */
+  chunkBytes?: number | undefined;
 }
 
 /**

@@ -116,6 +116,8 @@ async function upload(job: JobRecord, ctx: RunContext, run: JobRun, opened: Open
     checkpoints: ctx.checkpoints,
     uploadOptions: { storageClass: o.storageClass, encryption: o.encryption, tags: o.tags, metadata: o.metadata },
     bandwidth: ctx.bandwidth,
+    pool: ctx.pool,
+    chunkBytes: ctx.config.pipeline.chunk_size,
     signal: run.signal,
     progress: run.progress,
     onPart: (e: PartEvent) => onPart(e, run, ctx),

@@ -1,3 +1,4 @@
+import type { WorkerPool } from '../pipeline/worker-pool.js';
 import type { AgentConfig } from '../config/schema.js';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import type { AgentMetrics } from '../metrics/agent-metrics.js';
@@ -12,6 +13,8 @@ export interface RunContext {
   checkpoints: CheckpointStore<UploadCheckpoint>;
   metrics: AgentMetrics;
   bandwidth: TokenBucket | undefined;
+  /** The daemon's conversion worker pool, shared by every job. */
+  pool?: WorkerPool | undefined;
 }
 
 /** Store connection settings from the `stores` section (empty values defer to each SDK's sources). */

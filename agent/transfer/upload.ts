@@ -15,6 +15,7 @@ import { md5Base64, multipartEtag, stripQuotes } from './multipart-etag.js';
 import { checkpointId, type CheckpointPart, type UploadCheckpoint } from './upload-checkpoint.js';
 import { openUploadSource, type UploadOutput } from './upload-source.js';
 import { fsError } from '../io/random-access-file.js';
+import type { WorkerPool } from '../pipeline/worker-pool.js';
 import { combineCrc64, crc64 } from '../hashing/crc64.js';
 
 export interface UploadRequest {
@@ -33,6 +34,10 @@ export interface UploadRequest {
   checkpoints: CheckpointStore<UploadCheckpoint>;
   uploadOptions?: UploadOptions | undefined;
   bandwidth?: TokenBucket | undefined;
+  /** Worker pool for conversion; inline when absent. */
+  pool?: WorkerPool | undefined;
+  /** Bytes of disk per pool task (default: the writer's own). */
+  chunkBytes?: number | undefined;
   signal?: AbortSignal | undefined;
   progress?: ProgressTracker | undefined;
   onPart?: ((e: PartEvent) => void) | undefined;
@@ -72,7 +77,7 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
   const st = await stat(req.source).catch((err) => {
     throw fsError(err, req.source);
   });
-  const src = await openUploadSource(req.source, req.as, { from: req.from, parent: req.parent, signal: req.signal }, progress);
+  const src = await openUploadSource(req.source, req.as, { from: req.from, parent: req.parent, signal: req.signal, pool: req.pool, chunkBytes: req.chunkBytes }, progress);
   try {
     const partSize = choosePartSize(src.maxOutputSize, req.sink.limits, req.partSize);
     if (src.patchableHead > partSize) throw new InternalError(CORE.INTERNAL, `writer head ${src.patchableHead} exceeds part size ${partSize}`);

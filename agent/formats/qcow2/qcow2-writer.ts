@@ -84,7 +84,8 @@ async function* plainClusters(source: DiskSource, clusterSize: number, signal?: 
 
 /** Deflate runs in the worker pool, a chunk of clusters per task, results in disk order. */
 async function* compressedClusters(source: DiskSource, clusterSize: number, opts: WriteOptions): AsyncGenerator<OutputCluster> {
-  const chunkBytes = Math.max(clusterSize, CHUNK_BYTES - (CHUNK_BYTES % clusterSize));
+  const wanted = opts.chunkBytes ?? CHUNK_BYTES;
+  const chunkBytes = Math.max(clusterSize, wanted - (wanted % clusterSize));
   const chunks = encodeChunks<ClusterEncodeResult>(source, { chunkBytes, task: 'qcow2-clusters', params: { clusterSize }, pool: opts.pool, signal: opts.signal });
   for await (const chunk of chunks) {
     if (!('result' in chunk)) continue;

@@ -85,7 +85,7 @@ async function* writeStreamOptimized(source: DiskSource, o: ResolvedOptions, w: 
   const gd = new GrainDirectoryBuilder(plan.totalGrains);
   let sector = OVERHEAD_SECTORS;
   const batches = encodeChunks<GrainEncodeResult>(source, {
-    chunkBytes: o.batchBytes,
+    chunkBytes: w.chunkBytes ?? o.batchBytes,
     task: 'vmdk-grains',
     params: { level: o.compressionLevel },
     pool: w.pool,
