@@ -39,6 +39,8 @@ export interface ConvertResult {
   sourceSha256: string | undefined;
   outputSha256: string;
   seconds: number;
+  /** The deflate implementation used ("libdeflate 1.14" or "node:zlib"); absent when the target is not compressed. */
+  compressor?: string | undefined;
 }
 
 export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
@@ -74,6 +76,7 @@ export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
       sourceSha256: hashing?.digest(),
       outputSha256: out.sha256,
       seconds: (performance.now() - started) / 1000,
+      compressor: writer.compressor,
     };
   } finally {
     await Promise.all([disk.close(), pool.destroy()]);

@@ -1,5 +1,5 @@
-import { deflateRawSync } from 'node:zlib';
 import { throwIfAborted } from '../../core/abort.js';
+import { RAW_DEFLATER } from '../../compression/deflate-raw.js';
 import type { DiskSource } from '../../disk/disk-source.js';
 import type { DiskWriter, HeadPatch, WriteOptions, WriterOutput } from '../format-writer.js';
 import { nonZeroClusters } from './guest-clusters.js';
@@ -17,12 +17,6 @@ const DEFAULT_CLUSTER_SIZE = 64 * 1024;
 /** qcow2.txt §L2 table entry bit 63 ("refcount is exactly one") and bit 62 (compressed). */
 const COPIED = 1n << 63n;
 const COMPRESSED = 1n << 62n;
-/**
- * qemu inflates compressed clusters with a 4 KiB window (inflateInit2(-12)), so the stream must
- * not refer further back. Level 1: 1.8x faster than level 6 for ~4% larger output on this machine
- * kind (shared/docs/field-notes.md, Compression).
- */
-const DEFLATE = { windowBits: 12, level: 1 } as const;
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
 
 /**
@@ -43,6 +37,7 @@ export function createQcow2Writer(options: Qcow2WriterOptions): DiskWriter {
     patchableHead: (source) => planLayout(source.virtualSize, clusterSize).headBytes,
     maxOutputSize: (source) => planLayout(source.virtualSize, clusterSize).maxOutputSize,
     write: (source, opts = {}) => writeQcow2(source, planLayout(source.virtualSize, clusterSize), options.compress, opts),
+    compressor: options.compress ? RAW_DEFLATER.name : undefined,
   };
 }
 
@@ -59,8 +54,9 @@ async function* writeQcow2(source: DiskSource, layout: WriterLayout, compress: b
     const tableIndex = Math.floor(c.index / layout.l2Entries);
     if (tableIndex !== out.l2Index) yield* out.flushL2(tableIndex);
     const entry = c.index % layout.l2Entries;
-    const packed = compress ? deflateRawSync(c.data, DEFLATE) : undefined;
-    if (packed && packed.length < layout.clusterSize) {
+    // Compressed only when smaller than the cluster; deflate-raw.ts explains the window qemu reads with.
+    const packed = compress ? RAW_DEFLATER.compress(c.data, layout.clusterSize - 1) : undefined;
+    if (packed) {
       out.l2!.writeBigUInt64BE(out.compressedDescriptor(packed.length), entry * 8);
       out.refs.addRange(out.position - (out.position % 512), out.position + packed.length);
       yield packed;

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { ZLIB_DEFLATER } from '../../compression/deflate-zlib.js';
 import { vmxError } from '../../core/errors.js';
 import { VMDKW } from './writer-error-codes.js';
 import { ADAPTER_TYPES, type AdapterType } from './writer-descriptor.js';
@@ -27,7 +28,7 @@ export interface StreamOptimizedOptions {
 export type ResolvedOptions = Required<Omit<StreamOptimizedOptions, 'cid'>> & { cid: number | undefined };
 
 const GT_SPAN_BYTES = GRAIN_BYTES * GTES_PER_GT;
-export const DEFAULT_COMPRESSION_LEVEL = 4;
+export const DEFAULT_COMPRESSION_LEVEL = ZLIB_DEFLATER.defaultLevel;
 
 export function resolveOptions(o: StreamOptimizedOptions): ResolvedOptions {
   const r: ResolvedOptions = {
