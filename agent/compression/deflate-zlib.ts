@@ -16,18 +16,23 @@ export interface ZlibDeflater {
   /**
    * Writes the zlib stream of `input` at the start of `output` with `level` (1-9); returns the bytes
    * written, or 0 when the stream is longer than `output` (the caller then stores the data).
+   * libdeflate also answers 0 when fewer than ~9 bytes of room would be left after the stream.
    */
   compressInto(input: Uint8Array, output: Uint8Array, level: number): number;
 }
 
 /**
- * Measured on 3000 real grains of the bench disk (bench/README.md, "Compression"): the lowest level
- * whose VMDK output is at most 5% larger than qemu-img's (zlib level 6).
+ * The cheapest level whose VMDK output is at most 5% larger than qemu-img's (zlib level 6), measured
+ * on the 4 GiB bench disk (bench/README.md, "Compression"): libdeflate level 2 (+1.9%, 86 MB per
+ * CPU-second; level 1 is +5.4%), zlib level 4 (+3.0%, 48 MB per CPU-second; level 3 is +5.2%).
  */
-export const LIBDEFLATE_DEFAULT_LEVEL = 6;
+export const LIBDEFLATE_DEFAULT_LEVEL = 2;
 export const ZLIB_DEFAULT_LEVEL = 4;
-/** memLevel 9 (zlib's maximum; the default is 8): a larger hash table, ~10% faster at the same level here. */
-export const ZLIB_MEM_LEVEL = 9;
+/**
+ * zlib's default memLevel: memLevel 9 measured +1% speed at level 4 (+7% at level 1, +11% at 6) with
+ * +0.1% output, within the noise of this machine, so it buys nothing at the level used.
+ */
+export const ZLIB_MEM_LEVEL = 8;
 
 export function libdeflateDeflater(addon: LibdeflateAddon): ZlibDeflater {
   return {

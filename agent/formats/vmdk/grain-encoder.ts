@@ -14,10 +14,11 @@ import { writeZlibStored, zlibStoredLength } from './zlib-stored.js';
  * Incompressible grains are detected before paying for a deflate: the Shannon entropy of every 16th
  * byte (4096 samples) above ENTROPY_LIMIT_BITS means random or already-compressed data, stored as-is.
  * Measured on 3027 non-zero grains of the 4 GiB bench disk (bench/README.md), against a level-4
- * deflate of every grain: the check costs ~20 us per grain (a level-4 deflate ~1700 us, a level-1
- * deflate of three 1 KiB samples ~140 us) and stores 665 grains, losing 0.12% of output size to grains
- * deflate could have shrunk a little (the deflated-samples check lost 1.05%). Random grains that
- * would have gone through a full deflate (~36 MB/s here, saving nothing) now cost the check and a copy.
+ * zlib deflate of every grain (the compressor is now libdeflate where its addon loads, see
+ * agent/compression/deflate-zlib.ts; the check is still far cheaper than any deflate): the check
+ * costs ~20 us per grain (a level-4 deflate ~1700 us, a level-1 deflate of three 1 KiB samples
+ * ~140 us) and stores 665 grains, losing 0.12% of output size to grains deflate could have shrunk a
+ * little (the deflated-samples check lost 1.05%). Random grains that would have gone through a full deflate (~36 MB/s here, saving nothing) now cost the check and a copy.
  * A grain whose deflate output is not smaller than the stored form is stored too, which bounds every
  * record at MAX_GRAIN_RECORD_BYTES.
  */
