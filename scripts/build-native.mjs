@@ -53,7 +53,8 @@ const nodeGyp = findNodeGyp();
 if (!nodeGyp) skip('node-gyp not found');
 const r = spawnSync(process.execPath, [nodeGyp, 'rebuild', '--loglevel=error', ...nodeDirArgs()], { cwd: addonDir, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
 if (r.status !== 0) {
-  const lastLine = (r.stderr ?? '').trim().split('\n').filter(Boolean).pop() ?? `exit ${r.status}`;
-  skip(`node-gyp rebuild failed: ${lastLine}`);
+  const lines = (r.stderr ?? '').trim().split('\n').filter(Boolean);
+  const firstError = lines.find((l) => /error/i.test(l) && !l.startsWith('gyp ERR!')) ?? lines.pop() ?? `exit ${r.status}`;
+  skip(`node-gyp rebuild failed: ${firstError.trim()}`);
 }
 console.log('native/libdeflate built');
