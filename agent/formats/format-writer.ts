@@ -37,4 +37,6 @@ export interface DiskWriter {
   /** Upper bound of the output size, known before the first byte (for multipart part sizing). */
   maxOutputSize(source: DiskSource): number;
   write(source: DiskSource, opts?: WriteOptions): AsyncIterable<WriterOutput>;
+  /** The deflate implementation the data goes through ("libdeflate 1.14", "node:zlib"); absent when nothing is compressed. */
+  readonly compressor?: string | undefined;
 }

@@ -47,6 +47,8 @@ export interface ConvertResult {
   sourceSha256s?: Array<string | undefined>;
   outputSha256: string;
   seconds: number;
+  /** The deflate implementation used ("libdeflate 1.14" or "node:zlib"); absent when the target is not compressed. */
+  compressor?: string | undefined;
 }
 
 export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
@@ -93,6 +95,7 @@ export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
       ...(extra.length > 0 && digests ? { sourceSha256s: digests } : {}),
       outputSha256: out.sha256,
       seconds: (performance.now() - started) / 1000,
+      compressor: writer.compressor,
     };
   } finally {
     await Promise.all([...disks.map((d) => d.close()), pool.destroy()]);

@@ -1,14 +1,10 @@
-import { deflateRawSync } from 'node:zlib';
+import { RAW_DEFLATER } from '../../compression/deflate-raw.js';
 
 /**
  * Per-chunk work of the compressed qcow2 writer, pure so the worker pool can run it: each cluster of
- * the chunk is skipped when all zero, deflated when that makes it smaller, else kept whole.
- * qemu inflates compressed clusters with a 4 KiB window (inflateInit2(-12)), so streams must not
- * refer further back. Level 1: 1.8x faster than level 6 for ~4% larger output on this machine kind
- * (shared/docs/field-notes.md, Compression).
+ * the chunk is skipped when all zero, deflated when that makes it smaller (the deflater and the
+ * window qemu reads with are explained in compression/deflate-raw.ts), else kept whole.
  */
-export const QCOW2_DEFLATE = { windowBits: 12, level: 1 } as const;
-
 export interface ClusterEncodeResult {
   /** Per cluster: 0 all zero, -n stored whole (n = cluster size), +n deflated to n bytes. */
   sizes: Int32Array;
@@ -26,8 +22,8 @@ export function encodeClusters(data: Uint8Array, clusterSize: number): ClusterEn
     let cluster = view.subarray(i * clusterSize, Math.min(view.length, (i + 1) * clusterSize));
     if (cluster.equals(zero.subarray(0, cluster.length))) continue;
     if (cluster.length < clusterSize) cluster = Buffer.concat([cluster, zero.subarray(cluster.length)]);
-    const packed = deflateRawSync(cluster, QCOW2_DEFLATE);
-    if (packed.length < clusterSize) {
+    const packed = RAW_DEFLATER.compress(cluster, clusterSize - 1);
+    if (packed) {
       sizes[i] = packed.length;
       parts.push(packed);
     } else {

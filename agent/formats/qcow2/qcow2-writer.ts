@@ -1,4 +1,5 @@
 import { throwIfAborted } from '../../core/abort.js';
+import { RAW_DEFLATER } from '../../compression/deflate-raw.js';
 import type { DiskSource } from '../../disk/disk-source.js';
 import type { DiskWriter, HeadPatch, WriteOptions, WriterOutput } from '../format-writer.js';
 import { nonZeroClusters } from './guest-clusters.js';
@@ -38,6 +39,7 @@ export function createQcow2Writer(options: Qcow2WriterOptions): DiskWriter {
     patchableHead: (source) => planLayout(source.virtualSize, clusterSize).headBytes,
     maxOutputSize: (source) => planLayout(source.virtualSize, clusterSize).maxOutputSize,
     write: (source, opts = {}) => writeQcow2(source, planLayout(source.virtualSize, clusterSize), options.compress, opts),
+    compressor: options.compress ? RAW_DEFLATER.name : undefined,
   };
 }
 

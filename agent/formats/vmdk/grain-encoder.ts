@@ -1,4 +1,4 @@
-import { deflateSync } from 'node:zlib';
+import { ZLIB_DEFLATER, type ZlibDeflater } from '../../compression/deflate-zlib.js';
 import { GRAIN_BYTES, GRAIN_MARKER_BYTES, GRAIN_SECTORS, SECTOR_BYTES, writeGrainMarker } from './writer-layout.js';
 import { writeZlibStored, zlibStoredLength } from './zlib-stored.js';
 
@@ -14,10 +14,11 @@ import { writeZlibStored, zlibStoredLength } from './zlib-stored.js';
  * Incompressible grains are detected before paying for a deflate: the Shannon entropy of every 16th
  * byte (4096 samples) above ENTROPY_LIMIT_BITS means random or already-compressed data, stored as-is.
  * Measured on 3027 non-zero grains of the 4 GiB bench disk (bench/README.md), against a level-4
- * deflate of every grain: the check costs ~20 us per grain (a level-4 deflate ~1700 us, a level-1
- * deflate of three 1 KiB samples ~140 us) and stores 665 grains, losing 0.12% of output size to grains
- * deflate could have shrunk a little (the deflated-samples check lost 1.05%). Random grains that
- * would have gone through a full deflate (~36 MB/s here, saving nothing) now cost the check and a copy.
+ * zlib deflate of every grain (the compressor is now libdeflate where its addon loads, see
+ * agent/compression/deflate-zlib.ts; the check is still far cheaper than any deflate): the check
+ * costs ~20 us per grain (a level-4 deflate ~1700 us, a level-1 deflate of three 1 KiB samples
+ * ~140 us) and stores 665 grains, losing 0.12% of output size to grains deflate could have shrunk a
+ * little (the deflated-samples check lost 1.05%). Random grains that would have gone through a full deflate (~36 MB/s here, saving nothing) now cost the check and a copy.
  * A grain whose deflate output is not smaller than the stored form is stored too, which bounds every
  * record at MAX_GRAIN_RECORD_BYTES.
  */
@@ -51,39 +52,61 @@ const ZERO_GRAIN = Buffer.alloc(GRAIN_BYTES);
 /** The largest record one grain can produce: marker + stored zlib stream, padded to a sector. */
 export const MAX_GRAIN_RECORD_BYTES = padToSector(GRAIN_MARKER_BYTES + zlibStoredLength(GRAIN_BYTES));
 
-export function encodeGrains(req: GrainEncodeRequest): GrainEncodeResult {
+export function encodeGrains(req: GrainEncodeRequest, deflater: ZlibDeflater = ZLIB_DEFLATER): GrainEncodeResult {
   const count = req.data.length / GRAIN_BYTES;
   if (!Number.isInteger(count)) throw new RangeError(`grain batch of ${req.data.length} bytes is not a whole number of 64 KiB grains`);
   const view = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.length);
-  const payloads: Array<Buffer | 'stored' | undefined> = new Array(count);
+  const out = scratchFor(count * MAX_GRAIN_RECORD_BYTES);
   const recordBytes = new Uint32Array(count);
-  let total = 0;
+  let at = 0;
   let storedGrains = 0;
   for (let i = 0; i < count; i++) {
     const grain = view.subarray(i * GRAIN_BYTES, (i + 1) * GRAIN_BYTES);
     if (grain.equals(ZERO_GRAIN)) continue;
-    const payload = compressGrain(grain, req.level);
-    if (payload === 'stored') storedGrains++;
-    payloads[i] = payload;
-    recordBytes[i] = padToSector(GRAIN_MARKER_BYTES + (payload === 'stored' ? zlibStoredLength(GRAIN_BYTES) : payload.length));
-    total += recordBytes[i]!;
+    const dataAt = at + GRAIN_MARKER_BYTES;
+    let zlibBytes = deflateGrainInto(grain, out, dataAt, req.level, deflater);
+    if (zlibBytes === 0) {
+      zlibBytes = writeZlibStored(grain, out, dataAt);
+      storedGrains++;
+    }
+    writeGrainMarker(out, at, (req.firstGrain + i) * GRAIN_SECTORS, zlibBytes);
+    const end = padToSector(dataAt + zlibBytes);
+    out.fill(0, dataAt + zlibBytes, end);
+    recordBytes[i] = end - at;
+    at = end;
   }
-  const records = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    const payload = payloads[i];
-    if (payload === undefined) continue;
-    const lba = (req.firstGrain + i) * GRAIN_SECTORS;
-    at += writeRecord(records, at, lba, recordBytes[i]!, payload, view.subarray(i * GRAIN_BYTES, (i + 1) * GRAIN_BYTES));
-  }
-  return { firstGrain: req.firstGrain, records, recordBytes, storedGrains };
+  // A copy of exactly the records: the scratch is reused, and a view would carry (and, across
+  // threads, clone) the whole scratch.
+  return { firstGrain: req.firstGrain, records: Buffer.from(out.subarray(0, at)), recordBytes, storedGrains };
 }
 
 /** zlib bytes for a grain, or 'stored' when stored blocks are at least as small. */
-export function compressGrain(grain: Buffer, level: number): Buffer | 'stored' {
-  if (level === 0 || looksIncompressible(grain)) return 'stored';
-  const deflated = deflateSync(grain, { level });
-  return deflated.length < zlibStoredLength(grain.length) ? deflated : 'stored';
+export function compressGrain(grain: Buffer, level: number, deflater: ZlibDeflater = ZLIB_DEFLATER): Buffer | 'stored' {
+  const out = Buffer.allocUnsafe(zlibStoredLength(grain.length));
+  const n = deflateGrainInto(grain, out, 0, level, deflater);
+  return n === 0 ? 'stored' : out.subarray(0, n);
+}
+
+/**
+ * Deflates a grain into out[at...] when that beats the stored form; 0 means "store it": level 0,
+ * a grain that looks incompressible, or a zlib stream not shorter than the stored one (the
+ * compressor is given one byte less than the stored length, so it gives up rather than overrun).
+ */
+function deflateGrainInto(grain: Buffer, out: Buffer, at: number, level: number, deflater: ZlibDeflater): number {
+  if (level === 0 || looksIncompressible(grain)) return 0;
+  return deflater.compressInto(grain, out.subarray(at, at + zlibStoredLength(grain.length) - 1), level);
+}
+
+/**
+ * Output scratch reused across batches of this thread (a worker thread runs one task at a time):
+ * allocating a fresh multi-MiB buffer per batch costs page faults on every batch. Bounded by the
+ * largest batch the writer options allow (32 MiB of grains).
+ */
+let scratch: Buffer | undefined;
+
+function scratchFor(bytes: number): Buffer {
+  if (scratch === undefined || scratch.length < bytes) scratch = Buffer.allocUnsafe(bytes);
+  return scratch;
 }
 
 /** Sampled byte entropy above the limit: random or already-compressed data that deflate cannot shrink. */
@@ -94,14 +117,6 @@ export function looksIncompressible(grain: Buffer): boolean {
   let sum = 0;
   for (let b = 0; b < 256; b++) sum += N_LOG2_N[counts[b]!]!;
   return Math.log2(n) - sum / n > ENTROPY_LIMIT_BITS;
-}
-
-function writeRecord(out: Buffer, at: number, lba: number, bytes: number, payload: Buffer | 'stored', grain: Buffer): number {
-  const dataAt = at + GRAIN_MARKER_BYTES;
-  const zlibBytes = payload === 'stored' ? writeZlibStored(grain, out, dataAt) : payload.copy(out, dataAt);
-  writeGrainMarker(out, at, lba, zlibBytes);
-  out.fill(0, dataAt + zlibBytes, at + bytes);
-  return bytes;
 }
 
 function padToSector(n: number): number {

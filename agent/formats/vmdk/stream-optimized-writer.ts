@@ -1,6 +1,7 @@
 import type { DiskSource } from '../../disk/disk-source.js';
 import type { DiskWriter, WriteOptions } from '../format-writer.js';
 import { throwIfAborted } from '../../core/abort.js';
+import { ZLIB_DEFLATER } from '../../compression/deflate-zlib.js';
 import { vmxError } from '../../core/errors.js';
 import { VMDKW } from './writer-error-codes.js';
 import { MAX_GRAIN_RECORD_BYTES, type GrainEncodeResult } from './grain-encoder.js';
@@ -41,6 +42,7 @@ export function createStreamOptimizedWriter(opts: StreamOptimizedOptions = {}): 
     patchableHead: () => 0,
     maxOutputSize: (source: DiskSource) => maxStreamOptimizedSize(source.virtualSize),
     write: (source: DiskSource, w: WriteOptions = {}) => writeStreamOptimized(source, o, w),
+    compressor: o.compressionLevel === 0 ? undefined : ZLIB_DEFLATER.name,
   };
 }
 

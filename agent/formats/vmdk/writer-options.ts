@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { ZLIB_DEFLATER } from '../../compression/deflate-zlib.js';
 import { vmxError } from '../../core/errors.js';
 import { VMDKW } from './writer-error-codes.js';
 import { ADAPTER_TYPES, type AdapterType } from './writer-descriptor.js';
@@ -6,10 +7,11 @@ import { GRAIN_BYTES, GTES_PER_GT } from './writer-layout.js';
 
 export interface StreamOptimizedOptions {
   /**
-   * zlib level for compressible grains, 0 (store all) to 9. Default 4: measured on the 4 GiB bench disk
-   * (bench/README.md), qemu's level 6 output is 200.7 MB and ours is +7.9% at level 1, +6.3% at 2,
-   * +5.2% at 3 and +2.9% at 4; level 4 is the cheapest that stays within 5% of qemu, at about 1.3x the
-   * CPU of level 1 and 0.65x that of level 6 per compressible grain.
+   * Deflate level for compressible grains, 0 (store all) to 9, for the compressor in use
+   * (agent/compression/deflate-zlib.ts). Default: the cheapest level whose output stays within 5% of
+   * qemu-img's (zlib level 6) on the 4 GiB bench disk (bench/README.md, "Compression"):
+   * with libdeflate, level 2 (+1.9%; level 1 is +5.4%), at 86 MB per CPU-second, 3.0x qemu's level 6;
+   * with the node:zlib fallback, level 4 (+3.0%; level 3 is +5.2%), at 48 MB per CPU-second.
    */
   compressionLevel?: number;
   /** ddb.adapterType; default lsilogic. */
@@ -27,7 +29,7 @@ export interface StreamOptimizedOptions {
 export type ResolvedOptions = Required<Omit<StreamOptimizedOptions, 'cid'>> & { cid: number | undefined };
 
 const GT_SPAN_BYTES = GRAIN_BYTES * GTES_PER_GT;
-export const DEFAULT_COMPRESSION_LEVEL = 4;
+export const DEFAULT_COMPRESSION_LEVEL = ZLIB_DEFLATER.defaultLevel;
 
 export function resolveOptions(o: StreamOptimizedOptions): ResolvedOptions {
   const r: ResolvedOptions = {
