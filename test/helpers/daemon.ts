@@ -91,6 +91,11 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
       await exited;
     },
     restart: async () => {
+      // Same state dir and port: a running daemon is stopped first (SIGTERM), a killed one is not waited on twice.
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
       await launch();
     },
     output: () => out,
