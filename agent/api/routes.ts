@@ -7,7 +7,7 @@ import { bearerMatches } from './auth.js';
 import { API } from './error-codes.js';
 import { fieldError } from './field-error.js';
 import { readJsonBody, sendError, sendJson } from './http-io.js';
-import { readStaticAsset } from './static-assets.js';
+import { dashboardAssets } from '../dashboard/serve-dashboard.js';
 import { parseSubmitBody } from './submit-body.js';
 
 /** What the request handler reads on every request (the token and roots change on SIGHUP). */
@@ -56,8 +56,9 @@ function readyz(state: ApiState, res: ServerResponse): void {
 
 async function staticAsset(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   await only(req, 'GET', async () => {
-    const asset = await readStaticAsset(path);
-    if (!asset) throw vmxError(API.NOT_FOUND, path === '/' ? 'the dashboard is not built (npm run build)' : `no asset ${path}`);
+    // Only the files of the built dashboard are served, looked up by exact path: nothing else on disk is reachable.
+    const asset = dashboardAssets().get(path);
+    if (!asset) throw vmxError(API.NOT_FOUND, `no asset ${path}`);
     res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'x-content-type-options': 'nosniff' });
     res.end(asset.body);
   });
