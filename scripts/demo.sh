@@ -6,6 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh
-if [ ! -d node_modules ] || ! npm ls --silent >/dev/null 2>&1; then npm ci --no-audit --no-fund; fi
-npx tsc -p tsconfig.json
+if [ ! -e node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
+npm run --silent build
 exec node dist/scripts/demo.js "$@"
