@@ -63,7 +63,12 @@ function say(text: string): void {
 
 async function startDaemon(args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<ChildProcess> {
   const fh = await open(logFile, 'w');
-  return spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', fh.fd, fh.fd] });
+  try {
+    // The child keeps its own copy of the descriptor; ours is closed once the child has it.
+    return spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', fh.fd, fh.fd] });
+  } finally {
+    await fh.close();
+  }
 }
 
 async function waitReady(url: string, daemon: ChildProcess): Promise<void> {
