@@ -2,6 +2,8 @@ import { inspectCommand, INSPECT_USAGE } from './commands/inspect.js';
 import { convertCommand, CONVERT_USAGE } from './commands/convert.js';
 import { errorsCommand, ERRORS_USAGE } from './commands/errors.js';
 import { uploadCommand, UPLOAD_USAGE } from './commands/upload.js';
+import { downloadCommand, DOWNLOAD_USAGE } from './commands/download.js';
+import { gcCommand, GC_USAGE } from './commands/gc.js';
 import { CORE } from '../core/error-codes.js';
 import { EXIT_CODES, isVmxferError, vmxError } from '../core/errors.js';
 
@@ -11,6 +13,8 @@ const COMMANDS: Record<string, Command> = {
   inspect: { run: inspectCommand, usage: INSPECT_USAGE, summary: 'show what a disk image is (format, sizes, files, warnings)' },
   convert: { run: convertCommand, usage: CONVERT_USAGE, summary: 'convert a disk image to another format in one streaming pass' },
   upload: { run: uploadCommand, usage: UPLOAD_USAGE, summary: 'convert on the fly and upload to s3://, oss:// or file:// (parallel, resumable, verified)' },
+  download: { run: downloadCommand, usage: DOWNLOAD_USAGE, summary: 'download with parallel ranged GETs, optionally converting (resumable, verified)' },
+  gc: { run: gcCommand, usage: GC_USAGE, summary: 'list and abort stale multipart uploads under a prefix' },
   errors: { run: errorsCommand, usage: ERRORS_USAGE, summary: 'list every error code with its exit status and meaning' },
 };
 

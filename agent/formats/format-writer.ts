@@ -2,6 +2,19 @@ import type { DiskSource } from '../disk/disk-source.js';
 
 export interface WriteOptions {
   signal?: AbortSignal | undefined;
+  /**
+   * Values a format stamps into its metadata that are otherwise taken from the clock or a random
+   * generator (VHD footer Time Stamp and Unique Id, say). An upload records them in its checkpoint
+   * and passes them again on resume, so regenerated parts are byte-identical to the ones sent.
+   */
+  identity?: ImageIdentity | undefined;
+}
+
+export interface ImageIdentity {
+  /** Creation time, milliseconds since the Unix epoch. */
+  createdAtMs: number;
+  /** 16 bytes as 32 hex digits, for formats that carry a unique id. */
+  uniqueId: string;
 }
 
 /**
