@@ -72,7 +72,7 @@ export async function downloadObject(req: DownloadRequest): Promise<DownloadResu
   const writer = req.to === undefined ? undefined : writerByTarget(req.to);
   if (req.to !== undefined && !writer) throw vmxError(CORE.UNSUPPORTED_TARGET, `cannot write "${req.to}" (targets: ${WRITERS.map((w) => w.target).join(', ')})`);
   const info = await req.sink.head(req.key, req.signal);
-  if (!info) throw vmxError(STORE.NO_SUCH_KEY, 'the object does not exist', { file: req.url });
+  if (!info) throw vmxError(STORE.NO_SUCH_KEY, 'HeadObject answered 404 NotFound: no such object (or no such bucket)', { file: req.url });
   progress.totalBytes = info.size;
   const spec: RangeSpec = {
     sink: req.sink,
