@@ -194,10 +194,12 @@ async function sendParts(
 
   const send = async (part: CutPart) => {
     const t0 = performance.now();
-    const md5 = md5Base64(part.body);
     const prior = confirmed.get(part.partNumber);
     try {
-      if (prior && prior.md5 === md5 && prior.size === part.body.length) {
+      // The MD5 is computed here only to compare with a confirmed part; otherwise the sink's
+      // Content-MD5 of the part (PartRef.checksums.md5) is reused rather than hashing twice.
+      const priorMd5 = prior ? md5Base64(part.body) : undefined;
+      if (prior && prior.md5 === priorMd5 && prior.size === part.body.length) {
         done.set(part.partNumber, prior);
         state.skipped++;
         req.onPart?.({ partNumber: part.partNumber, state: 'skipped', size: part.body.length, seconds: 0 });
@@ -206,6 +208,7 @@ async function sendParts(
       if (prior) throw vmxError(TRANSFER.RESUME_MISMATCH, `part ${part.partNumber} regenerated with different bytes than the confirmed part: the source changed`, { file: req.source });
       await req.bandwidth?.take(part.body.length, signal);
       const ref: PartRef = await sendPart(req.sink, req.key, cp.uploadId, part.partNumber, part.body, signal, req.onCorruptedPart);
+      const md5 = ref.checksums?.md5 ?? md5Base64(part.body);
       const crc = wantsCrc64(req.sink) ? crc64('xz', part.body).toString() : undefined;
       const entry = { partNumber: part.partNumber, etag: ref.etag, size: part.body.length, md5, crc64: crc };
       done.set(part.partNumber, entry);
