@@ -13,7 +13,9 @@ import { mkdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writerByTarget } from '../agent/formats/registry.js';
-import { createTestBucket, ensureRgw, type RgwEnv } from '../test/helpers/rgw.js';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createTestBucket, ensureRgw, type RgwEnv, type TestBucket } from '../test/helpers/rgw.js';
 import { REPO_ROOT } from '../test/helpers/tmp.js';
 
 const pexec = promisify(execFile);
@@ -56,28 +58,42 @@ interface Tools {
   aws: boolean;
 }
 
-async function run(env: RgwEnv, bucket: string, target: string, tools: Tools): Promise<Record<string, number>> {
+/**
+ * Deletes a measured object and waits for RGW's garbage collector (configured by scripts/rgw/start.sh
+ * to run every 10 s): memstore holds 4 GiB, and four 1 GiB objects alive at once would fill it.
+ */
+async function discard(b: TestBucket, key: string): Promise<void> {
+  await b.client.send(new DeleteObjectCommand({ Bucket: b.name, Key: key }));
+  await sleep(20_000);
+}
+
+async function run(env: RgwEnv, b: TestBucket, target: string, tools: Tools): Promise<Record<string, number>> {
+  const bucket = b.name;
   const s3env = { AWS_ACCESS_KEY_ID: env.accessKeyId, AWS_SECRET_ACCESS_KEY: env.secretAccessKey, AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-1' };
   const vmx = ['--endpoint', env.endpoint, '--path-style', '--part-size', '16MiB', '--concurrency', '4', '--state-dir', join(WORK, 'state')];
   const r: Record<string, number> = {};
   r.vmxferPassthrough = await timed(process.execPath, [CLI, 'upload', SOURCE, `s3://${bucket}/pass.raw`, '--as', 'original', ...vmx], s3env);
+  await discard(b, 'pass.raw');
   if (tools.rclone) {
     const rc = {
       RCLONE_CONFIG_RGW_TYPE: 's3', RCLONE_CONFIG_RGW_PROVIDER: 'Ceph', RCLONE_CONFIG_RGW_ENDPOINT: env.endpoint,
       RCLONE_CONFIG_RGW_ACCESS_KEY_ID: env.accessKeyId, RCLONE_CONFIG_RGW_SECRET_ACCESS_KEY: env.secretAccessKey, RCLONE_CONFIG_RGW_FORCE_PATH_STYLE: 'true',
     };
     r.rclone = await timed('/usr/bin/rclone', ['copyto', SOURCE, `rgw:${bucket}/rclone.raw`, '--s3-chunk-size', '16M', '--s3-upload-concurrency', '4', '--s3-upload-cutoff', '16M'], rc);
+    await discard(b, 'rclone.raw');
   }
   if (tools.aws) {
     const cfg = join(WORK, 'aws-config');
     await writeFile(cfg, '[default]\nregion = us-east-1\ns3 =\n  multipart_chunksize = 16MB\n  multipart_threshold = 16MB\n  max_concurrent_requests = 4\n');
     r.awsCli = await timed('/usr/bin/aws', ['s3', 'cp', '--only-show-errors', '--endpoint-url', env.endpoint, SOURCE, `s3://${bucket}/aws.raw`], { ...s3env, AWS_CONFIG_FILE: cfg });
+    await discard(b, 'aws.raw');
   }
   const local = join(WORK, `converted.${target}`);
   r.vmxferConvert = await timed(process.execPath, [CLI, 'convert', SOURCE, local, '--to', target]);
   r.convertedBytes = (await stat(local)).size;
   await rm(local, { force: true });
   r.vmxferConvertUpload = await timed(process.execPath, [CLI, 'upload', SOURCE, `s3://${bucket}/conv.${target}`, '--as', target, ...vmx], s3env);
+  await discard(b, `conv.${target}`);
   return r;
 }
 
@@ -96,7 +112,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < rounds; i++) {
     const bucket = await createTestBucket(env, 'bench-transfer');
     try {
-      all.push(await run(env, bucket.name, target, tools));
+      all.push(await run(env, bucket, target, tools));
     } finally {
       await bucket.remove();
     }
