@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on an embedded default, no cloud account needed: installs what it needs, builds a
-# demo disk with a real ext4 filesystem, converts it to a stream-optimized VMDK and uploads it as a
-# multipart object to a local directory store (file://), then checks the result with qemu-img.
+# demo disk with a real ext4 filesystem, starts `vmxfer daemon` with a local directory store
+# (file://) under a temporary state directory, submits a conversion + multipart upload job to VMDK,
+# shows it live with `vmxfer jobs watch`, then checks the object with qemu-img (scripts/demo.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh

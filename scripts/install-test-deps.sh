@@ -9,6 +9,8 @@ command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v mkfs.vfat >/dev/null || need+=(dosfstools)
 command -v mcopy >/dev/null || need+=(mtools)
 command -v xxd >/dev/null || need+=(xxd)
+[ -x /usr/bin/time ] || need+=(time)
+[ -e /usr/include/libdeflate.h ] || need+=(libdeflate-dev)   # native/libdeflate (optional addon)
 for extra in "$@"; do need+=("$extra"); done
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"

@@ -1,4 +1,5 @@
-import { mkdir, open, readFile, rename, unlink, readdir } from 'node:fs/promises';
+import { readFile, unlink, readdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import { join } from 'node:path';
 import { vmxError } from '../core/errors.js';
 import { TRANSFER } from '../transfer/error-codes.js';
@@ -62,23 +63,7 @@ export class FileCheckpointStore<T extends { id: string }> implements Checkpoint
 
   private async write(id: string, body: string): Promise<void> {
     const t0 = performance.now();
-    await mkdir(this.dir, { recursive: true });
-    const final = this.path(id);
-    const tmp = `${final}.tmp`;
-    try {
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(body);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, final);
-      const dirFh = await open(this.dir, 'r');
-      await dirFh.sync().finally(() => dirFh.close());
-    } catch (err) {
-      throw fsError(err, final);
-    }
+    await writeFileAtomic(this.path(id), body, { mode: 0o600 });
     this.onSave?.((performance.now() - t0) / 1000);
   }
 

@@ -4,6 +4,10 @@ import { errorsCommand, ERRORS_USAGE } from './commands/errors.js';
 import { uploadCommand, UPLOAD_USAGE } from './commands/upload.js';
 import { downloadCommand, DOWNLOAD_USAGE } from './commands/download.js';
 import { gcCommand, GC_USAGE } from './commands/gc.js';
+import { exportCommand, EXPORT_USAGE } from './commands/export.js';
+import { preflightCommand, PREFLIGHT_USAGE } from './commands/preflight.js';
+import { daemonCommand, DAEMON_USAGE } from './commands/daemon.js';
+import { jobsCommand, JOBS_USAGE } from './commands/jobs.js';
 import { CORE } from '../core/error-codes.js';
 import { EXIT_CODES, isVmxferError, vmxError } from '../core/errors.js';
 
@@ -15,7 +19,11 @@ const COMMANDS: Record<string, Command> = {
   upload: { run: uploadCommand, usage: UPLOAD_USAGE, summary: 'convert on the fly and upload to s3://, oss:// or file:// (parallel, resumable, verified)' },
   download: { run: downloadCommand, usage: DOWNLOAD_USAGE, summary: 'download with parallel ranged GETs, optionally converting (resumable, verified)' },
   gc: { run: gcCommand, usage: GC_USAGE, summary: 'list and abort stale multipart uploads under a prefix' },
+  daemon: { run: daemonCommand, usage: DAEMON_USAGE, summary: 'run the agent as a service: job queue, HTTP API, /metrics, live feed' },
+  jobs: { run: jobsCommand, usage: JOBS_USAGE, summary: 'submit, list, show, cancel and watch jobs of a running daemon' },
   errors: { run: errorsCommand, usage: ERRORS_USAGE, summary: 'list every error code with its exit status and meaning' },
+  export: { run: exportCommand, usage: EXPORT_USAGE, summary: 'export an AWS or Alibaba Cloud image to a bucket and download it' },
+  preflight: { run: preflightCommand, usage: PREFLIGHT_USAGE, summary: 'check what a cloud import would refuse, before any upload' },
 };
 
 export const MAIN_USAGE = `vmxfer: move virtual-machine disk images between hypervisors and object stores

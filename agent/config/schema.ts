@@ -20,7 +20,7 @@ export const DEFAULTS: AgentConfig = {
   source_roots: ['.'],
   jobs: { max_concurrent: 4, per_destination: 2, keep_finished: 500 },
   transfer: { part_size: 'auto', concurrency: 4, bwlimit: 0, retries: 8 },
-  pipeline: { workers: 'auto', chunk_size: 1024 * 1024 },
+  pipeline: { workers: 'auto', chunk_size: 4 * 1024 * 1024 },
   stores: { s3_endpoint: '', s3_region: '', s3_path_style: false, oss_endpoint: '', oss_region: '' },
   logging: { level: 'info' },
 };
@@ -51,6 +51,12 @@ const size = (allowAuto: boolean, min: number): Leaf => (v) => {
   if (n < min) throw new Error(`must be at least ${min} bytes`);
   return n;
 };
+/** Chunks must tile a VMDK grain table's 32 MiB span and a qcow2 cluster: a power of two in range. */
+const powerOfTwoSize = (min: number, max: number): Leaf => (v) => {
+  const n = size(false, min)(v) as number;
+  if (n > max || (n & (n - 1)) !== 0) throw new Error(`must be a power of two from ${min} to ${max} bytes`);
+  return n;
+};
 const autoOrInt = (min: number, max: number): Leaf => (v) => (v === 'auto' ? 'auto' : int(min, max)(v));
 const oneOf = (...xs: string[]): Leaf => (v) => {
   if (typeof v !== 'string' || !xs.includes(v)) throw new Error(`must be one of ${xs.join(', ')}`);
@@ -69,7 +75,7 @@ export const SCHEMA: Record<string, Record<string, Leaf> | Leaf> = {
   source_roots: strList,
   jobs: { max_concurrent: int(1, 1000), per_destination: int(1, 1000), keep_finished: int(0, 1_000_000) },
   transfer: { part_size: size(true, 100 * 1024), concurrency: int(1, 64), bwlimit: size(false, 0), retries: int(1, 50) },
-  pipeline: { workers: autoOrInt(0, 256), chunk_size: size(false, 64 * 1024) },
+  pipeline: { workers: autoOrInt(0, 256), chunk_size: powerOfTwoSize(64 * 1024, 32 * 1024 * 1024) },
   stores: { s3_endpoint: str, s3_region: str, s3_path_style: bool, oss_endpoint: str, oss_region: str },
   logging: { level: oneOf('trace', 'debug', 'info', 'warn', 'error') },
 };

@@ -10,6 +10,12 @@ import { STORE } from '../sinks/error-codes.js';
 import { VHD } from '../formats/vhd/error-codes.js';
 import { VHDX } from '../formats/vhdx/error-codes.js';
 import { VDI } from '../formats/vdi/error-codes.js';
+import { DASH } from '../dashboard/error-codes.js';
+import { VMDKW } from '../formats/vmdk/writer-error-codes.js';
+import { CLOUD } from '../cloud/error-codes.js';
+import { OVA } from '../formats/ova/error-codes.js';
+import { API } from '../api/error-codes.js';
+import { JOB } from '../jobs/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -27,6 +33,12 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   VHD,
   VHDX,
   VDI,
+  DASH,
+  VMDKW,
+  CLOUD,
+  OVA,
+  API,
+  JOB,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {

@@ -9,7 +9,7 @@ const ZEROS = Buffer.alloc(1024 * 1024);
  * gives) as the consumer pulls extents. `digest()` is valid once the extents are fully consumed.
  */
 export class HashingSource {
-  private readonly hash: Hash = createHash('sha256');
+  private hash: Hash = createHash('sha256');
   private hashed = 0;
   readonly source: DiskSource;
 
@@ -18,6 +18,8 @@ export class HashingSource {
     this.source = Object.create(inner, {
       extents: {
         value: async function* (opts?: ExtentReadOptions): AsyncGenerator<Extent> {
+          // A writer may read the source more than once (the OVA writer's sizing pass): the digest is the last pass's.
+          self.restart();
           for await (const e of inner.extents(opts)) {
             self.update(e);
             yield e;
@@ -25,6 +27,11 @@ export class HashingSource {
         },
       },
     }) as DiskSource;
+  }
+
+  private restart(): void {
+    this.hash = createHash('sha256');
+    this.hashed = 0;
   }
 
   private update(e: Extent): void {

@@ -4,6 +4,8 @@ export interface OpenOptions {
   /** Explicit parent for a differencing/delta disk whose parent is not beside it. */
   parent?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** Which disk of a multi-disk package (OVA, OVF directory) to read: 1-based, in OVF DiskSection order. */
+  disk?: number | undefined;
 }
 
 /** What the first and last bytes of a file look like, for detection without parsing. */

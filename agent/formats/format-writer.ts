@@ -1,7 +1,14 @@
 import type { DiskSource } from '../disk/disk-source.js';
+import type { WorkerPool } from '../pipeline/worker-pool.js';
 
 export interface WriteOptions {
   signal?: AbortSignal | undefined;
+  /** The output's file or object name, for formats that record it (a VMDK extent line). */
+  outputName?: string | undefined;
+  /** Worker pool for per-chunk work (compression, zero detection); inline on the caller's thread when absent. */
+  pool?: WorkerPool | undefined;
+  /** Bytes of disk per pool task, a power of two from 64 KiB to 32 MiB (default: the writer's own). */
+  chunkBytes?: number | undefined;
   /**
    * Values a format stamps into its metadata that are otherwise taken from the clock or a random
    * generator (VHD footer Time Stamp and Unique Id, say). An upload records them in its checkpoint
@@ -43,4 +50,6 @@ export interface DiskWriter {
   /** Upper bound of the output size, known before the first byte (for multipart part sizing). */
   maxOutputSize(source: DiskSource): number;
   write(source: DiskSource, opts?: WriteOptions): AsyncIterable<WriterOutput>;
+  /** The deflate implementation the data goes through ("libdeflate 1.14", "node:zlib"); absent when nothing is compressed. */
+  readonly compressor?: string | undefined;
 }

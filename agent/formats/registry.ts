@@ -2,7 +2,7 @@ import type { FormatReader } from './format-reader.js';
 import type { DiskWriter } from './format-writer.js';
 import { rawReader } from './raw/raw-reader.js';
 import { qcow2Reader } from './qcow2/qcow2-reader.js';
-import { qcow2Writer } from './qcow2/qcow2-writer.js';
+import { createQcow2Writer, qcow2Writer } from './qcow2/qcow2-writer.js';
 import { rawWriter } from './raw/raw-writer.js';
 import { vmdkReader } from './vmdk/vmdk-reader.js';
 import { vhdReader } from './vhd/vhd-reader.js';
@@ -10,6 +10,10 @@ import { vhdDynamicWriter } from './vhd/vhd-dynamic-writer.js';
 import { vhdFixedWriter } from './vhd/vhd-fixed-writer.js';
 import { vhdxReader } from './vhdx/vhdx-reader.js';
 import { vdiReader } from './vdi/vdi-reader.js';
+import { streamOptimizedWriter } from './vmdk/stream-optimized-writer.js';
+import { ovaReader } from './ova/ova-reader.js';
+import { ovfDirectoryReader } from './ova/ovf-directory-reader.js';
+import { ovaWriter } from './ova/writer/ova-writer.js';
 
 /**
  * Every input format, most specific first: detection asks each in turn and raw, which accepts
@@ -21,15 +25,19 @@ export const READERS: readonly FormatReader[] = [
   vhdReader,
   vhdxReader,
   vdiReader,
+  ovaReader,
+  ovfDirectoryReader,
   rawReader,
 ];
 
 /** Every output format by its `--to` name. */
 export const WRITERS: readonly DiskWriter[] = [
-  qcow2Writer,
-  rawWriter,
+  streamOptimizedWriter,
   vhdDynamicWriter,
   vhdFixedWriter,
+  qcow2Writer,
+  rawWriter,
+  ovaWriter,
 ];
 
 export function readerByName(name: string): FormatReader | undefined {
@@ -38,4 +46,15 @@ export function readerByName(name: string): FormatReader | undefined {
 
 export function writerByTarget(target: string): DiskWriter | undefined {
   return WRITERS.find((w) => w.target === target);
+}
+
+export interface WriterChoice {
+  /** Compressed clusters where the format makes them optional (qcow2). */
+  compress?: boolean | undefined;
+}
+
+/** The writer for a target with per-job choices applied; undefined for an unknown target. */
+export function writerFor(target: string, choice: WriterChoice = {}): DiskWriter | undefined {
+  if (choice.compress && target === 'qcow2') return createQcow2Writer({ compress: true });
+  return writerByTarget(target);
 }

@@ -3,9 +3,21 @@
  * slot shared with the main thread) and returns a result that is structured-cloneable. Formats
  * add their encoders here so the pool, which knows none of them, can run them by name.
  */
+import { encodeGrains } from '../formats/vmdk/grain-encoder.js';
+import { GRAIN_BYTES } from '../formats/vmdk/writer-layout.js';
+import { encodeClusters } from '../formats/qcow2/cluster-encoder.js';
+
 export type ChunkTaskFn = (data: Buffer, params: any) => unknown;
 
 export const CHUNK_TASKS: Record<string, ChunkTaskFn> = {
+  /** Stream-optimized VMDK: zero detection and deflate of whole 64 KiB grains into on-disk records. */
+  'vmdk-grains': (data, p: { offset: number; level: number }) => {
+    // Only the disk's last chunk can end inside a grain: pad it with zeros (VMDK 5.0: the last grain is whole).
+    const whole = data.length % GRAIN_BYTES === 0 ? data : Buffer.concat([data, Buffer.alloc(GRAIN_BYTES - (data.length % GRAIN_BYTES))]);
+    return encodeGrains({ firstGrain: p.offset / GRAIN_BYTES, data: whole, level: p.level });
+  },
+  /** Compressed qcow2: zero detection and raw deflate (4 KiB window) of each cluster. */
+  'qcow2-clusters': (data, p: { clusterSize: number }) => encodeClusters(data, p.clusterSize),
   /** Used by tests and the pool's self-check: the sum of the bytes. */
   'byte-sum': (data) => {
     let s = 0;

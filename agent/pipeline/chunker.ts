@@ -1,4 +1,6 @@
 import { throwIfAborted } from '../core/abort.js';
+import { CORE } from '../core/error-codes.js';
+import { vmxError } from '../core/errors.js';
 import type { Extent } from '../disk/extent.js';
 import type { BufferSlab } from './buffer-slab.js';
 
@@ -30,8 +32,11 @@ export async function* chunkExtents(
     emptyFrom = undefined;
   };
 
+  let expected = 0;
   for await (const e of extents) {
     throwIfAborted(signal);
+    checkExtent(e, expected, virtualSize);
+    expected += e.length;
     let pos = e.offset;
     const end = e.offset + e.length;
     while (pos < end) {
@@ -67,5 +72,19 @@ export async function* chunkExtents(
       }
     }
   }
+  if (expected !== virtualSize) {
+    throw vmxError(CORE.SOURCE_EXTENTS, `the source's extents end at byte ${expected}, short of its virtual size ${virtualSize}`, { offset: expected });
+  }
   yield* flushEmpty(chunkStart);
+}
+
+/** Readers promise extents that tile [0, virtualSize) in order; a broken promise must not become a wrong image. */
+function checkExtent(e: Extent, expected: number, virtualSize: number): void {
+  const bad =
+    e.offset !== expected ? `starts at byte ${e.offset}, expected ${expected} (extents must tile the disk in order)`
+    : !(e.length > 0) ? `has length ${e.length}`
+    : e.offset + e.length > virtualSize ? `ends at byte ${e.offset + e.length}, past the virtual size ${virtualSize}`
+    : e.kind === 'data' && e.data.length !== e.length ? `carries ${e.data.length} bytes for length ${e.length}`
+    : undefined;
+  if (bad) throw vmxError(CORE.SOURCE_EXTENTS, `the source's ${e.kind} extent ${bad}`, { offset: e.offset });
 }

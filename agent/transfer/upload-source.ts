@@ -9,6 +9,7 @@ import type { ImageIdentity, WriterOutput } from '../formats/format-writer.js';
 import { WRITERS, writerByTarget } from '../formats/registry.js';
 import { RandomAccessFile } from '../io/random-access-file.js';
 import { throwIfAborted } from '../core/abort.js';
+import type { WorkerPool } from '../pipeline/worker-pool.js';
 
 const VERSION = '0.1.0';
 
@@ -32,7 +33,7 @@ export interface UploadSource {
 export async function openUploadSource(
   path: string,
   as: string,
-  opts: { from?: string | undefined; parent?: string | undefined; identity?: ImageIdentity | undefined; signal?: AbortSignal | undefined },
+  opts: { from?: string | undefined; parent?: string | undefined; identity?: ImageIdentity | undefined; signal?: AbortSignal | undefined; pool?: WorkerPool | undefined; chunkBytes?: number | undefined },
   progress: ProgressTracker,
 ): Promise<UploadSource> {
   if (as === 'original') return openOriginal(path, progress, opts.signal);
@@ -44,7 +45,7 @@ export async function openUploadSource(
   const outHash = createHash('sha256');
   let done = false;
   const chunks = (async function* () {
-    for await (const c of writer.write(hashing.source, { signal: opts.signal, identity: opts.identity })) {
+    for await (const c of writer.write(hashing.source, { signal: opts.signal, identity: opts.identity, pool: opts.pool, chunkBytes: opts.chunkBytes })) {
       if (Buffer.isBuffer(c)) outHash.update(c);
       yield c;
     }

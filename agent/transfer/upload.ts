@@ -20,6 +20,7 @@ import { fsError } from '../io/random-access-file.js';
 import { crc64 } from '../hashing/crc64.js';
 import { randomBytes } from 'node:crypto';
 import type { ImageIdentity } from '../formats/format-writer.js';
+import type { WorkerPool } from '../pipeline/worker-pool.js';
 
 export interface UploadRequest {
   source: string;
@@ -37,6 +38,10 @@ export interface UploadRequest {
   checkpoints: CheckpointStore<UploadCheckpoint>;
   uploadOptions?: UploadOptions | undefined;
   bandwidth?: TokenBucket | undefined;
+  /** Worker pool for conversion; inline when absent. */
+  pool?: WorkerPool | undefined;
+  /** Bytes of disk per pool task (default: the writer's own). */
+  chunkBytes?: number | undefined;
   signal?: AbortSignal | undefined;
   progress?: ProgressTracker | undefined;
   onPart?: ((e: PartEvent) => void) | undefined;
@@ -83,7 +88,7 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
   const id = checkpointId(req.source, req.destination);
   const prior = req.resume ? await loadForResume(req, id) : undefined;
   const identity = prior ? identityOf(prior) : newIdentity();
-  const src = await openUploadSource(req.source, req.as, { from: req.from, parent: req.parent, identity, signal: req.signal }, progress);
+  const src = await openUploadSource(req.source, req.as, { from: req.from, parent: req.parent, identity, signal: req.signal, pool: req.pool, chunkBytes: req.chunkBytes }, progress);
   try {
     const partSize = choosePartSize(src.maxOutputSize, req.sink.limits, req.partSize);
     if (src.patchableHead > partSize) throw new InternalError(CORE.INTERNAL, `writer head ${src.patchableHead} exceeds part size ${partSize}`);

@@ -15,6 +15,8 @@ import { isUploadCheckpoint, type UploadCheckpoint } from '../../transfer/upload
 import { uploadImage } from '../../transfer/upload.js';
 import { cancelUpload } from '../../transfer/cancel-upload.js';
 import type { UploadOptions } from '../../sinks/object-sink.js';
+import { WorkerPool } from '../../pipeline/worker-pool.js';
+import { parseWorkers } from './convert.js';
 
 export const UPLOAD_USAGE = `Usage: vmxfer upload SRC URL [--as FORMAT] [options]
 
@@ -35,6 +37,7 @@ confirmed part. After a crash, kill -9, SIGTERM or network loss, run the same co
   --metadata K=V      object metadata (repeatable)
   --format FMT        read SRC as FMT instead of detecting it
   --parent FILE       parent of a differencing/delta SRC
+  --workers N         conversion threads (default: the cores available; 0 = inline)
   --json              JSON progress lines and a JSON result
 ${STORE_FLAGS_HELP}`;
 
@@ -57,6 +60,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       format: { type: 'string' },
       parent: { type: 'string' },
       json: { type: 'boolean' },
+      workers: { type: 'string' },
     },
     UPLOAD_USAGE,
   );
@@ -73,6 +77,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
     return 0;
   }
   const progress = new ProgressTracker();
+  const pool = new WorkerPool(parseWorkers(values.workers as string | undefined) ?? WorkerPool.defaultThreads());
   const stop = renderProgress(progress, values.json ? 'json' : process.stderr.isTTY ? 'tty' : 'none');
   try {
     const result = await uploadImage({
@@ -89,6 +94,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       checkpoints,
       uploadOptions: uploadOptions(values),
       bandwidth: sharedTokenBucket(values.bwlimit ? parseSize(values.bwlimit as string, '--bwlimit') : undefined),
+      pool,
       signal,
       progress,
     });
@@ -104,6 +110,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
     return 0;
   } finally {
     stop();
+    await pool.destroy();
   }
 }
 

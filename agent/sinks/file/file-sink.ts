@@ -8,7 +8,7 @@ import { STORE } from '../error-codes.js';
 import type { ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, StoreLimits, UploadOptions } from '../object-sink.js';
 import { checkCompleteOrder, checkPartShape, checkRange, multipartEtag, partMd5 } from '../part-rules.js';
 import { S3_LIMITS } from '../store-limits.js';
-import { syncDirectory, tempSibling } from './atomic-write.js';
+import { syncDirectory, tempSibling } from '../../io/atomic-write.js';
 import { readJsonState, writeJsonState } from './json-state.js';
 import { keyToPath, metaPath } from './key-path.js';
 import { UploadStaging, type StagedPart } from './upload-staging.js';

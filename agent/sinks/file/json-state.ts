@@ -2,7 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { vmxError } from '../../core/errors.js';
 import { fsError } from '../../io/random-access-file.js';
 import { STORE } from '../error-codes.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../../io/atomic-write.js';
 
 /** The sink's JSON bookkeeping files are small; a bigger one is damaged, not read. */
 const MAX_STATE_BYTES = 1024 * 1024;

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { vmxError } from '../../core/errors.js';
 import { fsError } from '../../io/random-access-file.js';
 import { STORE } from '../error-codes.js';
 import type { UploadOptions } from '../object-sink.js';
-import { syncDirectory, tempSibling } from './atomic-write.js';
+import { writeFileAtomic } from '../../io/atomic-write.js';
 import { readJsonState, writeJsonState } from './json-state.js';
 import { UPLOADS_DIR } from './key-path.js';
 
@@ -68,22 +68,13 @@ export class UploadStaging {
   async writePart(key: string, uploadId: string, partNumber: number, body: Buffer, md5Hex: string): Promise<void> {
     const dir = this.dir(uploadId, key);
     const path = join(dir, `${String(partNumber).padStart(5, '0')}.${md5Hex}.part`);
-    const tmp = tempSibling(path);
-    let fh: FileHandle | undefined;
     try {
-      fh = await open(tmp, 'wx');
-      await fh.writeFile(body);
-      await fh.sync();
-      await fh.close();
-      fh = undefined;
-      await rename(tmp, path);
+      await writeFileAtomic(path, body, { createDirs: false });
     } catch (err) {
-      await fh?.close().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw noSuchUpload(this.root, key, uploadId);
-      throw fsError(err, path);
+      // The staging directory is gone: the upload was aborted or completed meanwhile.
+      if (((err as { cause?: NodeJS.ErrnoException }).cause)?.code === 'ENOENT') throw noSuchUpload(this.root, key, uploadId);
+      throw err;
     }
-    await syncDirectory(dir);
   }
 
   /** The newest copy of each part number (a re-upload replaces a part, as in S3), ascending. */

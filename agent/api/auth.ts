@@ -1,0 +1,49 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { vmxError } from '../core/errors.js';
+import type { AgentConfig } from '../config/schema.js';
+import { API } from './error-codes.js';
+
+/** Where the daemon's token comes from: the configured file, VMXFER_TOKEN, or one generated once. */
+export async function loadToken(config: AgentConfig, env: NodeJS.ProcessEnv, stateDir: string): Promise<{ token: string; origin: string }> {
+  if (config.auth.token_file) return { token: await readTokenFile(config.auth.token_file), origin: 'auth.token_file' };
+  if (env.VMXFER_TOKEN) return { token: env.VMXFER_TOKEN.trim(), origin: 'VMXFER_TOKEN' };
+  const file = join(stateDir, 'token');
+  const existing = await readFile(file, 'utf8').then((t) => t.trim(), () => '');
+  if (existing) return { token: existing, origin: file };
+  const token = randomBytes(32).toString('base64url');
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  // 'wx': never replace a token another process wrote between our read and this write.
+  await writeFile(file, token + '\n', { mode: 0o600, flag: 'wx' }).catch(async () => undefined);
+  await chmod(file, 0o600);
+  return { token: (await readFile(file, 'utf8')).trim(), origin: file };
+}
+
+export async function readTokenFile(file: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw vmxError(API.TOKEN_FILE, `cannot read the token file: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { file });
+  }
+  const token = text.trim();
+  if (token.length < 16 || /\s/.test(token)) throw vmxError(API.TOKEN_FILE, 'the token file must hold one token of at least 16 characters', { file });
+  return token;
+}
+
+/**
+ * Compares in constant time: both sides are hashed to 32 bytes first, so neither the token's
+ * length nor the position of the first differing byte shows in the timing.
+ */
+export function tokenMatches(candidate: string, token: string): boolean {
+  const a = createHash('sha256').update(candidate).digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** `Authorization: Bearer <token>`. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return m !== null && tokenMatches(m[1]!, token);
+}

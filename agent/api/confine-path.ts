@@ -1,0 +1,47 @@
+import { realpath, lstat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { API } from './error-codes.js';
+import { fieldError } from './field-error.js';
+
+/**
+ * Jobs read and write only below the configured roots. Both the path and the roots are resolved
+ * with realpath, so a symlink inside a root that points outside it is refused like the outside path
+ * itself; the resolved path is what the job then uses, so a link swapped later cannot redirect it.
+ */
+export async function confineExisting(path: string, roots: readonly string[], field: string): Promise<string> {
+  if (!isAbsolute(path)) throw fieldError(API.BAD_REQUEST, field, `"${path}" must be an absolute path`);
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch {
+    throw fieldError(API.BAD_REQUEST, field, `"${path}" does not exist or cannot be resolved`);
+  }
+  await requireInside(real, roots, field, path);
+  return real;
+}
+
+/** A file to be created: its directory must resolve inside a root and the name must be free. */
+export async function confineNew(path: string, roots: readonly string[], field: string): Promise<string> {
+  if (!isAbsolute(path) || path.endsWith('/')) throw fieldError(API.BAD_REQUEST, field, `"${path}" must be an absolute file path`);
+  let dir: string;
+  try {
+    dir = await realpath(dirname(path));
+  } catch {
+    throw fieldError(API.BAD_REQUEST, field, `the directory of "${path}" does not exist`);
+  }
+  const target = join(dir, basename(path));
+  await requireInside(target, roots, field, path);
+  const exists = await lstat(target).then(() => true, () => false);
+  if (exists) throw fieldError(API.BAD_REQUEST, field, `"${path}" already exists; a download never overwrites a file`);
+  return target;
+}
+
+async function requireInside(real: string, roots: readonly string[], field: string, given: string): Promise<void> {
+  for (const root of roots) {
+    const r = await realpath(root).catch(() => undefined);
+    if (r === undefined) continue;
+    const rel = relative(r, real);
+    if (rel === '' || (rel !== '..' && !rel.startsWith('../') && !isAbsolute(rel))) return;
+  }
+  throw fieldError(API.OUTSIDE_ROOTS, field, `"${given}" resolves to ${real}, outside the configured source roots`);
+}

@@ -1,0 +1,16 @@
+import { defineErrorCodes } from '../core/errors.js';
+
+/** Errors of the daemon's HTTP API (docs/api.md); each maps to one HTTP status in api/http-status.ts. */
+export const API = defineErrorCodes('API', {
+  UNAUTHORIZED: { category: 'usage', summary: 'The request carries no bearer token or a wrong one (HTTP 401).' },
+  BAD_REQUEST: { category: 'usage', summary: 'The request body is not valid JSON or a field breaks the API contract; `field` names it (HTTP 400).' },
+  NOT_FOUND: { category: 'usage', summary: 'No such job or endpoint (HTTP 404).' },
+  METHOD_NOT_ALLOWED: { category: 'usage', summary: 'The endpoint exists but not for this HTTP method (HTTP 405).' },
+  BODY_TOO_LARGE: { category: 'usage', summary: 'The request body is larger than the API accepts (HTTP 413).' },
+  OUTSIDE_ROOTS: { category: 'usage', summary: 'A job path resolves (symlinks followed) outside every configured source root (HTTP 400).' },
+  NOT_CANCELLABLE: { category: 'usage', summary: 'The job already finished, so it cannot be cancelled (HTTP 409).' },
+  UNAVAILABLE: { category: 'remote', summary: 'The daemon is starting or stopping and takes no new jobs (HTTP 503).' },
+  TOKEN_FILE: { category: 'usage', summary: 'The configured token file cannot be read or holds no token.' },
+  TLS_FILES: { category: 'usage', summary: 'The TLS certificate or key file cannot be read or does not form a valid pair.' },
+  DAEMON_UNREACHABLE: { category: 'remote', summary: 'The jobs client cannot reach the daemon at the configured address, or it answered with something other than the API.' },
+});

@@ -1,0 +1,89 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import type { JobService } from '../jobs/job-service.js';
+import type { AgentMetrics } from '../metrics/agent-metrics.js';
+import { tokenMatches } from './auth.js';
+import { FeedClient, type FeedMessage } from './feed-client.js';
+
+const AUTH_TIMEOUT_MS = 5000;
+const FLUSH_MS = 250;
+/** The first message is `{"type":"auth","token":"..."}`; nothing a client sends is larger. */
+const MAX_CLIENT_MESSAGE = 4096;
+
+/**
+ * `/v1/feed` (docs/api.md): first-message auth (4401 otherwise), a snapshot, then job, progress and
+ * parts events from the JobService, which already limits progress and parts to 4 per second per job.
+ */
+export class Feed {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE });
+  private readonly clients = new Set<FeedClient>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly service: JobService,
+    private readonly token: () => string,
+    private readonly metrics: AgentMetrics,
+    private readonly log: Logger,
+  ) {
+    service.on('job', (job) => this.broadcast({ type: 'job', job }));
+    service.on('progress', (id, progress) => this.broadcast({ type: 'progress', id, progress }));
+    service.on('parts', (id, parts) => this.broadcast({ type: 'parts', id, parts }));
+    this.timer = setInterval(() => this.clients.forEach((c) => c.flush()), FLUSH_MS);
+    this.timer.unref();
+  }
+
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.awaitAuth(ws));
+  }
+
+  private awaitAuth(ws: WebSocket): void {
+    const timeout = setTimeout(() => ws.close(4401, 'no auth message'), AUTH_TIMEOUT_MS);
+    ws.once('message', (data) => {
+      clearTimeout(timeout);
+      if (!this.authorised(data)) {
+        ws.close(4401, 'unauthorized');
+        return;
+      }
+      const client = new FeedClient(ws, () => this.metrics.feedCoalesced.inc(), () => {
+        this.metrics.feedDropped.inc();
+        this.log.warn('feed client dropped: more than 8 MiB unsent');
+      });
+      this.clients.add(client);
+      ws.on('close', () => {
+        client.closed = true;
+        this.clients.delete(client);
+      });
+      ws.on('message', () => undefined);
+      client.offer({ type: 'snapshot', jobs: this.service.list() });
+    });
+    ws.on('error', () => ws.terminate());
+  }
+
+  private authorised(data: unknown): boolean {
+    try {
+      const msg = JSON.parse(String(data)) as { type?: unknown; token?: unknown };
+      return msg.type === 'auth' && typeof msg.token === 'string' && tokenMatches(msg.token, this.token());
+    } catch {
+      return false;
+    }
+  }
+
+  private broadcast(msg: FeedMessage): void {
+    for (const c of this.clients) c.offer(msg);
+  }
+
+  stats(): { clients: number; maxBufferedBytes: number } {
+    let max = 0;
+    for (const c of this.clients) max = Math.max(max, c.buffered);
+    return { clients: this.clients.size, maxBufferedBytes: max };
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    for (const c of this.clients) c.ws.close(1001, 'daemon stopping');
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+}

@@ -1,0 +1,98 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { vmxError } from '../core/errors.js';
+import type { JobService } from '../jobs/job-service.js';
+import { JOB_STATES } from '../jobs/job-types.js';
+import type { AgentMetrics } from '../metrics/agent-metrics.js';
+import { bearerMatches } from './auth.js';
+import { API } from './error-codes.js';
+import { fieldError } from './field-error.js';
+import { readJsonBody, sendError, sendJson } from './http-io.js';
+import { readStaticAsset } from './static-assets.js';
+import { parseSubmitBody } from './submit-body.js';
+
+/** What the request handler reads on every request (the token and roots change on SIGHUP). */
+export interface ApiState {
+  service: JobService;
+  metrics: AgentMetrics;
+  token(): string;
+  sourceRoots(): readonly string[];
+  phase(): 'starting' | 'ready' | 'stopping';
+}
+
+/** docs/api.md, one handler per endpoint; every path but health, readiness and the dashboard needs the token. */
+export async function handleRequest(state: ApiState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const path = url.pathname;
+  try {
+    if (path === '/healthz') return only(req, 'GET', () => sendJson(res, 200, { status: 'ok' }));
+    if (path === '/readyz') return only(req, 'GET', () => readyz(state, res));
+    if (path === '/' || path.startsWith('/assets/')) return await staticAsset(req, res, path);
+    if (!bearerMatches(req.headers.authorization, state.token())) {
+      throw vmxError(API.UNAUTHORIZED, 'a valid bearer token is required (Authorization: Bearer <token>)');
+    }
+    if (path === '/metrics') return await only(req, 'GET', async () => metrics(state, res));
+    if (path === '/v1/jobs') return await jobs(state, req, res, url);
+    const m = /^\/v1\/jobs\/([^/]+)(\/cancel)?$/.exec(path);
+    if (m) return await oneJob(state, req, res, decodeURIComponent(m[1]!), Boolean(m[2]));
+    throw vmxError(API.NOT_FOUND, `no endpoint ${path}`);
+  } catch (err) {
+    if ((err as { code?: string }).code === API.BODY_TOO_LARGE.code) res.setHeader('connection', 'close');
+    sendError(res, err);
+  }
+}
+
+async function only(req: IncomingMessage, method: string, fn: () => unknown): Promise<void> {
+  if (req.method !== method && !(method === 'GET' && req.method === 'HEAD')) {
+    throw vmxError(API.METHOD_NOT_ALLOWED, `${req.method} is not allowed here; use ${method}`);
+  }
+  await fn();
+}
+
+function readyz(state: ApiState, res: ServerResponse): void {
+  const phase = state.phase();
+  if (phase === 'ready') sendJson(res, 200, { status: 'ready' });
+  else sendJson(res, 503, { status: phase });
+}
+
+async function staticAsset(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  await only(req, 'GET', async () => {
+    const asset = await readStaticAsset(path);
+    if (!asset) throw vmxError(API.NOT_FOUND, path === '/' ? 'the dashboard is not built (npm run build)' : `no asset ${path}`);
+    res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'x-content-type-options': 'nosniff' });
+    res.end(asset.body);
+  });
+}
+
+async function metrics(state: ApiState, res: ServerResponse): Promise<void> {
+  const text = await state.metrics.text();
+  res.writeHead(200, { 'content-type': state.metrics.contentType, 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+async function jobs(state: ApiState, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  if (req.method === 'POST') {
+    if (state.phase() !== 'ready' || !state.service.isAccepting) throw vmxError(API.UNAVAILABLE, 'the daemon is not taking jobs now');
+    const spec = await parseSubmitBody(await readJsonBody(req), state.sourceRoots());
+    return sendJson(res, 201, { job: await state.service.submit(spec) });
+  }
+  await only(req, 'GET', () => sendJson(res, 200, { jobs: state.service.list(stateFilter(url)) }));
+}
+
+/** `?state=S`, repeatable or comma-separated. */
+function stateFilter(url: URL): ReadonlySet<string> | undefined {
+  const states = url.searchParams.getAll('state').flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  if (states.length === 0) return undefined;
+  for (const s of states) {
+    if (!(JOB_STATES as readonly string[]).includes(s)) throw fieldError(API.BAD_REQUEST, 'state', `"${s}" is not a job state (${JOB_STATES.join(', ')})`);
+  }
+  return new Set(states);
+}
+
+async function oneJob(state: ApiState, req: IncomingMessage, res: ServerResponse, id: string, cancel: boolean): Promise<void> {
+  if (cancel) return only(req, 'POST', async () => sendJson(res, 202, { job: await state.service.cancel(id) }));
+  await only(req, 'GET', () => {
+    const job = state.service.get(id);
+    if (!job) throw vmxError(API.NOT_FOUND, `no job ${id}`);
+    sendJson(res, 200, { job });
+  });
+}

@@ -1,0 +1,124 @@
+import { parseSize } from '../core/units.js';
+import { parseObjectUrl } from '../sinks/object-url.js';
+import { writerByTarget } from '../formats/registry.js';
+import { API_FORMATS, type JobKind, type JobOptions } from '../jobs/job-types.js';
+import { API } from './error-codes.js';
+import { fieldError } from './field-error.js';
+import { confineExisting, confineNew } from './confine-path.js';
+
+/** A submit request after validation: paths resolved and confined, sizes parsed. */
+export interface JobSpec {
+  kind: JobKind;
+  source: string;
+  destination: string;
+  format: string;
+  options: JobOptions;
+}
+
+const MAX_STRING = 4096;
+const MAX_MAP_ENTRIES = 50;
+const OPTION_KEYS = ['disk', 'parent', 'partSize', 'concurrency', 'storageClass', 'encryption', 'tags', 'metadata'];
+const bad = (field: string, sentence: string) => fieldError(API.BAD_REQUEST, field, sentence);
+
+/**
+ * docs/api.md "Submit body". An upload reads a local path and writes an s3://, oss:// or file://
+ * URL (file:// is a conversion: the same path with a file sink); a download reads an s3:// or
+ * oss:// URL and writes a new local file. Local paths must resolve inside `roots`.
+ */
+export async function parseSubmitBody(body: unknown, roots: readonly string[]): Promise<JobSpec> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('body', 'must be a JSON object');
+  const b = body as Record<string, unknown>;
+  for (const k of Object.keys(b)) if (!['source', 'destination', 'format', 'options'].includes(k)) throw bad(k, 'is not a field of a job');
+  const source = str(b.source, 'source');
+  const destination = str(b.destination, 'destination');
+  const download = /^(s3|oss):\/\//i.test(source);
+  const format = b.format === undefined ? 'original' : str(b.format, 'format');
+  if (!(API_FORMATS as readonly string[]).includes(format)) throw bad('format', `must be one of ${API_FORMATS.join(', ')}`);
+  if (format !== 'original' && (download || !writerByTarget(format))) {
+    throw bad('format', download ? 'a download keeps the object as it is: use "original"' : `this build has no ${format} writer`);
+  }
+  const options = await parseOptions(b.options, roots);
+  if (download) {
+    checkUrl(source, 'source', true);
+    return { kind: 'download', source, destination: await confineNew(destination, roots, 'destination'), format, options };
+  }
+  const kind = checkUrl(destination, 'destination', false);
+  return { kind, source: await confineExisting(source, roots, 'source'), destination, format, options };
+}
+
+function checkUrl(url: string, field: string, remoteOnly: boolean): JobKind {
+  let kind: string;
+  let key: string;
+  try {
+    ({ kind, key } = parseObjectUrl(url));
+  } catch (err) {
+    throw bad(field, (err as Error).message);
+  }
+  if (!key) throw bad(field, `"${url}" names no object key`);
+  if (remoteOnly && kind === 'file') throw bad(field, 'a download reads s3:// or oss:// objects');
+  return kind === 'file' ? 'convert' : 'upload';
+}
+
+async function parseOptions(raw: unknown, roots: readonly string[]): Promise<JobOptions> {
+  if (raw === undefined) return {};
+  const o = obj(raw, 'options');
+  for (const k of Object.keys(o)) if (!OPTION_KEYS.includes(k)) throw bad(`options.${k}`, 'is not a job option');
+  const out: JobOptions = {};
+  if (o.disk !== undefined) {
+    // Only single-disk sources are read by this build: disk 1 (the first) is the only valid choice.
+    if (o.disk !== 1) throw bad('options.disk', 'must be 1: this build converts single-disk images only');
+    out.disk = 1;
+  }
+  if (o.parent !== undefined) out.parent = await confineExisting(str(o.parent, 'options.parent'), roots, 'options.parent');
+  if (o.partSize !== undefined) out.partSize = size(o.partSize, 'options.partSize');
+  if (o.concurrency !== undefined) out.concurrency = int(o.concurrency, 'options.concurrency', 1, 64);
+  if (o.storageClass !== undefined) out.storageClass = str(o.storageClass, 'options.storageClass');
+  if (o.encryption !== undefined) out.encryption = encryption(o.encryption);
+  if (o.tags !== undefined) out.tags = stringMap(o.tags, 'options.tags');
+  if (o.metadata !== undefined) out.metadata = stringMap(o.metadata, 'options.metadata');
+  return out;
+}
+
+function encryption(raw: unknown): JobOptions['encryption'] {
+  const e = obj(raw, 'options.encryption');
+  for (const k of Object.keys(e)) if (k !== 'algorithm' && k !== 'kmsKeyId') throw bad(`options.encryption.${k}`, 'is not an encryption field');
+  const algorithm = str(e.algorithm, 'options.encryption.algorithm');
+  if (!['AES256', 'aws:kms', 'KMS'].includes(algorithm)) throw bad('options.encryption.algorithm', 'must be AES256, aws:kms (S3) or KMS (OSS)');
+  return { algorithm, kmsKeyId: e.kmsKeyId === undefined ? undefined : str(e.kmsKeyId, 'options.encryption.kmsKeyId') };
+}
+
+function str(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v === '') throw bad(field, 'must be a non-empty string');
+  if (v.length > MAX_STRING || v.includes('\0')) throw bad(field, `must be at most ${MAX_STRING} characters with no NUL`);
+  return v;
+}
+
+function obj(v: unknown, field: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(field, 'must be an object');
+  return v as Record<string, unknown>;
+}
+
+function int(v: unknown, field: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw bad(field, `must be an integer from ${min} to ${max}`);
+  return v;
+}
+
+function size(v: unknown, field: string): number {
+  let n: number;
+  try {
+    n = typeof v === 'number' ? v : parseSize(str(v, field), field);
+  } catch {
+    throw bad(field, 'must be a size such as 16MiB or a number of bytes');
+  }
+  // S3 and OSS: parts from 100 KB (OSS) / 5 MiB (S3) to 5 GiB; the store's own rule is checked when the job runs.
+  if (!Number.isInteger(n) || n < 100 * 1024 || n > 5 * 1024 ** 3) throw bad(field, 'must be from 100KiB to 5GiB');
+  return n;
+}
+
+function stringMap(v: unknown, field: string): Record<string, string> {
+  const m = obj(v, field);
+  const entries = Object.entries(m);
+  if (entries.length > MAX_MAP_ENTRIES) throw bad(field, `may hold at most ${MAX_MAP_ENTRIES} entries`);
+  for (const [k, x] of entries) str(x, `${field}.${k}`);
+  return m as Record<string, string>;
+}

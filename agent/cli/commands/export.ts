@@ -1,0 +1,126 @@
+import { parseCommand, requirePositionals } from '../args.js';
+import { printUsage } from './inspect.js';
+import { CORE } from '../../core/error-codes.js';
+import { vmxError } from '../../core/errors.js';
+import { CLOUD } from '../../cloud/error-codes.js';
+import { AWS_EXPORT_FORMATS, AWS_INSTANCE_DISK_FORMATS, AWS_TARGET_ENVIRONMENTS, ECS_EXPORT_FORMATS } from '../../cloud/export-formats.js';
+import { formatFinding, hasErrors, type Finding } from '../../cloud/preflight/finding.js';
+import type { ExportResult } from '../../cloud/tasks/export-types.js';
+import { awsConnection, CLOUD_OPTIONS, ecsConnection, oneOf, ossConnection, pollPolicy, requireOption, statusPrinter } from '../cloud-connection.js';
+
+export const EXPORT_USAGE = `Usage:
+  vmxfer export aws --image-id ami-… --format vmdk|vhd|raw --bucket B [--prefix P] DST
+  vmxfer export aws --instance-id i-… --disk-format VMDK|VHD|RAW --target-environment vmware|citrix|microsoft --bucket B [--prefix P] DST
+  vmxfer export ecs --image-id m-… --format raw|vhd|qcow2|vmdk|vdi --oss-bucket B --oss-prefix P DST
+
+Exports a cloud image into a bucket (AWS ExportImage or CreateInstanceExportTask with an OVA container;
+Alibaba ECS ExportImage), follows the task until it ends (Ctrl-C cancels it: CancelExportTask / CancelTask),
+then downloads the object (AWS: P + export-ami-….FORMAT, or P + export-i-….ova) to DST in ranged parts.
+Before the export the bucket and role are checked (--no-preflight skips that).
+  --region R            AWS_REGION / ALIBABA_CLOUD_REGION_ID when absent
+  --endpoint URL        API endpoint override (EC2+IAM+S3, or ECS+RAM)
+  --oss-endpoint URL    OSS endpoint override (ecs)
+  --role-name NAME      export role (default vmimport; ECS AliyunECSImageExportDefaultRole)
+  --poll-seconds S      first wait between two task polls (default 10, backing off to 60)
+  --json                JSON lines: one per task status, then the result
+Credentials: each SDK's standard chain (AWS: env, profile, SSO, instance role; Alibaba: ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, profile, RAM role).`;
+
+const OPTIONS = {
+  ...CLOUD_OPTIONS,
+  'image-id': { type: 'string' }, 'instance-id': { type: 'string' }, format: { type: 'string' }, 'disk-format': { type: 'string' },
+  'target-environment': { type: 'string' }, bucket: { type: 'string' }, prefix: { type: 'string' },
+  'oss-bucket': { type: 'string' }, 'oss-prefix': { type: 'string' }, 'role-name': { type: 'string' }, 'no-preflight': { type: 'boolean' },
+} as const;
+
+type Values = Record<string, string | boolean | undefined>;
+
+export async function exportCommand(argv: string[], signal: AbortSignal): Promise<number> {
+  const { values: parsed, positionals } = parseCommand(argv, OPTIONS, EXPORT_USAGE);
+  if (parsed.help) return printUsage(EXPORT_USAGE);
+  const values = parsed as Values;
+  const [cloud, dst] = requirePositionals(positionals, ['aws|ecs', 'DST'], EXPORT_USAGE);
+  const json = values.json === true;
+  let result: ExportResult;
+  if (cloud === 'aws') result = values['instance-id'] ? await exportInstance(values, dst!, signal) : await exportAwsImage(values, dst!, signal);
+  else if (cloud === 'ecs') result = await exportEcs(values, dst!, signal);
+  else throw vmxError(CORE.USAGE, `export takes aws or ecs, not "${cloud}"\n\n${EXPORT_USAGE}`);
+  if (json) process.stdout.write(JSON.stringify({ type: 'result', destination: dst, ...result }) + '\n');
+  else process.stdout.write(`${dst}: ${result.bytes} bytes from ${result.bucket}/${result.key} (task ${result.taskId})\nsha256: ${result.sha256}\n`);
+  return 0;
+}
+
+function refuse(findings: Finding[]): void {
+  if (!hasErrors(findings)) return;
+  throw vmxError(CLOUD.PREFLIGHT_FAILED, `the export would fail:\n${findings.filter((f) => f.severity === 'error').map(formatFinding).join('\n')}`);
+}
+
+/** The SDK-backed modules load only when an export runs (seconds of start-up other commands do not pay). */
+async function awsModules() {
+  const [{ awsClients }, { awsExportPreflight }, { runAwsImageExport, runAwsInstanceExport }] = await Promise.all([
+    import('../../cloud/aws/aws-clients.js'),
+    import('../../cloud/preflight/aws-remote-preflight.js'),
+    import('../../cloud/tasks/aws-export-step.js'),
+  ]);
+  return { awsClients, awsExportPreflight, runAwsImageExport, runAwsInstanceExport };
+}
+
+async function exportAwsImage(values: Values, dst: string, signal: AbortSignal): Promise<ExportResult> {
+  const { awsClients, awsExportPreflight, runAwsImageExport } = await awsModules();
+  const connection = awsConnection(values, EXPORT_USAGE);
+  const bucket = requireOption(values, 'bucket', EXPORT_USAGE);
+  const roleName = values['role-name'] as string | undefined;
+  if (!values['no-preflight']) refuse(await awsExportPreflight(awsClients(connection), bucket, roleName ?? 'vmimport', signal));
+  return runAwsImageExport(connection, {
+    imageId: requireOption(values, 'image-id', EXPORT_USAGE),
+    format: oneOf(requireOption(values, 'format', EXPORT_USAGE), AWS_EXPORT_FORMATS, 'format', EXPORT_USAGE),
+    bucket,
+    prefix: (values.prefix as string | undefined) ?? '',
+    roleName,
+    destination: dst,
+    poll: pollPolicy(values, EXPORT_USAGE),
+  }, { onStatus: statusPrinter(values.json === true) }, signal);
+}
+
+async function exportInstance(values: Values, dst: string, signal: AbortSignal): Promise<ExportResult> {
+  const { awsClients, awsExportPreflight, runAwsInstanceExport } = await awsModules();
+  const connection = awsConnection(values, EXPORT_USAGE);
+  const bucket = requireOption(values, 'bucket', EXPORT_USAGE);
+  if (!values['no-preflight']) refuse(await awsExportPreflight(awsClients(connection), bucket, 'vmimport', signal));
+  return runAwsInstanceExport(connection, {
+    instanceId: requireOption(values, 'instance-id', EXPORT_USAGE),
+    diskFormat: oneOf(requireOption(values, 'disk-format', EXPORT_USAGE).toUpperCase(), AWS_INSTANCE_DISK_FORMATS, 'disk-format', EXPORT_USAGE),
+    targetEnvironment: oneOf(requireOption(values, 'target-environment', EXPORT_USAGE), AWS_TARGET_ENVIRONMENTS, 'target-environment', EXPORT_USAGE),
+    bucket,
+    prefix: (values.prefix as string | undefined) ?? '',
+    destination: dst,
+    poll: pollPolicy(values, EXPORT_USAGE),
+  }, { onStatus: statusPrinter(values.json === true) }, signal);
+}
+
+async function exportEcs(values: Values, dst: string, signal: AbortSignal): Promise<ExportResult> {
+  const [{ ecsClients }, { ossClient }, { ossObjectReader }, { ecsExportPreflight }, { runEcsExport }] = await Promise.all([
+    import('../../cloud/ecs/ecs-clients.js'),
+    import('../../cloud/ecs/ecs-checks.js'),
+    import('../../cloud/ecs/oss-object-reader.js'),
+    import('../../cloud/preflight/ecs-remote-preflight.js'),
+    import('../../cloud/tasks/ecs-export-step.js'),
+  ]);
+  const connection = ecsConnection(values, EXPORT_USAGE);
+  const ossBucket = requireOption(values, 'oss-bucket', EXPORT_USAGE);
+  const oss = ossClient(ossConnection(values, connection, EXPORT_USAGE), ossBucket);
+  const clients = ecsClients(connection);
+  const req = {
+    imageId: requireOption(values, 'image-id', EXPORT_USAGE),
+    ossBucket,
+    ossPrefix: requireOption(values, 'oss-prefix', EXPORT_USAGE),
+    roleName: values['role-name'] as string | undefined,
+  };
+  if (!values['no-preflight']) refuse(await ecsExportPreflight(clients, oss, req, signal));
+  return runEcsExport(connection, {
+    ...req,
+    format: oneOf(requireOption(values, 'format', EXPORT_USAGE), ECS_EXPORT_FORMATS, 'format', EXPORT_USAGE),
+    destination: dst,
+    poll: pollPolicy(values, EXPORT_USAGE),
+    reader: ossObjectReader(clients, oss),
+  }, { onStatus: statusPrinter(values.json === true) }, signal);
+}

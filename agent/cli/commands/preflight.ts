@@ -1,0 +1,90 @@
+import { parseCommand, requirePositionals } from '../args.js';
+import { printUsage } from './inspect.js';
+import { openDisk } from '../../formats/detect.js';
+import { CORE } from '../../core/error-codes.js';
+import { vmxError } from '../../core/errors.js';
+import { CLOUD } from '../../cloud/error-codes.js';
+import { formatFinding, hasErrors, IMPORT_TARGETS, type Finding, type ImportTarget } from '../../cloud/preflight/finding.js';
+import { imageFactsFromInfo } from '../../cloud/preflight/facts-from-disk.js';
+import { localImportPreflight, type ImportPreflightRequest } from '../../cloud/preflight/local-preflight.js';
+import { awsConnection, CLOUD_OPTIONS, ecsConnection, oneOf, parseTags, requireOption } from '../cloud-connection.js';
+
+export const PREFLIGHT_USAGE = `Usage: vmxfer preflight SRC --import aws-image|aws-snapshot|ecs-image [options]
+
+Checks, before any upload, what the cloud import would refuse, and prints one line per finding:
+ERROR (the cloud would refuse it; exit status 2), REPAIR (vmxfer converts it on the way), WARNING.
+Each line carries the cloud's own error code and what to do.
+  --import TARGET          aws-image (ImportImage), aws-snapshot (ImportSnapshot), ecs-image (ECS ImportImage)
+  --original               upload SRC's bytes unchanged (no repair possible)
+  --manifest               an import manifest accompanies disks over 8 TiB (AWS)
+  --name NAME              ECS image name          --description TEXT   image description
+  --tag KEY=VALUE          a tag (repeatable)      --role-name NAME     import role (vmimport / AliyunECSImageImportDefaultRole)
+  --license-type TYPE      AWS: AWS | BYOL; ECS: Auto | Aliyun | BYOL
+  --usage-operation OP     AWS billing product code (never with --license-type)
+  --encrypted              encrypt the imported snapshots    --kms-key-id KEY   the KMS key (needs --encrypted)
+  --check-role             also ask IAM / RAM whether the import role exists and trusts the import service
+  --region R  --endpoint URL   where --check-role asks (defaults: AWS_REGION, ALIBABA_CLOUD_REGION_ID)
+  --json                   findings as a JSON array`;
+
+export async function preflightCommand(argv: string[], signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parseCommand(argv, {
+    ...CLOUD_OPTIONS,
+    import: { type: 'string' }, original: { type: 'boolean' }, manifest: { type: 'boolean' },
+    name: { type: 'string' }, description: { type: 'string' }, tag: { type: 'string', multiple: true }, 'role-name': { type: 'string' },
+    'license-type': { type: 'string' }, 'usage-operation': { type: 'string' }, encrypted: { type: 'boolean' }, 'kms-key-id': { type: 'string' },
+    'check-role': { type: 'boolean' },
+  }, PREFLIGHT_USAGE);
+  if (values.help) return printUsage(PREFLIGHT_USAGE);
+  const [src] = requirePositionals(positionals, ['SRC'], PREFLIGHT_USAGE);
+  const target = oneOf(requireOption(values, 'import', PREFLIGHT_USAGE), IMPORT_TARGETS, 'import', PREFLIGHT_USAGE);
+  const req = await request(src!, target, values);
+  const findings = [...localImportPreflight(req), ...(values['check-role'] ? await roleFindings(req, values, signal) : [])];
+  print(findings, values.json === true);
+  if (hasErrors(findings)) {
+    throw vmxError(CLOUD.PREFLIGHT_FAILED, `${findings.filter((f) => f.severity === 'error').length} finding(s) would make the ${target} import fail; fix them before uploading`, { file: src });
+  }
+  return 0;
+}
+
+async function request(src: string, target: ImportTarget, values: Record<string, unknown>): Promise<ImportPreflightRequest> {
+  const disk = await openDisk(src);
+  const image = imageFactsFromInfo(src, disk.info);
+  await disk.close();
+  const tags = parseTags(values.tag as string[] | undefined, PREFLIGHT_USAGE);
+  const common = { target, image, convertAllowed: values.original !== true, manifest: values.manifest === true };
+  if (target === 'ecs-image') {
+    return { ...common, ecs: { imageName: values.name as string | undefined, description: values.description as string | undefined, tags, roleName: values['role-name'] as string | undefined } };
+  }
+  if (values.name !== undefined) throw vmxError(CORE.USAGE, `--name applies to ecs-image only\n\n${PREFLIGHT_USAGE}`);
+  return {
+    ...common,
+    aws: {
+      encrypted: values.encrypted as boolean | undefined,
+      kmsKeyId: values['kms-key-id'] as string | undefined,
+      licenseType: values['license-type'] as string | undefined,
+      usageOperation: values['usage-operation'] as string | undefined,
+      tags,
+      roleName: values['role-name'] as string | undefined,
+    },
+  };
+}
+
+/** The SDKs load only here (seconds of start-up the local rules do not need). */
+async function roleFindings(req: ImportPreflightRequest, values: Record<string, unknown>, signal: AbortSignal): Promise<Finding[]> {
+  const v = values as Record<string, string | boolean | undefined>;
+  if (req.target === 'ecs-image') {
+    const [{ ecsClients }, { ecsImportRolePreflight }] = await Promise.all([import('../../cloud/ecs/ecs-clients.js'), import('../../cloud/preflight/ecs-remote-preflight.js')]);
+    return ecsImportRolePreflight(req, ecsClients(ecsConnection(v, PREFLIGHT_USAGE)), signal);
+  }
+  const [{ awsClients }, { awsImportRolePreflight }] = await Promise.all([import('../../cloud/aws/aws-clients.js'), import('../../cloud/preflight/aws-remote-preflight.js')]);
+  return awsImportRolePreflight(req, awsClients(awsConnection(v, PREFLIGHT_USAGE)), signal);
+}
+
+function print(findings: Finding[], json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify(findings, null, 2) + '\n');
+    return;
+  }
+  if (!findings.length) process.stdout.write('no findings: the cloud should accept this import\n');
+  for (const f of findings) process.stdout.write(formatFinding(f) + '\n');
+}

@@ -1,0 +1,78 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import { callCloud, DEFAULT_CLOUD_RETRY, type CloudRetryPolicy } from '../cloud-retry.js';
+
+export interface AwsConnection {
+  region: string;
+  /** One endpoint for EC2, IAM and S3 (a fake or a private endpoint); the SDK's own resolution when absent. */
+  endpoint?: string | undefined;
+  /** Explicit credentials; the SDK's standard chain (env, profile, SSO, IMDS, ...) when absent. */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined;
+  retry?: CloudRetryPolicy | undefined;
+}
+
+export interface AwsClients {
+  readonly region: string;
+  readonly ec2: EC2Client;
+  readonly iam: IAMClient;
+  readonly s3: S3Client;
+  readonly retry: CloudRetryPolicy;
+  /** An EC2 client for another region (CopyImage is called in the destination region). */
+  ec2In(region: string): EC2Client;
+}
+
+/**
+ * Builds the SDK clients. SDK retries are off (maxAttempts 1) because callCloud retries throttling
+ * itself, with a policy the caller controls; S3 checksums only when required (field notes).
+ */
+export function awsClients(conn: AwsConnection): AwsClients {
+  const base = {
+    maxAttempts: 1,
+    ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
+    ...(conn.credentials ? { credentials: conn.credentials } : {}),
+  };
+  const ec2For = (region: string) => new EC2Client({ ...base, region });
+  const byRegion = new Map<string, EC2Client>();
+  const ec2 = ec2For(conn.region);
+  byRegion.set(conn.region, ec2);
+  return {
+    region: conn.region,
+    ec2,
+    // IAM is global: its endpoint lives in us-east-1 unless overridden.
+    iam: new IAMClient({ ...base, region: conn.endpoint ? conn.region : 'us-east-1' }),
+    s3: new S3Client({
+      ...base,
+      region: conn.region,
+      forcePathStyle: conn.endpoint !== undefined,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    }),
+    retry: conn.retry ?? DEFAULT_CLOUD_RETRY,
+    ec2In(region: string) {
+      let c = byRegion.get(region);
+      if (!c) byRegion.set(region, (c = ec2For(region)));
+      return c;
+    },
+  };
+}
+
+/** One AWS operation through the typed-error, throttle-retrying wrapper. */
+export function awsCall<T>(clients: AwsClients, operation: string, op: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  return callCloud('aws', operation, op, clients.retry, signal);
+}
+
+/**
+ * EC2 DryRun: the API answers DryRunOperation when the call would succeed and UnauthorizedOperation (or
+ * another code) when it would not (EC2 API reference, "DryRun" common parameter).
+ */
+export async function ec2DryRun(clients: AwsClients, operation: string, op: () => Promise<unknown>, signal?: AbortSignal): Promise<void> {
+  try {
+    await awsCall(clients, operation, op, signal);
+  } catch (err) {
+    const cause = (err as { cause?: { name?: string } }).cause;
+    if (cause?.name === 'DryRunOperation') return;
+    throw err;
+  }
+}

@@ -1,0 +1,59 @@
+import { awsClients, type AwsConnection } from '../aws/aws-clients.js';
+import {
+  cancelAwsExport,
+  describeImageExport,
+  describeInstanceExport,
+  startImageExport,
+  startInstanceExport,
+  type AwsImageExportParams,
+  type AwsInstanceExportParams,
+} from '../aws/aws-export.js';
+import { s3ObjectReader } from '../aws/s3-object-reader.js';
+import { DEFAULT_POLL } from '../poll-task.js';
+import type { CloudTaskCallbacks } from '../task-events.js';
+import { DEFAULT_DOWNLOAD_PART, downloadObject } from './download.js';
+import type { ExportCommon, ExportResult } from './export-types.js';
+import { followTask } from './follow-task.js';
+import { withOnRetry } from '../cloud-retry.js';
+
+export async function runAwsImageExport(
+  connection: AwsConnection,
+  p: AwsImageExportParams & ExportCommon,
+  callbacks: CloudTaskCallbacks = {},
+  signal?: AbortSignal,
+): Promise<ExportResult> {
+  const clients = awsClients({ ...connection, retry: withOnRetry(connection.retry, callbacks) });
+  const taskId = await startImageExport(clients, p, signal);
+  const done = await followTask({
+    describe: () => describeImageExport(clients, taskId, p, signal),
+    cancel: () => cancelAwsExport(clients, taskId),
+    cancelling: { kind: 'aws-export-image', id: taskId },
+    poll: p.poll ?? DEFAULT_POLL,
+    callbacks,
+    signal,
+  });
+  const reader = p.reader ?? s3ObjectReader(clients, done.raw.bucket);
+  const dl = await downloadObject(reader, done.raw.key, p.destination, { partSize: p.partSize ?? DEFAULT_DOWNLOAD_PART, signal, onBytes: p.onBytes });
+  return { ...dl, taskId, bucket: done.raw.bucket };
+}
+
+export async function runAwsInstanceExport(
+  connection: AwsConnection,
+  p: AwsInstanceExportParams & ExportCommon,
+  callbacks: CloudTaskCallbacks = {},
+  signal?: AbortSignal,
+): Promise<ExportResult> {
+  const clients = awsClients({ ...connection, retry: withOnRetry(connection.retry, callbacks) });
+  const taskId = await startInstanceExport(clients, p, signal);
+  const done = await followTask({
+    describe: () => describeInstanceExport(clients, taskId, p, signal),
+    cancel: () => cancelAwsExport(clients, taskId),
+    cancelling: { kind: 'aws-export-instance', id: taskId },
+    poll: p.poll ?? DEFAULT_POLL,
+    callbacks,
+    signal,
+  });
+  const reader = p.reader ?? s3ObjectReader(clients, done.raw.bucket);
+  const dl = await downloadObject(reader, done.raw.key, p.destination, { partSize: p.partSize ?? DEFAULT_DOWNLOAD_PART, signal, onBytes: p.onBytes });
+  return { ...dl, taskId, bucket: done.raw.bucket };
+}

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { vmxError } from '../../core/errors.js';
+import { CLOUD } from '../error-codes.js';
+import { awsClients, type AwsConnection } from '../aws/aws-clients.js';
+import { cancelAwsImport, describeAwsImport, dryRunAwsImport, startAwsImport, type AwsImportParams } from '../aws/aws-import.js';
+import { ecsClients, type EcsConnection } from '../ecs/ecs-clients.js';
+import { dryRunEcsImport, startEcsImport, type EcsImportParams } from '../ecs/ecs-import.js';
+import { cancelEcsTask, describeEcsImageState, describeEcsTask } from '../ecs/ecs-tasks.js';
+import { withOnRetry } from '../cloud-retry.js';
+import { DEFAULT_POLL, type PollPolicy } from '../poll-task.js';
+import type { CloudTaskCallbacks, CloudTaskStatus } from '../task-events.js';
+import { formatFinding, hasErrors } from '../preflight/finding.js';
+import { awsParameterRules, ecsParameterRules } from '../preflight/parameter-rules.js';
+import { followTask } from './follow-task.js';
+
+export type ImportStepParams =
+  | { cloud: 'aws'; connection: AwsConnection; import: AwsImportParams; poll?: PollPolicy | undefined; dryRunFirst?: boolean | undefined }
+  | { cloud: 'ecs'; connection: EcsConnection; import: EcsImportParams; poll?: PollPolicy | undefined; dryRunFirst?: boolean | undefined };
+
+export interface ImportStepResult {
+  target: string;
+  taskIds: string[];
+  /** AMI id, snapshot ids, or the ECS image id. */
+  resourceIds: string[];
+  final: CloudTaskStatus[];
+}
+
+/**
+ * The import step a job runs after its upload: the parameter rules (the same the preflight ran) once
+ * more, an optional DryRun, the import call, then the task followed to its end with every state
+ * reported through `callbacks.onStatus`; aborting `signal` cancels the task on the cloud.
+ */
+export async function runImportStep(params: ImportStepParams, callbacks: CloudTaskCallbacks = {}, signal?: AbortSignal): Promise<ImportStepResult> {
+  const findings = params.cloud === 'aws' ? awsParameterRules(params.import) : ecsParameterRules(params.import);
+  if (hasErrors(findings)) {
+    throw vmxError(CLOUD.PREFLIGHT_FAILED, `the import parameters would be refused:\n${findings.filter((f) => f.severity === 'error').map(formatFinding).join('\n')}`);
+  }
+  return params.cloud === 'aws' ? awsImport(params, callbacks, signal) : ecsImport(params, callbacks, signal);
+}
+
+async function awsImport(params: Extract<ImportStepParams, { cloud: 'aws' }>, callbacks: CloudTaskCallbacks, signal?: AbortSignal): Promise<ImportStepResult> {
+  const clients = awsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
+  const p = params.import;
+  // ImportSnapshot takes one disk: a multi-disk source becomes one snapshot task per disk.
+  const jobs = p.target === 'aws-snapshot' ? p.disks.map((d) => ({ ...p, disks: [d] })) : [p];
+  const result: ImportStepResult = { target: p.target, taskIds: [], resourceIds: [], final: [] };
+  for (const job of jobs) {
+    const token = job.clientToken ?? randomUUID();
+    if (params.dryRunFirst) await dryRunAwsImport(clients, { ...job, clientToken: token }, signal);
+    const taskId = await startAwsImport(clients, { ...job, clientToken: token }, signal);
+    result.taskIds.push(taskId);
+    const done = await followTask({
+      describe: () => describeAwsImport(clients, p.target, taskId, signal),
+      cancel: () => cancelAwsImport(clients, taskId, 'vmxfer job cancelled'),
+      cancelling: { kind: p.target, id: taskId },
+      poll: params.poll ?? DEFAULT_POLL,
+      callbacks,
+      signal,
+    });
+    if (!done.raw.resourceId) throw vmxError(CLOUD.BAD_RESPONSE, `${taskId} completed without naming the ${p.target === 'aws-image' ? 'AMI' : 'snapshot'}`);
+    result.resourceIds.push(done.raw.resourceId);
+    result.final.push(done.status);
+  }
+  return result;
+}
+
+async function ecsImport(params: Extract<ImportStepParams, { cloud: 'ecs' }>, callbacks: CloudTaskCallbacks, signal?: AbortSignal): Promise<ImportStepResult> {
+  const clients = ecsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
+  const p = { ...params.import, clientToken: params.import.clientToken ?? randomUUID() };
+  if (params.dryRunFirst) await dryRunEcsImport(clients, p, signal);
+  const { taskId, imageId } = await startEcsImport(clients, p, signal);
+  const poll = params.poll ?? DEFAULT_POLL;
+  const done = await followTask({
+    describe: () => describeEcsTask(clients, 'ecs-image', taskId, signal),
+    cancel: () => cancelEcsTask(clients, taskId),
+    cancelling: { kind: 'ecs-image', id: taskId },
+    poll,
+    callbacks,
+    signal,
+  });
+  // The task is Finished once the disks are converted; the image itself reports Available (DescribeImages).
+  const image = await followTask({
+    describe: () => describeEcsImageState(clients, 'ecs-image', clients.region, imageId, signal),
+    cancelling: { kind: 'ecs-image', id: imageId },
+    poll,
+    callbacks,
+    signal,
+  });
+  return { target: 'ecs-image', taskIds: [taskId], resourceIds: [imageId], final: [done.status, image.status] };
+}
+

@@ -1,0 +1,113 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { isVmxferError } from '../core/errors.js';
+import type { AgentConfig } from '../config/schema.js';
+import { FileCheckpointStore } from '../checkpoint/checkpoint-store.js';
+import { isUploadCheckpoint, type UploadCheckpoint } from '../transfer/upload-checkpoint.js';
+import { sharedTokenBucket } from '../sinks/token-bucket.js';
+import { WorkerPool } from '../pipeline/worker-pool.js';
+import { AgentMetrics } from '../metrics/agent-metrics.js';
+import { JobService } from '../jobs/job-service.js';
+import { isJobRecord, type JobRecord } from '../jobs/job-types.js';
+import type { RunContext } from '../jobs/run-context.js';
+import { Feed } from '../api/feed.js';
+import { createApiServer, listen } from '../api/api-server.js';
+import { loadToken } from '../api/auth.js';
+import type { ApiState } from '../api/routes.js';
+import { createLogger } from './logger.js';
+import { changedKeys, RESTART_KEYS } from './config-diff.js';
+import { loadDaemonConfig, workerThreads, type DaemonConfigSource } from './daemon-config.js';
+
+/** SIGTERM to exit: running jobs get this long to reach a checkpoint, the rest of 10 s is for closing. */
+const JOB_STOP_MS = 7000;
+const HARD_EXIT_MS = 9500;
+
+/**
+ * The agent as a service: loads the configuration, the job store and the token, serves the API, then
+ * runs until `stop` aborts (SIGTERM/SIGINT). SIGHUP reloads the configuration.
+ */
+export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Promise<number> {
+  let config = await loadDaemonConfig(src);
+  const log = createLogger(config.logging.level);
+  await mkdir(config.state_dir, { recursive: true, mode: 0o700 });
+  let { token, origin } = await loadToken(config, src.env, config.state_dir);
+  const metrics = new AgentMetrics();
+  const pool = new WorkerPool(workerThreads(config));
+  let ctx: RunContext = {
+    config,
+    checkpoints: new FileCheckpointStore<UploadCheckpoint>(join(config.state_dir, 'checkpoints'), isUploadCheckpoint, metrics.onCheckpointSave('upload')),
+    metrics,
+    bandwidth: sharedTokenBucket(config.transfer.bwlimit || undefined),
+    pool,
+  };
+  const store = new FileCheckpointStore<JobRecord>(join(config.state_dir, 'jobs'), isJobRecord, metrics.onCheckpointSave('job'));
+  const service = new JobService(store, ctx, log);
+  let phase: ReturnType<ApiState['phase']> = 'starting';
+  const feed = new Feed(service, () => token, metrics, log);
+  metrics.setSources({
+    jobsByState: () => service.counts(),
+    remainingBytes: () => service.remainingBytes(),
+    pool: () => ({ utilisation: pool.utilisation(), queueDepth: pool.queueDepth }),
+    feed: () => feed.stats(),
+  });
+  const state: ApiState = { service, metrics, token: () => token, sourceRoots: () => config.source_roots, phase: () => phase };
+  const server = await createApiServer(config, state, feed, log);
+  const addr = await listen(server, config.listen.host, config.listen.port);
+  const scheme = config.listen.tls_cert ? 'https' : 'http';
+  log.info({ url: `${scheme}://${addr.host}:${addr.port}`, stateDir: config.state_dir, tokenFrom: origin, sourceRoots: config.source_roots }, 'listening');
+  await service.load();
+  service.start();
+  phase = 'ready';
+  log.info('ready');
+
+  const reload = async () => {
+    try {
+      const next = await loadDaemonConfig(src);
+      const changed = changedKeys(config, next);
+      const needRestart = changed.filter((k) => RESTART_KEYS.includes(k));
+      for (const k of RESTART_KEYS) setPath(next, k, getPath(config, k));
+      ({ token, origin } = await loadToken(next, src.env, config.state_dir));
+      log.level = next.logging.level;
+      config = next;
+      ctx = { ...ctx, config, bandwidth: sharedTokenBucket(config.transfer.bwlimit || undefined) };
+      service.reconfigure(ctx);
+      log.info({ changed, needRestart, tokenFrom: origin }, needRestart.length ? 'configuration reloaded; some keys need a restart' : 'configuration reloaded');
+    } catch (err) {
+      log.error({ code: isVmxferError(err) ? err.code : undefined, err: (err as Error).message }, 'configuration reload refused; keeping the running configuration');
+    }
+  };
+  const onHup = () => void reload();
+  process.on('SIGHUP', onHup);
+  await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
+  process.off('SIGHUP', onHup);
+  return shutdown(log, () => (phase = 'stopping'), service, feed, server, pool);
+}
+
+async function shutdown(log: Logger, markStopping: () => void, service: JobService, feed: Feed, server: Server, pool: WorkerPool): Promise<number> {
+  const t0 = performance.now();
+  markStopping();
+  log.info('stopping: no new jobs; checkpointing running ones');
+  setTimeout(() => {
+    log.error('jobs did not stop in time; exiting anyway');
+    process.exit(1);
+  }, HARD_EXIT_MS).unref();
+  await service.shutdown(JOB_STOP_MS);
+  feed.close();
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await pool.destroy();
+  log.info({ seconds: Number(((performance.now() - t0) / 1000).toFixed(3)) }, 'stopped');
+  return 0;
+}
+
+function getPath(c: AgentConfig, path: string): unknown {
+  return path.split('.').reduce<any>((node, k) => node?.[k], c);
+}
+
+function setPath(c: AgentConfig, path: string, value: unknown): void {
+  const keys = path.split('.');
+  const parent = keys.slice(0, -1).reduce<any>((node, k) => node[k], c);
+  parent[keys[keys.length - 1]!] = value;
+}

@@ -1,0 +1,64 @@
+/** The daemon's JSON shapes, exactly as docs/api.md (v1) fixes them. */
+
+export const JOB_STATES = ['queued', 'validating', 'active', 'completed', 'failed', 'cancelling', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export const PART_STATES = ['pending', 'in-flight', 'done', 'skipped', 'failed'] as const;
+export type PartState = (typeof PART_STATES)[number];
+
+export const OUTPUT_FORMATS = ['vmdk', 'vhd', 'vhd-fixed', 'qcow2', 'raw', 'original'] as const;
+
+export interface Progress {
+  bytesRead: number;
+  totalBytes: number;
+  bytesWritten: number;
+  rate: number;
+  etaSeconds: number | null;
+  partsDone: number;
+  partsInFlight: number;
+  partsTotal: number | null;
+  partSize: number;
+}
+
+export interface Part {
+  n: number;
+  state: PartState;
+}
+
+export interface ApiError {
+  code: string;
+  category: string;
+  message: string;
+  field?: string;
+}
+
+export interface Job {
+  id: string;
+  kind: string;
+  state: JobState;
+  phase: string | null;
+  source: string;
+  destination: string;
+  format: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  progress: Progress;
+  parts?: Part[];
+  result: { etag: string; objectSize: number; sourceSha256: string; outputSha256: string; seconds: number } | null;
+  error: ApiError | null;
+  cloudTask: { kind: string; id: string; state: string; message: string } | null;
+  attempts: number;
+  throughput?: Array<[number, number]>;
+}
+
+export type FeedMessage =
+  | { type: 'snapshot'; jobs: Job[] }
+  | { type: 'job'; job: Job }
+  | { type: 'progress'; id: string; progress: Progress }
+  | { type: 'parts'; id: string; parts: Part[] };
+
+/** States from which a cancel is meaningful (docs/api.md: cancel moves a job to cancelling, then cancelled). */
+export function isCancellable(state: JobState): boolean {
+  return state === 'queued' || state === 'validating' || state === 'active';
+}

@@ -1,0 +1,32 @@
+import { defineErrorCodes } from '../../core/errors.js';
+
+/** Every way an OVA archive or OVF package can be refused; codes are permanent (README error table). */
+export const OVA = defineErrorCodes('OVA', {
+  TAR_BAD_CHECKSUM: { category: 'invalid-input', summary: 'A tar header block\'s checksum field does not match the sum of its bytes (the archive is corrupt or not a tar).' },
+  TAR_BAD_HEADER: { category: 'invalid-input', summary: 'A tar header block has no ustar magic, a malformed numeric field (size, mode) or an impossible value.' },
+  TAR_BAD_PAX: { category: 'invalid-input', summary: 'A pax extended header record is malformed (length, key=value, newline) or its size is over the limit.' },
+  TAR_TRUNCATED: { category: 'invalid-input', summary: 'The archive ends inside a member\'s body or header, or before its two zero-block trailer.' },
+  TAR_UNSAFE_PATH: { category: 'invalid-input', summary: 'A tar member name is absolute, contains a ".." component, is empty or contains NUL or a backslash.' },
+  TAR_LINK: { category: 'invalid-input', summary: 'A tar member is a symbolic or hard link; an OVA holds regular files only.' },
+  TAR_SPECIAL_FILE: { category: 'invalid-input', summary: 'A tar member is a character or block device or a FIFO; an OVA holds regular files only.' },
+  TAR_SPARSE_MEMBER: { category: 'unsupported', summary: 'A tar member is a GNU sparse file (type S or GNU.sparse pax keys); OVA disks must be stored as plain members.' },
+  TAR_UNSUPPORTED_TYPE: { category: 'unsupported', summary: 'A tar member has a type vmxfer does not read (multi-volume, volume label, old GNU long names or an unknown type).' },
+  TAR_DUPLICATE_MEMBER: { category: 'invalid-input', summary: 'Two tar members have the same name, so which one a reference means is ambiguous.' },
+  NOT_OVA: { category: 'invalid-input', summary: 'The first member of the archive is not an OVF descriptor (.ovf), which an OVA must start with.' },
+  DESCRIPTOR_TOO_LARGE: { category: 'invalid-input', summary: 'The OVF descriptor is larger than the limit vmxfer reads into memory (16 MiB).' },
+  BAD_XML: { category: 'invalid-input', summary: 'The OVF descriptor is not well-formed XML (or uses a DOCTYPE, which is refused to rule out entity expansion).' },
+  BAD_ENVELOPE: { category: 'invalid-input', summary: 'The OVF descriptor is well-formed XML but breaks the OVF schema (missing Envelope, File or Disk attribute, bad number, unknown reference).' },
+  BAD_HREF: { category: 'invalid-input', summary: 'A File href is absolute, a URL, contains ".." or another unsafe component.' },
+  NO_DISKS: { category: 'invalid-input', summary: 'The OVF DiskSection lists no disk.' },
+  DISK_INDEX: { category: 'usage', summary: '--disk N names a disk the OVF does not have (disks are numbered from 1 in DiskSection order).' },
+  MISSING_FILE: { category: 'invalid-input', summary: 'A file the OVF references (a disk or one of its chunks) is not in the archive or directory.' },
+  BAD_CHUNK: { category: 'invalid-input', summary: 'A disk split with ovf:chunkSize has a chunk out of order, of the wrong size, or a total other than ovf:size.' },
+  SIZE_MISMATCH: { category: 'invalid-input', summary: 'A member\'s length differs from the ovf:size its File element declares.' },
+  UNSUPPORTED_COMPRESSION: { category: 'unsupported', summary: 'A File uses an ovf:compression other than gzip.' },
+  CORRUPT_GZIP: { category: 'integrity', summary: 'A gzip-compressed OVF file is not a valid gzip stream.' },
+  UNSUPPORTED_DISK_FORMAT: { category: 'unsupported', summary: 'A disk inside an OVA is not a stream-optimized VMDK, the only kind that can be read from a tar stream.' },
+  BAD_MANIFEST: { category: 'invalid-input', summary: 'A manifest (.mf) line is not "ALGO(file)= hex" with SHA1, SHA256 or SHA512 and a digest of the right length, or the manifest is over its size limit.' },
+  MANIFEST_MISMATCH: { category: 'integrity', summary: 'A file\'s digest differs from the one the manifest (.mf) lists for it.' },
+  STREAM_CONSUMED: { category: 'usage', summary: 'A disk read from a one-pass OVA stream was asked for a second time.' },
+  SIZE_CHANGED: { category: 'integrity', summary: 'While writing an OVA, a disk encoded to a different length than its sizing pass measured (the source changed between passes).' },
+});

@@ -1,0 +1,97 @@
+import type { DiskInfo, DiskSource, ExtentReadOptions } from '../../disk/disk-source.js';
+import type { Extent, ExtentRange } from '../../disk/extent.js';
+import { CORE } from '../../core/error-codes.js';
+import { isVmxferError, vmxError } from '../../core/errors.js';
+import { OVA } from './error-codes.js';
+import { verdictWarnings, type ManifestVerdict } from './manifest/manifest-ledger.js';
+
+export interface PackageDiskHooks {
+  /** Reads the rest of the package and verifies the manifest; undefined when another disk follows. */
+  finish?: (() => Promise<ManifestVerdict>) | undefined;
+  /** A fresh pass over a package read from a file (sources are iterated again by some writers). */
+  reopen?: (() => Promise<PackageDisk>) | undefined;
+  close: () => Promise<void>;
+}
+
+/**
+ * One disk of an OVF package (OVA member or file beside a .ovf). Its extents come from the disk
+ * reader; the package is verified before the last extent is followed by the end of iteration, so a
+ * consumer never sees success for bytes the manifest condemns.
+ */
+export class PackageDisk implements DiskSource {
+  private used = false;
+
+  constructor(
+    private readonly inner: DiskSource,
+    readonly info: DiskInfo,
+    private readonly hooks: PackageDiskHooks,
+  ) {}
+
+  get virtualSize(): number {
+    return this.inner.virtualSize;
+  }
+
+  get allocationExact(): boolean {
+    return this.inner.allocationExact;
+  }
+
+  allocation(opts?: ExtentReadOptions): AsyncIterable<ExtentRange> {
+    return this.inner.allocation(opts);
+  }
+
+  extents(opts: ExtentReadOptions = {}): AsyncIterable<Extent> {
+    if (!this.used) {
+      this.used = true;
+      return this.firstPass(opts);
+    }
+    if (!this.hooks.reopen) throw vmxError(OVA.STREAM_CONSUMED, 'a disk read from a one-pass OVA stream can be iterated only once', { file: this.info.files[0] });
+    return this.againFromFile(this.hooks.reopen, opts);
+  }
+
+  /** For inspect: reads the rest of the package (no decompression) and records the manifest verdict. */
+  async verifyPackage(): Promise<void> {
+    if (this.used || !this.hooks.finish) return;
+    this.used = true;
+    this.record(await this.hooks.finish().catch(unwrap));
+  }
+
+  close(): Promise<void> {
+    return Promise.all([this.inner.close(), this.hooks.close()]).then(() => undefined);
+  }
+
+  private async *firstPass(opts: ExtentReadOptions): AsyncGenerator<Extent> {
+    try {
+      yield* this.inner.extents(opts);
+      if (this.hooks.finish) this.record(await this.hooks.finish());
+    } catch (err) {
+      unwrap(err);
+    }
+  }
+
+  private async *againFromFile(reopen: () => Promise<PackageDisk>, opts: ExtentReadOptions): AsyncGenerator<Extent> {
+    const fresh = await reopen();
+    try {
+      yield* fresh.extents(opts);
+    } finally {
+      await fresh.close();
+    }
+  }
+
+  private record(verdict: ManifestVerdict): void {
+    (this.info.details ??= {})['manifest'] = verdict;
+    this.info.warnings.push(...verdictWarnings(verdict));
+  }
+}
+
+/**
+ * The disk readers wrap stream failures as VMX_IO ("reading the stream failed"); when the cause is
+ * the archive's own typed error (a truncated tar, a manifest mismatch) that error is what counts.
+ */
+function unwrap(err: unknown): never {
+  if (isVmxferError(err) && err.code === CORE.IO.code && isVmxferError(err.cause)) throw err.cause;
+  throw err;
+}
+
+export function isPackageDisk(d: DiskSource): d is PackageDisk {
+  return d instanceof PackageDisk;
+}

@@ -1,0 +1,160 @@
+import { stat } from 'node:fs/promises';
+import { ProgressTracker, type Phase } from '../core/progress.js';
+import { openDisk } from '../formats/detect.js';
+import { fsError } from '../io/random-access-file.js';
+import { openSink, type OpenedSink } from '../sinks/open-sink.js';
+import { vmxError } from '../core/errors.js';
+import { STORE } from '../sinks/error-codes.js';
+import { uploadImage, type PartEvent } from '../transfer/upload.js';
+import { checkpointId } from '../transfer/upload-checkpoint.js';
+import { downloadObject } from '../transfer/ordered-download.js';
+import type { Direction } from '../metrics/agent-metrics.js';
+import { observedSink } from './observed-sink.js';
+import type { PartBoard } from './part-board.js';
+import { connectionFor, retryPolicy, type RunContext } from './run-context.js';
+import type { JobPhase, JobRecord, JobResult } from './job-types.js';
+
+/** One run of one job: its progress, its parts and the signal that stops it. */
+export interface JobRun {
+  progress: ProgressTracker;
+  parts: PartBoard;
+  signal: AbortSignal;
+  onPhase(phase: JobPhase): void;
+  onValidated(): void;
+}
+
+const DEFAULT_RANGE = 16 * 1024 * 1024;
+
+/**
+ * Validates then runs a job. Uploads resume from their checkpoint when one exists (a restart after
+ * a stop or a crash); downloads start over. Throws the transfer's typed error on failure.
+ */
+export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
+  const direction: Direction = job.kind === 'download' ? 'download' : 'upload';
+  const opened = openJobSink(job, ctx, run, direction);
+  await preflight(job, opened, run.signal);
+  run.onValidated();
+  forwardPhases(job, run);
+  meterProgress(run.progress, ctx, direction, opened.sink.kind);
+  return direction === 'download' ? download(job, ctx, run, opened) : upload(job, ctx, run, opened);
+}
+
+function openJobSink(job: JobRecord, ctx: RunContext, run: JobRun, direction: Direction): OpenedSink {
+  const url = job.kind === 'download' ? job.source : job.destination;
+  const { sink, key } = openSink(url, connectionFor(url, ctx.config), retryPolicy(ctx));
+  const store = sink.kind;
+  const observed = observedSink(sink, {
+    partStarted: (n, size) => run.parts.set(n, 'in-flight', size),
+    partEnded: (_n, size, seconds, ok) => {
+      ctx.metrics.partSeconds.observe({ direction, store }, seconds);
+      if (ok) ctx.metrics.transferredBytes.inc({ direction, store }, size);
+    },
+    rangeFetched: (bytes, seconds) => {
+      ctx.metrics.partSeconds.observe({ direction, store }, seconds);
+      ctx.metrics.transferredBytes.inc({ direction, store }, bytes);
+    },
+  });
+  return { sink: observed, key };
+}
+
+/** The checks a job passes before it counts as active: its source opens and its store answers. */
+async function preflight(job: JobRecord, { sink, key }: OpenedSink, signal: AbortSignal): Promise<void> {
+  if (job.kind === 'download') {
+    if (!(await sink.head(key, signal))) throw vmxError(STORE.NO_SUCH_KEY, `object ${key} does not exist in ${sink.bucket}`);
+    return;
+  }
+  await stat(job.source).catch((err) => {
+    throw fsError(err, job.source);
+  });
+  if (job.format !== 'original') {
+    const disk = await openDisk(job.source, { parent: job.options.parent, signal });
+    await disk.close();
+  }
+  // Listing pending uploads proves the bucket exists and the credentials may write to it.
+  await sink.listUploads(key, signal);
+}
+
+function forwardPhases(job: JobRecord, run: JobRun): void {
+  const map: Partial<Record<Phase, JobPhase>> = {
+    converting: 'converting',
+    uploading: job.kind === 'convert' ? 'converting' : 'uploading',
+    downloading: 'downloading',
+    verifying: 'verifying',
+  };
+  run.progress.on('phase', (p) => {
+    const phase = map[p];
+    if (phase) run.onPhase(phase);
+  });
+}
+
+/** Progress deltas into the read/written byte counters. */
+function meterProgress(progress: ProgressTracker, ctx: RunContext, direction: Direction, store: string): void {
+  let read = 0;
+  let written = 0;
+  progress.on('progress', (s) => {
+    if (s.bytesRead > read) ctx.metrics.readBytes.inc({ direction, store }, s.bytesRead - read);
+    if (s.bytesWritten > written) ctx.metrics.writtenBytes.inc({ direction, store }, s.bytesWritten - written);
+    read = s.bytesRead;
+    written = s.bytesWritten;
+  });
+}
+
+async function upload(job: JobRecord, ctx: RunContext, run: JobRun, opened: OpenedSink): Promise<JobResult> {
+  const o = job.options;
+  const t = ctx.config.transfer;
+  const resume = (await ctx.checkpoints.load(checkpointId(job.source, job.destination))) !== undefined;
+  const r = await uploadImage({
+    source: job.source,
+    destination: job.destination,
+    key: opened.key,
+    sink: opened.sink,
+    as: job.format,
+    parent: o.parent,
+    partSize: o.partSize ?? (t.part_size === 'auto' ? undefined : t.part_size),
+    concurrency: o.concurrency ?? t.concurrency,
+    resume,
+    checkpoints: ctx.checkpoints,
+    uploadOptions: { storageClass: o.storageClass, encryption: o.encryption, tags: o.tags, metadata: o.metadata },
+    bandwidth: ctx.bandwidth,
+    pool: ctx.pool,
+    chunkBytes: ctx.config.pipeline.chunk_size,
+    signal: run.signal,
+    progress: run.progress,
+    onPart: (e: PartEvent) => onPart(e, run, ctx),
+  });
+  run.parts.partSize = r.partSize;
+  return { etag: r.etag, objectSize: r.objectSize, sourceSha256: r.sourceSha256 ?? null, outputSha256: r.outputSha256 ?? null, seconds: r.seconds };
+}
+
+function onPart(e: PartEvent, run: JobRun, ctx: RunContext): void {
+  run.parts.set(e.partNumber, e.state === 'sent' ? 'done' : e.state, e.size);
+  ctx.metrics.parts.inc({ result: e.state });
+}
+
+async function download(job: JobRecord, ctx: RunContext, run: JobRun, opened: OpenedSink): Promise<JobResult> {
+  const ps = job.options.partSize ?? ctx.config.transfer.part_size;
+  const r = await downloadObject({
+    sink: opened.sink,
+    key: opened.key,
+    destination: job.destination,
+    rangeSize: ps === 'auto' ? DEFAULT_RANGE : ps,
+    concurrency: job.options.concurrency ?? ctx.config.transfer.concurrency,
+    signal: run.signal,
+    progress: run.progress,
+  });
+  return { etag: r.etag, objectSize: r.objectSize, sourceSha256: null, outputSha256: r.sha256, seconds: r.seconds };
+}
+
+/**
+ * After a cancel: aborts the multipart upload the job's checkpoint names (the store frees its
+ * parts) and forgets the checkpoint. Downloads clean up their temporary file themselves.
+ */
+export async function cleanupCancelled(job: JobRecord, ctx: RunContext): Promise<void> {
+  if (job.kind === 'download') return;
+  const id = checkpointId(job.source, job.destination);
+  const cp = await ctx.checkpoints.load(id).catch(() => undefined);
+  if (!cp) return;
+  const { sink, key } = openSink(job.destination, connectionFor(job.destination, ctx.config), retryPolicy(ctx));
+  await sink.abortUpload(key, cp.uploadId);
+  await ctx.checkpoints.delete(id);
+}

@@ -1,0 +1,101 @@
+/** The job model exactly as docs/api.md (v1) fixes it, plus what the daemon persists to resume a job. */
+
+export const JOB_STATES = ['queued', 'validating', 'active', 'completed', 'failed', 'cancelling', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export const JOB_PHASES = ['converting', 'uploading', 'downloading', 'verifying'] as const;
+export type JobPhase = (typeof JOB_PHASES)[number];
+
+export type JobKind = 'upload' | 'download' | 'convert';
+
+export const PART_STATES = ['pending', 'in-flight', 'done', 'skipped', 'failed'] as const;
+export type PartState = (typeof PART_STATES)[number];
+
+/** Targets of the API's `format` field; which of them this build writes is checked against WRITERS. */
+export const API_FORMATS = ['vmdk', 'vhd', 'vhd-fixed', 'qcow2', 'raw', 'original'] as const;
+
+export interface JobOptions {
+  disk?: number | undefined;
+  parent?: string | undefined;
+  partSize?: number | undefined;
+  concurrency?: number | undefined;
+  storageClass?: string | undefined;
+  encryption?: { algorithm: string; kmsKeyId?: string | undefined } | undefined;
+  tags?: Record<string, string> | undefined;
+  metadata?: Record<string, string> | undefined;
+}
+
+export interface JobProgress {
+  bytesRead: number;
+  totalBytes: number;
+  bytesWritten: number;
+  rate: number;
+  etaSeconds: number | null;
+  partsDone: number;
+  partsInFlight: number;
+  partsTotal: number | null;
+  partSize: number;
+}
+
+export interface JobResult {
+  etag: string;
+  objectSize: number;
+  sourceSha256: string | null;
+  outputSha256: string | null;
+  seconds: number;
+}
+
+export interface JobError {
+  code: string;
+  category: string;
+  message: string;
+}
+
+/** One job as persisted in <state_dir>/jobs/<id>.json (atomic, fsynced). */
+export interface JobRecord {
+  id: string;
+  version: 1;
+  kind: JobKind;
+  state: JobState;
+  phase: JobPhase | null;
+  source: string;
+  destination: string;
+  format: string;
+  options: JobOptions;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  progress: JobProgress;
+  result: JobResult | null;
+  error: JobError | null;
+  attempts: number;
+}
+
+export interface PartView {
+  n: number;
+  state: PartState;
+}
+
+/** The API's Job: the record plus, for GET one job only, its parts and throughput history. */
+export interface JobView extends Omit<JobRecord, 'version' | 'options'> {
+  options: JobOptions;
+  cloudTask: null;
+  parts?: PartView[];
+  throughput?: Array<[number, number]>;
+}
+
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['completed', 'failed', 'cancelled']);
+
+export function emptyProgress(): JobProgress {
+  return { bytesRead: 0, totalBytes: 0, bytesWritten: 0, rate: 0, etaSeconds: null, partsDone: 0, partsInFlight: 0, partsTotal: null, partSize: 0 };
+}
+
+export function isJobRecord(x: unknown): x is JobRecord {
+  const j = x as JobRecord;
+  return (
+    typeof j === 'object' && j !== null && j.version === 1 && typeof j.id === 'string' &&
+    (JOB_STATES as readonly string[]).includes(j.state) && typeof j.source === 'string' &&
+    typeof j.destination === 'string' && typeof j.format === 'string' && typeof j.options === 'object' &&
+    typeof j.progress === 'object' && j.progress !== null && typeof j.createdAt === 'string' && typeof j.attempts === 'number'
+  );
+}

@@ -1,0 +1,30 @@
+import type { ProgressSnapshot } from '../core/progress.js';
+import type { PartBoard } from './part-board.js';
+import type { JobProgress, JobRecord, JobView } from './job-types.js';
+import type { ThroughputHistory } from './throughput-history.js';
+
+/** The API's progress object from a tracker snapshot and the job's part board. */
+export function progressOf(s: ProgressSnapshot, parts: PartBoard): JobProgress {
+  return {
+    bytesRead: s.bytesRead,
+    totalBytes: s.totalBytes,
+    bytesWritten: s.bytesWritten,
+    rate: Math.round(s.rate),
+    etaSeconds: Number.isFinite(s.etaSeconds) ? Math.round(s.etaSeconds) : null,
+    partsDone: parts.count('done') + parts.count('skipped'),
+    partsInFlight: parts.count('in-flight'),
+    partsTotal: null,
+    partSize: parts.partSize,
+  };
+}
+
+/** docs/api.md Job: lists and the feed get it without parts and throughput, GET one job with them. */
+export function jobView(rec: JobRecord, detail?: { parts: PartBoard | undefined; history: ThroughputHistory | undefined }): JobView {
+  const { version: _version, ...rest } = rec;
+  const view: JobView = { ...rest, progress: { ...rec.progress }, cloudTask: null };
+  if (detail) {
+    view.parts = detail.parts?.list() ?? [];
+    view.throughput = detail.history?.list() ?? [];
+  }
+  return view;
+}

@@ -1,0 +1,45 @@
+import type { ObjectSink } from '../sinks/object-sink.js';
+
+/** What a job learns from its sink's traffic: parts going out, ranges coming in. */
+export interface SinkObserver {
+  partStarted(partNumber: number, size: number): void;
+  partEnded(partNumber: number, size: number, seconds: number, ok: boolean): void;
+  rangeFetched(bytes: number, seconds: number): void;
+}
+
+/**
+ * Decorator: reports each uploadPart and getRange call (with its retries, when wrapped around the
+ * retrying sink) so the job view can show parts in flight and metrics can time them.
+ */
+export function observedSink(inner: ObjectSink, o: SinkObserver): ObjectSink {
+  return {
+    kind: inner.kind,
+    bucket: inner.bucket,
+    limits: inner.limits,
+    createUpload: (...a) => inner.createUpload(...a),
+    uploadPart: async (key, uploadId, partNumber, body, signal) => {
+      const t0 = performance.now();
+      o.partStarted(partNumber, body.length);
+      try {
+        const ref = await inner.uploadPart(key, uploadId, partNumber, body, signal);
+        o.partEnded(partNumber, body.length, (performance.now() - t0) / 1000, true);
+        return ref;
+      } catch (err) {
+        o.partEnded(partNumber, body.length, (performance.now() - t0) / 1000, false);
+        throw err;
+      }
+    },
+    listParts: (...a) => inner.listParts(...a),
+    completeUpload: (...a) => inner.completeUpload(...a),
+    abortUpload: (...a) => inner.abortUpload(...a),
+    listUploads: (...a) => inner.listUploads(...a),
+    head: (...a) => inner.head(...a),
+    getRange: async (key, start, end, signal) => {
+      const t0 = performance.now();
+      const buf = await inner.getRange(key, start, end, signal);
+      o.rangeFetched(buf.length, (performance.now() - t0) / 1000);
+      return buf;
+    },
+    deleteObject: (...a) => inner.deleteObject(...a),
+  };
+}

@@ -1,0 +1,47 @@
+import type { WorkerPool } from '../pipeline/worker-pool.js';
+import type { AgentConfig } from '../config/schema.js';
+import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
+import type { AgentMetrics } from '../metrics/agent-metrics.js';
+import type { TokenBucket } from '../sinks/token-bucket.js';
+import { DEFAULT_RETRY, type RetryPolicy } from '../sinks/retrying-sink.js';
+import type { StoreConnection } from '../sinks/open-sink.js';
+import type { UploadCheckpoint } from '../transfer/upload-checkpoint.js';
+
+/** What every job run shares: the current configuration and the daemon's services. */
+export interface RunContext {
+  config: AgentConfig;
+  checkpoints: CheckpointStore<UploadCheckpoint>;
+  metrics: AgentMetrics;
+  bandwidth: TokenBucket | undefined;
+  /** The daemon's conversion worker pool, shared by every job. */
+  pool?: WorkerPool | undefined;
+}
+
+/** Store connection settings from the `stores` section (empty values defer to each SDK's sources). */
+export function connectionFor(url: string, config: AgentConfig): StoreConnection {
+  const oss = url.startsWith('oss://');
+  const s = config.stores;
+  return oss
+    ? { endpoint: s.oss_endpoint || undefined, region: s.oss_region || undefined, pathStyle: s.s3_path_style || undefined }
+    : { endpoint: s.s3_endpoint || undefined, region: s.s3_region || undefined, pathStyle: s.s3_path_style || undefined };
+}
+
+/** The retry policy of `transfer.retries`, counting each retry by reason. */
+export function retryPolicy(ctx: RunContext): RetryPolicy {
+  return {
+    ...DEFAULT_RETRY,
+    attempts: ctx.config.transfer.retries,
+    onRetry: (reason) => ctx.metrics.retries.inc({ reason }),
+  };
+}
+
+/** Destination key for per-destination limits: store kind, bucket and region. */
+export function destinationKey(kind: string, source: string, destination: string, config: AgentConfig): string {
+  const url = kind === 'download' ? source : destination;
+  const m = /^([a-z0-9]+):\/\/([^/]*)/i.exec(url);
+  if (!m) return url;
+  const scheme = m[1]!.toLowerCase();
+  if (scheme === 'file') return 'file://';
+  const region = scheme === 'oss' ? config.stores.oss_region : config.stores.s3_region;
+  return `${scheme}://${m[2]}@${region || 'default'}`;
+}

@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { downloadObject } from '../../agent/cloud/tasks/download.js';
+import { pollTask, type PolledState } from '../../agent/cloud/poll-task.js';
+import { CopyLimiter } from '../../agent/cloud/tasks/copy-limiter.js';
+import { shareBatches } from '../../agent/cloud/tasks/share-step.js';
+import { callCloud } from '../../agent/cloud/cloud-retry.js';
+import { cloudCodeOf, toCloudError } from '../../agent/cloud/cloud-error.js';
+import type { ObjectReader } from '../../agent/cloud/object-reader.js';
+import { isVmxferError } from '../../agent/core/errors.js';
+import { tempDir } from '../helpers/tmp.js';
+
+function codeOf(err: unknown): string {
+  assert.ok(isVmxferError(err), String(err));
+  return err.code;
+}
+
+function memoryReader(objects: Map<string, Buffer>, shortBy = 0): ObjectReader {
+  return {
+    head: async (key) => (objects.has(key) ? { key, size: objects.get(key)!.length, etag: '' } : undefined),
+    getRange: async (key, start, end) => objects.get(key)!.subarray(start, Math.max(start, end - shortBy)),
+  };
+}
+
+test('download: a missing object is VMX_FILE_NOT_FOUND, a short ranged read is CLOUD_DOWNLOAD_SIZE and leaves no file', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const objects = new Map([['k', Buffer.alloc(1000, 7)]]);
+    await assert.rejects(downloadObject(memoryReader(objects), 'nope', join(dir, 'a'), { partSize: 256 }), (e) => codeOf(e) === 'VMX_FILE_NOT_FOUND');
+    await assert.rejects(downloadObject(memoryReader(objects, 1), 'k', join(dir, 'b'), { partSize: 256 }), (e) => codeOf(e) === 'CLOUD_DOWNLOAD_SIZE' && /bytes 0-256 returned 255/.test((e as Error).message));
+    assert.deepEqual(await readdir(dir), []);
+    const ok = await downloadObject(memoryReader(objects), 'k', join(dir, 'c'), { partSize: 256 });
+    assert.equal(ok.bytes, 1000);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('poll: a task that never ends is CLOUD_TASK_TIMEOUT; repeated identical states are reported once', async () => {
+  const seen: string[] = [];
+  const describe = async (): Promise<PolledState<null>> => ({ status: { kind: 'aws-image', id: 'import-ami-1', state: 'active', message: 'pending' }, verdict: 'running', raw: null });
+  await assert.rejects(pollTask(describe, { initialIntervalMs: 1, maxIntervalMs: 2, factor: 2, timeoutMs: 30 }, { onStatus: (s) => seen.push(s.state) }), (e) => codeOf(e) === 'CLOUD_TASK_TIMEOUT');
+  assert.deepEqual(seen, ['active']);
+});
+
+test('copy limiter: a queued copy whose job is cancelled leaves the queue and never runs', async () => {
+  const limiter = new CopyLimiter(1);
+  let release!: () => void;
+  const first = limiter.run('r', 'img-a', () => new Promise<void>((r) => (release = r)));
+  const ac = new AbortController();
+  let ran = false;
+  const second = limiter.run('r', 'img-b', async () => void (ran = true), undefined, ac.signal);
+  assert.equal(limiter.queued(), 1);
+  ac.abort();
+  await assert.rejects(second, (e) => codeOf(e) === 'VMX_ABORTED');
+  assert.equal(limiter.queued(), 0);
+  release();
+  await first;
+  assert.equal(ran, false);
+  assert.equal(limiter.runningIn('r'), 0);
+});
+
+test('share batches: 23 → 10, 10, 3; 10 → one batch', () => {
+  const ids = Array.from({ length: 23 }, (_, i) => `a${i}`);
+  assert.deepEqual(shareBatches(ids).map((b) => b.length), [10, 10, 3]);
+  assert.deepEqual(shareBatches(ids.slice(0, 10)).map((b) => b.length), [10]);
+});
+
+test('SDK errors become typed: AWS names, Tea codes, throttling retryable, plain errors untouched', async () => {
+  const aws = Object.assign(new Error('limit'), { name: 'RequestLimitExceeded', $metadata: { requestId: 'r-1' } });
+  const tea = Object.assign(new Error('code: 400, denied'), { code: 'InvalidImageName.Malformed', data: { Message: 'The specified Image name is wrongly formed.', RequestId: 'r-2' } });
+  assert.equal(cloudCodeOf(aws), 'RequestLimitExceeded');
+  assert.equal(cloudCodeOf(tea), 'InvalidImageName.Malformed');
+  const a = toCloudError('aws', 'ImportImage', aws);
+  assert.ok(isVmxferError(a) && a.retryable && a.message.includes('(request id r-1)'));
+  const t = toCloudError('alibaba', 'ImportImage', tea);
+  assert.ok(isVmxferError(t) && !t.retryable && t.message.includes('The specified Image name is wrongly formed.'));
+  const plain = new Error('boom');
+  assert.equal(toCloudError('aws', 'X', plain), plain);
+  let calls = 0;
+  await assert.rejects(callCloud('alibaba', 'ImportImage', async () => {
+    calls++;
+    throw tea;
+  }, { attempts: 5, baseDelayMs: 1, maxDelayMs: 1 }), (e) => codeOf(e) === 'CLOUD_API_ERROR');
+  assert.equal(calls, 1, 'a permanent error is not retried');
+});

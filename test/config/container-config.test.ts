@@ -1,0 +1,20 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadConfig } from '../../agent/config/load-config.js';
+import { DEFAULTS } from '../../agent/config/schema.js';
+import { REPO_ROOT } from '../helpers/tmp.js';
+
+test('config/container.yaml is valid, listens on all interfaces and keeps state in the Dockerfile volume', async () => {
+  const c = await loadConfig(join(REPO_ROOT, 'config', 'container.yaml'), { VMXFER_TOKEN: 'not-a-config-key-but-the-token' });
+  assert.equal(c.listen.host, '0.0.0.0');
+  assert.equal(c.listen.port, DEFAULTS.listen.port);
+  assert.equal(c.state_dir, '/var/lib/vmxfer');
+  assert.deepEqual(c.source_roots, ['/images']);
+  const docker = await readFile(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+  assert.match(docker, /^VOLUME \["\/var\/lib\/vmxfer"\]$/m);
+  assert.match(docker, new RegExp(`^EXPOSE ${c.listen.port}$`, 'm'));
+  assert.match(docker, /^HEALTHCHECK .*\n.*\/healthz/m);
+  assert.match(docker, /^CMD \["daemon", "--config", "\/opt\/vmxfer\/config\/container\.yaml"\]$/m);
+});

@@ -1,0 +1,211 @@
+import { advance, hexId, type FakeTask, type TaskStep } from './fake-state.js';
+import type { XmlValue } from './xml.js';
+
+/** A documented EC2 error (EC2 API reference, "Error codes"): HTTP status, Code, Message. */
+export class Ec2Error extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export interface Ec2World {
+  tasks: Map<string, FakeTask>;
+  scripts: { importImage: TaskStep[]; importSnapshot: TaskStep[]; export: TaskStep[]; copy: TaskStep[] };
+  roles: Map<string, string>;
+  /** bucket/key → bytes; an export writes `exportBytes` here when it completes. */
+  objects: Map<string, Buffer>;
+  exportBytes: Buffer;
+  /** ClientToken → task/image id (EC2 idempotency: the same token returns the same result). */
+  tokens: Map<string, string>;
+  launchPermissions: Map<string, string[]>;
+}
+
+export type Params = Record<string, string>;
+type Handler = (w: Ec2World, p: Params, region: string) => Record<string, XmlValue>;
+
+function list(p: Params, prefix: string): string[] {
+  return Object.keys(p).filter((k) => k.startsWith(prefix)).sort((a, b) => Number(a.slice(prefix.length)) - Number(b.slice(prefix.length))).map((k) => p[k]!);
+}
+
+function requireRole(w: Ec2World, p: Params): void {
+  const role = p.RoleName ?? 'vmimport';
+  if (!w.roles.has(role)) throw new Ec2Error(400, 'InvalidParameter', `The service role ${role} provided does not exist or does not have sufficient permissions`);
+}
+
+function encryptionRules(p: Params): void {
+  if (p.KmsKeyId && p.Encrypted !== 'true') throw new Ec2Error(400, 'InvalidParameterDependency', 'The parameter KmsKeyId requires the parameter Encrypted to be set.');
+}
+
+function idempotent(w: Ec2World, p: Params, make: () => string): string {
+  const token = p.ClientToken;
+  if (token && w.tokens.has(token)) return w.tokens.get(token)!;
+  const id = make();
+  if (token) w.tokens.set(token, id);
+  return id;
+}
+
+function task(w: Ec2World, id: string | undefined, code: string): FakeTask {
+  const t = id ? w.tasks.get(id) : undefined;
+  if (!t) throw new Ec2Error(400, code, `The task ID '${id}' does not exist`);
+  return t;
+}
+
+function newTask(w: Ec2World, kind: FakeTask['kind'], idPrefix: string, resultPrefix: string, script: TaskStep[], p: Params): FakeTask {
+  const t: FakeTask = { id: hexId(idPrefix), kind, script, step: 0, params: p, resultId: hexId(resultPrefix) };
+  w.tasks.set(t.id, t);
+  return t;
+}
+
+/** Writes the export object when the task reports completed (the bytes appear in the bucket at that moment). */
+function landExport(w: Ec2World, t: FakeTask, step: TaskStep): void {
+  if (step.status === 'completed' && t.output) w.objects.set(`${t.output.bucket}/${t.output.key}`, w.exportBytes);
+}
+
+const importImage: Handler = (w, p) => {
+  requireRole(w, p);
+  encryptionRules(p);
+  if (p.LicenseType && p.UsageOperation) throw new Ec2Error(400, 'InvalidParameterCombination', 'LicenseType and UsageOperation cannot both be specified.');
+  if (list(p, 'DiskContainer.').length === 0) throw new Ec2Error(400, 'MissingParameter', 'The request must contain the parameter DiskContainer');
+  const id = idempotent(w, p, () => newTask(w, 'import-image', 'import-ami', 'ami', w.scripts.importImage, p).id);
+  return { importTaskId: id, status: 'active', statusMessage: 'pending', progress: '1' };
+};
+
+const describeImportImageTasks: Handler = (w, p) => ({
+  importImageTaskSet: list(p, 'ImportTaskId.').map((id) => {
+    const t = task(w, id, 'InvalidConversionTaskId');
+    const s = advance(t);
+    const disks = list(t.params, 'DiskContainer.').length ? Object.keys(t.params).filter((k) => /^DiskContainer\.\d+\.Format$/.test(k)) : [];
+    return {
+      importTaskId: t.id,
+      status: s.status,
+      statusMessage: s.message,
+      progress: s.progress,
+      imageId: s.status === 'completed' ? t.resultId : undefined,
+      snapshotDetailSet: disks.map((k) => ({ format: t.params[k]!, status: s.status })),
+    };
+  }),
+});
+
+const importSnapshot: Handler = (w, p) => {
+  requireRole(w, p);
+  encryptionRules(p);
+  if (!p['DiskContainer.Format']) throw new Ec2Error(400, 'MissingParameter', 'The request must contain the parameter DiskContainer.Format');
+  const id = idempotent(w, p, () => newTask(w, 'import-snapshot', 'import-snap', 'snap', w.scripts.importSnapshot, p).id);
+  return { importTaskId: id, snapshotTaskDetail: { status: 'active', statusMessage: 'pending', format: p['DiskContainer.Format'] } };
+};
+
+const describeImportSnapshotTasks: Handler = (w, p) => ({
+  importSnapshotTaskSet: list(p, 'ImportTaskId.').map((id) => {
+    const t = task(w, id, 'InvalidConversionTaskId');
+    const s = advance(t);
+    return { importTaskId: t.id, snapshotTaskDetail: { status: s.status, statusMessage: s.message, progress: s.progress, snapshotId: s.status === 'completed' ? t.resultId : undefined } };
+  }),
+});
+
+const cancelImportTask: Handler = (w, p) => {
+  const t = task(w, p.ImportTaskId, 'InvalidConversionTaskId');
+  t.cancelled = p.CancelReason ?? 'Canceled by user';
+  return { importTaskId: t.id, previousState: 'active', state: 'deleting' };
+};
+
+const exportImage: Handler = (w, p) => {
+  requireRole(w, p);
+  const fmt = p.DiskImageFormat?.toLowerCase();
+  if (!fmt || !['vmdk', 'vhd', 'raw'].includes(fmt)) throw new Ec2Error(400, 'InvalidParameterValue', `Value (${p.DiskImageFormat}) for parameter DiskImageFormat is invalid.`);
+  const bucket = p['S3ExportLocation.S3Bucket']!;
+  const prefix = p['S3ExportLocation.S3Prefix'] ?? '';
+  const t = newTask(w, 'export-image', 'export-ami', 'ami', w.scripts.export, p);
+  t.output = { bucket, key: `${prefix}${t.id}.${fmt}` };
+  return { exportImageTaskId: t.id, imageId: p.ImageId, diskImageFormat: p.DiskImageFormat, status: 'active', s3ExportLocation: { s3Bucket: bucket, s3Prefix: prefix } };
+};
+
+const describeExportImageTasks: Handler = (w, p) => ({
+  exportImageTaskSet: list(p, 'ExportImageTaskId.').map((id) => {
+    const t = task(w, id, 'InvalidExportImageTaskId.NotFound');
+    const s = advance(t);
+    landExport(w, t, s);
+    return { exportImageTaskId: t.id, imageId: t.params.ImageId, status: s.status, statusMessage: s.message, progress: s.progress, s3ExportLocation: { s3Bucket: t.output!.bucket, s3Prefix: t.params['S3ExportLocation.S3Prefix'] } };
+  }),
+});
+
+function s3TaskParam(p: Params, field: string): string | undefined {
+  return p[`ExportToS3.${field}`] ?? p[`ExportToS3Task.${field}`];
+}
+
+function exportTaskXml(t: FakeTask, s: TaskStep): XmlValue {
+  return {
+    exportTaskId: t.id,
+    state: s.status,
+    statusMessage: s.message,
+    instanceExport: { instanceId: t.params.InstanceId, targetEnvironment: t.params.TargetEnvironment },
+    exportToS3: { containerFormat: s3TaskParam(t.params, 'ContainerFormat'), diskImageFormat: s3TaskParam(t.params, 'DiskImageFormat'), s3Bucket: t.output!.bucket, s3Key: t.output!.key },
+  };
+}
+
+const createInstanceExportTask: Handler = (w, p) => {
+  if (!p.InstanceId || !p.TargetEnvironment) throw new Ec2Error(400, 'MissingParameter', 'InstanceId and TargetEnvironment are required');
+  if (s3TaskParam(p, 'ContainerFormat') !== 'ova') throw new Ec2Error(400, 'InvalidParameterValue', 'ContainerFormat must be ova');
+  const t = newTask(w, 'export-instance', 'export-i', 'i', w.scripts.export, p);
+  t.output = { bucket: s3TaskParam(p, 'S3Bucket')!, key: `${s3TaskParam(p, 'S3Prefix') ?? ''}${t.id}.ova` };
+  return { exportTask: exportTaskXml(t, { status: 'active' }) };
+};
+
+const describeExportTasks: Handler = (w, p) => ({
+  exportTaskSet: list(p, 'ExportTaskId.').map((id) => {
+    const t = task(w, id, 'InvalidExportTaskID.NotFound');
+    const s = advance(t);
+    const state = s.status === 'deleting' ? 'cancelling' : s.status === 'deleted' ? 'cancelled' : s.status;
+    landExport(w, t, s);
+    return exportTaskXml(t, { ...s, status: state });
+  }),
+});
+
+const cancelExportTask: Handler = (w, p) => {
+  const t = task(w, p.ExportTaskId, 'InvalidExportTaskID.NotFound');
+  t.cancelled = 'Canceled by user';
+  return { return: true };
+};
+
+const copyImage: Handler = (w, p, region) => {
+  encryptionRules(p);
+  if (p.SourceRegion === region) throw new Ec2Error(400, 'InvalidParameterValue', 'SourceRegion must differ from the destination region');
+  const id = idempotent(w, p, () => {
+    const t = newTask(w, 'copy-image', 'copy', 'ami', w.scripts.copy, { ...p, region });
+    w.tasks.set(t.resultId, t);
+    return t.resultId;
+  });
+  return { imageId: id };
+};
+
+const describeImages: Handler = (w, p) => ({
+  imagesSet: list(p, 'ImageId.').flatMap((id) => {
+    const t = w.tasks.get(id);
+    if (!t) return [];
+    const s = advance(t);
+    return [{ imageId: id, imageState: s.status, name: t.params.Name }];
+  }),
+});
+
+const modifyImageAttribute: Handler = (w, p) => {
+  const accounts = Object.keys(p).filter((k) => /^LaunchPermission\.Add\.\d+\.UserId$/.test(k)).map((k) => p[k]!);
+  const bad = accounts.find((a) => !/^\d{12}$/.test(a));
+  if (bad) throw new Ec2Error(400, 'InvalidUserID.Malformed', `Invalid user id: "${bad}"`);
+  w.launchPermissions.set(p.ImageId!, [...(w.launchPermissions.get(p.ImageId!) ?? []), ...accounts]);
+  return { return: true };
+};
+
+export const EC2_ACTIONS: Record<string, Handler> = {
+  ImportImage: importImage,
+  DescribeImportImageTasks: describeImportImageTasks,
+  ImportSnapshot: importSnapshot,
+  DescribeImportSnapshotTasks: describeImportSnapshotTasks,
+  CancelImportTask: cancelImportTask,
+  ExportImage: exportImage,
+  DescribeExportImageTasks: describeExportImageTasks,
+  CreateInstanceExportTask: createInstanceExportTask,
+  DescribeExportTasks: describeExportTasks,
+  CancelExportTask: cancelExportTask,
+  CopyImage: copyImage,
+  DescribeImages: describeImages,
+  ModifyImageAttribute: modifyImageAttribute,
+};

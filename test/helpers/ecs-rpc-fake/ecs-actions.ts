@@ -1,0 +1,137 @@
+import { ecsId, RpcError, type EcsImage, type EcsWorld } from './ecs-world.js';
+
+type Params = Record<string, string>;
+type Handler = (w: EcsWorld, p: Params) => Record<string, unknown>;
+
+function indexed(p: Params, prefix: string, suffix = ''): string[] {
+  const re = new RegExp(`^${prefix.replace(/\./g, '\\.')}(\\d+)${suffix.replace(/\./g, '\\.')}$`);
+  return Object.keys(p).filter((k) => re.test(k)).sort((a, b) => Number(re.exec(a)![1]) - Number(re.exec(b)![1])).map((k) => p[k]!);
+}
+
+function idempotent(w: EcsWorld, p: Params, make: () => string): string {
+  const t = p.ClientToken;
+  if (t && w.tokens.has(t)) return w.tokens.get(t)!;
+  const id = make();
+  if (t) w.tokens.set(t, id);
+  return id;
+}
+
+function image(w: EcsWorld, id: string | undefined): EcsImage {
+  const img = id ? w.images.get(id) : undefined;
+  if (!img) throw new RpcError(404, 'InvalidImageId.NotFound', 'The specified ImageId does not exist.');
+  return img;
+}
+
+/** ImageName rules as the ImportImage reference documents them (InvalidImageName.Malformed). */
+function checkName(name: string | undefined): void {
+  if (!name || name.length < 2 || name.length > 128 || !/^[A-Za-z\u4e00-\u9fff]/.test(name) || /^(aliyun|acs:)/i.test(name) || /https?:\/\//.test(name)) {
+    throw new RpcError(400, 'InvalidImageName.Malformed', 'The specified Image name is wrongly formed.');
+  }
+}
+
+const importImage: Handler = (w, p) => {
+  checkName(p.ImageName);
+  const role = p.RoleName ?? 'AliyunECSImageImportDefaultRole';
+  if (!w.roles.has(role)) throw new RpcError(403, 'NoSetRoletoECSServiceAcount', 'The specified service account has no role to access OSS.');
+  const disks = indexed(p, 'DiskDeviceMapping.', '.OSSObject');
+  if (!disks.length) throw new RpcError(400, 'MissingParameter', 'The input parameter "DiskDeviceMapping" that is mandatory for processing this request is not supplied.');
+  const key = idempotent(w, p, () => {
+    const imageId = ecsId('m');
+    w.images.set(imageId, { id: imageId, region: p.RegionId!, name: p.ImageName!, script: w.scripts.image, step: 0, disks: disks.map((_, i) => ({ type: i ? 'data' : 'system', size: 20, encrypted: false })) });
+    const taskId = ecsId('t');
+    w.tasks.set(taskId, { id: taskId, action: 'ImportImage', region: p.RegionId!, script: w.scripts.importTask, step: 0, cancelled: false, imageId });
+    return taskId;
+  });
+  const t = w.tasks.get(key)!;
+  return { TaskId: t.id, ImageId: t.imageId, RegionId: t.region };
+};
+
+const describeTasks: Handler = (w, p) => {
+  const ids = (p.TaskIds ?? '').split(',').filter(Boolean);
+  const tasks = ids.flatMap((id) => {
+    const t = w.tasks.get(id);
+    if (!t) return [];
+    return [{ TaskId: t.id, TaskAction: t.action, TaskStatus: w.advanceTask(t), SupportCancel: 'true', CreationTime: '2026-11-23T08:00Z', ResourceId: t.imageId }];
+  });
+  return { RegionId: p.RegionId, TotalCount: tasks.length, PageNumber: 1, PageSize: 10, TaskSet: { Task: tasks } };
+};
+
+const cancelTask: Handler = (w, p) => {
+  const t = p.TaskId ? w.tasks.get(p.TaskId) : undefined;
+  if (!t) throw new RpcError(404, 'InvalidTaskId.NotFound', 'The specified taskId does not exist.');
+  t.cancelled = true;
+  return {};
+};
+
+const describeImages: Handler = (w, p) => {
+  const img = p.ImageId ? w.images.get(p.ImageId) : undefined;
+  const list = img && img.region === p.RegionId ? [img] : [];
+  return {
+    RegionId: p.RegionId,
+    TotalCount: list.length,
+    PageNumber: 1,
+    PageSize: 10,
+    Images: {
+      Image: list.map((i) => {
+        const s = w.advanceImage(i);
+        return { ImageId: i.id, ImageName: i.name, Status: s.status, Progress: s.progress, DiskDeviceMappings: { DiskDeviceMapping: i.disks.map((d) => ({ Type: d.type, Size: String(d.size), Encrypted: String(d.encrypted) })) } };
+      }),
+    },
+  };
+};
+
+const exportImage: Handler = (w, p) => {
+  const img = image(w, p.ImageId);
+  if (!w.roles.has(p.RoleName ?? 'AliyunECSImageExportDefaultRole')) throw new RpcError(403, 'NoSetRoletoECSServiceAcount', 'The specified service account has no role to write OSS.');
+  if (p.OSSPrefix !== undefined && !/^[A-Za-z0-9]{1,30}$/.test(p.OSSPrefix)) throw new RpcError(400, 'InvalidOSSPrefix.Malformed', 'The specified OSSPrefix format is wrongly formed.');
+  const fmt = (p.ImageFormat ?? 'RAW').toLowerCase();
+  const taskId = ecsId('t');
+  const output = `${p.OSSBucket}/${p.OSSPrefix ?? ''}_${img.id}_system.${fmt === 'raw' ? 'raw.tar.gz' : fmt}`;
+  w.tasks.set(taskId, { id: taskId, action: 'ExportImage', region: p.RegionId!, script: w.scripts.exportTask, step: 0, cancelled: false, imageId: img.id, output });
+  return { TaskId: taskId, RegionId: p.RegionId };
+};
+
+const copyImage: Handler = (w, p) => {
+  const src = image(w, p.ImageId);
+  if (p.KMSKeyId && p.Encrypted !== 'true') throw new RpcError(400, 'InvalidParameter.EncryptedIllegal', 'The specified parameter Encrypted must be true when kmsKeyId is not empty.');
+  if (p.EncryptAlgorithm && p.Encrypted !== 'true') throw new RpcError(400, 'InvalidEncrypted.NotMatchEncryptAlgorithm', 'The specified parameter Encrypted must be true when EncryptAlgorithm is not empty.');
+  const id = idempotent(w, p, () => {
+    if (w.copyInProgress(src.id)) throw new RpcError(400, 'OperationDenied.ImageCopyConflict', 'The same image cannot be copied concurrently. Please wait until the last copy is completed before performing the next operation.');
+    const copy: EcsImage = { id: ecsId('m'), region: p.DestinationRegionId!, name: p.DestinationImageName ?? src.name, script: w.scripts.copy, step: 0, disks: src.disks, copyOf: { image: src.id, region: p.RegionId! } };
+    w.images.set(copy.id, copy);
+    w.startCopy(copy);
+    return copy.id;
+  });
+  return { ImageId: id };
+};
+
+const modifyImageSharePermission: Handler = (w, p) => {
+  const img = image(w, p.ImageId);
+  // The API reads AddAccount.1 to AddAccount.10 and ignores the rest (ModifyImageSharePermission reference).
+  const add = indexed(p, 'AddAccount.').slice(0, 10);
+  const unknown = add.find((a) => w.unknownAccounts.has(a));
+  if (unknown) throw new RpcError(404, 'InvalidAccount.NotFound', `The specified account ${unknown} does not exist.`);
+  const now = [...new Set([...(w.shares.get(img.id) ?? []), ...add])];
+  if (now.length > 50) throw new RpcError(403, 'QuotaExceed.ShareImageUser', 'The number of shared users exceeds the limit.');
+  w.shares.set(img.id, now);
+  return {};
+};
+
+export const ECS_ACTIONS: Record<string, Handler> = {
+  ImportImage: importImage,
+  DescribeTasks: describeTasks,
+  CancelTask: cancelTask,
+  DescribeImages: describeImages,
+  ExportImage: exportImage,
+  CopyImage: copyImage,
+  ModifyImageSharePermission: modifyImageSharePermission,
+};
+
+/** RAM GetRole (RAM API, 2015-05-01): EntityNotExist.Role when missing. */
+export const RAM_ACTIONS: Record<string, Handler> = {
+  GetRole: (w, p) => {
+    const doc = p.RoleName ? w.roles.get(p.RoleName) : undefined;
+    if (doc === undefined) throw new RpcError(404, 'EntityNotExist.Role', `The role does not exist: ${p.RoleName}.`);
+    return { Role: { RoleId: '3014545965327780', RoleName: p.RoleName, Arn: `acs:ram::123456789012:role/${p.RoleName}`, AssumeRolePolicyDocument: doc, CreateDate: '2026-01-01T00:00:00Z' } };
+  },
+};

@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+
+export class RpcError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export interface EcsTask {
+  id: string;
+  action: 'ImportImage' | 'ExportImage';
+  region: string;
+  script: string[];
+  step: number;
+  cancelled: boolean;
+  imageId: string;
+  /** ExportImage: the object written into `objects` when the task finishes. */
+  output?: string | undefined;
+}
+
+export interface EcsImage {
+  id: string;
+  region: string;
+  name: string;
+  script: Array<{ status: string; progress: string }>;
+  step: number;
+  disks: Array<{ type: string; size: number; encrypted: boolean }>;
+  /** For a copy: the source image and region whose copy slot it holds while not Available. */
+  copyOf?: { image: string; region: string } | undefined;
+}
+
+export function ecsId(prefix: string): string {
+  return `${prefix}-${randomBytes(10).toString('hex').slice(0, 20)}`;
+}
+
+export const IMPORT_TASK_SCRIPT = ['Waiting', 'Processing', 'Processing', 'Finished'];
+export const EXPORT_TASK_SCRIPT = ['Waiting', 'Processing', 'Finished'];
+export const IMAGE_SCRIPT = [
+  { status: 'Creating', progress: '50%' },
+  { status: 'Available', progress: '100%' },
+];
+
+export class EcsWorld {
+  readonly tasks = new Map<string, EcsTask>();
+  readonly images = new Map<string, EcsImage>();
+  readonly tokens = new Map<string, string>();
+  readonly shares = new Map<string, string[]>();
+  readonly roles = new Map<string, string>();
+  /** OSS bucket/object → bytes (ExportImage writes here). */
+  readonly objects = new Map<string, Buffer>();
+  exportBytes = Buffer.alloc(0);
+  /** Account ids ModifyImageSharePermission answers InvalidAccount.NotFound for. */
+  readonly unknownAccounts = new Set<string>();
+  readonly buckets = new Map<string, { storageClass: string; sse?: string | undefined }>();
+  scripts = { importTask: IMPORT_TASK_SCRIPT, exportTask: EXPORT_TASK_SCRIPT, image: IMAGE_SCRIPT, copy: [{ status: 'Creating', progress: '10%' }, { status: 'Creating', progress: '60%' }, { status: 'Available', progress: '100%' }] };
+  /** Copies not yet Available, per source region, and the most ever seen at once. */
+  readonly copiesRunning = new Map<string, Set<string>>();
+  readonly maxCopiesRunning = new Map<string, number>();
+
+  advanceTask(t: EcsTask): string {
+    if (t.cancelled) return 'Cancelled';
+    const s = t.script[Math.min(t.step, t.script.length - 1)]!;
+    t.step++;
+    if (s === 'Finished' && t.output) this.objects.set(t.output, this.exportBytes);
+    return s;
+  }
+
+  advanceImage(img: EcsImage): { status: string; progress: string } {
+    const s = img.script[Math.min(img.step, img.script.length - 1)]!;
+    img.step++;
+    if (s.status === 'Available' && img.copyOf) this.copiesRunning.get(img.copyOf.region)?.delete(img.id);
+    return s;
+  }
+
+  startCopy(img: EcsImage): void {
+    const region = img.copyOf!.region;
+    const running = this.copiesRunning.get(region) ?? new Set<string>();
+    running.add(img.id);
+    this.copiesRunning.set(region, running);
+    this.maxCopiesRunning.set(region, Math.max(this.maxCopiesRunning.get(region) ?? 0, running.size));
+  }
+
+  copyInProgress(sourceImage: string): boolean {
+    return [...this.images.values()].some((i) => i.copyOf?.image === sourceImage && this.copiesRunning.get(i.copyOf.region)?.has(i.id));
+  }
+}
