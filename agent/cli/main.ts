@@ -2,6 +2,8 @@ import { inspectCommand, INSPECT_USAGE } from './commands/inspect.js';
 import { convertCommand, CONVERT_USAGE } from './commands/convert.js';
 import { errorsCommand, ERRORS_USAGE } from './commands/errors.js';
 import { uploadCommand, UPLOAD_USAGE } from './commands/upload.js';
+import { downloadCommand, DOWNLOAD_USAGE } from './commands/download.js';
+import { gcCommand, GC_USAGE } from './commands/gc.js';
 import { exportCommand, EXPORT_USAGE } from './commands/export.js';
 import { preflightCommand, PREFLIGHT_USAGE } from './commands/preflight.js';
 import { daemonCommand, DAEMON_USAGE } from './commands/daemon.js';
@@ -15,6 +17,8 @@ const COMMANDS: Record<string, Command> = {
   inspect: { run: inspectCommand, usage: INSPECT_USAGE, summary: 'show what a disk image is (format, sizes, files, warnings)' },
   convert: { run: convertCommand, usage: CONVERT_USAGE, summary: 'convert a disk image to another format in one streaming pass' },
   upload: { run: uploadCommand, usage: UPLOAD_USAGE, summary: 'convert on the fly and upload to s3://, oss:// or file:// (parallel, resumable, verified)' },
+  download: { run: downloadCommand, usage: DOWNLOAD_USAGE, summary: 'download with parallel ranged GETs, optionally converting (resumable, verified)' },
+  gc: { run: gcCommand, usage: GC_USAGE, summary: 'list and abort stale multipart uploads under a prefix' },
   daemon: { run: daemonCommand, usage: DAEMON_USAGE, summary: 'run the agent as a service: job queue, HTTP API, /metrics, live feed' },
   jobs: { run: jobsCommand, usage: JOBS_USAGE, summary: 'submit, list, show, cancel and watch jobs of a running daemon' },
   errors: { run: errorsCommand, usage: ERRORS_USAGE, summary: 'list every error code with its exit status and meaning' },

@@ -9,6 +9,19 @@ export interface WriteOptions {
   pool?: WorkerPool | undefined;
   /** Bytes of disk per pool task, a power of two from 64 KiB to 32 MiB (default: the writer's own). */
   chunkBytes?: number | undefined;
+  /**
+   * Values a format stamps into its metadata that are otherwise taken from the clock or a random
+   * generator (VHD footer Time Stamp and Unique Id, say). An upload records them in its checkpoint
+   * and passes them again on resume, so regenerated parts are byte-identical to the ones sent.
+   */
+  identity?: ImageIdentity | undefined;
+}
+
+export interface ImageIdentity {
+  /** Creation time, milliseconds since the Unix epoch. */
+  createdAtMs: number;
+  /** 16 bytes as 32 hex digits, for formats that carry a unique id. */
+  uniqueId: string;
 }
 
 /**

@@ -7,7 +7,7 @@ import { vmxError } from '../core/errors.js';
 import { STORE } from '../sinks/error-codes.js';
 import { uploadImage, type PartEvent } from '../transfer/upload.js';
 import { checkpointId } from '../transfer/upload-checkpoint.js';
-import { downloadObject } from '../transfer/download.js';
+import { downloadObject } from '../transfer/ordered-download.js';
 import type { Direction } from '../metrics/agent-metrics.js';
 import { observedSink } from './observed-sink.js';
 import type { PartBoard } from './part-board.js';

@@ -1,92 +1,156 @@
-import { createHash } from 'node:crypto';
-import { throwIfAborted } from '../core/abort.js';
+import { rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { vmxError } from '../core/errors.js';
-import { STORE } from '../sinks/error-codes.js';
+import { CORE } from '../core/error-codes.js';
 import { ProgressTracker } from '../core/progress.js';
+import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
+import type { DiskSource } from '../disk/disk-source.js';
+import { HashingSource } from '../disk/hashing-source.js';
+import { WRITERS, writerByTarget } from '../formats/registry.js';
+import { vmdkStreamReader } from '../formats/vmdk/stream-reader.js';
 import { writeStreamToFile } from '../io/file-output.js';
-import { JOB } from '../jobs/error-codes.js';
-import type { ObjectSink } from '../sinks/object-sink.js';
-import { stripQuotes } from './multipart-etag.js';
+import { fsError } from '../io/random-access-file.js';
+import { convertFile } from '../pipeline/convert.js';
+import { STORE } from '../sinks/error-codes.js';
+import type { ObjectInfo, ObjectSink } from '../sinks/object-sink.js';
+import type { TokenBucket } from '../sinks/token-bucket.js';
+import type { DownloadCheckpoint } from './download-checkpoint.js';
+import { fetchToFile } from './download-to-file.js';
+import { verifyDownloaded, type DownloadVerification } from './download-verify.js';
+import { OrderedRanges } from './ordered-ranges.js';
+import { chooseRangeSize } from './range-plan.js';
+import type { RangeSpec } from './range-fetch.js';
+import { RawStreamDisk } from './raw-stream-disk.js';
+import { detectRemoteFormat, type RemoteFormat } from './remote-format.js';
 
 export interface DownloadRequest {
-  sink: ObjectSink;
+  url: string;
   key: string;
-  /** Local file to create (through a temporary sibling renamed into place at the end). */
+  sink: ObjectSink;
   destination: string;
-  /** Bytes per range request; memory is `rangeSize * concurrency`. */
-  rangeSize: number;
+  /** Convert to this writer target on the way; undefined keeps the object's bytes. */
+  to?: string | undefined;
   concurrency: number;
+  resume: boolean;
+  checkpoints: CheckpointStore<DownloadCheckpoint>;
+  rangeSize?: number | undefined;
+  bandwidth?: TokenBucket | undefined;
   signal?: AbortSignal | undefined;
   progress?: ProgressTracker | undefined;
+  onRange?: ((index: number) => void) | undefined;
 }
 
 export interface DownloadResult {
+  url: string;
+  destination: string;
   objectSize: number;
-  etag: string;
-  sha256: string;
+  rangeSize: number;
+  rangesFetched: number;
+  rangesSkipped: number;
+  verified: DownloadVerification;
+  /** With --to: the object's format and whether it was converted from the stream or a local copy. */
+  conversion?: { from: string; to: string; mode: 'stream' | 'local'; outputBytes: number; outputSha256: string } | undefined;
   seconds: number;
 }
 
+/** `.NAME.vmxfer-partial` beside the destination (what convert's file output uses too). */
+export function partialPath(destination: string, tag = ''): string {
+  return join(dirname(destination), `.${basename(destination)}${tag}.vmxfer-partial`);
+}
+
 /**
- * Fetches an object in parallel ranges, written in order (so memory stays at `concurrency` ranges)
- * and hashed on the way; a single-part object's ETag (its MD5) is checked against the bytes.
+ * Downloads an object with parallel ranged GETs, verified against the store's whole-object
+ * checksum, optionally converting it: from the ordered stream of GETs when its layout allows
+ * (stream-optimized VMDK, raw), otherwise from a local copy that is removed afterwards.
  */
 export async function downloadObject(req: DownloadRequest): Promise<DownloadResult> {
   const started = performance.now();
   const progress = req.progress ?? new ProgressTracker();
   progress.phase('opening');
+  const destination = resolve(req.destination);
+  const writer = req.to === undefined ? undefined : writerByTarget(req.to);
+  if (req.to !== undefined && !writer) throw vmxError(CORE.UNSUPPORTED_TARGET, `cannot write "${req.to}" (targets: ${WRITERS.map((w) => w.target).join(', ')})`);
   const info = await req.sink.head(req.key, req.signal);
-  if (!info) throw vmxError(STORE.NO_SUCH_KEY, `object ${req.key} does not exist in ${req.sink.bucket}`);
+  if (!info) throw vmxError(STORE.NO_SUCH_KEY, 'HeadObject answered 404 NotFound: no such object (or no such bucket)', { file: req.url });
   progress.totalBytes = info.size;
+  const spec: RangeSpec = {
+    sink: req.sink,
+    key: req.key,
+    size: info.size,
+    rangeSize: chooseRangeSize(info, req.rangeSize),
+    withCrc64: info.crc64ecma !== undefined,
+    bandwidth: req.bandwidth,
+  };
+  const base = { url: req.url, destination, objectSize: info.size, rangeSize: spec.rangeSize };
+  const remote = req.to === undefined ? undefined : await detectRemoteFormat(req.sink, req.key, info.size, req.url, req.signal);
   progress.phase('downloading');
-  const md5 = createHash('md5');
-  const chunks = (async function* () {
-    for await (const buf of fetchRanges(req, info.size)) {
-      md5.update(buf);
-      progress.advance(buf.length);
-      yield buf;
-    }
-  })();
-  const out = await writeStreamToFile(req.destination, chunks, { signal: req.signal, onWrite: (n) => progress.wrote(n) });
-  progress.phase('verifying');
-  if (out.bytes !== info.size) {
-    throw vmxError(JOB.DOWNLOAD_SIZE, `wrote ${out.bytes} bytes but the store reports ${info.size} for ${req.key}`, { file: req.destination });
+  if (!remote || !req.to) {
+    const partial = partialPath(destination);
+    const r = await fetchToFile({ ...req, destination, partial, info, spec, progress });
+    await rename(partial, destination).catch((err) => {
+      throw fsError(err, destination);
+    });
+    return { ...base, rangesFetched: r.fetched, rangesSkipped: r.skipped, verified: r.verified, seconds: seconds(started) };
   }
-  const etag = stripQuotes(info.etag);
-  // A plain (non-multipart) ETag is the MD5 of the object on S3 and OSS alike.
-  if (/^[0-9a-f]{32}$/i.test(etag) && etag.toLowerCase() !== md5.digest('hex')) {
-    throw vmxError(JOB.DOWNLOAD_DIGEST, `the downloaded bytes' MD5 differs from the object's ETag ${etag}`, { file: req.destination });
-  }
-  progress.phase('done');
-  return { objectSize: out.bytes, etag, sha256: out.sha256, seconds: (performance.now() - started) / 1000 };
+  const conv = remote.streamable ? await convertFromStream(req, info, spec, remote, destination, progress) : await convertFromCopy(req, info, spec, remote, destination, progress);
+  return { ...base, ...conv, seconds: seconds(started) };
 }
 
-/** Ranges in order with up to `concurrency` requests ahead of the one being consumed. */
-async function* fetchRanges(req: DownloadRequest, size: number): AsyncGenerator<Buffer> {
-  const window: Array<{ start: number; end: number; body: Promise<Buffer> }> = [];
-  let next = 0;
-  const launch = () => {
-    const start = next;
-    const end = Math.min(size, start + req.rangeSize);
-    next = end;
-    const body = req.sink.getRange(req.key, start, end, req.signal);
-    // Ranges behind a failed one are never awaited: keep their rejections handled.
-    body.catch(() => undefined);
-    window.push({ start, end, body });
-  };
-  try {
-    while (next < size && window.length < req.concurrency) launch();
-    while (window.length > 0) {
-      throwIfAborted(req.signal);
-      const r = window.shift()!;
-      const buf = await r.body;
-      if (buf.length !== r.end - r.start) {
-        throw vmxError(JOB.DOWNLOAD_SIZE, `range [${r.start}, ${r.end}) of ${req.key} returned ${buf.length} bytes`, { offset: r.start });
-      }
-      if (next < size) launch();
-      yield buf;
-    }
-  } finally {
-    window.length = 0;
+type Converted = Pick<DownloadResult, 'rangesFetched' | 'rangesSkipped' | 'verified' | 'conversion'>;
+
+/** Streamable layouts: GETs in order → stream reader → writer → destination. Not resumable mid-way. */
+async function convertFromStream(req: DownloadRequest, info: ObjectInfo, spec: RangeSpec, remote: RemoteFormat, destination: string, progress: ProgressTracker): Promise<Converted> {
+  const ordered = new OrderedRanges(spec, req.concurrency, req.signal);
+  let disk: DiskSource;
+  if (remote.streamable === 'vmdk-stream') {
+    disk = await vmdkStreamReader.open(Readable.from(ordered.chunks()), { name: req.url, size: info.size, signal: req.signal });
+  } else {
+    disk = new RawStreamDisk(ordered.chunks(), info.size, req.url);
   }
+  try {
+    progress.totalBytes = disk.virtualSize;
+    const hashing = new HashingSource(disk);
+    const writer = writerByTarget(req.to!)!;
+    const out = await writeStreamToFile(destination, writer.write(hashing.source, { signal: req.signal }), {
+      signal: req.signal,
+      onWrite: (n) => progress.wrote(n),
+    });
+    progress.advance(disk.virtualSize);
+    progress.phase('verifying');
+    const digests = await ordered.finishDigests();
+    const verified = await verifyDownloaded({ where: req.url, info, rangeSize: spec.rangeSize, digests, signal: req.signal }).catch(async (err: unknown) => {
+      await unlink(destination).catch(() => undefined);
+      throw err;
+    });
+    return {
+      rangesFetched: digests.length,
+      rangesSkipped: 0,
+      verified,
+      conversion: { from: remote.format, to: writer.target, mode: 'stream', outputBytes: out.bytes, outputSha256: out.sha256 },
+    };
+  } finally {
+    await disk.close();
+  }
+}
+
+/** Layouts that need seeks: download to a local copy (resumable), convert it, remove it. */
+async function convertFromCopy(req: DownloadRequest, info: ObjectInfo, spec: RangeSpec, remote: RemoteFormat, destination: string, progress: ProgressTracker): Promise<Converted> {
+  const partial = partialPath(destination, '.source');
+  const r = await fetchToFile({ ...req, destination, partial, info, spec, progress });
+  progress.phase('converting');
+  const c = await convertFile({ source: partial, destination, to: req.to!, from: remote.format, signal: req.signal });
+  await unlink(partial).catch((err) => {
+    throw fsError(err, partial);
+  });
+  return {
+    rangesFetched: r.fetched,
+    rangesSkipped: r.skipped,
+    verified: r.verified,
+    conversion: { from: remote.format, to: c.target, mode: 'local', outputBytes: c.outputBytes, outputSha256: c.outputSha256 },
+  };
+}
+
+function seconds(started: number): number {
+  return (performance.now() - started) / 1000;
 }

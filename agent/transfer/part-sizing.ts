@@ -14,12 +14,13 @@ export function choosePartSize(maxOutput: number, limits: StoreLimits, requested
   if (maxOutput > limits.maxObjectSize) {
     throw vmxError(TRANSFER.TOO_LARGE, `the output may reach ${formatBytes(maxOutput)}, over the store's object limit of ${formatBytes(limits.maxObjectSize)}`);
   }
-  const needed = Math.ceil(Math.ceil(maxOutput / limits.maxParts) / MiB) * MiB;
+  const exact = Math.ceil(maxOutput / limits.maxParts);
+  const needed = Math.ceil(exact / MiB) * MiB;
   if (requested !== undefined) {
     if (requested < limits.minPartSize || requested > limits.maxPartSize) {
       throw vmxError(TRANSFER.PART_SIZE, `part size ${formatBytes(requested)} is outside the store's limits ${formatBytes(limits.minPartSize)}..${formatBytes(limits.maxPartSize)}`);
     }
-    if (requested < needed) {
+    if (requested < exact) {
       throw vmxError(TRANSFER.PART_SIZE, `part size ${formatBytes(requested)} would need more than ${limits.maxParts} parts for up to ${formatBytes(maxOutput)}; use at least ${formatBytes(needed)}`);
     }
     return requested;

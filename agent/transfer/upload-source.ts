@@ -5,7 +5,7 @@ import type { ProgressTracker } from '../core/progress.js';
 import { HashingSource } from '../disk/hashing-source.js';
 import { withProgress } from '../disk/progress-source.js';
 import { openDisk } from '../formats/detect.js';
-import type { WriterOutput } from '../formats/format-writer.js';
+import type { ImageIdentity, WriterOutput } from '../formats/format-writer.js';
 import { WRITERS, writerByTarget } from '../formats/registry.js';
 import { RandomAccessFile } from '../io/random-access-file.js';
 import { throwIfAborted } from '../core/abort.js';
@@ -33,7 +33,7 @@ export interface UploadSource {
 export async function openUploadSource(
   path: string,
   as: string,
-  opts: { from?: string | undefined; parent?: string | undefined; signal?: AbortSignal | undefined; pool?: WorkerPool | undefined; chunkBytes?: number | undefined },
+  opts: { from?: string | undefined; parent?: string | undefined; identity?: ImageIdentity | undefined; signal?: AbortSignal | undefined; pool?: WorkerPool | undefined; chunkBytes?: number | undefined },
   progress: ProgressTracker,
 ): Promise<UploadSource> {
   if (as === 'original') return openOriginal(path, progress, opts.signal);
@@ -45,7 +45,7 @@ export async function openUploadSource(
   const outHash = createHash('sha256');
   let done = false;
   const chunks = (async function* () {
-    for await (const c of writer.write(hashing.source, { signal: opts.signal, pool: opts.pool, chunkBytes: opts.chunkBytes })) {
+    for await (const c of writer.write(hashing.source, { signal: opts.signal, identity: opts.identity, pool: opts.pool, chunkBytes: opts.chunkBytes })) {
       if (Buffer.isBuffer(c)) outHash.update(c);
       yield c;
     }

@@ -11,12 +11,16 @@ import type { TokenBucket } from '../sinks/token-bucket.js';
 import { TRANSFER } from './error-codes.js';
 import { choosePartSize } from './part-sizing.js';
 import { cutParts, type CutPart } from './part-cutter.js';
-import { md5Base64, multipartEtag, stripQuotes } from './multipart-etag.js';
+import { md5Base64, stripQuotes } from './multipart-etag.js';
+import { sendPart } from './send-part.js';
+import { confirmAllParts, opaqueEtags, verifyUploadedObject } from './upload-verify.js';
 import { checkpointId, type CheckpointPart, type UploadCheckpoint } from './upload-checkpoint.js';
 import { openUploadSource, type UploadOutput } from './upload-source.js';
 import { fsError } from '../io/random-access-file.js';
+import { crc64 } from '../hashing/crc64.js';
+import { randomBytes } from 'node:crypto';
+import type { ImageIdentity } from '../formats/format-writer.js';
 import type { WorkerPool } from '../pipeline/worker-pool.js';
-import { combineCrc64, crc64 } from '../hashing/crc64.js';
 
 export interface UploadRequest {
   source: string;
@@ -41,6 +45,8 @@ export interface UploadRequest {
   signal?: AbortSignal | undefined;
   progress?: ProgressTracker | undefined;
   onPart?: ((e: PartEvent) => void) | undefined;
+  /** Called when the store reports a part corrupted in transit (BadDigest), before it is sent again. */
+  onCorruptedPart?: ((attempt: number, err: unknown) => void) | undefined;
 }
 
 export interface PartEvent {
@@ -60,6 +66,8 @@ export interface UploadResult {
   partsSent: number;
   partsSkipped: number;
   etag: string;
+  /** What vouched for the finished object: the store's CRC-64, its multipart ETag, or only its size. */
+  verified: 'crc64' | 'etag' | 'size';
   sourceSha256: string | undefined;
   outputSha256: string | undefined;
   seconds: number;
@@ -77,20 +85,20 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
   const st = await stat(req.source).catch((err) => {
     throw fsError(err, req.source);
   });
-  const src = await openUploadSource(req.source, req.as, { from: req.from, parent: req.parent, signal: req.signal, pool: req.pool, chunkBytes: req.chunkBytes }, progress);
+  const id = checkpointId(req.source, req.destination);
+  const prior = req.resume ? await loadForResume(req, id) : undefined;
+  const identity = prior ? identityOf(prior) : newIdentity();
+  const src = await openUploadSource(req.source, req.as, { from: req.from, parent: req.parent, identity, signal: req.signal, pool: req.pool, chunkBytes: req.chunkBytes }, progress);
   try {
     const partSize = choosePartSize(src.maxOutputSize, req.sink.limits, req.partSize);
     if (src.patchableHead > partSize) throw new InternalError(CORE.INTERNAL, `writer head ${src.patchableHead} exceeds part size ${partSize}`);
-    const id = checkpointId(req.source, req.destination);
     const options = { as: req.as, partSize, encoder: src.encoderIdentity };
-    const identity = { path: req.source, size: st.size, mtimeMs: st.mtimeMs };
-    const cp = req.resume
-      ? await reconcile(req, id, identity, options)
-      : await begin(req, id, identity, options);
+    const source = { path: req.source, size: st.size, mtimeMs: st.mtimeMs };
+    const cp = prior ? await reconcile(req, prior, source, options) : await begin(req, id, source, { ...options, identity: identityText(identity) });
     progress.phase('uploading');
     const state = await sendParts(req, cp, src.output, partSize, src.patchableHead > 0, progress);
     progress.phase('verifying');
-    const info = await finish(req, cp, state.parts);
+    const { info, verified } = await finish(req, cp, state.parts);
     await req.checkpoints.delete(id);
     progress.phase('done');
     return {
@@ -103,6 +111,7 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
       partsSent: state.sent,
       partsSkipped: state.skipped,
       etag: info.etag,
+      verified,
       sourceSha256: src.sourceSha256(),
       outputSha256: src.patchableHead > 0 ? undefined : state.outputSha256,
       seconds: (performance.now() - started) / 1000,
@@ -112,23 +121,48 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
   }
 }
 
+function newIdentity(): ImageIdentity {
+  return { createdAtMs: Date.now(), uniqueId: randomBytes(16).toString('hex') };
+}
+
+function identityText(i: ImageIdentity): string {
+  return `${i.createdAtMs}:${i.uniqueId}`;
+}
+
+/** The stamp the first run gave the encoder, so regenerated parts come out byte-identical. */
+function identityOf(cp: UploadCheckpoint): ImageIdentity {
+  const m = /^(\d+):([0-9a-f]{32})$/.exec(String(cp.options.identity ?? ''));
+  if (!m) throw vmxError(TRANSFER.CHECKPOINT_CORRUPT, `checkpoint ${cp.id} has no valid encoder identity ("${String(cp.options.identity)}")`);
+  return { createdAtMs: Number(m[1]), uniqueId: m[2]! };
+}
+
 async function begin(req: UploadRequest, id: string, source: UploadCheckpoint['source'], options: UploadCheckpoint['options']) {
-  const metadata = { 'vmxfer-source': basename(req.source), 'vmxfer-format': req.as, ...(req.uploadOptions?.metadata ?? {}) };
+  const metadata = {
+    'vmxfer-source': basename(req.source),
+    'vmxfer-format': req.as,
+    // Lets a download recompute the multipart ETag (the MD5 of each part's MD5) from ranges of this size.
+    'vmxfer-part-size': String(options.partSize),
+    ...(req.uploadOptions?.metadata ?? {}),
+  };
   const uploadId = await req.sink.createUpload(req.key, { ...req.uploadOptions, metadata }, req.signal);
   const cp: UploadCheckpoint = { id, version: 1, destination: req.destination, uploadId, source, options, parts: [], updatedAt: new Date().toISOString() };
   await req.checkpoints.save(cp);
   return cp;
 }
 
-/** Loads the checkpoint, refuses a changed source or options, and keeps only parts the store confirms. */
-async function reconcile(req: UploadRequest, id: string, source: UploadCheckpoint['source'], options: UploadCheckpoint['options']) {
+async function loadForResume(req: UploadRequest, id: string): Promise<UploadCheckpoint> {
   const cp = await req.checkpoints.load(id);
   if (!cp) throw vmxError(TRANSFER.NO_CHECKPOINT, `no checkpoint for ${req.source} -> ${req.destination}; start without --resume`);
+  return cp;
+}
+
+/** Refuses a changed source or options, and keeps only the parts the store's ListParts confirms. */
+async function reconcile(req: UploadRequest, cp: UploadCheckpoint, source: UploadCheckpoint['source'], options: UploadCheckpoint['options']) {
   if (cp.source.size !== source.size || cp.source.mtimeMs !== source.mtimeMs) {
     throw vmxError(TRANSFER.RESUME_MISMATCH, `the source changed since the upload started (size/mtime ${cp.source.size}/${cp.source.mtimeMs} now ${source.size}/${source.mtimeMs})`, { file: req.source });
   }
   for (const [k, v] of Object.entries(options)) {
-    if (cp.options[k] !== v) throw vmxError(TRANSFER.RESUME_MISMATCH, `option ${k} was ${String(cp.options[k])} when the upload started, now ${String(v)}`);
+    if (cp.options[k] !== v) throw vmxError(TRANSFER.RESUME_MISMATCH, `option ${k} was ${String(cp.options[k])} when the upload started, now ${String(v)}`, { file: req.source });
   }
   const listed = new Map((await req.sink.listParts(req.key, cp.uploadId, req.signal)).map((p) => [p.partNumber, p]));
   cp.parts = cp.parts.filter((p) => {
@@ -165,10 +199,12 @@ async function sendParts(
 
   const send = async (part: CutPart) => {
     const t0 = performance.now();
-    const md5 = md5Base64(part.body);
     const prior = confirmed.get(part.partNumber);
     try {
-      if (prior && prior.md5 === md5 && prior.size === part.body.length) {
+      // The MD5 is computed here only to compare with a confirmed part; otherwise the sink's
+      // Content-MD5 of the part (PartRef.checksums.md5) is reused rather than hashing twice.
+      const priorMd5 = prior ? md5Base64(part.body) : undefined;
+      if (prior && prior.md5 === priorMd5 && prior.size === part.body.length) {
         done.set(part.partNumber, prior);
         state.skipped++;
         req.onPart?.({ partNumber: part.partNumber, state: 'skipped', size: part.body.length, seconds: 0 });
@@ -176,7 +212,8 @@ async function sendParts(
       }
       if (prior) throw vmxError(TRANSFER.RESUME_MISMATCH, `part ${part.partNumber} regenerated with different bytes than the confirmed part: the source changed`, { file: req.source });
       await req.bandwidth?.take(part.body.length, signal);
-      const ref: PartRef = await req.sink.uploadPart(req.key, cp.uploadId, part.partNumber, part.body, signal);
+      const ref: PartRef = await sendPart(req.sink, req.key, cp.uploadId, part.partNumber, part.body, signal, req.onCorruptedPart);
+      const md5 = ref.checksums?.md5 ?? md5Base64(part.body);
       const crc = wantsCrc64(req.sink) ? crc64('xz', part.body).toString() : undefined;
       const entry = { partNumber: part.partNumber, etag: ref.etag, size: part.body.length, md5, crc64: crc };
       done.set(part.partNumber, entry);
@@ -219,37 +256,21 @@ async function sendParts(
   return state;
 }
 
-async function finish(req: UploadRequest, cp: UploadCheckpoint, parts: CheckpointPart[]): Promise<ObjectInfo> {
+async function finish(req: UploadRequest, cp: UploadCheckpoint, parts: CheckpointPart[]): Promise<{ info: ObjectInfo; verified: UploadResult['verified'] }> {
   if (parts.length === 0) {
     // An empty output still needs one (empty) part to complete a multipart upload.
-    const ref = await req.sink.uploadPart(req.key, cp.uploadId, 1, Buffer.alloc(0), req.signal);
-    parts = [{ partNumber: 1, etag: ref.etag, size: 0, md5: md5Base64(Buffer.alloc(0)), crc64: '0' }];
+    const empty = Buffer.alloc(0);
+    const ref = await sendPart(req.sink, req.key, cp.uploadId, 1, empty, req.signal);
+    parts = [{ partNumber: 1, etag: ref.etag, size: 0, md5: md5Base64(empty), crc64: '0' }];
   }
-  parts.forEach((p, i) => {
-    if (p.partNumber !== i + 1) throw vmxError(TRANSFER.PART_MISSING, `part ${i + 1} of ${parts.length} was never confirmed; not completing ${req.key}`);
-  });
-  const info = await req.sink.completeUpload(req.key, cp.uploadId, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size })), req.signal);
-  verifyObject(req, info, parts);
-  return info;
+  await confirmAllParts(req.sink, req.key, cp.uploadId, parts, req.signal);
+  const refs = parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size }));
+  const info = await req.sink.completeUpload(req.key, cp.uploadId, refs, req.signal);
+  const verified = verifyUploadedObject(req.sink, req.key, info, parts, opaqueEtags(req.uploadOptions?.encryption?.algorithm));
+  return { info, verified };
 }
 
 /** Stores that report a whole-object CRC-64 get per-part CRCs to fold into it. */
 function wantsCrc64(sink: ObjectSink): boolean {
   return sink.kind === 'oss';
-}
-
-function verifyObject(req: UploadRequest, info: ObjectInfo, parts: CheckpointPart[]): void {
-  const size = parts.reduce((s, p) => s + p.size, 0);
-  if (info.size !== size) {
-    throw vmxError(TRANSFER.VERIFY_FAILED, `${req.key}: the store reports ${info.size} bytes, ${size} were sent`);
-  }
-  if (info.crc64ecma !== undefined && parts.every((p) => p.crc64 !== undefined)) {
-    const whole = parts.reduce((acc, p) => combineCrc64('xz', acc, BigInt(p.crc64!), p.size), 0n).toString();
-    if (whole !== info.crc64ecma) throw vmxError(TRANSFER.VERIFY_FAILED, `${req.key}: the store's CRC-64 ${info.crc64ecma} differs from the local ${whole}`);
-  }
-  const etag = stripQuotes(info.etag);
-  if (/-\d+$/.test(etag) && req.sink.kind !== 'oss') {
-    const want = multipartEtag(parts.map((p) => p.md5));
-    if (etag !== want) throw vmxError(TRANSFER.VERIFY_FAILED, `${req.key}: multipart ETag ${etag} differs from the local ${want}`);
-  }
 }

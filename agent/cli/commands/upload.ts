@@ -13,6 +13,7 @@ import { sharedTokenBucket } from '../../sinks/token-bucket.js';
 import { FileCheckpointStore } from '../../checkpoint/checkpoint-store.js';
 import { isUploadCheckpoint, type UploadCheckpoint } from '../../transfer/upload-checkpoint.js';
 import { uploadImage } from '../../transfer/upload.js';
+import { cancelUpload } from '../../transfer/cancel-upload.js';
 import type { UploadOptions } from '../../sinks/object-sink.js';
 import { WorkerPool } from '../../pipeline/worker-pool.js';
 import { parseWorkers } from './convert.js';
@@ -25,6 +26,7 @@ confirmed part. After a crash, kill -9, SIGTERM or network loss, run the same co
 --resume: only the parts the store does not confirm are sent again.
   --as FORMAT         ${['original', ...WRITERS.map((w) => w.target)].join(' | ')} (default original: bytes unchanged)
   --resume            continue the interrupted upload of SRC to URL
+  --cancel            abort the interrupted upload of SRC to URL at the store and delete its checkpoint
   --part-size SIZE    e.g. 16MiB (default: sized from the largest possible output, at least 16MiB)
   --concurrency N     parts in flight (default 4)
   --bwlimit RATE      bytes per second for the whole process, e.g. 50MiB
@@ -46,6 +48,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       ...STORE_FLAGS,
       as: { type: 'string' },
       resume: { type: 'boolean' },
+      cancel: { type: 'boolean' },
       'part-size': { type: 'string' },
       concurrency: { type: 'string' },
       bwlimit: { type: 'string' },
@@ -67,6 +70,12 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw vmxError(CORE.USAGE, `--concurrency must be an integer from 1 to 64`);
   const { sink, key } = openSink(url!, storeConnection(values));
   const checkpoints = new FileCheckpointStore<UploadCheckpoint>(join(stateDir(values), 'checkpoints'), isUploadCheckpoint);
+  if (values.cancel) {
+    const c = await cancelUpload({ source: src!, destination: url!, key, sink, checkpoints, signal });
+    const what = c.uploadId === undefined ? 'no interrupted upload to cancel' : `upload ${c.uploadId} ${c.abortedAtStore ? 'aborted' : 'was already gone at the store'}; checkpoint deleted`;
+    process.stdout.write(values.json ? JSON.stringify({ type: 'result', cancelled: c.uploadId !== undefined, ...c }) + '\n' : `${url}: ${what}\n`);
+    return 0;
+  }
   const progress = new ProgressTracker();
   const pool = new WorkerPool(parseWorkers(values.workers as string | undefined) ?? WorkerPool.defaultThreads());
   const stop = renderProgress(progress, values.json ? 'json' : process.stderr.isTTY ? 'tty' : 'none');
@@ -94,7 +103,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
     else {
       process.stdout.write(
         `${url}: ${formatBytes(result.objectSize)} in ${result.parts} parts of ${formatBytes(result.partSize)} ` +
-          `(${result.partsSent} sent, ${result.partsSkipped} already there) in ${result.seconds.toFixed(2)} s, verified\n` +
+          `(${result.partsSent} sent, ${result.partsSkipped} already there) in ${result.seconds.toFixed(2)} s, verified by ${result.verified}\n` +
           `etag: ${result.etag}\nsource sha256: ${result.sourceSha256 ?? '-'}\noutput sha256: ${result.outputSha256 ?? '-'}\n`,
       );
     }

@@ -92,6 +92,8 @@ export interface NewFooter {
   geometry: ChsGeometry;
   /** Offset of the dynamic disk header; omitted for fixed disks. */
   dataOffset?: number;
+  /** Time Stamp and Unique Id to write instead of now and a random UUID (deterministic output). */
+  identity?: { createdAtMs: number; uniqueId: string } | undefined;
 }
 
 /**
@@ -105,7 +107,7 @@ export function encodeFooter(f: NewFooter): Buffer {
   buf.writeUInt32BE(0x00000002, OFF.features); // "Reserved" feature bit: the spec says always set
   buf.writeUInt32BE(0x00010000, OFF.version);
   buf.writeBigUInt64BE(f.dataOffset === undefined ? 0xffffffffffffffffn : BigInt(f.dataOffset), OFF.dataOffset);
-  buf.writeUInt32BE(Math.max(0, Math.floor(Date.now() / 1000) - VHD_EPOCH_SECONDS) >>> 0, OFF.timestamp);
+  buf.writeUInt32BE(Math.max(0, Math.floor((f.identity?.createdAtMs ?? Date.now()) / 1000) - VHD_EPOCH_SECONDS) >>> 0, OFF.timestamp);
   buf.write('win ', OFF.creatorApp, 'latin1');
   buf.writeUInt32BE(0x000a0000, OFF.creatorVersion);
   buf.write('Wi2k', OFF.creatorOs, 'latin1');
@@ -115,7 +117,7 @@ export function encodeFooter(f: NewFooter): Buffer {
   buf[OFF.heads] = f.geometry.heads;
   buf[OFF.sectorsPerTrack] = f.geometry.sectorsPerTrack;
   buf.writeUInt32BE(DISK_TYPE[f.diskType], OFF.diskType);
-  Buffer.from(randomUUID().replace(/-/g, ''), 'hex').copy(buf, OFF.uniqueId);
+  Buffer.from(f.identity?.uniqueId ?? randomUUID().replace(/-/g, ''), 'hex').copy(buf, OFF.uniqueId);
   buf.writeUInt32BE(vhdChecksum(buf, OFF.checksum), OFF.checksum);
   return buf;
 }

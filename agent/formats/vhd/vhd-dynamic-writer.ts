@@ -50,7 +50,7 @@ export const vhdDynamicWriter: DiskWriter = {
 async function* writeDynamic(source: DiskSource, opts: WriteOptions = {}): AsyncGenerator<WriterOutput> {
   const p = plan(source);
   checkVhdSize(p.size, source);
-  const footer = encodeFooter({ diskType: 'dynamic', size: p.size, geometry: chsForSectors(p.size / 512), dataOffset: FOOTER_SIZE });
+  const footer = encodeFooter({ diskType: 'dynamic', size: p.size, geometry: chsForSectors(p.size / 512), dataOffset: FOOTER_SIZE, identity: opts.identity });
   const bat = Buffer.alloc(p.tableBytes, 0xff);
   yield Buffer.from(footer);
   yield encodeDynamicHeader(TABLE_OFFSET, p.blocks, BLOCK_SIZE);

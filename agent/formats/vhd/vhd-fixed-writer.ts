@@ -24,6 +24,6 @@ export const vhdFixedWriter: DiskWriter = {
       yield* extentBytes(e);
     }
     yield* zeroBytes(size - source.virtualSize);
-    yield encodeFooter({ diskType: 'fixed', size, geometry: chsForSectors(size / 512) });
+    yield encodeFooter({ diskType: 'fixed', size, geometry: chsForSectors(size / 512), identity: opts.identity });
   },
 };

@@ -24,6 +24,13 @@ export interface OssCallContext {
   responseHeaders?: http.IncomingHttpHeaders | undefined;
   /** Set by the transport when the request failed below HTTP. */
   failure?: TransportFailure | undefined;
+  /**
+   * Returns this very object. ali-oss deep-copies the options of some calls (completeMultipartUpload
+   * runs them through deepCopyWith), which turns the AbortSignal into a plain object and loses what
+   * the transport records; a function survives that copy by reference, so the transport finds the
+   * original context through it.
+   */
+  self?: (() => OssCallContext) | undefined;
 }
 
 export interface TransportFailure {
@@ -87,7 +94,7 @@ export class OssHttpClient {
     if (params.writeStream || params.customResponse) {
       return Promise.reject(new Error('OssHttpClient buffers responses; ali-oss streaming responses are not used by the OSS sink'));
     }
-    const ctx = params.ctx;
+    const ctx = params.ctx?.self?.() ?? params.ctx;
     const limit = ctx?.maxResponseBytes ?? this.opts.defaultMaxResponseBytes;
     const timeoutMs = Array.isArray(params.timeout) ? params.timeout.reduce((a, b) => a + b, 0) : (params.timeout ?? 60_000);
     const started = Date.now();

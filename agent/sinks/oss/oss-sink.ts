@@ -61,6 +61,7 @@ export class OssSink implements ObjectSink {
   private async call<T>(operation: string, key: string, signal: AbortSignal | undefined, maxResponseBytes: number | undefined, fn: (o: CallOptions) => Promise<T>): Promise<T> {
     throwIfAborted(signal);
     const ctx: OssCallContext = { signal, maxResponseBytes: maxResponseBytes ?? this.config.maxResponseBytes };
+    ctx.self = () => ctx;
     try {
       return await fn({ ctx });
     } catch (err) {

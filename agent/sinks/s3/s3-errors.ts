@@ -22,6 +22,8 @@ const PERMANENT: Readonly<Record<string, ErrorCodeDef>> = {
   InvalidPartOrder: STORE.INVALID_PART_ORDER,
   BadDigest: STORE.BAD_DIGEST,
   InvalidDigest: STORE.BAD_DIGEST,
+  // The body's SHA-256 differs from the signed x-amz-content-sha256: altered in transit like BadDigest.
+  XAmzContentSHA256Mismatch: STORE.BAD_DIGEST,
   InvalidRange: STORE.BAD_RANGE,
 };
 

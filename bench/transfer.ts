@@ -1,0 +1,146 @@
+/**
+ * Transfer benchmark against the loopback Ceph RGW, all in one run on the same ~1 GiB raw file:
+ *  1. `vmxfer upload --as original` (passthrough)  vs  `rclone copyto` and `aws s3 cp` (Debian's),
+ *     all with 16 MiB parts and 4 parts in flight;
+ *  2. `vmxfer upload --as vmdk` (convert and upload)  vs  `vmxfer convert --to vmdk` to a local file
+ *     (qcow2 stands in while no VMDK writer is registered; the output says which).
+ * Prints wall time, MB/s and the ratios the issue sets as targets; every object is deleted again.
+ * Run: npx tsc -p . && node dist/bench/transfer.js [rounds]
+ */
+import { execFile, spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { writerByTarget } from '../agent/formats/registry.js';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createTestBucket, ensureRgw, type RgwEnv, type TestBucket } from '../test/helpers/rgw.js';
+import { REPO_ROOT } from '../test/helpers/tmp.js';
+
+const pexec = promisify(execFile);
+const MiB = 1024 * 1024;
+const WORK = join(REPO_ROOT, 'bench', '.work');
+const SOURCE = join(WORK, 'transfer-1GiB.raw');
+const SIZE = 1024 * MiB;
+const CLI = join(REPO_ROOT, 'bin', 'vmxfer.js');
+
+/** 1 GiB: 64 MiB of zeros, ~700 MiB of real files from /usr/lib (binaries, libraries, data), then a sparse tail. */
+async function buildSource(): Promise<void> {
+  if (existsSync(SOURCE)) return;
+  await mkdir(WORK, { recursive: true });
+  const tmp = `${SOURCE}.building`;
+  await writeFile(tmp, Buffer.alloc(0));
+  await truncate(tmp, 64 * MiB);
+  const out = createWriteStream(tmp, { flags: 'a' });
+  const child = spawn('bash', ['-c', 'find /usr/lib /usr/share -type f -size +4k 2>/dev/null | sort | xargs cat 2>/dev/null | head -c 734003200'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  child.stdout.pipe(out);
+  await new Promise<void>((resolve, reject) => out.on('finish', resolve).on('error', reject));
+  await truncate(tmp, SIZE);
+  await rename(tmp, SOURCE);
+}
+
+async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
+  // AWS_CA_BUNDLE (set on this machine for HTTPS proxies) makes rclone's S3 backend refuse a plain-HTTP endpoint.
+  const base = { ...process.env };
+  delete base.AWS_CA_BUNDLE;
+  const t0 = performance.now();
+  await pexec(cmd, args, { env: { ...base, ...env }, maxBuffer: 16 * MiB });
+  return (performance.now() - t0) / 1000;
+}
+
+async function which(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+interface Tools {
+  rclone: boolean;
+  aws: boolean;
+}
+
+/**
+ * Deletes a measured object and waits for RGW's garbage collector (configured by scripts/rgw/start.sh
+ * to run every 10 s): memstore holds 4 GiB, and four 1 GiB objects alive at once would fill it.
+ */
+async function discard(b: TestBucket, key: string): Promise<void> {
+  await b.client.send(new DeleteObjectCommand({ Bucket: b.name, Key: key }));
+  await sleep(20_000);
+}
+
+async function run(env: RgwEnv, b: TestBucket, target: string, tools: Tools): Promise<Record<string, number>> {
+  const bucket = b.name;
+  const s3env = { AWS_ACCESS_KEY_ID: env.accessKeyId, AWS_SECRET_ACCESS_KEY: env.secretAccessKey, AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-1' };
+  const vmx = ['--endpoint', env.endpoint, '--path-style', '--part-size', '16MiB', '--concurrency', '4', '--state-dir', join(WORK, 'state')];
+  const r: Record<string, number> = {};
+  r.vmxferPassthrough = await timed(process.execPath, [CLI, 'upload', SOURCE, `s3://${bucket}/pass.raw`, '--as', 'original', ...vmx], s3env);
+  await discard(b, 'pass.raw');
+  if (tools.rclone) {
+    const rc = {
+      RCLONE_CONFIG_RGW_TYPE: 's3', RCLONE_CONFIG_RGW_PROVIDER: 'Ceph', RCLONE_CONFIG_RGW_ENDPOINT: env.endpoint,
+      RCLONE_CONFIG_RGW_ACCESS_KEY_ID: env.accessKeyId, RCLONE_CONFIG_RGW_SECRET_ACCESS_KEY: env.secretAccessKey, RCLONE_CONFIG_RGW_FORCE_PATH_STYLE: 'true',
+    };
+    r.rclone = await timed('/usr/bin/rclone', ['copyto', SOURCE, `rgw:${bucket}/rclone.raw`, '--s3-chunk-size', '16M', '--s3-upload-concurrency', '4', '--s3-upload-cutoff', '16M'], rc);
+    await discard(b, 'rclone.raw');
+  }
+  if (tools.aws) {
+    const cfg = join(WORK, 'aws-config');
+    await writeFile(cfg, '[default]\nregion = us-east-1\ns3 =\n  multipart_chunksize = 16MB\n  multipart_threshold = 16MB\n  max_concurrent_requests = 4\n');
+    r.awsCli = await timed('/usr/bin/aws', ['s3', 'cp', '--only-show-errors', '--endpoint-url', env.endpoint, SOURCE, `s3://${bucket}/aws.raw`], { ...s3env, AWS_CONFIG_FILE: cfg });
+    await discard(b, 'aws.raw');
+  }
+  const local = join(WORK, `converted.${target}`);
+  r.vmxferConvert = await timed(process.execPath, [CLI, 'convert', SOURCE, local, '--to', target]);
+  r.convertedBytes = (await stat(local)).size;
+  await rm(local, { force: true });
+  r.vmxferConvertUpload = await timed(process.execPath, [CLI, 'upload', SOURCE, `s3://${bucket}/conv.${target}`, '--as', target, ...vmx], s3env);
+  await discard(b, `conv.${target}`);
+  return r;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const rounds = Number(process.argv[2] ?? 1);
+  await buildSource();
+  const env = await ensureRgw();
+  const tools: Tools = { rclone: await which('/usr/bin/rclone'), aws: await which('/usr/bin/aws') };
+  const target = writerByTarget('vmdk') ? 'vmdk' : 'qcow2';
+  const all: Array<Record<string, number>> = [];
+  for (let i = 0; i < rounds; i++) {
+    const bucket = await createTestBucket(env, 'bench-transfer');
+    try {
+      all.push(await run(env, bucket, target, tools));
+    } finally {
+      await bucket.remove();
+    }
+  }
+  const m = (k: string) => (all[0]![k] === undefined ? undefined : median(all.map((r) => r[k]!)));
+  const mbps = (s: number | undefined) => (s === undefined ? undefined : +(SIZE / 1e6 / s).toFixed(1));
+  const pass = m('vmxferPassthrough')!;
+  const others = [m('rclone'), m('awsCli')].filter((x): x is number => x !== undefined);
+  const fastest = others.length ? Math.min(...others) : undefined;
+  const conv = m('vmxferConvert')!;
+  const convUp = m('vmxferConvertUpload')!;
+  const result = {
+    rounds,
+    sourceBytes: SIZE,
+    target,
+    seconds: { vmxferPassthrough: pass, rclone: m('rclone'), awsCli: m('awsCli'), vmxferConvert: conv, vmxferConvertUpload: convUp },
+    MBps: { vmxferPassthrough: mbps(pass), rclone: mbps(m('rclone')), awsCli: mbps(m('awsCli')), vmxferConvertUpload: mbps(convUp) },
+    convertedBytes: m('convertedBytes'),
+    tools: { rclone: tools.rclone ? 'Debian rclone' : 'not installed (apt-get install -y rclone)', aws: tools.aws ? 'Debian awscli' : 'not installed (apt-get install -y awscli)' },
+    passthroughSpeedupOverFastestTool: fastest === undefined ? undefined : +(fastest / pass).toFixed(2),
+    passthroughTargetMet: fastest === undefined ? undefined : pass <= fastest,
+    convertUploadOverConvertAlone: +(convUp / conv).toFixed(2),
+    convertUploadTargetMet: convUp <= 1.1 * conv,
+  };
+  console.log(JSON.stringify(result, null, 2));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
