@@ -7,7 +7,11 @@ import { vmxError } from '../core/errors.js';
 import { STORE } from '../sinks/error-codes.js';
 import { uploadImage, type PartEvent } from '../transfer/upload.js';
 import { checkpointId } from '../transfer/upload-checkpoint.js';
-import { downloadObject } from '../transfer/ordered-download.js';
+import { downloadObject, partialPath } from '../transfer/download.js';
+import { downloadCheckpointId, isDownloadCheckpoint, type DownloadCheckpoint } from '../transfer/download-checkpoint.js';
+import { FileCheckpointStore } from '../checkpoint/checkpoint-store.js';
+import { join, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { Direction } from '../metrics/agent-metrics.js';
 import { observedSink } from './observed-sink.js';
 import type { PartBoard } from './part-board.js';
@@ -23,11 +27,10 @@ export interface JobRun {
   onValidated(): void;
 }
 
-const DEFAULT_RANGE = 16 * 1024 * 1024;
 
 /**
  * Validates then runs a job. Uploads resume from their checkpoint when one exists (a restart after
- * a stop or a crash); downloads start over. Throws the transfer's typed error on failure.
+ * a stop or a crash); downloads resume from theirs. Throws the transfer's typed error on failure.
  */
 export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
   const direction: Direction = job.kind === 'download' ? 'download' : 'upload';
@@ -131,26 +134,43 @@ function onPart(e: PartEvent, run: JobRun, ctx: RunContext): void {
   ctx.metrics.parts.inc({ result: e.state });
 }
 
+/** A download job: parallel ranged GETs into a partial file, resumed from its checkpoint after a restart. */
 async function download(job: JobRecord, ctx: RunContext, run: JobRun, opened: OpenedSink): Promise<JobResult> {
   const ps = job.options.partSize ?? ctx.config.transfer.part_size;
+  const checkpoints = downloadCheckpoints(ctx);
+  const destination = resolve(job.destination);
+  const resume = (await checkpoints.load(downloadCheckpointId(job.source, partialPath(destination))).catch(() => undefined)) !== undefined;
   const r = await downloadObject({
+    url: job.source,
     sink: opened.sink,
     key: opened.key,
-    destination: job.destination,
-    rangeSize: ps === 'auto' ? DEFAULT_RANGE : ps,
+    destination,
+    rangeSize: ps === 'auto' ? undefined : ps,
     concurrency: job.options.concurrency ?? ctx.config.transfer.concurrency,
+    resume,
+    checkpoints,
+    bandwidth: ctx.bandwidth,
     signal: run.signal,
     progress: run.progress,
   });
-  return { etag: r.etag, objectSize: r.objectSize, sourceSha256: null, outputSha256: r.sha256, seconds: r.seconds };
+  return { etag: `verified by ${r.verified}`, objectSize: r.objectSize, sourceSha256: null, outputSha256: null, seconds: r.seconds };
+}
+
+function downloadCheckpoints(ctx: RunContext): FileCheckpointStore<DownloadCheckpoint> {
+  return new FileCheckpointStore<DownloadCheckpoint>(join(ctx.config.state_dir, 'downloads'), isDownloadCheckpoint, ctx.metrics.onCheckpointSave('download'));
 }
 
 /**
  * After a cancel: aborts the multipart upload the job's checkpoint names (the store frees its
- * parts) and forgets the checkpoint. Downloads clean up their temporary file themselves.
+ * parts) and forgets the checkpoint. A download loses its partial file and checkpoint.
  */
 export async function cleanupCancelled(job: JobRecord, ctx: RunContext): Promise<void> {
-  if (job.kind === 'download') return;
+  if (job.kind === 'download') {
+    const partial = partialPath(resolve(job.destination));
+    await rm(partial, { force: true });
+    await downloadCheckpoints(ctx).delete(downloadCheckpointId(job.source, partial));
+    return;
+  }
   const id = checkpointId(job.source, job.destination);
   const cp = await ctx.checkpoints.load(id).catch(() => undefined);
   if (!cp) return;

@@ -72,7 +72,7 @@ export class AgentMetrics {
   }
 
   /** A checkpoint store's onSave hook for one kind of record. */
-  onCheckpointSave(kind: 'upload' | 'job'): (seconds: number) => void {
+  onCheckpointSave(kind: 'upload' | 'download' | 'job'): (seconds: number) => void {
     return (seconds) => {
       this.checkpointWrites.inc({ kind });
       this.checkpointSeconds.observe({ kind }, seconds);

@@ -168,9 +168,9 @@ test('cancel aborts the multipart upload and forgets the checkpoint', async () =
   }
 });
 
-async function waitUntil(cond: () => boolean): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!cond()) {
+async function waitUntil(cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -193,3 +193,36 @@ async function promtool(text: string): Promise<{ code: number; output: string }>
     return { code: e.code, output: e.stdout + e.stderr };
   }
 }
+
+test('kill -9 mid-download and a restart resume the download from its checkpoint with correct bytes', async () => {
+  const d = await startDaemon(rgwDaemonOptions({ transfer: { part_size: '5MiB', bwlimit: '5MiB' } }));
+  try {
+    const src = join(d.stateDir, 'data.bin');
+    await writeFile(src, randomBytes(30 * MiB));
+    const key = `dl-resume/${randomBytes(3).toString('hex')}.bin`;
+    const up = await d.api('POST', '/v1/jobs', { source: src, destination: `s3://${bucket.name}/${key}` });
+    assert.equal((await waitForJob(d, up.json.job.id, (j) => ['completed', 'failed'].includes(j.state))).state, 'completed');
+    const out = join(d.stateDir, 'back.bin');
+    const dl = await d.api('POST', '/v1/jobs', { source: `s3://${bucket.name}/${key}`, destination: out });
+    assert.equal(dl.status, 201, dl.text);
+    // Wait until the download's checkpoint records at least two completed ranges, then kill the daemon.
+    const cpDir = join(d.stateDir, 'downloads');
+    await waitUntil(async () => {
+      const files = (await readdir(cpDir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
+      if (files.length === 0) return false;
+      const cp = JSON.parse(await readFile(join(cpDir, files[0]!), 'utf8'));
+      return cp.ranges.length >= 2;
+    });
+    await d.kill();
+    await d.restart();
+    const done = await waitForJob(d, dl.json.job.id, (j) => ['completed', 'failed'].includes(j.state));
+    assert.equal(done.state, 'completed', JSON.stringify(done.error));
+    assert.equal(await sha256File(out), await sha256File(src));
+    const fetchedAfterRestart = metric(await metricsText(d), /^vmxfer_transferred_bytes_total\{direction="download",store="s3"\}/);
+    assert.ok(fetchedAfterRestart <= 30 * MiB - 2 * 5 * MiB, `after the restart ${fetchedAfterRestart} bytes were fetched: the ranges done before the kill must not be fetched again`);
+    assert.deepEqual((await readdir(cpDir)).filter((f) => f.endsWith('.json')), [], 'the checkpoint is gone once the download completed');
+  } finally {
+    await d.stop();
+    await rm(d.stateDir, { recursive: true, force: true });
+  }
+});
