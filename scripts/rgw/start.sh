@@ -122,16 +122,18 @@ start_cluster() {
   ceph-authtool --create-keyring --gen-key --name=mon. --cap mon 'allow *' "$STATE/keyring" >/dev/null
   monmaptool --create --clobber --fsid "$fsid" --addv a "[v2:127.0.0.1:$mon_port]" "$STATE/monmap" >/dev/null
   ceph-mon -c "$CONF" -i a --mkfs --monmap "$STATE/monmap" --keyring "$STATE/keyring"
-  ceph-mon -c "$CONF" -i a 2>>"$STATE/log/daemons.stderr"
+  # 9>&-: the daemons must not inherit the lock's descriptor, or they would hold the lock for their
+  # whole life and a later start.sh waiting on it would wait forever.
+  ceph-mon -c "$CONF" -i a 2>>"$STATE/log/daemons.stderr" 9>&-
   wait_for "the monitor" 60 ceph -c "$CONF" --connect-timeout 2 mon stat
 
   local osd_id
   osd_id=$(ceph -c "$CONF" osd new "$osd_uuid")
   ceph-osd -c "$CONF" -i "$osd_id" --mkfs --osd-uuid "$osd_uuid" 2>>"$STATE/log/daemons.stderr"
-  ceph-osd -c "$CONF" -i "$osd_id" 2>>"$STATE/log/daemons.stderr"
+  ceph-osd -c "$CONF" -i "$osd_id" 2>>"$STATE/log/daemons.stderr" 9>&-
   wait_for "the OSD to come up" 60 osd_is_up "$osd_id"
 
-  radosgw -c "$CONF" -n client.rgw 2>>"$STATE/log/daemons.stderr"
+  radosgw -c "$CONF" -n client.rgw 2>>"$STATE/log/daemons.stderr" 9>&-
   access=$(random_token 'A-Z0-9' 20)
   secret=$(random_token 'A-Za-z0-9' 40)
   wait_for "the gateway's user store" 60 radosgw-admin -c "$CONF" user create --uid=vmxfer-test \
