@@ -7,9 +7,10 @@ import {
   startInstanceExport,
   type AwsImageExportParams,
   type AwsInstanceExportParams,
+  type AwsExportLocation,
 } from '../aws/aws-export.js';
 import { s3ObjectReader } from '../aws/s3-object-reader.js';
-import { DEFAULT_POLL } from '../poll-task.js';
+import { DEFAULT_POLL, type PolledState } from '../poll-task.js';
 import type { CloudTaskCallbacks } from '../task-events.js';
 import { DEFAULT_DOWNLOAD_PART, downloadObject } from './download.js';
 import type { ExportCommon, ExportResult } from './export-types.js';
@@ -24,17 +25,7 @@ export async function runAwsImageExport(
 ): Promise<ExportResult> {
   const clients = awsClients({ ...connection, retry: withOnRetry(connection.retry, callbacks) });
   const taskId = await startImageExport(clients, p, signal);
-  const done = await followTask({
-    describe: () => describeImageExport(clients, taskId, p, signal),
-    cancel: () => cancelAwsExport(clients, taskId),
-    cancelling: { kind: 'aws-export-image', id: taskId },
-    poll: p.poll ?? DEFAULT_POLL,
-    callbacks,
-    signal,
-  });
-  const reader = p.reader ?? s3ObjectReader(clients, done.raw.bucket);
-  const dl = await downloadObject(reader, done.raw.key, p.destination, { partSize: p.partSize ?? DEFAULT_DOWNLOAD_PART, signal, onBytes: p.onBytes });
-  return { ...dl, taskId, bucket: done.raw.bucket };
+  return followAndDownload(clients, p, callbacks, signal, { kind: 'aws-export-image', id: taskId }, () => describeImageExport(clients, taskId, p, signal));
 }
 
 export async function runAwsInstanceExport(
@@ -45,15 +36,27 @@ export async function runAwsInstanceExport(
 ): Promise<ExportResult> {
   const clients = awsClients({ ...connection, retry: withOnRetry(connection.retry, callbacks) });
   const taskId = await startInstanceExport(clients, p, signal);
+  return followAndDownload(clients, p, callbacks, signal, { kind: 'aws-export-instance', id: taskId }, () => describeInstanceExport(clients, taskId, p, signal));
+}
+
+/** Both AWS exports end alike: poll the task (cancelled with it), then download what it wrote. */
+async function followAndDownload(
+  clients: ReturnType<typeof awsClients>,
+  p: ExportCommon,
+  callbacks: CloudTaskCallbacks,
+  signal: AbortSignal | undefined,
+  task: { kind: 'aws-export-image' | 'aws-export-instance'; id: string },
+  describe: () => Promise<PolledState<AwsExportLocation>>,
+): Promise<ExportResult> {
   const done = await followTask({
-    describe: () => describeInstanceExport(clients, taskId, p, signal),
-    cancel: () => cancelAwsExport(clients, taskId),
-    cancelling: { kind: 'aws-export-instance', id: taskId },
+    describe,
+    cancel: () => cancelAwsExport(clients, task.id),
+    cancelling: task,
     poll: p.poll ?? DEFAULT_POLL,
     callbacks,
     signal,
   });
   const reader = p.reader ?? s3ObjectReader(clients, done.raw.bucket);
   const dl = await downloadObject(reader, done.raw.key, p.destination, { partSize: p.partSize ?? DEFAULT_DOWNLOAD_PART, signal, onBytes: p.onBytes });
-  return { ...dl, taskId, bucket: done.raw.bucket };
+  return { ...dl, taskId: task.id, bucket: done.raw.bucket };
 }
