@@ -5,7 +5,7 @@ FROM node:24-bookworm-slim AS build
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libdeflate-dev python3 make g++ \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY package.json package-lock.json tsconfig.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.dashboard.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY agent ./agent
 COPY native-wasm ./native-wasm
@@ -13,8 +13,8 @@ COPY bin ./bin
 COPY test ./test
 COPY bench ./bench
 COPY native ./native
-COPY scripts/build-native.mjs ./scripts/
-RUN node scripts/build-native.mjs && npx tsc -p tsconfig.json && npm prune --omit=dev \
+COPY scripts/build-native.mjs scripts/build-dashboard.mjs ./scripts/
+RUN node scripts/build-native.mjs && npx tsc -p tsconfig.json && node scripts/build-dashboard.mjs && npm prune --omit=dev \
   && mkdir -p native/libdeflate/build/Release
 
 # Runtime stage: production dependencies and compiled output only, as a non-root user.
@@ -28,6 +28,7 @@ WORKDIR /opt/vmxfer
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/agent ./dist/agent
+COPY --from=build /src/dist/dashboard ./dist/dashboard
 COPY --from=build /src/native-wasm ./native-wasm
 COPY --from=build /src/native/libdeflate/build/Release ./native/libdeflate/build/Release
 COPY --from=build /src/bin ./bin

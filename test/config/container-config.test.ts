@@ -17,4 +17,7 @@ test('config/container.yaml is valid, listens on all interfaces and keeps state 
   assert.match(docker, new RegExp(`^EXPOSE ${c.listen.port}$`, 'm'));
   assert.match(docker, /^HEALTHCHECK .*\n.*\/healthz/m);
   assert.match(docker, /^CMD \["daemon", "--config", "\/opt\/vmxfer\/config\/container\.yaml"\]$/m);
+  // The daemon serves the dashboard from dist/dashboard: the image must build it and carry it.
+  assert.match(docker, /node scripts\/build-dashboard\.mjs/);
+  assert.match(docker, /^COPY --from=build \/src\/dist\/dashboard \.\/dist\/dashboard$/m);
 });
