@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { CHUNK_TASKS } from './chunk-tasks.js';
+import { abortedError } from '../core/abort.js';
 
 export interface ChunkJob {
   task: string;
@@ -47,6 +48,10 @@ export class WorkerPool {
         return fn(Buffer.from(job.memory, job.byteOffset, job.length), job.params) as T;
       }
       return (await this.piscina.run(job, signal ? { signal } : {})) as T;
+    } catch (err) {
+      // Piscina rejects an aborted task with its own AbortError: report the cancellation as ours.
+      if (signal?.aborted) throw abortedError(signal);
+      throw err;
     } finally {
       this.queued--;
       this.busyMs += performance.now() - t0;
