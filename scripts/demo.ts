@@ -36,6 +36,8 @@ async function main(): Promise<number> {
   };
   const log = join(work, 'daemon.log');
   say(`starting vmxfer daemon on ${url} (state ${join(work, 'state')}, JSON logs in ${log})`);
+  // A throwaway token for this demo only: printed so the dashboard at the URL can be opened meanwhile.
+  say(`dashboard: open ${url}/ and paste the token ${env.VMXFER_TOKEN}`);
   const daemon = await startDaemon(['daemon', '--listen', `127.0.0.1:${port}`, '--state-dir', join(work, 'state')], env, log);
   try {
     await waitReady(url, daemon);
