@@ -1,3 +1,4 @@
+import { FrameRequest } from './frame-request.js';
 import { PART_STATES, type Part, type PartState } from './api-types.js';
 import { fitCanvas } from './canvas-size.js';
 import { measureFrame } from './frame-batcher.js';
@@ -24,7 +25,7 @@ export class PartsGrid {
   private states = new Uint8Array(0);
   private changed: number[] = [];
   private full = true;
-  private pending = false;
+  private readonly frame = new FrameRequest(() => measureFrame('vmxfer:parts', () => this.draw()));
   private cell = 16;
   private columns = 1;
   private readonly legend = new Map<PartState, HTMLElement>();
@@ -82,12 +83,7 @@ export class PartsGrid {
   }
 
   private request(): void {
-    if (this.pending) return;
-    this.pending = true;
-    requestAnimationFrame(() => {
-      this.pending = false;
-      measureFrame('vmxfer:parts', () => this.draw());
-    });
+    this.frame.request();
   }
 
   private draw(): void {

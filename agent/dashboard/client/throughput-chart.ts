@@ -1,3 +1,4 @@
+import { FrameRequest } from './frame-request.js';
 import { fitCanvas } from './canvas-size.js';
 import { formatRate } from './format.js';
 import { setAttr } from './dom.js';
@@ -12,7 +13,7 @@ const FONT = '14px system-ui, sans-serif';
 /** Throughput over time on a canvas, from the job's samples plus live progress rates. */
 export class ThroughputChart {
   private samples: Array<[number, number]> = [];
-  private pending = false;
+  private readonly frame = new FrameRequest(() => this.draw());
   /** The box's width from ResizeObserver (no layout read while drawing). */
   private width = 300;
 
@@ -39,12 +40,7 @@ export class ThroughputChart {
   }
 
   private request(): void {
-    if (this.pending) return;
-    this.pending = true;
-    requestAnimationFrame(() => {
-      this.pending = false;
-      this.draw();
-    });
+    this.frame.request();
   }
 
   private draw(): void {
