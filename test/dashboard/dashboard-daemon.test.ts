@@ -7,12 +7,14 @@ import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-
 import { openBrowser, saveScreenshot, type TestBrowser } from '../helpers/browser.js';
 import { tempDir } from '../helpers/tmp.js';
 import { loadRgw, loadStartDaemon, type DaemonHandle, type TestBucket } from './helper-contracts.js';
-import { recordConnectionStates, signIn } from './page-session.js';
+import { recordConnectionStates, recordProgressValues, signIn } from './page-session.js';
 import type { Page } from 'playwright-core';
 
 const MiB = 1024 * 1024;
 /** Slow enough (with the daemon's bandwidth limit) that progress is seen moving and a cancel lands mid-upload. */
 const BWLIMIT = '8MiB';
+/** About four seconds at BWLIMIT (one second of burst): many feed updates (4 per second) before completion. */
+const SMALL_MIB = 40;
 
 let browser: TestBrowser;
 let daemon: DaemonHandle;
@@ -35,7 +37,7 @@ before(async () => {
   const env = await rgw.ensureRgw();
   bucket = await rgw.createTestBucket(env, 'dashboard');
   work = await tempDir('vmxfer-dashboard-');
-  await writeRandomImage(join(work.dir, 'small.raw'), 24);
+  await writeRandomImage(join(work.dir, 'small.raw'), SMALL_MIB);
   await writeRandomImage(join(work.dir, 'large.raw'), 64);
   daemon = await startDaemon({
     sourceRoots: [work.dir],
@@ -83,19 +85,15 @@ test('a submitted upload: its progress bar advances and the row reaches complete
   const page = browser.page;
   const id = await submitThroughForm(page, join(work.dir, 'small.raw'), `s3://${bucket.name}/small.raw`);
   const bar = row(page, id).getByRole('progressbar');
-  const seen = new Set<number>();
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && (await row(page, id).getAttribute('data-state')) !== 'completed') {
-    const now = await bar.getAttribute('aria-valuenow');
-    if (now !== null) seen.add(Number(now));
-    await page.waitForTimeout(100);
-  }
-  assert.equal(await row(page, id).getAttribute('data-state'), 'completed');
+  await row(page, id).waitFor({ timeout: 15_000 });
+  const values = await recordProgressValues(page, id);
+  await row(page, id).and(page.locator('[data-state="completed"]')).waitFor({ timeout: 60_000 });
   assert.equal(await bar.getAttribute('aria-valuenow'), '100');
-  const between = [...seen].filter((v) => v > 0 && v < 100);
-  assert.ok(between.length >= 2, `the bar showed intermediate values ${[...seen].sort((a, b) => a - b).join(', ')}`);
+  const seen = await values();
+  const between = seen.filter((v) => v > 0 && v < 100);
+  assert.ok(between.length >= 2, `the bar showed intermediate values ${seen.join(', ')}`);
   const head = await bucket.client.send(new HeadObjectCommand({ Bucket: bucket.name, Key: 'small.raw' }));
-  assert.equal(head.ContentLength, 24 * MiB);
+  assert.equal(head.ContentLength, SMALL_MIB * MiB);
   await page.getByRole('button', { name: `Open job ${id}` }).click();
   const api = await daemon.api('GET', `/v1/jobs/${id}`);
   await page.locator('#job-checksums dd', { hasText: api.json.job.result.sourceSha256 }).first().waitFor();

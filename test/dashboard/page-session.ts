@@ -18,3 +18,22 @@ export async function recordConnectionStates(page: Page): Promise<() => Promise<
   });
   return () => page.evaluate(() => (globalThis as any).__states);
 }
+
+/**
+ * Records, inside the page, every aria-valuenow the progress bar of job `id` shows from now on.
+ * Polling from the test misses values on a loaded machine; a MutationObserver over the table sees each redraw.
+ */
+export async function recordProgressValues(page: Page, id: string): Promise<() => Promise<number[]>> {
+  await page.evaluate((jobId) => {
+    const doc = (globalThis as any).document;
+    const seen: number[] = [];
+    const sample = () => {
+      const v = doc.querySelector(`#jobs-body tr[data-job-id="${jobId}"] [role=progressbar]`)?.getAttribute('aria-valuenow');
+      if (v !== null && v !== undefined && seen[seen.length - 1] !== Number(v)) seen.push(Number(v));
+    };
+    (globalThis as any).__progress = seen;
+    sample();
+    new (globalThis as any).MutationObserver(sample).observe(doc.getElementById('jobs-body'), { subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow', 'data-job-id'] });
+  }, id);
+  return () => page.evaluate(() => (globalThis as any).__progress);
+}
