@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 extra=(); [ -x /usr/bin/chromium ] || extra+=(chromium)   # the dashboard tests drive Debian's Chromium
 bash scripts/install-test-deps.sh "${extra[@]}"
 if [ ! -e node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
-node scripts/build-native.mjs   # optional libdeflate addon; prints one line and goes on without it
+node scripts/build-native.mjs   # optional native addons (libdeflate, sparse-file); one line each, goes on without them
 npx tsc -p tsconfig.json
 node scripts/build-dashboard.mjs
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)

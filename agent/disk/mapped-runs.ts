@@ -39,7 +39,10 @@ function continues(a: MappedRun, b: MappedRun): boolean {
 /** Reads `buf.length` bytes of the image at `fileOffset`. */
 export type RunReader = (fileOffset: number, buf: Buffer) => Promise<void>;
 
-/** Turns runs into extents: data runs are read in pieces of at most `maxDataLength` bytes. */
+/**
+ * Turns runs into extents: data runs are read in pieces of at most `maxDataLength` bytes, cut at
+ * multiples of it in the virtual disk so that a consumer chunking at that size gets whole chunks.
+ */
 export async function* runsToExtents(runs: AsyncIterable<MappedRun>, read: RunReader, opts: ExtentReadOptions = {}): AsyncGenerator<Extent> {
   const max = opts.maxDataLength ?? DEFAULT_MAX_DATA_EXTENT;
   const allocate = opts.allocate ?? Buffer.allocUnsafe;
@@ -48,11 +51,14 @@ export async function* runsToExtents(runs: AsyncIterable<MappedRun>, read: RunRe
       yield emptyExtent(run.kind, run.offset, run.length);
       continue;
     }
-    for (let done = 0; done < run.length; done += max) {
+    const end = run.offset + run.length;
+    for (let pos = run.offset; pos < end; ) {
       throwIfAborted(opts.signal);
-      const buf = allocate(Math.min(max, run.length - done));
-      await read(run.fileOffset! + done, buf);
-      yield dataExtent(run.offset + done, buf);
+      const pieceEnd = Math.min(end, (Math.floor(pos / max) + 1) * max);
+      const buf = allocate(pieceEnd - pos);
+      await read(run.fileOffset! + (pos - run.offset), buf);
+      yield dataExtent(pos, buf);
+      pos = pieceEnd;
     }
   }
 }

@@ -55,6 +55,11 @@ export class RandomAccessFile {
     }
   }
 
+  /** The descriptor, for lseek-based hole detection (file-data-ranges.ts); reads stay positional. */
+  get fd(): number {
+    return this.fh.fd;
+  }
+
   async close(): Promise<void> {
     await this.fh.close().catch(() => undefined);
   }

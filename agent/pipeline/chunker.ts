@@ -21,6 +21,8 @@ export async function* chunkExtents(
   virtualSize: number,
   slab: BufferSlab,
   signal?: AbortSignal,
+  /** Called with each data extent's buffer once its bytes are in the slab (a read-buffer pool takes it back). */
+  recycle?: (data: Buffer) => void,
 ): AsyncGenerator<Chunk> {
   const size = slab.slotSize;
   let chunkStart = 0;
@@ -63,6 +65,7 @@ export async function* chunkExtents(
         slab.view(slot).fill(0, pos - chunkStart, pieceEnd - chunkStart);
       }
       pos = pieceEnd;
+      if (pos === end && e.kind === 'data') recycle?.(e.data);
       if (pos === chunkEnd) {
         if (slot !== undefined) {
           yield { kind: 'data', offset: chunkStart, length: chunkEnd - chunkStart, slot };

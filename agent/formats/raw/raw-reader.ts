@@ -1,35 +1,52 @@
-import { DEFAULT_MAX_DATA_EXTENT, type DiskInfo, type DiskSource, type ExtentReadOptions } from '../../disk/disk-source.js';
-import { dataExtent, type Extent, type ExtentRange } from '../../disk/extent.js';
+import type { DiskInfo, DiskSource, ExtentReadOptions } from '../../disk/disk-source.js';
+import type { Extent, ExtentRange } from '../../disk/extent.js';
+import { runsToExtents, runsToRanges, type MappedRun } from '../../disk/mapped-runs.js';
 import { throwIfAborted } from '../../core/abort.js';
+import { fileDataRanges } from '../../io/file-data-ranges.js';
 import { RandomAccessFile } from '../../io/random-access-file.js';
 import type { FormatReader } from '../format-reader.js';
 
-/** A raw image: every byte is data; zero detection is the writer's business. */
+/**
+ * A raw image: its bytes are the disk. Holes of a sparse file (lseek SEEK_DATA/SEEK_HOLE, when the
+ * native addon is built) are unallocated extents that are never read, as qemu-img skips them; every
+ * stored byte is data, zeros included (zero detection is the writer's business).
+ */
 export class RawDisk implements DiskSource {
   readonly allocationExact = false;
   readonly info: DiskInfo;
 
   constructor(private readonly file: RandomAccessFile) {
-    this.info = { format: 'raw', virtualSize: file.size, allocatedBytes: file.size, files: [file.path], warnings: [] };
+    this.info = { format: 'raw', virtualSize: file.size, allocatedBytes: this.storedBytes(), files: [file.path], warnings: [] };
   }
 
   get virtualSize(): number {
     return this.file.size;
   }
 
-  async *extents(opts: ExtentReadOptions = {}): AsyncGenerator<Extent> {
-    const max = opts.maxDataLength ?? DEFAULT_MAX_DATA_EXTENT;
-    const allocate = opts.allocate ?? Buffer.allocUnsafe;
-    for (let pos = 0; pos < this.file.size; pos += max) {
-      throwIfAborted(opts.signal);
-      const buf = allocate(Math.min(max, this.file.size - pos));
-      await this.file.readInto(buf, pos);
-      yield dataExtent(pos, buf);
-    }
+  extents(opts: ExtentReadOptions = {}): AsyncGenerator<Extent> {
+    return runsToExtents(this.runs(opts.signal), (at, buf) => this.file.readInto(buf, at), opts);
   }
 
-  async *allocation(): AsyncGenerator<ExtentRange> {
-    if (this.file.size > 0) yield { kind: 'data', offset: 0, length: this.file.size };
+  allocation(opts: ExtentReadOptions = {}): AsyncGenerator<ExtentRange> {
+    return runsToRanges(this.runs(opts.signal));
+  }
+
+  /** The file as runs: data where the file stores bytes, unallocated over its holes. */
+  private async *runs(signal?: AbortSignal): AsyncGenerator<MappedRun> {
+    let pos = 0;
+    for (const r of fileDataRanges(this.file.fd, this.file.size)) {
+      throwIfAborted(signal);
+      if (r.offset > pos) yield { kind: 'unallocated', offset: pos, length: r.offset - pos };
+      yield { kind: 'data', offset: r.offset, length: r.length, fileOffset: r.offset };
+      pos = r.offset + r.length;
+    }
+    if (pos < this.file.size) yield { kind: 'unallocated', offset: pos, length: this.file.size - pos };
+  }
+
+  private storedBytes(): number {
+    let n = 0;
+    for (const r of fileDataRanges(this.file.fd, this.file.size)) n += r.length;
+    return n;
   }
 
   close(): Promise<void> {
