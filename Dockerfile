@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Build stage: compile TypeScript with the dev dependencies.
 FROM node:24-bookworm-slim AS build
-# libdeflate-dev and a C toolchain for the optional native/libdeflate addon (scripts/build-native.mjs).
+# libdeflate-dev and a C toolchain for the optional native addons native/libdeflate and native/sparse-file (scripts/build-native.mjs).
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libdeflate-dev python3 make g++ \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -15,7 +15,7 @@ COPY bench ./bench
 COPY native ./native
 COPY scripts/build-native.mjs scripts/build-dashboard.mjs ./scripts/
 RUN node scripts/build-native.mjs && npx tsc -p tsconfig.json && node scripts/build-dashboard.mjs && npm prune --omit=dev \
-  && mkdir -p native/libdeflate/build/Release
+  && mkdir -p native/libdeflate/build/Release native/sparse-file/build/Release
 
 # Runtime stage: production dependencies and compiled output only, as a non-root user.
 FROM node:24-bookworm-slim
@@ -31,6 +31,7 @@ COPY --from=build /src/dist/agent ./dist/agent
 COPY --from=build /src/dist/dashboard ./dist/dashboard
 COPY --from=build /src/native-wasm ./native-wasm
 COPY --from=build /src/native/libdeflate/build/Release ./native/libdeflate/build/Release
+COPY --from=build /src/native/sparse-file/build/Release ./native/sparse-file/build/Release
 COPY --from=build /src/bin ./bin
 COPY config ./config
 RUN ln -s /opt/vmxfer/bin/vmxfer.js /usr/local/bin/vmxfer
