@@ -106,6 +106,8 @@ test('everything works from the keyboard: open a job, ask to cancel, Escape keep
     assert.equal(focused, openLabel, 'Tab reaches the job link');
     await page.keyboard.press('Enter');
     await page.locator('#job-view:not([hidden])').waitFor();
+    // The button is enabled once the job's detail has loaded (disabled while loading).
+    await page.locator('#job-cancel:not([disabled])').waitFor();
     await page.locator('#job-cancel').focus();
     await page.keyboard.press('Enter');
     await page.locator('#cancel-dialog[open]').waitFor();

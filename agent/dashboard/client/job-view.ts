@@ -41,6 +41,8 @@ export class JobView {
     this.root.hidden = false;
     setText(byId('job-title'), `Job ${id}`);
     setText(byId('job-status'), 'Loading…');
+    // Until the job has loaded there is nothing to cancel: say so rather than ignore the press.
+    this.cancelButton.disabled = true;
     this.root.focus();
     try {
       const job = await this.api.job(id);
