@@ -2,8 +2,11 @@ import { parseSize } from '../core/units.js';
 import { parseObjectUrl } from '../sinks/object-url.js';
 import { writerByTarget } from '../formats/registry.js';
 import { API_FORMATS, type JobKind, type JobOptions } from '../jobs/job-types.js';
-import { API } from './error-codes.js';
-import { fieldError } from './field-error.js';
+import { bad, obj, str, stringMap } from './body-fields.js';
+import { parseImportBody } from './import-body.js';
+import type { ImportOptions } from '../cloud/upload-import/import-options.js';
+import type { ExportOptions } from '../cloud/export-options.js';
+import { parseExportBody } from './export-body.js';
 import { confineExisting, confineNew } from './confine-path.js';
 
 /** A submit request after validation: paths resolved and confined, sizes parsed. */
@@ -13,12 +16,13 @@ export interface JobSpec {
   destination: string;
   format: string;
   options: JobOptions;
+  /** A cloud import after the upload (uploads to s3:// or oss:// only). */
+  import?: ImportOptions | undefined;
+  /** An export job: the cloud image export whose object the job downloads. */
+  export?: ExportOptions | undefined;
 }
 
-const MAX_STRING = 4096;
-const MAX_MAP_ENTRIES = 50;
 const OPTION_KEYS = ['disk', 'parent', 'partSize', 'concurrency', 'storageClass', 'encryption', 'tags', 'metadata'];
-const bad = (field: string, sentence: string) => fieldError(API.BAD_REQUEST, field, sentence);
 
 /**
  * docs/api.md "Submit body". An upload reads a local path and writes an s3://, oss:// or file://
@@ -28,7 +32,9 @@ const bad = (field: string, sentence: string) => fieldError(API.BAD_REQUEST, fie
 export async function parseSubmitBody(body: unknown, roots: readonly string[]): Promise<JobSpec> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('body', 'must be a JSON object');
   const b = body as Record<string, unknown>;
-  for (const k of Object.keys(b)) if (!['source', 'destination', 'format', 'options'].includes(k)) throw bad(k, 'is not a field of a job');
+  if (b.kind !== undefined && b.kind !== 'export') throw bad('kind', 'must be "export" (uploads, conversions and downloads follow from source and destination)');
+  if (b.kind === 'export') return parseExportJob(b, roots);
+  for (const k of Object.keys(b)) if (!['source', 'destination', 'format', 'options', 'import'].includes(k)) throw bad(k, 'is not a field of a job');
   const source = str(b.source, 'source');
   const destination = str(b.destination, 'destination');
   const download = /^(s3|oss):\/\//i.test(source);
@@ -39,11 +45,23 @@ export async function parseSubmitBody(body: unknown, roots: readonly string[]): 
   }
   const options = await parseOptions(b.options, roots);
   if (download) {
+    if (b.import !== undefined) throw bad('import', 'applies to uploads only (a download has nothing to import)');
     checkUrl(source, 'source', true);
     return { kind: 'download', source, destination: await confineNew(destination, roots, 'destination'), format, options };
   }
   const kind = checkUrl(destination, 'destination', false);
-  return { kind, source: await confineExisting(source, roots, 'source'), destination, format, options };
+  const cloudImport = b.import === undefined ? undefined : parseImportBody(b.import, destination);
+  return { kind, source: await confineExisting(source, roots, 'source'), destination, format, options, import: cloudImport };
+}
+
+/** An export job: no source (the cloud image is it), a new local destination, the `export` object. */
+async function parseExportJob(b: Record<string, unknown>, roots: readonly string[]): Promise<JobSpec> {
+  for (const k of Object.keys(b)) if (!['kind', 'destination', 'export', 'options'].includes(k)) throw bad(k, 'is not a field of an export job');
+  if (b.export === undefined) throw bad('export', 'is required for an export job');
+  const exp = parseExportBody(b.export);
+  const destination = await confineNew(str(b.destination, 'destination'), roots, 'destination');
+  const options = await parseOptions(b.options, roots);
+  return { kind: 'export', source: `${exp.cloud}:${exp.imageId}`, destination, format: 'original', options, export: exp };
 }
 
 function checkUrl(url: string, field: string, remoteOnly: boolean): JobKind {
@@ -87,17 +105,6 @@ function encryption(raw: unknown): JobOptions['encryption'] {
   return { algorithm, kmsKeyId: e.kmsKeyId === undefined ? undefined : str(e.kmsKeyId, 'options.encryption.kmsKeyId') };
 }
 
-function str(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v === '') throw bad(field, 'must be a non-empty string');
-  if (v.length > MAX_STRING || v.includes('\0')) throw bad(field, `must be at most ${MAX_STRING} characters with no NUL`);
-  return v;
-}
-
-function obj(v: unknown, field: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(field, 'must be an object');
-  return v as Record<string, unknown>;
-}
-
 function int(v: unknown, field: string, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw bad(field, `must be an integer from ${min} to ${max}`);
   return v;
@@ -113,12 +120,4 @@ function size(v: unknown, field: string): number {
   // S3 and OSS: parts from 100 KB (OSS) / 5 MiB (S3) to 5 GiB; the store's own rule is checked when the job runs.
   if (!Number.isInteger(n) || n < 100 * 1024 || n > 5 * 1024 ** 3) throw bad(field, 'must be from 100KiB to 5GiB');
   return n;
-}
-
-function stringMap(v: unknown, field: string): Record<string, string> {
-  const m = obj(v, field);
-  const entries = Object.entries(m);
-  if (entries.length > MAX_MAP_ENTRIES) throw bad(field, `may hold at most ${MAX_MAP_ENTRIES} entries`);
-  for (const [k, x] of entries) str(x, `${field}.${k}`);
-  return m as Record<string, string>;
 }

@@ -4,7 +4,8 @@ import type { AwsConnection } from '../cloud/aws/aws-clients.js';
 import type { EcsConnection } from '../cloud/ecs/ecs-clients.js';
 import type { OssConnection } from '../cloud/ecs/ecs-checks.js';
 import type { PollPolicy } from '../cloud/poll-task.js';
-import { DEFAULT_POLL } from '../cloud/poll-task.js';
+import { DEFAULT_POLL, pollEvery } from '../cloud/poll-task.js';
+import { ecsConnectionFor } from '../cloud/ecs/ecs-connection.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
 
 /** Options every cloud command takes. */
@@ -29,13 +30,13 @@ export function oneOf<T extends string>(value: string, allowed: readonly T[], na
   return value as T;
 }
 
-/** --tag k=v, repeatable. */
-export function parseTags(raw: string[] | undefined, usage: string): Record<string, string> | undefined {
+/** --tag k=v (or another repeatable KEY=VALUE flag), repeatable. */
+export function parseTags(raw: string[] | undefined, usage: string, flag = 'tag'): Record<string, string> | undefined {
   if (!raw?.length) return undefined;
   const out: Record<string, string> = {};
   for (const t of raw) {
     const i = t.indexOf('=');
-    if (i <= 0) throw vmxError(CORE.USAGE, `--tag takes KEY=VALUE, not "${t}"\n\n${usage}`);
+    if (i <= 0) throw vmxError(CORE.USAGE, `--${flag} takes KEY=VALUE, not "${t}"\n\n${usage}`);
     out[t.slice(0, i)] = t.slice(i + 1);
   }
   return out;
@@ -52,15 +53,7 @@ export function awsConnection(values: Values, usage: string): AwsConnection {
 export function ecsConnection(values: Values, usage: string): EcsConnection {
   const region = (values.region as string | undefined) ?? process.env.ALIBABA_CLOUD_REGION_ID;
   if (!region) throw vmxError(CORE.USAGE, `--region (or ALIBABA_CLOUD_REGION_ID) is required\n\n${usage}`);
-  const endpoint = values.endpoint as string | undefined;
-  const url = endpoint && /^https?:\/\//.test(endpoint) ? new URL(endpoint) : undefined;
-  return {
-    region,
-    endpoint: url ? url.host : endpoint,
-    protocol: url ? (url.protocol.replace(':', '') as 'http' | 'https') : undefined,
-    accessKeyId: process.env.ALIBABA_CLOUD_ACCESS_KEY_ID,
-    accessKeySecret: process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
-  };
+  return ecsConnectionFor(region, values.endpoint as string | undefined);
 }
 
 /** ali-oss needs an explicit AccessKey pair: the standard ALIBABA_CLOUD_ACCESS_KEY_* variables. */
@@ -74,7 +67,7 @@ export function pollPolicy(values: Values, usage: string): PollPolicy {
   if (raw === undefined) return DEFAULT_POLL;
   const s = Number(raw);
   if (!Number.isFinite(s) || s <= 0) throw vmxError(CORE.USAGE, `--poll-seconds must be a positive number, not "${raw}"\n\n${usage}`);
-  return { ...DEFAULT_POLL, initialIntervalMs: s * 1000, maxIntervalMs: Math.max(s * 1000, DEFAULT_POLL.maxIntervalMs * Math.min(1, s / 10)) };
+  return pollEvery(s);
 }
 
 /** One line per task status change, on stderr (JSON lines on stdout with --json). */

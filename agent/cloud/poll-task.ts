@@ -17,6 +17,12 @@ export interface PollPolicy {
 /** Import tasks take minutes to hours: start at 10 s, back off to 60 s, give up after 12 h. */
 export const DEFAULT_POLL: PollPolicy = { initialIntervalMs: 10_000, maxIntervalMs: 60_000, factor: 1.5, timeoutMs: 12 * 3600_000 };
 
+/** A policy whose first wait is `seconds`; shorter first waits keep the backoff ceiling proportionally lower. */
+export function pollEvery(seconds: number): PollPolicy {
+  const first = seconds * 1000;
+  return { ...DEFAULT_POLL, initialIntervalMs: first, maxIntervalMs: Math.max(first, DEFAULT_POLL.maxIntervalMs * Math.min(1, seconds / 10)) };
+}
+
 export type Verdict = 'running' | 'succeeded' | 'failed';
 
 export interface PolledState<T> {

@@ -51,6 +51,7 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
     remainingBytes: () => service.remainingBytes(),
     pool: () => ({ utilisation: pool.utilisation(), queueDepth: pool.queueDepth }),
     feed: () => feed.stats(),
+    cloudTasks: () => service.cloudTasks(),
   });
   const state: ApiState = { service, metrics, token: () => token, sourceRoots: () => config.source_roots, phase: () => phase };
   const server = await createApiServer(config, state, feed, log);

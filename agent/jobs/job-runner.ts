@@ -17,14 +17,23 @@ import { observedSink } from './observed-sink.js';
 import type { PartBoard } from './part-board.js';
 import { connectionFor, retryPolicy, type RunContext } from './run-context.js';
 import type { JobPhase, JobRecord, JobResult } from './job-types.js';
+import { importAfterUpload, preflightJobImport, type ImportHooks } from './import-after-upload.js';
+import type { UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
+import { exportForJob, type ExportHooks } from './export-for-job.js';
+import { exportedObjectUrl } from '../cloud/export-options.js';
+import type { ExportedObject } from '../cloud/tasks/export-task.js';
 
 /** One run of one job: its progress, its parts and the signal that stops it. */
-export interface JobRun {
+export interface JobRun extends ImportHooks, ExportHooks {
   progress: ProgressTracker;
   parts: PartBoard;
   signal: AbortSignal;
   onPhase(phase: JobPhase): void;
   onValidated(): void;
+  /** Resolves once the finished upload is durable in the job record (an import follows). */
+  onUploaded(result: JobResult): Promise<void>;
+  /** Resolves once the finished export's object is durable in the job record (the download follows). */
+  onExported(exported: ExportedObject): Promise<void>;
 }
 
 
@@ -33,13 +42,43 @@ export interface JobRun {
  * a stop or a crash); downloads resume from theirs. Throws the transfer's typed error on failure.
  */
 export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
+  if (job.kind === 'export') return exportThenDownload(job, ctx, run);
   const direction: Direction = job.kind === 'download' ? 'download' : 'upload';
   const opened = openJobSink(job, ctx, run, direction);
   await preflight(job, opened, run.signal);
+  const plan = await preflightJobImport(job, run.signal);
   run.onValidated();
   forwardPhases(job, run);
   meterProgress(run.progress, ctx, direction, opened.sink.kind);
-  return direction === 'download' ? download(job, ctx, run, opened) : upload(job, ctx, run, opened);
+  if (direction === 'download') return download(job, ctx, run, opened);
+  return plan ? uploadThenImport(job, plan, ctx, run, opened) : upload(job, ctx, run, opened);
+}
+
+/** The object an export job downloads: the export's object as a download job reads it. */
+function downloadOfExport(job: JobRecord, exported: ExportedObject): JobRecord {
+  return { ...job, kind: 'download', source: exportedObjectUrl(job.export!.cloud, exported.bucket, exported.key) };
+}
+
+/** The cloud export (skipped when a restart finds it done), then the ranged, resumable download of its object. */
+async function exportThenDownload(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
+  run.onValidated();
+  const exported = job.exported ?? (await exportForJob(job, ctx, run));
+  if (!job.exported) await run.onExported(exported);
+  const dl = downloadOfExport(job, exported);
+  const opened = openJobSink(dl, ctx, run, 'download');
+  run.onPhase('downloading');
+  forwardPhases(dl, run);
+  meterProgress(run.progress, ctx, 'download', opened.sink.kind);
+  return { ...(await download(dl, ctx, run, opened)), export: exported };
+}
+
+/** The upload (skipped when a restart finds it done), then the import of the stored object. */
+async function uploadThenImport(job: JobRecord, plan: UploadImportPlan, ctx: RunContext, run: JobRun, opened: OpenedSink): Promise<JobResult> {
+  const uploaded = job.uploaded ?? (await upload(job, ctx, run, opened, plan.as));
+  if (!job.uploaded) await run.onUploaded(uploaded);
+  run.onPhase('importing');
+  const r = await importAfterUpload(job, plan, ctx, run);
+  return { ...uploaded, import: { target: r.target, taskIds: r.taskIds, resourceIds: r.resourceIds } };
 }
 
 function openJobSink(job: JobRecord, ctx: RunContext, run: JobRun, direction: Direction): OpenedSink {
@@ -102,7 +141,7 @@ function meterProgress(progress: ProgressTracker, ctx: RunContext, direction: Di
   });
 }
 
-async function upload(job: JobRecord, ctx: RunContext, run: JobRun, opened: OpenedSink): Promise<JobResult> {
+async function upload(job: JobRecord, ctx: RunContext, run: JobRun, opened: OpenedSink, as = job.format): Promise<JobResult> {
   const o = job.options;
   const t = ctx.config.transfer;
   const resume = (await ctx.checkpoints.load(checkpointId(job.source, job.destination))) !== undefined;
@@ -111,7 +150,7 @@ async function upload(job: JobRecord, ctx: RunContext, run: JobRun, opened: Open
     destination: job.destination,
     key: opened.key,
     sink: opened.sink,
-    as: job.format,
+    as,
     parent: o.parent,
     partSize: o.partSize ?? (t.part_size === 'auto' ? undefined : t.part_size),
     concurrency: o.concurrency ?? t.concurrency,
@@ -165,6 +204,10 @@ function downloadCheckpoints(ctx: RunContext): FileCheckpointStore<DownloadCheck
  * parts) and forgets the checkpoint. A download loses its partial file and checkpoint.
  */
 export async function cleanupCancelled(job: JobRecord, ctx: RunContext): Promise<void> {
+  if (job.kind === 'export') {
+    if (job.exported) await cleanupCancelled(downloadOfExport(job, job.exported), ctx);
+    return;
+  }
   if (job.kind === 'download') {
     const partial = partialPath(resolve(job.destination));
     await rm(partial, { force: true });

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isVmxferError, vmxError } from '../core/errors.js';
 import { ProgressTracker } from '../core/progress.js';
@@ -14,11 +15,17 @@ import { jobView, progressOf } from './job-view.js';
 import { PartBoard } from './part-board.js';
 import { destinationKey, type RunContext } from './run-context.js';
 import { Scheduler } from './scheduler.js';
+import type { CloudTaskStatus } from '../cloud/task-events.js';
+import type { StartedImport } from '../cloud/tasks/import-step.js';
+import type { ExportedObject } from '../cloud/tasks/export-task.js';
 import { SAMPLE_SECONDS, ThroughputHistory } from './throughput-history.js';
 import {
   TERMINAL_STATES, emptyProgress,
-  type JobError, type JobPhase, type JobProgress, type JobRecord, type JobState, type JobView, type PartView,
+  type JobError, type JobKind, type JobPhase, type JobResult, type JobProgress, type JobRecord, type JobState, type JobView, type PartView,
 } from './job-types.js';
+
+/** The phase a job enters when it becomes active. */
+const FIRST_PHASE: Record<JobKind, JobPhase> = { download: 'downloading', convert: 'converting', upload: 'uploading', export: 'exporting' };
 
 /** docs/api.md: progress and parts at most 4 times per second per job. */
 const TICK_MS = 250;
@@ -102,6 +109,9 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       source: spec.source, destination: spec.destination, format: spec.format, options: spec.options,
       createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
       progress: emptyProgress(), result: null, error: null, attempts: 0,
+      // One ClientToken for the job's whole life: a retried or restarted ImportImage returns the same task.
+      import: spec.import ? { ...spec.import, clientToken: randomUUID() } : null, cloudTask: null,
+      ...(spec.export ? { export: spec.export } : {}),
     };
     this.records.set(rec.id, rec);
     await this.persist(rec);
@@ -142,6 +152,18 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     const out: Record<string, number> = {};
     for (const r of this.records.values()) out[r.state] = (out[r.state] ?? 0) + 1;
     return out;
+  }
+
+  cloudTasks(): Array<{ kind: string; state: string; count: number }> {
+    const counts = new Map<string, { kind: string; state: string; count: number }>();
+    for (const r of this.records.values()) {
+      if (!r.cloudTask || TERMINAL_STATES.has(r.state)) continue;
+      const k = `${r.cloudTask.kind}\u0000${r.cloudTask.state}`;
+      const c = counts.get(k) ?? { kind: r.cloudTask.kind, state: r.cloudTask.state, count: 0 };
+      c.count++;
+      counts.set(k, c);
+    }
+    return [...counts.values()];
   }
 
   remainingBytes(): number {
@@ -191,10 +213,27 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       parts,
       signal: controller.signal,
       onValidated: () => {
-        if (rec.state === 'validating') this.move(rec, 'active', { phase: rec.kind === 'download' ? 'downloading' : rec.kind === 'convert' ? 'converting' : 'uploading' });
+        if (rec.state === 'validating') this.move(rec, 'active', { phase: FIRST_PHASE[rec.kind] });
       },
       onPhase: (phase: JobPhase) => {
         if (rec.state === 'active' && rec.phase !== phase) this.move(rec, 'active', { phase });
+      },
+      onUploaded: async (uploaded: JobResult) => {
+        rec.uploaded = uploaded;
+        await this.persist(rec);
+      },
+      onImportStarted: async (started: StartedImport) => {
+        rec.importTask = started;
+        await this.persist(rec);
+      },
+      onCloudTask: (status: CloudTaskStatus) => this.cloudTaskChanged(rec, status),
+      onExportStarted: async (taskId: string) => {
+        rec.exportTask = { taskId };
+        await this.persist(rec);
+      },
+      onExported: async (exported: ExportedObject) => {
+        rec.exported = exported;
+        await this.persist(rec);
       },
     };
     const done = runJob(rec, this.ctx, run).then(
@@ -237,6 +276,15 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       this.log.warn({ job: rec.id, code: isVmxferError(err) ? err.code : undefined }, 'could not abort the multipart upload of a cancelled job');
     }
     this.move(rec, 'cancelled', { phase: null, finishedAt: new Date().toISOString() });
+  }
+
+  /** A new cloud task status: recorded, persisted in the background and published like a state change. */
+  private cloudTaskChanged(rec: JobRecord, status: CloudTaskStatus): void {
+    rec.cloudTask = { ...status };
+    this.fresh(rec);
+    void this.persist(rec);
+    this.log.info({ job: rec.id, cloudTask: status.id, state: status.state, progress: status.progress }, 'cloud task');
+    this.emit('job', jobView(rec));
   }
 
   /** Changes state (checked against the state machine), persists in the background and publishes. */

@@ -1,12 +1,18 @@
+import type { CloudTaskStatus } from '../cloud/task-events.js';
+import type { StartedImport } from '../cloud/tasks/import-step.js';
+import type { ImportOptions } from '../cloud/upload-import/import-options.js';
+import type { ExportOptions } from '../cloud/export-options.js';
+import type { ExportedObject } from '../cloud/tasks/export-task.js';
+
 /** The job model exactly as docs/api.md (v1) fixes it, plus what the daemon persists to resume a job. */
 
 export const JOB_STATES = ['queued', 'validating', 'active', 'completed', 'failed', 'cancelling', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-export const JOB_PHASES = ['converting', 'uploading', 'downloading', 'verifying'] as const;
+export const JOB_PHASES = ['converting', 'uploading', 'downloading', 'verifying', 'importing', 'exporting'] as const;
 export type JobPhase = (typeof JOB_PHASES)[number];
 
-export type JobKind = 'upload' | 'download' | 'convert';
+export type JobKind = 'upload' | 'download' | 'convert' | 'export';
 
 export const PART_STATES = ['pending', 'in-flight', 'done', 'skipped', 'failed'] as const;
 export type PartState = (typeof PART_STATES)[number];
@@ -43,6 +49,10 @@ export interface JobResult {
   sourceSha256: string | null;
   outputSha256: string | null;
   seconds: number;
+  /** An upload with an `import`: what the cloud made of the object (AMI, snapshot or ECS image ids). */
+  import?: { target: string; taskIds: string[]; resourceIds: string[] } | undefined;
+  /** An export job: the task and the object it wrote (then downloaded). */
+  export?: ExportedObject | undefined;
 }
 
 export interface JobError {
@@ -69,6 +79,20 @@ export interface JobRecord {
   result: JobResult | null;
   error: JobError | null;
   attempts: number;
+  /** The cloud import that follows the upload (docs/api.md "import"); absent or null: none. */
+  import?: ImportOptions | null | undefined;
+  /** The cloud task's last status (docs/api.md Job.cloudTask). */
+  cloudTask?: CloudTaskStatus | null | undefined;
+  /** Persisted, not shown: the finished upload, so a restart mid-import does not upload again. */
+  uploaded?: JobResult | null | undefined;
+  /** Persisted, not shown: the started cloud task, so a restart follows it instead of starting another. */
+  importTask?: StartedImport | null | undefined;
+  /** An export job's image export (docs/api.md "Export jobs"). */
+  export?: ExportOptions | null | undefined;
+  /** Persisted, not shown: the started export task, followed again after a restart. */
+  exportTask?: { taskId: string } | null | undefined;
+  /** Persisted, not shown: the finished export's object, so a restart goes straight to the download. */
+  exported?: ExportedObject | null | undefined;
 }
 
 export interface PartView {
@@ -77,9 +101,11 @@ export interface PartView {
 }
 
 /** The API's Job: the record plus, for GET one job only, its parts and throughput history. */
-export interface JobView extends Omit<JobRecord, 'version' | 'options'> {
+export interface JobView extends Omit<JobRecord, 'version' | 'options' | 'uploaded' | 'importTask' | 'exportTask' | 'exported' | 'cloudTask' | 'import' | 'export'> {
   options: JobOptions;
-  cloudTask: null;
+  import: ImportOptions | null;
+  export?: ExportOptions | undefined;
+  cloudTask: CloudTaskStatus | null;
   parts?: PartView[];
   throughput?: Array<[number, number]>;
 }

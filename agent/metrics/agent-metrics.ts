@@ -8,6 +8,8 @@ export interface GaugeSources {
   remainingBytes(): number;
   pool(): { utilisation: number; queueDepth: number };
   feed(): { clients: number; maxBufferedBytes: number };
+  /** Cloud tasks of unfinished jobs by kind and the cloud's last reported state. */
+  cloudTasks(): Array<{ kind: string; state: string; count: number }>;
 }
 
 const NONE: GaugeSources = {
@@ -15,6 +17,7 @@ const NONE: GaugeSources = {
   remainingBytes: () => 0,
   pool: () => ({ utilisation: 0, queueDepth: 0 }),
   feed: () => ({ clients: 0, maxBufferedBytes: 0 }),
+  cloudTasks: () => [],
 };
 
 // Part latency from a fraction of a second (small parts on loopback) to minutes (5 GiB parts on a slow link).
@@ -41,6 +44,7 @@ export class AgentMetrics {
   readonly checkpointWrites = new Counter({ name: 'vmxfer_checkpoint_writes_total', help: 'Durable checkpoint and job-record writes.', labelNames: ['kind'], registers: [this.registry] });
   readonly checkpointSeconds = new Histogram({ name: 'vmxfer_checkpoint_write_duration_seconds', help: 'Time of one durable checkpoint or job-record write (write, fsync, rename, directory fsync).', labelNames: ['kind'], buckets: CHECKPOINT_BUCKETS, registers: [this.registry] });
   readonly feedCoalesced = new Counter({ name: 'vmxfer_feed_coalesced_messages_total', help: 'Feed messages folded into a later one because the client read too slowly.', registers: [this.registry] });
+  readonly cloudTaskUpdates = new Counter({ name: 'vmxfer_cloud_task_updates_total', help: 'Cloud task status changes observed (import, export), by task kind and the cloud\'s state word.', labelNames: ['kind', 'state'], registers: [this.registry] });
   readonly feedDropped = new Counter({ name: 'vmxfer_feed_dropped_clients_total', help: 'Feed clients closed because their unsent data passed the limit.', registers: [this.registry] });
 
   constructor() {
@@ -54,6 +58,13 @@ export class AgentMetrics {
       collect() {
         this.reset();
         for (const [state, n] of Object.entries(self.sources.jobsByState())) this.set({ state }, n);
+      },
+    });
+    new Gauge({
+      name: 'vmxfer_cloud_tasks', help: 'Cloud tasks of unfinished jobs by kind and last reported state.', labelNames: ['kind', 'state'], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const t of self.sources.cloudTasks()) this.set({ kind: t.kind, state: t.state }, t.count);
       },
     });
     this.gauge('vmxfer_remaining_bytes', 'Virtual bytes the active jobs still have to read.', () => this.sources.remainingBytes());

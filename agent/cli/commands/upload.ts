@@ -17,6 +17,8 @@ import { cancelUpload } from '../../transfer/cancel-upload.js';
 import type { UploadOptions } from '../../sinks/object-sink.js';
 import { WorkerPool } from '../../pipeline/worker-pool.js';
 import { parseWorkers } from './convert.js';
+import { IMPORT_FLAGS, IMPORT_FLAGS_HELP, importOptions } from '../import-flags.js';
+import { importSummary, preflightUploadImport, runUploadImport } from '../upload-import.js';
 
 export const UPLOAD_USAGE = `Usage: vmxfer upload SRC URL [--as FORMAT] [options]
 
@@ -39,7 +41,8 @@ confirmed part. After a crash, kill -9, SIGTERM or network loss, run the same co
   --parent FILE       parent of a differencing/delta SRC
   --workers N         conversion threads (default: the cores available; 0 = inline)
   --json              JSON progress lines and a JSON result
-${STORE_FLAGS_HELP}`;
+${STORE_FLAGS_HELP}
+${IMPORT_FLAGS_HELP}`;
 
 export async function uploadCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseCommand(
@@ -61,6 +64,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       parent: { type: 'string' },
       json: { type: 'boolean' },
       workers: { type: 'string' },
+      ...IMPORT_FLAGS,
     },
     UPLOAD_USAGE,
   );
@@ -68,6 +72,8 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   const [src, url] = requirePositionals(positionals, ['SRC', 'URL'], UPLOAD_USAGE);
   const concurrency = values.concurrency ? Number(values.concurrency) : 4;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw vmxError(CORE.USAGE, `--concurrency must be an integer from 1 to 64`);
+  const cloudImport = values.cancel ? undefined : importOptions(values, UPLOAD_USAGE);
+  const plan = cloudImport && (await preflightUploadImport(src!, url!, cloudImport, values, UPLOAD_USAGE, signal));
   const { sink, key } = openSink(url!, storeConnection(values));
   const checkpoints = new FileCheckpointStore<UploadCheckpoint>(join(stateDir(values), 'checkpoints'), isUploadCheckpoint);
   if (values.cancel) {
@@ -85,7 +91,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       destination: url!,
       key,
       sink,
-      as: (values.as as string | undefined) ?? 'original',
+      as: plan?.as ?? (values.as as string | undefined) ?? 'original',
       from: values.format as string | undefined,
       parent: values.parent as string | undefined,
       partSize: values['part-size'] ? parseSize(values['part-size'] as string, '--part-size') : undefined,
@@ -99,12 +105,14 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       progress,
     });
     stop();
-    if (values.json) process.stdout.write(JSON.stringify({ type: 'result', ...result }) + '\n');
+    const imported = cloudImport && plan && (await runUploadImport(url!, cloudImport, plan, values, UPLOAD_USAGE, signal));
+    if (values.json) process.stdout.write(JSON.stringify({ type: 'result', ...result, ...(imported ? { import: imported } : {}) }) + '\n');
     else {
       process.stdout.write(
         `${url}: ${formatBytes(result.objectSize)} in ${result.parts} parts of ${formatBytes(result.partSize)} ` +
           `(${result.partsSent} sent, ${result.partsSkipped} already there) in ${result.seconds.toFixed(2)} s, verified by ${result.verified}\n` +
-          `etag: ${result.etag}\nsource sha256: ${result.sourceSha256 ?? '-'}\noutput sha256: ${result.outputSha256 ?? '-'}\n`,
+          `etag: ${result.etag}\nsource sha256: ${result.sourceSha256 ?? '-'}\noutput sha256: ${result.outputSha256 ?? '-'}\n` +
+          (imported ? importSummary(imported) : ''),
       );
     }
     return 0;

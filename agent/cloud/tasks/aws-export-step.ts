@@ -1,9 +1,7 @@
 import { awsClients, type AwsConnection } from '../aws/aws-clients.js';
 import {
   cancelAwsExport,
-  describeImageExport,
   describeInstanceExport,
-  startImageExport,
   startInstanceExport,
   type AwsImageExportParams,
   type AwsInstanceExportParams,
@@ -15,6 +13,7 @@ import type { CloudTaskCallbacks } from '../task-events.js';
 import { DEFAULT_DOWNLOAD_PART, downloadObject } from './download.js';
 import type { ExportCommon, ExportResult } from './export-types.js';
 import { followTask } from './follow-task.js';
+import { runExportTask } from './export-task.js';
 import { withOnRetry } from '../cloud-retry.js';
 
 export async function runAwsImageExport(
@@ -23,9 +22,10 @@ export async function runAwsImageExport(
   callbacks: CloudTaskCallbacks = {},
   signal?: AbortSignal,
 ): Promise<ExportResult> {
-  const clients = awsClients({ ...connection, retry: withOnRetry(connection.retry, callbacks) });
-  const taskId = await startImageExport(clients, p, signal);
-  return followAndDownload(clients, p, callbacks, signal, { kind: 'aws-export-image', id: taskId }, () => describeImageExport(clients, taskId, p, signal));
+  const done = await runExportTask({ cloud: 'aws', connection, export: p, poll: p.poll }, callbacks, signal);
+  const reader = p.reader ?? s3ObjectReader(awsClients(connection), done.bucket);
+  const dl = await downloadObject(reader, done.key, p.destination, { partSize: p.partSize ?? DEFAULT_DOWNLOAD_PART, signal, onBytes: p.onBytes });
+  return { ...dl, taskId: done.taskId, bucket: done.bucket };
 }
 
 export async function runAwsInstanceExport(
@@ -39,13 +39,13 @@ export async function runAwsInstanceExport(
   return followAndDownload(clients, p, callbacks, signal, { kind: 'aws-export-instance', id: taskId }, () => describeInstanceExport(clients, taskId, p, signal));
 }
 
-/** Both AWS exports end alike: poll the task (cancelled with it), then download what it wrote. */
+/** An instance export: poll the task (cancelled with it), then download the OVA it wrote. */
 async function followAndDownload(
   clients: ReturnType<typeof awsClients>,
   p: ExportCommon,
   callbacks: CloudTaskCallbacks,
   signal: AbortSignal | undefined,
-  task: { kind: 'aws-export-image' | 'aws-export-instance'; id: string },
+  task: { kind: 'aws-export-instance'; id: string },
   describe: () => Promise<PolledState<AwsExportLocation>>,
 ): Promise<ExportResult> {
   const done = await followTask({

@@ -6,6 +6,8 @@ export interface FollowOptions<T> {
   describe: () => Promise<PolledState<T>>;
   /** The cloud's cancel call (CancelImportTask, CancelExportTask, ECS CancelTask); absent when there is none. */
   cancel?: (() => Promise<void>) | undefined;
+  /** Whether an abort with this reason cancels the task (default: every abort does). */
+  cancelOnAbort?: ((reason: unknown) => boolean) | undefined;
   /** How the task is reported while the cancel is sent. */
   cancelling: Omit<CloudTaskStatus, 'message' | 'state'>;
   poll: PollPolicy;
@@ -21,7 +23,7 @@ export async function followTask<T>(o: FollowOptions<T>): Promise<PolledState<T>
   try {
     return await pollTask(o.describe, o.poll, o.callbacks, o.signal);
   } catch (err) {
-    if (!o.signal?.aborted || !o.cancel) throw err;
+    if (!o.signal?.aborted || !o.cancel || o.cancelOnAbort?.(o.signal.reason) === false) throw err;
     o.callbacks.onStatus?.({ ...o.cancelling, state: 'cancelling', message: 'the job was cancelled; cancelling the cloud task' });
     await o.cancel();
     throw abortedError(o.signal);

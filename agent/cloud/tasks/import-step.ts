@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { vmxError } from '../../core/errors.js';
 import { CLOUD } from '../error-codes.js';
-import { awsClients, type AwsConnection } from '../aws/aws-clients.js';
+import { awsClients, type AwsClients, type AwsConnection } from '../aws/aws-clients.js';
 import { cancelAwsImport, describeAwsImport, dryRunAwsImport, startAwsImport, type AwsImportParams } from '../aws/aws-import.js';
-import { ecsClients, type EcsConnection } from '../ecs/ecs-clients.js';
+import { ecsClients, type EcsClients, type EcsConnection } from '../ecs/ecs-clients.js';
 import { dryRunEcsImport, startEcsImport, type EcsImportParams } from '../ecs/ecs-import.js';
 import { cancelEcsTask, describeEcsImageState, describeEcsTask } from '../ecs/ecs-tasks.js';
 import { withOnRetry } from '../cloud-retry.js';
@@ -13,9 +13,33 @@ import { formatFinding, hasErrors } from '../preflight/finding.js';
 import { awsParameterRules, ecsParameterRules } from '../preflight/parameter-rules.js';
 import { followTask } from './follow-task.js';
 
+/** A task the cloud already runs: a job restarted mid-import follows it instead of starting another. */
+export interface StartedImport {
+  taskId: string;
+  /** ECS ImportImage names the image at once; the task is followed, then the image. */
+  imageId?: string | undefined;
+}
+
+interface CommonStepParams {
+  poll?: PollPolicy | undefined;
+  dryRunFirst?: boolean | undefined;
+  /** Follow this task rather than calling ImportImage again. */
+  resume?: StartedImport | undefined;
+  /**
+   * Whether an abort with this reason cancels the cloud task (default: always). A daemon stopping
+   * for a restart keeps the task running so the next start follows it.
+   */
+  cancelOnAbort?: ((reason: unknown) => boolean) | undefined;
+}
+
 export type ImportStepParams =
-  | { cloud: 'aws'; connection: AwsConnection; import: AwsImportParams; poll?: PollPolicy | undefined; dryRunFirst?: boolean | undefined }
-  | { cloud: 'ecs'; connection: EcsConnection; import: EcsImportParams; poll?: PollPolicy | undefined; dryRunFirst?: boolean | undefined };
+  | ({ cloud: 'aws'; connection: AwsConnection; import: AwsImportParams } & CommonStepParams)
+  | ({ cloud: 'ecs'; connection: EcsConnection; import: EcsImportParams } & CommonStepParams);
+
+export interface ImportStepCallbacks extends CloudTaskCallbacks {
+  /** Awaited once the cloud names the task, before the first poll: the caller records it to resume. */
+  onStarted?: ((started: StartedImport) => Promise<void> | void) | undefined;
+}
 
 export interface ImportStepResult {
   target: string;
@@ -30,7 +54,7 @@ export interface ImportStepResult {
  * more, an optional DryRun, the import call, then the task followed to its end with every state
  * reported through `callbacks.onStatus`; aborting `signal` cancels the task on the cloud.
  */
-export async function runImportStep(params: ImportStepParams, callbacks: CloudTaskCallbacks = {}, signal?: AbortSignal): Promise<ImportStepResult> {
+export async function runImportStep(params: ImportStepParams, callbacks: ImportStepCallbacks = {}, signal?: AbortSignal): Promise<ImportStepResult> {
   const findings = params.cloud === 'aws' ? awsParameterRules(params.import) : ecsParameterRules(params.import);
   if (hasErrors(findings)) {
     throw vmxError(CLOUD.PREFLIGHT_FAILED, `the import parameters would be refused:\n${findings.filter((f) => f.severity === 'error').map(formatFinding).join('\n')}`);
@@ -38,20 +62,19 @@ export async function runImportStep(params: ImportStepParams, callbacks: CloudTa
   return params.cloud === 'aws' ? awsImport(params, callbacks, signal) : ecsImport(params, callbacks, signal);
 }
 
-async function awsImport(params: Extract<ImportStepParams, { cloud: 'aws' }>, callbacks: CloudTaskCallbacks, signal?: AbortSignal): Promise<ImportStepResult> {
+async function awsImport(params: Extract<ImportStepParams, { cloud: 'aws' }>, callbacks: ImportStepCallbacks, signal?: AbortSignal): Promise<ImportStepResult> {
   const clients = awsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
   const p = params.import;
   // ImportSnapshot takes one disk: a multi-disk source becomes one snapshot task per disk.
   const jobs = p.target === 'aws-snapshot' ? p.disks.map((d) => ({ ...p, disks: [d] })) : [p];
   const result: ImportStepResult = { target: p.target, taskIds: [], resourceIds: [], final: [] };
-  for (const job of jobs) {
-    const token = job.clientToken ?? randomUUID();
-    if (params.dryRunFirst) await dryRunAwsImport(clients, { ...job, clientToken: token }, signal);
-    const taskId = await startAwsImport(clients, { ...job, clientToken: token }, signal);
+  for (const [i, job] of jobs.entries()) {
+    const taskId = i === 0 && params.resume ? params.resume.taskId : await startAws(clients, params, job, callbacks, signal);
     result.taskIds.push(taskId);
     const done = await followTask({
       describe: () => describeAwsImport(clients, p.target, taskId, signal),
       cancel: () => cancelAwsImport(clients, taskId, 'vmxfer job cancelled'),
+      cancelOnAbort: params.cancelOnAbort,
       cancelling: { kind: p.target, id: taskId },
       poll: params.poll ?? DEFAULT_POLL,
       callbacks,
@@ -64,15 +87,31 @@ async function awsImport(params: Extract<ImportStepParams, { cloud: 'aws' }>, ca
   return result;
 }
 
-async function ecsImport(params: Extract<ImportStepParams, { cloud: 'ecs' }>, callbacks: CloudTaskCallbacks, signal?: AbortSignal): Promise<ImportStepResult> {
-  const clients = ecsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
+async function startAws(clients: AwsClients, params: CommonStepParams, job: AwsImportParams, callbacks: ImportStepCallbacks, signal?: AbortSignal): Promise<string> {
+  const token = job.clientToken ?? randomUUID();
+  if (params.dryRunFirst) await dryRunAwsImport(clients, { ...job, clientToken: token }, signal);
+  const taskId = await startAwsImport(clients, { ...job, clientToken: token }, signal);
+  await callbacks.onStarted?.({ taskId });
+  return taskId;
+}
+
+async function startEcs(clients: EcsClients, params: Extract<ImportStepParams, { cloud: 'ecs' }>, callbacks: ImportStepCallbacks, signal?: AbortSignal): Promise<{ taskId: string; imageId: string }> {
+  if (params.resume?.imageId) return { taskId: params.resume.taskId, imageId: params.resume.imageId };
   const p = { ...params.import, clientToken: params.import.clientToken ?? randomUUID() };
   if (params.dryRunFirst) await dryRunEcsImport(clients, p, signal);
-  const { taskId, imageId } = await startEcsImport(clients, p, signal);
+  const started = await startEcsImport(clients, p, signal);
+  await callbacks.onStarted?.(started);
+  return started;
+}
+
+async function ecsImport(params: Extract<ImportStepParams, { cloud: 'ecs' }>, callbacks: ImportStepCallbacks, signal?: AbortSignal): Promise<ImportStepResult> {
+  const clients = ecsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
+  const { taskId, imageId } = await startEcs(clients, params, callbacks, signal);
   const poll = params.poll ?? DEFAULT_POLL;
   const done = await followTask({
     describe: () => describeEcsTask(clients, 'ecs-image', taskId, signal),
     cancel: () => cancelEcsTask(clients, taskId),
+    cancelOnAbort: params.cancelOnAbort,
     cancelling: { kind: 'ecs-image', id: taskId },
     poll,
     callbacks,

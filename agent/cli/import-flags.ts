@@ -1,0 +1,94 @@
+import { CORE } from '../core/error-codes.js';
+import { vmxError } from '../core/errors.js';
+import { IMPORT_TARGETS } from '../cloud/preflight/finding.js';
+import { bootModesFor, cloudOf, type ImportOptions } from '../cloud/upload-import/import-options.js';
+import type { CloudConnections } from '../cloud/upload-import/import-step-params.js';
+import { awsConnection, ecsConnection, oneOf, parseTags } from './cloud-connection.js';
+
+/** The flags `vmxfer upload --import` takes; store flags (--endpoint, --region) stay the upload's. */
+export const IMPORT_FLAGS = {
+  import: { type: 'string' },
+  description: { type: 'string' },
+  'license-type': { type: 'string' },
+  'usage-operation': { type: 'string' },
+  'boot-mode': { type: 'string' },
+  platform: { type: 'string' },
+  architecture: { type: 'string' },
+  encrypted: { type: 'boolean' },
+  'kms-key-id': { type: 'string' },
+  'role-name': { type: 'string' },
+  'import-tag': { type: 'string', multiple: true },
+  'image-name': { type: 'string' },
+  'os-type': { type: 'string' },
+  'cloud-region': { type: 'string' },
+  'cloud-endpoint': { type: 'string' },
+  'poll-seconds': { type: 'string' },
+} as const;
+
+export const IMPORT_FLAGS_HELP = `Import after the upload (the local preflight runs before the first byte; Ctrl-C cancels the cloud task):
+  --import TARGET        aws-image (ImportImage), aws-snapshot (ImportSnapshot), ecs-image (ECS ImportImage);
+                         without --as, what the preflight repairs picks the format (e.g. stream-optimized VMDK)
+  --description TEXT     image description        --role-name NAME   vmimport / AliyunECSImageImportDefaultRole
+  --license-type TYPE    AWS: AWS | BYOL; ECS: Auto | Aliyun | BYOL
+  --usage-operation OP   AWS billing product code (never with --license-type)
+  --boot-mode MODE       AWS: legacy-bios | uefi | uefi-preferred; ECS: BIOS | UEFI
+  --platform P           AWS: Windows | Linux (needed for UEFI snapshots); ECS: Ubuntu, CentOS, Others Linux, ...
+  --architecture A       x86_64 | arm64 (AWS also i386)
+  --encrypted            encrypt the imported snapshots (AWS)   --kms-key-id KEY  the KMS key (needs --encrypted)
+  --import-tag K=V       tag of the import task (repeatable)
+  --image-name NAME      ECS image name (required for ecs-image)  --os-type T  ECS: windows | linux
+  --cloud-region R       region of the import (default --region; for ECS without the oss- prefix)
+  --cloud-endpoint URL   EC2 (or ECS) API endpoint override
+  --poll-seconds S       first wait between two task polls (default 10, backing off to 60)
+The bucket and key of the import are those of URL (s3:// for AWS, oss:// for ECS).`;
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+const AWS_ONLY = ['usage-operation', 'encrypted', 'kms-key-id'];
+const ECS_ONLY = ['image-name', 'os-type'];
+
+/** The import the flags ask for, or undefined without --import. */
+export function importOptions(values: Values, usage: string): ImportOptions | undefined {
+  const raw = values.import as string | undefined;
+  if (raw === undefined) {
+    const stray = Object.keys(IMPORT_FLAGS).find((k) => k !== 'import' && values[k] !== undefined);
+    if (stray) throw vmxError(CORE.USAGE, `--${stray} needs --import\n\n${usage}`);
+    return undefined;
+  }
+  const target = oneOf(raw, IMPORT_TARGETS, 'import', usage);
+  const foreign = (cloudOf(target) === 'aws' ? ECS_ONLY : AWS_ONLY).find((k) => values[k] !== undefined);
+  if (foreign) throw vmxError(CORE.USAGE, `--${foreign} does not apply to --import ${target}\n\n${usage}`);
+  if (target === 'ecs-image' && typeof values['image-name'] !== 'string') throw vmxError(CORE.USAGE, `--import ecs-image needs --image-name\n\n${usage}`);
+  const s = (k: string) => values[k] as string | undefined;
+  const bootMode = s('boot-mode');
+  return {
+    target,
+    description: s('description'),
+    licenseType: s('license-type'),
+    usageOperation: s('usage-operation'),
+    bootMode: bootMode === undefined ? undefined : oneOf(bootMode, bootModesFor(target), 'boot-mode', usage),
+    platform: s('platform'),
+    architecture: s('architecture'),
+    encrypted: values.encrypted as boolean | undefined,
+    kmsKeyId: s('kms-key-id'),
+    roleName: s('role-name'),
+    tags: parseTags(values['import-tag'] as string[] | undefined, usage, 'import-tag'),
+    imageName: s('image-name'),
+    osType: s('os-type'),
+  };
+}
+
+/** The import's API connection: --cloud-region (else the store's --region) and --cloud-endpoint. */
+export function importConnections(values: Values, options: ImportOptions, usage: string): CloudConnections {
+  const region = (values['cloud-region'] as string | undefined) ?? (values.region as string | undefined);
+  const endpoint = values['cloud-endpoint'] as string | undefined;
+  if (cloudOf(options.target) === 'aws') return { aws: awsConnection({ region, endpoint }, usage) };
+  // An OSS region is written oss-cn-hangzhou; the ECS API names the same region cn-hangzhou.
+  return { ecs: ecsConnection({ region: region?.replace(/^oss-/, ''), endpoint }, usage) };
+}
+
+/** AWS imports read S3 objects, ECS imports OSS objects. */
+export function requireImportStore(url: string, options: ImportOptions, usage: string): void {
+  const scheme = cloudOf(options.target) === 'aws' ? 's3' : 'oss';
+  if (!url.toLowerCase().startsWith(`${scheme}://`)) throw vmxError(CORE.USAGE, `--import ${options.target} reads the object from ${scheme}://bucket/key, not ${url}\n\n${usage}`);
+}

@@ -1,0 +1,44 @@
+import { formatFinding } from '../cloud/preflight/finding.js';
+import { parseObjectUrl } from '../sinks/object-url.js';
+import type { ImportOptions } from '../cloud/upload-import/import-options.js';
+import { cloudOf } from '../cloud/upload-import/import-options.js';
+import { objectFormat } from '../cloud/upload-import/output-facts.js';
+import { refuseFindings } from '../cloud/upload-import/refuse-findings.js';
+import { sourceFacts } from '../cloud/upload-import/source-facts.js';
+import { planUploadImport, type UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
+import { importStepParams } from '../cloud/upload-import/import-step-params.js';
+import type { ImportStepResult } from '../cloud/tasks/import-step.js';
+import { importConnections, requireImportStore } from './import-flags.js';
+import { pollPolicy, statusPrinter } from './cloud-connection.js';
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+/**
+ * The local import preflight of `upload --import`, before any byte leaves: repairs and warnings are
+ * printed on stderr, errors stop the command with CLOUD_PREFLIGHT_FAILED and the cloud's codes.
+ */
+export async function preflightUploadImport(src: string, url: string, options: ImportOptions, values: Values, usage: string, signal: AbortSignal): Promise<UploadImportPlan> {
+  requireImportStore(url, options, usage);
+  importConnections(values, options, usage);
+  const facts = await sourceFacts(src, { format: values.format as string | undefined, parent: values.parent as string | undefined, signal });
+  const plan = planUploadImport(options, facts, values.as as string | undefined);
+  for (const f of plan.findings) if (f.severity !== 'error') process.stderr.write(`${formatFinding(f)}\n`);
+  refuseFindings(plan.findings, `${options.target} import`);
+  return plan;
+}
+
+/** After the upload: the import of the stored object, each task status on stderr (JSON lines with --json). */
+export async function runUploadImport(url: string, options: ImportOptions, plan: UploadImportPlan, values: Values, usage: string, signal: AbortSignal): Promise<ImportStepResult> {
+  // The SDKs load only when an import runs (seconds of start-up plain uploads do not pay).
+  const { runImportStep } = await import('../cloud/tasks/import-step.js');
+  const { bucket, key } = parseObjectUrl(url);
+  const object = { bucket, key, format: objectFormat(plan.facts, cloudOf(options.target)), virtualSize: plan.facts.disks[0]?.virtualSize ?? 0 };
+  const params = importStepParams(options, object, importConnections(values, options, usage), pollPolicy(values, usage));
+  return runImportStep(params, { onStatus: statusPrinter(values.json === true) }, signal);
+}
+
+/** The lines the terminal shows once the import is done. */
+export function importSummary(r: ImportStepResult): string {
+  const what = r.target === 'aws-image' ? 'AMI' : r.target === 'aws-snapshot' ? 'snapshot' : 'image';
+  return `${r.target}: ${what} ${r.resourceIds.join(', ')} (task ${r.taskIds.join(', ')})\n`;
+}

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { awsClients, type AwsConnection } from '../aws/aws-clients.js';
+import { cancelAwsExport, describeImageExport, startImageExport, type AwsImageExportParams } from '../aws/aws-export.js';
+import { ecsClients, type EcsConnection } from '../ecs/ecs-clients.js';
+import { startEcsExport, type EcsExportParams } from '../ecs/ecs-export.js';
+import { cancelEcsTask, describeEcsTask } from '../ecs/ecs-tasks.js';
+import { withOnRetry } from '../cloud-retry.js';
+import { DEFAULT_POLL, type PollPolicy } from '../poll-task.js';
+import type { CloudTaskCallbacks } from '../task-events.js';
+import { followTask } from './follow-task.js';
+
+/** Where an image export wrote its object, and which task wrote it. */
+export interface ExportedObject {
+  taskId: string;
+  bucket: string;
+  key: string;
+}
+
+interface CommonExportParams {
+  poll?: PollPolicy | undefined;
+  /** Follow this task rather than calling ExportImage again (a job restarted mid-export). */
+  resume?: { taskId: string } | undefined;
+  /** Whether an abort with this reason cancels the task (default: every abort does). */
+  cancelOnAbort?: ((reason: unknown) => boolean) | undefined;
+}
+
+export type ExportTaskParams =
+  | ({ cloud: 'aws'; connection: AwsConnection; export: AwsImageExportParams } & CommonExportParams)
+  | ({ cloud: 'ecs'; connection: EcsConnection; export: EcsExportParams } & CommonExportParams);
+
+export interface ExportTaskCallbacks extends CloudTaskCallbacks {
+  /** Awaited once the cloud names the task, before the first poll: the caller records it to resume. */
+  onStarted?: ((taskId: string) => Promise<void> | void) | undefined;
+}
+
+/**
+ * The cloud half of an image export: AWS ExportImage or ECS ExportImage, then the task followed to
+ * its end (cancelled on the cloud when the signal aborts); the download is the caller's.
+ */
+export function runExportTask(params: ExportTaskParams, callbacks: ExportTaskCallbacks = {}, signal?: AbortSignal): Promise<ExportedObject> {
+  return params.cloud === 'aws' ? awsExportTask(params, callbacks, signal) : ecsExportTask(params, callbacks, signal);
+}
+
+async function started(resume: { taskId: string } | undefined, start: () => Promise<string>, callbacks: ExportTaskCallbacks): Promise<string> {
+  if (resume) return resume.taskId;
+  const taskId = await start();
+  await callbacks.onStarted?.(taskId);
+  return taskId;
+}
+
+async function awsExportTask(params: Extract<ExportTaskParams, { cloud: 'aws' }>, callbacks: ExportTaskCallbacks, signal?: AbortSignal): Promise<ExportedObject> {
+  const clients = awsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
+  // ClientToken: a retried ExportImage returns the same task instead of starting a second export.
+  const p = { ...params.export, clientToken: params.export.clientToken ?? randomUUID() };
+  const taskId = await started(params.resume, () => startImageExport(clients, p, signal), callbacks);
+  const done = await followTask({
+    describe: () => describeImageExport(clients, taskId, p, signal),
+    cancel: () => cancelAwsExport(clients, taskId),
+    cancelOnAbort: params.cancelOnAbort,
+    cancelling: { kind: 'aws-export-image', id: taskId },
+    poll: params.poll ?? DEFAULT_POLL,
+    callbacks,
+    signal,
+  });
+  return { taskId, bucket: done.raw.bucket, key: done.raw.key };
+}
+
+/**
+ * The object ECS ExportImage writes for the system disk: `<OSSPrefix>_<ImageId>_system.<ext>`, where the
+ * default RAW export is packed as `.raw.tar.gz` (ECS "Export a custom image", exported file names).
+ */
+export function ecsExportKey(prefix: string, imageId: string, format: string): string {
+  const ext = format === 'raw' ? 'raw.tar.gz' : format;
+  return `${prefix}_${imageId}_system.${ext}`;
+}
+
+async function ecsExportTask(params: Extract<ExportTaskParams, { cloud: 'ecs' }>, callbacks: ExportTaskCallbacks, signal?: AbortSignal): Promise<ExportedObject> {
+  const clients = ecsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
+  const p = params.export;
+  const taskId = await started(params.resume, () => startEcsExport(clients, p, signal), callbacks);
+  await followTask({
+    describe: () => describeEcsTask(clients, 'ecs-export-image', taskId, signal),
+    cancel: () => cancelEcsTask(clients, taskId),
+    cancelOnAbort: params.cancelOnAbort,
+    cancelling: { kind: 'ecs-export-image', id: taskId },
+    poll: params.poll ?? DEFAULT_POLL,
+    callbacks,
+    signal,
+  });
+  return { taskId, bucket: p.ossBucket, key: ecsExportKey(p.ossPrefix, p.imageId, p.format) };
+}

@@ -1,0 +1,44 @@
+import type { ImportTarget } from '../preflight/finding.js';
+
+/**
+ * An import requested after an upload, as `vmxfer upload --import` flags and the API's `import`
+ * object carry it. AWS fields follow ImportImage / ImportSnapshot (EC2 API reference), ECS fields
+ * ImportImage (ECS API reference); each target ignores the other cloud's fields.
+ */
+export interface ImportOptions {
+  target: ImportTarget;
+  description?: string | undefined;
+  /** AWS: AWS | BYOL; ECS: Auto | Aliyun | BYOL. */
+  licenseType?: string | undefined;
+  /** AWS only, never with licenseType. */
+  usageOperation?: string | undefined;
+  /** AWS: legacy-bios | uefi | uefi-preferred; ECS: BIOS | UEFI. */
+  bootMode?: string | undefined;
+  /** AWS: Windows | Linux; ECS: CentOS, Ubuntu, Others Linux, ... */
+  platform?: string | undefined;
+  /** AWS: x86_64 | arm64 / i386; ECS: x86_64 | arm64. */
+  architecture?: string | undefined;
+  encrypted?: boolean | undefined;
+  kmsKeyId?: string | undefined;
+  /** Default vmimport (AWS) or AliyunECSImageImportDefaultRole (ECS). */
+  roleName?: string | undefined;
+  tags?: Record<string, string> | undefined;
+  /** ECS only (required there). */
+  imageName?: string | undefined;
+  /** ECS only: windows | linux. */
+  osType?: string | undefined;
+  /** One token for every ImportImage call of this import, so a retried or restarted job gets the same task. */
+  clientToken?: string | undefined;
+}
+
+export const AWS_BOOT_MODES = ['legacy-bios', 'uefi', 'uefi-preferred'] as const;
+export const ECS_BOOT_MODES = ['BIOS', 'UEFI'] as const;
+
+export function cloudOf(target: ImportTarget): 'aws' | 'ecs' {
+  return target === 'ecs-image' ? 'ecs' : 'aws';
+}
+
+/** The boot modes the target's API documents. */
+export function bootModesFor(target: ImportTarget): readonly string[] {
+  return cloudOf(target) === 'ecs' ? ECS_BOOT_MODES : AWS_BOOT_MODES;
+}

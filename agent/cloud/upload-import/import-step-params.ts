@@ -1,0 +1,71 @@
+import { CORE } from '../../core/error-codes.js';
+import { vmxError } from '../../core/errors.js';
+import type { AwsConnection } from '../aws/aws-clients.js';
+import type { EcsConnection } from '../ecs/ecs-clients.js';
+import type { PollPolicy } from '../poll-task.js';
+import type { ImportStepParams } from '../tasks/import-step.js';
+import type { ImportOptions } from './import-options.js';
+
+/** The uploaded object an import reads: the bucket and key of the upload URL, and its Format. */
+export interface UploadedObject {
+  bucket: string;
+  key: string;
+  /** The API's Format word (objectFormat): OVA, VMDK, VHD, VHDX, RAW, qcow2. */
+  format: string;
+  /** ECS DiskImageSize: the disk's virtual size in whole GiB. */
+  virtualSize: number;
+}
+
+export interface CloudConnections {
+  aws?: AwsConnection | undefined;
+  ecs?: EcsConnection | undefined;
+}
+
+/** runImportStep's parameters for one uploaded object. */
+export function importStepParams(o: ImportOptions, object: UploadedObject, connections: CloudConnections, poll: PollPolicy): ImportStepParams {
+  if (o.target === 'ecs-image') {
+    if (!connections.ecs) throw vmxError(CORE.USAGE, 'an ecs-image import needs an Alibaba Cloud region (and credentials)');
+    return {
+      cloud: 'ecs',
+      connection: connections.ecs,
+      poll,
+      import: {
+        target: 'ecs-image',
+        imageName: o.imageName ?? '',
+        // ECS ImportImage: DiskImageSize in GiB, rounded up (a partial GiB still needs a whole one).
+        disks: [{ ossBucket: object.bucket, ossObject: object.key, format: object.format, sizeGiB: Math.max(1, Math.ceil(object.virtualSize / 1024 ** 3)) }],
+        description: o.description,
+        osType: o.osType,
+        platform: o.platform,
+        architecture: o.architecture,
+        bootMode: o.bootMode,
+        licenseType: o.licenseType,
+        roleName: o.roleName,
+        tags: o.tags,
+        clientToken: o.clientToken,
+      },
+    };
+  }
+  if (!connections.aws) throw vmxError(CORE.USAGE, `an ${o.target} import needs an AWS region (and credentials)`);
+  return {
+    cloud: 'aws',
+    connection: connections.aws,
+    poll,
+    import: {
+      target: o.target,
+      // One DiskContainer for the object; an OVA carries its own disks (ImportImage DiskContainers).
+      disks: [{ bucket: object.bucket, key: object.key, format: object.format }],
+      description: o.description,
+      licenseType: o.licenseType,
+      usageOperation: o.usageOperation,
+      bootMode: o.bootMode,
+      architecture: o.architecture,
+      platform: o.platform,
+      encrypted: o.encrypted,
+      kmsKeyId: o.kmsKeyId,
+      roleName: o.roleName,
+      tags: o.tags,
+      clientToken: o.clientToken,
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { finding, type Finding } from '../preflight/finding.js';
+import type { ImageFacts } from '../preflight/image-facts.js';
+import { localImportPreflight } from '../preflight/local-preflight.js';
+import { cloudOf, type ImportOptions } from './import-options.js';
+import { outputFacts } from './output-facts.js';
+
+export interface UploadImportPlan {
+  /** The `--as` target the upload uses: the one asked for, or the repair the preflight chose. */
+  as: string;
+  /** Facts of the object the upload will store. */
+  facts: ImageFacts;
+  findings: Finding[];
+}
+
+/**
+ * The local import preflight for an upload, run before its first byte. Without an explicit `as` the
+ * repairs the rules name are applied (the first repair's output format); with one, the stored
+ * object is judged as that writer produces it and nothing more can be repaired.
+ */
+export function planUploadImport(options: ImportOptions, source: ImageFacts, as: string | undefined): UploadImportPlan {
+  const repairs = as === undefined ? localImportPreflight(request(options, source, true)).filter((f) => f.severity === 'repair') : [];
+  const chosen = as ?? repairs[0]?.convertTo ?? 'original';
+  const facts = outputFacts(source, chosen);
+  const findings = [...repairs, ...localImportPreflight(request(options, facts, false)), ...containerRules(options, facts)];
+  return { as: chosen, facts, findings };
+}
+
+function request(o: ImportOptions, image: ImageFacts, convertAllowed: boolean) {
+  return {
+    target: o.target,
+    image,
+    convertAllowed,
+    aws: { encrypted: o.encrypted, kmsKeyId: o.kmsKeyId, licenseType: o.licenseType, usageOperation: o.usageOperation, tags: o.tags, roleName: o.roleName },
+    ecs: { imageName: o.imageName, description: o.description, tags: o.tags, roleName: o.roleName },
+  };
+}
+
+/** ImportSnapshot and ECS ImportImage read one disk per object, never an OVA package (their Format lists). */
+function containerRules(o: ImportOptions, facts: ImageFacts): Finding[] {
+  if (facts.container !== 'ova' || o.target === 'aws-image') return [];
+  const code = cloudOf(o.target) === 'ecs' ? 'InvalidParameter.Format' : 'InvalidParameterValue';
+  return [finding('error', 'ova-container', code, `${o.target} takes a disk image, not an OVA package`, 'Upload with --as vmdk (AWS) or --as qcow2 (ECS) so vmxfer extracts the disk.')];
+}

@@ -1,0 +1,54 @@
+import { isVmxferError } from '../core/errors.js';
+import { parseObjectUrl } from '../sinks/object-url.js';
+import { pollEvery } from '../cloud/poll-task.js';
+import type { CloudTaskStatus } from '../cloud/task-events.js';
+import type { ImportStepResult, StartedImport } from '../cloud/tasks/import-step.js';
+import { cloudOf } from '../cloud/upload-import/import-options.js';
+import { connectionsFromConfig } from '../cloud/upload-import/config-connections.js';
+import { importStepParams } from '../cloud/upload-import/import-step-params.js';
+import { objectFormat } from '../cloud/upload-import/output-facts.js';
+import { refuseFindings } from '../cloud/upload-import/refuse-findings.js';
+import { sourceFacts } from '../cloud/upload-import/source-facts.js';
+import { planUploadImport, type UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
+import { JOB } from './error-codes.js';
+import type { JobRecord } from './job-types.js';
+import type { RunContext } from './run-context.js';
+
+/** What the import reports back to the job service (which records, persists and publishes it). */
+export interface ImportHooks {
+  signal: AbortSignal;
+  onCloudTask(status: CloudTaskStatus): void;
+  /** Resolves once the task id is durable in the job record. */
+  onImportStarted(started: StartedImport): Promise<void>;
+}
+
+/** The job's import preflight, run while it validates: the upload does not start when it fails. */
+export async function preflightJobImport(job: JobRecord, signal: AbortSignal): Promise<UploadImportPlan | undefined> {
+  if (!job.import) return undefined;
+  const facts = await sourceFacts(job.source, { parent: job.options.parent, signal });
+  const plan = planUploadImport(job.import, facts, job.format);
+  refuseFindings(plan.findings, `${job.import.target} import`);
+  return plan;
+}
+
+/**
+ * The import of the uploaded object. A job restarted mid-import follows the task its record names;
+ * a daemon stopping (JOB_SHUTDOWN) leaves the task running for the next start, a cancel cancels it.
+ */
+export async function importAfterUpload(job: JobRecord, plan: UploadImportPlan, ctx: RunContext, hooks: ImportHooks): Promise<ImportStepResult> {
+  const options = job.import!;
+  // The SDKs load only when a job imports.
+  const { runImportStep } = await import('../cloud/tasks/import-step.js');
+  const { bucket, key } = parseObjectUrl(job.destination);
+  const object = { bucket, key, format: objectFormat(plan.facts, cloudOf(options.target)), virtualSize: plan.facts.disks[0]?.virtualSize ?? 0 };
+  const params = importStepParams(options, object, connectionsFromConfig(ctx.config), pollEvery(ctx.config.cloud.poll_seconds));
+  const step = { ...params, resume: job.importTask ?? undefined, cancelOnAbort: (reason: unknown) => !(isVmxferError(reason) && reason.code === JOB.SHUTDOWN.code) };
+  return runImportStep(step, {
+    onStatus: (s) => {
+      ctx.metrics.cloudTaskUpdates.inc({ kind: s.kind, state: s.state });
+      hooks.onCloudTask(s);
+    },
+    onRetry: (code) => ctx.metrics.retries.inc({ reason: code }),
+    onStarted: (started) => hooks.onImportStarted(started),
+  }, hooks.signal);
+}
