@@ -11,6 +11,7 @@ import { JOB } from './error-codes.js';
 import { newJobId } from './job-id.js';
 import { assertMove } from './job-state-machine.js';
 import { cleanupCancelled, runJob } from './job-runner.js';
+import { cancelStartedCloudTask } from './cancel-cloud-task.js';
 import { jobView, progressOf } from './job-view.js';
 import { PartBoard } from './part-board.js';
 import { destinationKey, type RunContext } from './run-context.js';
@@ -274,6 +275,11 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       await cleanupCancelled(rec, this.ctx);
     } catch (err) {
       this.log.warn({ job: rec.id, code: isVmxferError(err) ? err.code : undefined }, 'could not abort the multipart upload of a cancelled job');
+    }
+    if (!this.live.has(rec.id)) {
+      await cancelStartedCloudTask(rec, this.ctx).catch((err: unknown) => {
+        this.log.warn({ job: rec.id, code: isVmxferError(err) ? err.code : undefined }, 'could not cancel the cloud task of a cancelled job');
+      });
     }
     this.move(rec, 'cancelled', { phase: null, finishedAt: new Date().toISOString() });
   }

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes, createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ec2QueryFake, VMIMPORT_TRUST } from '../helpers/ec2-query-fake/server.js';
@@ -15,6 +15,11 @@ import { awsExportPreflight, awsImportRolePreflight } from '../../agent/cloud/pr
 import { exportCanonicalAccount } from '../../agent/cloud/preflight/canonical-accounts.js';
 import type { CloudTaskStatus } from '../../agent/cloud/task-events.js';
 import { isVmxferError } from '../../agent/core/errors.js';
+import { FileCheckpointStore } from '../../agent/checkpoint/checkpoint-store.js';
+import { isDownloadCheckpoint, type DownloadCheckpoint } from '../../agent/transfer/download-checkpoint.js';
+
+/** The export download's checkpoints (agent/transfer/download.ts), kept apart from the files the tests read. */
+const checkpoints = (dir: string) => new FileCheckpointStore<DownloadCheckpoint>(join(dir, '.checkpoints'), isDownloadCheckpoint);
 
 let fake: Ec2QueryFake;
 const POLL = { initialIntervalMs: 2, maxIntervalMs: 5, factor: 1.5, timeoutMs: 10_000 };
@@ -92,7 +97,7 @@ test('throttling that outlasts the retry budget is CLOUD_THROTTLED', async () =>
   fake.throttle.set('DescribeExportImageTasks', 50);
   const { dir, cleanup } = await tempDir();
   try {
-    const err = await rejectsWith(runAwsImageExport(connection(), { imageId: 'ami-0123456789abcdef0', format: 'vmdk', bucket: 'exp', prefix: 'p/', destination: join(dir, 'x.vmdk'), poll: POLL }), 'CLOUD_THROTTLED', 'RequestLimitExceeded');
+    const err = await rejectsWith(runAwsImageExport(connection(), { imageId: 'ami-0123456789abcdef0', format: 'vmdk', bucket: 'exp', prefix: 'p/', destination: join(dir, 'x.vmdk'), poll: POLL, checkpoints: checkpoints(dir) }), 'CLOUD_THROTTLED', 'RequestLimitExceeded');
     assert.match(err.message, /after 5 attempts/);
   } finally {
     fake.throttle.delete('DescribeExportImageTasks');
@@ -159,13 +164,14 @@ test('ExportImage against an EC2 Query API protocol fake, then a ranged download
   try {
     const { seen, callbacks } = recorder();
     const dst = join(dir, 'web01.vmdk');
-    const r = await runAwsImageExport(connection(), { imageId: 'ami-0123456789abcdef0', format: 'vmdk', bucket: 'exp', prefix: 'exports/', destination: dst, poll: POLL, partSize: 64 * 1024 }, callbacks);
+    const r = await runAwsImageExport(connection(), { imageId: 'ami-0123456789abcdef0', format: 'vmdk', bucket: 'exp', prefix: 'exports/', destination: dst, poll: POLL, partSize: 64 * 1024, checkpoints: checkpoints(dir) }, callbacks);
     assert.match(r.key, /^exports\/export-ami-[0-9a-f]{17}\.vmdk$/);
     assert.equal(r.key, `exports/${r.taskId}.vmdk`);
     assert.deepEqual(seen.map((s) => s.progress), [0, 50, undefined]);
     const got = await readFile(dst);
     assert.ok(got.equals(fake.world.exportBytes));
-    assert.equal(r.sha256, createHash('sha256').update(fake.world.exportBytes).digest('hex'));
+    assert.equal(r.objectSize, 300_000);
+    assert.equal(r.verified, 'md5', 'a single-part ETag is the MD5 of the object');
     const ranges = fake.calls.filter((c) => c.action.startsWith('GET /exp/exports/'));
     assert.equal(ranges.length, 5, '300 000 bytes in 64 KiB parts');
     const req = fake.callsOf('ExportImage').at(-1)!;
@@ -181,7 +187,7 @@ test('CreateInstanceExportTask (ova container) against an EC2 Query API protocol
   const { dir, cleanup } = await tempDir();
   try {
     const { seen, callbacks } = recorder();
-    const r = await runAwsInstanceExport(connection(), { instanceId: 'i-0abc', diskFormat: 'VMDK', targetEnvironment: 'vmware', bucket: 'exp', prefix: 'vms/', destination: join(dir, 'i.ova'), poll: POLL }, callbacks);
+    const r = await runAwsInstanceExport(connection(), { instanceId: 'i-0abc', diskFormat: 'VMDK', targetEnvironment: 'vmware', bucket: 'exp', prefix: 'vms/', destination: join(dir, 'i.ova'), poll: POLL, checkpoints: checkpoints(dir) }, callbacks);
     assert.equal(r.key, `vms/${r.taskId}.ova`);
     assert.ok((await readFile(join(dir, 'i.ova'))).equals(fake.world.exportBytes));
     assert.deepEqual(seen.map((s) => `${s.state}:${s.message}`), ['active:validating', 'active:exporting', 'completed:']);
@@ -199,7 +205,7 @@ test('cancelling an image export mid-task calls CancelExportTask and leaves no f
   const { dir, cleanup } = await tempDir();
   const ac = new AbortController();
   try {
-    const run = runAwsImageExport(connection(), { imageId: 'ami-1', format: 'raw', bucket: 'exp', prefix: '', destination: join(dir, 'x.raw'), poll: POLL }, { onStatus: (s) => s.progress === 20 && ac.abort() }, ac.signal);
+    const run = runAwsImageExport(connection(), { imageId: 'ami-1', format: 'raw', bucket: 'exp', prefix: '', destination: join(dir, 'x.raw'), poll: POLL, checkpoints: checkpoints(dir) }, { onStatus: (s) => s.progress === 20 && ac.abort() }, ac.signal);
     await rejectsWith(run, 'VMX_ABORTED');
     const id = fake.callsOf('CancelExportTask').at(-1)!.params.ExportTaskId!;
     assert.match(id, /^export-ami-/);

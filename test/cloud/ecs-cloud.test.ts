@@ -13,7 +13,10 @@ import { CopyLimiter } from '../../agent/cloud/tasks/copy-limiter.js';
 import { publishEcsImage, shareEcsImage } from '../../agent/cloud/tasks/share-step.js';
 import { ecsClients, type EcsConnection } from '../../agent/cloud/ecs/ecs-clients.js';
 import { ossClient } from '../../agent/cloud/ecs/ecs-checks.js';
-import { ossObjectReader } from '../../agent/cloud/ecs/oss-object-reader.js';
+import { OssSink } from '../../agent/sinks/oss/oss-sink.js';
+import { retryingSink } from '../../agent/sinks/retrying-sink.js';
+import { FileCheckpointStore } from '../../agent/checkpoint/checkpoint-store.js';
+import { isDownloadCheckpoint, type DownloadCheckpoint } from '../../agent/transfer/download-checkpoint.js';
 import { ecsExportPreflight, ecsImportRolePreflight } from '../../agent/cloud/preflight/ecs-remote-preflight.js';
 import type { CloudTaskStatus } from '../../agent/cloud/task-events.js';
 import { isVmxferError } from '../../agent/core/errors.js';
@@ -132,12 +135,14 @@ test('ECS ExportImage against an ECS RPC API protocol fake, then the object is d
   const imageId = sourceImage();
   const { dir, cleanup } = await tempDir();
   try {
-    const clients = ecsClients(connection());
     const seen: string[] = [];
-    const r = await runEcsExport(connection(), { imageId, format: 'qcow2', ossBucket: 'exports', ossPrefix: 'web01', destination: join(dir, 'web01.qcow2'), poll: POLL, partSize: 64 * 1024, reader: ossObjectReader(clients, oss('exports')) }, { onStatus: (s) => seen.push(s.state) });
+    const sink = retryingSink(new OssSink({ bucket: 'exports', endpoint: `http://localhost:${fake.host.split(':')[1]}`, sldEnable: true, accessKeyId: FAKE_ACCESS_KEY.id, accessKeySecret: FAKE_ACCESS_KEY.secret, env: {} }));
+    const checkpoints = new FileCheckpointStore<DownloadCheckpoint>(join(dir, '.checkpoints'), isDownloadCheckpoint);
+    const r = await runEcsExport(connection(), { imageId, format: 'qcow2', ossBucket: 'exports', ossPrefix: 'web01', destination: join(dir, 'web01.qcow2'), poll: POLL, partSize: 64 * 1024, sink, checkpoints }, { onStatus: (s) => seen.push(s.state) });
     assert.equal(r.key, `web01_${imageId}_system.qcow2`);
     assert.ok((await readFile(join(dir, 'web01.qcow2'))).equals(fake.world.exportBytes));
     assert.deepEqual(seen, ['Waiting', 'Processing', 'Finished']);
+    assert.equal(r.rangesFetched, 4, '200 000 bytes in 64 KiB ranges');
     const call = fake.callsOf('ExportImage').at(-1)!;
     assert.equal(call.params.ImageFormat, 'qcow2');
     assert.equal(call.params.OSSPrefix, 'web01');

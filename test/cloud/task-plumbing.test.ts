@@ -1,42 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { downloadObject } from '../../agent/cloud/tasks/download.js';
 import { pollTask, type PolledState } from '../../agent/cloud/poll-task.js';
 import { CopyLimiter } from '../../agent/cloud/tasks/copy-limiter.js';
 import { shareBatches } from '../../agent/cloud/tasks/share-step.js';
 import { callCloud } from '../../agent/cloud/cloud-retry.js';
 import { cloudCodeOf, toCloudError } from '../../agent/cloud/cloud-error.js';
-import type { ObjectReader } from '../../agent/cloud/object-reader.js';
 import { isVmxferError } from '../../agent/core/errors.js';
-import { tempDir } from '../helpers/tmp.js';
 
 function codeOf(err: unknown): string {
   assert.ok(isVmxferError(err), String(err));
   return err.code;
 }
-
-function memoryReader(objects: Map<string, Buffer>, shortBy = 0): ObjectReader {
-  return {
-    head: async (key) => (objects.has(key) ? { key, size: objects.get(key)!.length, etag: '' } : undefined),
-    getRange: async (key, start, end) => objects.get(key)!.subarray(start, Math.max(start, end - shortBy)),
-  };
-}
-
-test('download: a missing object is VMX_FILE_NOT_FOUND, a short ranged read is CLOUD_DOWNLOAD_SIZE and leaves no file', async () => {
-  const { dir, cleanup } = await tempDir();
-  try {
-    const objects = new Map([['k', Buffer.alloc(1000, 7)]]);
-    await assert.rejects(downloadObject(memoryReader(objects), 'nope', join(dir, 'a'), { partSize: 256 }), (e) => codeOf(e) === 'VMX_FILE_NOT_FOUND');
-    await assert.rejects(downloadObject(memoryReader(objects, 1), 'k', join(dir, 'b'), { partSize: 256 }), (e) => codeOf(e) === 'CLOUD_DOWNLOAD_SIZE' && /bytes 0-256 returned 255/.test((e as Error).message));
-    assert.deepEqual(await readdir(dir), []);
-    const ok = await downloadObject(memoryReader(objects), 'k', join(dir, 'c'), { partSize: 256 });
-    assert.equal(ok.bytes, 1000);
-  } finally {
-    await cleanup();
-  }
-});
 
 test('poll: a task that never ends is CLOUD_TASK_TIMEOUT; repeated identical states are reported once', async () => {
   const seen: string[] = [];

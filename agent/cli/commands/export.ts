@@ -6,6 +6,11 @@ import { CLOUD } from '../../cloud/error-codes.js';
 import { AWS_EXPORT_FORMATS, AWS_INSTANCE_DISK_FORMATS, AWS_TARGET_ENVIRONMENTS, ECS_EXPORT_FORMATS } from '../../cloud/export-formats.js';
 import { formatFinding, hasErrors, type Finding } from '../../cloud/preflight/finding.js';
 import type { ExportResult } from '../../cloud/tasks/export-types.js';
+import { join } from 'node:path';
+import { FileCheckpointStore } from '../../checkpoint/checkpoint-store.js';
+import { retryingSink } from '../../sinks/retrying-sink.js';
+import { isDownloadCheckpoint, type DownloadCheckpoint } from '../../transfer/download-checkpoint.js';
+import { stateDir } from '../store-flags.js';
 import { awsConnection, CLOUD_OPTIONS, ecsConnection, oneOf, ossConnection, pollPolicy, requireOption, statusPrinter } from '../cloud-connection.js';
 
 export const EXPORT_USAGE = `Usage:
@@ -15,13 +20,15 @@ export const EXPORT_USAGE = `Usage:
 
 Exports a cloud image into a bucket (AWS ExportImage or CreateInstanceExportTask with an OVA container;
 Alibaba ECS ExportImage), follows the task until it ends (Ctrl-C cancels it: CancelExportTask / CancelTask),
-then downloads the object (AWS: P + export-ami-….FORMAT, or P + export-i-….ova) to DST in ranged parts.
+then downloads the object (AWS: P + export-ami-….FORMAT, or P + export-i-….ova) to DST with parallel ranged
+GETs, verified against the store's checksum.
 Before the export the bucket and role are checked (--no-preflight skips that).
   --region R            AWS_REGION / ALIBABA_CLOUD_REGION_ID when absent
   --endpoint URL        API endpoint override (EC2+IAM+S3, or ECS+RAM)
   --oss-endpoint URL    OSS endpoint override (ecs)
   --role-name NAME      export role (default vmimport; ECS AliyunECSImageExportDefaultRole)
   --poll-seconds S      first wait between two task polls (default 10, backing off to 60)
+  --state-dir DIR       where the download's checkpoints live (default $VMXFER_STATE_DIR or ~/.local/state/vmxfer)
   --json                JSON lines: one per task status, then the result
 Credentials: each SDK's standard chain (AWS: env, profile, SSO, instance role; Alibaba: ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, profile, RAM role).`;
 
@@ -30,6 +37,7 @@ const OPTIONS = {
   'image-id': { type: 'string' }, 'instance-id': { type: 'string' }, format: { type: 'string' }, 'disk-format': { type: 'string' },
   'target-environment': { type: 'string' }, bucket: { type: 'string' }, prefix: { type: 'string' },
   'oss-bucket': { type: 'string' }, 'oss-prefix': { type: 'string' }, 'role-name': { type: 'string' }, 'no-preflight': { type: 'boolean' },
+  'state-dir': { type: 'string' },
 } as const;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -44,9 +52,14 @@ export async function exportCommand(argv: string[], signal: AbortSignal): Promis
   if (cloud === 'aws') result = values['instance-id'] ? await exportInstance(values, dst!, signal) : await exportAwsImage(values, dst!, signal);
   else if (cloud === 'ecs') result = await exportEcs(values, dst!, signal);
   else throw vmxError(CORE.USAGE, `export takes aws or ecs, not "${cloud}"\n\n${EXPORT_USAGE}`);
-  if (json) process.stdout.write(JSON.stringify({ type: 'result', destination: dst, ...result }) + '\n');
-  else process.stdout.write(`${dst}: ${result.bytes} bytes from ${result.bucket}/${result.key} (task ${result.taskId})\nsha256: ${result.sha256}\n`);
+  if (json) process.stdout.write(JSON.stringify({ type: 'result', ...result }) + '\n');
+  else process.stdout.write(`${dst}: ${result.objectSize} bytes from ${result.bucket}/${result.key} (task ${result.taskId}), verified by ${result.verified}\n`);
   return 0;
+}
+
+/** The download's checkpoints, where `vmxfer download` keeps them (`--state-dir`). */
+function downloadCheckpoints(values: Values): FileCheckpointStore<DownloadCheckpoint> {
+  return new FileCheckpointStore<DownloadCheckpoint>(join(stateDir(values), 'downloads'), isDownloadCheckpoint);
 }
 
 function refuse(findings: Finding[]): void {
@@ -77,6 +90,7 @@ async function exportAwsImage(values: Values, dst: string, signal: AbortSignal):
     prefix: (values.prefix as string | undefined) ?? '',
     roleName,
     destination: dst,
+    checkpoints: downloadCheckpoints(values),
     poll: pollPolicy(values, EXPORT_USAGE),
   }, { onStatus: statusPrinter(values.json === true) }, signal);
 }
@@ -93,21 +107,23 @@ async function exportInstance(values: Values, dst: string, signal: AbortSignal):
     bucket,
     prefix: (values.prefix as string | undefined) ?? '',
     destination: dst,
+    checkpoints: downloadCheckpoints(values),
     poll: pollPolicy(values, EXPORT_USAGE),
   }, { onStatus: statusPrinter(values.json === true) }, signal);
 }
 
 async function exportEcs(values: Values, dst: string, signal: AbortSignal): Promise<ExportResult> {
-  const [{ ecsClients }, { ossClient }, { ossObjectReader }, { ecsExportPreflight }, { runEcsExport }] = await Promise.all([
+  const [{ ecsClients }, { ossClient }, { ecsExportPreflight }, { runEcsExport }, { OssSink }] = await Promise.all([
     import('../../cloud/ecs/ecs-clients.js'),
     import('../../cloud/ecs/ecs-checks.js'),
-    import('../../cloud/ecs/oss-object-reader.js'),
     import('../../cloud/preflight/ecs-remote-preflight.js'),
     import('../../cloud/tasks/ecs-export-step.js'),
+    import('../../sinks/oss/oss-sink.js'),
   ]);
   const connection = ecsConnection(values, EXPORT_USAGE);
   const ossBucket = requireOption(values, 'oss-bucket', EXPORT_USAGE);
-  const oss = ossClient(ossConnection(values, connection, EXPORT_USAGE), ossBucket);
+  const ossConn = ossConnection(values, connection, EXPORT_USAGE);
+  const oss = ossClient(ossConn, ossBucket);
   const clients = ecsClients(connection);
   const req = {
     imageId: requireOption(values, 'image-id', EXPORT_USAGE),
@@ -121,6 +137,8 @@ async function exportEcs(values: Values, dst: string, signal: AbortSignal): Prom
     format: oneOf(requireOption(values, 'format', EXPORT_USAGE), ECS_EXPORT_FORMATS, 'format', EXPORT_USAGE),
     destination: dst,
     poll: pollPolicy(values, EXPORT_USAGE),
-    reader: ossObjectReader(clients, oss),
+    checkpoints: downloadCheckpoints(values),
+    // A custom OSS endpoint (a test server, a private gateway) takes path-style requests.
+    sink: retryingSink(new OssSink({ bucket: ossBucket, endpoint: ossConn.endpoint, region: `oss-${ossConn.region}`, sldEnable: Boolean(ossConn.endpoint), accessKeyId: ossConn.accessKeyId, accessKeySecret: ossConn.accessKeySecret })),
   }, { onStatus: statusPrinter(values.json === true) }, signal);
 }

@@ -1,21 +1,28 @@
-import { awsClients, type AwsConnection } from '../aws/aws-clients.js';
+import { awsClients, type AwsClients, type AwsConnection } from '../aws/aws-clients.js';
 import {
   cancelAwsExport,
   describeInstanceExport,
   startInstanceExport,
   type AwsImageExportParams,
   type AwsInstanceExportParams,
-  type AwsExportLocation,
 } from '../aws/aws-export.js';
-import { s3ObjectReader } from '../aws/s3-object-reader.js';
-import { DEFAULT_POLL, type PolledState } from '../poll-task.js';
+import { S3Sink } from '../../sinks/s3/s3-sink.js';
+import { retryingSink } from '../../sinks/retrying-sink.js';
+import type { ObjectSink } from '../../sinks/object-sink.js';
+import { DEFAULT_POLL } from '../poll-task.js';
 import type { CloudTaskCallbacks } from '../task-events.js';
-import { DEFAULT_DOWNLOAD_PART, downloadObject } from './download.js';
 import type { ExportCommon, ExportResult } from './export-types.js';
 import { followTask } from './follow-task.js';
 import { runExportTask } from './export-task.js';
+import { downloadExported } from './export-download.js';
 import { withOnRetry } from '../cloud-retry.js';
 
+/** The export bucket as an ObjectSink: the caller's, or S3 over the connection's own S3 client. */
+function bucketSink(clients: AwsClients, bucket: string, p: ExportCommon): ObjectSink {
+  return p.sink ?? retryingSink(new S3Sink({ bucket }, clients.s3));
+}
+
+/** ExportImage, the task followed (CancelExportTask on abort), then `P + export-ami-….FORMAT` downloaded. */
 export async function runAwsImageExport(
   connection: AwsConnection,
   p: AwsImageExportParams & ExportCommon,
@@ -23,11 +30,10 @@ export async function runAwsImageExport(
   signal?: AbortSignal,
 ): Promise<ExportResult> {
   const done = await runExportTask({ cloud: 'aws', connection, export: p, poll: p.poll }, callbacks, signal);
-  const reader = p.reader ?? s3ObjectReader(awsClients(connection), done.bucket);
-  const dl = await downloadObject(reader, done.key, p.destination, { partSize: p.partSize ?? DEFAULT_DOWNLOAD_PART, signal, onBytes: p.onBytes });
-  return { ...dl, taskId: done.taskId, bucket: done.bucket };
+  return downloadExported('aws', done, bucketSink(awsClients(connection), done.bucket, p), p, signal);
 }
 
+/** CreateInstanceExportTask (OVA container), the task followed, then `P + export-i-….ova` downloaded. */
 export async function runAwsInstanceExport(
   connection: AwsConnection,
   p: AwsInstanceExportParams & ExportCommon,
@@ -36,27 +42,14 @@ export async function runAwsInstanceExport(
 ): Promise<ExportResult> {
   const clients = awsClients({ ...connection, retry: withOnRetry(connection.retry, callbacks) });
   const taskId = await startInstanceExport(clients, p, signal);
-  return followAndDownload(clients, p, callbacks, signal, { kind: 'aws-export-instance', id: taskId }, () => describeInstanceExport(clients, taskId, p, signal));
-}
-
-/** An instance export: poll the task (cancelled with it), then download the OVA it wrote. */
-async function followAndDownload(
-  clients: ReturnType<typeof awsClients>,
-  p: ExportCommon,
-  callbacks: CloudTaskCallbacks,
-  signal: AbortSignal | undefined,
-  task: { kind: 'aws-export-instance'; id: string },
-  describe: () => Promise<PolledState<AwsExportLocation>>,
-): Promise<ExportResult> {
+  const task = { kind: 'aws-export-instance' as const, id: taskId };
   const done = await followTask({
-    describe,
-    cancel: () => cancelAwsExport(clients, task.id),
+    describe: () => describeInstanceExport(clients, taskId, p, signal),
+    cancel: () => cancelAwsExport(clients, taskId),
     cancelling: task,
     poll: p.poll ?? DEFAULT_POLL,
     callbacks,
     signal,
   });
-  const reader = p.reader ?? s3ObjectReader(clients, done.raw.bucket);
-  const dl = await downloadObject(reader, done.raw.key, p.destination, { partSize: p.partSize ?? DEFAULT_DOWNLOAD_PART, signal, onBytes: p.onBytes });
-  return { ...dl, taskId: task.id, bucket: done.raw.bucket };
+  return downloadExported('aws', { taskId, ...done.raw }, bucketSink(clients, done.raw.bucket, p), p, signal);
 }

@@ -1,20 +1,20 @@
-import type { ObjectReader } from '../object-reader.js';
 import type { EcsConnection } from '../ecs/ecs-clients.js';
 import type { EcsExportParams } from '../ecs/ecs-export.js';
+import type { ObjectSink } from '../../sinks/object-sink.js';
 import type { CloudTaskCallbacks } from '../task-events.js';
-import { DEFAULT_DOWNLOAD_PART, downloadObject } from './download.js';
 import type { ExportCommon, ExportResult } from './export-types.js';
 import { runExportTask } from './export-task.js';
+import { downloadExported } from './export-download.js';
 
 export { ecsExportKey } from './export-task.js';
 
+/** ECS ExportImage, the task followed (CancelTask on abort), then the object downloaded from OSS through `sink`. */
 export async function runEcsExport(
   connection: EcsConnection,
-  p: EcsExportParams & ExportCommon & { reader: ObjectReader },
+  p: EcsExportParams & ExportCommon & { sink: ObjectSink },
   callbacks: CloudTaskCallbacks = {},
   signal?: AbortSignal,
 ): Promise<ExportResult> {
   const done = await runExportTask({ cloud: 'ecs', connection, export: p, poll: p.poll }, callbacks, signal);
-  const dl = await downloadObject(p.reader, done.key, p.destination, { partSize: p.partSize ?? DEFAULT_DOWNLOAD_PART, signal, onBytes: p.onBytes });
-  return { ...dl, taskId: done.taskId, bucket: done.bucket };
+  return downloadExported('ecs', done, p.sink, p, signal);
 }

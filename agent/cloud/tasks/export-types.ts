@@ -1,19 +1,28 @@
-import type { ObjectReader } from '../object-reader.js';
+import type { CheckpointStore } from '../../checkpoint/checkpoint-store.js';
+import type { ProgressTracker } from '../../core/progress.js';
+import type { ObjectSink } from '../../sinks/object-sink.js';
+import type { DownloadCheckpoint } from '../../transfer/download-checkpoint.js';
+import type { DownloadResult } from '../../transfer/download.js';
 import type { PollPolicy } from '../poll-task.js';
-import type { DownloadResult } from './download.js';
 
 export interface ExportCommon {
   /** Local destination of the downloaded object. */
   destination: string;
   poll?: PollPolicy | undefined;
+  /** Bytes per ranged GET (default: the transfer download's choice). */
   partSize?: number | undefined;
-  /** Reads the bucket; an S3/OSS ObjectSink in production, any ObjectReader in tests. Defaults to S3 over the connection. */
-  reader?: ObjectReader | undefined;
-  onBytes?: ((n: number) => void) | undefined;
+  /** Ranges in flight (default 4). */
+  concurrency?: number | undefined;
+  /** Where the download records the ranges it has (agent/transfer/download.ts): a rerun with `resume` skips them. */
+  checkpoints: CheckpointStore<DownloadCheckpoint>;
+  resume?: boolean | undefined;
+  /** The store of the export bucket (any ObjectSink); AWS defaults to S3 over the connection. */
+  sink?: ObjectSink | undefined;
+  progress?: ProgressTracker | undefined;
 }
 
 export interface ExportResult extends DownloadResult {
   taskId: string;
   bucket: string;
+  key: string;
 }
-

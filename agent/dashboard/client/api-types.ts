@@ -45,9 +45,14 @@ export interface Job {
   finishedAt: string | null;
   progress: Progress;
   parts?: Part[];
-  result: { etag: string; objectSize: number; sourceSha256: string; outputSha256: string; seconds: number } | null;
+  result: {
+    etag: string; objectSize: number; sourceSha256: string; outputSha256: string; seconds: number;
+    import?: { target: string; taskIds: string[]; resourceIds: string[] };
+    export?: { taskId: string; bucket: string; key: string };
+  } | null;
   error: ApiError | null;
-  cloudTask: { kind: string; id: string; state: string; message: string } | null;
+  /** The import or export task of a cloud job, as the daemon last saw it (docs/api.md Job.cloudTask). */
+  cloudTask: { kind: string; id: string; state: string; message: string; progress?: number } | null;
   attempts: number;
   throughput?: Array<[number, number]>;
 }

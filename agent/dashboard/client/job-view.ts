@@ -115,6 +115,8 @@ export class JobView {
       this.cloud.set('Task id', job.cloudTask.id);
       this.cloud.set('State', job.cloudTask.state);
       this.cloud.set('Message', job.cloudTask.message || '—');
+      this.cloud.set('Progress', job.cloudTask.progress === undefined ? '—' : `${job.cloudTask.progress}%`);
+      this.cloud.set('Result', r?.import?.resourceIds.join(', ') || (r?.export ? `${r.export.bucket}/${r.export.key}` : '—'));
     }
     byId('job-error').hidden = !job.error;
     setText(byId('job-error-code'), job.error?.code ?? '');

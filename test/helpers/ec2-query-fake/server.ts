@@ -51,7 +51,9 @@ export class Ec2QueryFake {
 
   static async start(): Promise<Ec2QueryFake> {
     const fake = new Ec2QueryFake();
-    fake.server = createServer((req, res) => void fake.handle(req, res));
+    // A client that aborts mid-request (a cancelled job, a daemon stopping) resets its socket; a real
+    // endpoint shrugs that off, so the fake drops the exchange instead of failing the test process.
+    fake.server = createServer((req, res) => void fake.handle(req, res).catch(() => res.destroy()));
     fake.server.listen(0, '127.0.0.1');
     await once(fake.server, 'listening');
     fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;

@@ -38,7 +38,9 @@ export class EcsRpcFake {
     const fake = new EcsRpcFake();
     fake.world.roles.set('AliyunECSImageImportDefaultRole', ECS_ROLE_TRUST);
     fake.world.roles.set('AliyunECSImageExportDefaultRole', ECS_ROLE_TRUST);
-    fake.server = createServer((req, res) => void fake.handle(req, res));
+    // A client that aborts mid-request (a cancelled job, a daemon stopping) resets its socket; a real
+    // endpoint shrugs that off, so the fake drops the exchange instead of failing the test process.
+    fake.server = createServer((req, res) => void fake.handle(req, res).catch(() => res.destroy()));
     fake.server.listen(0, '127.0.0.1');
     await once(fake.server, 'listening');
     fake.host = `127.0.0.1:${(fake.server.address() as AddressInfo).port}`;

@@ -1,0 +1,25 @@
+import type { ObjectSink } from '../../sinks/object-sink.js';
+import { downloadObject } from '../../transfer/download.js';
+import { exportedObjectUrl } from '../export-options.js';
+import type { ExportCommon, ExportResult } from './export-types.js';
+import type { ExportedObject } from './export-task.js';
+
+/**
+ * The object an export wrote, fetched with the transfer engine's ranged, verified and resumable
+ * download (agent/transfer/download.ts) through the bucket's ObjectSink (retrying, as openSink builds it).
+ */
+export async function downloadExported(cloud: 'aws' | 'ecs', done: ExportedObject, sink: ObjectSink, p: ExportCommon, signal?: AbortSignal): Promise<ExportResult> {
+  const dl = await downloadObject({
+    url: exportedObjectUrl(cloud, done.bucket, done.key),
+    key: done.key,
+    sink,
+    destination: p.destination,
+    concurrency: p.concurrency ?? 4,
+    resume: p.resume ?? false,
+    checkpoints: p.checkpoints,
+    rangeSize: p.partSize,
+    signal,
+    progress: p.progress,
+  });
+  return { ...dl, taskId: done.taskId, bucket: done.bucket, key: done.key };
+}
