@@ -11,5 +11,4 @@ export const CLOUD = defineErrorCodes('CLOUD', {
   SHARE_LIMIT: { category: 'usage', summary: 'More accounts were given than an image may be shared with (ECS: 50).' },
   SHARE_REFUSED: { category: 'usage', summary: 'The share was refused before any call (an encrypted image cannot be published as a community image).' },
   COPY_RULE: { category: 'usage', summary: 'A copy request breaks the documented encryption rules (KMSKeyId or EncryptAlgorithm without Encrypted).' },
-  DOWNLOAD_SIZE: { category: 'integrity', summary: 'A downloaded export object\'s size differs from the size the store reported.' },
 });
