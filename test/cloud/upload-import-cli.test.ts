@@ -8,7 +8,7 @@ import { vmxfer } from '../helpers/run-command.js';
 import { tempDir, REPO_ROOT } from '../helpers/tmp.js';
 import { qemuImg } from '../helpers/qemu.js';
 import { ensureRgw, createTestBucket, type RgwEnv, type TestBucket } from '../helpers/rgw.js';
-import { pendingUploads } from '../helpers/s3-object.js';
+import { getObjectBytes, pendingUploads } from '../helpers/s3-object.js';
 import { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
 import { IMPORT_IMAGE_SCRIPT } from '../helpers/ec2-query-fake/fake-state.js';
 import { EcsRpcFake, FAKE_ACCESS_KEY } from '../helpers/ecs-rpc-fake/server.js';
@@ -79,12 +79,15 @@ test('vmxfer upload --import aws-image through the CLI: a qcow2 repaired to stre
   assert.equal(call.params.LicenseType, 'BYOL');
   assert.equal(call.params.Description, 'web01');
   assert.equal(call.params['TagSpecification.1.Tag.1.Key'], 'team');
-  assert.equal(result.import.taskIds[0], call.params.ClientToken && ec2.world.tokens.get(call.params.ClientToken));
-  // The stored object is what AWS reads: a stream-optimized VMDK.
+  assert.equal(result.import.taskIds[0], ec2.world.tokens.get(call.params.ClientToken!));
+  // The stored object is what AWS reads: a VMDK (sparse magic "KDMV", VMDK 5.0 §Hosted Sparse Extent Header).
+  assert.equal((await getObjectBytes(bucket.client, bucket.name, key)).subarray(0, 4).toString('latin1'), 'KDMV');
+  // Without a repair the bytes go unchanged: a raw disk becomes an ImportSnapshot of Format RAW.
   const plain = await vmxfer(uploadArgs(raw, `ok/${randomBytes(3).toString('hex')}.raw`, ['--import', 'aws-snapshot']), { env: awsEnv() });
   assert.equal(plain.code, 0, plain.stderr);
   assert.match(plain.stdout, /aws-snapshot: snapshot snap-[0-9a-f]{17} \(task import-snap-[0-9a-f]{17}\)/);
   assert.match(plain.stderr, /aws-snapshot import-snap-[0-9a-f]+: completed/);
+  assert.equal(ec2.callsOf('ImportSnapshot').at(-1)!.params['DiskContainer.Format'], 'RAW');
 });
 
 test('SIGINT during the import step sends CancelImportTask to the EC2 Query API protocol fake and exits 130', async () => {
