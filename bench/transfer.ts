@@ -3,13 +3,16 @@
  *  1. `vmxfer upload --as original` (passthrough)  vs  `rclone copyto` and `aws s3 cp` (Debian's),
  *     all with 16 MiB parts and 4 parts in flight;
  *  2. `vmxfer upload --as vmdk` (convert and upload)  vs  `vmxfer convert --to vmdk` to a local file
- *     (qcow2 stands in while no VMDK writer is registered; the output says which).
- * Prints wall time, MB/s and the ratios the issue sets as targets; every object is deleted again.
+ *     (qcow2 stands in where no VMDK writer is registered; the output says which).
+ * Every child runs under GNU time, so each step reports wall seconds and its own CPU seconds
+ * (user + sys). With VMXFER_BENCH_BASELINE=/path/to/bin/vmxfer.js another build's passthrough and
+ * convert-and-upload run in the same round. Prints wall, CPU-s per GiB, MB/s, the ratios and
+ * whether each target of issue #5 is met; every object is deleted again.
  * Run: npx tsc -p . && node dist/bench/transfer.js [rounds]
  */
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writerByTarget } from '../agent/formats/registry.js';
@@ -40,13 +43,20 @@ async function buildSource(): Promise<void> {
   await rename(tmp, SOURCE);
 }
 
-async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
+/** Wall seconds and CPU seconds (user + sys) of one child, from GNU time's report of the child's own rusage. */
+interface Timing {
+  wall: number;
+  cpu: number;
+}
+
+async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timing> {
   // AWS_CA_BUNDLE (set on this machine for HTTPS proxies) makes rclone's S3 backend refuse a plain-HTTP endpoint.
   const base = { ...process.env };
   delete base.AWS_CA_BUNDLE;
-  const t0 = performance.now();
-  await pexec(cmd, args, { env: { ...base, ...env }, maxBuffer: 16 * MiB });
-  return (performance.now() - t0) / 1000;
+  const report = join(WORK, 'time.txt');
+  await pexec('/usr/bin/time', ['-o', report, '-f', '%e %U %S', cmd, ...args], { env: { ...base, ...env }, maxBuffer: 16 * MiB });
+  const [wall, user, sys] = (await readFile(report, 'utf8')).trim().split(/\s+/).slice(-3).map(Number);
+  return { wall: wall!, cpu: +(user! + sys!).toFixed(2) };
 }
 
 async function which(path: string): Promise<boolean> {
@@ -67,13 +77,24 @@ async function discard(b: TestBucket, key: string): Promise<void> {
   await sleep(20_000);
 }
 
-async function run(env: RgwEnv, b: TestBucket, target: string, tools: Tools): Promise<Record<string, number>> {
+/**
+ * VMXFER_BENCH_BASELINE=/path/to/other/bin/vmxfer.js adds that build's passthrough and
+ * convert-and-upload to the same run, so a change is measured against the code before it under the
+ * same load (the box's wall times swing 2-3x with other tenants).
+ */
+const BASELINE = process.env.VMXFER_BENCH_BASELINE;
+
+async function run(env: RgwEnv, b: TestBucket, target: string, tools: Tools): Promise<Record<string, Timing>> {
   const bucket = b.name;
   const s3env = { AWS_ACCESS_KEY_ID: env.accessKeyId, AWS_SECRET_ACCESS_KEY: env.secretAccessKey, AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-1' };
   const vmx = ['--endpoint', env.endpoint, '--path-style', '--part-size', '16MiB', '--concurrency', '4', '--state-dir', join(WORK, 'state')];
-  const r: Record<string, number> = {};
+  const r: Record<string, Timing> = {};
   r.vmxferPassthrough = await timed(process.execPath, [CLI, 'upload', SOURCE, `s3://${bucket}/pass.raw`, '--as', 'original', ...vmx], s3env);
   await discard(b, 'pass.raw');
+  if (BASELINE) {
+    r.baselinePassthrough = await timed(process.execPath, [BASELINE, 'upload', SOURCE, `s3://${bucket}/base.raw`, '--as', 'original', ...vmx], s3env);
+    await discard(b, 'base.raw');
+  }
   if (tools.rclone) {
     const rc = {
       RCLONE_CONFIG_RGW_TYPE: 's3', RCLONE_CONFIG_RGW_PROVIDER: 'Ceph', RCLONE_CONFIG_RGW_ENDPOINT: env.endpoint,
@@ -90,16 +111,32 @@ async function run(env: RgwEnv, b: TestBucket, target: string, tools: Tools): Pr
   }
   const local = join(WORK, `converted.${target}`);
   r.vmxferConvert = await timed(process.execPath, [CLI, 'convert', SOURCE, local, '--to', target]);
-  r.convertedBytes = (await stat(local)).size;
+  convertedBytes = (await stat(local)).size;
   await rm(local, { force: true });
   r.vmxferConvertUpload = await timed(process.execPath, [CLI, 'upload', SOURCE, `s3://${bucket}/conv.${target}`, '--as', target, ...vmx], s3env);
   await discard(b, `conv.${target}`);
+  if (BASELINE) {
+    r.baselineConvertUpload = await timed(process.execPath, [BASELINE, 'upload', SOURCE, `s3://${bucket}/baseconv.${target}`, '--as', target, ...vmx], s3env);
+    await discard(b, `baseconv.${target}`);
+  }
   return r;
 }
+
+let convertedBytes = 0;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
+}
+
+/** Median wall and CPU seconds of one step over the rounds (each by itself). */
+function medianTiming(all: Array<Record<string, Timing>>, k: string): Timing | undefined {
+  if (all[0]![k] === undefined) return undefined;
+  return { wall: median(all.map((r) => r[k]!.wall)), cpu: median(all.map((r) => r[k]!.cpu)) };
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined ? undefined : +(a / b).toFixed(2);
 }
 
 async function main(): Promise<void> {
@@ -108,7 +145,7 @@ async function main(): Promise<void> {
   const env = await ensureRgw();
   const tools: Tools = { rclone: await which('/usr/bin/rclone'), aws: await which('/usr/bin/aws') };
   const target = writerByTarget('vmdk') ? 'vmdk' : 'qcow2';
-  const all: Array<Record<string, number>> = [];
+  const all: Array<Record<string, Timing>> = [];
   for (let i = 0; i < rounds; i++) {
     const bucket = await createTestBucket(env, 'bench-transfer');
     try {
@@ -117,25 +154,40 @@ async function main(): Promise<void> {
       await bucket.remove();
     }
   }
-  const m = (k: string) => (all[0]![k] === undefined ? undefined : median(all.map((r) => r[k]!)));
-  const mbps = (s: number | undefined) => (s === undefined ? undefined : +(SIZE / 1e6 / s).toFixed(1));
-  const pass = m('vmxferPassthrough')!;
-  const others = [m('rclone'), m('awsCli')].filter((x): x is number => x !== undefined);
-  const fastest = others.length ? Math.min(...others) : undefined;
-  const conv = m('vmxferConvert')!;
-  const convUp = m('vmxferConvertUpload')!;
+  const steps = Object.keys(all[0]!);
+  const t = Object.fromEntries(steps.map((k) => [k, medianTiming(all, k)!]));
+  const GiB = SIZE / 1024 ** 3;
+  const pass = t.vmxferPassthrough!;
+  const tools2 = [t.rclone, t.awsCli].filter((x): x is Timing => x !== undefined);
+  const fastest = tools2.length ? Math.min(...tools2.map((x) => x.wall)) : undefined;
+  const conv = t.vmxferConvert!;
+  const convUp = t.vmxferConvertUpload!;
   const result = {
     rounds,
     sourceBytes: SIZE,
     target,
-    seconds: { vmxferPassthrough: pass, rclone: m('rclone'), awsCli: m('awsCli'), vmxferConvert: conv, vmxferConvertUpload: convUp },
-    MBps: { vmxferPassthrough: mbps(pass), rclone: mbps(m('rclone')), awsCli: mbps(m('awsCli')), vmxferConvertUpload: mbps(convUp) },
-    convertedBytes: m('convertedBytes'),
+    baseline: BASELINE,
+    loadAverage: (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' '),
+    wallSeconds: Object.fromEntries(steps.map((k) => [k, t[k]!.wall])),
+    cpuSecondsPerGiB: Object.fromEntries(steps.map((k) => [k, +(t[k]!.cpu / GiB).toFixed(2)])),
+    MBps: Object.fromEntries(steps.filter((k) => k !== 'vmxferConvert' && !/ConvertUpload/.test(k)).map((k) => [k, +(SIZE / 1e6 / t[k]!.wall).toFixed(1)])),
+    convertedBytes,
     tools: { rclone: tools.rclone ? 'Debian rclone' : 'not installed (apt-get install -y rclone)', aws: tools.aws ? 'Debian awscli' : 'not installed (apt-get install -y awscli)' },
-    passthroughSpeedupOverFastestTool: fastest === undefined ? undefined : +(fastest / pass).toFixed(2),
-    passthroughTargetMet: fastest === undefined ? undefined : pass <= fastest,
-    convertUploadOverConvertAlone: +(convUp / conv).toFixed(2),
-    convertUploadTargetMet: convUp <= 1.1 * conv,
+    ratios: {
+      passthroughWallOverFastestTool: ratio(pass.wall, fastest),
+      passthroughWallOverAws: ratio(pass.wall, t.awsCli?.wall),
+      passthroughWallOverRclone: ratio(pass.wall, t.rclone?.wall),
+      passthroughCpuOverAws: ratio(pass.cpu, t.awsCli?.cpu),
+      passthroughCpuOverBaseline: ratio(pass.cpu, t.baselinePassthrough?.cpu),
+      passthroughWallOverBaseline: ratio(pass.wall, t.baselinePassthrough?.wall),
+      convertUploadWallOverConvertAlone: ratio(convUp.wall, conv.wall),
+      convertUploadCpuOverConvertAlone: ratio(convUp.cpu, conv.cpu),
+      baselineConvertUploadWallOverConvertAlone: ratio(t.baselineConvertUpload?.wall, conv.wall),
+    },
+    targets: {
+      'passthrough wall <= fastest of rclone and aws s3 cp': fastest === undefined ? 'not measured (no tool installed)' : pass.wall <= fastest ? 'met' : 'NOT met',
+      'convert-and-upload wall <= 1.1x convert alone': convUp.wall <= 1.1 * conv.wall ? 'met' : 'NOT met',
+    },
   };
   console.log(JSON.stringify(result, null, 2));
 }

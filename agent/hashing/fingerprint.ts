@@ -26,4 +26,17 @@ export class ChunkFingerprinter {
     for (const piece of chunk instanceof Uint8Array ? [chunk] : chunk) this.hasher.update(piece);
     return this.hasher.digest('hex');
   }
+
+  /** Starts a fingerprint fed piece by piece with `update`; `finish` returns it (16 hex digits). */
+  begin(): void {
+    this.hasher.init();
+  }
+
+  update(piece: Uint8Array): void {
+    this.hasher.update(piece);
+  }
+
+  finish(): string {
+    return this.hasher.digest('hex');
+  }
 }

@@ -41,5 +41,7 @@ export function observedSink(inner: ObjectSink, o: SinkObserver): ObjectSink {
       return buf;
     },
     deleteObject: (...a) => inner.deleteObject(...a),
+    getTags: (...a) => inner.getTags(...a),
+    putTags: (...a) => inner.putTags(...a),
   };
 }

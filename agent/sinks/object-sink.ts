@@ -78,13 +78,11 @@ export interface ObjectSink {
   /** Bytes [start, end) of an object. */
   getRange(key: string, start: number, end: number, signal?: AbortSignal): Promise<Buffer>;
   deleteObject(key: string, signal?: AbortSignal): Promise<void>;
+  /** The object's tags (S3 GetObjectTagging, OSS GetObjectTagging, the file store's sidecar). */
+  getTags(key: string, signal?: AbortSignal): Promise<Record<string, string>>;
+  /** Replaces the object's whole tag set (S3 PutObjectTagging, OSS PutObjectTagging). */
+  putTags(key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<void>;
 }
 
-/**
- * Reads the tags an object was created with (S3 GetObjectTagging, OSS GetObjectTagging). Separate
- * from ObjectSink so that stores without tags need not implement it; the sink conformance suite
- * uses it to check that `UploadOptions.tags` round-trip.
- */
-export interface ObjectTagReader {
-  getTags(key: string, signal?: AbortSignal): Promise<Record<string, string>>;
-}
+/** Reads an object's tags; every sink implements it (kept as a name for the conformance suite). */
+export type ObjectTagReader = Pick<ObjectSink, 'getTags'>;

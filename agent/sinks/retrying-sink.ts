@@ -65,5 +65,7 @@ export function retryingSink(inner: ObjectSink, policy: RetryPolicy = DEFAULT_RE
     head: wrap(inner.head, 1),
     getRange: wrap(inner.getRange, 3),
     deleteObject: wrap(inner.deleteObject, 1),
+    getTags: wrap(inner.getTags, 1),
+    putTags: wrap(inner.putTags, 2),
   };
 }

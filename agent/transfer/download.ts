@@ -1,3 +1,4 @@
+import { createHash, type Hash } from 'node:crypto';
 import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -23,6 +24,7 @@ import { chooseRangeSize } from './range-plan.js';
 import type { RangeSpec } from './range-fetch.js';
 import { RawStreamDisk } from './raw-stream-disk.js';
 import { detectRemoteFormat, type RemoteFormat } from './remote-format.js';
+import { checkObjectSha256, expectedObjectSha256, fileSha256 } from './tagged-sha256.js';
 
 export interface DownloadRequest {
   url: string;
@@ -49,6 +51,8 @@ export interface DownloadResult {
   rangesFetched: number;
   rangesSkipped: number;
   verified: DownloadVerification;
+  /** The object's SHA-256, checked against the vmxfer-sha256 tag its upload wrote; absent without that tag. */
+  sha256Verified?: string | undefined;
   /** With --to: the object's format and whether it was converted from the stream or a local copy. */
   conversion?: { from: string; to: string; mode: 'stream' | 'local'; outputBytes: number; outputSha256: string } | undefined;
   seconds: number;
@@ -84,29 +88,66 @@ export async function downloadObject(req: DownloadRequest): Promise<DownloadResu
   };
   const base = { url: req.url, destination, objectSize: info.size, rangeSize: spec.rangeSize };
   const remote = req.to === undefined ? undefined : await detectRemoteFormat(req.sink, req.key, info.size, req.url, req.signal);
+  const expectedSha256 = await expectedObjectSha256(req.sink, req.key, req.signal);
   progress.phase('downloading');
   if (!remote || !req.to) {
     const partial = partialPath(destination);
     const r = await fetchToFile({ ...req, destination, partial, info, spec, progress });
+    const sha256Verified = await checkFileAgainstTag(partial, expectedSha256, req.url, req.signal);
     await rename(partial, destination).catch((err) => {
       throw fsError(err, destination);
     });
-    return { ...base, rangesFetched: r.fetched, rangesSkipped: r.skipped, verified: r.verified, seconds: seconds(started) };
+    return { ...base, rangesFetched: r.fetched, rangesSkipped: r.skipped, verified: r.verified, sha256Verified, seconds: seconds(started) };
   }
-  const conv = remote.streamable ? await convertFromStream(req, info, spec, remote, destination, progress) : await convertFromCopy(req, info, spec, remote, destination, progress);
+  const conv = remote.streamable
+    ? await convertFromStream(req, info, spec, remote, destination, progress, expectedSha256)
+    : await convertFromCopy(req, info, spec, remote, destination, progress, expectedSha256);
   return { ...base, ...conv, seconds: seconds(started) };
 }
 
-type Converted = Pick<DownloadResult, 'rangesFetched' | 'rangesSkipped' | 'verified' | 'conversion'>;
+/** The downloaded copy against the tag; a copy that fails is removed (its checkpoint is gone already). */
+async function checkFileAgainstTag(path: string, expected: string | undefined, where: string, signal?: AbortSignal): Promise<string | undefined> {
+  if (expected === undefined) return undefined;
+  const actual = await fileSha256(path, signal);
+  try {
+    checkObjectSha256(actual, expected, where);
+  } catch (err) {
+    await unlink(path).catch(() => undefined);
+    throw err;
+  }
+  return actual;
+}
+
+/** SHA-256 of the object's bytes as the ordered ranges stream past the stream reader. */
+function hashedChunks(chunks: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+  return (async function* () {
+    for await (const c of chunks) {
+      hash.update(c);
+      yield c;
+    }
+  })();
+}
+
+type Converted = Pick<DownloadResult, 'rangesFetched' | 'rangesSkipped' | 'verified' | 'sha256Verified' | 'conversion'>;
 
 /** Streamable layouts: GETs in order → stream reader → writer → destination. Not resumable mid-way. */
-async function convertFromStream(req: DownloadRequest, info: ObjectInfo, spec: RangeSpec, remote: RemoteFormat, destination: string, progress: ProgressTracker): Promise<Converted> {
+async function convertFromStream(
+  req: DownloadRequest,
+  info: ObjectInfo,
+  spec: RangeSpec,
+  remote: RemoteFormat,
+  destination: string,
+  progress: ProgressTracker,
+  expectedSha256: string | undefined,
+): Promise<Converted> {
   const ordered = new OrderedRanges(spec, req.concurrency, req.signal);
+  const objectHash = createHash('sha256');
+  const chunks = hashedChunks(ordered.chunks(), objectHash);
   let disk: DiskSource;
   if (remote.streamable === 'vmdk-stream') {
-    disk = await vmdkStreamReader.open(Readable.from(ordered.chunks()), { name: req.url, size: info.size, signal: req.signal });
+    disk = await vmdkStreamReader.open(Readable.from(chunks), { name: req.url, size: info.size, signal: req.signal });
   } else {
-    disk = new RawStreamDisk(ordered.chunks(), info.size, req.url);
+    disk = new RawStreamDisk(chunks, info.size, req.url);
   }
   try {
     progress.totalBytes = disk.virtualSize;
@@ -118,15 +159,23 @@ async function convertFromStream(req: DownloadRequest, info: ObjectInfo, spec: R
     });
     progress.advance(disk.virtualSize);
     progress.phase('verifying');
-    const digests = await ordered.finishDigests();
-    const verified = await verifyDownloaded({ where: req.url, info, rangeSize: spec.rangeSize, digests, signal: req.signal }).catch(async (err: unknown) => {
-      await unlink(destination).catch(() => undefined);
-      throw err;
-    });
+    const digests = await ordered.finishDigests((data) => objectHash.update(data));
+    let sha256Verified: string | undefined;
+    const verified = await verifyDownloaded({ where: req.url, info, rangeSize: spec.rangeSize, digests, signal: req.signal })
+      .then((v) => {
+        // The stream and finishDigests together passed every range through the hash, in order.
+        if (expectedSha256 !== undefined) checkObjectSha256((sha256Verified = objectHash.digest('hex')), expectedSha256, req.url);
+        return v;
+      })
+      .catch(async (err: unknown) => {
+        await unlink(destination).catch(() => undefined);
+        throw err;
+      });
     return {
       rangesFetched: digests.length,
       rangesSkipped: 0,
       verified,
+      sha256Verified,
       conversion: { from: remote.format, to: writer.target, mode: 'stream', outputBytes: out.bytes, outputSha256: out.sha256 },
     };
   } finally {
@@ -135,9 +184,18 @@ async function convertFromStream(req: DownloadRequest, info: ObjectInfo, spec: R
 }
 
 /** Layouts that need seeks: download to a local copy (resumable), convert it, remove it. */
-async function convertFromCopy(req: DownloadRequest, info: ObjectInfo, spec: RangeSpec, remote: RemoteFormat, destination: string, progress: ProgressTracker): Promise<Converted> {
+async function convertFromCopy(
+  req: DownloadRequest,
+  info: ObjectInfo,
+  spec: RangeSpec,
+  remote: RemoteFormat,
+  destination: string,
+  progress: ProgressTracker,
+  expectedSha256: string | undefined,
+): Promise<Converted> {
   const partial = partialPath(destination, '.source');
   const r = await fetchToFile({ ...req, destination, partial, info, spec, progress });
+  const sha256Verified = await checkFileAgainstTag(partial, expectedSha256, req.url, req.signal);
   progress.phase('converting');
   const c = await convertFile({ source: partial, destination, to: req.to!, from: remote.format, signal: req.signal });
   await unlink(partial).catch((err) => {
@@ -147,6 +205,7 @@ async function convertFromCopy(req: DownloadRequest, info: ObjectInfo, spec: Ran
     rangesFetched: r.fetched,
     rangesSkipped: r.skipped,
     verified: r.verified,
+    sha256Verified,
     conversion: { from: remote.format, to: c.target, mode: 'local', outputBytes: c.outputBytes, outputSha256: c.outputSha256 },
   };
 }

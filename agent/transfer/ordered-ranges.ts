@@ -48,12 +48,16 @@ export class OrderedRanges {
     }
   }
 
-  /** Digests of the ranges the stream's consumer did not read, fetched one by one. */
-  async finishDigests(): Promise<RangeDigest[]> {
+  /**
+   * Digests of the ranges the stream's consumer did not read, fetched one by one; `onData` sees
+   * their bytes in order (the rest of a whole-object hash).
+   */
+  async finishDigests(onData?: (data: Buffer) => void): Promise<RangeDigest[]> {
     while (this.next < this.count) {
       throwIfAborted(this.signal);
       const r = await fetchRange(this.spec, this.next++, this.signal);
       this.digests.push(r.digest);
+      onData?.(r.data);
     }
     return this.digests;
   }

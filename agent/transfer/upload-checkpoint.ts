@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isFingerprintRecord, type SourceFingerprintRecord } from './source-fingerprints.js';
 
 export interface CheckpointPart {
   partNumber: number;
@@ -14,6 +15,8 @@ export interface SourceIdentity {
   path: string;
   size: number;
   mtimeMs: number;
+  /** xxh64 of each window of the source read so far: a resume re-reads and must find the same. */
+  fingerprints?: SourceFingerprintRecord | undefined;
 }
 
 /** Everything needed to resume an upload and to prove that nothing it depends on changed. */
@@ -38,6 +41,7 @@ export function isUploadCheckpoint(x: unknown): x is UploadCheckpoint {
   return (
     typeof c === 'object' && c !== null && c.version === 1 && typeof c.id === 'string' && typeof c.uploadId === 'string' &&
     typeof c.destination === 'string' && typeof c.source?.path === 'string' && typeof c.source?.size === 'number' &&
+    (c.source.fingerprints === undefined || isFingerprintRecord(c.source.fingerprints)) &&
     typeof c.options === 'object' && Array.isArray(c.parts) &&
     c.parts.every((p) => typeof p.partNumber === 'number' && typeof p.etag === 'string' && typeof p.md5 === 'string')
   );

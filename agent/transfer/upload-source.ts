@@ -5,16 +5,21 @@ import type { ProgressTracker } from '../core/progress.js';
 import { HashingSource } from '../disk/hashing-source.js';
 import { withProgress } from '../disk/progress-source.js';
 import { openDisk } from '../formats/detect.js';
-import type { ImageIdentity, WriterOutput } from '../formats/format-writer.js';
+import type { ImageIdentity } from '../formats/format-writer.js';
 import { WRITERS, writerByTarget } from '../formats/registry.js';
+import type { ChunkFingerprinter } from '../hashing/fingerprint.js';
 import { RandomAccessFile } from '../io/random-access-file.js';
-import { throwIfAborted } from '../core/abort.js';
 import type { WorkerPool } from '../pipeline/worker-pool.js';
+import { withFingerprints } from './fingerprinting-source.js';
+import { readOriginalParts } from './original-parts.js';
+import { cutParts, type CutPart } from './part-cutter.js';
+import { SourceFingerprints, fingerprintWindow, type SourceFingerprintRecord } from './source-fingerprints.js';
 
 const VERSION = '0.1.0';
 
 export interface UploadOutput {
-  chunks: AsyncIterable<WriterOutput>;
+  /** The output cut into parts of `partSize` in buffers from `acquire`; with `holdFirst`, part 1 comes last. */
+  parts(partSize: number, acquire: () => Promise<Buffer>, holdFirst: boolean, signal?: AbortSignal): AsyncIterable<CutPart>;
   /** SHA-256 of the bytes streamed (valid once consumed; meaningless if the head was patched). */
   hasher: (() => string | undefined) | undefined;
 }
@@ -27,21 +32,37 @@ export interface UploadSource {
   encoderIdentity: string;
   output: UploadOutput;
   sourceSha256(): string | undefined;
+  /** Fingerprints of the source bytes read so far (and those a resumed checkpoint proved before). */
+  fingerprints(): SourceFingerprintRecord | undefined;
   close(): Promise<void>;
 }
 
-export async function openUploadSource(
-  path: string,
-  as: string,
-  opts: { from?: string | undefined; parent?: string | undefined; identity?: ImageIdentity | undefined; signal?: AbortSignal | undefined; pool?: WorkerPool | undefined; chunkBytes?: number | undefined },
-  progress: ProgressTracker,
-): Promise<UploadSource> {
-  if (as === 'original') return openOriginal(path, progress, opts.signal);
+export interface UploadSourceOptions {
+  from?: string | undefined;
+  parent?: string | undefined;
+  identity?: ImageIdentity | undefined;
+  signal?: AbortSignal | undefined;
+  pool?: WorkerPool | undefined;
+  chunkBytes?: number | undefined;
+  fingerprinter: ChunkFingerprinter;
+  /** What the checkpoint of the interrupted upload recorded; the source must read back the same. */
+  priorFingerprints?: SourceFingerprintRecord | undefined;
+}
+
+/** Fingerprints in windows of `windowBytes`, or of the size the interrupted upload used. */
+function sourceFingerprints(opts: UploadSourceOptions, windowBytes: number, where: string): SourceFingerprints {
+  const prior = opts.priorFingerprints;
+  return new SourceFingerprints(opts.fingerprinter, prior?.windowBytes ?? windowBytes, prior?.windows ?? [], where);
+}
+
+export async function openUploadSource(path: string, as: string, opts: UploadSourceOptions, progress: ProgressTracker): Promise<UploadSource> {
+  if (as === 'original') return openOriginal(path, opts, progress);
   const writer = writerByTarget(as);
   if (!writer) throw vmxError(CORE.UNSUPPORTED_TARGET, `cannot write "${as}" (targets: original, ${WRITERS.map((w) => w.target).join(', ')})`);
   const disk = await openDisk(path, { format: opts.from, parent: opts.parent, signal: opts.signal });
   progress.totalBytes = disk.virtualSize;
-  const hashing = new HashingSource(withProgress(disk, progress));
+  const fingerprints = sourceFingerprints(opts, fingerprintWindow(disk.virtualSize), path);
+  const hashing = new HashingSource(withFingerprints(withProgress(disk, progress), fingerprints));
   const outHash = createHash('sha256');
   let done = false;
   const chunks = (async function* () {
@@ -56,36 +77,39 @@ export async function openUploadSource(
     maxOutputSize: writer.maxOutputSize(disk),
     patchableHead: writer.patchableHead(disk),
     encoderIdentity: `vmxfer/${VERSION} ${writer.target}`,
-    output: { chunks, hasher: () => (done ? (digest ??= outHash.digest('hex')) : undefined) },
+    output: {
+      parts: (partSize, acquire, holdFirst, signal) => cutParts(chunks, partSize, acquire, holdFirst, signal),
+      hasher: () => (done ? (digest ??= outHash.digest('hex')) : undefined),
+    },
     sourceSha256: () => hashing.digest(),
+    fingerprints: () => fingerprints.record(),
     close: () => disk.close(),
   };
 }
 
-async function openOriginal(path: string, progress: ProgressTracker, signal?: AbortSignal): Promise<UploadSource> {
+async function openOriginal(path: string, opts: UploadSourceOptions, progress: ProgressTracker): Promise<UploadSource> {
   const file = await RandomAccessFile.open(path);
   progress.totalBytes = file.size;
-  const hash = createHash('sha256');
+  // One window per part, closed as the part is read: a changed part is named before it is compared or sent.
+  let fingerprints: SourceFingerprints | undefined;
+  const sha256 = createHash('sha256');
   let done = false;
-  const chunks = (async function* () {
-    const step = 4 * 1024 * 1024;
-    for (let pos = 0; pos < file.size; pos += step) {
-      throwIfAborted(signal);
-      const buf = await file.read(pos, Math.min(step, file.size - pos));
-      hash.update(buf);
-      yield buf;
-      progress.advance(buf.length);
-    }
-    done = true;
-  })();
   let digest: string | undefined;
-  const final = () => (done ? (digest ??= hash.digest('hex')) : undefined);
+  const final = () => (done ? (digest ??= sha256.digest('hex')) : undefined);
   return {
     maxOutputSize: file.size,
     patchableHead: 0,
     encoderIdentity: `vmxfer/${VERSION} original`,
-    output: { chunks, hasher: final },
+    output: {
+      async *parts(partSize, acquire, _holdFirst, signal) {
+        fingerprints = sourceFingerprints(opts, partSize, path);
+        yield* readOriginalParts({ file, partSize, acquire, sha256, fingerprints, progress, signal });
+        done = true;
+      },
+      hasher: final,
+    },
     sourceSha256: final,
+    fingerprints: () => fingerprints?.record() ?? opts.priorFingerprints,
     close: () => file.close(),
   };
 }

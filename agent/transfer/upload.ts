@@ -10,17 +10,20 @@ import type { ObjectSink, PartRef, UploadOptions, ObjectInfo } from '../sinks/ob
 import type { TokenBucket } from '../sinks/token-bucket.js';
 import { TRANSFER } from './error-codes.js';
 import { choosePartSize } from './part-sizing.js';
-import { cutParts, type CutPart } from './part-cutter.js';
+import type { CutPart } from './part-cutter.js';
 import { md5Base64, stripQuotes } from './multipart-etag.js';
 import { sendPart } from './send-part.js';
 import { confirmAllParts, opaqueEtags, verifyUploadedObject } from './upload-verify.js';
 import { checkpointId, type CheckpointPart, type UploadCheckpoint } from './upload-checkpoint.js';
-import { openUploadSource, type UploadOutput } from './upload-source.js';
+import { openUploadSource, type UploadSource } from './upload-source.js';
 import { fsError } from '../io/random-access-file.js';
 import { crc64 } from '../hashing/crc64.js';
 import { randomBytes } from 'node:crypto';
 import type { ImageIdentity } from '../formats/format-writer.js';
 import type { WorkerPool } from '../pipeline/worker-pool.js';
+import { ChunkFingerprinter } from '../hashing/fingerprint.js';
+import { allocAligned } from '../io/aligned-buffer.js';
+import { checkUserTags, integrityTags } from './object-tags.js';
 
 export interface UploadRequest {
   source: string;
@@ -70,6 +73,8 @@ export interface UploadResult {
   verified: 'crc64' | 'etag' | 'size';
   sourceSha256: string | undefined;
   outputSha256: string | undefined;
+  /** The tag set written after the object was verified (the user's tags plus vmxfer's SHA-256s). */
+  tags: Record<string, string> | undefined;
   seconds: number;
 }
 
@@ -85,10 +90,25 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
   const st = await stat(req.source).catch((err) => {
     throw fsError(err, req.source);
   });
+  checkUserTags(req.uploadOptions?.tags);
   const id = checkpointId(req.source, req.destination);
   const prior = req.resume ? await loadForResume(req, id) : undefined;
   const identity = prior ? identityOf(prior) : newIdentity();
-  const src = await openUploadSource(req.source, req.as, { from: req.from, parent: req.parent, identity, signal: req.signal, pool: req.pool, chunkBytes: req.chunkBytes }, progress);
+  const src = await openUploadSource(
+    req.source,
+    req.as,
+    {
+      from: req.from,
+      parent: req.parent,
+      identity,
+      signal: req.signal,
+      pool: req.pool,
+      chunkBytes: req.chunkBytes,
+      fingerprinter: await ChunkFingerprinter.create('xxh64'),
+      priorFingerprints: prior?.source.fingerprints,
+    },
+    progress,
+  );
   try {
     const partSize = choosePartSize(src.maxOutputSize, req.sink.limits, req.partSize);
     if (src.patchableHead > partSize) throw new InternalError(CORE.INTERNAL, `writer head ${src.patchableHead} exceeds part size ${partSize}`);
@@ -96,9 +116,15 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
     const source = { path: req.source, size: st.size, mtimeMs: st.mtimeMs };
     const cp = prior ? await reconcile(req, prior, source, options) : await begin(req, id, source, { ...options, identity: identityText(identity) });
     progress.phase('uploading');
-    const state = await sendParts(req, cp, src.output, partSize, src.patchableHead > 0, progress);
+    const state = await sendParts(req, cp, src, partSize, progress);
     progress.phase('verifying');
     const { info, verified } = await finish(req, cp, state.parts);
+    const outputSha256 = src.patchableHead > 0 ? undefined : state.outputSha256;
+    // HashingSource.digest() finalizes its hash: read it once.
+    const sourceSha256 = src.sourceSha256();
+    const tags = integrityTags(req.uploadOptions?.tags, outputSha256, sourceSha256);
+    // Only now are the SHA-256s known and the object verified; metadata was fixed at create.
+    if (tags) await req.sink.putTags(req.key, tags, req.signal);
     await req.checkpoints.delete(id);
     progress.phase('done');
     return {
@@ -112,8 +138,9 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
       partsSkipped: state.skipped,
       etag: info.etag,
       verified,
-      sourceSha256: src.sourceSha256(),
-      outputSha256: src.patchableHead > 0 ? undefined : state.outputSha256,
+      sourceSha256,
+      outputSha256,
+      tags,
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
@@ -179,14 +206,7 @@ interface SendState {
   outputSha256: string | undefined;
 }
 
-async function sendParts(
-  req: UploadRequest,
-  cp: UploadCheckpoint,
-  output: UploadOutput,
-  partSize: number,
-  holdFirst: boolean,
-  progress: ProgressTracker,
-): Promise<SendState> {
+async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSource, partSize: number, progress: ProgressTracker): Promise<SendState> {
   const confirmed = new Map(cp.parts.map((p) => [p.partNumber, p]));
   const done = new Map<number, CheckpointPart>();
   const state: SendState = { parts: [], sent: 0, skipped: 0, outputSha256: undefined };
@@ -210,7 +230,10 @@ async function sendParts(
         req.onPart?.({ partNumber: part.partNumber, state: 'skipped', size: part.body.length, seconds: 0 });
         return;
       }
-      if (prior) throw vmxError(TRANSFER.RESUME_MISMATCH, `part ${part.partNumber} regenerated with different bytes than the confirmed part: the source changed`, { file: req.source });
+      if (prior) {
+        const range = `output bytes [${part.offset}, ${part.offset + part.body.length})`;
+        throw vmxError(TRANSFER.RESUME_MISMATCH, `part ${part.partNumber} (${range}) regenerated with different bytes than the confirmed part: the source changed`, { file: req.source });
+      }
       await req.bandwidth?.take(part.body.length, signal);
       const ref: PartRef = await sendPart(req.sink, req.key, cp.uploadId, part.partNumber, part.body, signal, req.onCorruptedPart);
       const md5 = ref.checksums?.md5 ?? md5Base64(part.body);
@@ -220,6 +243,7 @@ async function sendParts(
       state.sent++;
       progress.wrote(part.body.length);
       cp.parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
+      cp.source = { ...cp.source, fingerprints: src.fingerprints() };
       cp.updatedAt = new Date().toISOString();
       await req.checkpoints.save({ ...cp, parts: cp.parts });
       req.onPart?.({ partNumber: part.partNumber, state: 'sent', size: part.body.length, seconds: (performance.now() - t0) / 1000 });
@@ -231,10 +255,11 @@ async function sendParts(
     }
   };
 
-  const acquire = async () => pool.pop() ?? Buffer.allocUnsafeSlow(partSize);
-  const hashOut = output.hasher;
+  // Page-aligned part buffers: a passthrough upload reads the file straight into them.
+  const acquire = async () => pool.pop() ?? allocAligned(partSize);
+  const hashOut = src.output.hasher;
   try {
-    for await (const part of cutParts(output.chunks, partSize, acquire, holdFirst, signal)) {
+    for await (const part of src.output.parts(partSize, acquire, src.patchableHead > 0, signal)) {
       while (inFlight.size >= req.concurrency && !failure) await Promise.race(inFlight);
       if (failure) break;
       const p = limit(() => send(part)).catch((err) => {

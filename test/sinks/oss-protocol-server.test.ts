@@ -290,3 +290,50 @@ test('OSS protocol fake: ali-oss (path style, sldEnable) creates a bucket, write
   const ops = fake.requests.map((r) => r.operation);
   for (const op of ['PutBucket', 'PutObject', 'GetObject', 'DeleteObject', 'DeleteBucket']) assert.ok(ops.includes(op), `${op} was served`);
 });
+
+function rawTagging(method: 'PUT' | 'GET', key: string, xml?: string): Promise<RawReply> {
+  const type = xml === undefined ? '' : 'application/xml';
+  return rawRequest({
+    method,
+    path: `/${BUCKET}/${key}?tagging`,
+    headers: type ? { 'Content-Type': type } : {},
+    body: xml === undefined ? undefined : Buffer.from(xml),
+    stringToSign: (d) => `${method}\n\n${type}\n${d}\n/${BUCKET}/${key}?tagging`,
+  });
+}
+
+const taggingXml = (tags: Array<[string, string]>) =>
+  `<Tagging><TagSet>${tags.map(([k, v]) => `<Tag><Key>${k}</Key><Value>${v}</Value></Tag>`).join('')}</TagSet></Tagging>`;
+
+test('OSS protocol fake: PutObjectTagging replaces the tag set, GetObjectTagging returns it; 11 tags, bad XML and missing keys refused', async () => {
+  assert.equal((await rawPut('tagged', randomBytes(100))).status, 200);
+  const put = await rawTagging('PUT', 'tagged', taggingXml([['team', 'infra'], ['vmxfer-sha256', 'ab&c']].map(([k, v]) => [k!, v!.replace('&', '&amp;')])));
+  assert.equal(put.status, 200, put.body.toString());
+  const got = await rawTagging('GET', 'tagged');
+  assert.equal(got.status, 200);
+  assert.match(got.body.toString(), /<Tagging><TagSet><Tag><Key>team<\/Key><Value>infra<\/Value><\/Tag><Tag><Key>vmxfer-sha256<\/Key><Value>ab&amp;c<\/Value><\/Tag><\/TagSet><\/Tagging>/);
+  const head = await rawRequest({ method: 'HEAD', path: `/${BUCKET}/tagged`, stringToSign: (d) => `HEAD\n\n\n${d}\n/${BUCKET}/tagged` });
+  assert.equal(head.headers['x-oss-tagging-count'], '2');
+  assert.equal((await rawTagging('PUT', 'tagged', taggingXml([['only', '1']]))).status, 200);
+  assert.match((await rawTagging('GET', 'tagged')).body.toString(), /<TagSet><Tag><Key>only<\/Key><Value>1<\/Value><\/Tag><\/TagSet>/, 'the whole set is replaced');
+  const eleven = await rawTagging('PUT', 'tagged', taggingXml(Array.from({ length: 11 }, (_, i) => [`k${i}`, 'v'] as [string, string])));
+  assert.equal(eleven.status, 400);
+  assert.equal(errorCode(eleven), 'InvalidTag');
+  const malformed = await rawTagging('PUT', 'tagged', '<Tagging><Tag>');
+  assert.equal(errorCode(malformed), 'MalformedXML');
+  const missing = await rawTagging('GET', 'no-such-object');
+  assert.equal(missing.status, 404);
+  assert.equal(errorCode(missing), 'NoSuchKey');
+  const unsigned = await rawRequest({ method: 'GET', path: `/${BUCKET}/tagged?tagging`, stringToSign: (d) => `GET\n\n\n${d}\n/${BUCKET}/tagged` });
+  assert.equal(errorCode(unsigned), 'SignatureDoesNotMatch', 'the tagging subresource is part of the signed resource');
+});
+
+test('OSS protocol fake: ali-oss putObjectTagging / getObjectTagging round-trip through it', async () => {
+  const Ctor = OSSClient as unknown as new (o: Record<string, unknown>) => any;
+  const client = new Ctor({ accessKeyId: FAKE_ACCESS_KEY_ID, accessKeySecret: FAKE_ACCESS_KEY_SECRET, endpoint: fake.endpoint, sldEnable: true, bucket: BUCKET });
+  await client.put('sdk-tagged', randomBytes(64));
+  await client.putObjectTagging('sdk-tagged', { a: '1', 'b c': 'x/y' });
+  assert.deepEqual((await client.getObjectTagging('sdk-tagged')).tag, { a: '1', 'b c': 'x/y' });
+  await client.putObjectTagging('sdk-tagged', {});
+  assert.deepEqual((await client.getObjectTagging('sdk-tagged')).tag, {});
+});

@@ -87,6 +87,10 @@ test('OSS sink over the OSS protocol fake: full multipart contract (out of order
   assert.match(info.etag, /^"[0-9A-F]{32}-3"$/);
   assert.equal(BigInt(info.crc64ecma!), await xzCrc64(whole), 'crc64ecma equals liblzma CRC-64 of the concatenated parts');
 
+  assert.deepEqual(await sink.getTags(key), { project: 'vmxfer', 'disk index': '1' }, 'x-oss-tagging of Initiate reaches the object (GetObjectTagging)');
+  await sink.putTags(key, { project: 'vmxfer', 'vmxfer-sha256': 'ab'.repeat(32) });
+  assert.deepEqual(await sink.getTags(key), { project: 'vmxfer', 'vmxfer-sha256': 'ab'.repeat(32) }, 'PutObjectTagging replaced the set');
+  await rejectsTyped(sink.putTags(key, Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, 'v']))), 'OSS_BAD_REQUEST', false);
   const head = await sink.head(key);
   assert.deepEqual({ ...head, metadata: head?.metadata }, { key, size: whole.length, etag: info.etag, crc64ecma: info.crc64ecma, metadata: { 'source-sha256': 'abc123' } });
   for (const [s, e] of [[0, whole.length], [0, 1], [150 * KiB - 5, 150 * KiB + 5], [whole.length - 3, whole.length], [77, 77]] as const) {

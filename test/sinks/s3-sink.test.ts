@@ -8,6 +8,8 @@ import { S3Sink, type S3SinkOptions } from '../../agent/sinks/s3/s3-sink.js';
 import { STORE } from '../../agent/sinks/error-codes.js';
 import { createTestBucket, ensureRgw, type RgwEnv, type TestBucket } from '../helpers/rgw.js';
 import { rejectsWithCode, runSinkConformance } from './sink-conformance.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { createHash } from 'node:crypto';
 
 function sinkFor(env: RgwEnv, over: Partial<S3SinkOptions> & { bucket: string }): S3Sink {
   return new S3Sink({
@@ -68,6 +70,26 @@ describe('S3 sink options against a real Ceph RGW on loopback', () => {
     assert.equal(head.SSEKMSKeyId, env.kmsKeyId);
     assert.ok((await sink.getRange(key, 1000, 200_000)).equals(body.subarray(1000, 200_000)));
     await sink.deleteObject(key);
+  });
+
+  test('parts sent with UNSIGNED-PAYLOAD and Content-MD5 are accepted; a byte flipped in transit is refused with BadDigest', async () => {
+    const proxy = await startFaultProxy(env.endpoint);
+    const viaProxy = sinkFor(env, { bucket: bucket.name, endpoint: proxy.endpoint });
+    try {
+      const key = 'unsigned/part.raw';
+      const body = randomBytes(5 * 1024 * 1024);
+      const id = await viaProxy.createUpload(key, {});
+      const part = await viaProxy.uploadPart(key, id, 1, body);
+      assert.equal(part.etag, createHash('md5').update(body).digest('hex'), 'RGW stored the bytes and answered their MD5');
+      proxy.setPlan((r) => (r.method === 'PUT' && r.partNumber === 2 ? { kind: 'flip' } : undefined));
+      await rejectsWithCode(viaProxy.uploadPart(key, id, 2, body), STORE.BAD_DIGEST);
+      proxy.setPlan(undefined);
+      assert.deepEqual((await viaProxy.listParts(key, id)).map((p) => p.partNumber), [1], 'the corrupted part was not stored');
+      await viaProxy.abortUpload(key, id);
+    } finally {
+      viaProxy.client.destroy();
+      await proxy.close();
+    }
   });
 });
 
@@ -184,8 +206,27 @@ describe('S3 sink requests and failure classification (loopback HTTP servers tha
     assert.equal(upload!.headers['content-length'], '5');
     assert.equal(upload!.headers['transfer-encoding'], undefined, 'no aws-chunked streaming');
     assert.equal(upload!.headers['x-amz-trailer'], undefined, 'no trailing checksums');
+    assert.equal(upload!.headers['x-amz-content-sha256'], 'UNSIGNED-PAYLOAD', 'the body is not hashed for SigV4; Content-MD5 vouches for it');
+    assert.match(String(upload!.headers.authorization), /SignedHeaders=[^,]*x-amz-content-sha256/, 'the UNSIGNED-PAYLOAD marker itself is signed');
     assert.equal(createAes!.headers['x-amz-server-side-encryption'], 'AES256');
     assert.equal(createAes!.headers['x-amz-server-side-encryption-aws-kms-key-id'], undefined);
+  });
+
+  test('signPayload: true signs the SHA-256 of each part body instead of UNSIGNED-PAYLOAD', async () => {
+    const seen: string[] = [];
+    await withServer((req, res) => {
+      seen.push(String(req.headers['x-amz-content-sha256']));
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { etag: '"5d41402abc4b2a76b9719d911017c592"' });
+        res.end();
+      });
+    }, async (endpoint) => {
+      const sink = new S3Sink({ bucket: 'b', endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, signPayload: true });
+      await sink.uploadPart('k', 'up-1', 1, Buffer.from('hello'));
+      sink.client.destroy();
+    });
+    assert.deepEqual(seen, [createHash('sha256').update('hello').digest('hex')]);
   });
 
   test('a part ETag that is not the MD5 of the bytes sent → STORE_ETAG_MISMATCH', async () => {

@@ -183,6 +183,17 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
       await sink.deleteObject(k);
     });
 
+    test('putTags replaces the whole tag set after complete; tags of a missing key fail with NO_SUCH_KEY', async () => {
+      const k = key('put-tags');
+      const id = await sink.createUpload(k, { tags: { project: 'vmxfer', stale: 'yes' } });
+      await sink.completeUpload(k, id, await putParts(k, id, [randomBytes(4321)]));
+      const sha = md5Hex(Buffer.from('a')) + md5Hex(Buffer.from('b'));
+      await sink.putTags(k, { project: 'vmxfer', 'vmxfer-sha256': sha });
+      assert.deepEqual(await sink.getTags(k), { project: 'vmxfer', 'vmxfer-sha256': sha });
+      await sink.deleteObject(k);
+      await rejectsWithCode(sink.getTags(k), STORE.NO_SUCH_KEY);
+    });
+
     test('listParts and listUploads return every entry across pages', async () => {
       const prefix = key('listing');
       const ids = [];

@@ -19,7 +19,8 @@ export const DOWNLOAD_USAGE = `Usage: vmxfer download URL DST [--to FORMAT] [opt
 
 Downloads the object at URL (s3://bucket/key, oss://bucket/key or file:///path) with parallel
 ranged GETs written in place into .DST.vmxfer-partial, a checkpoint after each range; verifies the
-size and the store's whole-object checksum (S3 multipart ETag, OSS CRC-64) before renaming it to DST.
+size and the store's whole-object checksum (S3 multipart ETag, OSS CRC-64) before renaming it to DST;
+an object vmxfer uploaded is also checked against the SHA-256 in its vmxfer-sha256 tag.
   --to FORMAT         convert on the way: ${WRITERS.map((w) => w.target).join(' | ')}
                       A stream-optimized VMDK or a raw object is converted straight from the ordered
                       stream of GETs (no temporary copy; such a conversion restarts from the first
@@ -78,7 +79,8 @@ export async function downloadCommand(argv: string[], signal: AbortSignal): Prom
       const conv = result.conversion ? `, converted ${result.conversion.from} -> ${result.conversion.to} (${result.conversion.mode}), ${formatBytes(result.conversion.outputBytes)} written` : '';
       process.stdout.write(
         `${result.destination}: ${formatBytes(result.objectSize)} in ${result.rangesFetched + result.rangesSkipped} ranges ` +
-          `(${result.rangesFetched} fetched, ${result.rangesSkipped} already there)${conv} in ${result.seconds.toFixed(2)} s, verified by ${result.verified}\n`,
+          `(${result.rangesFetched} fetched, ${result.rangesSkipped} already there)${conv} in ${result.seconds.toFixed(2)} s, verified by ${result.verified}` +
+          `${result.sha256Verified ? ` and the vmxfer-sha256 tag (${result.sha256Verified})` : ''}\n`,
       );
     }
     return 0;

@@ -35,7 +35,8 @@ confirmed part. After a crash, kill -9, SIGTERM or network loss, run the same co
   --sse ALG           server-side encryption: AES256, aws:kms (S3) or KMS (OSS)
   --sse-kms-key-id ID KMS key for --sse aws:kms / KMS
   --storage-class C   e.g. STANDARD_IA, GLACIER_IR (S3), IA, Archive (OSS)
-  --tag K=V           object tag (repeatable)
+  --tag K=V           object tag (repeatable, at most 8: vmxfer adds vmxfer-sha256 and
+                      vmxfer-source-sha256 once the object is verified; S3 and OSS allow 10)
   --metadata K=V      object metadata (repeatable)
   --format FMT        read SRC as FMT instead of detecting it
   --parent FILE       parent of a differencing/delta SRC

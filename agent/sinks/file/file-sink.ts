@@ -120,6 +120,22 @@ export class FileSink implements ObjectSink, ObjectTagReader {
     return meta?.options.tags ?? {};
   }
 
+  /**
+   * Replaces the tags in the object's sidecar, as S3 PutObjectTagging replaces the tag set. An
+   * object without a current sidecar (written by something else) gets one describing it now.
+   */
+  async putTags(key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<void> {
+    const info = await this.head(key, signal);
+    if (!info) throw this.noSuchKey(key);
+    const path = keyToPath(this.bucket, key);
+    const { mtimeMs } = await stat(path).catch((err) => {
+      throw fsError(err, path);
+    });
+    const meta = await readJsonState<ObjectMeta>(metaPath(this.bucket, key));
+    const options = meta && meta.size === info.size && meta.mtimeMs === mtimeMs ? meta.options : {};
+    await writeJsonState(metaPath(this.bucket, key), { etag: info.etag, size: info.size, mtimeMs, options: { ...options, tags } } satisfies ObjectMeta);
+  }
+
   async getRange(key: string, start: number, end: number, signal?: AbortSignal): Promise<Buffer> {
     throwIfAborted(signal);
     const path = keyToPath(this.bucket, key);

@@ -37,6 +37,10 @@ export interface AliOssClient {
   head(name: string, options: CallOptions): Promise<WithRes & { status: number; meta: Record<string, string> | null }>;
   get(name: string, options: CallOptions): Promise<WithRes & { content: Buffer }>;
   delete(name: string, options: CallOptions): Promise<WithRes>;
+  /** lib/common/object/putObjectTagging.js: PUT /name?tagging with a <Tagging><TagSet> body. */
+  putObjectTagging(name: string, tag: Record<string, string>, options: CallOptions): Promise<WithRes>;
+  /** lib/common/object/getObjectTagging.js: GET /name?tagging, parsed into `tag`. */
+  getObjectTagging(name: string, options: CallOptions): Promise<WithRes & { tag: Record<string, string> }>;
 }
 
 export function createAliOssClient(config: ResolvedOssConfig, http: OssHttpClient): AliOssClient {

@@ -215,6 +215,18 @@ export class OssSink implements ObjectSink {
     return r.content;
   }
 
+  /** OSS API reference, GetObjectTagging: the object's tag set. */
+  async getTags(key: string, signal?: AbortSignal): Promise<Record<string, string>> {
+    const r = await this.call('GetObjectTagging', key, signal, undefined, (o) => this.client.getObjectTagging(key, o));
+    return Object.fromEntries(Object.entries(r.tag ?? {}).map(([k, v]) => [k, String(v ?? '')]));
+  }
+
+  /** OSS API reference, PutObjectTagging: replaces the object's tag set (at most 10 tags). */
+  async putTags(key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<void> {
+    initiateHeaders(this.target(key), { tags });
+    await this.call('PutObjectTagging', key, signal, undefined, (o) => this.client.putObjectTagging(key, tags, o));
+  }
+
   async deleteObject(key: string, signal?: AbortSignal): Promise<void> {
     await this.call('DeleteObject', key, signal, undefined, (o) => this.client.delete(key, o));
   }

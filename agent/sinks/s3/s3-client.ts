@@ -18,6 +18,11 @@ export interface S3ConnectionOptions {
   requestTimeoutMs?: number | undefined;
   /** Sockets kept to the store; at least the number of parts in flight. */
   maxSockets?: number | undefined;
+  /**
+   * Sign part bodies (SigV4 payload SHA-256) instead of sending UNSIGNED-PAYLOAD with Content-MD5.
+   * Off by default: see unsigned-payload.ts for what each choice costs and protects.
+   */
+  signPayload?: boolean | undefined;
 }
 
 /**

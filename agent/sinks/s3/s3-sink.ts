@@ -23,6 +23,7 @@ import { S3_LIMITS } from '../store-limits.js';
 import { createS3Client, type S3ConnectionOptions } from './s3-client.js';
 import { s3Error } from './s3-errors.js';
 import { readBodyExactly } from './read-body.js';
+import { sendUnsignedPayload } from './unsigned-payload.js';
 
 export interface S3SinkOptions extends S3ConnectionOptions {
   bucket: string;
@@ -38,6 +39,7 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
   readonly limits: StoreLimits;
   readonly client: S3Client;
   private readonly pageSize: number;
+  private readonly signPayload: boolean;
   /**
    * Tags of the uploads this sink created. Ceph RGW (Pacific) accepts x-amz-tagging on
    * CreateMultipartUpload but drops it, so complete applies them again with PutObjectTagging.
@@ -48,6 +50,7 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
     this.bucket = opts.bucket;
     this.limits = opts.limits ?? S3_LIMITS;
     this.pageSize = Math.max(1, Math.min(1000, opts.listPageSize ?? 1000));
+    this.signPayload = opts.signPayload ?? false;
     this.client = client ?? createS3Client(opts);
   }
 
@@ -148,6 +151,13 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
     return Object.fromEntries((out.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
   }
 
+  async putTags(key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<void> {
+    const TagSet = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+    await this.attempt('PutObjectTagging', key, signal, () =>
+      this.client.send(new PutObjectTaggingCommand({ Bucket: this.bucket, Key: key, Tagging: { TagSet } }), { abortSignal: signal }),
+    );
+  }
+
   async getRange(key: string, start: number, end: number, signal?: AbortSignal): Promise<Buffer> {
     checkRange(start, end, this.where(key));
     if (start === end) {
@@ -177,10 +187,7 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
   private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, contentMd5: string, bodyMd5Hex: string, signal?: AbortSignal): Promise<PartRef> {
     checkPartShape(this.limits, partNumber, body.length, this.where(key));
     const out = await this.attemptOnUpload('UploadPart', key, signal, () =>
-      this.client.send(
-        new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length, ContentMD5: contentMd5 }),
-        { abortSignal: signal },
-      ),
+      this.client.send(this.uploadPartCommand(key, uploadId, partNumber, body, contentMd5), { abortSignal: signal }),
     );
     const etag = bareEtag(out.ETag);
     // S3 "Checking object integrity": a part's ETag is the MD5 of its bytes unless SSE-KMS or SSE-C
@@ -190,6 +197,11 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
       throw vmxError(STORE.ETAG_MISMATCH, `part ${partNumber}: the store's ETag ${etag} is not the MD5 ${bodyMd5Hex} of the ${body.length} bytes sent`, { file: this.where(key) });
     }
     return { partNumber, etag, size: body.length, checksums: { md5: contentMd5 } };
+  }
+
+  private uploadPartCommand(key: string, uploadId: string, partNumber: number, body: Buffer, contentMd5: string): UploadPartCommand {
+    const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length, ContentMD5: contentMd5 });
+    return this.signPayload ? command : sendUnsignedPayload(command);
   }
 
   private createInput(key: string, opts: UploadOptions): CreateMultipartUploadCommandInput {
@@ -258,10 +270,7 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
   private async applyTags(key: string, uploadId: string, signal?: AbortSignal): Promise<void> {
     const tags = this.pendingTags.get(uploadId);
     if (!tags) return;
-    const TagSet = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
-    await this.attempt('PutObjectTagging', key, signal, () =>
-      this.client.send(new PutObjectTaggingCommand({ Bucket: this.bucket, Key: key, Tagging: { TagSet } }), { abortSignal: signal }),
-    );
+    await this.putTags(key, tags, signal);
     this.pendingTags.delete(uploadId);
   }
 

@@ -48,6 +48,7 @@ export const FakeErrors = {
     }),
   entityTooLarge: (why: string) => new FakeOssError(400, 'EntityTooLarge', why),
   invalidArgument: (name: string, value: string, why: string) => new FakeOssError(400, 'InvalidArgument', why, { ArgumentName: name, ArgumentValue: value }),
+  invalidTag: (why: string) => new FakeOssError(400, 'InvalidTag', why),
   malformedXml: (why: string) => new FakeOssError(400, 'MalformedXML', why),
   invalidRange: () => new FakeOssError(416, 'InvalidRange', 'The requested range cannot be satisfied.'),
   bucketAlreadyExists: (bucket: string) => new FakeOssError(409, 'BucketAlreadyExists', 'The requested bucket name is not available.', { BucketName: bucket }),

@@ -30,6 +30,8 @@ export function classifyOperation(method: string, bucket: string | undefined, ke
     if (method === 'GET' && q.has('uploads')) return 'ListMultipartUploads';
     return 'Unsupported';
   }
+  // DeleteObjectTagging is not implemented: named so that it is answered NotImplemented, never taken for DeleteObject.
+  if (q.has('tagging')) return method === 'PUT' ? 'PutObjectTagging' : method === 'GET' ? 'GetObjectTagging' : method === 'DELETE' ? 'DeleteObjectTagging' : 'Unsupported';
   if (method === 'PUT') return q.has('uploadId') || q.has('partNumber') ? 'UploadPart' : 'PutObject';
   if (method === 'GET') return q.has('uploadId') ? 'ListParts' : 'GetObject';
   if (method === 'HEAD') return 'HeadObject';

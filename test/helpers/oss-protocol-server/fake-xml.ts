@@ -63,3 +63,24 @@ export function parseCompleteMultipartUpload(body: string): CompletePart[] | und
   }
   return parts;
 }
+
+/** Largest PutObjectTagging body accepted: 10 tags of 128 + 256 characters, escaped, with room. */
+export const MAX_TAGGING_BODY = 64 * 1024;
+
+/**
+ * Parses `<Tagging><TagSet><Tag><Key/><Value/></Tag>...</TagSet></Tagging>` (OSS API reference,
+ * PutObjectTagging "Request elements"). Returns undefined when the body is not that document.
+ */
+export function parseTaggingDocument(body: string): Array<{ key: string; value: string }> | undefined {
+  const set = /<Tagging(?:\s[^>]*)?>\s*<TagSet>([\s\S]*)<\/TagSet>\s*<\/Tagging>/.exec(body);
+  if (!set) return undefined;
+  const tags: Array<{ key: string; value: string }> = [];
+  const tagRe = /<Tag>([\s\S]*?)<\/Tag>/g;
+  for (let m = tagRe.exec(set[1]!); m; m = tagRe.exec(set[1]!)) {
+    const key = /<Key>([\s\S]*?)<\/Key>/.exec(m[1]!);
+    const value = /<Value>([\s\S]*?)<\/Value>/.exec(m[1]!) ?? (/<Value\s*\/>/.test(m[1]!) ? [null, ''] : null);
+    if (!key || !value) return undefined;
+    tags.push({ key: xmlUnescape(key[1]!), value: xmlUnescape(value[1]!) });
+  }
+  return tags;
+}

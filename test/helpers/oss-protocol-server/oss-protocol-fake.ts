@@ -9,6 +9,7 @@ import { FakeStore } from './fake-store.js';
 import { verifySignatureV1 } from './fake-signature-v1.js';
 import { deleteObject, getObject, headObject, putObject } from './object-operations.js';
 import { deleteBucket, putBucket } from './bucket-operations.js';
+import { getObjectTagging, putObjectTagging } from './tagging-operations.js';
 import {
   abortMultipartUpload,
   completeMultipartUpload,
@@ -65,6 +66,8 @@ const OPERATIONS: Record<string, Operation> = {
   GetObject: getObject,
   HeadObject: headObject,
   DeleteObject: deleteObject,
+  PutObjectTagging: putObjectTagging,
+  GetObjectTagging: getObjectTagging,
   InitiateMultipartUpload: initiateMultipartUpload,
   UploadPart: uploadPart,
   ListParts: listParts,

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { throwIfAborted } from '../core/abort.js';
+import { isVmxferError, vmxError } from '../core/errors.js';
+import { fsError } from '../io/random-access-file.js';
+import { STORE } from '../sinks/error-codes.js';
+import { OSS } from '../sinks/oss/error-codes.js';
+import type { ObjectSink } from '../sinks/object-sink.js';
+import { TRANSFER } from './error-codes.js';
+import { SHA256_TAG, taggedSha256 } from './object-tags.js';
+
+/**
+ * The SHA-256 an upload by vmxfer recorded in the object's `vmxfer-sha256` tag, if any. Credentials
+ * allowed to read the object but not its tags (s3:GetObjectTagging missing) get no tag check rather
+ * than a failed download; every other failure is the store's error.
+ */
+export async function expectedObjectSha256(sink: ObjectSink, key: string, signal?: AbortSignal): Promise<string | undefined> {
+  try {
+    return taggedSha256(await sink.getTags(key, signal));
+  } catch (err) {
+    if (isVmxferError(err) && (err.code === STORE.ACCESS_DENIED.code || err.code === OSS.ACCESS_DENIED.code)) return undefined;
+    throw err;
+  }
+}
+
+export function checkObjectSha256(actual: string, expected: string, where: string): void {
+  if (actual !== expected) {
+    throw vmxError(TRANSFER.SHA256_MISMATCH, `the downloaded bytes have SHA-256 ${actual}, but the object's ${SHA256_TAG} tag (written when it was uploaded) says ${expected}`, { file: where });
+  }
+}
+
+/** SHA-256 of a downloaded file, read sequentially through one 4 MiB buffer. */
+export async function fileSha256(path: string, signal?: AbortSignal): Promise<string> {
+  const fh = await open(path, 'r').catch((err) => {
+    throw fsError(err, path);
+  });
+  try {
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+    for (let pos = 0; ; ) {
+      throwIfAborted(signal);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) return hash.digest('hex');
+      hash.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
