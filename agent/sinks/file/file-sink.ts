@@ -47,15 +47,20 @@ export class FileSink implements ObjectSink, ObjectTagReader {
   }
 
   uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef> {
-    return this.uploadPartWithMd5(key, uploadId, partNumber, body, partMd5(body).base64, signal);
+    // The body's MD5 is computed once: the Content-MD5 sent and the one checked are the same value here.
+    const md5 = partMd5(body);
+    return this.storePart(key, uploadId, partNumber, body, md5.base64, md5, signal);
   }
 
   /** Stores a part only if its body matches `md5Base64` (S3's Content-MD5 rule, BadDigest otherwise). */
-  async uploadPartWithMd5(key: string, uploadId: string, partNumber: number, body: Buffer, md5Base64: string, signal?: AbortSignal): Promise<PartRef> {
+  uploadPartWithMd5(key: string, uploadId: string, partNumber: number, body: Buffer, md5Base64: string, signal?: AbortSignal): Promise<PartRef> {
+    return this.storePart(key, uploadId, partNumber, body, md5Base64, partMd5(body), signal);
+  }
+
+  private async storePart(key: string, uploadId: string, partNumber: number, body: Buffer, md5Base64: string, md5: ReturnType<typeof partMd5>, signal?: AbortSignal): Promise<PartRef> {
     throwIfAborted(signal);
     checkPartShape(this.limits, partNumber, body.length, this.where(key));
     await this.staging.load(key, uploadId);
-    const md5 = partMd5(body);
     if (md5.base64 !== md5Base64) {
       throw vmxError(STORE.BAD_DIGEST, `part ${partNumber}: Content-MD5 ${md5Base64} does not match the body's MD5 ${md5.base64}`, { file: this.where(key) });
     }
