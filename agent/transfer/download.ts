@@ -24,7 +24,7 @@ import { chooseRangeSize } from './range-plan.js';
 import type { RangeSpec } from './range-fetch.js';
 import { RawStreamDisk } from './raw-stream-disk.js';
 import { detectRemoteFormat, type RemoteFormat } from './remote-format.js';
-import { checkObjectSha256, expectedObjectSha256, fileSha256 } from './tagged-sha256.js';
+import { checkObjectSha256, expectedObjectSha256, fileSha256, uploadedByVmxfer } from './tagged-sha256.js';
 
 export interface DownloadRequest {
   url: string;
@@ -88,7 +88,7 @@ export async function downloadObject(req: DownloadRequest): Promise<DownloadResu
   };
   const base = { url: req.url, destination, objectSize: info.size, rangeSize: spec.rangeSize };
   const remote = req.to === undefined ? undefined : await detectRemoteFormat(req.sink, req.key, info.size, req.url, req.signal);
-  const expectedSha256 = await expectedObjectSha256(req.sink, req.key, req.signal);
+  const expectedSha256 = uploadedByVmxfer(info) ? await expectedObjectSha256(req.sink, req.key, req.signal) : undefined;
   progress.phase('downloading');
   if (!remote || !req.to) {
     const partial = partialPath(destination);

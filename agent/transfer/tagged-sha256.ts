@@ -5,9 +5,18 @@ import { isVmxferError, vmxError } from '../core/errors.js';
 import { fsError } from '../io/random-access-file.js';
 import { STORE } from '../sinks/error-codes.js';
 import { OSS } from '../sinks/oss/error-codes.js';
-import type { ObjectSink } from '../sinks/object-sink.js';
+import type { ObjectInfo, ObjectSink } from '../sinks/object-sink.js';
 import { TRANSFER } from './error-codes.js';
 import { SHA256_TAG, taggedSha256 } from './object-tags.js';
+
+/**
+ * True for an object a vmxfer upload created: its metadata, fixed at CreateMultipartUpload, names
+ * the format it was written as (upload.ts). Only those carry vmxfer's tags, so other objects (cloud
+ * exports, anything written by other tools) cost no GetObjectTagging request.
+ */
+export function uploadedByVmxfer(info: ObjectInfo): boolean {
+  return info.metadata?.['vmxfer-format'] !== undefined;
+}
 
 /**
  * The SHA-256 an upload by vmxfer recorded in the object's `vmxfer-sha256` tag, if any. Credentials
