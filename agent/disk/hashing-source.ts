@@ -1,16 +1,17 @@
-import { createHash, type Hash } from 'node:crypto';
+import { Sha256Thread } from '../hashing/sha256-thread.js';
 import type { DiskSource, ExtentReadOptions } from './disk-source.js';
 import type { Extent } from './extent.js';
 
-const ZEROS = Buffer.alloc(1024 * 1024);
-
 /**
  * Decorator: computes the SHA-256 of the virtual disk content (what `qemu-img convert -O raw | sha256sum`
- * gives) as the consumer pulls extents. `digest()` is valid once the extents are fully consumed.
+ * gives) as the consumer pulls extents, on a thread of its own (Sha256Thread) so the hash runs beside the
+ * conversion instead of in front of it. `digest()` is valid once the extents are fully consumed.
  */
 export class HashingSource {
-  private hash: Hash = createHash('sha256');
+  private thread: Sha256Thread | undefined;
   private hashed = 0;
+  /** Asked for as soon as a pass completes, so the thread ends then even if nobody reads the digest. */
+  private result: Promise<string | undefined> | undefined;
   readonly source: DiskSource;
 
   constructor(inner: DiskSource) {
@@ -19,28 +20,51 @@ export class HashingSource {
       extents: {
         value: async function* (opts?: ExtentReadOptions): AsyncGenerator<Extent> {
           // A writer may read the source more than once (the OVA writer's sizing pass): the digest is the last pass's.
-          self.restart();
-          for await (const e of inner.extents(opts)) {
-            self.update(e);
-            yield e;
+          const thread = self.restart();
+          let complete = false;
+          try {
+            for await (const e of inner.extents(opts)) {
+              if (e.kind === 'data') await thread.update(e.data);
+              else thread.zeros(e.length);
+              self.hashed += e.length;
+              yield e;
+            }
+            complete = true;
+            self.finish();
+          } finally {
+            // An abandoned or failed pass must not leave its thread running.
+            if (!complete) await self.stop();
           }
         },
       },
     }) as DiskSource;
   }
 
-  private restart(): void {
-    this.hash = createHash('sha256');
+  private restart(): Sha256Thread {
+    void this.thread?.close();
     this.hashed = 0;
+    this.result = undefined;
+    return (this.thread = new Sha256Thread());
   }
 
-  private update(e: Extent): void {
-    if (e.kind === 'data') this.hash.update(e.data);
-    else for (let left = e.length; left > 0; left -= ZEROS.length) this.hash.update(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
-    this.hashed += e.length;
+  private finish(): void {
+    const thread = this.thread;
+    this.thread = undefined;
+    if (!thread || this.hashed !== this.source.virtualSize) return void thread?.close();
+    this.result = thread.digest();
+    // Read later, or never (a failed upload): a failure must not become an unhandled rejection meanwhile.
+    this.result.catch(() => undefined);
   }
 
-  digest(): string | undefined {
-    return this.hashed === this.source.virtualSize ? this.hash.digest('hex') : undefined;
+  private async stop(): Promise<void> {
+    const thread = this.thread;
+    this.thread = undefined;
+    this.result = undefined;
+    await thread?.close();
+  }
+
+  /** The digest when every byte of the disk went through the hash, else undefined. */
+  digest(): Promise<string | undefined> {
+    return this.result ?? Promise.resolve(undefined);
   }
 }

@@ -83,7 +83,7 @@ export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
       onWrite: (n) => progress.wrote(n),
     });
     progress.phase('done');
-    const digests = hashing?.map((h) => h.digest());
+    const digests = hashing ? await Promise.all(hashing.map((h) => h.digest())) : undefined;
     return {
       source: req.source,
       destination: req.destination,

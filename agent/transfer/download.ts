@@ -7,7 +7,6 @@ import { CORE } from '../core/error-codes.js';
 import { ProgressTracker } from '../core/progress.js';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import type { DiskSource } from '../disk/disk-source.js';
-import { HashingSource } from '../disk/hashing-source.js';
 import { WRITERS, writerByTarget } from '../formats/registry.js';
 import { vmdkStreamReader } from '../formats/vmdk/stream-reader.js';
 import { writeStreamToFile } from '../io/file-output.js';
@@ -151,9 +150,8 @@ async function convertFromStream(
   }
   try {
     progress.totalBytes = disk.virtualSize;
-    const hashing = new HashingSource(disk);
     const writer = writerByTarget(req.to!)!;
-    const out = await writeStreamToFile(destination, writer.write(hashing.source, { signal: req.signal }), {
+    const out = await writeStreamToFile(destination, writer.write(disk, { signal: req.signal }), {
       signal: req.signal,
       onWrite: (n) => progress.wrote(n),
     });

@@ -31,7 +31,8 @@ export interface UploadSource {
   /** Everything that determines the output bytes, for the checkpoint. */
   encoderIdentity: string;
   output: UploadOutput;
-  sourceSha256(): string | undefined;
+  /** The SHA-256 of the source's content once all of it was read (hashed on its own thread for conversions). */
+  sourceSha256(): Promise<string | undefined>;
   /** Fingerprints of the source bytes read so far (and those a resumed checkpoint proved before). */
   fingerprints(): SourceFingerprintRecord | undefined;
   close(): Promise<void>;
@@ -108,7 +109,7 @@ async function openOriginal(path: string, opts: UploadSourceOptions, progress: P
       },
       hasher: final,
     },
-    sourceSha256: final,
+    sourceSha256: async () => final(),
     fingerprints: () => fingerprints?.record() ?? opts.priorFingerprints,
     close: () => file.close(),
   };

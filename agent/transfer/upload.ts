@@ -121,7 +121,7 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
     const { info, verified } = await finish(req, cp, state.parts);
     const outputSha256 = src.patchableHead > 0 ? undefined : state.outputSha256;
     // HashingSource.digest() finalizes its hash: read it once.
-    const sourceSha256 = src.sourceSha256();
+    const sourceSha256 = await src.sourceSha256();
     const tags = integrityTags(req.uploadOptions?.tags, outputSha256, sourceSha256);
     // Only now are the SHA-256s known and the object verified; metadata was fixed at create.
     if (tags) await req.sink.putTags(req.key, tags, req.signal);
