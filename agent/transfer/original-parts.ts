@@ -1,7 +1,7 @@
-import type { Hash } from 'node:crypto';
 import { throwIfAborted } from '../core/abort.js';
 import type { ProgressTracker } from '../core/progress.js';
 import type { RandomAccessFile } from '../io/random-access-file.js';
+import type { Sha256Thread } from '../hashing/sha256-thread.js';
 import type { CutPart } from './part-cutter.js';
 import type { SourceFingerprints } from './source-fingerprints.js';
 
@@ -10,7 +10,8 @@ export interface OriginalPartsInput {
   partSize: number;
   /** A part-sized buffer from the uploader's pool (page-aligned: reads into it run ~4x faster). */
   acquire: () => Promise<Buffer>;
-  sha256: Hash;
+  /** The source's SHA-256, computed on its own thread. */
+  sha256: Sha256Thread;
   fingerprints: SourceFingerprints;
   progress: ProgressTracker;
   signal?: AbortSignal | undefined;
@@ -27,7 +28,7 @@ export async function* readOriginalParts(p: OriginalPartsInput): AsyncGenerator<
     throwIfAborted(p.signal);
     const body = (await p.acquire()).subarray(0, Math.min(p.partSize, p.file.size - offset));
     await p.file.readInto(body, offset);
-    p.sha256.update(body);
+    await p.sha256.update(body);
     p.fingerprints.data(body);
     p.progress.advance(body.length);
     yield { partNumber, offset, body };

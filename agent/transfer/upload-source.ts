@@ -3,6 +3,7 @@ import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
 import type { ProgressTracker } from '../core/progress.js';
 import { HashingSource } from '../disk/hashing-source.js';
+import { Sha256Thread } from '../hashing/sha256-thread.js';
 import { withProgress } from '../disk/progress-source.js';
 import { openDisk } from '../formats/detect.js';
 import type { ImageIdentity } from '../formats/format-writer.js';
@@ -21,7 +22,7 @@ export interface UploadOutput {
   /** The output cut into parts of `partSize` in buffers from `acquire`; with `holdFirst`, part 1 comes last. */
   parts(partSize: number, acquire: () => Promise<Buffer>, holdFirst: boolean, signal?: AbortSignal): AsyncIterable<CutPart>;
   /** SHA-256 of the bytes streamed (valid once consumed; meaningless if the head was patched). */
-  hasher: (() => string | undefined) | undefined;
+  hasher: (() => Promise<string | undefined>) | undefined;
 }
 
 /** What an upload sends: the source's bytes as they are, or converted on the fly by a writer. */
@@ -80,7 +81,7 @@ export async function openUploadSource(path: string, as: string, opts: UploadSou
     encoderIdentity: `vmxfer/${VERSION} ${writer.target}`,
     output: {
       parts: (partSize, acquire, holdFirst, signal) => cutParts(chunks, partSize, acquire, holdFirst, signal),
-      hasher: () => (done ? (digest ??= outHash.digest('hex')) : undefined),
+      hasher: async () => (done ? (digest ??= outHash.digest('hex')) : undefined),
     },
     sourceSha256: () => hashing.digest(),
     fingerprints: () => fingerprints.record(),
@@ -93,10 +94,11 @@ async function openOriginal(path: string, opts: UploadSourceOptions, progress: P
   progress.totalBytes = file.size;
   // One window per part, closed as the part is read: a changed part is named before it is compared or sent.
   let fingerprints: SourceFingerprints | undefined;
-  const sha256 = createHash('sha256');
+  // The passthrough's main thread reads, MD5s and sends; the SHA-256 runs beside it.
+  const sha256 = new Sha256Thread();
   let done = false;
-  let digest: string | undefined;
-  const final = () => (done ? (digest ??= sha256.digest('hex')) : undefined);
+  let digest: Promise<string> | undefined;
+  const final = async () => (done ? (digest ??= sha256.digest()) : undefined);
   return {
     maxOutputSize: file.size,
     patchableHead: 0,
@@ -109,8 +111,11 @@ async function openOriginal(path: string, opts: UploadSourceOptions, progress: P
       },
       hasher: final,
     },
-    sourceSha256: async () => final(),
+    sourceSha256: final,
     fingerprints: () => fingerprints?.record() ?? opts.priorFingerprints,
-    close: () => file.close(),
+    close: async () => {
+      await sha256.close();
+      await file.close();
+    },
   };
 }

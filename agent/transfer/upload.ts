@@ -277,7 +277,7 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
   if (failure) throw failure;
   throwIfAborted(req.signal);
   state.parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
-  state.outputSha256 = hashOut?.();
+  state.outputSha256 = await hashOut?.();
   return state;
 }
 
