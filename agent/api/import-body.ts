@@ -1,8 +1,10 @@
 import { IMPORT_TARGETS, type ImportTarget } from '../cloud/preflight/finding.js';
 import { bootModesFor, cloudOf, type ImportOptions } from '../cloud/upload-import/import-options.js';
 import { bad, obj, str, stringMap } from './body-fields.js';
+import { isVmxferError } from '../core/errors.js';
+import { AWS_IMAGE_MAX_VOLUMES, parseExtraDisk, type ExtraDisk } from '../cloud/upload-import/extra-disks.js';
 
-const COMMON = ['target', 'description', 'licenseType', 'bootMode', 'platform', 'architecture', 'roleName', 'tags'];
+const COMMON = ['target', 'description', 'licenseType', 'bootMode', 'platform', 'architecture', 'roleName', 'tags', 'extraDisks'];
 const AWS_ONLY = ['usageOperation', 'encrypted', 'kmsKeyId'];
 const ECS_ONLY = ['imageName', 'osType'];
 
@@ -38,7 +40,26 @@ export function parseImportBody(raw: unknown, destination: string): ImportOption
     kmsKeyId: s('kmsKeyId'),
     roleName: s('roleName'),
     tags: o.tags === undefined ? undefined : stringMap(o.tags, 'import.tags'),
+    extraDisks: o.extraDisks === undefined ? undefined : extraDisks(t, o.extraDisks),
     imageName: s('imageName'),
     osType: s('osType'),
   };
+}
+
+/** `import.extraDisks`: [{ format, url }], the VM's other disks already in the bucket (docs/api.md). */
+function extraDisks(target: ImportTarget, raw: unknown): ExtraDisk[] {
+  if (!Array.isArray(raw) || raw.length === 0) throw bad('import.extraDisks', 'must be a non-empty array of { format, url }');
+  if (raw.length + 1 > AWS_IMAGE_MAX_VOLUMES) throw bad('import.extraDisks', `may list at most ${AWS_IMAGE_MAX_VOLUMES - 1} disks (${AWS_IMAGE_MAX_VOLUMES} volumes with the uploaded one)`);
+  return raw.map((item, i) => {
+    const field = `import.extraDisks[${i}]`;
+    const d = obj(item, field);
+    const format = str(d.format, `${field}.format`);
+    const url = str(d.url, `${field}.url`);
+    try {
+      return parseExtraDisk(target, format, url, field);
+    } catch (err) {
+      if (isVmxferError(err)) throw bad(field, err.message.startsWith(`${field}: `) ? err.message.slice(field.length + 2) : err.message);
+      throw err;
+    }
+  });
 }

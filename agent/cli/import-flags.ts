@@ -1,9 +1,10 @@
 import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
-import { IMPORT_TARGETS } from '../cloud/preflight/finding.js';
+import { IMPORT_TARGETS, type ImportTarget } from '../cloud/preflight/finding.js';
 import { bootModesFor, cloudOf, type ImportOptions } from '../cloud/upload-import/import-options.js';
 import type { CloudConnections } from '../cloud/upload-import/import-step-params.js';
 import { awsConnection, ecsConnection, oneOf, parseTags } from './cloud-connection.js';
+import { checkVolumeCount, parseExtraDisk, type ExtraDisk } from '../cloud/upload-import/extra-disks.js';
 
 /** The flags `vmxfer upload --import` takes; store flags (--endpoint, --region) stay the upload's. */
 export const IMPORT_FLAGS = {
@@ -18,6 +19,7 @@ export const IMPORT_FLAGS = {
   'kms-key-id': { type: 'string' },
   'role-name': { type: 'string' },
   'import-tag': { type: 'string', multiple: true },
+  'import-disk': { type: 'string', multiple: true },
   'image-name': { type: 'string' },
   'os-type': { type: 'string' },
   'cloud-region': { type: 'string' },
@@ -36,6 +38,8 @@ export const IMPORT_FLAGS_HELP = `Import after the upload (the local preflight r
   --architecture A       x86_64 | arm64 (AWS also i386)
   --encrypted            encrypt the imported snapshots (AWS)   --kms-key-id KEY  the KMS key (needs --encrypted)
   --import-tag K=V       tag of the import task (repeatable)
+  --import-disk F=URL    another disk of the VM, already uploaded (repeatable; F: vmdk, vhd, vhdx, raw; ECS also qcow2),
+                         e.g. vmdk=s3://bucket/data1.vmdk: one more disk container after the uploaded one
   --image-name NAME      ECS image name (required for ecs-image)  --os-type T  ECS: windows | linux
   --cloud-region R       region of the import (default --region; for ECS without the oss- prefix)
   --cloud-endpoint URL   EC2 (or ECS) API endpoint override
@@ -73,6 +77,7 @@ export function importOptions(values: Values, usage: string): ImportOptions | un
     kmsKeyId: s('kms-key-id'),
     roleName: s('role-name'),
     tags: parseTags(values['import-tag'] as string[] | undefined, usage, 'import-tag'),
+    extraDisks: importDisks(target, values['import-disk'] as string[] | undefined, usage),
     imageName: s('image-name'),
     osType: s('os-type'),
   };
@@ -91,4 +96,15 @@ export function importConnections(values: Values, options: ImportOptions, usage:
 export function requireImportStore(url: string, options: ImportOptions, usage: string): void {
   const scheme = cloudOf(options.target) === 'aws' ? 's3' : 'oss';
   if (!url.toLowerCase().startsWith(`${scheme}://`)) throw vmxError(CORE.USAGE, `--import ${options.target} reads the object from ${scheme}://bucket/key, not ${url}\n\n${usage}`);
+}
+
+/** `--import-disk FORMAT=URL`, repeatable: the VM's other disks, already in the bucket. */
+function importDisks(target: ImportTarget, raw: string[] | undefined, usage: string): ExtraDisk[] | undefined {
+  if (!raw || raw.length === 0) return undefined;
+  checkVolumeCount(target, raw.length, '--import-disk');
+  return raw.map((item) => {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw vmxError(CORE.USAGE, `--import-disk takes FORMAT=URL (e.g. vmdk=s3://bucket/disk2.vmdk), not "${item}"\n\n${usage}`);
+    return parseExtraDisk(target, item.slice(0, eq), item.slice(eq + 1), '--import-disk');
+  });
 }

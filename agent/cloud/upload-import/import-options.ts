@@ -1,4 +1,5 @@
 import type { ImportTarget } from '../preflight/finding.js';
+import type { ExtraDisk } from './extra-disks.js';
 
 /**
  * An import requested after an upload, as `vmxfer upload --import` flags and the API's `import`
@@ -27,6 +28,8 @@ export interface ImportOptions {
   imageName?: string | undefined;
   /** ECS only: windows | linux. */
   osType?: string | undefined;
+  /** The VM's other disks, uploaded before: one more disk container (ECS: disk device mapping) each, after the uploaded one. */
+  extraDisks?: ExtraDisk[] | undefined;
   /** One token for every ImportImage call of this import, so a retried or restarted job gets the same task. */
   clientToken?: string | undefined;
 }

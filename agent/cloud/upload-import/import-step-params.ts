@@ -33,7 +33,11 @@ export function importStepParams(o: ImportOptions, object: UploadedObject, conne
         target: 'ecs-image',
         imageName: o.imageName ?? '',
         // ECS ImportImage: DiskImageSize in GiB, rounded up (a partial GiB still needs a whole one).
-        disks: [{ ossBucket: object.bucket, ossObject: object.key, format: object.format, sizeGiB: Math.max(1, Math.ceil(object.virtualSize / 1024 ** 3)) }],
+        disks: [
+          { ossBucket: object.bucket, ossObject: object.key, format: object.format, sizeGiB: Math.max(1, Math.ceil(object.virtualSize / 1024 ** 3)) },
+          // DiskImageSize is optional; left out, ECS takes the size from the object.
+          ...(o.extraDisks ?? []).map((d) => ({ ossBucket: d.bucket, ossObject: d.key, format: d.format })),
+        ],
         description: o.description,
         osType: o.osType,
         platform: o.platform,
@@ -53,8 +57,9 @@ export function importStepParams(o: ImportOptions, object: UploadedObject, conne
     poll,
     import: {
       target: o.target,
-      // One DiskContainer for the object; an OVA carries its own disks (ImportImage DiskContainers).
-      disks: [{ bucket: object.bucket, key: object.key, format: object.format }],
+      // One DiskContainer per disk: the uploaded object first (the boot disk; an OVA carries its own disks),
+      // then the VM's other disks uploaded before; ImportSnapshot makes one task per disk.
+      disks: [{ bucket: object.bucket, key: object.key, format: object.format }, ...(o.extraDisks ?? [])],
       description: o.description,
       licenseType: o.licenseType,
       usageOperation: o.usageOperation,
