@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { S3Sink } from '../agent/sinks/s3/s3-sink.js';
-import type { PartRef } from '../agent/sinks/object-sink.js';
+import { uploadParallelParts } from './parallel-parts.js';
 import { createTestBucket, ensureRgw, type RgwEnv, type TestBucket } from '../test/helpers/rgw.js';
 
 const MiB = 1024 * 1024;
@@ -28,18 +28,7 @@ async function uploadOnce(env: RgwEnv, bucket: TestBucket, signPayload: boolean,
   try {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const id = await sink.createUpload(key, {});
-    const parts: PartRef[] = [];
-    let next = 0;
-    const count = TOTAL / PART;
-    const worker = async () => {
-      while (next < count) {
-        const n = ++next;
-        parts[n - 1] = await sink.uploadPart(key, id, n, bodies[n % bodies.length]!);
-      }
-    };
-    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-    await sink.completeUpload(key, id, parts);
+    await uploadParallelParts(sink, key, bodies, TOTAL, PART, IN_FLIGHT);
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     await sink.deleteObject(key);

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3Sink } from '../agent/sinks/s3/s3-sink.js';
-import type { PartRef } from '../agent/sinks/object-sink.js';
+import { uploadParallelParts } from './parallel-parts.js';
 import { createTestBucket, ensureRgw } from '../test/helpers/rgw.js';
 
 const MiB = 1024 * 1024;
@@ -28,18 +28,8 @@ async function main(): Promise<void> {
   try {
     const key = 'bench/256MiB.raw';
     const start = performance.now();
-    const id = await sink.createUpload(key, {});
-    const parts: PartRef[] = [];
-    let next = 0;
+    const info = await uploadParallelParts(sink, key, bodies, TOTAL, PART, IN_FLIGHT);
     const count = TOTAL / PART;
-    const worker = async () => {
-      while (next < count) {
-        const n = ++next;
-        parts[n - 1] = await sink.uploadPart(key, id, n, bodies[n % bodies.length]!);
-      }
-    };
-    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-    const info = await sink.completeUpload(key, id, parts);
     const upSec = (performance.now() - start) / 1000;
     const readStart = performance.now();
     for (let off = 0; off < TOTAL; off += PART) await sink.getRange(key, off, off + PART);

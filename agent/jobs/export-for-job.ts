@@ -1,11 +1,10 @@
-import { isVmxferError } from '../core/errors.js';
 import { pollEvery } from '../cloud/poll-task.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
 import type { ExportedObject, ExportTaskParams } from '../cloud/tasks/export-task.js';
 import { connectionsFromConfig } from '../cloud/upload-import/config-connections.js';
 import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
-import { JOB } from './error-codes.js';
+import { cancelTaskUnlessShutdown, jobTaskCallbacks } from './job-cloud-task.js';
 import type { JobRecord } from './job-types.js';
 import type { RunContext } from './run-context.js';
 
@@ -29,7 +28,7 @@ export async function exportForJob(job: JobRecord, ctx: RunContext, hooks: Expor
   const common = {
     poll: pollEvery(ctx.config.cloud.poll_seconds),
     resume: job.exportTask ?? undefined,
-    cancelOnAbort: (reason: unknown) => !(isVmxferError(reason) && reason.code === JOB.SHUTDOWN.code),
+    cancelOnAbort: cancelTaskUnlessShutdown,
   };
   let params: ExportTaskParams;
   if (e.cloud === 'aws') {
@@ -39,12 +38,5 @@ export async function exportForJob(job: JobRecord, ctx: RunContext, hooks: Expor
     if (!connections.ecs) throw vmxError(CORE.USAGE, 'an ecs export needs cloud.ecs_region (or stores.oss_region, ALIBABA_CLOUD_REGION_ID)');
     params = { cloud: 'ecs', connection: connections.ecs, export: { imageId: e.imageId, format: e.format, ossBucket: e.bucket, ossPrefix: e.prefix, roleName: e.roleName }, ...common };
   }
-  return runExportTask(params, {
-    onStatus: (s) => {
-      ctx.metrics.cloudTaskUpdates.inc({ kind: s.kind, state: s.state });
-      hooks.onCloudTask(s);
-    },
-    onRetry: (code) => ctx.metrics.retries.inc({ reason: code }),
-    onStarted: (taskId) => hooks.onExportStarted(taskId),
-  }, hooks.signal);
+  return runExportTask(params, { ...jobTaskCallbacks(ctx, hooks.onCloudTask), onStarted: (taskId) => hooks.onExportStarted(taskId) }, hooks.signal);
 }

@@ -1,4 +1,3 @@
-import { isVmxferError } from '../core/errors.js';
 import { parseObjectUrl } from '../sinks/object-url.js';
 import { pollEvery } from '../cloud/poll-task.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
@@ -10,7 +9,7 @@ import { objectFormat } from '../cloud/upload-import/output-facts.js';
 import { refuseFindings } from '../cloud/upload-import/refuse-findings.js';
 import { sourceFacts } from '../cloud/upload-import/source-facts.js';
 import { planUploadImport, type UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
-import { JOB } from './error-codes.js';
+import { cancelTaskUnlessShutdown, jobTaskCallbacks } from './job-cloud-task.js';
 import type { JobRecord } from './job-types.js';
 import type { RunContext } from './run-context.js';
 
@@ -42,13 +41,6 @@ export async function importAfterUpload(job: JobRecord, plan: UploadImportPlan, 
   const { bucket, key } = parseObjectUrl(job.destination);
   const object = { bucket, key, format: objectFormat(plan.facts, cloudOf(options.target)), virtualSize: plan.facts.disks[0]?.virtualSize ?? 0 };
   const params = importStepParams(options, object, connectionsFromConfig(ctx.config), pollEvery(ctx.config.cloud.poll_seconds));
-  const step = { ...params, resume: job.importTask ?? undefined, cancelOnAbort: (reason: unknown) => !(isVmxferError(reason) && reason.code === JOB.SHUTDOWN.code) };
-  return runImportStep(step, {
-    onStatus: (s) => {
-      ctx.metrics.cloudTaskUpdates.inc({ kind: s.kind, state: s.state });
-      hooks.onCloudTask(s);
-    },
-    onRetry: (code) => ctx.metrics.retries.inc({ reason: code }),
-    onStarted: (started) => hooks.onImportStarted(started),
-  }, hooks.signal);
+  const step = { ...params, resume: job.importTask ?? undefined, cancelOnAbort: cancelTaskUnlessShutdown };
+  return runImportStep(step, { ...jobTaskCallbacks(ctx, hooks.onCloudTask), onStarted: (started) => hooks.onImportStarted(started) }, hooks.signal);
 }

@@ -1,7 +1,9 @@
 /**
  * The per-chunk functions the worker pool runs. Each is pure: it reads `data` (a view of a slab
- * slot shared with the main thread) and returns a result that is structured-cloneable. Formats
- * add their encoders here so the pool, which knows none of them, can run them by name.
+ * slot shared with the main thread) and returns a result that is structured-cloneable. A typed array
+ * in the result that owns its whole ArrayBuffer is transferred to the main thread (chunk-worker.ts),
+ * which detaches it in the worker: a task must return fresh buffers, never a scratch it reuses.
+ * Formats add their encoders here so the pool, which knows none of them, can run them by name.
  */
 import { encodeGrains } from '../formats/vmdk/grain-encoder.js';
 import { GRAIN_BYTES } from '../formats/vmdk/writer-layout.js';

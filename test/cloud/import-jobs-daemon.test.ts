@@ -2,43 +2,32 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rm, truncate, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
-import { ensureRgw, createTestBucket, type RgwEnv, type TestBucket } from '../helpers/rgw.js';
+import type { RgwEnv, TestBucket } from '../helpers/rgw.js';
 import { startDaemon, waitForJob, type TestDaemon } from '../helpers/daemon.js';
-import { tempDir } from '../helpers/tmp.js';
 import { getObjectBytes } from '../helpers/s3-object.js';
-import { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
+import type { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
+import { importWorld, type ImportWorld } from '../helpers/import-world.js';
 import { IMPORT_IMAGE_SCRIPT, type TaskStep } from '../helpers/ec2-query-fake/fake-state.js';
 
-const MiB = 1024 * 1024;
 const pexec = promisify(execFile);
 let rgw: RgwEnv;
 let bucket: TestBucket;
 let ec2: Ec2QueryFake;
 let dir: string;
-let cleanup: () => Promise<void>;
 let raw: string;
 
 /** The import task stays in `converting` until the test moves it on (the fake repeats a script's last step). */
 const STUCK: TaskStep[] = [{ status: 'active', message: 'pending', progress: '2' }, { status: 'converting', message: 'converting', progress: '40' }];
 
+let world: ImportWorld;
 before(async () => {
-  ({ dir, cleanup } = await tempDir());
-  raw = join(dir, 'disk.raw');
-  await writeFile(raw, randomBytes(MiB));
-  await truncate(raw, 5 * MiB);
-  rgw = await ensureRgw();
-  bucket = await createTestBucket(rgw, 'import-jobs');
-  ec2 = await Ec2QueryFake.start();
+  world = await importWorld('import-jobs', 5);
+  ({ dir, raw, rgw, bucket, ec2 } = world);
 });
-after(async () => {
-  await ec2.close();
-  await bucket?.remove();
-  await cleanup();
-});
+after(() => world?.close());
 
 function daemon(): Promise<TestDaemon> {
   return startDaemon({

@@ -2,14 +2,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { vmxfer } from '../helpers/run-command.js';
-import { tempDir, REPO_ROOT } from '../helpers/tmp.js';
+import { REPO_ROOT } from '../helpers/tmp.js';
 import { qemuImg } from '../helpers/qemu.js';
-import { ensureRgw, createTestBucket, type RgwEnv, type TestBucket } from '../helpers/rgw.js';
+import type { RgwEnv, TestBucket } from '../helpers/rgw.js';
 import { getObjectBytes, pendingUploads } from '../helpers/s3-object.js';
-import { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
+import type { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
+import { importWorld, type ImportWorld } from '../helpers/import-world.js';
 import { IMPORT_IMAGE_SCRIPT } from '../helpers/ec2-query-fake/fake-state.js';
 import { EcsRpcFake, FAKE_ACCESS_KEY } from '../helpers/ecs-rpc-fake/server.js';
 import { FAKE_ACCESS_KEY_ID, FAKE_ACCESS_KEY_SECRET, startOssProtocolFake, type OssProtocolFake } from '../helpers/oss-protocol-server/oss-protocol-fake.js';
@@ -18,7 +18,6 @@ let rgw: RgwEnv;
 let bucket: TestBucket;
 let ec2: Ec2QueryFake;
 let dir: string;
-let cleanup: () => Promise<void>;
 let raw: string;
 
 const MiB = 1024 * 1024;
@@ -31,20 +30,12 @@ function uploadArgs(src: string, key: string, extra: string[]): string[] {
   return ['upload', src, `s3://${bucket.name}/${key}`, '--endpoint', rgw.endpoint, '--path-style', '--region', 'us-east-1', '--workers', '0', '--cloud-endpoint', ec2.url, '--poll-seconds', '0.005', ...extra];
 }
 
+let world: ImportWorld;
 before(async () => {
-  ({ dir, cleanup } = await tempDir());
-  raw = join(dir, 'disk.raw');
-  await writeFile(raw, randomBytes(MiB));
-  await truncate(raw, 6 * MiB);
-  rgw = await ensureRgw();
-  bucket = await createTestBucket(rgw, 'import');
-  ec2 = await Ec2QueryFake.start();
+  world = await importWorld('import', 6);
+  ({ dir, raw, rgw, bucket, ec2 } = world);
 });
-after(async () => {
-  await ec2.close();
-  await bucket?.remove();
-  await cleanup();
-});
+after(() => world?.close());
 
 test('vmxfer upload --import aws-image: a preflight error stops the command with the cloud code before any byte reaches RGW', async () => {
   const key = `refused/${randomBytes(3).toString('hex')}.raw`;

@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import { truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensureRgw, createTestBucket, type RgwEnv, type TestBucket } from './rgw.js';
+import { tempDir } from './tmp.js';
+import { Ec2QueryFake } from './ec2-query-fake/server.js';
+
+/** What the upload-then-import tests share: a small raw disk, a fresh bucket on the real RGW, an EC2 Query API protocol fake. */
+export interface ImportWorld {
+  dir: string;
+  /** 1 MiB of random bytes, then zeros up to the size asked for. */
+  raw: string;
+  rgw: RgwEnv;
+  bucket: TestBucket;
+  ec2: Ec2QueryFake;
+  close(): Promise<void>;
+}
+
+export async function importWorld(bucketPrefix: string, sizeMiB: number): Promise<ImportWorld> {
+  const { dir, cleanup } = await tempDir();
+  const raw = join(dir, 'disk.raw');
+  await writeFile(raw, randomBytes(1024 * 1024));
+  await truncate(raw, sizeMiB * 1024 * 1024);
+  const rgw = await ensureRgw();
+  const bucket = await createTestBucket(rgw, bucketPrefix);
+  const ec2 = await Ec2QueryFake.start();
+  return {
+    dir, raw, rgw, bucket, ec2,
+    async close() {
+      await ec2.close();
+      await bucket.remove();
+      await cleanup();
+    },
+  };
+}
