@@ -44,7 +44,7 @@ export interface JobRun extends ImportHooks, ExportHooks {
 export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
   if (job.kind === 'export') return exportThenDownload(job, ctx, run);
   const direction: Direction = job.kind === 'download' ? 'download' : 'upload';
-  const opened = openJobSink(job, ctx, run, direction);
+  const opened = await openJobSink(job, ctx, run, direction);
   await preflight(job, opened, run.signal);
   const plan = await preflightJobImport(job, run.signal);
   run.onValidated();
@@ -65,7 +65,7 @@ async function exportThenDownload(job: JobRecord, ctx: RunContext, run: JobRun):
   const exported = job.exported ?? (await exportForJob(job, ctx, run));
   if (!job.exported) await run.onExported(exported);
   const dl = downloadOfExport(job, exported);
-  const opened = openJobSink(dl, ctx, run, 'download');
+  const opened = await openJobSink(dl, ctx, run, 'download');
   run.onPhase('downloading');
   forwardPhases(dl, run);
   meterProgress(run.progress, ctx, 'download', opened.sink.kind);
@@ -81,9 +81,9 @@ async function uploadThenImport(job: JobRecord, plan: UploadImportPlan, ctx: Run
   return { ...uploaded, import: { target: r.target, taskIds: r.taskIds, resourceIds: r.resourceIds } };
 }
 
-function openJobSink(job: JobRecord, ctx: RunContext, run: JobRun, direction: Direction): OpenedSink {
+async function openJobSink(job: JobRecord, ctx: RunContext, run: JobRun, direction: Direction): Promise<OpenedSink> {
   const url = job.kind === 'download' ? job.source : job.destination;
-  const { sink, key } = openSink(url, connectionFor(url, ctx.config), retryPolicy(ctx));
+  const { sink, key } = await openSink(url, connectionFor(url, ctx.config), retryPolicy(ctx));
   const store = sink.kind;
   const observed = observedSink(sink, {
     partStarted: (n, size) => run.parts.set(n, 'in-flight', size),
@@ -217,7 +217,7 @@ export async function cleanupCancelled(job: JobRecord, ctx: RunContext): Promise
   const id = checkpointId(job.source, job.destination);
   const cp = await ctx.checkpoints.load(id).catch(() => undefined);
   if (!cp) return;
-  const { sink, key } = openSink(job.destination, connectionFor(job.destination, ctx.config), retryPolicy(ctx));
+  const { sink, key } = await openSink(job.destination, connectionFor(job.destination, ctx.config), retryPolicy(ctx));
   await sink.abortUpload(key, cp.uploadId);
   await ctx.checkpoints.delete(id);
 }

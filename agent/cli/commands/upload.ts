@@ -75,7 +75,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw vmxError(CORE.USAGE, `--concurrency must be an integer from 1 to 64`);
   const cloudImport = values.cancel ? undefined : importOptions(values, UPLOAD_USAGE);
   const plan = cloudImport && (await preflightUploadImport(src!, url!, cloudImport, values, UPLOAD_USAGE, signal));
-  const { sink, key } = openSink(url!, storeConnection(values));
+  const { sink, key } = await openSink(url!, storeConnection(values));
   const checkpoints = new FileCheckpointStore<UploadCheckpoint>(join(stateDir(values), 'checkpoints'), isUploadCheckpoint);
   if (values.cancel) {
     const c = await cancelUpload({ source: src!, destination: url!, key, sink, checkpoints, signal });
