@@ -5,7 +5,7 @@ import { API_FORMATS, type JobKind, type JobOptions } from '../jobs/job-types.js
 import { bad, obj, str, stringMap } from './body-fields.js';
 import { parseImportBody } from './import-body.js';
 import type { ImportOptions } from '../cloud/upload-import/import-options.js';
-import type { ExportOptions } from '../cloud/export-options.js';
+import { exportSource, type ExportOptions } from '../cloud/export-options.js';
 import { parseExportBody } from './export-body.js';
 import { confineExisting, confineNew } from './confine-path.js';
 
@@ -54,14 +54,14 @@ export async function parseSubmitBody(body: unknown, roots: readonly string[]): 
   return { kind, source: await confineExisting(source, roots, 'source'), destination, format, options, import: cloudImport };
 }
 
-/** An export job: no source (the cloud image is it), a new local destination, the `export` object. */
+/** An export job: no source (the cloud image or instance is it), a new local destination, the `export` object. */
 async function parseExportJob(b: Record<string, unknown>, roots: readonly string[]): Promise<JobSpec> {
   for (const k of Object.keys(b)) if (!['kind', 'destination', 'export', 'options'].includes(k)) throw bad(k, 'is not a field of an export job');
   if (b.export === undefined) throw bad('export', 'is required for an export job');
   const exp = parseExportBody(b.export);
   const destination = await confineNew(str(b.destination, 'destination'), roots, 'destination');
   const options = await parseOptions(b.options, roots);
-  return { kind: 'export', source: `${exp.cloud}:${exp.imageId}`, destination, format: 'original', options, export: exp };
+  return { kind: 'export', source: exportSource(exp), destination, format: 'original', options, export: exp };
 }
 
 function checkUrl(url: string, field: string, remoteOnly: boolean): JobKind {

@@ -10,4 +10,6 @@ export const ECS_EXPORT_FORMATS: readonly EcsExportFormat[] = ['raw', 'vhd', 'qc
 
 /** CreateInstanceExportTask: ExportToS3Task.DiskImageFormat and TargetEnvironment. */
 export const AWS_INSTANCE_DISK_FORMATS = ['VMDK', 'VHD', 'RAW'] as const;
+export type AwsInstanceDiskFormat = (typeof AWS_INSTANCE_DISK_FORMATS)[number];
 export const AWS_TARGET_ENVIRONMENTS = ['vmware', 'citrix', 'microsoft'] as const;
+export type AwsTargetEnvironment = (typeof AWS_TARGET_ENVIRONMENTS)[number];

@@ -1,12 +1,36 @@
-import type { AwsExportFormat, EcsExportFormat } from './export-formats.js';
+import type { AwsExportFormat, AwsTargetEnvironment, EcsExportFormat } from './export-formats.js';
 
 /**
- * An image export run as an API job (docs/api.md "Export jobs"): AWS ExportImage into an S3 bucket
- * or ECS ExportImage into an OSS bucket, then the object downloaded to the job's destination.
+ * An AWS instance export run as an API job: CreateInstanceExportTask writes an OVA holding the
+ * instance's disks in `format` for `targetEnvironment`. The call takes no RoleName (EC2 API reference,
+ * CreateInstanceExportTask request parameters), so the options carry none.
+ */
+export interface AwsInstanceExportOptions {
+  cloud: 'aws';
+  instanceId: string;
+  format: AwsExportFormat;
+  targetEnvironment: AwsTargetEnvironment;
+  bucket: string;
+  prefix: string;
+}
+
+/**
+ * An export run as an API job (docs/api.md "Export jobs"): AWS ExportImage or CreateInstanceExportTask
+ * into an S3 bucket, or ECS ExportImage into an OSS bucket, then the object downloaded to the job's destination.
  */
 export type ExportOptions =
   | { cloud: 'aws'; imageId: string; format: AwsExportFormat; bucket: string; prefix: string; roleName?: string | undefined }
+  | AwsInstanceExportOptions
   | { cloud: 'ecs'; imageId: string; format: EcsExportFormat; bucket: string; prefix: string; roleName?: string | undefined };
+
+export function isInstanceExport(e: ExportOptions): e is AwsInstanceExportOptions {
+  return 'instanceId' in e;
+}
+
+/** The job's `source`: the cloud and what it exports (`aws:ami-…`, `aws:i-…`, `ecs:m-…`). */
+export function exportSource(e: ExportOptions): string {
+  return `${e.cloud}:${isInstanceExport(e) ? e.instanceId : e.imageId}`;
+}
 
 /** Where the exported object is read from, as a store URL the transfer download opens. */
 export function exportedObjectUrl(cloud: 'aws' | 'ecs', bucket: string, key: string): string {

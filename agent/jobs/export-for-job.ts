@@ -1,3 +1,5 @@
+import type { AwsInstanceExportParams } from '../cloud/aws/aws-export.js';
+import { isInstanceExport, type AwsInstanceExportOptions } from '../cloud/export-options.js';
 import { pollEvery } from '../cloud/poll-task.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
 import type { ExportedObject, ExportTaskParams } from '../cloud/tasks/export-task.js';
@@ -19,6 +21,7 @@ export interface ExportHooks {
 /**
  * The cloud half of an export job. A job restarted mid-export follows the task its record names; a
  * daemon stopping (JOB_SHUTDOWN) leaves the task running, a cancel cancels it (CancelExportTask / CancelTask).
+ * An AWS instance export runs CreateInstanceExportTask in place of ExportImage; the rest is the same.
  */
 export async function exportForJob(job: JobRecord, ctx: RunContext, hooks: ExportHooks): Promise<ExportedObject> {
   const e = job.export!;
@@ -33,10 +36,18 @@ export async function exportForJob(job: JobRecord, ctx: RunContext, hooks: Expor
   let params: ExportTaskParams;
   if (e.cloud === 'aws') {
     if (!connections.aws) throw vmxError(CORE.USAGE, 'an aws export needs cloud.aws_region (or stores.s3_region, AWS_REGION)');
-    params = { cloud: 'aws', connection: connections.aws, export: { imageId: e.imageId, format: e.format, bucket: e.bucket, prefix: e.prefix, roleName: e.roleName }, ...common };
+    params = isInstanceExport(e)
+      ? { cloud: 'aws', connection: connections.aws, instance: instanceParams(e), ...common }
+      : { cloud: 'aws', connection: connections.aws, export: { imageId: e.imageId, format: e.format, bucket: e.bucket, prefix: e.prefix, roleName: e.roleName }, ...common };
   } else {
     if (!connections.ecs) throw vmxError(CORE.USAGE, 'an ecs export needs cloud.ecs_region (or stores.oss_region, ALIBABA_CLOUD_REGION_ID)');
     params = { cloud: 'ecs', connection: connections.ecs, export: { imageId: e.imageId, format: e.format, ossBucket: e.bucket, ossPrefix: e.prefix, roleName: e.roleName }, ...common };
   }
   return runExportTask(params, { ...jobTaskCallbacks(ctx, hooks.onCloudTask), onStarted: (taskId) => hooks.onExportStarted(taskId) }, hooks.signal);
+}
+
+/** The job's lower-case `format` is CreateInstanceExportTask's ExportToS3Task.DiskImageFormat (VMDK | VHD | RAW). */
+function instanceParams(e: AwsInstanceExportOptions): AwsInstanceExportParams {
+  const diskFormat = e.format.toUpperCase() as AwsInstanceExportParams['diskFormat'];
+  return { instanceId: e.instanceId, diskFormat, targetEnvironment: e.targetEnvironment, bucket: e.bucket, prefix: e.prefix };
 }

@@ -1,21 +1,12 @@
 import { awsClients, type AwsClients, type AwsConnection } from '../aws/aws-clients.js';
-import {
-  cancelAwsExport,
-  describeInstanceExport,
-  startInstanceExport,
-  type AwsImageExportParams,
-  type AwsInstanceExportParams,
-} from '../aws/aws-export.js';
+import type { AwsImageExportParams, AwsInstanceExportParams } from '../aws/aws-export.js';
 import { S3Sink } from '../../sinks/s3/s3-sink.js';
 import { retryingSink } from '../../sinks/retrying-sink.js';
 import type { ObjectSink } from '../../sinks/object-sink.js';
-import { DEFAULT_POLL } from '../poll-task.js';
 import type { CloudTaskCallbacks } from '../task-events.js';
 import type { ExportCommon, ExportResult } from './export-types.js';
-import { followTask } from './follow-task.js';
 import { runExportTask } from './export-task.js';
 import { downloadExported } from './export-download.js';
-import { withOnRetry } from '../cloud-retry.js';
 
 /** The export bucket as an ObjectSink: the caller's, or S3 over the connection's own S3 client. */
 function bucketSink(clients: AwsClients, bucket: string, p: ExportCommon): ObjectSink {
@@ -33,23 +24,13 @@ export async function runAwsImageExport(
   return downloadExported('aws', done, bucketSink(awsClients(connection), done.bucket, p), p, signal);
 }
 
-/** CreateInstanceExportTask (OVA container), the task followed, then `P + export-i-….ova` downloaded. */
+/** CreateInstanceExportTask (OVA container), the task followed (CancelExportTask on abort), then `P + export-i-….ova` downloaded. */
 export async function runAwsInstanceExport(
   connection: AwsConnection,
   p: AwsInstanceExportParams & ExportCommon,
   callbacks: CloudTaskCallbacks = {},
   signal?: AbortSignal,
 ): Promise<ExportResult> {
-  const clients = awsClients({ ...connection, retry: withOnRetry(connection.retry, callbacks) });
-  const taskId = await startInstanceExport(clients, p, signal);
-  const task = { kind: 'aws-export-instance' as const, id: taskId };
-  const done = await followTask({
-    describe: () => describeInstanceExport(clients, taskId, p, signal),
-    cancel: () => cancelAwsExport(clients, taskId),
-    cancelling: task,
-    poll: p.poll ?? DEFAULT_POLL,
-    callbacks,
-    signal,
-  });
-  return downloadExported('aws', { taskId, ...done.raw }, bucketSink(clients, done.raw.bucket, p), p, signal);
+  const done = await runExportTask({ cloud: 'aws', connection, instance: p, poll: p.poll }, callbacks, signal);
+  return downloadExported('aws', done, bucketSink(awsClients(connection), done.bucket, p), p, signal);
 }

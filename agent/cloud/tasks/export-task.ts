@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { awsClients, type AwsConnection } from '../aws/aws-clients.js';
-import { cancelAwsExport, describeImageExport, startImageExport, type AwsImageExportParams } from '../aws/aws-export.js';
+import {
+  cancelAwsExport,
+  describeImageExport,
+  describeInstanceExport,
+  startImageExport,
+  startInstanceExport,
+  type AwsImageExportParams,
+  type AwsInstanceExportParams,
+} from '../aws/aws-export.js';
 import { ecsClients, type EcsConnection } from '../ecs/ecs-clients.js';
 import { startEcsExport, type EcsExportParams } from '../ecs/ecs-export.js';
 import { cancelEcsTask, describeEcsTask } from '../ecs/ecs-tasks.js';
@@ -9,7 +17,7 @@ import { DEFAULT_POLL, type PollPolicy } from '../poll-task.js';
 import type { CloudTaskCallbacks } from '../task-events.js';
 import { followTask } from './follow-task.js';
 
-/** Where an image export wrote its object, and which task wrote it. */
+/** Where an image or instance export wrote its object, and which task wrote it. */
 export interface ExportedObject {
   taskId: string;
   bucket: string;
@@ -18,14 +26,16 @@ export interface ExportedObject {
 
 interface CommonExportParams {
   poll?: PollPolicy | undefined;
-  /** Follow this task rather than calling ExportImage again (a job restarted mid-export). */
+  /** Follow this task rather than calling ExportImage / CreateInstanceExportTask again (a job restarted mid-export). */
   resume?: { taskId: string } | undefined;
   /** Whether an abort with this reason cancels the task (default: every abort does). */
   cancelOnAbort?: ((reason: unknown) => boolean) | undefined;
 }
 
+/** `export` is an image export (ExportImage); `instance` an AWS instance export (CreateInstanceExportTask). */
 export type ExportTaskParams =
   | ({ cloud: 'aws'; connection: AwsConnection; export: AwsImageExportParams } & CommonExportParams)
+  | ({ cloud: 'aws'; connection: AwsConnection; instance: AwsInstanceExportParams } & CommonExportParams)
   | ({ cloud: 'ecs'; connection: EcsConnection; export: EcsExportParams } & CommonExportParams);
 
 export interface ExportTaskCallbacks extends CloudTaskCallbacks {
@@ -34,10 +44,11 @@ export interface ExportTaskCallbacks extends CloudTaskCallbacks {
 }
 
 /**
- * The cloud half of an image export: AWS ExportImage or ECS ExportImage, then the task followed to
- * its end (cancelled on the cloud when the signal aborts); the download is the caller's.
+ * The cloud half of an export: AWS ExportImage or CreateInstanceExportTask, or ECS ExportImage, then the
+ * task followed to its end (cancelled on the cloud when the signal aborts); the download is the caller's.
  */
 export function runExportTask(params: ExportTaskParams, callbacks: ExportTaskCallbacks = {}, signal?: AbortSignal): Promise<ExportedObject> {
+  if ('instance' in params) return awsInstanceExportTask(params, callbacks, signal);
   return params.cloud === 'aws' ? awsExportTask(params, callbacks, signal) : ecsExportTask(params, callbacks, signal);
 }
 
@@ -48,7 +59,7 @@ async function started(resume: { taskId: string } | undefined, start: () => Prom
   return taskId;
 }
 
-async function awsExportTask(params: Extract<ExportTaskParams, { cloud: 'aws' }>, callbacks: ExportTaskCallbacks, signal?: AbortSignal): Promise<ExportedObject> {
+async function awsExportTask(params: Extract<ExportTaskParams, { export: AwsImageExportParams }>, callbacks: ExportTaskCallbacks, signal?: AbortSignal): Promise<ExportedObject> {
   const clients = awsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
   // ClientToken: a retried ExportImage returns the same task instead of starting a second export.
   const p = { ...params.export, clientToken: params.export.clientToken ?? randomUUID() };
@@ -58,6 +69,27 @@ async function awsExportTask(params: Extract<ExportTaskParams, { cloud: 'aws' }>
     cancel: () => cancelAwsExport(clients, taskId),
     cancelOnAbort: params.cancelOnAbort,
     cancelling: { kind: 'aws-export-image', id: taskId },
+    poll: params.poll ?? DEFAULT_POLL,
+    callbacks,
+    signal,
+  });
+  return { taskId, bucket: done.raw.bucket, key: done.raw.key };
+}
+
+/**
+ * CreateInstanceExportTask (OVA container) followed through DescribeExportTasks; CancelExportTask takes
+ * its task id too. The call has no ClientToken (EC2 API reference), so none is sent. The OVA's bucket and
+ * key are the ones DescribeExportTasks reports (ExportToS3Task.S3Key: `<prefix>export-i-….ova`).
+ */
+async function awsInstanceExportTask(params: Extract<ExportTaskParams, { instance: AwsInstanceExportParams }>, callbacks: ExportTaskCallbacks, signal?: AbortSignal): Promise<ExportedObject> {
+  const clients = awsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
+  const p = params.instance;
+  const taskId = await started(params.resume, () => startInstanceExport(clients, p, signal), callbacks);
+  const done = await followTask({
+    describe: () => describeInstanceExport(clients, taskId, p, signal),
+    cancel: () => cancelAwsExport(clients, taskId),
+    cancelOnAbort: params.cancelOnAbort,
+    cancelling: { kind: 'aws-export-instance', id: taskId },
     poll: params.poll ?? DEFAULT_POLL,
     callbacks,
     signal,
