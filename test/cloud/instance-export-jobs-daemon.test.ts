@@ -1,34 +1,25 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startDaemon, waitForJob, type TestDaemon } from '../helpers/daemon.js';
-import { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
+import { waitForJob, type TestDaemon } from '../helpers/daemon.js';
+import { startExportDaemon, type ExportDaemon } from '../helpers/export-daemon.js';
+import type { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
 import { EXPORT_SCRIPT } from '../helpers/ec2-query-fake/fake-state.js';
 
 /** AWS instance exports (CreateInstanceExportTask) as API jobs, against the EC2 Query API protocol fake. */
 let ec2: Ec2QueryFake;
 let d: TestDaemon;
 
+let world: ExportDaemon;
+
 before(async () => {
-  ec2 = await Ec2QueryFake.start();
-  // The OVA lands in the fake's own path-style S3, so the daemon's S3 store is the fake too.
-  d = await startDaemon({
-    env: { AWS_ACCESS_KEY_ID: 'AKIDFAKEINSTANCE', AWS_SECRET_ACCESS_KEY: 'fake', AWS_EC2_METADATA_DISABLED: 'true' },
-    config: {
-      stores: { s3_endpoint: ec2.url, s3_region: 'eu-west-1', s3_path_style: true },
-      cloud: { aws_endpoint: ec2.url, poll_seconds: 0.01 },
-      transfer: { part_size: '128KiB' },
-    },
-  });
+  world = await startExportDaemon('AKIDFAKEINSTANCE');
+  ({ ec2, d } = world);
 });
-after(async () => {
-  await d?.stop();
-  await rm(d.stateDir, { recursive: true, force: true });
-  await ec2.close();
-});
+after(() => world?.close());
 
 const INSTANCE = 'i-0123456789abcdef0';
 const STUCK = [{ status: 'active', message: 'exporting', progress: '50' }];

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { awsClients, type AwsConnection } from '../aws/aws-clients.js';
+import { awsClients, type AwsClients, type AwsConnection } from '../aws/aws-clients.js';
 import {
   cancelAwsExport,
   describeImageExport,
@@ -64,16 +64,7 @@ async function awsExportTask(params: Extract<ExportTaskParams, { export: AwsImag
   // ClientToken: a retried ExportImage returns the same task instead of starting a second export.
   const p = { ...params.export, clientToken: params.export.clientToken ?? randomUUID() };
   const taskId = await started(params.resume, () => startImageExport(clients, p, signal), callbacks);
-  const done = await followTask({
-    describe: () => describeImageExport(clients, taskId, p, signal),
-    cancel: () => cancelAwsExport(clients, taskId),
-    cancelOnAbort: params.cancelOnAbort,
-    cancelling: { kind: 'aws-export-image', id: taskId },
-    poll: params.poll ?? DEFAULT_POLL,
-    callbacks,
-    signal,
-  });
-  return { taskId, bucket: done.raw.bucket, key: done.raw.key };
+  return followAwsExport(clients, taskId, 'aws-export-image', () => describeImageExport(clients, taskId, p, signal), params, callbacks, signal);
 }
 
 /**
@@ -85,11 +76,24 @@ async function awsInstanceExportTask(params: Extract<ExportTaskParams, { instanc
   const clients = awsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
   const p = params.instance;
   const taskId = await started(params.resume, () => startInstanceExport(clients, p, signal), callbacks);
+  return followAwsExport(clients, taskId, 'aws-export-instance', () => describeInstanceExport(clients, taskId, p, signal), params, callbacks, signal);
+}
+
+/** Both AWS exports end the same way: polled to the end, CancelExportTask on abort, the object they wrote. */
+async function followAwsExport(
+  clients: AwsClients,
+  taskId: string,
+  kind: 'aws-export-image' | 'aws-export-instance',
+  describe: () => ReturnType<typeof describeImageExport>,
+  params: CommonExportParams,
+  callbacks: ExportTaskCallbacks,
+  signal?: AbortSignal,
+): Promise<ExportedObject> {
   const done = await followTask({
-    describe: () => describeInstanceExport(clients, taskId, p, signal),
+    describe,
     cancel: () => cancelAwsExport(clients, taskId),
     cancelOnAbort: params.cancelOnAbort,
-    cancelling: { kind: 'aws-export-instance', id: taskId },
+    cancelling: { kind, id: taskId },
     poll: params.poll ?? DEFAULT_POLL,
     callbacks,
     signal,
