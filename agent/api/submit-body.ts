@@ -27,7 +27,8 @@ const OPTION_KEYS = ['disk', 'parent', 'partSize', 'concurrency', 'storageClass'
 /**
  * docs/api.md "Submit body". An upload reads a local path and writes an s3://, oss:// or file://
  * URL (file:// is a conversion: the same path with a file sink); a download reads an s3:// or
- * oss:// URL and writes a new local file. Local paths must resolve inside `roots`.
+ * oss:// URL and writes a new local file, converted to `format` unless it is `original`. Local
+ * paths must resolve inside `roots`.
  */
 export async function parseSubmitBody(body: unknown, roots: readonly string[]): Promise<JobSpec> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('body', 'must be a JSON object');
@@ -38,11 +39,7 @@ export async function parseSubmitBody(body: unknown, roots: readonly string[]): 
   const source = str(b.source, 'source');
   const destination = str(b.destination, 'destination');
   const download = /^(s3|oss):\/\//i.test(source);
-  const format = b.format === undefined ? 'original' : str(b.format, 'format');
-  if (!(API_FORMATS as readonly string[]).includes(format)) throw bad('format', `must be one of ${API_FORMATS.join(', ')}`);
-  if (format !== 'original' && (download || !writerByTarget(format))) {
-    throw bad('format', download ? 'a download keeps the object as it is: use "original"' : `this build has no ${format} writer`);
-  }
+  const format = parseFormat(b.format);
   const options = await parseOptions(b.options, roots);
   if (download) {
     if (b.import !== undefined) throw bad('import', 'applies to uploads only (a download has nothing to import)');
@@ -56,12 +53,24 @@ export async function parseSubmitBody(body: unknown, roots: readonly string[]): 
 
 /** An export job: no source (the cloud image or instance is it), a new local destination, the `export` object. */
 async function parseExportJob(b: Record<string, unknown>, roots: readonly string[]): Promise<JobSpec> {
-  for (const k of Object.keys(b)) if (!['kind', 'destination', 'export', 'options'].includes(k)) throw bad(k, 'is not a field of an export job');
+  for (const k of Object.keys(b)) if (!['kind', 'destination', 'export', 'format', 'options'].includes(k)) throw bad(k, 'is not a field of an export job');
   if (b.export === undefined) throw bad('export', 'is required for an export job');
   const exp = parseExportBody(b.export);
   const destination = await confineNew(str(b.destination, 'destination'), roots, 'destination');
   const options = await parseOptions(b.options, roots);
-  return { kind: 'export', source: exportSource(exp), destination, format: 'original', options, export: exp };
+  return { kind: 'export', source: exportSource(exp), destination, format: parseFormat(b.format), options, export: exp };
+}
+
+/**
+ * `format`: what the job writes. An upload converts to it before sending; a download or an export
+ * job converts the object on the way (agent/transfer/download.ts `to`). `original` (the default)
+ * keeps the bytes as they are; any other value needs a writer in this build.
+ */
+function parseFormat(raw: unknown): string {
+  const format = raw === undefined ? 'original' : str(raw, 'format');
+  if (!(API_FORMATS as readonly string[]).includes(format)) throw bad('format', `must be one of ${API_FORMATS.join(', ')}`);
+  if (format !== 'original' && !writerByTarget(format)) throw bad('format', `this build has no ${format} writer`);
+  return format;
 }
 
 function checkUrl(url: string, field: string, remoteOnly: boolean): JobKind {

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   jobs: { load: async () => (await import('./commands/jobs.js')).jobsCommand, summary: 'submit, list, show, cancel and watch jobs of a running daemon' },
   errors: { load: async () => (await import('./commands/errors.js')).errorsCommand, summary: 'list every error code with its exit status and meaning' },
   export: { load: async () => (await import('./commands/export.js')).exportCommand, summary: 'export an AWS or Alibaba Cloud image to a bucket and download it' },
+  unpack: { load: async () => (await import('./commands/unpack.js')).unpackCommand, summary: 'extract a local OVA into a directory, verifying its manifest' },
   preflight: { load: async () => (await import('./commands/preflight.js')).preflightCommand, summary: 'check what a cloud import would refuse, before any upload' },
 };
 

@@ -7,7 +7,7 @@ import { vmxError } from '../core/errors.js';
 import { STORE } from '../sinks/error-codes.js';
 import { uploadImage, type PartEvent } from '../transfer/upload.js';
 import { checkpointId } from '../transfer/upload-checkpoint.js';
-import { downloadObject, partialPath } from '../transfer/download.js';
+import { checkpointedPartial, downloadObject, partialPath } from '../transfer/download.js';
 import { downloadCheckpointId, isDownloadCheckpoint, type DownloadCheckpoint } from '../transfer/download-checkpoint.js';
 import { FileCheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { join, resolve } from 'node:path';
@@ -173,17 +173,29 @@ function onPart(e: PartEvent, run: JobRun, ctx: RunContext): void {
   ctx.metrics.parts.inc({ result: e.state });
 }
 
-/** A download job: parallel ranged GETs into a partial file, resumed from its checkpoint after a restart. */
+/** The writer target a download or export job converts to; `original` keeps the object's bytes. */
+function conversionTarget(job: JobRecord): string | undefined {
+  return job.format === 'original' ? undefined : job.format;
+}
+
+/**
+ * A download job: parallel ranged GETs into a partial file, resumed from its checkpoint after a
+ * restart; with a `format`, converted on the way (a format that needs seeks from a resumable local copy).
+ */
 async function download(job: JobRecord, ctx: RunContext, run: JobRun, opened: OpenedSink): Promise<JobResult> {
   const ps = job.options.partSize ?? ctx.config.transfer.part_size;
   const checkpoints = downloadCheckpoints(ctx);
   const destination = resolve(job.destination);
-  const resume = (await checkpoints.load(downloadCheckpointId(job.source, partialPath(destination))).catch(() => undefined)) !== undefined;
+  const to = conversionTarget(job);
+  const partial = checkpointedPartial(destination, to !== undefined);
+  const resume = (await checkpoints.load(downloadCheckpointId(job.source, partial)).catch(() => undefined)) !== undefined;
   const r = await downloadObject({
     url: job.source,
     sink: opened.sink,
     key: opened.key,
     destination,
+    to,
+    disk: job.options.disk,
     rangeSize: ps === 'auto' ? undefined : ps,
     concurrency: job.options.concurrency ?? ctx.config.transfer.concurrency,
     resume,
@@ -192,7 +204,14 @@ async function download(job: JobRecord, ctx: RunContext, run: JobRun, opened: Op
     signal: run.signal,
     progress: run.progress,
   });
-  return { etag: `verified by ${r.verified}`, objectSize: r.objectSize, sourceSha256: null, outputSha256: null, seconds: r.seconds };
+  return {
+    etag: `verified by ${r.verified}`,
+    objectSize: r.objectSize,
+    sourceSha256: null,
+    outputSha256: r.conversion?.outputSha256 ?? null,
+    seconds: r.seconds,
+    ...(r.conversion ? { conversion: r.conversion } : {}),
+  };
 }
 
 function downloadCheckpoints(ctx: RunContext): FileCheckpointStore<DownloadCheckpoint> {
@@ -209,8 +228,11 @@ export async function cleanupCancelled(job: JobRecord, ctx: RunContext): Promise
     return;
   }
   if (job.kind === 'download') {
-    const partial = partialPath(resolve(job.destination));
+    // The object's partial copy, and with a format also what a conversion from the stream was writing.
+    const destination = resolve(job.destination);
+    const partial = checkpointedPartial(destination, conversionTarget(job) !== undefined);
     await rm(partial, { force: true });
+    await rm(partialPath(destination), { force: true });
     await downloadCheckpoints(ctx).delete(downloadCheckpointId(job.source, partial));
     return;
   }

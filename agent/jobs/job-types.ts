@@ -3,6 +3,7 @@ import type { StartedImport } from '../cloud/tasks/import-step.js';
 import type { ImportOptions } from '../cloud/upload-import/import-options.js';
 import type { ExportOptions } from '../cloud/export-options.js';
 import type { ExportedObject } from '../cloud/tasks/export-task.js';
+import type { DownloadResult } from '../transfer/download.js';
 
 /** The job model exactly as docs/api.md (v1) fixes it, plus what the daemon persists to resume a job. */
 
@@ -51,6 +52,8 @@ export interface JobResult {
   seconds: number;
   /** An upload with an `import`: what the cloud made of the object (AMI, snapshot or ECS image ids). */
   import?: { target: string; taskIds: string[]; resourceIds: string[] } | undefined;
+  /** A download or export job with a `format`: the object's format, the target and how it was converted. */
+  conversion?: DownloadResult['conversion'];
   /** An export job: the task and the object it wrote (then downloaded). */
   export?: ExportedObject | undefined;
 }

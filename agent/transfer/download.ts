@@ -32,6 +32,8 @@ export interface DownloadRequest {
   destination: string;
   /** Convert to this writer target on the way; undefined keeps the object's bytes. */
   to?: string | undefined;
+  /** With `to`: which disk of a multi-disk object (an OVA) to convert, 1-based (convert's --disk; default 1). */
+  disk?: number | undefined;
   concurrency: number;
   resume: boolean;
   checkpoints: CheckpointStore<DownloadCheckpoint>;
@@ -61,6 +63,17 @@ export interface DownloadResult {
 export function partialPath(destination: string, tag = ''): string {
   return join(dirname(destination), `.${basename(destination)}${tag}.vmxfer-partial`);
 }
+
+/**
+ * The partial file whose checkpoint a resumed download continues: the object's own bytes, or with
+ * a conversion the local copy a seekable format is converted from (a conversion from the stream
+ * keeps no checkpoint, so it has nothing to resume).
+ */
+export function checkpointedPartial(destination: string, converting: boolean): string {
+  return partialPath(destination, converting ? SOURCE_TAG : '');
+}
+
+const SOURCE_TAG = '.source';
 
 /**
  * Downloads an object with parallel ranged GETs, verified against the store's whole-object
@@ -191,11 +204,11 @@ async function convertFromCopy(
   progress: ProgressTracker,
   expectedSha256: string | undefined,
 ): Promise<Converted> {
-  const partial = partialPath(destination, '.source');
+  const partial = checkpointedPartial(destination, true);
   const r = await fetchToFile({ ...req, destination, partial, info, spec, progress });
   const sha256Verified = await checkFileAgainstTag(partial, expectedSha256, req.url, req.signal);
   progress.phase('converting');
-  const c = await convertFile({ source: partial, destination, to: req.to!, from: remote.format, signal: req.signal });
+  const c = await convertFile({ source: partial, destination, to: req.to!, from: remote.format, disk: req.disk, signal: req.signal });
   await unlink(partial).catch((err) => {
     throw fsError(err, partial);
   });

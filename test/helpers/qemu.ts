@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './run-command.js';
@@ -62,4 +63,12 @@ export async function assertSourceMatchesRaw(source: DiskSource, rawPath: string
   } finally {
     await fh.close();
   }
+}
+
+/** A test's `skip` when qemu-img (the oracle) is absent: false when it runs, else the reason printed. */
+export const QEMU_MISSING: string | false = spawnSync('qemu-img', ['--version']).status === 0 ? false : 'qemu-img is not installed (apt-get install qemu-utils): it is the oracle of this test';
+
+/** `qemu-img compare` of two images (formats detected): resolves when their contents are identical, rejects with qemu's words otherwise. */
+export async function qemuCompare(a: string, b: string): Promise<void> {
+  await qemuImg(['compare', a, b]);
 }

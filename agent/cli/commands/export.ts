@@ -5,7 +5,10 @@ import { vmxError } from '../../core/errors.js';
 import { CLOUD } from '../../cloud/error-codes.js';
 import { AWS_EXPORT_FORMATS, AWS_INSTANCE_DISK_FORMATS, AWS_TARGET_ENVIRONMENTS, ECS_EXPORT_FORMATS } from '../../cloud/export-formats.js';
 import { formatFinding, hasErrors, type Finding } from '../../cloud/preflight/finding.js';
-import type { ExportResult } from '../../cloud/tasks/export-types.js';
+import type { ExportCommon, ExportResult } from '../../cloud/tasks/export-types.js';
+import { WRITERS } from '../../formats/registry.js';
+import { exportSummary, localStep, ovaCopyPath, unpackDownloaded } from '../export-local.js';
+import { describeUnpack } from './unpack.js';
 import { join } from 'node:path';
 import { FileCheckpointStore } from '../../checkpoint/checkpoint-store.js';
 import { retryingSink } from '../../sinks/retrying-sink.js';
@@ -14,15 +17,27 @@ import { stateDir } from '../store-flags.js';
 import { awsConnection, CLOUD_OPTIONS, ecsConnection, oneOf, ossConnection, pollPolicy, requireOption, statusPrinter } from '../cloud-connection.js';
 
 export const EXPORT_USAGE = `Usage:
-  vmxfer export aws --image-id ami-… --format vmdk|vhd|raw --bucket B [--prefix P] DST
-  vmxfer export aws --instance-id i-… --disk-format VMDK|VHD|RAW --target-environment vmware|citrix|microsoft --bucket B [--prefix P] DST
-  vmxfer export ecs --image-id m-… --format raw|vhd|qcow2|vmdk|vdi --oss-bucket B --oss-prefix P DST
+  vmxfer export aws --image-id ami-… --format vmdk|vhd|raw --bucket B [--prefix P] [--to FORMAT] DST
+  vmxfer export aws --instance-id i-… --disk-format VMDK|VHD|RAW --target-environment vmware|citrix|microsoft --bucket B [--prefix P]
+                    [--to FORMAT [--disk N] | --unpack] DST
+  vmxfer export ecs --image-id m-… --format raw|vhd|qcow2|vmdk|vdi --oss-bucket B --oss-prefix P [--to FORMAT] DST
 
 Exports a cloud image into a bucket (AWS ExportImage or CreateInstanceExportTask with an OVA container;
 Alibaba ECS ExportImage), follows the task until it ends (Ctrl-C cancels it: CancelExportTask / CancelTask),
 then downloads the object (AWS: P + export-ami-….FORMAT, or P + export-i-….ova) to DST with parallel ranged
 GETs, verified against the store's checksum.
 Before the export the bucket and role are checked (--no-preflight skips that).
+  --to FORMAT           convert on the way, as vmxfer download --to: ${WRITERS.map((w) => w.target).join(' | ')}.
+                        A stream-optimized VMDK or raw export converts from the stream of GETs; other
+                        formats (and an instance's OVA) are downloaded to .DST.source.vmxfer-partial,
+                        converted, and that copy removed.
+  --disk N              with --to on an instance export: which disk of the OVA to convert (1-based, in
+                        OVF order; default 1). With an OVA of several disks, --to writes the one picked:
+                        run once per disk, or use --unpack to keep them all.
+  --unpack              instance export: DST is a directory (new or empty) to extract the OVA into:
+                        the .ovf, the .mf manifest, the disks, a .cert if any, each checked against the
+                        manifest's digest. The OVA is downloaded to .DST.download.ova beside it first
+                        and removed once unpacked (kept if the unpack fails). Also: vmxfer unpack OVA DIR.
   --region R            AWS_REGION / ALIBABA_CLOUD_REGION_ID when absent
   --endpoint URL        API endpoint override (EC2+IAM+S3, or ECS+RAM)
   --oss-endpoint URL    OSS endpoint override (ecs)
@@ -37,7 +52,7 @@ const OPTIONS = {
   'image-id': { type: 'string' }, 'instance-id': { type: 'string' }, format: { type: 'string' }, 'disk-format': { type: 'string' },
   'target-environment': { type: 'string' }, bucket: { type: 'string' }, prefix: { type: 'string' },
   'oss-bucket': { type: 'string' }, 'oss-prefix': { type: 'string' }, 'role-name': { type: 'string' }, 'no-preflight': { type: 'boolean' },
-  'state-dir': { type: 'string' },
+  'state-dir': { type: 'string' }, to: { type: 'string' }, disk: { type: 'string' }, unpack: { type: 'boolean' },
 } as const;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -48,14 +63,21 @@ export async function exportCommand(argv: string[], signal: AbortSignal): Promis
   const values = parsed as Values;
   const [cloud, dst] = requirePositionals(positionals, ['aws|ecs', 'DST'], EXPORT_USAGE);
   const json = values.json === true;
+  if (cloud !== 'aws' && cloud !== 'ecs') throw vmxError(CORE.USAGE, `export takes aws or ecs, not "${cloud}"\n\n${EXPORT_USAGE}`);
+  const instance = cloud === 'aws' && values['instance-id'] !== undefined;
+  const step = await localStep(values, dst!, instance, EXPORT_USAGE);
+  const local: Local = { ...step, destination: step.unpack ? ovaCopyPath(dst!) : dst! };
   let result: ExportResult;
-  if (cloud === 'aws') result = values['instance-id'] ? await exportInstance(values, dst!, signal) : await exportAwsImage(values, dst!, signal);
-  else if (cloud === 'ecs') result = await exportEcs(values, dst!, signal);
-  else throw vmxError(CORE.USAGE, `export takes aws or ecs, not "${cloud}"\n\n${EXPORT_USAGE}`);
-  if (json) process.stdout.write(JSON.stringify({ type: 'result', ...result }) + '\n');
-  else process.stdout.write(`${dst}: ${result.objectSize} bytes from ${result.bucket}/${result.key} (task ${result.taskId}), verified by ${result.verified}\n`);
+  if (cloud === 'aws') result = instance ? await exportInstance(values, local, signal) : await exportAwsImage(values, local, signal);
+  else result = await exportEcs(values, local, signal);
+  const unpacked = step.unpack ? await unpackDownloaded(local.destination, dst!, signal) : undefined;
+  if (json) process.stdout.write(JSON.stringify({ type: 'result', ...result, ...(unpacked ? { unpacked } : {}) }) + '\n');
+  else process.stdout.write(exportSummary(dst!, result, unpacked) + (unpacked ? describeUnpack(unpacked) : ''));
   return 0;
 }
+
+/** The download's local side: where it goes and the conversion it makes (export-local.ts). */
+type Local = Pick<ExportCommon, 'destination' | 'to' | 'disk'>;
 
 /** The download's checkpoints, where `vmxfer download` keeps them (`--state-dir`). */
 function downloadCheckpoints(values: Values): FileCheckpointStore<DownloadCheckpoint> {
@@ -77,7 +99,7 @@ async function awsModules() {
   return { awsClients, awsExportPreflight, runAwsImageExport, runAwsInstanceExport };
 }
 
-async function exportAwsImage(values: Values, dst: string, signal: AbortSignal): Promise<ExportResult> {
+async function exportAwsImage(values: Values, local: Local, signal: AbortSignal): Promise<ExportResult> {
   const { awsClients, awsExportPreflight, runAwsImageExport } = await awsModules();
   const connection = awsConnection(values, EXPORT_USAGE);
   const bucket = requireOption(values, 'bucket', EXPORT_USAGE);
@@ -89,13 +111,13 @@ async function exportAwsImage(values: Values, dst: string, signal: AbortSignal):
     bucket,
     prefix: (values.prefix as string | undefined) ?? '',
     roleName,
-    destination: dst,
+    ...local,
     checkpoints: downloadCheckpoints(values),
     poll: pollPolicy(values, EXPORT_USAGE),
   }, { onStatus: statusPrinter(values.json === true) }, signal);
 }
 
-async function exportInstance(values: Values, dst: string, signal: AbortSignal): Promise<ExportResult> {
+async function exportInstance(values: Values, local: Local, signal: AbortSignal): Promise<ExportResult> {
   const { awsClients, awsExportPreflight, runAwsInstanceExport } = await awsModules();
   const connection = awsConnection(values, EXPORT_USAGE);
   const bucket = requireOption(values, 'bucket', EXPORT_USAGE);
@@ -106,13 +128,13 @@ async function exportInstance(values: Values, dst: string, signal: AbortSignal):
     targetEnvironment: oneOf(requireOption(values, 'target-environment', EXPORT_USAGE), AWS_TARGET_ENVIRONMENTS, 'target-environment', EXPORT_USAGE),
     bucket,
     prefix: (values.prefix as string | undefined) ?? '',
-    destination: dst,
+    ...local,
     checkpoints: downloadCheckpoints(values),
     poll: pollPolicy(values, EXPORT_USAGE),
   }, { onStatus: statusPrinter(values.json === true) }, signal);
 }
 
-async function exportEcs(values: Values, dst: string, signal: AbortSignal): Promise<ExportResult> {
+async function exportEcs(values: Values, local: Local, signal: AbortSignal): Promise<ExportResult> {
   const [{ ecsClients }, { ossClient }, { ecsExportPreflight }, { runEcsExport }, { OssSink }] = await Promise.all([
     import('../../cloud/ecs/ecs-clients.js'),
     import('../../cloud/ecs/ecs-checks.js'),
@@ -135,7 +157,7 @@ async function exportEcs(values: Values, dst: string, signal: AbortSignal): Prom
   return runEcsExport(connection, {
     ...req,
     format: oneOf(requireOption(values, 'format', EXPORT_USAGE), ECS_EXPORT_FORMATS, 'format', EXPORT_USAGE),
-    destination: dst,
+    ...local,
     poll: pollPolicy(values, EXPORT_USAGE),
     checkpoints: downloadCheckpoints(values),
     // A custom OSS endpoint (a test server, a private gateway) takes path-style requests.

@@ -17,7 +17,8 @@ export const JOBS_USAGE = `Usage: vmxfer jobs submit SRC DEST [--as FORMAT] [opt
 
 Talks to a running \`vmxfer daemon\` (docs/api.md). SRC is a local image path (made absolute) and
 DEST an s3://, oss:// or file:/// URL; or SRC an s3:// or oss:// URL and DEST a new local file (a download).
-  --as FORMAT         vmdk | vhd | vhd-fixed | qcow2 | raw | original (default original)
+  --as FORMAT         vmdk | vhd | vhd-fixed | qcow2 | raw | original (default original); an upload
+                      converts before sending, a download converts the object on the way
   --part-size SIZE    --concurrency N  --parent FILE  --storage-class C  --tag K=V  --metadata K=V
   --sse ALG           --sse-kms-key-id ID
   --watch             (submit) follow the job until it finishes

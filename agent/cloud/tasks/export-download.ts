@@ -6,7 +6,8 @@ import type { ExportedObject } from './export-task.js';
 
 /**
  * The object an export wrote, fetched with the transfer engine's ranged, verified and resumable
- * download (agent/transfer/download.ts) through the bucket's ObjectSink (retrying, as openSink builds it).
+ * download (agent/transfer/download.ts) through the bucket's ObjectSink (retrying, as openSink builds it),
+ * converted on the way when `to` names a target (the same path as `vmxfer download --to`).
  */
 export async function downloadExported(cloud: 'aws' | 'ecs', done: ExportedObject, sink: ObjectSink, p: ExportCommon, signal?: AbortSignal): Promise<ExportResult> {
   const dl = await downloadObject({
@@ -14,6 +15,8 @@ export async function downloadExported(cloud: 'aws' | 'ecs', done: ExportedObjec
     key: done.key,
     sink,
     destination: p.destination,
+    to: p.to,
+    disk: p.disk,
     concurrency: p.concurrency ?? 4,
     resume: p.resume ?? false,
     checkpoints: p.checkpoints,

@@ -8,6 +8,10 @@ import type { PollPolicy } from '../poll-task.js';
 export interface ExportCommon {
   /** Local destination of the downloaded object. */
   destination: string;
+  /** Convert the object on the way to this writer target (agent/transfer/download.ts `to`); undefined keeps its bytes. */
+  to?: string | undefined;
+  /** With `to`: the disk of a multi-disk object (an instance export's OVA) to convert, 1-based (default 1). */
+  disk?: number | undefined;
   poll?: PollPolicy | undefined;
   /** Bytes per ranged GET (default: the transfer download's choice). */
   partSize?: number | undefined;

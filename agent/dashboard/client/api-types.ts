@@ -49,6 +49,7 @@ export interface Job {
     etag: string; objectSize: number; sourceSha256: string; outputSha256: string; seconds: number;
     import?: { target: string; taskIds: string[]; resourceIds: string[] };
     export?: { taskId: string; bucket: string; key: string };
+    conversion?: { from: string; to: string; mode: 'stream' | 'local'; outputBytes: number; outputSha256: string };
   } | null;
   error: ApiError | null;
   /** The import or export task of a cloud job, as the daemon last saw it (docs/api.md Job.cloudTask). */

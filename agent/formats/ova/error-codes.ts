@@ -28,5 +28,6 @@ export const OVA = defineErrorCodes('OVA', {
   BAD_MANIFEST: { category: 'invalid-input', summary: 'A manifest (.mf) line is not "ALGO(file)= hex" with SHA1, SHA256 or SHA512 and a digest of the right length, or the manifest is over its size limit.' },
   MANIFEST_MISMATCH: { category: 'integrity', summary: 'A file\'s digest differs from the one the manifest (.mf) lists for it.' },
   STREAM_CONSUMED: { category: 'usage', summary: 'A disk read from a one-pass OVA stream was asked for a second time.' },
+  UNPACK_DIR_NOT_EMPTY: { category: 'usage', summary: 'The directory an OVA is to be unpacked into already exists and is not empty (unpacking never overwrites files).' },
   SIZE_CHANGED: { category: 'integrity', summary: 'While writing an OVA, a disk encoded to a different length than its sizing pass measured (the source changed between passes).' },
 });
