@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream, existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { SMALL_DISK } from '../helpers/realistic-disk.js';
@@ -75,13 +76,18 @@ async function refusedStream(bytes: Buffer, code: string): Promise<VmxferError> 
   return caught;
 }
 
-test('vmdk stream reader errors: MISSING_EOS, GRAIN_OUT_OF_ORDER, BAD_MARKER, NOT_STREAM_OPTIMIZED', async () => {
+test('vmdk stream reader errors: TRUNCATED (a grain the head lists is missing), MISSING_EOS, GRAIN_OUT_OF_ORDER, BAD_MARKER, NOT_STREAM_OPTIMIZED', async () => {
   const image = await readFile(await cachedVmdk(SMALL_DISK, 'streamOptimized'));
   const grains = grainMarkers(image);
   assert.ok(grains.length > 10);
   const last = grains[grains.length - 1]!;
   const end = last + Math.ceil((12 + image.readUInt32LE(last + 8)) / 512) * 512;
-  await refusedStream(image.subarray(0, end), 'VMDK_MISSING_EOS');
+  const cut = await refusedStream(image.subarray(0, last), 'VMDK_TRUNCATED');
+  assert.match(cut.message, new RegExp(`after ${grains.length - 1} grains, but the grain tables in its head list ${grains.length}`));
+  // With the directory deferred to a footer (VMware's layout) only the end-of-stream marker ends a stream.
+  const footerLayout = Buffer.from(image.subarray(0, end));
+  footerLayout.writeBigUInt64LE(0xffffffffffffffffn, 56);
+  await refusedStream(footerLayout, 'VMDK_MISSING_EOS');
   const swapped = Buffer.from(image);
   swapped.writeBigUInt64LE(image.readBigUInt64LE(grains[0]!), grains[1]!); // grain 1 claims grain 0's LBA
   await refusedStream(swapped, 'VMDK_GRAIN_OUT_OF_ORDER');
@@ -92,6 +98,25 @@ test('vmdk stream reader errors: MISSING_EOS, GRAIN_OUT_OF_ORDER, BAD_MARKER, NO
   await refusedStream(badMarker, 'VMDK_BAD_MARKER');
   const sparse = await readFile(await cachedVmdk(SMALL_DISK, 'monolithicSparse'));
   await refusedStream(sparse.subarray(0, 64 * 1024), 'VMDK_NOT_STREAM_OPTIMIZED');
+});
+
+test('vmdk stream reader: a qemu-img stream whose last grain is incompressible (no zero sector after it, no end-of-stream marker) ends at EOF and matches qemu', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const raw = join(dir, 'tail.raw');
+    // 3 MiB: 64 KiB grains, the last one random so deflate cannot leave slack after it.
+    await writeFile(raw, Buffer.concat([Buffer.alloc(1024 * 1024), randomBytes(2 * 1024 * 1024)]));
+    const image = join(dir, 'tail.vmdk');
+    await qemuImg(['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', raw, image]);
+    const bytes = await readFile(image);
+    const grains = grainMarkers(bytes);
+    const last = grains[grains.length - 1]!;
+    assert.equal(last + Math.ceil((12 + bytes.readUInt32LE(last + 8)) / 512) * 512, bytes.length, 'the file ends right after its last grain');
+    const disk = await vmdkStreamReader.open(chunkedStream(bytes, 11), { name: 'tail.vmdk' });
+    await assertSourceMatchesRaw(disk, raw);
+  } finally {
+    await cleanup();
+  }
 });
 
 test('vmdk shared fixture iotest-version3.vmdk (VMware stream, GD at end, 16 GiB) matches qemu, seekable and streamed', async (t) => {

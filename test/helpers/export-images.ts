@@ -7,9 +7,7 @@ import { qemuFromRaw } from './qemu.js';
 /**
  * A small raw disk for export tests: `sizeMiB` MiB of zeros with 256 KiB runs of random bytes at
  * the start and in the middle (unaligned) and of text in the last MiB, so a conversion has
- * allocated and empty clusters to get right. The last run is compressible on purpose: qemu-img
- * 7.x writes a stream-optimized VMDK without GT/GD markers whose end-of-stream sector is only the
- * zero slack after its last grain, and an incompressible last grain leaves none.
+ * allocated and empty clusters to get right.
  */
 export async function smallRaw(dir: string, name: string, sizeMiB = 8): Promise<string> {
   const path = join(dir, name);

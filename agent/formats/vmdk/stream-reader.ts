@@ -11,6 +11,7 @@ import { VMDK } from './error-codes.js';
 import { MARKER_EOS, MARKER_FOOTER, MARKER_GD, MARKER_GT, MARKER_NAMES, readMetadataMarker } from './markers.js';
 import { SECTOR, gtCount, parseSparseHeader, type SparseHeader } from './sparse-header.js';
 import { StreamBytes } from './stream-bytes.js';
+import { readHeadGrainCount, type HeadGrainCount } from './stream-head-map.js';
 import { vmdkInfo } from './vmdk-info.js';
 
 /**
@@ -25,9 +26,10 @@ export const vmdkStreamReader: StreamDiskReader = {
     try {
       const header = await readStreamHeader(bytes, opts.name);
       const descriptor = await readStreamDescriptor(bytes, header, opts.name);
+      const head = await readHeadGrainCount(bytes, header, opts.name);
       // Grains start after the metadata the header counts (overHead sectors).
       await skipTo(bytes, header.overHead * SECTOR, opts.name, 'the first grain');
-      return new StreamVmdkDisk(bytes, header, descriptor, opts.name);
+      return new StreamVmdkDisk(bytes, header, descriptor, head, opts.name);
     } catch (err) {
       await bytes.close();
       throw err;
@@ -70,6 +72,7 @@ class StreamVmdkDisk implements DiskSource {
     private readonly bytes: StreamBytes,
     private readonly header: SparseHeader,
     descriptor: VmdkDescriptor | undefined,
+    private readonly head: HeadGrainCount | undefined,
     private readonly name: string,
   ) {
     this.virtualSize = header.capacitySectors * SECTOR;
@@ -86,7 +89,7 @@ class StreamVmdkDisk implements DiskSource {
   extents(opts: ExtentReadOptions = {}): AsyncIterable<Extent> {
     if (this.consumed) throw vmxError(CORE.USAGE, 'a VMDK read from a stream can be iterated only once', { file: this.name });
     this.consumed = true;
-    return new MarkerWalk(this.bytes, this.header, this.name, opts).extents();
+    return new MarkerWalk(this.bytes, this.header, this.head, this.name, opts).extents();
   }
 
   close(): Promise<void> {
@@ -97,6 +100,8 @@ class StreamVmdkDisk implements DiskSource {
 /** One pass over the markers, yielding grains and the unallocated gaps between them. */
 class MarkerWalk {
   private next = 0;
+  private grains = 0;
+  private lastGrain = -1;
   private readonly grainBytes: number;
   private readonly capacity: number;
   private readonly maxLen: number;
@@ -104,6 +109,7 @@ class MarkerWalk {
   constructor(
     private readonly bytes: StreamBytes,
     private readonly h: SparseHeader,
+    private readonly head: HeadGrainCount | undefined,
     private readonly name: string,
     private readonly opts: ExtentReadOptions,
   ) {
@@ -118,6 +124,7 @@ class MarkerWalk {
         throwIfAborted(this.opts.signal);
         const at = this.bytes.position;
         const sector = await this.bytes.read(SECTOR);
+        if (sector.length === 0 && this.endsAtEof(at)) break;
         if (sector.length < SECTOR) throw vmxError(VMDK.MISSING_EOS, `the stream ends at byte ${this.bytes.position} without an end-of-stream marker`, { file: this.name, offset: at });
         if (sector.readUInt32LE(8) !== 0) {
           yield* this.grain(sector, at);
@@ -151,6 +158,15 @@ class MarkerWalk {
       yield dataExtent(lbaBytes + off, this.opts.allocate ? copyInto(this.opts.allocate(piece.length), piece) : piece);
     }
     this.next = lbaBytes + data.length;
+    this.grains++;
+    this.lastGrain = lbaBytes / this.grainBytes;
+  }
+
+  /** A stream whose head lists its grains (qemu's layout) ends at EOF once every listed grain came. */
+  private endsAtEof(at: number): boolean {
+    if (!this.head) return false;
+    if (this.grains === this.head.grains && this.lastGrain === this.head.lastGrain) return true;
+    throw vmxError(VMDK.TRUNCATED, `the stream ends after ${this.grains} grains, but the grain tables in its head list ${this.head.grains} (the last for grain ${this.head.lastGrain}) and there is no end-of-stream marker`, { file: this.name, offset: at });
   }
 
   /** The compressed bytes: the rest of the first sector, then whole sectors (grains are sector-padded). */
