@@ -153,7 +153,8 @@ test('canonical accounts: listed regions have their own, every other region the 
 
 test('facts from inspect: a plain disk and an OVA with its disk list and chunk flag', () => {
   assert.deepEqual(imageFactsFromInfo('a.raw', { format: 'raw', virtualSize: 1024, files: ['a.raw'], warnings: [] }), { disks: [{ path: 'a.raw', format: 'raw', subformat: undefined, virtualSize: 1024 }] });
-  const ova = imageFactsFromInfo('x.ova', { format: 'ova', virtualSize: 0, files: [], warnings: [], details: { chunked: true, disks: [{ format: 'vmdk', subformat: 'streamOptimized', virtualSize: 2048 }] } });
+  const listed = [{ index: 1, diskId: 'd1', capacityBytes: 2048, format: 'http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized', file: 'a.vmdk', fileSize: 900, chunkSize: 512, compression: undefined }];
+  const ova = imageFactsFromInfo('x.ova', { format: 'ova', virtualSize: 0, files: [], warnings: [], details: { disks: listed } });
   assert.equal(ova.container, 'ova');
   assert.equal(ova.ovaChunked, true);
   assert.equal(ova.disks[0]!.virtualSize, 2048);
