@@ -254,6 +254,10 @@ test('preflight against the IAM and S3 parts of the fake: vmimport role and expo
   assert.deepEqual((await awsExportPreflight(clients, 'noacl')).map((f) => f.rule), ['s3-export-grant', 's3-export-grant']);
   assert.deepEqual((await awsExportPreflight(clients, 'enforced')).map((f) => f.cloudCode), ['AccessControlListNotSupported', 'AccessDenied', 'AccessDenied', 'AccessDenied']);
   await rejectsWith(awsExportPreflight(clients, 'missing-bucket'), 'CLOUD_API_ERROR', 'NoSuchBucket');
+  // An image export needs its role; an instance export (CreateInstanceExportTask) takes none.
+  assert.deepEqual((await awsExportPreflight(clients, 'good', 'nope')).map((f) => f.cloudCode), ['NoSuchEntity']);
+  assert.deepEqual(await awsExportPreflight(clients, 'good', null), []);
+  assert.deepEqual((await awsExportPreflight(clients, 'noacl', null)).map((f) => f.rule), ['s3-export-grant', 's3-export-grant']);
 });
 
 test('the EC2 Query API protocol fake refuses a request without a SigV4 Authorization header (AuthFailure)', async () => {

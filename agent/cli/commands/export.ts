@@ -121,7 +121,7 @@ async function exportInstance(values: Values, local: Local, signal: AbortSignal)
   const { awsClients, awsExportPreflight, runAwsInstanceExport } = await awsModules();
   const connection = awsConnection(values, EXPORT_USAGE);
   const bucket = requireOption(values, 'bucket', EXPORT_USAGE);
-  if (!values['no-preflight']) refuse(await awsExportPreflight(awsClients(connection), bucket, 'vmimport', signal));
+  if (!values['no-preflight']) refuse(await awsExportPreflight(awsClients(connection), bucket, null, signal));
   return runAwsInstanceExport(connection, {
     instanceId: requireOption(values, 'instance-id', EXPORT_USAGE),
     diskFormat: oneOf(requireOption(values, 'disk-format', EXPORT_USAGE).toUpperCase(), AWS_INSTANCE_DISK_FORMATS, 'disk-format', EXPORT_USAGE),

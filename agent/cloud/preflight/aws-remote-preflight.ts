@@ -10,8 +10,12 @@ export async function awsImportRolePreflight(req: ImportPreflightRequest, client
   return roleRules(await awsRoleFacts(clients, req.aws?.roleName ?? 'vmimport', signal));
 }
 
-/** ExportImage / CreateInstanceExportTask: the vmimport role and the bucket's ownership, ACL and encryption. */
-export async function awsExportPreflight(clients: AwsClients, bucket: string, roleName = 'vmimport', signal?: AbortSignal): Promise<Finding[]> {
-  const role = roleRules(await awsRoleFacts(clients, roleName, signal));
+/**
+ * ExportImage needs the vmimport role; CreateInstanceExportTask takes none (its bucket ACL grant to the
+ * region's VM Import/Export account is all it needs: VM Import/Export user guide, "Exporting an
+ * instance"), so `roleName: null` skips the role. Both: the bucket's ownership, ACL and encryption.
+ */
+export async function awsExportPreflight(clients: AwsClients, bucket: string, roleName: string | null = 'vmimport', signal?: AbortSignal): Promise<Finding[]> {
+  const role = roleName === null ? [] : roleRules(await awsRoleFacts(clients, roleName, signal));
   return [...role, ...awsExportBucketRules(await s3BucketFacts(clients, bucket, signal))];
 }
