@@ -26,7 +26,7 @@ Exports a cloud image into a bucket (AWS ExportImage or CreateInstanceExportTask
 Alibaba ECS ExportImage), follows the task until it ends (Ctrl-C cancels it: CancelExportTask / CancelTask),
 then downloads the object (AWS: P + export-ami-….FORMAT, or P + export-i-….ova) to DST with parallel ranged
 GETs, verified against the store's checksum.
-Before the export the bucket and role are checked (--no-preflight skips that).
+Before the export the bucket is checked, and for an image export its role (--no-preflight skips that).
   --to FORMAT           convert on the way, as vmxfer download --to: ${WRITERS.map((w) => w.target).join(' | ')}.
                         A stream-optimized VMDK or raw export converts from the stream of GETs; other
                         formats (and an instance's OVA) are downloaded to .DST.source.vmxfer-partial,
