@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.js';
-import { run } from '../helpers/run-command.js';
-import { buildTwoDiskOva, twoQemuDisks } from '../helpers/ova-fixtures.js';
-import { fileSize, gnuTar, vmwareStyleOvf, writeManifest } from '../helpers/ova-build.js';
+import { buildTwoDiskOva, stageChunkedDisk, twoQemuDisks } from '../helpers/ova-fixtures.js';
+import { gnuTar, vmwareStyleOvf, writeManifest } from '../helpers/ova-build.js';
 import { openDisk } from '../../agent/formats/detect.js';
 import { imageFactsFromInfo, formatOfOvfUrl } from '../../agent/cloud/preflight/facts-from-disk.js';
 import { localImportPreflight } from '../../agent/cloud/preflight/local-preflight.js';
@@ -41,11 +40,8 @@ test('preflight facts of a real OVA whose disk is split with ovf:chunkSize: repo
     const disks = await twoQemuDisks();
     const stage = join(dir, 'stage');
     await mkdir(stage);
-    await copyFile(disks.vmdks[0], join(stage, 'big.vmdk'));
-    const size = await fileSize(join(stage, 'big.vmdk'));
     const chunk = 4 * 1024 * 1024;
-    await run('split', ['-b', String(chunk), '-d', '-a', '9', 'big.vmdk', 'big.vmdk.'], { cwd: stage });
-    const names = Array.from({ length: Math.ceil(size / chunk) }, (_, i) => `big.vmdk.${String(i).padStart(9, '0')}`);
+    const { size, names } = await stageChunkedDisk(stage, disks.vmdks[0], 'big.vmdk', chunk);
     await writeFile(join(stage, 'vm.ovf'), vmwareStyleOvf([{ href: 'big.vmdk', size, capacity: disks.sizes[0], chunkSize: chunk }]));
     await writeManifest(stage, 'vm.mf', ['vm.ovf', ...names], 'sha256-space');
     const ova = await gnuTar(stage, join(dir, 'chunked.ova'), ['vm.ovf', 'vm.mf', ...names], 'ustar');

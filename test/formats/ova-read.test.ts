@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { assertSourceMatchesRaw } from '../helpers/qemu.js';
 import { tempDir } from '../helpers/tmp.js';
 import { run } from '../helpers/run-command.js';
-import { buildTwoDiskOva, twoQemuDisks, type OvaLayout } from '../helpers/ova-fixtures.js';
+import { buildTwoDiskOva, stageChunkedDisk, twoQemuDisks, type OvaLayout } from '../helpers/ova-fixtures.js';
 import { fileSize, gnuTar, vmwareStyleOvf, writeManifest } from '../helpers/ova-build.js';
 import { openOva } from '../../agent/formats/ova/ova-reader.js';
 import { openDisk } from '../../agent/formats/detect.js';
@@ -91,11 +91,9 @@ test('ova read: a disk split with ovf:chunkSize (split -b into .000000000 names)
     const disks = await twoQemuDisks();
     const stage = join(dir, 'stage');
     await mkdir(stage);
-    await copyFile(disks.vmdks[0], join(stage, 'big.vmdk'));
-    const size = await fileSize(join(stage, 'big.vmdk'));
     const chunk = 4 * 1024 * 1024;
-    await run('split', ['-b', String(chunk), '-d', '-a', '9', 'big.vmdk', 'big.vmdk.'], { cwd: stage });
-    const chunks = Math.ceil(size / chunk);
+    const { size, names: chunkNames } = await stageChunkedDisk(stage, disks.vmdks[0], 'big.vmdk', chunk);
+    const chunks = chunkNames.length;
     assert.ok(chunks >= 3, `only ${chunks} chunks`);
     await run('sh', ['-c', `gzip -c "${disks.vmdks[1]}" > "${join(stage, 'small.vmdk.gz')}"`]);
     const gz = await fileSize(join(stage, 'small.vmdk.gz'));
@@ -105,7 +103,6 @@ test('ova read: a disk split with ovf:chunkSize (split -b into .000000000 names)
     ]);
     ovf = ovf.replace('ovf:id="file2"', 'ovf:id="file2" ovf:compression="gzip"');
     await writeFile(join(stage, 'vm.ovf'), ovf);
-    const chunkNames = Array.from({ length: chunks }, (_, i) => `big.vmdk.${String(i).padStart(9, '0')}`);
     await writeManifest(stage, 'vm.mf', ['vm.ovf', ...chunkNames, 'small.vmdk.gz'], 'sha256-space');
     const ova = await gnuTar(stage, join(dir, 'chunked.ova'), ['vm.ovf', 'vm.mf', ...chunkNames, 'small.vmdk.gz'], 'ustar');
     const opened = await openOva(ova);

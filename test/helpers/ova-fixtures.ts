@@ -5,6 +5,7 @@ import { SMALL_DISK, type RealisticDiskSpec } from './realistic-disk.js';
 import { cachedVmdk } from './vmdk-fixtures.js';
 import { qemuToRaw } from './qemu.js';
 import { fixtureCacheDir } from './tmp.js';
+import { run } from './run-command.js';
 import { fileSize, gnuTar, vmwareStyleOvf, writeManifest, type ManifestStyle } from './ova-build.js';
 
 /** A second, smaller disk for two-disk packages: random and text regions, no filesystem. */
@@ -59,4 +60,16 @@ export async function ovaCacheDir(): Promise<string> {
   const d = join(await fixtureCacheDir(), 'ova');
   await mkdir(d, { recursive: true });
   return d;
+}
+
+/**
+ * Copies `vmdk` into `stage` as `href` split into `chunk`-byte members named `href.000000000`, … (what
+ * `ovf:chunkSize` packages hold, OVF §5.3); returns the whole file's size and the member names in order.
+ */
+export async function stageChunkedDisk(stage: string, vmdk: string, href: string, chunk: number): Promise<{ size: number; names: string[] }> {
+  await copyFile(vmdk, join(stage, href));
+  const size = await fileSize(join(stage, href));
+  await run('split', ['-b', String(chunk), '-d', '-a', '9', href, `${href}.`], { cwd: stage });
+  await rm(join(stage, href));
+  return { size, names: Array.from({ length: Math.ceil(size / chunk) }, (_, i) => `${href}.${String(i).padStart(9, '0')}`) };
 }
