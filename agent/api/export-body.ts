@@ -3,7 +3,7 @@ import type { AwsInstanceExportOptions, ExportOptions } from '../cloud/export-op
 import { ossPrefixRules } from '../cloud/preflight/name-rules.js';
 import { bad, obj, str } from './body-fields.js';
 
-const FIELDS = ['cloud', 'imageId', 'instanceId', 'format', 'targetEnvironment', 'bucket', 'prefix', 'roleName'];
+const FIELDS = ['cloud', 'imageId', 'instanceId', 'format', 'targetEnvironment', 'bucket', 'prefix', 'roleName', 'preflight', 'dryRun'];
 
 /**
  * docs/api.md "Export jobs": `export` names the image (or, on AWS, the instance), the export format and
@@ -14,10 +14,14 @@ export function parseExportBody(raw: unknown): ExportOptions {
   for (const k of Object.keys(o)) if (!FIELDS.includes(k)) throw bad(`export.${k}`, 'is not a field of an export');
   const cloud = str(o.cloud, 'export.cloud');
   if (cloud !== 'aws' && cloud !== 'ecs') throw bad('export.cloud', 'must be aws or ecs');
+  for (const k of ['preflight', 'dryRun']) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw bad(`export.${k}`, 'must be true or false');
+  // DryRun exists on EC2 ExportImage only: CreateInstanceExportTask and ECS ExportImage list no such parameter.
+  if (o.dryRun !== undefined && (cloud === 'ecs' || o.instanceId !== undefined)) throw bad('export.dryRun', 'applies to AWS image exports only (CreateInstanceExportTask and ECS ExportImage have no DryRun)');
+  const checks = { ...(o.preflight === undefined ? {} : { preflight: o.preflight as boolean }), ...(o.dryRun === undefined ? {} : { dryRun: o.dryRun as boolean }) };
   const formats: readonly string[] = cloud === 'aws' ? AWS_EXPORT_FORMATS : ECS_EXPORT_FORMATS;
   const format = str(o.format, 'export.format');
   if (!formats.includes(format)) throw bad('export.format', `must be one of ${formats.join(', ')} for ${cloud}`);
-  if (o.instanceId !== undefined) return parseInstanceExport(o, cloud, format as AwsExportFormat);
+  if (o.instanceId !== undefined) return { ...parseInstanceExport(o, cloud, format as AwsExportFormat), ...checks };
   if (o.targetEnvironment !== undefined) throw bad('export.targetEnvironment', 'applies to instance exports (instanceId) only');
   if (o.imageId === undefined) throw bad('export.imageId', cloud === 'aws' ? 'is required: an aws export names an imageId (ami-…) or an instanceId (i-…)' : 'is required');
   const imageId = str(o.imageId, 'export.imageId');
@@ -26,7 +30,7 @@ export function parseExportBody(raw: unknown): ExportOptions {
   // ECS ExportImage: OSSPrefix is required, 1-30 letters or digits (ExportImage request parameters).
   if (cloud === 'ecs' && (prefix === '' || ossPrefixRules(prefix).some((f) => f.severity === 'error'))) throw bad('export.prefix', 'must be 1 to 30 letters or digits for an ECS export');
   const common = { imageId, bucket: str(o.bucket, 'export.bucket'), prefix, roleName: o.roleName === undefined ? undefined : str(o.roleName, 'export.roleName') };
-  return cloud === 'aws' ? { cloud, format: format as 'vmdk', ...common } : { cloud, format: format as 'qcow2', ...common };
+  return cloud === 'aws' ? { cloud, format: format as 'vmdk', ...common, ...checks } : { cloud, format: format as 'qcow2', ...common, ...checks };
 }
 
 /**

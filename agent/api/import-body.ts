@@ -4,8 +4,8 @@ import { bad, obj, str, stringMap } from './body-fields.js';
 import { isVmxferError } from '../core/errors.js';
 import { AWS_IMAGE_MAX_VOLUMES, parseExtraDisk, type ExtraDisk } from '../cloud/upload-import/extra-disks.js';
 
-const COMMON = ['target', 'description', 'licenseType', 'bootMode', 'platform', 'architecture', 'roleName', 'tags', 'extraDisks'];
-const AWS_ONLY = ['usageOperation', 'encrypted', 'kmsKeyId'];
+const COMMON = ['target', 'description', 'licenseType', 'bootMode', 'platform', 'architecture', 'roleName', 'tags', 'extraDisks', 'checkRole', 'dryRun'];
+const AWS_ONLY = ['usageOperation', 'encrypted', 'kmsKeyId', 'manifest'];
 const ECS_ONLY = ['imageName', 'osType'];
 
 /**
@@ -24,7 +24,7 @@ export function parseImportBody(raw: unknown, destination: string): ImportOption
   if (!destination.toLowerCase().startsWith(`${scheme}://`)) throw bad('import.target', `${t} imports an ${scheme}:// object; the destination is ${destination}`);
   const s = (k: string) => (o[k] === undefined ? undefined : str(o[k], `import.${k}`));
   if (o.licenseType !== undefined && o.usageOperation !== undefined) throw bad('import.usageOperation', 'cannot be given with import.licenseType (InvalidParameterCombination)');
-  if (o.encrypted !== undefined && typeof o.encrypted !== 'boolean') throw bad('import.encrypted', 'must be true or false');
+  for (const k of ['encrypted', 'checkRole', 'dryRun', 'manifest']) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw bad(`import.${k}`, 'must be true or false');
   if (t === 'ecs-image' && o.imageName === undefined) throw bad('import.imageName', 'is required for an ecs-image import');
   const bootMode = s('bootMode');
   if (bootMode !== undefined && !bootModesFor(t).includes(bootMode)) throw bad('import.bootMode', `must be one of ${bootModesFor(t).join(', ')}`);
@@ -43,6 +43,9 @@ export function parseImportBody(raw: unknown, destination: string): ImportOption
     extraDisks: o.extraDisks === undefined ? undefined : extraDisks(t, o.extraDisks),
     imageName: s('imageName'),
     osType: s('osType'),
+    checkRole: o.checkRole as boolean | undefined,
+    dryRun: o.dryRun as boolean | undefined,
+    manifest: o.manifest as boolean | undefined,
   };
 }
 

@@ -25,9 +25,12 @@ export const IMPORT_FLAGS = {
   'cloud-region': { type: 'string' },
   'cloud-endpoint': { type: 'string' },
   'poll-seconds': { type: 'string' },
+  manifest: { type: 'boolean' },
+  'no-role-check': { type: 'boolean' },
+  'no-dry-run': { type: 'boolean' },
 } as const;
 
-export const IMPORT_FLAGS_HELP = `Import after the upload (the local preflight runs before the first byte; Ctrl-C cancels the cloud task):
+export const IMPORT_FLAGS_HELP = `Import after the upload (the preflight, with the role check, runs before the first byte; Ctrl-C cancels the cloud task):
   --import TARGET        aws-image (ImportImage), aws-snapshot (ImportSnapshot), ecs-image (ECS ImportImage);
                          without --as, what the preflight repairs picks the format (e.g. stream-optimized VMDK)
   --description TEXT     image description        --role-name NAME   vmimport / AliyunECSImageImportDefaultRole
@@ -44,11 +47,16 @@ export const IMPORT_FLAGS_HELP = `Import after the upload (the local preflight r
   --cloud-region R       region of the import (default --region; for ECS without the oss- prefix)
   --cloud-endpoint URL   EC2 (or ECS) API endpoint override
   --poll-seconds S       first wait between two task polls (default 10, backing off to 60)
+  --manifest             a VM Import manifest accompanies disks over 8 TiB (AWS; lifts the preflight's 8 TiB refusal,
+                         nothing is sent: ImportImage / ImportSnapshot have no manifest parameter)
+  --no-role-check        skip the import role check (IAM / RAM GetRole) for credentials without iam:GetRole /
+                         ram:GetRole; a GetRole refused with AccessDenied / NoPermission is only a warning anyway
+  --no-dry-run           call ImportImage / ImportSnapshot / ECS ImportImage without a DryRun call first
 The bucket and key of the import are those of URL (s3:// for AWS, oss:// for ECS).`;
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-const AWS_ONLY = ['usage-operation', 'encrypted', 'kms-key-id'];
+const AWS_ONLY = ['usage-operation', 'encrypted', 'kms-key-id', 'manifest'];
 const ECS_ONLY = ['image-name', 'os-type'];
 
 /** The import the flags ask for, or undefined without --import. */
@@ -80,6 +88,9 @@ export function importOptions(values: Values, usage: string): ImportOptions | un
     extraDisks: importDisks(target, values['import-disk'] as string[] | undefined, usage),
     imageName: s('image-name'),
     osType: s('os-type'),
+    manifest: values.manifest === true ? true : undefined,
+    checkRole: values['no-role-check'] === true ? false : undefined,
+    dryRun: values['no-dry-run'] === true ? false : undefined,
   };
 }
 

@@ -7,6 +7,7 @@ import { refuseFindings } from '../cloud/upload-import/refuse-findings.js';
 import { sourceFacts } from '../cloud/upload-import/source-facts.js';
 import { planUploadImport, type UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
 import { importStepParams } from '../cloud/upload-import/import-step-params.js';
+import { remoteImportPreflight } from '../cloud/upload-import/remote-import-preflight.js';
 import type { ImportStepResult } from '../cloud/tasks/import-step.js';
 import { importConnections, requireImportStore } from './import-flags.js';
 import { pollPolicy, statusPrinter } from './cloud-connection.js';
@@ -14,14 +15,16 @@ import { pollPolicy, statusPrinter } from './cloud-connection.js';
 type Values = Record<string, string | boolean | string[] | undefined>;
 
 /**
- * The local import preflight of `upload --import`, before any byte leaves: repairs and warnings are
- * printed on stderr, errors stop the command with CLOUD_PREFLIGHT_FAILED and the cloud's codes.
+ * The import preflight of `upload --import`, before any byte leaves: the local rules, then the role
+ * check (unless --no-role-check); repairs and warnings are printed on stderr, errors stop the command
+ * with CLOUD_PREFLIGHT_FAILED and the cloud's codes.
  */
 export async function preflightUploadImport(src: string, url: string, options: ImportOptions, values: Values, usage: string, signal: AbortSignal): Promise<UploadImportPlan> {
   requireImportStore(url, options, usage);
-  importConnections(values, options, usage);
+  const connections = importConnections(values, options, usage);
   const facts = await sourceFacts(src, { format: values.format as string | undefined, parent: values.parent as string | undefined, signal });
   const plan = planUploadImport(options, facts, values.as as string | undefined);
+  plan.findings.push(...(await remoteImportPreflight(options, connections, signal)));
   for (const f of plan.findings) if (f.severity !== 'error') process.stderr.write(`${formatFinding(f)}\n`);
   refuseFindings(plan.findings, `${options.target} import`);
   return plan;

@@ -12,6 +12,14 @@ export interface AwsInstanceExportOptions {
   targetEnvironment: AwsTargetEnvironment;
   bucket: string;
   prefix: string;
+  /** False skips the bucket-readiness preflight the job runs while it validates (default true). */
+  preflight?: boolean | undefined;
+}
+
+/** What every export job may also say: skip the preflight; AWS image exports: skip the DryRun (both default true). */
+interface ExportChecks {
+  preflight?: boolean | undefined;
+  dryRun?: boolean | undefined;
 }
 
 /**
@@ -19,9 +27,9 @@ export interface AwsInstanceExportOptions {
  * into an S3 bucket, or ECS ExportImage into an OSS bucket, then the object downloaded to the job's destination.
  */
 export type ExportOptions =
-  | { cloud: 'aws'; imageId: string; format: AwsExportFormat; bucket: string; prefix: string; roleName?: string | undefined }
+  | ({ cloud: 'aws'; imageId: string; format: AwsExportFormat; bucket: string; prefix: string; roleName?: string | undefined } & ExportChecks)
   | AwsInstanceExportOptions
-  | { cloud: 'ecs'; imageId: string; format: EcsExportFormat; bucket: string; prefix: string; roleName?: string | undefined };
+  | ({ cloud: 'ecs'; imageId: string; format: EcsExportFormat; bucket: string; prefix: string; roleName?: string | undefined } & Omit<ExportChecks, 'dryRun'>);
 
 export function isInstanceExport(e: ExportOptions): e is AwsInstanceExportOptions {
   return 'instanceId' in e;

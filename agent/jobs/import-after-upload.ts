@@ -9,6 +9,7 @@ import { objectFormat } from '../cloud/upload-import/output-facts.js';
 import { refuseFindings } from '../cloud/upload-import/refuse-findings.js';
 import { sourceFacts } from '../cloud/upload-import/source-facts.js';
 import { planUploadImport, type UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
+import { remoteImportPreflight } from '../cloud/upload-import/remote-import-preflight.js';
 import { cancelTaskUnlessShutdown, jobTaskCallbacks } from './job-cloud-task.js';
 import type { JobRecord } from './job-types.js';
 import type { RunContext } from './run-context.js';
@@ -21,11 +22,16 @@ export interface ImportHooks {
   onImportStarted(started: StartedImport): Promise<void>;
 }
 
-/** The job's import preflight, run while it validates: the upload does not start when it fails. */
-export async function preflightJobImport(job: JobRecord, signal: AbortSignal): Promise<UploadImportPlan | undefined> {
+/**
+ * The job's import preflight, run while it validates: the local rules, then the role check (unless
+ * `import.checkRole` is false, or a restarted job already follows its task); the upload does not
+ * start when it fails.
+ */
+export async function preflightJobImport(job: JobRecord, ctx: RunContext, signal: AbortSignal): Promise<UploadImportPlan | undefined> {
   if (!job.import) return undefined;
   const facts = await sourceFacts(job.source, { parent: job.options.parent, signal });
   const plan = planUploadImport(job.import, facts, job.format);
+  if (!job.importTask) plan.findings.push(...(await remoteImportPreflight(job.import, connectionsFromConfig(ctx.config), signal)));
   refuseFindings(plan.findings, `${job.import.target} import`);
   return plan;
 }

@@ -20,6 +20,7 @@ import type { JobPhase, JobRecord, JobResult } from './job-types.js';
 import { importAfterUpload, preflightJobImport, type ImportHooks } from './import-after-upload.js';
 import type { UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
 import { exportForJob, type ExportHooks } from './export-for-job.js';
+import { preflightJobExport } from './export-job-preflight.js';
 import { exportedObjectUrl } from '../cloud/export-options.js';
 import type { ExportedObject } from '../cloud/tasks/export-task.js';
 
@@ -46,7 +47,7 @@ export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Prom
   const direction: Direction = job.kind === 'download' ? 'download' : 'upload';
   const opened = await openJobSink(job, ctx, run, direction);
   await preflight(job, opened, run.signal);
-  const plan = await preflightJobImport(job, run.signal);
+  const plan = await preflightJobImport(job, ctx, run.signal);
   run.onValidated();
   forwardPhases(job, run);
   meterProgress(run.progress, ctx, direction, opened.sink.kind);
@@ -61,6 +62,7 @@ function downloadOfExport(job: JobRecord, exported: ExportedObject): JobRecord {
 
 /** The cloud export (skipped when a restart finds it done), then the ranged, resumable download of its object. */
 async function exportThenDownload(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
+  await preflightJobExport(job, ctx, run.signal);
   run.onValidated();
   const exported = job.exported ?? (await exportForJob(job, ctx, run));
   if (!job.exported) await run.onExported(exported);

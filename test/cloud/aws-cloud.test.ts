@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Ec2QueryFake, VMIMPORT_TRUST } from '../helpers/ec2-query-fake/server.js';
 import { Ec2Error } from '../helpers/ec2-query-fake/ec2-actions.js';
 import { tempDir } from '../helpers/tmp.js';
+import { readyExportBucket } from '../helpers/export-daemon.js';
 import { runImportStep } from '../../agent/cloud/tasks/import-step.js';
 import { runAwsImageExport, runAwsInstanceExport } from '../../agent/cloud/tasks/aws-export-step.js';
 import { copyAwsImage } from '../../agent/cloud/tasks/copy-step.js';
@@ -48,6 +49,7 @@ async function rejectsWith(p: Promise<unknown>, code: string, cloudCode?: string
 
 before(async () => {
   fake = await Ec2QueryFake.start();
+  readyExportBucket(fake);
 });
 after(() => fake.close());
 

@@ -4,6 +4,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDaemon, waitForJob, type TestDaemon } from '../helpers/daemon.js';
 import { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
+import { readyExportBucket } from '../helpers/export-daemon.js';
 import { QEMU_MISSING, qemuCompare, qemuInfo } from '../helpers/qemu.js';
 import { qemuStreamVmdk, smallRaw, writerOva } from '../helpers/export-images.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -28,6 +29,7 @@ before(async () => {
   if (!QEMU_MISSING) streamVmdk = await readFile(await qemuStreamVmdk(raw, join(dir, 'src.vmdk')));
   ova = await readFile(await writerOva([raw, raw2], join(dir, 'vm.ova')));
   ec2 = await Ec2QueryFake.start();
+  readyExportBucket(ec2);
   d = await startDaemon({
     env: { AWS_ACCESS_KEY_ID: 'AKIDFAKECONVJOB', AWS_SECRET_ACCESS_KEY: 'fake', AWS_EC2_METADATA_DISABLED: 'true' },
     config: {

@@ -26,7 +26,9 @@ Exports a cloud image into a bucket (AWS ExportImage or CreateInstanceExportTask
 Alibaba ECS ExportImage), follows the task until it ends (Ctrl-C cancels it: CancelExportTask / CancelTask),
 then downloads the object (AWS: P + export-ami-….FORMAT, or P + export-i-….ova) to DST with parallel ranged
 GETs, verified against the store's checksum.
-Before the export the bucket is checked, and for an image export its role (--no-preflight skips that).
+Before the export the bucket is checked, and for an image export its role (--no-preflight skips that);
+an AWS image export then calls ExportImage with DryRun first (--no-dry-run skips that; CreateInstanceExportTask
+and ECS ExportImage have no DryRun parameter).
   --to FORMAT           convert on the way, as vmxfer download --to: ${WRITERS.map((w) => w.target).join(' | ')}.
                         A stream-optimized VMDK or raw export converts from the stream of GETs; other
                         formats (and an instance's OVA) are downloaded to .DST.source.vmxfer-partial,
@@ -42,6 +44,8 @@ Before the export the bucket is checked, and for an image export its role (--no-
   --endpoint URL        API endpoint override (EC2+IAM+S3, or ECS+RAM)
   --oss-endpoint URL    OSS endpoint override (ecs)
   --role-name NAME      export role (default vmimport; ECS AliyunECSImageExportDefaultRole)
+  --no-preflight        skip the bucket and role checks
+  --no-dry-run          AWS image export: call ExportImage without a DryRun call first
   --poll-seconds S      first wait between two task polls (default 10, backing off to 60)
   --state-dir DIR       where the download's checkpoints live (default $VMXFER_STATE_DIR or ~/.local/state/vmxfer)
   --json                JSON lines: one per task status, then the result
@@ -51,7 +55,7 @@ const OPTIONS = {
   ...CLOUD_OPTIONS,
   'image-id': { type: 'string' }, 'instance-id': { type: 'string' }, format: { type: 'string' }, 'disk-format': { type: 'string' },
   'target-environment': { type: 'string' }, bucket: { type: 'string' }, prefix: { type: 'string' },
-  'oss-bucket': { type: 'string' }, 'oss-prefix': { type: 'string' }, 'role-name': { type: 'string' }, 'no-preflight': { type: 'boolean' },
+  'oss-bucket': { type: 'string' }, 'oss-prefix': { type: 'string' }, 'role-name': { type: 'string' }, 'no-preflight': { type: 'boolean' }, 'no-dry-run': { type: 'boolean' },
   'state-dir': { type: 'string' }, to: { type: 'string' }, disk: { type: 'string' }, unpack: { type: 'boolean' },
 } as const;
 
@@ -65,6 +69,7 @@ export async function exportCommand(argv: string[], signal: AbortSignal): Promis
   const json = values.json === true;
   if (cloud !== 'aws' && cloud !== 'ecs') throw vmxError(CORE.USAGE, `export takes aws or ecs, not "${cloud}"\n\n${EXPORT_USAGE}`);
   const instance = cloud === 'aws' && values['instance-id'] !== undefined;
+  if (values['no-dry-run'] && (instance || cloud === 'ecs')) throw vmxError(CORE.USAGE, `--no-dry-run applies to AWS image exports only: CreateInstanceExportTask and ECS ExportImage make no DryRun call\n\n${EXPORT_USAGE}`);
   const step = await localStep(values, dst!, instance, EXPORT_USAGE);
   const local: Local = { ...step, destination: step.unpack ? ovaCopyPath(dst!) : dst! };
   let result: ExportResult;
@@ -114,6 +119,7 @@ async function exportAwsImage(values: Values, local: Local, signal: AbortSignal)
     ...local,
     checkpoints: downloadCheckpoints(values),
     poll: pollPolicy(values, EXPORT_USAGE),
+    dryRunFirst: values['no-dry-run'] !== true,
   }, { onStatus: statusPrinter(values.json === true) }, signal);
 }
 

@@ -1,7 +1,7 @@
 import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { GetBucketAclCommand, GetBucketEncryptionCommand, GetBucketOwnershipControlsCommand } from '@aws-sdk/client-s3';
 import { cloudCodeOfError } from '../cloud-error.js';
-import type { RoleFacts } from '../preflight/role-rules.js';
+import { GET_ROLE_DENIED, type RoleFacts } from '../preflight/role-rules.js';
 import type { S3BucketFacts } from '../preflight/bucket-rules.js';
 import { awsCall, type AwsClients } from './aws-clients.js';
 
@@ -12,7 +12,9 @@ export async function awsRoleFacts(clients: AwsClients, roleName: string, signal
     const doc = out.Role?.AssumeRolePolicyDocument;
     return { cloud: 'aws', roleName, exists: true, trustPolicy: doc ? decodeURIComponent(doc) : undefined };
   } catch (err) {
-    if (cloudCodeOfError(err) === 'NoSuchEntity') return { cloud: 'aws', roleName, exists: false };
+    const code = cloudCodeOfError(err) ?? '';
+    if (code === 'NoSuchEntity') return { cloud: 'aws', roleName, exists: false };
+    if (GET_ROLE_DENIED.aws.includes(code)) return { cloud: 'aws', roleName, exists: false, unverified: code };
     throw err;
   }
 }

@@ -8,7 +8,7 @@ import {
 import { vmxError } from '../../core/errors.js';
 import { CLOUD } from '../error-codes.js';
 import type { PolledState } from '../poll-task.js';
-import { awsCall, type AwsClients } from './aws-clients.js';
+import { awsCall, ec2DryRun, type AwsClients } from './aws-clients.js';
 import { exportVerdict, percent } from './aws-task-state.js';
 
 import type { AwsExportFormat, AWS_INSTANCE_DISK_FORMATS, AWS_TARGET_ENVIRONMENTS } from '../export-formats.js';
@@ -31,16 +31,26 @@ export interface AwsExportLocation {
   key: string;
 }
 
-/** ExportImage: DiskImageFormat VMDK | RAW | VHD into S3ExportLocation {S3Bucket, S3Prefix}. */
-export async function startImageExport(clients: AwsClients, p: AwsImageExportParams, signal?: AbortSignal): Promise<string> {
-  const out = await awsCall(clients, 'ExportImage', () => clients.ec2.send(new ExportImageCommand({
+function exportImageCommand(p: AwsImageExportParams, dryRun: boolean): ExportImageCommand {
+  return new ExportImageCommand({
+    DryRun: dryRun,
     ImageId: p.imageId,
     DiskImageFormat: p.format.toUpperCase() as 'VMDK',
     S3ExportLocation: { S3Bucket: p.bucket, S3Prefix: p.prefix },
     RoleName: p.roleName,
     Description: p.description,
     ClientToken: p.clientToken,
-  }), { abortSignal: signal }), signal);
+  });
+}
+
+/** ExportImage with DryRun=true (EC2 API reference, ExportImage "DryRun"): resolves on DryRunOperation. */
+export function dryRunImageExport(clients: AwsClients, p: AwsImageExportParams, signal?: AbortSignal): Promise<void> {
+  return ec2DryRun(clients, 'ExportImage', () => clients.ec2.send(exportImageCommand(p, true), { abortSignal: signal }), signal);
+}
+
+/** ExportImage: DiskImageFormat VMDK | RAW | VHD into S3ExportLocation {S3Bucket, S3Prefix}. */
+export async function startImageExport(clients: AwsClients, p: AwsImageExportParams, signal?: AbortSignal): Promise<string> {
+  const out = await awsCall(clients, 'ExportImage', () => clients.ec2.send(exportImageCommand(p, false), { abortSignal: signal }), signal);
   if (!out.ExportImageTaskId) throw vmxError(CLOUD.BAD_RESPONSE, `ExportImage for ${p.imageId} answered without an ExportImageTaskId`);
   return out.ExportImageTaskId;
 }

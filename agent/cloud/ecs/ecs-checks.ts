@@ -1,7 +1,7 @@
 import RamSdk from '@alicloud/ram20150501';
 import OSS from 'ali-oss';
 import { cloudCodeOfError } from '../cloud-error.js';
-import type { RoleFacts } from '../preflight/role-rules.js';
+import { GET_ROLE_DENIED, type RoleFacts } from '../preflight/role-rules.js';
 import type { OssBucketFacts } from '../preflight/bucket-rules.js';
 import { callCloud } from '../cloud-retry.js';
 import { ecsCall, type EcsClients } from './ecs-clients.js';
@@ -12,7 +12,9 @@ export async function ramRoleFacts(clients: EcsClients, roleName: string, signal
     const out = await ecsCall(clients, 'GetRole', () => clients.ram.getRoleWithOptions(new RamSdk.GetRoleRequest({ roleName }), clients.runtime), signal);
     return { cloud: 'alibaba', roleName, exists: true, trustPolicy: out.body?.role?.assumeRolePolicyDocument };
   } catch (err) {
-    if (cloudCodeOfError(err) === 'EntityNotExist.Role') return { cloud: 'alibaba', roleName, exists: false };
+    const code = cloudCodeOfError(err) ?? '';
+    if (code === 'EntityNotExist.Role') return { cloud: 'alibaba', roleName, exists: false };
+    if (GET_ROLE_DENIED.alibaba.includes(code)) return { cloud: 'alibaba', roleName, exists: false, unverified: code };
     throw err;
   }
 }

@@ -7,7 +7,15 @@ export interface RoleFacts {
   exists: boolean;
   /** The trust policy (AssumeRolePolicyDocument), decoded JSON text. */
   trustPolicy?: string | undefined;
+  /**
+   * The code GetRole itself was refused with (IAM AccessDenied, RAM NoPermission): the caller may not
+   * read roles, so whether the role exists is unknown; the import itself may still be allowed.
+   */
+  unverified?: string | undefined;
 }
+
+/** The codes IAM GetRole / RAM GetRole answer a caller without iam:GetRole / ram:GetRole (IAM API "Common errors", RAM API error codes). */
+export const GET_ROLE_DENIED: Record<RoleFacts['cloud'], readonly string[]> = { aws: ['AccessDenied'], alibaba: ['NoPermission'] };
 
 /** The service principal the role must trust: VM Import/Export (vmie.amazonaws.com) or ECS (ecs.aliyuncs.com). */
 const PRINCIPAL: Record<RoleFacts['cloud'], string> = { aws: 'vmie.amazonaws.com', alibaba: 'ecs.aliyuncs.com' };
@@ -19,6 +27,9 @@ const MISSING_CODE: Record<RoleFacts['cloud'], string> = { aws: 'NoSuchEntity', 
  * / AliyunECSImageExportDefaultRole trusting ecs.aliyuncs.com.
  */
 export function roleRules(role: RoleFacts): Finding[] {
+  if (role.unverified) {
+    return [finding('warning', 'role-unverified', role.unverified, `the role ${role.roleName} could not be verified: GetRole was refused (${role.unverified})`, `Grant ${role.cloud === 'aws' ? 'iam:GetRole' : 'ram:GetRole'} to check the role before uploading, or make sure ${role.roleName} exists and trusts ${PRINCIPAL[role.cloud]}.`)];
+  }
   if (!role.exists) {
     return [finding('error', 'role-missing', MISSING_CODE[role.cloud], `the role ${role.roleName} does not exist`, createHint(role))];
   }

@@ -20,7 +20,7 @@ export async function runAwsImageExport(
   callbacks: CloudTaskCallbacks = {},
   signal?: AbortSignal,
 ): Promise<ExportResult> {
-  const done = await runExportTask({ cloud: 'aws', connection, export: p, poll: p.poll }, callbacks, signal);
+  const done = await runExportTask({ cloud: 'aws', connection, export: p, poll: p.poll, dryRunFirst: p.dryRunFirst }, callbacks, signal);
   return downloadExported('aws', done, bucketSink(awsClients(connection), done.bucket, p), p, signal);
 }
 

@@ -4,6 +4,7 @@ import {
   cancelAwsExport,
   describeImageExport,
   describeInstanceExport,
+  dryRunImageExport,
   startImageExport,
   startInstanceExport,
   type AwsImageExportParams,
@@ -30,6 +31,11 @@ interface CommonExportParams {
   resume?: { taskId: string } | undefined;
   /** Whether an abort with this reason cancels the task (default: every abort does). */
   cancelOnAbort?: ((reason: unknown) => boolean) | undefined;
+  /**
+   * AWS ExportImage only: a DryRun call first, so a refusal stops before the task is created.
+   * CreateInstanceExportTask has no DryRun parameter, nor does ECS ExportImage's API reference list one.
+   */
+  dryRunFirst?: boolean | undefined;
 }
 
 /** `export` is an image export (ExportImage); `instance` an AWS instance export (CreateInstanceExportTask). */
@@ -63,7 +69,11 @@ async function awsExportTask(params: Extract<ExportTaskParams, { export: AwsImag
   const clients = awsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
   // ClientToken: a retried ExportImage returns the same task instead of starting a second export.
   const p = { ...params.export, clientToken: params.export.clientToken ?? randomUUID() };
-  const taskId = await started(params.resume, () => startImageExport(clients, p, signal), callbacks);
+  const start = async () => {
+    if (params.dryRunFirst) await dryRunImageExport(clients, p, signal);
+    return startImageExport(clients, p, signal);
+  };
+  const taskId = await started(params.resume, start, callbacks);
   return followAwsExport(clients, taskId, 'aws-export-image', () => describeImageExport(clients, taskId, p, signal), params, callbacks, signal);
 }
 

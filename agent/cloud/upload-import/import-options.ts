@@ -32,6 +32,16 @@ export interface ImportOptions {
   extraDisks?: ExtraDisk[] | undefined;
   /** One token for every ImportImage call of this import, so a retried or restarted job gets the same task. */
   clientToken?: string | undefined;
+  /** False skips the role check before the first byte (credentials without iam:GetRole / ram:GetRole). */
+  checkRole?: boolean | undefined;
+  /** False skips the DryRun call before ImportImage / ImportSnapshot / ECS ImportImage (default: DryRun first). */
+  dryRun?: boolean | undefined;
+  /**
+   * The operator supplies a VM Import manifest for disks over 8 TiB (AWS). Only the preflight's size rule
+   * reads it: ImportImage / ImportSnapshot take no manifest parameter (ImportManifestUrl exists only on
+   * the DiskImageDetail of the deprecated ImportInstance / ImportVolume).
+   */
+  manifest?: boolean | undefined;
 }
 
 export const AWS_BOOT_MODES = ['legacy-bios', 'uefi', 'uefi-preferred'] as const;

@@ -29,6 +29,7 @@ export function importStepParams(o: ImportOptions, object: UploadedObject, conne
       cloud: 'ecs',
       connection: connections.ecs,
       poll,
+      dryRunFirst: o.dryRun !== false,
       import: {
         target: 'ecs-image',
         imageName: o.imageName ?? '',
@@ -55,6 +56,7 @@ export function importStepParams(o: ImportOptions, object: UploadedObject, conne
     cloud: 'aws',
     connection: connections.aws,
     poll,
+    dryRunFirst: o.dryRun !== false,
     import: {
       target: o.target,
       // One DiskContainer per disk: the uploaded object first (the boot disk; an OVA carries its own disks),

@@ -30,6 +30,7 @@ function request(o: ImportOptions, image: ImageFacts, convertAllowed: boolean) {
     target: o.target,
     image,
     convertAllowed,
+    manifest: o.manifest,
     aws: { encrypted: o.encrypted, kmsKeyId: o.kmsKeyId, licenseType: o.licenseType, usageOperation: o.usageOperation, tags: o.tags, roleName: o.roleName },
     ecs: { imageName: o.imageName, description: o.description, tags: o.tags, roleName: o.roleName },
   };

@@ -18,7 +18,22 @@ export interface Ec2World {
   /** ClientToken → task/image id (EC2 idempotency: the same token returns the same result). */
   tokens: Map<string, string>;
   launchPermissions: Map<string, string[]>;
+  /** AMIs the account owns: ExportImage of any other id answers InvalidAMIID.NotFound. */
+  images: Set<string>;
+  /** Buckets that exist (ExportImage: "The destination bucket must exist"). */
+  buckets: ReadonlyMap<string, unknown>;
 }
+
+/**
+ * EC2 "DryRun" common parameter: the request is checked as the real call would be, and only then
+ * answered DryRunOperation (HTTP 412) instead of being carried out.
+ */
+export function passDryRun(p: Params): void {
+  if (p.DryRun === 'true') throw new Ec2Error(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.');
+}
+
+/** The AMI the fake account owns from the start (the export tests' image). */
+export const EXAMPLE_AMI = 'ami-0123456789abcdef0';
 
 export type Params = Record<string, string>;
 type Handler = (w: Ec2World, p: Params, region: string) => Record<string, XmlValue>;
@@ -66,6 +81,7 @@ const importImage: Handler = (w, p) => {
   encryptionRules(p);
   if (p.LicenseType && p.UsageOperation) throw new Ec2Error(400, 'InvalidParameterCombination', 'LicenseType and UsageOperation cannot both be specified.');
   if (list(p, 'DiskContainer.').length === 0) throw new Ec2Error(400, 'MissingParameter', 'The request must contain the parameter DiskContainer');
+  passDryRun(p);
   const id = idempotent(w, p, () => newTask(w, 'import-image', 'import-ami', 'ami', w.scripts.importImage, p).id);
   return { importTaskId: id, status: 'active', statusMessage: 'pending', progress: '1' };
 };
@@ -74,6 +90,7 @@ const describeImportImageTasks: Handler = (w, p) => ({
   importImageTaskSet: list(p, 'ImportTaskId.').map((id) => {
     const t = task(w, id, 'InvalidConversionTaskId');
     const s = advance(t);
+    if (s.status === 'completed') w.images.add(t.resultId);
     const disks = list(t.params, 'DiskContainer.').length ? Object.keys(t.params).filter((k) => /^DiskContainer\.\d+\.Format$/.test(k)) : [];
     return {
       importTaskId: t.id,
@@ -90,6 +107,7 @@ const importSnapshot: Handler = (w, p) => {
   requireRole(w, p);
   encryptionRules(p);
   if (!p['DiskContainer.Format']) throw new Ec2Error(400, 'MissingParameter', 'The request must contain the parameter DiskContainer.Format');
+  passDryRun(p);
   const id = idempotent(w, p, () => newTask(w, 'import-snapshot', 'import-snap', 'snap', w.scripts.importSnapshot, p).id);
   return { importTaskId: id, snapshotTaskDetail: { status: 'active', statusMessage: 'pending', format: p['DiskContainer.Format'] } };
 };
@@ -108,11 +126,20 @@ const cancelImportTask: Handler = (w, p) => {
   return { importTaskId: t.id, previousState: 'active', state: 'deleting' };
 };
 
+/** EC2 "Resource IDs" and the documented InvalidAMIID.Malformed / InvalidAMIID.NotFound codes. */
+function requireImage(w: Ec2World, id: string | undefined): void {
+  if (!id || !/^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(id)) throw new Ec2Error(400, 'InvalidAMIID.Malformed', `Invalid id: "${id}"`);
+  if (!w.images.has(id)) throw new Ec2Error(400, 'InvalidAMIID.NotFound', `The image id '[${id}]' does not exist`);
+}
+
 const exportImage: Handler = (w, p) => {
   requireRole(w, p);
   const fmt = p.DiskImageFormat?.toLowerCase();
   if (!fmt || !['vmdk', 'vhd', 'raw'].includes(fmt)) throw new Ec2Error(400, 'InvalidParameterValue', `Value (${p.DiskImageFormat}) for parameter DiskImageFormat is invalid.`);
+  requireImage(w, p.ImageId);
   const bucket = p['S3ExportLocation.S3Bucket']!;
+  if (!w.buckets.has(bucket)) throw new Ec2Error(400, 'InvalidParameter', `The destination bucket ${bucket} does not exist.`);
+  passDryRun(p);
   const prefix = p['S3ExportLocation.S3Prefix'] ?? '';
   const t = newTask(w, 'export-image', 'export-ami', 'ami', w.scripts.export, p);
   t.output = { bucket, key: `${prefix}${t.id}.${fmt}` };

@@ -2,14 +2,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { EC2_ACTIONS, Ec2Error, type Ec2World, type Params } from './ec2-actions.js';
+import { EC2_ACTIONS, Ec2Error, EXAMPLE_AMI, type Ec2World, type Params } from './ec2-actions.js';
 import { COPY_SCRIPT, EXPORT_SCRIPT, IMPORT_IMAGE_SCRIPT, IMPORT_SNAPSHOT_SCRIPT } from './fake-state.js';
-import { iamGetRole } from './iam-actions.js';
+import { IAM_NS, iamGetRole } from './iam-actions.js';
 import { s3Route, type FakeBucket } from './s3-routes.js';
 import { parseSigV4 } from './sigv4-shape.js';
 import { esc, xmlDocument } from './xml.js';
 
 export const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
+
+/** Actions whose handler checks the request before it answers a DryRun (ec2-actions.ts passDryRun). */
+const VALIDATES_DRY_RUN = new Set(['ImportImage', 'ImportSnapshot', 'ExportImage']);
 
 export interface RecordedCall {
   service: string;
@@ -32,6 +35,12 @@ export const VMIMPORT_TRUST = JSON.stringify({
  */
 export class Ec2QueryFake {
   readonly calls: RecordedCall[] = [];
+  readonly buckets = new Map<string, FakeBucket>();
+  /**
+   * IAM actions the fake's caller is not allowed ("ec2:ImportImage", "iam:GetRole"): EC2 answers
+   * UnauthorizedOperation (DryRun or not), IAM AccessDenied (EC2 API "Error codes", IAM "Common errors").
+   */
+  readonly denied = new Set<string>();
   readonly world: Ec2World = {
     tasks: new Map(),
     scripts: { importImage: IMPORT_IMAGE_SCRIPT, importSnapshot: IMPORT_SNAPSHOT_SCRIPT, export: EXPORT_SCRIPT, copy: COPY_SCRIPT },
@@ -40,8 +49,9 @@ export class Ec2QueryFake {
     exportBytes: Buffer.alloc(0),
     tokens: new Map(),
     launchPermissions: new Map(),
+    images: new Set([EXAMPLE_AMI]),
+    buckets: this.buckets,
   };
-  readonly buckets = new Map<string, FakeBucket>();
   /** Action → how many of its next calls answer RequestLimitExceeded. */
   readonly throttle = new Map<string, number>();
   /** Action → an error its next call answers. */
@@ -87,6 +97,7 @@ export class Ec2QueryFake {
 
   private iam(res: ServerResponse, action: string, params: Params): void {
     if (action !== 'GetRole' || params.Version !== '2010-05-08') return this.ec2Error(res, new Ec2Error(400, 'InvalidAction', `The fake IAM serves GetRole only, not ${action}`));
+    if (this.denied.has(`iam:${action}`)) return this.iamDenied(res, action);
     const out = iamGetRole(this.world.roles, params.RoleName);
     res.writeHead(out.status, { 'content-type': 'text/xml' });
     res.end(out.body);
@@ -106,7 +117,9 @@ export class Ec2QueryFake {
       this.failNext.delete(action);
       return this.ec2Error(res, injected);
     }
-    if (params.DryRun === 'true') return this.ec2Error(res, new Ec2Error(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.'));
+    if (this.denied.has(`ec2:${action}`)) return this.ec2Error(res, new Ec2Error(403, 'UnauthorizedOperation', 'You are not authorized to perform this operation.'));
+    // ImportImage, ImportSnapshot and ExportImage validate first and answer DryRunOperation themselves (passDryRun).
+    if (params.DryRun === 'true' && !VALIDATES_DRY_RUN.has(action)) return this.ec2Error(res, new Ec2Error(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.'));
     try {
       const body = handler(this.world, params, region);
       const requestId = randomUUID();
@@ -116,6 +129,12 @@ export class Ec2QueryFake {
       if (err instanceof Ec2Error) return this.ec2Error(res, err);
       throw err;
     }
+  }
+
+  /** IAM error document (IAM API "Common errors": AccessDenied, 403) for a caller without the permission. */
+  private iamDenied(res: ServerResponse, action: string): void {
+    res.writeHead(403, { 'content-type': 'text/xml' });
+    res.end(xmlDocument('ErrorResponse', IAM_NS, { Error: { Type: 'Sender', Code: 'AccessDenied', Message: `User: arn:aws:iam::123456789012:user/fake is not authorized to perform: iam:${action}` }, RequestId: randomUUID() }));
   }
 
   /** EC2 error document (EC2 API reference, "Error codes": Response/Errors/Error/Code, Message; RequestID). */

@@ -8,6 +8,11 @@ function indexed(p: Params, prefix: string, suffix = ''): string[] {
   return Object.keys(p).filter((k) => re.test(k)).sort((a, b) => Number(re.exec(a)![1]) - Number(re.exec(b)![1])).map((k) => p[k]!);
 }
 
+/** ECS ImportImage "DryRun": the request is checked first, then answered DryRunOperation when it would pass. */
+export function passDryRun(p: Params): void {
+  if (p.DryRun === 'true') throw new RpcError(400, 'DryRunOperation', 'Request validation has been passed with DryRun flag set.');
+}
+
 function idempotent(w: EcsWorld, p: Params, make: () => string): string {
   const t = p.ClientToken;
   if (t && w.tokens.has(t)) return w.tokens.get(t)!;
@@ -35,6 +40,7 @@ const importImage: Handler = (w, p) => {
   if (!w.roles.has(role)) throw new RpcError(403, 'NoSetRoletoECSServiceAcount', 'The specified service account has no role to access OSS.');
   const disks = indexed(p, 'DiskDeviceMapping.', '.OSSObject');
   if (!disks.length) throw new RpcError(400, 'MissingParameter', 'The input parameter "DiskDeviceMapping" that is mandatory for processing this request is not supplied.');
+  passDryRun(p);
   const key = idempotent(w, p, () => {
     const imageId = ecsId('m');
     w.images.set(imageId, { id: imageId, region: p.RegionId!, name: p.ImageName!, script: w.scripts.image, step: 0, disks: disks.map((_, i) => ({ type: i ? 'data' : 'system', size: 20, encrypted: false })) });

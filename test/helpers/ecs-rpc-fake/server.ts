@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { ECS_ACTIONS, RAM_ACTIONS } from './ecs-actions.js';
+import { passDryRun, ECS_ACTIONS, RAM_ACTIONS } from './ecs-actions.js';
 import { EcsWorld, RpcError } from './ecs-world.js';
 import { checkRpcSignature } from './rpc-signature.js';
 import { ossRoute } from './oss-routes.js';
@@ -90,7 +90,8 @@ export class EcsRpcFake {
       this.failNext.delete(action);
       throw injected;
     }
-    if (params.DryRun === 'true') throw new RpcError(400, 'DryRunOperation', 'Request validation has been passed with DryRun flag set.');
+    // ImportImage checks the request first and answers DryRunOperation itself (ecs-actions.ts passDryRun).
+    if (params.DryRun === 'true' && action !== 'ImportImage') passDryRun(params);
     return handler(this.world, params);
   }
 
