@@ -207,7 +207,7 @@ test('cancelling an image export mid-task calls CancelExportTask and leaves no f
   const { dir, cleanup } = await tempDir();
   const ac = new AbortController();
   try {
-    const run = runAwsImageExport(connection(), { imageId: 'ami-1', format: 'raw', bucket: 'exp', prefix: '', destination: join(dir, 'x.raw'), poll: POLL, checkpoints: checkpoints(dir) }, { onStatus: (s) => s.progress === 20 && ac.abort() }, ac.signal);
+    const run = runAwsImageExport(connection(), { imageId: 'ami-0123456789abcdef0', format: 'raw', bucket: 'exp', prefix: '', destination: join(dir, 'x.raw'), poll: POLL, checkpoints: checkpoints(dir) }, { onStatus: (s) => s.progress === 20 && ac.abort() }, ac.signal);
     await rejectsWith(run, 'VMX_ABORTED');
     const id = fake.callsOf('CancelExportTask').at(-1)!.params.ExportTaskId!;
     assert.match(id, /^export-ami-/);

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { EcsRpcFake, FAKE_ACCESS_KEY } from '../helpers/ecs-rpc-fake/server.js';
 import { RpcError } from '../helpers/ecs-rpc-fake/ecs-world.js';
 import { runImportStep } from '../../agent/cloud/tasks/import-step.js';
+import { dryRunEcsImport } from '../../agent/cloud/ecs/ecs-import.js';
+import { ecsClients } from '../../agent/cloud/ecs/ecs-clients.js';
 import { importStepParams } from '../../agent/cloud/upload-import/import-step-params.js';
 import { remoteImportPreflight } from '../../agent/cloud/upload-import/remote-import-preflight.js';
 import type { ImportOptions } from '../../agent/cloud/upload-import/import-options.js';
@@ -33,6 +35,9 @@ test('ECS import through the step an upload runs: DryRun is on by default; a Dry
   let from = fake.calls.length;
   await runImportStep(importStepParams(options(), OBJECT, { ecs: connection() }, POLL));
   assert.deepEqual(importCalls(from), ['dry', 'real']);
+  const before = fake.world.images.size;
+  await dryRunEcsImport(ecsClients(connection()), { target: 'ecs-image', imageName: 'web02', disks: [{ ossBucket: 'up', ossObject: 'a.raw', format: 'RAW' }], clientToken: 'dry-only' });
+  assert.equal(fake.world.images.size, before, 'a DryRun that passes creates no image');
   const trust = fake.world.roles.get('AliyunECSImageImportDefaultRole')!;
   fake.world.roles.delete('AliyunECSImageImportDefaultRole');
   try {

@@ -16,13 +16,14 @@ ERROR (the cloud would refuse it; exit status 2), REPAIR (vmxfer converts it on 
 Each line carries the cloud's own error code and what to do.
   --import TARGET          aws-image (ImportImage), aws-snapshot (ImportSnapshot), ecs-image (ECS ImportImage)
   --original               upload SRC's bytes unchanged (no repair possible)
-  --manifest               an import manifest accompanies disks over 8 TiB (AWS)
+  --manifest               an import manifest accompanies disks over 8 TiB (AWS; ImportImage takes no manifest parameter)
   --name NAME              ECS image name          --description TEXT   image description
   --tag KEY=VALUE          a tag (repeatable)      --role-name NAME     import role (vmimport / AliyunECSImageImportDefaultRole)
   --license-type TYPE      AWS: AWS | BYOL; ECS: Auto | Aliyun | BYOL
   --usage-operation OP     AWS billing product code (never with --license-type)
   --encrypted              encrypt the imported snapshots    --kms-key-id KEY   the KMS key (needs --encrypted)
   --check-role             also ask IAM / RAM whether the import role exists and trusts the import service
+                           (a GetRole refused with AccessDenied / NoPermission is a WARNING: the role is unverified)
   --region R  --endpoint URL   where --check-role asks (defaults: AWS_REGION, ALIBABA_CLOUD_REGION_ID)
   --json                   findings as a JSON array`;
 
