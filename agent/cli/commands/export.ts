@@ -25,7 +25,9 @@ export const EXPORT_USAGE = `Usage:
 Exports a cloud image into a bucket (AWS ExportImage or CreateInstanceExportTask with an OVA container;
 Alibaba ECS ExportImage), follows the task until it ends (Ctrl-C cancels it: CancelExportTask / CancelTask),
 then downloads the object (AWS: P + export-ami-….FORMAT, or P + export-i-….ova) to DST with parallel ranged
-GETs, verified against the store's checksum.
+GETs, verified against the store's checksum. An ECS image with data disks exports one object per disk (the
+task's DescribeTaskAttribute names them): the system disk goes to DST, data disk N to DST with .dataN before
+its extension (web01.qcow2 → web01.data1.qcow2), each converted by --to as well.
 Before the export the bucket is checked, and for an image export its role (--no-preflight skips that).
   --to FORMAT           convert on the way, as vmxfer download --to: ${WRITERS.map((w) => w.target).join(' | ')}.
                         A stream-optimized VMDK or raw export converts from the stream of GETs; other
