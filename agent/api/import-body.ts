@@ -6,7 +6,7 @@ import { AWS_IMAGE_MAX_VOLUMES, parseExtraDisk, type ExtraDisk } from '../cloud/
 
 const COMMON = ['target', 'description', 'licenseType', 'bootMode', 'platform', 'architecture', 'roleName', 'tags', 'extraDisks', 'checkRole', 'dryRun'];
 const AWS_ONLY = ['usageOperation', 'encrypted', 'kmsKeyId', 'manifest'];
-const ECS_ONLY = ['imageName', 'osType'];
+const ECS_ONLY = ['imageName', 'osType', 'region'];
 
 /**
  * docs/api.md "import": the cloud import run after an upload job. AWS imports read s3:// objects,
@@ -43,10 +43,18 @@ export function parseImportBody(raw: unknown, destination: string): ImportOption
     extraDisks: o.extraDisks === undefined ? undefined : extraDisks(t, o.extraDisks),
     imageName: s('imageName'),
     osType: s('osType'),
+    region: region(s('region')),
     checkRole: o.checkRole as boolean | undefined,
     dryRun: o.dryRun as boolean | undefined,
     manifest: o.manifest as boolean | undefined,
   };
+}
+
+/** `import.region`: an ECS region id (cn-hangzhou, ap-southeast-1, ...), never an OSS one (oss-cn-hangzhou). */
+function region(raw: string | undefined): string | undefined {
+  if (raw !== undefined && !/^[a-z]{2,}(-[a-z0-9]+)+$/.test(raw)) throw bad('import.region', 'must be an ECS region id such as cn-hangzhou');
+  if (raw?.startsWith('oss-')) throw bad('import.region', `names an OSS region; the ECS region is ${raw.slice(4)}`);
+  return raw;
 }
 
 /** `import.extraDisks`: [{ format, url }], the VM's other disks already in the bucket (docs/api.md). */

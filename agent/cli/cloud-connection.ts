@@ -2,7 +2,6 @@ import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
 import type { AwsConnection } from '../cloud/aws/aws-clients.js';
 import type { EcsConnection } from '../cloud/ecs/ecs-clients.js';
-import type { OssConnection } from '../cloud/ecs/ecs-checks.js';
 import type { PollPolicy } from '../cloud/poll-task.js';
 import { DEFAULT_POLL, pollEvery } from '../cloud/poll-task.js';
 import { ecsConnectionFor } from '../cloud/ecs/ecs-connection.js';
@@ -56,11 +55,6 @@ export function ecsConnection(values: Values, usage: string): EcsConnection {
   return ecsConnectionFor(region, values.endpoint as string | undefined);
 }
 
-/** ali-oss needs an explicit AccessKey pair: the standard ALIBABA_CLOUD_ACCESS_KEY_* variables. */
-export function ossConnection(values: Values, ecs: EcsConnection, usage: string): OssConnection {
-  if (!ecs.accessKeyId || !ecs.accessKeySecret) throw vmxError(CORE.USAGE, `set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET to read OSS\n\n${usage}`);
-  return { region: ecs.region, endpoint: values['oss-endpoint'] as string | undefined, accessKeyId: ecs.accessKeyId, accessKeySecret: ecs.accessKeySecret };
-}
 
 export function pollPolicy(values: Values, usage: string): PollPolicy {
   const raw = values['poll-seconds'] as string | undefined;

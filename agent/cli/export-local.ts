@@ -57,5 +57,6 @@ export async function unpackDownloaded(ova: string, dir: string, signal: AbortSi
 export function exportSummary(dst: string, r: ExportResult, unpacked: UnpackResult | undefined): string {
   const conv = r.conversion ? `, converted ${r.conversion.from} -> ${r.conversion.to} (${r.conversion.mode}), ${formatBytes(r.conversion.outputBytes)} written` : '';
   const unpack = unpacked ? `, unpacked into ${unpacked.members.length} file(s), manifest ${unpacked.manifest.status}` : '';
-  return `${dst}: ${r.objectSize} bytes from ${r.bucket}/${r.key} (task ${r.taskId}), verified by ${r.verified}${conv}${unpack}\n`;
+  const data = (r.dataDisks ?? []).map((d) => `${d.destination}: ${d.objectSize} bytes from ${r.bucket}/${d.key} (data disk), verified by ${d.verified}\n`).join('');
+  return `${dst}: ${r.objectSize} bytes from ${r.bucket}/${r.key} (task ${r.taskId}), verified by ${r.verified}${conv}${unpack}\n${data}`;
 }

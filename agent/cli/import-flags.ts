@@ -37,8 +37,10 @@ export const IMPORT_FLAGS_HELP = `Import after the upload (the preflight, with t
   --license-type TYPE    AWS: AWS | BYOL; ECS: Auto | Aliyun | BYOL
   --usage-operation OP   AWS billing product code (never with --license-type)
   --boot-mode MODE       AWS: legacy-bios | uefi | uefi-preferred; ECS: BIOS | UEFI
-  --platform P           AWS: Windows | Linux (needed for UEFI snapshots); ECS: Ubuntu, CentOS, Others Linux, ...
+  --platform P           AWS: Windows | Linux; ECS: Ubuntu, CentOS, Others Linux, ...
   --architecture A       x86_64 | arm64 (AWS also i386)
+                         aws-snapshot: ImportSnapshot takes none of --boot-mode, --platform, --architecture,
+                         --license-type, --usage-operation (refused: set them when registering the AMI)
   --encrypted            encrypt the imported snapshots (AWS)   --kms-key-id KEY  the KMS key (needs --encrypted)
   --import-tag K=V       tag of the import task (repeatable)
   --import-disk F=URL    another disk of the VM, already uploaded (repeatable; F: vmdk, vhd, vhdx, raw; ECS also qcow2),

@@ -10,5 +10,6 @@ export const CLOUD = defineErrorCodes('CLOUD', {
   BAD_RESPONSE: { category: 'remote', summary: 'A cloud API response lacked a field its documentation promises (task id, state).' },
   SHARE_LIMIT: { category: 'usage', summary: 'More accounts were given than an image may be shared with (ECS: 50).' },
   SHARE_REFUSED: { category: 'usage', summary: 'The share was refused before any call (an encrypted image cannot be published as a community image).' },
+  NO_CREDENTIALS: { category: 'usage', summary: 'No cloud credentials were found in any source the SDK\'s default chain tries (the message lists them).' },
   COPY_RULE: { category: 'usage', summary: 'A copy request breaks the documented encryption rules (KMSKeyId or EncryptAlgorithm without Encrypted).' },
 });

@@ -22,6 +22,7 @@ import type { UploadImportPlan } from '../cloud/upload-import/upload-preflight.j
 import { exportForJob, type ExportHooks } from './export-for-job.js';
 import { preflightJobExport } from './export-job-preflight.js';
 import { exportedObjectUrl } from '../cloud/export-options.js';
+import { dataDiskPath } from '../cloud/tasks/data-disk-path.js';
 import type { ExportedObject } from '../cloud/tasks/export-task.js';
 
 /** One run of one job: its progress, its parts and the signal that stops it. */
@@ -71,7 +72,15 @@ async function exportThenDownload(job: JobRecord, ctx: RunContext, run: JobRun):
   run.onPhase('downloading');
   forwardPhases(dl, run);
   meterProgress(run.progress, ctx, 'download', opened.sink.kind);
-  return { ...(await download(dl, ctx, run, opened)), export: exported };
+  const result = await download(dl, ctx, run, opened);
+  // An ECS image's data disks: one object each, downloaded beside the destination (docs/api.md "Export jobs").
+  const dataDisks = [];
+  for (const [i, key] of (exported.dataKeys ?? []).entries()) {
+    const disk = { ...dl, source: exportedObjectUrl(job.export!.cloud, exported.bucket, key), destination: dataDiskPath(job.destination, i + 1) };
+    const r = await download(disk, ctx, run, { ...opened, key });
+    dataDisks.push({ key, destination: disk.destination, objectSize: r.objectSize, outputSha256: r.outputSha256 });
+  }
+  return { ...result, export: exported, ...(dataDisks.length ? { dataDisks } : {}) };
 }
 
 /** The upload (skipped when a restart finds it done), then the import of the stored object. */

@@ -56,6 +56,8 @@ export interface JobResult {
   conversion?: DownloadResult['conversion'];
   /** An export job: the task and the object it wrote (then downloaded). */
   export?: ExportedObject | undefined;
+  /** An ECS export of an image with data disks: each data disk's object and the file it was written to. */
+  dataDisks?: Array<{ key: string; destination: string; objectSize: number; outputSha256: string | null }> | undefined;
 }
 
 export interface JobError {

@@ -55,14 +55,15 @@ async function openBucket(kind: ObjectSink['kind'], bucket: string, conn: StoreC
       });
     }
     case 'oss': {
-      const { OssSink } = await import('./oss/oss-sink.js');
-      return new OssSink({
+      const [{ OssSink }, { withChainCredentials }] = await Promise.all([import('./oss/oss-sink.js'), import('./oss/oss-chain-credentials.js')]);
+      // Without a key pair in the environment, the Alibaba Cloud default chain (profiles, RAM role, ...) signs.
+      return new OssSink(await withChainCredentials({
         bucket,
         endpoint: conn.endpoint || undefined,
         region: conn.region || undefined,
         sldEnable: conn.pathStyle,
         maxSockets: conn.maxSockets,
-      });
+      }));
     }
   }
 }

@@ -14,7 +14,7 @@ import { FileCheckpointStore } from '../../checkpoint/checkpoint-store.js';
 import { retryingSink } from '../../sinks/retrying-sink.js';
 import { isDownloadCheckpoint, type DownloadCheckpoint } from '../../transfer/download-checkpoint.js';
 import { stateDir } from '../store-flags.js';
-import { awsConnection, CLOUD_OPTIONS, ecsConnection, oneOf, ossConnection, pollPolicy, requireOption, statusPrinter } from '../cloud-connection.js';
+import { awsConnection, CLOUD_OPTIONS, ecsConnection, oneOf, pollPolicy, requireOption, statusPrinter } from '../cloud-connection.js';
 
 export const EXPORT_USAGE = `Usage:
   vmxfer export aws --image-id ami-… --format vmdk|vhd|raw --bucket B [--prefix P] [--to FORMAT] DST
@@ -25,7 +25,9 @@ export const EXPORT_USAGE = `Usage:
 Exports a cloud image into a bucket (AWS ExportImage or CreateInstanceExportTask with an OVA container;
 Alibaba ECS ExportImage), follows the task until it ends (Ctrl-C cancels it: CancelExportTask / CancelTask),
 then downloads the object (AWS: P + export-ami-….FORMAT, or P + export-i-….ova) to DST with parallel ranged
-GETs, verified against the store's checksum.
+GETs, verified against the store's checksum. An ECS image with data disks exports one object per disk (the
+task's DescribeTaskAttribute names them): the system disk goes to DST, data disk N to DST with .dataN before
+its extension (web01.qcow2 → web01.data1.qcow2), each converted by --to as well.
 Before the export the bucket is checked, and for an image export its role (--no-preflight skips that);
 an AWS image export then calls ExportImage with DryRun first (--no-dry-run skips that; CreateInstanceExportTask
 and ECS ExportImage have no DryRun parameter).
@@ -49,7 +51,9 @@ and ECS ExportImage have no DryRun parameter).
   --poll-seconds S      first wait between two task polls (default 10, backing off to 60)
   --state-dir DIR       where the download's checkpoints live (default $VMXFER_STATE_DIR or ~/.local/state/vmxfer)
   --json                JSON lines: one per task status, then the result
-Credentials: each SDK's standard chain (AWS: env, profile, SSO, instance role; Alibaba: ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, profile, RAM role).`;
+Credentials: each SDK's standard chain (AWS: env, profile, SSO, instance role; Alibaba, for ECS, RAM and OSS alike:
+  ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET with ALIBABA_CLOUD_SECURITY_TOKEN for STS, OIDC, ~/.aliyun/config.json,
+  ALIBABA_CLOUD_CREDENTIALS_FILE or ~/.alibabacloud/credentials, the ECS RAM role, ALIBABA_CLOUD_CREDENTIALS_URI).`;
 
 const OPTIONS = {
   ...CLOUD_OPTIONS,
@@ -141,7 +145,7 @@ async function exportInstance(values: Values, local: Local, signal: AbortSignal)
 }
 
 async function exportEcs(values: Values, local: Local, signal: AbortSignal): Promise<ExportResult> {
-  const [{ ecsClients }, { ossClient }, { ecsExportPreflight }, { runEcsExport }, { OssSink }] = await Promise.all([
+  const [{ ecsClients }, { ossClient, ossConnectionOf }, { ecsExportPreflight }, { runEcsExport }, { OssSink }] = await Promise.all([
     import('../../cloud/ecs/ecs-clients.js'),
     import('../../cloud/ecs/ecs-checks.js'),
     import('../../cloud/preflight/ecs-remote-preflight.js'),
@@ -150,9 +154,10 @@ async function exportEcs(values: Values, local: Local, signal: AbortSignal): Pro
   ]);
   const connection = ecsConnection(values, EXPORT_USAGE);
   const ossBucket = requireOption(values, 'oss-bucket', EXPORT_USAGE);
-  const ossConn = ossConnection(values, connection, EXPORT_USAGE);
-  const oss = ossClient(ossConn, ossBucket);
   const clients = ecsClients(connection);
+  // ECS, RAM and OSS sign with the connection's one credential (the default chain's unless given).
+  const ossConn = await ossConnectionOf(clients, values['oss-endpoint'] as string | undefined);
+  const oss = ossClient(ossConn, ossBucket);
   const req = {
     imageId: requireOption(values, 'image-id', EXPORT_USAGE),
     ossBucket,
@@ -167,6 +172,6 @@ async function exportEcs(values: Values, local: Local, signal: AbortSignal): Pro
     poll: pollPolicy(values, EXPORT_USAGE),
     checkpoints: downloadCheckpoints(values),
     // A custom OSS endpoint (a test server, a private gateway) takes path-style requests.
-    sink: retryingSink(new OssSink({ bucket: ossBucket, endpoint: ossConn.endpoint, region: `oss-${ossConn.region}`, sldEnable: Boolean(ossConn.endpoint), accessKeyId: ossConn.accessKeyId, accessKeySecret: ossConn.accessKeySecret })),
+    sink: retryingSink(new OssSink({ bucket: ossBucket, endpoint: ossConn.endpoint, region: `oss-${ossConn.region}`, sldEnable: Boolean(ossConn.endpoint), accessKeyId: ossConn.accessKeyId, accessKeySecret: ossConn.accessKeySecret, securityToken: ossConn.securityToken, refreshCredentials: ossConn.refreshCredentials })),
   }, { onStatus: statusPrinter(values.json === true) }, signal);
 }

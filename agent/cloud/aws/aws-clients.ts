@@ -2,6 +2,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import { iamSigningRegion } from './iam-region.js';
 import { callCloud, DEFAULT_CLOUD_RETRY, type CloudRetryPolicy } from '../cloud-retry.js';
 
 export interface AwsConnection {
@@ -40,8 +41,8 @@ export function awsClients(conn: AwsConnection): AwsClients {
   return {
     region: conn.region,
     ec2,
-    // IAM is global: its endpoint lives in us-east-1 unless overridden.
-    iam: new IAMClient({ ...base, region: conn.endpoint ? conn.region : 'us-east-1' }),
+    // IAM is global per partition: its requests are signed for the partition's IAM region.
+    iam: new IAMClient({ ...base, region: iamSigningRegion(conn.region) }),
     s3: new S3Client({
       ...base,
       region: conn.region,

@@ -74,7 +74,9 @@ function snapshotInput(p: AwsImportParams, dryRun: boolean) {
   const d = p.disks[0]!;
   return {
     DryRun: dryRun,
-    DiskContainer: { Format: d.format, UserBucket: { S3Bucket: d.bucket, S3Key: d.key } },
+    // Every ImportSnapshot parameter the flags can fill (EC2 API reference, ImportSnapshot); the image
+    // properties it lacks (boot mode, platform, ...) are refused by awsSnapshotParameterRules.
+    DiskContainer: { Format: d.format, UserBucket: { S3Bucket: d.bucket, S3Key: d.key }, Description: p.description },
     Description: p.description,
     Encrypted: p.encrypted,
     KmsKeyId: p.kmsKeyId,

@@ -5,6 +5,8 @@ import { GET_ROLE_DENIED, type RoleFacts } from '../preflight/role-rules.js';
 import type { OssBucketFacts } from '../preflight/bucket-rules.js';
 import { callCloud } from '../cloud-retry.js';
 import { ecsCall, type EcsClients } from './ecs-clients.js';
+import type { AlibabaKeys } from './alibaba-credentials.js';
+import { stsRefresh } from '../../sinks/oss/ali-oss-client.js';
 
 /** RAM GetRole: EntityNotExist.Role means missing; AssumeRolePolicyDocument is the trust policy JSON. */
 export async function ramRoleFacts(clients: EcsClients, roleName: string, signal?: AbortSignal): Promise<RoleFacts> {
@@ -19,12 +21,12 @@ export async function ramRoleFacts(clients: EcsClients, roleName: string, signal
   }
 }
 
-export interface OssConnection {
+export interface OssConnection extends AlibabaKeys {
   region: string;
   /** http://host:port of an OSS-compatible endpoint (path style); the region's public endpoint otherwise. */
   endpoint?: string | undefined;
-  accessKeyId: string;
-  accessKeySecret: string;
+  /** Fresh keys when these are temporary (STS): see stsRefresh. */
+  refreshCredentials?: (() => Promise<AlibabaKeys>) | undefined;
 }
 
 export function ossClient(conn: OssConnection, bucket?: string): OSS {
@@ -32,9 +34,16 @@ export function ossClient(conn: OssConnection, bucket?: string): OSS {
     region: `oss-${conn.region}`,
     accessKeyId: conn.accessKeyId,
     accessKeySecret: conn.accessKeySecret,
+    ...(conn.securityToken ? { stsToken: conn.securityToken, ...stsRefresh(conn.refreshCredentials) } : {}),
     ...(bucket ? { bucket } : {}),
     ...(conn.endpoint ? { endpoint: conn.endpoint, sldEnable: true } as object : {}),
   });
+}
+
+/** The OSS side of an ECS connection: the keys its credential resolves (the default chain's, refreshed while they are temporary). */
+export async function ossConnectionOf(clients: EcsClients, endpoint: string | undefined): Promise<OssConnection> {
+  const keys = await clients.credential.keys();
+  return { region: clients.region, endpoint, ...keys, refreshCredentials: keys.securityToken ? () => clients.credential.keys() : undefined };
 }
 
 /** OSS GetBucketInfo: BucketInfo/Bucket/StorageClass and ServerSideEncryptionRule/SSEAlgorithm. */

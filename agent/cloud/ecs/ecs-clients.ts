@@ -2,6 +2,7 @@ import EcsSdk from '@alicloud/ecs20140526';
 import RamSdk from '@alicloud/ram20150501';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
+import { AlibabaCredential } from './alibaba-credentials.js';
 import { callCloud, DEFAULT_CLOUD_RETRY, type CloudRetryPolicy } from '../cloud-retry.js';
 
 export type EcsClient = InstanceType<typeof EcsSdk.default>;
@@ -13,9 +14,12 @@ export interface EcsConnection {
   endpoint?: string | undefined;
   /** http for a local fake; https otherwise. */
   protocol?: 'http' | 'https' | undefined;
-  /** Explicit AccessKey pair; the @alicloud/credentials default chain (env, profile, RAM role) when absent. */
+  /** Explicit AccessKey pair (with an STS SecurityToken); the @alicloud/credentials default chain when absent. */
   accessKeyId?: string | undefined;
   accessKeySecret?: string | undefined;
+  securityToken?: string | undefined;
+  /** The credential every client of this connection signs with (ecsConnectionFor makes one); built from the keys above when absent. */
+  credential?: AlibabaCredential | undefined;
   retry?: CloudRetryPolicy | undefined;
 }
 
@@ -26,9 +30,11 @@ export interface EcsClients {
   readonly ram: RamClient;
   /** Per-call runtime: SDK auto-retry off, callCloud retries throttling itself. */
   readonly runtime: $dara.RuntimeOptions;
+  /** The connection's credential, for the OSS clients of the same flow. */
+  readonly credential: AlibabaCredential;
 }
 
-function config(conn: EcsConnection, region: string, endpoint: string | undefined) {
+function config(conn: EcsConnection, credential: AlibabaCredential, region: string, endpoint: string | undefined) {
   // signatureAlgorithm "v2" selects the classic RPC style: Action, Version and the HMAC-SHA1 signature
   // parameters in the query string (ECS API, "Request syntax" and "Signature method" for RPC APIs).
   return new $OpenApiUtil.Config({
@@ -36,21 +42,25 @@ function config(conn: EcsConnection, region: string, endpoint: string | undefine
     signatureAlgorithm: 'v2',
     ...(endpoint ? { endpoint } : {}),
     ...(conn.protocol ? { protocol: conn.protocol } : {}),
-    ...(conn.accessKeyId ? { accessKeyId: conn.accessKeyId, accessKeySecret: conn.accessKeySecret } : {}),
+    // Given as `credential`, never as accessKeyId: openapi-core builds its own static credential from a
+    // key pair and ignores `credential` then (client.js constructor).
+    credential: credential as never,
   });
 }
 
 export function ecsClients(conn: EcsConnection): EcsClients {
   const byRegion = new Map<string, EcsClient>();
+  const credential = conn.credential ?? new AlibabaCredential(conn);
   return {
+    credential,
     region: conn.region,
     retry: conn.retry ?? DEFAULT_CLOUD_RETRY,
     ecsIn(region: string) {
       let c = byRegion.get(region);
-      if (!c) byRegion.set(region, (c = new EcsSdk.default(config(conn, region, conn.endpoint))));
+      if (!c) byRegion.set(region, (c = new EcsSdk.default(config(conn, credential, region, conn.endpoint))));
       return c;
     },
-    ram: new RamSdk.default(config(conn, conn.region, conn.endpoint ?? 'ram.aliyuncs.com')),
+    ram: new RamSdk.default(config(conn, credential, conn.region, conn.endpoint ?? 'ram.aliyuncs.com')),
     runtime: new $dara.RuntimeOptions({ autoretry: false, maxAttempts: 1 }),
   };
 }

@@ -1,8 +1,11 @@
 import type { EcsConnection } from './ecs-clients.js';
+import { AlibabaCredential } from './alibaba-credentials.js';
 
 /**
  * An ECS connection from a region and an optional endpoint override (a bare host, or a URL whose
- * scheme picks the protocol); the AccessKey pair comes from ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET.
+ * scheme picks the protocol). Credentials come from the @alicloud/credentials default chain
+ * (environment with ALIBABA_CLOUD_SECURITY_TOKEN, OIDC, CLI profile, credentials file, ECS RAM role,
+ * credentials URI), resolved on the first call and shared by the connection's ECS, RAM and OSS clients.
  */
 export function ecsConnectionFor(region: string, endpoint: string | undefined): EcsConnection {
   const url = endpoint && /^https?:\/\//.test(endpoint) ? new URL(endpoint) : undefined;
@@ -10,7 +13,6 @@ export function ecsConnectionFor(region: string, endpoint: string | undefined): 
     region,
     endpoint: url ? url.host : endpoint,
     protocol: url ? (url.protocol.replace(':', '') as 'http' | 'https') : undefined,
-    accessKeyId: process.env.ALIBABA_CLOUD_ACCESS_KEY_ID,
-    accessKeySecret: process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+    credential: new AlibabaCredential(),
   };
 }

@@ -6,13 +6,42 @@ import type { CloudTaskKind } from '../task-events.js';
 import { ecsCall, type EcsClients } from './ecs-clients.js';
 import { ecsImageVerdict, ecsPercent, ecsTaskVerdict } from './ecs-task-state.js';
 
-/** DescribeTasks by TaskIds: the task's TaskStatus decides, its TaskAction names it. */
+/**
+ * DescribeTasks by TaskIds: the task's TaskStatus decides, its TaskAction names it. A Failed task's
+ * message is the cloud's reason, read from DescribeTaskAttribute (ErrorCode: ErrorMsg per subtask).
+ */
 export async function describeEcsTask(clients: EcsClients, kind: CloudTaskKind, taskId: string, signal?: AbortSignal): Promise<PolledState<{ taskId: string }>> {
   const ecs = clients.ecsIn(clients.region);
   const out = await ecsCall(clients, 'DescribeTasks', () => ecs.describeTasksWithOptions(new EcsSdk.DescribeTasksRequest({ regionId: clients.region, taskIds: taskId }), clients.runtime), signal);
   const t = out.body?.taskSet?.task?.find((x) => x.taskId === taskId);
   if (!t?.taskStatus) throw vmxError(CLOUD.BAD_RESPONSE, `DescribeTasks did not list ${taskId} with a TaskStatus`);
-  return { status: { kind, id: taskId, state: t.taskStatus, message: t.taskAction ?? '' }, verdict: ecsTaskVerdict(t.taskStatus), raw: { taskId } };
+  const reason = t.taskStatus === 'Failed' ? failureReason(await ecsTaskOperations(clients, taskId, signal)) : '';
+  return { status: { kind, id: taskId, state: t.taskStatus, message: reason || (t.taskAction ?? '') }, verdict: ecsTaskVerdict(t.taskStatus), raw: { taskId } };
+}
+
+/** One subtask of DescribeTaskAttribute's OperationProgressSet. */
+export interface EcsTaskOperation {
+  status: string;
+  errorCode: string;
+  errorMsg: string;
+  /** RelatedItemSet: Name → Value pairs (an ExportImage subtask names its OSSObject). */
+  items: Array<{ name: string; value: string }>;
+}
+
+/** DescribeTaskAttribute (ImportImage, ExportImage and ModifyDiskSpec tasks): OperationProgressSet. */
+export async function ecsTaskOperations(clients: EcsClients, taskId: string, signal?: AbortSignal): Promise<EcsTaskOperation[]> {
+  const ecs = clients.ecsIn(clients.region);
+  const out = await ecsCall(clients, 'DescribeTaskAttribute', () => ecs.describeTaskAttributeWithOptions(new EcsSdk.DescribeTaskAttributeRequest({ regionId: clients.region, taskId }), clients.runtime), signal);
+  return (out.body?.operationProgressSet?.operationProgress ?? []).map((o) => ({
+    status: o.operationStatus ?? '',
+    errorCode: o.errorCode ?? '',
+    errorMsg: o.errorMsg ?? '',
+    items: (o.relatedItemSet?.relatedItem ?? []).map((i) => ({ name: i.name ?? '', value: i.value ?? '' })),
+  }));
+}
+
+function failureReason(ops: EcsTaskOperation[]): string {
+  return ops.filter((o) => o.errorCode || o.errorMsg).map((o) => [o.errorCode, o.errorMsg].filter(Boolean).join(': ')).join('; ');
 }
 
 export interface EcsImageFacts {

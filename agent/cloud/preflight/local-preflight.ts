@@ -12,12 +12,12 @@ export interface ImportPreflightRequest {
   /** False when the upload keeps the original bytes (nothing can be repaired on the way). */
   convertAllowed: boolean;
   manifest?: boolean | undefined;
-  aws?: Pick<AwsImportParams, 'encrypted' | 'kmsKeyId' | 'licenseType' | 'usageOperation' | 'tags' | 'roleName'> | undefined;
+  aws?: Pick<AwsImportParams, 'encrypted' | 'kmsKeyId' | 'licenseType' | 'usageOperation' | 'tags' | 'roleName'> & Partial<Pick<AwsImportParams, 'bootMode' | 'platform' | 'architecture'>> | undefined;
   ecs?: Partial<Pick<EcsImportParams, 'imageName' | 'description' | 'tags' | 'roleName'>> | undefined;
 }
 
 /** Every rule that needs no network: formats, sizes, volume count, names, tags, encryption, license. */
 export function localImportPreflight(req: ImportPreflightRequest): Finding[] {
-  const params = req.target === 'ecs-image' ? ecsParameterRules(req.ecs ?? {}) : awsParameterRules(req.aws ?? {});
+  const params = req.target === 'ecs-image' ? ecsParameterRules(req.ecs ?? {}) : awsParameterRules({ ...req.aws, target: req.target });
   return [...formatRules(req), ...sizeRules(req), ...params];
 }

@@ -10,9 +10,9 @@ import {
   type AwsImageExportParams,
   type AwsInstanceExportParams,
 } from '../aws/aws-export.js';
-import { ecsClients, type EcsConnection } from '../ecs/ecs-clients.js';
+import { ecsClients, type EcsClients, type EcsConnection } from '../ecs/ecs-clients.js';
 import { startEcsExport, type EcsExportParams } from '../ecs/ecs-export.js';
-import { cancelEcsTask, describeEcsTask } from '../ecs/ecs-tasks.js';
+import { cancelEcsTask, describeEcsTask, ecsTaskOperations } from '../ecs/ecs-tasks.js';
 import { withOnRetry } from '../cloud-retry.js';
 import { DEFAULT_POLL, type PollPolicy } from '../poll-task.js';
 import type { CloudTaskCallbacks } from '../task-events.js';
@@ -22,7 +22,10 @@ import { followTask } from './follow-task.js';
 export interface ExportedObject {
   taskId: string;
   bucket: string;
+  /** The (system) disk's object. */
   key: string;
+  /** ECS: one object per data disk of the image, in the order ExportImage reports them. */
+  dataKeys?: string[] | undefined;
 }
 
 interface CommonExportParams {
@@ -133,5 +136,17 @@ async function ecsExportTask(params: Extract<ExportTaskParams, { cloud: 'ecs' }>
     callbacks,
     signal,
   });
-  return { taskId, bucket: p.ossBucket, key: ecsExportKey(p.ossPrefix, p.imageId, p.format) };
+  return { taskId, bucket: p.ossBucket, ...(await ecsExportedKeys(clients, taskId, p, signal)) };
+}
+
+/**
+ * An image with data disks exports one object per disk ("Export a custom image": the names holding
+ * "system" are the system disk, those holding "data" a data disk). DescribeTaskAttribute names each
+ * subtask's OSSObject; without any, the documented system-disk name is the one object.
+ */
+async function ecsExportedKeys(clients: EcsClients, taskId: string, p: EcsExportParams, signal?: AbortSignal): Promise<{ key: string; dataKeys?: string[] }> {
+  const objects = (await ecsTaskOperations(clients, taskId, signal)).flatMap((o) => o.items.filter((i) => i.name === 'OSSObject' && i.value).map((i) => i.value));
+  const system = objects.find((o) => /_system\./.test(o)) ?? ecsExportKey(p.ossPrefix, p.imageId, p.format);
+  const dataKeys = objects.filter((o) => o !== system);
+  return dataKeys.length ? { key: system, dataKeys } : { key: system };
 }

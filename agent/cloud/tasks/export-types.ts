@@ -31,4 +31,6 @@ export interface ExportResult extends DownloadResult {
   taskId: string;
   bucket: string;
   key: string;
+  /** ECS images with data disks: each data disk's object and where it was written (dataDiskPath). */
+  dataDisks?: Array<DownloadResult & { key: string }> | undefined;
 }

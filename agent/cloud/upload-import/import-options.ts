@@ -28,6 +28,8 @@ export interface ImportOptions {
   imageName?: string | undefined;
   /** ECS only: windows | linux. */
   osType?: string | undefined;
+  /** ECS only: the region ImportImage runs in (RegionId); the configured ECS region when absent. */
+  region?: string | undefined;
   /** The VM's other disks, uploaded before: one more disk container (ECS: disk device mapping) each, after the uploaded one. */
   extraDisks?: ExtraDisk[] | undefined;
   /** One token for every ImportImage call of this import, so a retried or restarted job gets the same task. */

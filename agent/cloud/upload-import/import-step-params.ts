@@ -27,7 +27,8 @@ export function importStepParams(o: ImportOptions, object: UploadedObject, conne
     if (!connections.ecs) throw vmxError(CORE.USAGE, 'an ecs-image import needs an Alibaba Cloud region (and credentials)');
     return {
       cloud: 'ecs',
-      connection: connections.ecs,
+      // ImportImage's RegionId: the import's own region, else the connection's (the signing credential is the same).
+      connection: o.region ? { ...connections.ecs, region: o.region } : connections.ecs,
       poll,
       dryRunFirst: o.dryRun !== false,
       import: {

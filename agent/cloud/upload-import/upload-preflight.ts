@@ -31,7 +31,7 @@ function request(o: ImportOptions, image: ImageFacts, convertAllowed: boolean) {
     image,
     convertAllowed,
     manifest: o.manifest,
-    aws: { encrypted: o.encrypted, kmsKeyId: o.kmsKeyId, licenseType: o.licenseType, usageOperation: o.usageOperation, tags: o.tags, roleName: o.roleName },
+    aws: { encrypted: o.encrypted, kmsKeyId: o.kmsKeyId, licenseType: o.licenseType, usageOperation: o.usageOperation, tags: o.tags, roleName: o.roleName, bootMode: o.bootMode, platform: o.platform, architecture: o.architecture },
     ecs: { imageName: o.imageName, description: o.description, tags: o.tags, roleName: o.roleName },
   };
 }

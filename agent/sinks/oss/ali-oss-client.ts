@@ -43,6 +43,22 @@ export interface AliOssClient {
   getObjectTagging(name: string, options: CallOptions): Promise<WithRes & { tag: Record<string, string> }>;
 }
 
+/**
+ * ali-oss refreshes an STS token itself when given `refreshSTSToken`: before a request, once
+ * `refreshSTSTokenInterval` ms have passed since the last keys (lib/client.js request, setSTSToken).
+ * The credential chain behind it caches and renews its keys before they expire, so asking every minute is cheap.
+ */
+export function stsRefresh(refresh: ResolvedOssConfig['refreshCredentials']): Record<string, unknown> {
+  if (!refresh) return {};
+  return {
+    refreshSTSTokenInterval: 60_000,
+    refreshSTSToken: async () => {
+      const k = await refresh();
+      return { accessKeyId: k.accessKeyId, accessKeySecret: k.accessKeySecret, stsToken: k.securityToken };
+    },
+  };
+}
+
 export function createAliOssClient(config: ResolvedOssConfig, http: OssHttpClient): AliOssClient {
   // Required on first use, not imported: loading ali-oss costs ~0.35 CPU-s, which an S3 or file upload
   // (the same CLI and daemon) should not pay.
@@ -51,6 +67,7 @@ export function createAliOssClient(config: ResolvedOssConfig, http: OssHttpClien
     accessKeyId: config.accessKeyId,
     accessKeySecret: config.accessKeySecret,
     stsToken: config.securityToken,
+    ...stsRefresh(config.refreshCredentials),
     bucket: config.bucket,
     region: config.region,
     endpoint: config.endpoint,

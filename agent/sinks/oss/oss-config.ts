@@ -26,6 +26,8 @@ export interface OssSinkOptions {
   listPageSize?: number | undefined;
   /** Environment to read credentials from (default process.env). */
   env?: NodeJS.ProcessEnv | undefined;
+  /** Fresh keys for temporary (STS) credentials: ali-oss asks before a request once the last ones are a minute old. */
+  refreshCredentials?: (() => Promise<{ accessKeyId: string; accessKeySecret: string; securityToken?: string | undefined }>) | undefined;
 }
 
 export interface ResolvedOssConfig {
@@ -41,6 +43,7 @@ export interface ResolvedOssConfig {
   maxSockets: number;
   maxResponseBytes: number;
   listPageSize: number;
+  refreshCredentials: OssSinkOptions['refreshCredentials'];
 }
 
 /** OSS bucket names: 3-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen. */
@@ -60,8 +63,7 @@ export function resolveOssConfig(opts: OssSinkOptions): ResolvedOssConfig {
   if (!BUCKET_NAME.test(opts.bucket)) {
     throw vmxError(OSS.CONFIG, `bucket name "${opts.bucket}" is not a valid OSS bucket name (3-63 lower-case letters, digits, hyphens)`);
   }
-  const accessKeyId = pick(opts.accessKeyId, env['OSS_ACCESS_KEY_ID'], env['ALIBABA_CLOUD_ACCESS_KEY_ID']);
-  const accessKeySecret = pick(opts.accessKeySecret, env['OSS_ACCESS_KEY_SECRET'], env['ALIBABA_CLOUD_ACCESS_KEY_SECRET']);
+  const { accessKeyId, accessKeySecret } = ossKeyPair(opts);
   if (!accessKeyId || !accessKeySecret) {
     throw vmxError(OSS.CONFIG, 'no OSS credentials: pass accessKeyId/accessKeySecret or set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET (or ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET)');
   }
@@ -85,5 +87,15 @@ export function resolveOssConfig(opts: OssSinkOptions): ResolvedOssConfig {
     maxSockets: opts.maxSockets ?? 16,
     maxResponseBytes: opts.maxResponseBytes ?? 16 * 1024 * 1024,
     listPageSize,
+    refreshCredentials: opts.refreshCredentials,
+  };
+}
+
+/** The key pair from options, then OSS_ACCESS_KEY_*, then ALIBABA_CLOUD_ACCESS_KEY_* (either may be missing). */
+export function ossKeyPair(opts: OssSinkOptions): { accessKeyId: string | undefined; accessKeySecret: string | undefined } {
+  const env = opts.env ?? process.env;
+  return {
+    accessKeyId: pick(opts.accessKeyId, env['OSS_ACCESS_KEY_ID'], env['ALIBABA_CLOUD_ACCESS_KEY_ID']),
+    accessKeySecret: pick(opts.accessKeySecret, env['OSS_ACCESS_KEY_SECRET'], env['ALIBABA_CLOUD_ACCESS_KEY_SECRET']),
   };
 }

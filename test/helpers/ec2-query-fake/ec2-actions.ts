@@ -103,7 +103,12 @@ const describeImportImageTasks: Handler = (w, p) => ({
   }),
 });
 
+/** ImportSnapshot's request parameters (EC2 API reference); any other is UnknownParameter (EC2 "Error codes"). */
+const IMPORT_SNAPSHOT_PARAMS = /^(Action|Version|DryRun|ClientToken|Description|Encrypted|KmsKeyId|RoleName|ClientData\..+|DiskContainer\..+|TagSpecification\..+)$/;
+
 const importSnapshot: Handler = (w, p) => {
+  const unknown = Object.keys(p).find((k) => !IMPORT_SNAPSHOT_PARAMS.test(k));
+  if (unknown) throw new Ec2Error(400, 'UnknownParameter', `The parameter ${unknown} is not recognized`);
   requireRole(w, p);
   encryptionRules(p);
   if (!p['DiskContainer.Format']) throw new Ec2Error(400, 'MissingParameter', 'The request must contain the parameter DiskContainer.Format');

@@ -62,6 +62,26 @@ const describeTasks: Handler = (w, p) => {
   return { RegionId: p.RegionId, TotalCount: tasks.length, PageNumber: 1, PageSize: 10, TaskSet: { Task: tasks } };
 };
 
+/**
+ * DescribeTaskAttribute (ImportImage, ExportImage, ModifyDiskSpec tasks): OperationProgressSet holds one
+ * OperationProgress per subtask with OperationStatus, ErrorCode, ErrorMsg and RelatedItemSet (an
+ * export's OSSObject names), as the API reference documents.
+ */
+const describeTaskAttribute: Handler = (w, p) => {
+  const t = p.TaskId ? w.tasks.get(p.TaskId) : undefined;
+  if (!t || t.region !== p.RegionId) throw new RpcError(404, 'InvalidTaskId.NotFound', 'The specified taskId does not exist.');
+  const status = t.cancelled ? 'Cancelled' : t.script[Math.max(0, Math.min(t.step, t.script.length) - 1)]!;
+  const finished = status === 'Finished';
+  const ops = t.failure
+    ? [{ OperationStatus: 'Failed', ErrorCode: t.failure.code, ErrorMsg: t.failure.message, RelatedItemSet: { RelatedItem: [] } }]
+    : finished ? (t.outputs ?? [t.imageId]).map((o) => ({ OperationStatus: 'Success', ErrorCode: '', ErrorMsg: '', RelatedItemSet: { RelatedItem: t.outputs ? [{ Name: 'OSSObject', Value: o.slice(o.indexOf('/') + 1) }] : [{ Name: 'ImageId', Value: o }] } })) : [];
+  return {
+    TaskId: t.id, TaskAction: t.action, TaskStatus: status, TaskProcess: finished ? '100%' : '50%', RegionId: t.region, SupportCancel: 'true',
+    TotalCount: ops.length, SuccessCount: ops.filter((o) => o.OperationStatus === 'Success').length, FailedCount: ops.filter((o) => o.OperationStatus === 'Failed').length,
+    CreationTime: '2026-11-23T08:00Z', FinishedTime: '2026-11-23T08:10Z', OperationProgressSet: { OperationProgress: ops },
+  };
+};
+
 const cancelTask: Handler = (w, p) => {
   const t = p.TaskId ? w.tasks.get(p.TaskId) : undefined;
   if (!t) throw new RpcError(404, 'InvalidTaskId.NotFound', 'The specified taskId does not exist.');
@@ -92,8 +112,12 @@ const exportImage: Handler = (w, p) => {
   if (p.OSSPrefix !== undefined && !/^[A-Za-z0-9]{1,30}$/.test(p.OSSPrefix)) throw new RpcError(400, 'InvalidOSSPrefix.Malformed', 'The specified OSSPrefix format is wrongly formed.');
   const fmt = (p.ImageFormat ?? 'RAW').toLowerCase();
   const taskId = ecsId('t');
-  const output = `${p.OSSBucket}/${p.OSSPrefix ?? ''}_${img.id}_system.${fmt === 'raw' ? 'raw.tar.gz' : fmt}`;
-  w.tasks.set(taskId, { id: taskId, action: 'ExportImage', region: p.RegionId!, script: w.scripts.exportTask, step: 0, cancelled: false, imageId: img.id, output });
+  // One file per disk ("Export a custom image": names holding "system" are the system disk, names holding
+  // "data" a data disk, identified by its mount point such as xvdb, xvdc).
+  const ext = fmt === 'raw' ? 'raw.tar.gz' : fmt;
+  let mount = 'a';
+  const outputs = img.disks.map((d) => `${p.OSSBucket}/${p.OSSPrefix ?? ''}_${img.id}_${d.type === 'system' ? 'system' : `data_xvd${(mount = String.fromCharCode(mount.charCodeAt(0) + 1))}`}.${ext}`);
+  w.tasks.set(taskId, { id: taskId, action: 'ExportImage', region: p.RegionId!, script: w.scripts.exportTask, step: 0, cancelled: false, imageId: img.id, outputs });
   return { TaskId: taskId, RegionId: p.RegionId };
 };
 
@@ -126,6 +150,7 @@ const modifyImageSharePermission: Handler = (w, p) => {
 export const ECS_ACTIONS: Record<string, Handler> = {
   ImportImage: importImage,
   DescribeTasks: describeTasks,
+  DescribeTaskAttribute: describeTaskAttribute,
   CancelTask: cancelTask,
   DescribeImages: describeImages,
   ExportImage: exportImage,

@@ -14,8 +14,10 @@ export interface EcsTask {
   step: number;
   cancelled: boolean;
   imageId: string;
-  /** ExportImage: the object written into `objects` when the task finishes. */
-  output?: string | undefined;
+  /** ExportImage: the objects written into `objects` when the task finishes, one per disk (system first). */
+  outputs?: string[] | undefined;
+  /** A Failed task's reason, as DescribeTaskAttribute reports it in OperationProgress. */
+  failure?: { code: string; message: string } | undefined;
 }
 
 export interface EcsImage {
@@ -49,6 +51,10 @@ export class EcsWorld {
   /** OSS bucket/object → bytes (ExportImage writes here). */
   readonly objects = new Map<string, Buffer>();
   exportBytes = Buffer.alloc(0);
+  /** Per-disk export bytes (index 0 the system disk); `exportBytes` for a disk without an entry. */
+  exportDiskBytes: Buffer[] = [];
+  /** The reason the next task reaching Failed reports (DescribeTaskAttribute ErrorCode/ErrorMsg). */
+  taskFailure = { code: 'ParameterInvalid', message: 'The specified RegionId parameter is invalid.' };
   /** Account ids ModifyImageSharePermission answers InvalidAccount.NotFound for. */
   readonly unknownAccounts = new Set<string>();
   readonly buckets = new Map<string, { storageClass: string; sse?: string | undefined }>();
@@ -61,7 +67,8 @@ export class EcsWorld {
     if (t.cancelled) return 'Cancelled';
     const s = t.script[Math.min(t.step, t.script.length - 1)]!;
     t.step++;
-    if (s === 'Finished' && t.output) this.objects.set(t.output, this.exportBytes);
+    if (s === 'Finished') t.outputs?.forEach((o, i) => this.objects.set(o, this.exportDiskBytes[i] ?? this.exportBytes));
+    if (s === 'Failed') t.failure ??= { ...this.taskFailure };
     return s;
   }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
 import type { EcsWorld } from './ecs-world.js';
+import { checkSecurityToken } from './rpc-signature.js';
 
 /** OSS REST error body (OSS API, "Error responses"). */
 function ossError(res: ServerResponse, status: number, code: string, message: string, extra = ''): void {
@@ -44,8 +45,13 @@ function object(req: IncomingMessage, res: ServerResponse, body: Buffer | undefi
  * Path-style OSS (ali-oss with sldEnable): GET /bucket/?bucketInfo and HEAD/GET /bucket/key. Requests
  * must carry an OSS-signed Authorization header ("OSS AccessKeyId:Signature" or OSS4-HMAC-SHA256).
  */
-export function ossRoute(req: IncomingMessage, res: ServerResponse, url: URL, w: EcsWorld): void {
+export function ossRoute(req: IncomingMessage, res: ServerResponse, url: URL, w: EcsWorld, auth: { keys: Map<string, string>; tokens: Map<string, string> }): void {
   if (!/^OSS4?(-HMAC-SHA256)? \S/.test(req.headers.authorization ?? '')) return ossError(res, 403, 'AccessDenied', 'Authorization header missing or not OSS-signed.');
+  // The AccessKeyId of "OSS AccessKeyId:Signature" (V1) or "OSS4-HMAC-SHA256 Credential=AccessKeyId/..." (V4).
+  const id = /^OSS (\S+):/.exec(req.headers.authorization!)?.[1] ?? /Credential=([^/]+)\//.exec(req.headers.authorization!)?.[1] ?? '';
+  if (!auth.keys.has(id)) return ossError(res, 403, 'InvalidAccessKeyId', 'The OSS Access Key Id you provided does not exist in our records.');
+  // STS keys carry x-oss-security-token (OSS "Use temporary credentials provided by STS"); a wrong one is InvalidSecurityToken.
+  if (checkSecurityToken(id, req.headers['x-oss-security-token'] as string | undefined, auth.tokens)) return ossError(res, 403, 'InvalidSecurityToken', 'The security token you provided is invalid.');
   const [, bucket = '', ...rest] = url.pathname.split('/');
   const key = decodeURIComponent(rest.join('/'));
   if (url.searchParams.has('bucketInfo')) return bucketInfo(res, w, bucket);

@@ -31,6 +31,8 @@ export class EcsRpcFake {
   readonly failNext = new Map<string, RpcError>();
   private readonly nonces = new Set<string>();
   private readonly keys = new Map([[FAKE_ACCESS_KEY.id, FAKE_ACCESS_KEY.secret]]);
+  /** AccessKeyId → SecurityToken of the temporary (STS) keys the fake knows. */
+  private readonly tokens = new Map<string, string>();
   private server!: Server;
   host = '';
 
@@ -52,6 +54,12 @@ export class EcsRpcFake {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Another AccessKey the fake accepts; with a SecurityToken it is an STS key that must carry it. */
+  addKey(id: string, secret: string, securityToken?: string): void {
+    this.keys.set(id, secret);
+    if (securityToken !== undefined) this.tokens.set(id, securityToken);
+  }
+
   callsOf(action: string): RpcCall[] {
     return this.calls.filter((c) => c.action === action);
   }
@@ -60,11 +68,11 @@ export class EcsRpcFake {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const url = new URL(req.url ?? '/', 'http://fake');
-    if (url.pathname !== '/') return ossRoute(req, res, url, this.world);
+    if (url.pathname !== '/') return ossRoute(req, res, url, this.world, { keys: this.keys, tokens: this.tokens });
     const params = { ...Object.fromEntries(url.searchParams), ...Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) };
     try {
-      const bad = checkRpcSignature(req.method ?? 'GET', params, this.keys);
-      if (bad) throw new RpcError(bad.code === 'InvalidAccessKeyId.NotFound' ? 404 : 400, bad.code, bad.message);
+      const bad = checkRpcSignature(req.method ?? 'GET', params, this.keys, this.tokens);
+      if (bad) throw new RpcError(bad.code === 'InvalidAccessKeyId.NotFound' ? 404 : bad.code.startsWith('InvalidSecurityToken') ? 403 : 400, bad.code, bad.message);
       if (this.nonces.has(params.SignatureNonce!)) throw new RpcError(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.');
       this.nonces.add(params.SignatureNonce!);
       this.calls.push({ action: params.Action!, version: params.Version!, params });
