@@ -2,9 +2,10 @@ import { IMPORT_TARGETS, type ImportTarget } from '../cloud/preflight/finding.js
 import { bootModesFor, cloudOf, type ImportOptions } from '../cloud/upload-import/import-options.js';
 import { bad, obj, str, stringMap } from './body-fields.js';
 import { isVmxferError } from '../core/errors.js';
+import { parseDistribute } from './distribute-body.js';
 import { AWS_IMAGE_MAX_VOLUMES, parseExtraDisk, type ExtraDisk } from '../cloud/upload-import/extra-disks.js';
 
-const COMMON = ['target', 'description', 'licenseType', 'bootMode', 'platform', 'architecture', 'roleName', 'tags', 'extraDisks'];
+const COMMON = ['target', 'description', 'licenseType', 'bootMode', 'platform', 'architecture', 'roleName', 'tags', 'extraDisks', 'copy', 'share', 'dryRun'];
 const AWS_ONLY = ['usageOperation', 'encrypted', 'kmsKeyId'];
 const ECS_ONLY = ['imageName', 'osType'];
 
@@ -26,6 +27,7 @@ export function parseImportBody(raw: unknown, destination: string): ImportOption
   if (o.licenseType !== undefined && o.usageOperation !== undefined) throw bad('import.usageOperation', 'cannot be given with import.licenseType (InvalidParameterCombination)');
   if (o.encrypted !== undefined && typeof o.encrypted !== 'boolean') throw bad('import.encrypted', 'must be true or false');
   if (t === 'ecs-image' && o.imageName === undefined) throw bad('import.imageName', 'is required for an ecs-image import');
+  if (o.dryRun !== undefined && typeof o.dryRun !== 'boolean') throw bad('import.dryRun', 'must be true or false');
   const bootMode = s('bootMode');
   if (bootMode !== undefined && !bootModesFor(t).includes(bootMode)) throw bad('import.bootMode', `must be one of ${bootModesFor(t).join(', ')}`);
   return {
@@ -43,6 +45,8 @@ export function parseImportBody(raw: unknown, destination: string): ImportOption
     extraDisks: o.extraDisks === undefined ? undefined : extraDisks(t, o.extraDisks),
     imageName: s('imageName'),
     osType: s('osType'),
+    ...parseDistribute(o, t),
+    ...(o.dryRun === undefined ? {} : { dryRun: o.dryRun as boolean }),
   };
 }
 

@@ -4,12 +4,12 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import WebSocket from 'ws';
 import type { RgwEnv, TestBucket } from '../helpers/rgw.js';
 import { startDaemon, waitForJob, type TestDaemon } from '../helpers/daemon.js';
 import { getObjectBytes } from '../helpers/s3-object.js';
 import type { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
 import { importWorld, type ImportWorld } from '../helpers/import-world.js';
+import { closeFeed, feed } from '../helpers/feed-socket.js';
 import { IMPORT_IMAGE_SCRIPT, type TaskStep } from '../helpers/ec2-query-fake/fake-state.js';
 
 const pexec = promisify(execFile);
@@ -38,17 +38,6 @@ function daemon(): Promise<TestDaemon> {
       cloud: { aws_endpoint: ec2.url, poll_seconds: 0.01 },
     },
   });
-}
-
-async function feed(d: TestDaemon): Promise<{ ws: WebSocket; got: any[] }> {
-  const ws = new WebSocket(d.url.replace('http', 'ws') + '/v1/feed');
-  const got: any[] = [];
-  ws.on('message', (data) => got.push(JSON.parse(String(data))));
-  // The daemon stopping may reset the socket before the close handshake ends; that is not a test failure.
-  ws.on('error', () => undefined);
-  await new Promise((r) => ws.once('open', r));
-  ws.send(JSON.stringify({ type: 'auth', token: d.token }));
-  return { ws, got };
 }
 
 function submit(d: TestDaemon, key: string, cloudImport: Record<string, unknown> = { target: 'aws-image' }) {
@@ -120,9 +109,7 @@ test('an API upload job with an aws-image import: active/uploading → active/im
     assert.match(metrics, /^vmxfer_cloud_task_updates_total\{kind="aws-image",state="completed"\} 1$/m);
     await promtool(metrics);
   } finally {
-    const closed = new Promise((r) => ws.once('close', r));
-    ws.close();
-    await closed;
+    await closeFeed(ws);
     await d.stop();
     await rm(d.stateDir, { recursive: true, force: true });
   }

@@ -1,5 +1,6 @@
 import type { ImportTarget } from '../preflight/finding.js';
 import type { ExtraDisk } from './extra-disks.js';
+import type { CopyRequest, ShareRequest } from '../distribute/distribute-options.js';
 
 /**
  * An import requested after an upload, as `vmxfer upload --import` flags and the API's `import`
@@ -32,6 +33,12 @@ export interface ImportOptions {
   extraDisks?: ExtraDisk[] | undefined;
   /** One token for every ImportImage call of this import, so a retried or restarted job gets the same task. */
   clientToken?: string | undefined;
+  /** aws-image and ecs-image: copies of the imported image to other regions once it is available. */
+  copy?: CopyRequest[] | undefined;
+  /** aws-image and ecs-image: accounts the image (and each copy) is shared with after the copies. */
+  share?: ShareRequest | undefined;
+  /** DryRun before the cloud calls that document it (default true; false skips them). */
+  dryRun?: boolean | undefined;
 }
 
 export const AWS_BOOT_MODES = ['legacy-bios', 'uefi', 'uefi-preferred'] as const;

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { EC2_ACTIONS, Ec2Error, type Ec2World, type Params } from './ec2-actions.js';
+import { EC2_ACTIONS, Ec2Error, VALIDATES_DRY_RUN, type Ec2World, type Params } from './ec2-actions.js';
 import { COPY_SCRIPT, EXPORT_SCRIPT, IMPORT_IMAGE_SCRIPT, IMPORT_SNAPSHOT_SCRIPT } from './fake-state.js';
 import { iamGetRole } from './iam-actions.js';
 import { s3Route, type FakeBucket } from './s3-routes.js';
@@ -40,6 +40,7 @@ export class Ec2QueryFake {
     exportBytes: Buffer.alloc(0),
     tokens: new Map(),
     launchPermissions: new Map(),
+    images: new Map(),
   };
   readonly buckets = new Map<string, FakeBucket>();
   /** Action → how many of its next calls answer RequestLimitExceeded. */
@@ -106,7 +107,7 @@ export class Ec2QueryFake {
       this.failNext.delete(action);
       return this.ec2Error(res, injected);
     }
-    if (params.DryRun === 'true') return this.ec2Error(res, new Ec2Error(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.'));
+    if (params.DryRun === 'true' && !VALIDATES_DRY_RUN.has(action)) return this.ec2Error(res, new Ec2Error(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.'));
     try {
       const body = handler(this.world, params, region);
       const requestId = randomUUID();

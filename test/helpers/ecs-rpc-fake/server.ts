@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { ECS_ACTIONS, RAM_ACTIONS } from './ecs-actions.js';
+import { ECS_ACTIONS, RAM_ACTIONS, VALIDATES_DRY_RUN } from './ecs-actions.js';
 import { EcsWorld, RpcError } from './ecs-world.js';
 import { checkRpcSignature } from './rpc-signature.js';
 import { ossRoute } from './oss-routes.js';
@@ -90,7 +90,7 @@ export class EcsRpcFake {
       this.failNext.delete(action);
       throw injected;
     }
-    if (params.DryRun === 'true') throw new RpcError(400, 'DryRunOperation', 'Request validation has been passed with DryRun flag set.');
+    if (params.DryRun === 'true' && !VALIDATES_DRY_RUN.has(action)) throw new RpcError(400, 'DryRunOperation', 'Request validation has been passed with DryRun flag set.');
     return handler(this.world, params);
   }
 
