@@ -2,8 +2,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { startDaemon, waitForJob, type TestDaemon } from '../helpers/daemon.js';
-import { importWorld, type ImportWorld } from '../helpers/import-world.js';
+import { waitForJob, type TestDaemon } from '../helpers/daemon.js';
+import { importWorld, startImportDaemon, type ImportWorld } from '../helpers/import-world.js';
 import { closeFeed, feed } from '../helpers/feed-socket.js';
 import { Ec2Error } from '../helpers/ec2-query-fake/ec2-actions.js';
 import { COPY_SCRIPT } from '../helpers/ec2-query-fake/fake-state.js';
@@ -19,25 +19,13 @@ before(async () => {
 });
 after(() => world?.close());
 
-function daemon(): Promise<TestDaemon> {
-  const { rgw, dir, ec2 } = world;
-  return startDaemon({
-    sourceRoots: [dir],
-    env: { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_EC2_METADATA_DISABLED: 'true' },
-    config: {
-      stores: { s3_endpoint: rgw.endpoint, s3_region: 'us-east-1', s3_path_style: true },
-      cloud: { aws_endpoint: ec2.url, poll_seconds: 0.01 },
-    },
-  });
-}
-
 function submit(d: TestDaemon, cloudImport: Record<string, unknown>) {
   const key = `distribute/${randomBytes(3).toString('hex')}.vmdk`;
   return d.api('POST', '/v1/jobs', { source: world.raw, destination: `s3://${world.bucket.name}/${key}`, format: 'vmdk', import: { target: 'aws-image', ...cloudImport } });
 }
 
 async function withDaemon(fn: (d: TestDaemon) => Promise<void>): Promise<void> {
-  const d = await daemon();
+  const d = await startImportDaemon(world);
   try {
     await fn(d);
   } finally {
@@ -51,6 +39,17 @@ async function withDaemon(fn: (d: TestDaemon) => Promise<void>): Promise<void> {
 const realCopies = (source: string) => world.ec2.callsOf('CopyImage').filter((c) => c.params.SourceImageId === source && c.params.DryRun !== 'true');
 
 const until = (states: string[]) => (j: any) => states.includes(j.state);
+
+/** A job copying its AMI to two regions, both CopyImage calls made and the copies pending. */
+async function twoCopiesPending(d: TestDaemon): Promise<{ id: string; ami: string }> {
+  const r = await submit(d, { copy: { regions: ['us-west-2', 'eu-central-1'] } });
+  const id = r.json.job.id;
+  const copying = await waitForJob(d, id, (j) => (j.phase === 'copying' && j.cloudTask?.state === 'pending') || until(['completed', 'failed'])(j));
+  assert.equal(copying.phase, 'copying', JSON.stringify(copying.error));
+  const ami = world.ec2.callsOf('CopyImage').at(-1)!.params.SourceImageId!;
+  while (realCopies(ami).length < 2) await new Promise((res) => setTimeout(res, 20));
+  return { id, ami };
+}
 
 test('POST /v1/jobs refuses a bad copy or share request with a 400 naming the field, before the job exists', async () => {
   await withDaemon(async (d) => {
@@ -130,12 +129,7 @@ test('a daemon restarted mid-copy follows the copies it started: no second CopyI
   const { ec2 } = world;
   ec2.world.scripts.copy = PENDING;
   await withDaemon(async (d) => {
-    const r = await submit(d, { copy: { regions: ['us-west-2', 'eu-central-1'] } });
-    const id = r.json.job.id;
-    const copying = await waitForJob(d, id, (j) => (j.phase === 'copying' && j.cloudTask?.state === 'pending') || until(['completed', 'failed'])(j));
-    assert.equal(copying.phase, 'copying', JSON.stringify(copying.error));
-    const ami = ec2.callsOf('CopyImage').at(-1)!.params.SourceImageId!;
-    while (realCopies(ami).length < 2) await new Promise((res) => setTimeout(res, 20));
+    const { id, ami } = await twoCopiesPending(d);
     const imports = ec2.callsOf('ImportImage').length;
     const copyCalls = ec2.callsOf('CopyImage').length;
     await d.restart();
@@ -156,12 +150,7 @@ test('cancelling an API job mid-copy stops each copy on the EC2 Query API protoc
   ec2.world.scripts.copy = PENDING;
   await withDaemon(async (d) => {
     const before = ec2.callsOf('DeregisterImage').length;
-    const r = await submit(d, { copy: { regions: ['us-west-2', 'eu-central-1'] } });
-    const id = r.json.job.id;
-    const copying = await waitForJob(d, id, (j) => (j.phase === 'copying' && j.cloudTask?.state === 'pending') || until(['completed', 'failed'])(j));
-    assert.equal(copying.phase, 'copying', JSON.stringify(copying.error));
-    const ami = ec2.callsOf('CopyImage').at(-1)!.params.SourceImageId!;
-    while (realCopies(ami).length < 2) await new Promise((res) => setTimeout(res, 20));
+    const { id, ami } = await twoCopiesPending(d);
     assert.equal((await d.api('POST', `/v1/jobs/${id}/cancel`)).status, 202);
     const done = await waitForJob(d, id, until(['cancelled', 'completed', 'failed']));
     assert.equal(done.state, 'cancelled');

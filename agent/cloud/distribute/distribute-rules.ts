@@ -3,7 +3,7 @@ import { CLOUD } from '../error-codes.js';
 import { awsEncryptionRules, ecsEncryptionRules } from '../preflight/encryption-rules.js';
 import { formatFinding, type Finding } from '../preflight/finding.js';
 import { ecsDescriptionRules, ecsImageNameRules } from '../preflight/name-rules.js';
-import { ECS_SHARE_MAX } from '../tasks/share-step.js';
+import { ECS_SHARE_MAX } from './share-limits.js';
 import type { Cloud, CopyRequest, DistributeRequest } from './distribute-options.js';
 
 /** One thing wrong with a copy/share request: the field (as the API names it under `import.`) and why. */

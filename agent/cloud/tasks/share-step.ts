@@ -7,9 +7,9 @@ import { ecsClients, type EcsConnection } from '../ecs/ecs-clients.js';
 import { addEcsShareAccounts, dryRunEcsShareAccounts, ecsSharedAccounts, publishEcsCommunityImage } from '../ecs/ecs-copy-share.js';
 import { ecsImage } from '../ecs/ecs-tasks.js';
 
-/** ModifyImageSharePermission: 10 accounts per call (more are silently ignored), 50 accounts per image. */
-export const ECS_SHARE_BATCH = 10;
-export const ECS_SHARE_MAX = 50;
+import { ECS_SHARE_BATCH, ECS_SHARE_MAX } from '../distribute/share-limits.js';
+
+export { ECS_SHARE_BATCH, ECS_SHARE_MAX };
 
 export interface ShareOutcome {
   account: string;
