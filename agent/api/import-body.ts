@@ -2,9 +2,10 @@ import { IMPORT_TARGETS, type ImportTarget } from '../cloud/preflight/finding.js
 import { bootModesFor, cloudOf, type ImportOptions } from '../cloud/upload-import/import-options.js';
 import { bad, obj, str, stringMap } from './body-fields.js';
 import { isVmxferError } from '../core/errors.js';
+import { parseDistribute } from './distribute-body.js';
 import { AWS_IMAGE_MAX_VOLUMES, parseExtraDisk, type ExtraDisk } from '../cloud/upload-import/extra-disks.js';
 
-const COMMON = ['target', 'description', 'licenseType', 'bootMode', 'platform', 'architecture', 'roleName', 'tags', 'extraDisks', 'checkRole', 'dryRun'];
+const COMMON = ['target', 'description', 'licenseType', 'bootMode', 'platform', 'architecture', 'roleName', 'tags', 'extraDisks', 'checkRole', 'dryRun', 'copy', 'share'];
 const AWS_ONLY = ['usageOperation', 'encrypted', 'kmsKeyId', 'manifest'];
 const ECS_ONLY = ['imageName', 'osType', 'region'];
 
@@ -47,6 +48,7 @@ export function parseImportBody(raw: unknown, destination: string): ImportOption
     checkRole: o.checkRole as boolean | undefined,
     dryRun: o.dryRun as boolean | undefined,
     manifest: o.manifest as boolean | undefined,
+    ...parseDistribute(o, t),
   };
 }
 

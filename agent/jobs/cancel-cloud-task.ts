@@ -11,6 +11,7 @@ import type { RunContext } from './run-context.js';
 export async function cancelStartedCloudTask(job: JobRecord, ctx: RunContext): Promise<void> {
   if (job.result) return;
   const c = connectionsFromConfig(ctx.config);
+  if (job.import && job.imported) return cancelCopies(c, cloudOf(job.import.target), job.copiesStarted ?? {});
   if (job.import && job.importTask) {
     return cloudOf(job.import.target) === 'aws' ? cancelAws(c.aws, job.importTask.taskId, 'import') : cancelEcs(c.ecs, job.importTask.taskId);
   }
@@ -34,4 +35,24 @@ async function cancelEcs(connection: ReturnType<typeof connectionsFromConfig>['e
   if (!connection) return;
   const [{ ecsClients }, { cancelEcsTask }] = await Promise.all([import('../cloud/ecs/ecs-clients.js'), import('../cloud/ecs/ecs-tasks.js')]);
   await cancelEcsTask(ecsClients(connection), taskId);
+}
+
+/** Copies still running after the import: CancelCopyImage (ECS) or DeregisterImage of the pending AMI (EC2). */
+async function cancelCopies(c: ReturnType<typeof connectionsFromConfig>, cloud: 'aws' | 'ecs', started: Record<string, string>): Promise<void> {
+  const copies = Object.entries(started);
+  if (!copies.length) return;
+  if (cloud === 'aws' && c.aws) {
+    const [{ awsClients }, { deregisterAwsImage, describeAwsImage }] = await Promise.all([import('../cloud/aws/aws-clients.js'), import('../cloud/aws/aws-copy-share.js')]);
+    const clients = awsClients(c.aws);
+    // A copy that already finished is a usable AMI: only pending ones are stopped.
+    const stopPending = async (region: string, id: string) => {
+      if ((await describeAwsImage(clients, region, id)).verdict === 'running') await deregisterAwsImage(clients, region, id);
+    };
+    await Promise.allSettled(copies.map(([region, id]) => stopPending(region, id)));
+  }
+  if (cloud === 'ecs' && c.ecs) {
+    const [{ ecsClients }, { cancelEcsCopy }] = await Promise.all([import('../cloud/ecs/ecs-clients.js'), import('../cloud/ecs/ecs-copy-share.js')]);
+    const clients = ecsClients(c.ecs);
+    await Promise.allSettled(copies.map(([region, id]) => cancelEcsCopy(clients, region, id)));
+  }
 }

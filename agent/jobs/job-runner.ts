@@ -16,7 +16,8 @@ import type { Direction } from '../metrics/agent-metrics.js';
 import { observedSink } from './observed-sink.js';
 import type { PartBoard } from './part-board.js';
 import { connectionFor, retryPolicy, type RunContext } from './run-context.js';
-import type { JobPhase, JobRecord, JobResult } from './job-types.js';
+import type { ImportedResult, JobPhase, JobRecord, JobResult } from './job-types.js';
+import { checkJobDistribute, distributeAfterImport, wantsDistribute, type DistributeHooks } from './distribute-after-import.js';
 import { importAfterUpload, preflightJobImport, type ImportHooks } from './import-after-upload.js';
 import type { UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
 import { exportForJob, type ExportHooks } from './export-for-job.js';
@@ -26,7 +27,7 @@ import { dataDiskPath } from '../cloud/tasks/data-disk-path.js';
 import type { ExportedObject } from '../cloud/tasks/export-task.js';
 
 /** One run of one job: its progress, its parts and the signal that stops it. */
-export interface JobRun extends ImportHooks, ExportHooks {
+export interface JobRun extends ImportHooks, ExportHooks, DistributeHooks {
   progress: ProgressTracker;
   parts: PartBoard;
   signal: AbortSignal;
@@ -49,6 +50,7 @@ export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Prom
   const opened = await openJobSink(job, ctx, run, direction);
   await preflight(job, opened, run.signal);
   const plan = await preflightJobImport(job, ctx, run.signal);
+  checkJobDistribute(job, ctx);
   run.onValidated();
   forwardPhases(job, run);
   meterProgress(run.progress, ctx, direction, opened.sink.kind);
@@ -87,9 +89,18 @@ async function exportThenDownload(job: JobRecord, ctx: RunContext, run: JobRun):
 async function uploadThenImport(job: JobRecord, plan: UploadImportPlan, ctx: RunContext, run: JobRun, opened: OpenedSink): Promise<JobResult> {
   const uploaded = job.uploaded ?? (await upload(job, ctx, run, opened, plan.as));
   if (!job.uploaded) await run.onUploaded(uploaded);
+  const imported = job.imported ?? (await importOnce(job, plan, ctx, run));
+  const distributed = await distributeAfterImport(job, imported, ctx, run);
+  return { ...uploaded, import: distributed ? { ...imported, ...distributed } : imported };
+}
+
+/** The import; its result is made durable when copies or shares follow it. */
+async function importOnce(job: JobRecord, plan: UploadImportPlan, ctx: RunContext, run: JobRun): Promise<ImportedResult> {
   run.onPhase('importing');
   const r = await importAfterUpload(job, plan, ctx, run);
-  return { ...uploaded, import: { target: r.target, taskIds: r.taskIds, resourceIds: r.resourceIds } };
+  const imported = { target: r.target, taskIds: r.taskIds, resourceIds: r.resourceIds };
+  if (wantsDistribute(job.import)) await run.onImported(imported);
+  return imported;
 }
 
 async function openJobSink(job: JobRecord, ctx: RunContext, run: JobRun, direction: Direction): Promise<OpenedSink> {

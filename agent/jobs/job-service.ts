@@ -12,6 +12,7 @@ import { newJobId } from './job-id.js';
 import { assertMove } from './job-state-machine.js';
 import { cleanupCancelled, runJob } from './job-runner.js';
 import { cancelStartedCloudTask } from './cancel-cloud-task.js';
+import { withCopyTokens } from './copy-tokens.js';
 import { jobView, progressOf } from './job-view.js';
 import { PartBoard } from './part-board.js';
 import { destinationKey, type RunContext } from './run-context.js';
@@ -22,7 +23,7 @@ import type { ExportedObject } from '../cloud/tasks/export-task.js';
 import { SAMPLE_SECONDS, ThroughputHistory } from './throughput-history.js';
 import {
   TERMINAL_STATES, emptyProgress,
-  type JobError, type JobKind, type JobPhase, type JobResult, type JobProgress, type JobRecord, type JobState, type JobView, type PartView,
+  type ImportedResult, type JobError, type JobKind, type JobPhase, type JobResult, type JobProgress, type JobRecord, type JobState, type JobView, type PartView,
 } from './job-types.js';
 
 /** The phase a job enters when it becomes active. */
@@ -111,7 +112,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
       progress: emptyProgress(), result: null, error: null, attempts: 0,
       // One ClientToken for the job's whole life: a retried or restarted ImportImage returns the same task.
-      import: spec.import ? { ...spec.import, clientToken: randomUUID() } : null, cloudTask: null,
+      import: spec.import ? withCopyTokens({ ...spec.import, clientToken: randomUUID() }) : null, cloudTask: null,
       ...(spec.export ? { export: spec.export } : {}),
     };
     this.records.set(rec.id, rec);
@@ -228,6 +229,14 @@ export class JobService extends EventEmitter<JobServiceEvents> {
         await this.persist(rec);
       },
       onCloudTask: (status: CloudTaskStatus) => this.cloudTaskChanged(rec, status),
+      onImported: async (imported: ImportedResult) => {
+        rec.imported = imported;
+        await this.persist(rec);
+      },
+      onCopyStarted: async (region: string, imageId: string) => {
+        rec.copiesStarted = { ...rec.copiesStarted, [region]: imageId };
+        await this.persist(rec);
+      },
       onExportStarted: async (taskId: string) => {
         rec.exportTask = { taskId };
         await this.persist(rec);

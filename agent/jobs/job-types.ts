@@ -4,13 +4,14 @@ import type { ImportOptions } from '../cloud/upload-import/import-options.js';
 import type { ExportOptions } from '../cloud/export-options.js';
 import type { ExportedObject } from '../cloud/tasks/export-task.js';
 import type { DownloadResult } from '../transfer/download.js';
+import type { DistributeResult } from '../cloud/distribute/distribute-step.js';
 
 /** The job model exactly as docs/api.md (v1) fixes it, plus what the daemon persists to resume a job. */
 
 export const JOB_STATES = ['queued', 'validating', 'active', 'completed', 'failed', 'cancelling', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-export const JOB_PHASES = ['converting', 'uploading', 'downloading', 'verifying', 'importing', 'exporting'] as const;
+export const JOB_PHASES = ['converting', 'uploading', 'downloading', 'verifying', 'importing', 'copying', 'sharing', 'exporting'] as const;
 export type JobPhase = (typeof JOB_PHASES)[number];
 
 export type JobKind = 'upload' | 'download' | 'convert' | 'export';
@@ -51,13 +52,22 @@ export interface JobResult {
   outputSha256: string | null;
   seconds: number;
   /** An upload with an `import`: what the cloud made of the object (AMI, snapshot or ECS image ids). */
-  import?: { target: string; taskIds: string[]; resourceIds: string[] } | undefined;
+  import?: ImportedResult | undefined;
   /** A download or export job with a `format`: the object's format, the target and how it was converted. */
   conversion?: DownloadResult['conversion'];
   /** An export job: the task and the object it wrote (then downloaded). */
   export?: ExportedObject | undefined;
   /** An ECS export of an image with data disks: each data disk's object and the file it was written to. */
   dataDisks?: Array<{ key: string; destination: string; objectSize: number; outputSha256: string | null }> | undefined;
+}
+
+/** What the cloud made of an upload: task and resource ids, then the copies and each image's shares when asked. */
+export interface ImportedResult {
+  target: string;
+  taskIds: string[];
+  resourceIds: string[];
+  copies?: DistributeResult['copies'] | undefined;
+  shares?: DistributeResult['shares'] | undefined;
 }
 
 export interface JobError {
@@ -92,6 +102,10 @@ export interface JobRecord {
   uploaded?: JobResult | null | undefined;
   /** Persisted, not shown: the started cloud task, so a restart follows it instead of starting another. */
   importTask?: StartedImport | null | undefined;
+  /** Persisted, not shown: the finished import, so a restart mid-copy goes straight to the copies. */
+  imported?: ImportedResult | null | undefined;
+  /** Persisted, not shown: region → image id of each copy CopyImage started, followed again after a restart. */
+  copiesStarted?: Record<string, string> | null | undefined;
   /** An export job's image export (docs/api.md "Export jobs"). */
   export?: ExportOptions | null | undefined;
   /** Persisted, not shown: the started export task, followed again after a restart. */
@@ -106,7 +120,7 @@ export interface PartView {
 }
 
 /** The API's Job: the record plus, for GET one job only, its parts and throughput history. */
-export interface JobView extends Omit<JobRecord, 'version' | 'options' | 'uploaded' | 'importTask' | 'exportTask' | 'exported' | 'cloudTask' | 'import' | 'export'> {
+export interface JobView extends Omit<JobRecord, 'version' | 'options' | 'uploaded' | 'importTask' | 'imported' | 'copiesStarted' | 'exportTask' | 'exported' | 'cloudTask' | 'import' | 'export'> {
   options: JobOptions;
   import: ImportOptions | null;
   export?: ExportOptions | undefined;

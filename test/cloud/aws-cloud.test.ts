@@ -219,6 +219,7 @@ test('cancelling an image export mid-task calls CancelExportTask and leaves no f
 });
 
 test('CopyImage against an EC2 Query API protocol fake: called in the destination region, a throttled retry reuses the ClientToken and creates one AMI', async () => {
+  fake.world.images.set('ami-src', { region: 'eu-west-1', encrypted: false });
   fake.throttle.set('CopyImage', 2);
   const { seen, callbacks } = recorder();
   const r = await copyAwsImage(connection(), { sourceImageId: 'ami-src', sourceRegion: 'eu-west-1', destinationRegion: 'us-east-1', name: 'web01', poll: POLL }, callbacks);
@@ -232,6 +233,7 @@ test('CopyImage against an EC2 Query API protocol fake: called in the destinatio
 });
 
 test('EC2 launch permissions via ModifyImageAttribute, one outcome per account', async () => {
+  fake.world.images.set('ami-share', { region: 'eu-west-1', encrypted: false });
   const ok = await shareAwsImage(connection(), 'ami-share', ['111122223333', '444455556666', '111122223333']);
   assert.deepEqual(ok, [{ account: '111122223333', shared: true }, { account: '444455556666', shared: true }]);
   assert.deepEqual(fake.world.launchPermissions.get('ami-share'), ['111122223333', '444455556666']);

@@ -4,19 +4,17 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import WebSocket from 'ws';
-import type { RgwEnv, TestBucket } from '../helpers/rgw.js';
-import { startDaemon, waitForJob, type TestDaemon } from '../helpers/daemon.js';
+import type { TestBucket } from '../helpers/rgw.js';
+import { waitForJob, type TestDaemon } from '../helpers/daemon.js';
 import { getObjectBytes } from '../helpers/s3-object.js';
 import type { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
-import { importWorld, type ImportWorld } from '../helpers/import-world.js';
+import { importWorld, startImportDaemon, type ImportWorld } from '../helpers/import-world.js';
+import { closeFeed, feed } from '../helpers/feed-socket.js';
 import { IMPORT_IMAGE_SCRIPT, type TaskStep } from '../helpers/ec2-query-fake/fake-state.js';
 
 const pexec = promisify(execFile);
-let rgw: RgwEnv;
 let bucket: TestBucket;
 let ec2: Ec2QueryFake;
-let dir: string;
 let raw: string;
 
 /** The import task stays in `converting` until the test moves it on (the fake repeats a script's last step). */
@@ -25,30 +23,12 @@ const STUCK: TaskStep[] = [{ status: 'active', message: 'pending', progress: '2'
 let world: ImportWorld;
 before(async () => {
   world = await importWorld('import-jobs', 5);
-  ({ dir, raw, rgw, bucket, ec2 } = world);
+  ({ raw, bucket, ec2 } = world);
 });
 after(() => world?.close());
 
 function daemon(): Promise<TestDaemon> {
-  return startDaemon({
-    sourceRoots: [dir],
-    env: { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_EC2_METADATA_DISABLED: 'true' },
-    config: {
-      stores: { s3_endpoint: rgw.endpoint, s3_region: 'us-east-1', s3_path_style: true },
-      cloud: { aws_endpoint: ec2.url, poll_seconds: 0.01 },
-    },
-  });
-}
-
-async function feed(d: TestDaemon): Promise<{ ws: WebSocket; got: any[] }> {
-  const ws = new WebSocket(d.url.replace('http', 'ws') + '/v1/feed');
-  const got: any[] = [];
-  ws.on('message', (data) => got.push(JSON.parse(String(data))));
-  // The daemon stopping may reset the socket before the close handshake ends; that is not a test failure.
-  ws.on('error', () => undefined);
-  await new Promise((r) => ws.once('open', r));
-  ws.send(JSON.stringify({ type: 'auth', token: d.token }));
-  return { ws, got };
+  return startImportDaemon(world);
 }
 
 function submit(d: TestDaemon, key: string, cloudImport: Record<string, unknown> = { target: 'aws-image' }) {
@@ -120,9 +100,7 @@ test('an API upload job with an aws-image import: active/uploading → active/im
     assert.match(metrics, /^vmxfer_cloud_task_updates_total\{kind="aws-image",state="completed"\} 1$/m);
     await promtool(metrics);
   } finally {
-    const closed = new Promise((r) => ws.once('close', r));
-    ws.close();
-    await closed;
+    await closeFeed(ws);
     await d.stop();
     await rm(d.stateDir, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import WebSocket from 'ws';
+import { closeFeed, feed } from '../helpers/feed-socket.js';
 import { waitForJob, type TestDaemon } from '../helpers/daemon.js';
 import { startExportDaemon, type ExportDaemon } from '../helpers/export-daemon.js';
 import type { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
@@ -32,16 +32,6 @@ const instanceBody = (destination: string, extra: Record<string, unknown> = {}) 
 
 function stateOf(j: any): string {
   return `${j.state}${j.phase ? `/${j.phase}` : ''}`;
-}
-
-async function feed(): Promise<{ ws: WebSocket; got: any[] }> {
-  const ws = new WebSocket(d.url.replace('http', 'ws') + '/v1/feed');
-  const got: any[] = [];
-  ws.on('message', (data) => got.push(JSON.parse(String(data))));
-  ws.on('error', () => undefined);
-  await new Promise((r) => ws.once('open', r));
-  ws.send(JSON.stringify({ type: 'auth', token: d.token }));
-  return { ws, got };
 }
 
 test('POST /v1/jobs with an instance export refuses bad fields with a 400 naming them and creates no job', async () => {
@@ -75,7 +65,7 @@ test('POST /v1/jobs with an instance export refuses bad fields with a 400 naming
 
 test('an instance export API job: CreateInstanceExportTask on the EC2 Query API protocol fake, active/exporting → active/downloading → completed, the file equals the OVA', async () => {
   ec2.world.exportBytes = randomBytes(700_000);
-  const { ws, got } = await feed();
+  const { ws, got } = await feed(d);
   try {
     const dst = join(d.stateDir, 'web01.ova');
     const r = await d.api('POST', '/v1/jobs', instanceBody(dst));
@@ -119,9 +109,7 @@ test('an instance export API job: CreateInstanceExportTask on the EC2 Query API 
     assert.match(metrics, /^vmxfer_cloud_task_updates_total\{kind="aws-export-instance",state="active"\} 2$/m);
     assert.match(metrics, /^vmxfer_cloud_task_updates_total\{kind="aws-export-instance",state="completed"\} 1$/m);
   } finally {
-    const closed = new Promise((r) => ws.once('close', r));
-    ws.close();
-    await closed;
+    await closeFeed(ws);
   }
 });
 

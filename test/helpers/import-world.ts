@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ensureRgw, createTestBucket, type RgwEnv, type TestBucket } from './rgw.js';
 import { tempDir } from './tmp.js';
 import { Ec2QueryFake } from './ec2-query-fake/server.js';
+import { startDaemon, type TestDaemon } from './daemon.js';
 
 /** What the upload-then-import tests share: a small raw disk, a fresh bucket on the real RGW, an EC2 Query API protocol fake. */
 export interface ImportWorld {
@@ -32,4 +33,16 @@ export async function importWorld(bucketPrefix: string, sizeMiB: number): Promis
       await cleanup();
     },
   };
+}
+
+/** A daemon storing to the world's RGW bucket (region us-east-1) and importing through its EC2 fake, polling fast. */
+export function startImportDaemon(world: ImportWorld): Promise<TestDaemon> {
+  return startDaemon({
+    sourceRoots: [world.dir],
+    env: { AWS_ACCESS_KEY_ID: world.rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: world.rgw.secretAccessKey, AWS_EC2_METADATA_DISABLED: 'true' },
+    config: {
+      stores: { s3_endpoint: world.rgw.endpoint, s3_region: 'us-east-1', s3_path_style: true },
+      cloud: { aws_endpoint: world.ec2.url, poll_seconds: 0.01 },
+    },
+  });
 }

@@ -18,7 +18,9 @@ import type { UploadOptions } from '../../sinks/object-sink.js';
 import { WorkerPool } from '../../pipeline/worker-pool.js';
 import { parseWorkers } from './convert.js';
 import { IMPORT_FLAGS, IMPORT_FLAGS_HELP, importOptions } from '../import-flags.js';
-import { importSummary, preflightUploadImport, runUploadImport } from '../upload-import.js';
+import { checkUploadDistribute, importSummary, preflightUploadImport, runUploadDistribute, runUploadImport } from '../upload-import.js';
+import { DISTRIBUTE_FLAGS, DISTRIBUTE_FLAGS_HELP, distributeFromFlags } from '../distribute-flags.js';
+import { distributeSummary, throwIfShareFailed } from '../distribute-output.js';
 
 export const UPLOAD_USAGE = `Usage: vmxfer upload SRC URL [--as FORMAT] [options]
 
@@ -43,7 +45,8 @@ confirmed part. After a crash, kill -9, SIGTERM or network loss, run the same co
   --workers N         conversion threads (default: the cores available; 0 = inline)
   --json              JSON progress lines and a JSON result
 ${STORE_FLAGS_HELP}
-${IMPORT_FLAGS_HELP}`;
+${IMPORT_FLAGS_HELP}
+${DISTRIBUTE_FLAGS_HELP}`;
 
 export async function uploadCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseCommand(
@@ -66,6 +69,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       json: { type: 'boolean' },
       workers: { type: 'string' },
       ...IMPORT_FLAGS,
+      ...DISTRIBUTE_FLAGS,
     },
     UPLOAD_USAGE,
   );
@@ -74,6 +78,8 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   const concurrency = values.concurrency ? Number(values.concurrency) : 4;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw vmxError(CORE.USAGE, `--concurrency must be an integer from 1 to 64`);
   const cloudImport = values.cancel ? undefined : importOptions(values, UPLOAD_USAGE);
+  const distribute = values.cancel ? undefined : distributeFromFlags(values, cloudImport?.target, UPLOAD_USAGE);
+  if (distribute && cloudImport) checkUploadDistribute(distribute, cloudImport, values, UPLOAD_USAGE);
   const plan = cloudImport && (await preflightUploadImport(src!, url!, cloudImport, values, UPLOAD_USAGE, signal));
   const { sink, key } = await openSink(url!, storeConnection(values));
   const checkpoints = new FileCheckpointStore<UploadCheckpoint>(join(stateDir(values), 'checkpoints'), isUploadCheckpoint);
@@ -107,15 +113,18 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
     });
     stop();
     const imported = cloudImport && plan && (await runUploadImport(url!, cloudImport, plan, values, UPLOAD_USAGE, signal));
-    if (values.json) process.stdout.write(JSON.stringify({ type: 'result', ...result, ...(imported ? { import: imported } : {}) }) + '\n');
+    const distributed = imported && distribute && (await runUploadDistribute(imported, distribute, cloudImport!, values, UPLOAD_USAGE, signal));
+    if (values.json) process.stdout.write(JSON.stringify({ type: 'result', ...result, ...(imported ? { import: distributed ? { ...imported, ...distributed } : imported } : {}) }) + '\n');
     else {
       process.stdout.write(
         `${url}: ${formatBytes(result.objectSize)} in ${result.parts} parts of ${formatBytes(result.partSize)} ` +
           `(${result.partsSent} sent, ${result.partsSkipped} already there) in ${result.seconds.toFixed(2)} s, verified by ${result.verified}\n` +
           `etag: ${result.etag}\nsource sha256: ${result.sourceSha256 ?? '-'}\noutput sha256: ${result.outputSha256 ?? '-'}\n` +
-          (imported ? importSummary(imported) : ''),
+          (imported ? importSummary(imported) : '') +
+          (distributed ? distributeSummary(distributed) : ''),
       );
     }
+    if (distributed) throwIfShareFailed(distributed);
     return 0;
   } finally {
     stop();

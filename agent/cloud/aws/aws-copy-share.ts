@@ -1,8 +1,8 @@
-import { CopyImageCommand, DescribeImagesCommand, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
+import { CopyImageCommand, DeregisterImageCommand, DescribeImagesCommand, ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
 import { vmxError } from '../../core/errors.js';
 import { CLOUD } from '../error-codes.js';
 import type { PolledState } from '../poll-task.js';
-import { awsCall, type AwsClients } from './aws-clients.js';
+import { awsCall, ec2DryRun, type AwsClients } from './aws-clients.js';
 import { imageVerdict } from './aws-task-state.js';
 
 export interface AwsCopyParams {
@@ -17,10 +17,9 @@ export interface AwsCopyParams {
   clientToken: string;
 }
 
-/** CopyImage is called in the destination region and names the source region. */
-export async function startAwsCopy(clients: AwsClients, p: AwsCopyParams, signal?: AbortSignal): Promise<string> {
-  const ec2 = clients.ec2In(p.destinationRegion);
-  const out = await awsCall(clients, 'CopyImage', () => ec2.send(new CopyImageCommand({
+function copyCommand(p: AwsCopyParams, dryRun: boolean): CopyImageCommand {
+  return new CopyImageCommand({
+    DryRun: dryRun,
     SourceImageId: p.sourceImageId,
     SourceRegion: p.sourceRegion,
     Name: p.name,
@@ -28,9 +27,27 @@ export async function startAwsCopy(clients: AwsClients, p: AwsCopyParams, signal
     Encrypted: p.encrypted,
     KmsKeyId: p.kmsKeyId,
     ClientToken: p.clientToken,
-  }), { abortSignal: signal }), signal);
+  });
+}
+
+/** CopyImage is called in the destination region and names the source region. */
+export async function startAwsCopy(clients: AwsClients, p: AwsCopyParams, signal?: AbortSignal): Promise<string> {
+  const ec2 = clients.ec2In(p.destinationRegion);
+  const out = await awsCall(clients, 'CopyImage', () => ec2.send(copyCommand(p, false), { abortSignal: signal }), signal);
   if (!out.ImageId) throw vmxError(CLOUD.BAD_RESPONSE, `CopyImage of ${p.sourceImageId} answered without an ImageId`);
   return out.ImageId;
+}
+
+/** CopyImage with DryRun: DryRunOperation means the copy would be accepted (EC2 API reference, CopyImage DryRun). */
+export function dryRunAwsCopy(clients: AwsClients, p: AwsCopyParams, signal?: AbortSignal): Promise<void> {
+  const ec2 = clients.ec2In(p.destinationRegion);
+  return ec2DryRun(clients, 'CopyImage', () => ec2.send(copyCommand(p, true), { abortSignal: signal }), signal);
+}
+
+/** Stops a pending copy: EC2 User Guide, "Copy an AMI" — deregistering the destination AMI stops the copy. */
+export async function deregisterAwsImage(clients: AwsClients, region: string, imageId: string): Promise<void> {
+  const ec2 = clients.ec2In(region);
+  await awsCall(clients, 'DeregisterImage', () => ec2.send(new DeregisterImageCommand({ ImageId: imageId })));
 }
 
 export async function describeAwsImage(clients: AwsClients, region: string, imageId: string, signal?: AbortSignal): Promise<PolledState<{ imageId: string }>> {
@@ -45,10 +62,18 @@ export async function describeAwsImage(clients: AwsClients, region: string, imag
   };
 }
 
-/** EC2 launch permissions: ModifyImageAttribute LaunchPermission.Add with one UserId per account. */
-export async function addLaunchPermissions(clients: AwsClients, imageId: string, accounts: string[], signal?: AbortSignal): Promise<void> {
-  await awsCall(clients, 'ModifyImageAttribute', () => clients.ec2.send(new ModifyImageAttributeCommand({
-    ImageId: imageId,
-    LaunchPermission: { Add: accounts.map((UserId) => ({ UserId })) },
-  }), { abortSignal: signal }), signal);
+function launchPermissionCommand(imageId: string, accounts: string[], dryRun: boolean): ModifyImageAttributeCommand {
+  return new ModifyImageAttributeCommand({ DryRun: dryRun, ImageId: imageId, LaunchPermission: { Add: accounts.map((UserId) => ({ UserId })) } });
+}
+
+/** EC2 launch permissions: ModifyImageAttribute LaunchPermission.Add with one UserId per account, in the image's region. */
+export async function addLaunchPermissions(clients: AwsClients, region: string, imageId: string, accounts: string[], signal?: AbortSignal): Promise<void> {
+  const ec2 = clients.ec2In(region);
+  await awsCall(clients, 'ModifyImageAttribute', () => ec2.send(launchPermissionCommand(imageId, accounts, false), { abortSignal: signal }), signal);
+}
+
+/** ModifyImageAttribute with DryRun (EC2 API reference): DryRunOperation when the launch permissions would be added. */
+export function dryRunLaunchPermissions(clients: AwsClients, region: string, imageId: string, accounts: string[], signal?: AbortSignal): Promise<void> {
+  const ec2 = clients.ec2In(region);
+  return ec2DryRun(clients, 'ModifyImageAttribute', () => ec2.send(launchPermissionCommand(imageId, accounts, true), { abortSignal: signal }), signal);
 }

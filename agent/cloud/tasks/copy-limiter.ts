@@ -85,3 +85,11 @@ export class CopyLimiter {
     });
   }
 }
+
+let processLimiter: CopyLimiter | undefined;
+
+/** The one limiter of this process: every job of a daemon shares the five ECS copy slots per region. */
+export function processCopyLimiter(): CopyLimiter {
+  processLimiter ??= new CopyLimiter();
+  return processLimiter;
+}

@@ -2,14 +2,14 @@ import { isVmxferError, vmxError } from '../../core/errors.js';
 import { CLOUD } from '../error-codes.js';
 import { cloudCodeOfError } from '../cloud-error.js';
 import { awsClients, type AwsConnection } from '../aws/aws-clients.js';
-import { addLaunchPermissions } from '../aws/aws-copy-share.js';
+import { addLaunchPermissions, dryRunLaunchPermissions } from '../aws/aws-copy-share.js';
 import { ecsClients, type EcsConnection } from '../ecs/ecs-clients.js';
-import { addEcsShareAccounts, publishEcsCommunityImage } from '../ecs/ecs-copy-share.js';
+import { addEcsShareAccounts, dryRunEcsShareAccounts, ecsSharedAccounts, publishEcsCommunityImage } from '../ecs/ecs-copy-share.js';
 import { ecsImage } from '../ecs/ecs-tasks.js';
 
-/** ModifyImageSharePermission: 10 accounts per call (more are silently ignored), 50 accounts per image. */
-export const ECS_SHARE_BATCH = 10;
-export const ECS_SHARE_MAX = 50;
+import { ECS_SHARE_BATCH, ECS_SHARE_MAX } from '../distribute/share-limits.js';
+
+export { ECS_SHARE_BATCH, ECS_SHARE_MAX };
 
 export interface ShareOutcome {
   account: string;
@@ -30,24 +30,38 @@ function failed(batch: string[], err: unknown): ShareOutcome[] {
   return batch.map((account) => ({ account, shared: false, cloudCode: cloudCodeOfError(err), message: err.message }));
 }
 
-/**
- * Shares an ECS image in batches of 10 and reports each account's outcome; more than 50 distinct
- * accounts are refused before any call, so nothing is half-shared.
- */
-export async function shareEcsImage(connection: EcsConnection, region: string, imageId: string, accounts: string[], signal?: AbortSignal): Promise<ShareOutcome[]> {
-  const unique = [...new Set(accounts)];
-  if (unique.length > ECS_SHARE_MAX) {
-    throw vmxError(CLOUD.SHARE_LIMIT, `${unique.length} accounts given; ECS shares an image with at most ${ECS_SHARE_MAX} accounts — share a copy of the image with the rest`);
+export interface ShareRun {
+  /** A DryRun of each call before the real one (EC2 ModifyImageAttribute, ECS ModifyImageSharePermission). */
+  dryRun?: boolean | undefined;
+}
+
+/** The batch's DryRun (when asked) then the call; a refusal of either is the batch's outcome. */
+async function shareBatch(batch: string[], dryRun: (() => Promise<void>) | undefined, call: () => Promise<void>): Promise<ShareOutcome[]> {
+  try {
+    await dryRun?.();
+    await call();
+    return batch.map((account) => ({ account, shared: true }));
+  } catch (err) {
+    return failed(batch, err);
   }
+}
+
+/**
+ * Shares an ECS image in batches of 10 and reports each account's outcome. The accounts it is already
+ * shared with (DescribeImageSharePermission) count towards the 50: more is refused before any change,
+ * so nothing is half-shared.
+ */
+export async function shareEcsImage(connection: EcsConnection, region: string, imageId: string, accounts: string[], signal?: AbortSignal, run: ShareRun = {}): Promise<ShareOutcome[]> {
   const clients = ecsClients(connection);
-  const out: ShareOutcome[] = [];
+  const existing = new Set(await ecsSharedAccounts(clients, region, imageId, signal));
+  const unique = [...new Set(accounts)].filter((a) => !existing.has(a));
+  if (existing.size + unique.length > ECS_SHARE_MAX) {
+    throw vmxError(CLOUD.SHARE_LIMIT, `${unique.length} accounts given and ${imageId} is already shared with ${existing.size}; ECS shares an image with at most ${ECS_SHARE_MAX} accounts — share a copy of the image with the rest`);
+  }
+  const out: ShareOutcome[] = [...new Set(accounts)].filter((a) => existing.has(a)).map((account) => ({ account, shared: true, message: 'already shared' }));
   for (const batch of shareBatches(unique)) {
-    try {
-      await addEcsShareAccounts(clients, region, imageId, batch, signal);
-      out.push(...batch.map((account) => ({ account, shared: true })));
-    } catch (err) {
-      out.push(...failed(batch, err));
-    }
+    const dryRun = run.dryRun ? () => dryRunEcsShareAccounts(clients, region, imageId, batch, signal) : undefined;
+    out.push(...(await shareBatch(batch, dryRun, () => addEcsShareAccounts(clients, region, imageId, batch, signal))));
   }
   return out;
 }
@@ -60,13 +74,11 @@ export async function publishEcsImage(connection: EcsConnection, region: string,
   await publishEcsCommunityImage(clients, region, imageId, signal);
 }
 
-/** EC2 launch permissions for a list of accounts: one ModifyImageAttribute, one outcome per account. */
-export async function shareAwsImage(connection: AwsConnection, imageId: string, accounts: string[], signal?: AbortSignal): Promise<ShareOutcome[]> {
+/** EC2 launch permissions for a list of accounts: one ModifyImageAttribute in the image's region, one outcome per account. */
+export async function shareAwsImage(connection: AwsConnection, imageId: string, accounts: string[], signal?: AbortSignal, run: ShareRun & { region?: string | undefined } = {}): Promise<ShareOutcome[]> {
   const unique = [...new Set(accounts)];
-  try {
-    await addLaunchPermissions(awsClients(connection), imageId, unique, signal);
-    return unique.map((account) => ({ account, shared: true }));
-  } catch (err) {
-    return failed(unique, err);
-  }
+  const clients = awsClients(connection);
+  const region = run.region ?? connection.region;
+  const dryRun = run.dryRun ? () => dryRunLaunchPermissions(clients, region, imageId, unique, signal) : undefined;
+  return shareBatch(unique, dryRun, () => addLaunchPermissions(clients, region, imageId, unique, signal));
 }

@@ -1,5 +1,6 @@
 import type { ImportTarget } from '../preflight/finding.js';
 import type { ExtraDisk } from './extra-disks.js';
+import type { CopyRequest, ShareRequest } from '../distribute/distribute-options.js';
 
 /**
  * An import requested after an upload, as `vmxfer upload --import` flags and the API's `import`
@@ -44,6 +45,10 @@ export interface ImportOptions {
    * the DiskImageDetail of the deprecated ImportInstance / ImportVolume).
    */
   manifest?: boolean | undefined;
+  /** aws-image and ecs-image: copies of the imported image to other regions once it is available. */
+  copy?: CopyRequest[] | undefined;
+  /** aws-image and ecs-image: accounts the image (and each copy) is shared with after the copies. */
+  share?: ShareRequest | undefined;
 }
 
 export const AWS_BOOT_MODES = ['legacy-bios', 'uefi', 'uefi-preferred'] as const;

@@ -18,10 +18,27 @@ export interface Ec2World {
   /** ClientToken → task/image id (EC2 idempotency: the same token returns the same result). */
   tokens: Map<string, string>;
   launchPermissions: Map<string, string[]>;
-  /** AMIs the account owns: ExportImage of any other id answers InvalidAMIID.NotFound. */
-  images: Set<string>;
+  /** AMIs that exist: imported (registered when the import completes), copied, or seeded by a test. */
+  images: Map<string, FakeAmi>;
   /** Buckets that exist (ExportImage: "The destination bucket must exist"). */
   buckets: ReadonlyMap<string, unknown>;
+}
+
+export interface FakeAmi {
+  region: string;
+  encrypted: boolean;
+}
+
+/**
+ * Actions whose handler answers DryRun itself, after validating the request as EC2 does ("Checks
+ * whether you have the required permissions for the action ... the error response is DryRunOperation").
+ */
+export const VALIDATES_DRY_RUN = new Set(['ImportImage', 'ImportSnapshot', 'ExportImage', 'CopyImage', 'ModifyImageAttribute', 'DeregisterImage']);
+
+function ami(w: Ec2World, id: string | undefined, region: string): FakeAmi {
+  const img = id ? w.images.get(id) : undefined;
+  if (!img || img.region !== region) throw new Ec2Error(400, 'InvalidAMIID.NotFound', `The image id '[${id}]' does not exist`);
+  return img;
 }
 
 /**
@@ -86,11 +103,11 @@ const importImage: Handler = (w, p) => {
   return { importTaskId: id, status: 'active', statusMessage: 'pending', progress: '1' };
 };
 
-const describeImportImageTasks: Handler = (w, p) => ({
+const describeImportImageTasks: Handler = (w, p, region) => ({
   importImageTaskSet: list(p, 'ImportTaskId.').map((id) => {
     const t = task(w, id, 'InvalidConversionTaskId');
     const s = advance(t);
-    if (s.status === 'completed') w.images.add(t.resultId);
+    if (s.status === 'completed' && !w.images.has(t.resultId)) w.images.set(t.resultId, { region, encrypted: t.params.Encrypted === 'true' });
     const disks = list(t.params, 'DiskContainer.').length ? Object.keys(t.params).filter((k) => /^DiskContainer\.\d+\.Format$/.test(k)) : [];
     return {
       importTaskId: t.id,
@@ -198,30 +215,47 @@ const cancelExportTask: Handler = (w, p) => {
   return { return: true };
 };
 
+/** CopyImage (EC2 API reference): called in the destination region; Name and a source AMI in SourceRegion are required. */
 const copyImage: Handler = (w, p, region) => {
   encryptionRules(p);
+  if (!p.Name) throw new Ec2Error(400, 'MissingParameter', 'The request must contain the parameter Name');
   if (p.SourceRegion === region) throw new Ec2Error(400, 'InvalidParameterValue', 'SourceRegion must differ from the destination region');
+  const src = ami(w, p.SourceImageId, p.SourceRegion ?? '');
+  passDryRun(p);
   const id = idempotent(w, p, () => {
     const t = newTask(w, 'copy-image', 'copy', 'ami', w.scripts.copy, { ...p, region });
     w.tasks.set(t.resultId, t);
+    w.images.set(t.resultId, { region, encrypted: src.encrypted || p.Encrypted === 'true' });
     return t.resultId;
   });
   return { imageId: id };
 };
 
-const describeImages: Handler = (w, p) => ({
+/** A copy reports its task's state; any other AMI is available. Deregistered AMIs are gone. */
+const describeImages: Handler = (w, p, region) => ({
   imagesSet: list(p, 'ImageId.').flatMap((id) => {
+    const img = w.images.get(id);
+    if (!img || img.region !== region) return [];
     const t = w.tasks.get(id);
-    if (!t) return [];
-    const s = advance(t);
-    return [{ imageId: id, imageState: s.status, name: t.params.Name }];
+    return [{ imageId: id, imageState: t ? advance(t).status : 'available', name: t?.params.Name }];
   }),
 });
 
-const modifyImageAttribute: Handler = (w, p) => {
+/** DeregisterImage: "To stop a pending copy operation, deregister the destination AMI" (AMI User Guide, "Stop a pending AMI copy"). */
+const deregisterImage: Handler = (w, p, region) => {
+  ami(w, p.ImageId, region);
+  passDryRun(p);
+  w.images.delete(p.ImageId!);
+  w.tasks.delete(p.ImageId!);
+  return { return: true };
+};
+
+const modifyImageAttribute: Handler = (w, p, region) => {
+  ami(w, p.ImageId, region);
   const accounts = Object.keys(p).filter((k) => /^LaunchPermission\.Add\.\d+\.UserId$/.test(k)).map((k) => p[k]!);
   const bad = accounts.find((a) => !/^\d{12}$/.test(a));
   if (bad) throw new Ec2Error(400, 'InvalidUserID.Malformed', `Invalid user id: "${bad}"`);
+  passDryRun(p);
   w.launchPermissions.set(p.ImageId!, [...(w.launchPermissions.get(p.ImageId!) ?? []), ...accounts]);
   return { return: true };
 };
@@ -240,4 +274,5 @@ export const EC2_ACTIONS: Record<string, Handler> = {
   CopyImage: copyImage,
   DescribeImages: describeImages,
   ModifyImageAttribute: modifyImageAttribute,
+  DeregisterImage: deregisterImage,
 };

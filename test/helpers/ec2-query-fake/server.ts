@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { EC2_ACTIONS, Ec2Error, EXAMPLE_AMI, type Ec2World, type Params } from './ec2-actions.js';
+import { EC2_ACTIONS, Ec2Error, EXAMPLE_AMI, VALIDATES_DRY_RUN, type Ec2World, type Params } from './ec2-actions.js';
 import { COPY_SCRIPT, EXPORT_SCRIPT, IMPORT_IMAGE_SCRIPT, IMPORT_SNAPSHOT_SCRIPT } from './fake-state.js';
 import { IAM_NS, iamGetRole } from './iam-actions.js';
 import { s3Route, type FakeBucket } from './s3-routes.js';
@@ -12,7 +12,6 @@ import { esc, xmlDocument } from './xml.js';
 export const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
 /** Actions whose handler checks the request before it answers a DryRun (ec2-actions.ts passDryRun). */
-const VALIDATES_DRY_RUN = new Set(['ImportImage', 'ImportSnapshot', 'ExportImage']);
 
 export interface RecordedCall {
   service: string;
@@ -49,7 +48,7 @@ export class Ec2QueryFake {
     exportBytes: Buffer.alloc(0),
     tokens: new Map(),
     launchPermissions: new Map(),
-    images: new Set([EXAMPLE_AMI]),
+    images: new Map([[EXAMPLE_AMI, { region: 'eu-west-1', encrypted: false }]]),
     buckets: this.buckets,
   };
   /** Action → how many of its next calls answer RequestLimitExceeded. */
@@ -118,7 +117,7 @@ export class Ec2QueryFake {
       return this.ec2Error(res, injected);
     }
     if (this.denied.has(`ec2:${action}`)) return this.ec2Error(res, new Ec2Error(403, 'UnauthorizedOperation', 'You are not authorized to perform this operation.'));
-    // ImportImage, ImportSnapshot and ExportImage validate first and answer DryRunOperation themselves (passDryRun).
+    // The actions in VALIDATES_DRY_RUN check the request first and answer DryRunOperation themselves (passDryRun).
     if (params.DryRun === 'true' && !VALIDATES_DRY_RUN.has(action)) return this.ec2Error(res, new Ec2Error(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.'));
     try {
       const body = handler(this.world, params, region);

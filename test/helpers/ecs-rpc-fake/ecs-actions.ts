@@ -121,13 +121,30 @@ const exportImage: Handler = (w, p) => {
   return { TaskId: taskId, RegionId: p.RegionId };
 };
 
+/**
+ * Actions whose handler answers DryRun itself once the request passed its checks (CopyImage and
+ * ModifyImageSharePermission reference, DryRun: "If the request passes the dry run, the error code
+ * DryRunOperation is returned").
+ */
+export const VALIDATES_DRY_RUN = new Set(['ImportImage', 'CopyImage', 'ModifyImageSharePermission']);
+
+function imageIn(w: EcsWorld, id: string | undefined, region: string | undefined): EcsImage {
+  const img = image(w, id);
+  if (img.region !== region) throw new RpcError(404, 'InvalidImageId.NotFound', 'The specified ImageId does not exist.');
+  return img;
+}
+
 const copyImage: Handler = (w, p) => {
-  const src = image(w, p.ImageId);
+  const src = imageIn(w, p.ImageId, p.RegionId);
+  if (!p.DestinationRegionId) throw new RpcError(400, 'MissingParameter', 'The input parameter "DestinationRegionId" that is mandatory for processing this request is not supplied.');
+  if (p.DestinationImageName !== undefined) checkName(p.DestinationImageName);
   if (p.KMSKeyId && p.Encrypted !== 'true') throw new RpcError(400, 'InvalidParameter.EncryptedIllegal', 'The specified parameter Encrypted must be true when kmsKeyId is not empty.');
   if (p.EncryptAlgorithm && p.Encrypted !== 'true') throw new RpcError(400, 'InvalidEncrypted.NotMatchEncryptAlgorithm', 'The specified parameter Encrypted must be true when EncryptAlgorithm is not empty.');
+  passDryRun(p);
   const id = idempotent(w, p, () => {
     if (w.copyInProgress(src.id)) throw new RpcError(400, 'OperationDenied.ImageCopyConflict', 'The same image cannot be copied concurrently. Please wait until the last copy is completed before performing the next operation.');
-    const copy: EcsImage = { id: ecsId('m'), region: p.DestinationRegionId!, name: p.DestinationImageName ?? src.name, script: w.scripts.copy, step: 0, disks: src.disks, copyOf: { image: src.id, region: p.RegionId! } };
+    const encrypted = p.Encrypted === 'true';
+    const copy: EcsImage = { id: ecsId('m'), region: p.DestinationRegionId!, name: p.DestinationImageName ?? src.name, script: w.scripts.copy, step: 0, disks: src.disks.map((d) => ({ ...d, encrypted: d.encrypted || encrypted })), copyOf: { image: src.id, region: p.RegionId! } };
     w.images.set(copy.id, copy);
     w.startCopy(copy);
     return copy.id;
@@ -135,16 +152,39 @@ const copyImage: Handler = (w, p) => {
   return { ImageId: id };
 };
 
+/** CancelCopyImage (ECS API reference): RegionId is the copy's region; the copy is deleted, a finished copy cannot be cancelled. */
+const cancelCopyImage: Handler = (w, p) => {
+  const img = imageIn(w, p.ImageId, p.RegionId);
+  if (!img.copyOf) throw new RpcError(400, 'ImageCreatedNotFromCopy', 'The specified image is not the target image of a copy action.');
+  if (!w.copiesRunning.get(img.copyOf.region)?.has(img.id)) throw new RpcError(400, 'IncorrectImageStatus', 'The image copy has been completed.');
+  w.copiesRunning.get(img.copyOf.region)!.delete(img.id);
+  w.images.delete(img.id);
+  w.cancelledCopies.add(img.id);
+  return {};
+};
+
 const modifyImageSharePermission: Handler = (w, p) => {
-  const img = image(w, p.ImageId);
+  const img = imageIn(w, p.ImageId, p.RegionId);
   // The API reads AddAccount.1 to AddAccount.10 and ignores the rest (ModifyImageSharePermission reference).
   const add = indexed(p, 'AddAccount.').slice(0, 10);
   const unknown = add.find((a) => w.unknownAccounts.has(a));
   if (unknown) throw new RpcError(404, 'InvalidAccount.NotFound', `The specified account ${unknown} does not exist.`);
   const now = [...new Set([...(w.shares.get(img.id) ?? []), ...add])];
   if (now.length > 50) throw new RpcError(403, 'QuotaExceed.ShareImageUser', 'The number of shared users exceeds the limit.');
+  passDryRun(p);
   w.shares.set(img.id, now);
+  if (p.IsPublic === 'true') w.published.add(img.id);
   return {};
+};
+
+/** DescribeImageSharePermission (ECS API reference): the accounts an image is shared with, PageSize up to 100 (default 10). */
+const describeImageSharePermission: Handler = (w, p) => {
+  const img = imageIn(w, p.ImageId, p.RegionId);
+  const size = Math.min(100, Number(p.PageSize ?? 10));
+  const page = Number(p.PageNumber ?? 1);
+  const all = w.shares.get(img.id) ?? [];
+  const slice = all.slice((page - 1) * size, page * size);
+  return { RegionId: p.RegionId, ImageId: img.id, TotalCount: all.length, PageNumber: page, PageSize: size, Accounts: { Account: slice.map((AliyunId) => ({ AliyunId })) }, ShareGroups: { ShareGroup: [] } };
 };
 
 export const ECS_ACTIONS: Record<string, Handler> = {
@@ -156,6 +196,8 @@ export const ECS_ACTIONS: Record<string, Handler> = {
   ExportImage: exportImage,
   CopyImage: copyImage,
   ModifyImageSharePermission: modifyImageSharePermission,
+  CancelCopyImage: cancelCopyImage,
+  DescribeImageSharePermission: describeImageSharePermission,
 };
 
 /** RAM GetRole (RAM API, 2015-05-01): EntityNotExist.Role when missing. */

@@ -47,6 +47,10 @@ export class EcsWorld {
   readonly images = new Map<string, EcsImage>();
   readonly tokens = new Map<string, string>();
   readonly shares = new Map<string, string[]>();
+  /** Images published as community images (ModifyImageSharePermission IsPublic=true). */
+  readonly published = new Set<string>();
+  /** Copies removed by CancelCopyImage. */
+  readonly cancelledCopies = new Set<string>();
   readonly roles = new Map<string, string>();
   /** OSS bucket/object → bytes (ExportImage writes here). */
   readonly objects = new Map<string, Buffer>();

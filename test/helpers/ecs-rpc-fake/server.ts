@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { passDryRun, ECS_ACTIONS, RAM_ACTIONS } from './ecs-actions.js';
+import { passDryRun, ECS_ACTIONS, RAM_ACTIONS, VALIDATES_DRY_RUN } from './ecs-actions.js';
 import { EcsWorld, RpcError } from './ecs-world.js';
 import { checkRpcSignature } from './rpc-signature.js';
 import { ossRoute } from './oss-routes.js';
@@ -98,8 +98,8 @@ export class EcsRpcFake {
       this.failNext.delete(action);
       throw injected;
     }
-    // ImportImage checks the request first and answers DryRunOperation itself (ecs-actions.ts passDryRun).
-    if (params.DryRun === 'true' && action !== 'ImportImage') passDryRun(params);
+    // The actions in VALIDATES_DRY_RUN check the request first and answer DryRunOperation themselves (passDryRun).
+    if (params.DryRun === 'true' && !VALIDATES_DRY_RUN.has(action)) passDryRun(params);
     return handler(this.world, params);
   }
 

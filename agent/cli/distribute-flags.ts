@@ -1,0 +1,58 @@
+import { CORE } from '../core/error-codes.js';
+import { vmxError } from '../core/errors.js';
+import type { Cloud, CopyRequest, DistributeRequest } from '../cloud/distribute/distribute-options.js';
+
+/** Flags of the copies and shares after `upload --import` (and, renamed, of `vmxfer image copy|share`). */
+export const DISTRIBUTE_FLAGS = {
+  'copy-to': { type: 'string', multiple: true },
+  'copy-name': { type: 'string' },
+  'copy-description': { type: 'string' },
+  'copy-encrypted': { type: 'boolean' },
+  'copy-kms-key-id': { type: 'string' },
+  'share-with': { type: 'string', multiple: true },
+  'publish-community': { type: 'boolean' },
+  'no-dry-run': { type: 'boolean' },
+} as const;
+
+export const DISTRIBUTE_FLAGS_HELP = `Copy and share after the import (aws-image, ecs-image; checked before the first byte):
+  --copy-to R[,R...]     copy the image to these regions (repeatable): EC2 CopyImage / ECS CopyImage, one
+                         ClientToken per region; ECS runs at most 5 copies per region, one per image at a time
+  --copy-name NAME       name of each copy (AWS default "<ami> copy"; ECS: the image name rules)
+  --copy-description D   description of each copy
+  --copy-encrypted       encrypt the copies   --copy-kms-key-id KEY  their KMS key (needs --copy-encrypted)
+  --share-with A[,A...]  share the image and each copy with these accounts (repeatable): EC2 launch
+                         permissions, ECS ModifyImageSharePermission in batches of 10 (at most 50 per image)
+  --publish-community    ECS: publish the image and the copies as community images (refused when encrypted)
+  --no-dry-run           skip the DryRun call made before each CopyImage and share call`;
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** A repeatable flag whose values may also be comma lists. */
+export function listFlag(raw: string[] | string | undefined): string[] {
+  const items = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+  return items.flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean);
+}
+
+function copies(values: Values): CopyRequest[] | undefined {
+  const regions = listFlag(values['copy-to'] as string[] | undefined);
+  if (!regions.length) return undefined;
+  const s = (k: string) => values[k] as string | undefined;
+  return regions.map((region) => ({ region, name: s('copy-name'), description: s('copy-description'), encrypted: values['copy-encrypted'] as boolean | undefined, kmsKeyId: s('copy-kms-key-id') }));
+}
+
+/** The copy/share request the flags ask for after an import of `target`, or undefined. */
+export function distributeFromFlags(values: Values, target: string | undefined, usage: string): DistributeRequest | undefined {
+  const given = Object.keys(DISTRIBUTE_FLAGS).filter((k) => k !== 'no-dry-run' && values[k] !== undefined);
+  if (!given.length) return undefined;
+  if (target === undefined) throw vmxError(CORE.USAGE, `--${given[0]} needs --import\n\n${usage}`);
+  if (target === 'aws-snapshot') throw vmxError(CORE.USAGE, `--${given[0]} applies to --import aws-image or ecs-image (aws-snapshot makes snapshots, not an image)\n\n${usage}`);
+  const c = copies(values);
+  if (!c && given.some((k) => k.startsWith('copy-'))) throw vmxError(CORE.USAGE, `--${given.find((k) => k.startsWith('copy-'))} needs --copy-to\n\n${usage}`);
+  const accounts = listFlag(values['share-with'] as string[] | undefined);
+  const community = values['publish-community'] === true;
+  return { copies: c, share: accounts.length || community ? { accounts, community: community || undefined } : undefined };
+}
+
+export function cloudOfTarget(target: string): Cloud {
+  return target === 'ecs-image' ? 'ecs' : 'aws';
+}
