@@ -18,6 +18,8 @@ export interface StartedImport {
   taskId: string;
   /** ECS ImportImage names the image at once; the task is followed, then the image. */
   imageId?: string | undefined;
+  /** aws-snapshot of a multi-disk VM: which disk's task this is (0-based; one task per disk). */
+  disk?: number | undefined;
 }
 
 interface CommonStepParams {
@@ -68,8 +70,11 @@ async function awsImport(params: Extract<ImportStepParams, { cloud: 'aws' }>, ca
   // ImportSnapshot takes one disk: a multi-disk source becomes one snapshot task per disk.
   const jobs = p.target === 'aws-snapshot' ? p.disks.map((d) => ({ ...p, disks: [d] })) : [p];
   const result: ImportStepResult = { target: p.target, taskIds: [], resourceIds: [], final: [] };
-  for (const [i, job] of jobs.entries()) {
-    const taskId = i === 0 && params.resume ? params.resume.taskId : await startAws(clients, params, job, callbacks, signal);
+  const resumeDisk = params.resume ? (params.resume.disk ?? 0) : -1;
+  for (const [i, one] of jobs.entries()) {
+    const job = jobs.length > 1 && p.clientToken ? { ...one, clientToken: diskToken(p.clientToken, i) } : one;
+    // Disks before the one a restarted job records finished before it: their tokens return the same tasks.
+    const taskId = i === resumeDisk ? params.resume!.taskId : await startAws(clients, { ...params, dryRunFirst: params.dryRunFirst && i > resumeDisk }, job, i, callbacks, signal);
     result.taskIds.push(taskId);
     const done = await followTask({
       describe: () => describeAwsImport(clients, p.target, taskId, signal),
@@ -87,11 +92,19 @@ async function awsImport(params: Extract<ImportStepParams, { cloud: 'aws' }>, ca
   return result;
 }
 
-async function startAws(clients: AwsClients, params: CommonStepParams, job: AwsImportParams, callbacks: ImportStepCallbacks, signal?: AbortSignal): Promise<string> {
+/**
+ * One ClientToken per snapshot task: EC2 answers IdempotentParameterMismatch when a token comes back
+ * with other parameters (EC2 API reference, "Ensuring idempotency"); ClientToken is at most 64 ASCII characters.
+ */
+export function diskToken(token: string, disk: number): string {
+  return `${token.slice(0, 56)}-disk${disk + 1}`;
+}
+
+async function startAws(clients: AwsClients, params: CommonStepParams, job: AwsImportParams, disk: number, callbacks: ImportStepCallbacks, signal?: AbortSignal): Promise<string> {
   const token = job.clientToken ?? randomUUID();
   if (params.dryRunFirst) await dryRunAwsImport(clients, { ...job, clientToken: token }, signal);
   const taskId = await startAwsImport(clients, { ...job, clientToken: token }, signal);
-  await callbacks.onStarted?.({ taskId });
+  await callbacks.onStarted?.(job.target === 'aws-snapshot' ? { taskId, disk } : { taskId });
   return taskId;
 }
 

@@ -17,6 +17,8 @@ export interface Ec2World {
   exportBytes: Buffer;
   /** ClientToken → task/image id (EC2 idempotency: the same token returns the same result). */
   tokens: Map<string, string>;
+  /** ClientToken → the parameters of its first request. */
+  tokenRequests: Map<string, string>;
   launchPermissions: Map<string, string[]>;
   /** AMIs that exist: imported (registered when the import completes), copied, or seeded by a test. */
   images: Map<string, FakeAmi>;
@@ -68,11 +70,26 @@ function encryptionRules(p: Params): void {
   if (p.KmsKeyId && p.Encrypted !== 'true') throw new Ec2Error(400, 'InvalidParameterDependency', 'The parameter KmsKeyId requires the parameter Encrypted to be set.');
 }
 
+/** The request a ClientToken was first used with: its parameters other than DryRun. */
+function fingerprint(p: Params): string {
+  return JSON.stringify(Object.keys(p).filter((k) => k !== 'DryRun').sort().map((k) => [k, p[k]]));
+}
+
+/**
+ * EC2 idempotency ("Ensuring idempotency"): a token seen before returns the first result; the same
+ * token with other parameters is IdempotentParameterMismatch.
+ */
 function idempotent(w: Ec2World, p: Params, make: () => string): string {
   const token = p.ClientToken;
-  if (token && w.tokens.has(token)) return w.tokens.get(token)!;
+  if (token && w.tokens.has(token)) {
+    if (w.tokenRequests.get(token) !== fingerprint(p)) throw new Ec2Error(400, 'IdempotentParameterMismatch', `The client token ${token} was used with different parameters.`);
+    return w.tokens.get(token)!;
+  }
   const id = make();
-  if (token) w.tokens.set(token, id);
+  if (token) {
+    w.tokens.set(token, id);
+    w.tokenRequests.set(token, fingerprint(p));
+  }
   return id;
 }
 

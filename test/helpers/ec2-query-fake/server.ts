@@ -47,6 +47,7 @@ export class Ec2QueryFake {
     objects: new Map(),
     exportBytes: Buffer.alloc(0),
     tokens: new Map(),
+    tokenRequests: new Map(),
     launchPermissions: new Map(),
     images: new Map([[EXAMPLE_AMI, { region: 'eu-west-1', encrypted: false }]]),
     buckets: this.buckets,
