@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AwsExportFormat, AwsTargetEnvironment, EcsExportFormat } from './export-formats.js';
 
 /**
@@ -27,9 +28,18 @@ interface ExportChecks {
  * into an S3 bucket, or ECS ExportImage into an OSS bucket, then the object downloaded to the job's destination.
  */
 export type ExportOptions =
-  | ({ cloud: 'aws'; imageId: string; format: AwsExportFormat; bucket: string; prefix: string; roleName?: string | undefined } & ExportChecks)
+  | ({ cloud: 'aws'; imageId: string; format: AwsExportFormat; bucket: string; prefix: string; roleName?: string | undefined; clientToken?: string | undefined } & ExportChecks)
   | AwsInstanceExportOptions
   | ({ cloud: 'ecs'; imageId: string; format: EcsExportFormat; bucket: string; prefix: string; roleName?: string | undefined } & Omit<ExportChecks, 'dryRun'>);
+
+/**
+ * An AWS image export's ClientToken, fixed when the job is submitted: a job whose daemon died after
+ * ExportImage ran, before the task id was saved, gets the same task back (ExportImage ClientToken).
+ * CreateInstanceExportTask and ECS ExportImage document no ClientToken.
+ */
+export function withExportToken(e: ExportOptions): ExportOptions {
+  return e.cloud === 'aws' && !isInstanceExport(e) ? { ...e, clientToken: e.clientToken ?? randomUUID() } : e;
+}
 
 export function isInstanceExport(e: ExportOptions): e is AwsInstanceExportOptions {
   return 'instanceId' in e;

@@ -38,7 +38,7 @@ export async function exportForJob(job: JobRecord, ctx: RunContext, hooks: Expor
     if (!connections.aws) throw vmxError(CORE.USAGE, 'an aws export needs cloud.aws_region (or stores.s3_region, AWS_REGION)');
     params = isInstanceExport(e)
       ? { cloud: 'aws', connection: connections.aws, instance: instanceParams(e), ...common }
-      : { cloud: 'aws', connection: connections.aws, export: { imageId: e.imageId, format: e.format, bucket: e.bucket, prefix: e.prefix, roleName: e.roleName }, dryRunFirst: e.dryRun !== false, ...common };
+      : { cloud: 'aws', connection: connections.aws, export: { imageId: e.imageId, format: e.format, bucket: e.bucket, prefix: e.prefix, roleName: e.roleName, clientToken: e.clientToken }, dryRunFirst: e.dryRun !== false, ...common };
   } else {
     if (!connections.ecs) throw vmxError(CORE.USAGE, 'an ecs export needs cloud.ecs_region (or stores.oss_region, ALIBABA_CLOUD_REGION_ID)');
     params = { cloud: 'ecs', connection: connections.ecs, export: { imageId: e.imageId, format: e.format, ossBucket: e.bucket, ossPrefix: e.prefix, roleName: e.roleName }, ...common };

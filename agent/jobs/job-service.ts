@@ -13,6 +13,7 @@ import { assertMove } from './job-state-machine.js';
 import { cleanupCancelled, runJob } from './job-runner.js';
 import { cancelStartedCloudTask } from './cancel-cloud-task.js';
 import { withCopyTokens } from './copy-tokens.js';
+import { withExportToken } from '../cloud/export-options.js';
 import { jobView, progressOf } from './job-view.js';
 import { PartBoard } from './part-board.js';
 import { destinationKey, type RunContext } from './run-context.js';
@@ -113,7 +114,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       progress: emptyProgress(), result: null, error: null, attempts: 0,
       // One ClientToken for the job's whole life: a retried or restarted ImportImage returns the same task.
       import: spec.import ? withCopyTokens({ ...spec.import, clientToken: randomUUID() }) : null, cloudTask: null,
-      ...(spec.export ? { export: spec.export } : {}),
+      ...(spec.export ? { export: withExportToken(spec.export) } : {}),
     };
     this.records.set(rec.id, rec);
     await this.persist(rec);

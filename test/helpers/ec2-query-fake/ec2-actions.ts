@@ -180,7 +180,8 @@ const exportImage: Handler = (w, p) => {
   if (!w.buckets.has(bucket)) throw new Ec2Error(400, 'InvalidParameter', `The destination bucket ${bucket} does not exist.`);
   passDryRun(p);
   const prefix = p['S3ExportLocation.S3Prefix'] ?? '';
-  const t = newTask(w, 'export-image', 'export-ami', 'ami', w.scripts.export, p);
+  // ExportImage ClientToken: a request repeated with the token returns the task it started.
+  const t = w.tasks.get(idempotent(w, p, () => newTask(w, 'export-image', 'export-ami', 'ami', w.scripts.export, p).id))!;
   t.output = { bucket, key: `${prefix}${t.id}.${fmt}` };
   return { exportImageTaskId: t.id, imageId: p.ImageId, diskImageFormat: p.DiskImageFormat, status: 'active', s3ExportLocation: { s3Bucket: bucket, s3Prefix: prefix } };
 };

@@ -56,6 +56,8 @@ export class Ec2QueryFake {
   readonly throttle = new Map<string, number>();
   /** Action → an error its next call answers. */
   readonly failNext = new Map<string, Ec2Error>();
+  /** Actions whose next real (not DryRun) call is carried out but never answered: a reply lost when the caller dies. */
+  readonly holdReply = new Set<string>();
   private server!: Server;
   url = '';
 
@@ -122,6 +124,7 @@ export class Ec2QueryFake {
     if (params.DryRun === 'true' && !VALIDATES_DRY_RUN.has(action)) return this.ec2Error(res, new Ec2Error(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.'));
     try {
       const body = handler(this.world, params, region);
+      if (this.holdReply.delete(action)) return;
       const requestId = randomUUID();
       res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId });
       res.end(xmlDocument(`${action}Response`, EC2_NS, { requestId, ...body }));
