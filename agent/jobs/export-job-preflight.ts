@@ -1,5 +1,4 @@
 import { isInstanceExport, type ExportOptions } from '../cloud/export-options.js';
-import type { EcsConnection } from '../cloud/ecs/ecs-clients.js';
 import type { Finding } from '../cloud/preflight/finding.js';
 import { connectionsFromConfig } from '../cloud/upload-import/config-connections.js';
 import { refuseFindings } from '../cloud/upload-import/refuse-findings.js';
@@ -13,12 +12,14 @@ import type { RunContext } from './run-context.js';
  * not write fails the job before any task exists: AWS bucket ownership, the VM Import/Export account's
  * grant and SSE-KMS (plus the vmimport role for image exports), OSS storage class and encryption (plus
  * the ECS export role and the image's data disks). Skipped with `export.preflight: false`, and for a job
- * restarted once its task exists.
+ * restarted once its task exists. Returns the warnings, which the job shows.
  */
-export async function preflightJobExport(job: JobRecord, ctx: RunContext, signal: AbortSignal): Promise<void> {
+export async function preflightJobExport(job: JobRecord, ctx: RunContext, signal: AbortSignal): Promise<Finding[]> {
   const e = job.export!;
-  if (e.preflight === false || job.exportTask || job.exported) return;
-  refuseFindings(await exportFindings(e, ctx, signal), `${e.cloud} export`, 'no export task was created');
+  if (e.preflight === false || job.exportTask || job.exported) return [];
+  const findings = await exportFindings(e, ctx, signal);
+  refuseFindings(findings, `${e.cloud} export`, 'no export task was created');
+  return findings;
 }
 
 /** The SDKs load only here, as in export-for-job.ts. */
@@ -31,16 +32,13 @@ async function exportFindings(e: ExportOptions, ctx: RunContext, signal: AbortSi
     return awsExportPreflight(awsClients(connections.aws), e.bucket, isInstanceExport(e) ? null : e.roleName ?? 'vmimport', signal);
   }
   if (!connections.ecs) throw vmxError(CORE.USAGE, 'an ecs export needs cloud.ecs_region (or stores.oss_region, ALIBABA_CLOUD_REGION_ID)');
-  const [{ ecsClients }, { ossClient }, { ecsExportPreflight }] = await Promise.all([
+  const [{ ecsClients }, { ossClient, ossConnectionOf }, { ecsExportPreflight }] = await Promise.all([
     import('../cloud/ecs/ecs-clients.js'),
     import('../cloud/ecs/ecs-checks.js'),
     import('../cloud/preflight/ecs-remote-preflight.js'),
   ]);
-  const oss = ossKeys(connections.ecs) ? ossClient({ ...ossKeys(connections.ecs)!, region: connections.ecs.region, endpoint: ctx.config.stores.oss_endpoint || undefined }, e.bucket) : undefined;
-  return ecsExportPreflight(ecsClients(connections.ecs), oss, { imageId: e.imageId, ossBucket: e.bucket, ossPrefix: e.prefix, roleName: e.roleName }, signal);
-}
-
-/** GetBucketInfo needs an AccessKey pair; without one (a RAM role chain) the OSS bucket check is left out. */
-function ossKeys(c: EcsConnection): { accessKeyId: string; accessKeySecret: string } | undefined {
-  return c.accessKeyId && c.accessKeySecret ? { accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret } : undefined;
+  const clients = ecsClients(connections.ecs);
+  // GetBucketInfo signs with the same credential as ECS: explicit keys or the default chain's (STS) keys.
+  const oss = ossClient(await ossConnectionOf(clients, ctx.config.stores.oss_endpoint || undefined), e.bucket);
+  return ecsExportPreflight(clients, oss, { imageId: e.imageId, ossBucket: e.bucket, ossPrefix: e.prefix, roleName: e.roleName }, signal);
 }

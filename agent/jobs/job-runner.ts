@@ -21,6 +21,7 @@ import { checkJobDistribute, distributeAfterImport, wantsDistribute, type Distri
 import { importAfterUpload, preflightJobImport, type ImportHooks } from './import-after-upload.js';
 import type { UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
 import { exportForJob, type ExportHooks } from './export-for-job.js';
+import type { Finding } from '../cloud/preflight/finding.js';
 import { preflightJobExport } from './export-job-preflight.js';
 import { exportedObjectUrl } from '../cloud/export-options.js';
 import { dataDiskPath } from '../cloud/tasks/data-disk-path.js';
@@ -32,7 +33,8 @@ export interface JobRun extends ImportHooks, ExportHooks, DistributeHooks {
   parts: PartBoard;
   signal: AbortSignal;
   onPhase(phase: JobPhase): void;
-  onValidated(): void;
+  /** The job passed its checks; `findings` are the preflight's repairs and warnings (never errors). */
+  onValidated(findings?: Finding[]): void;
   /** Resolves once the finished upload is durable in the job record (an import follows). */
   onUploaded(result: JobResult): Promise<void>;
   /** Resolves once the finished export's object is durable in the job record (the download follows). */
@@ -51,11 +53,15 @@ export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Prom
   await preflight(job, opened, run.signal);
   const plan = await preflightJobImport(job, ctx, run.signal);
   checkJobDistribute(job, ctx);
-  run.onValidated();
+  run.onValidated(plan ? notErrors(plan.findings) : undefined);
   forwardPhases(job, run);
   meterProgress(run.progress, ctx, direction, opened.sink.kind);
   if (direction === 'download') return download(job, ctx, run, opened);
   return plan ? uploadThenImport(job, plan, ctx, run, opened) : upload(job, ctx, run, opened);
+}
+
+function notErrors(findings: readonly Finding[]): Finding[] {
+  return findings.filter((f) => f.severity !== 'error');
 }
 
 /** The object an export job downloads: the export's object as a download job reads it. */
@@ -65,8 +71,7 @@ function downloadOfExport(job: JobRecord, exported: ExportedObject): JobRecord {
 
 /** The cloud export (skipped when a restart finds it done), then the ranged, resumable download of its object. */
 async function exportThenDownload(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
-  await preflightJobExport(job, ctx, run.signal);
-  run.onValidated();
+  run.onValidated(notErrors(await preflightJobExport(job, ctx, run.signal)));
   const exported = job.exported ?? (await exportForJob(job, ctx, run));
   if (!job.exported) await run.onExported(exported);
   const dl = downloadOfExport(job, exported);

@@ -13,6 +13,7 @@ import { assertMove } from './job-state-machine.js';
 import { cleanupCancelled, runJob } from './job-runner.js';
 import { cancelStartedCloudTask } from './cancel-cloud-task.js';
 import { withCopyTokens } from './copy-tokens.js';
+import type { Finding } from '../cloud/preflight/finding.js';
 import { withExportToken } from '../cloud/export-options.js';
 import { jobView, progressOf } from './job-view.js';
 import { PartBoard } from './part-board.js';
@@ -215,7 +216,12 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       progress: tracker,
       parts,
       signal: controller.signal,
-      onValidated: () => {
+      onValidated: (findings?: Finding[]) => {
+        // A restarted job that skips its checks keeps the findings of the run that made them.
+        if (findings?.length) {
+          rec.preflight = findings;
+          for (const f of findings) this.log.warn({ job: rec.id, rule: f.rule, cloudCode: f.cloudCode }, `preflight ${f.severity}: ${f.message}`);
+        }
         if (rec.state === 'validating') this.move(rec, 'active', { phase: FIRST_PHASE[rec.kind] });
       },
       onPhase: (phase: JobPhase) => {

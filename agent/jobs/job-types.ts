@@ -1,3 +1,4 @@
+import type { Finding } from '../cloud/preflight/finding.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
 import type { StartedImport } from '../cloud/tasks/import-step.js';
 import type { ImportOptions } from '../cloud/upload-import/import-options.js';
@@ -98,6 +99,8 @@ export interface JobRecord {
   import?: ImportOptions | null | undefined;
   /** The cloud task's last status (docs/api.md Job.cloudTask). */
   cloudTask?: CloudTaskStatus | null | undefined;
+  /** The import or export preflight's repairs and warnings (role not verifiable, conversions vmxfer makes). */
+  preflight?: Finding[] | null | undefined;
   /** Persisted, not shown: the finished upload, so a restart mid-import does not upload again. */
   uploaded?: JobResult | null | undefined;
   /** Persisted, not shown: the started cloud task, so a restart follows it instead of starting another. */

@@ -172,3 +172,20 @@ test('API import jobs: a missing role fails the job at validation with NoSuchEnt
     await d.stop();
   }
 });
+
+test('an API import job whose caller may not call iam:GetRole: the job goes on and shows the role-unverified warning in GET and on its record', async () => {
+  const d = await daemon();
+  w.ec2.denied.add('iam:GetRole');
+  try {
+    const job = await runJob(d, w.raw, `job-denied/${randomBytes(3).toString('hex')}.vmdk`, 'vmdk', { target: 'aws-image' });
+    assert.equal(job.state, 'completed', JSON.stringify(job.error));
+    const warning = job.preflight?.find((f: { cloudCode: string }) => f.cloudCode === 'AccessDenied');
+    assert.ok(warning, JSON.stringify(job.preflight));
+    assert.equal(warning.severity, 'warning');
+    assert.match(warning.message, /the role vmimport could not be verified/);
+    assert.match(d.output(), /preflight warning: the role vmimport could not be verified/);
+  } finally {
+    w.ec2.denied.delete('iam:GetRole');
+    await d.stop();
+  }
+});
