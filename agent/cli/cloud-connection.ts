@@ -45,7 +45,7 @@ export function parseTags(raw: string[] | undefined, usage: string, flag = 'tag'
 export function awsConnection(values: Values, usage: string): AwsConnection {
   const region = (values.region as string | undefined) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) throw vmxError(CORE.USAGE, `--region (or AWS_REGION) is required\n\n${usage}`);
-  return { region, endpoint: values.endpoint as string | undefined };
+  return { region, endpoint: values.endpoint as string | undefined, s3Endpoint: values['s3-endpoint'] as string | undefined };
 }
 
 /** Alibaba: region from --region or ALIBABA_CLOUD_REGION_ID; credentials from @alicloud/credentials' default chain. */

@@ -1,20 +1,23 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startDaemon, waitForJob, type TestDaemon } from '../helpers/daemon.js';
-import { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
-import { readyExportBucket } from '../helpers/export-daemon.js';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { waitForJob, type TestDaemon } from '../helpers/daemon.js';
+import type { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
+import { startRgwExportDaemon, type RgwExportDaemon } from '../helpers/export-daemon.js';
 import { QEMU_MISSING, qemuCompare, qemuInfo } from '../helpers/qemu.js';
 import { qemuStreamVmdk, smallRaw, writerOva } from '../helpers/export-images.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
  * `format` on download and export API jobs: the object is converted on the way (agent/transfer/download.ts
- * `to`), against the EC2 Query API protocol fake and its path-style S3; qemu-img is the oracle.
+ * `to`), against the EC2 Query API protocol fake with the objects on the real local RGW; qemu-img is the oracle.
  */
+let world: RgwExportDaemon;
 let ec2: Ec2QueryFake;
 let d: TestDaemon;
+let bucket: string;
 let dir: string;
 let cleanup: () => Promise<void>;
 let raw: string;
@@ -28,23 +31,20 @@ before(async () => {
   raw2 = await smallRaw(dir, 'src2.raw', 4);
   if (!QEMU_MISSING) streamVmdk = await readFile(await qemuStreamVmdk(raw, join(dir, 'src.vmdk')));
   ova = await readFile(await writerOva([raw, raw2], join(dir, 'vm.ova')));
-  ec2 = await Ec2QueryFake.start();
-  readyExportBucket(ec2);
-  d = await startDaemon({
-    env: { AWS_ACCESS_KEY_ID: 'AKIDFAKECONVJOB', AWS_SECRET_ACCESS_KEY: 'fake', AWS_EC2_METADATA_DISABLED: 'true' },
-    config: {
-      stores: { s3_endpoint: ec2.url, s3_region: 'eu-west-1', s3_path_style: true },
-      cloud: { aws_endpoint: ec2.url, poll_seconds: 0.01 },
-      transfer: { part_size: '128KiB' },
-    },
-  });
+  world = await startRgwExportDaemon('convert-jobs');
+  ({ ec2, d } = world);
+  bucket = world.bucket.name;
 });
 after(async () => {
-  await d?.stop();
-  await rm(d.stateDir, { recursive: true, force: true });
-  await ec2.close();
+  await world?.close();
   await cleanup();
 });
+
+/** An object on RGW, as a download job reads it. */
+async function put(key: string, body: Buffer): Promise<string> {
+  await world.bucket.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  return `s3://${bucket}/${key}`;
+}
 
 async function finished(id: string): Promise<any> {
   return waitForJob(d, id, (j) => ['completed', 'failed', 'cancelled'].includes(j.state));
@@ -66,9 +66,9 @@ test('POST /v1/jobs refuses a bad `format` on download and export jobs with a 40
 });
 
 test('a download job with format "qcow2" converts a stream-optimized VMDK object from the stream; the file equals the source per qemu-img', { skip: QEMU_MISSING }, async () => {
-  ec2.world.objects.set('exp/web01.vmdk', streamVmdk);
+  const source = await put('web01.vmdk', streamVmdk);
   const dst = join(d.stateDir, 'web01.qcow2');
-  const r = await d.api('POST', '/v1/jobs', { source: 's3://exp/web01.vmdk', destination: dst, format: 'qcow2' });
+  const r = await d.api('POST', '/v1/jobs', { source, destination: dst, format: 'qcow2' });
   assert.equal(r.status, 201, r.text);
   assert.equal(r.json.job.kind, 'download');
   assert.equal(r.json.job.format, 'qcow2');
@@ -84,7 +84,7 @@ test('a download job with format "qcow2" converts a stream-optimized VMDK object
 test('an export job with format "qcow2" converts the exported VMDK on the way; result.export and result.conversion both reported', { skip: QEMU_MISSING }, async () => {
   ec2.world.exportBytes = streamVmdk;
   const dst = join(d.stateDir, 'exported.qcow2');
-  const r = await d.api('POST', '/v1/jobs', { kind: 'export', destination: dst, format: 'qcow2', export: { cloud: 'aws', imageId: 'ami-0123456789abcdef0', format: 'vmdk', bucket: 'exp', prefix: 'p/' } });
+  const r = await d.api('POST', '/v1/jobs', { kind: 'export', destination: dst, format: 'qcow2', export: { cloud: 'aws', imageId: 'ami-0123456789abcdef0', format: 'vmdk', bucket, prefix: 'p/', preflight: false } });
   assert.equal(r.status, 201, r.text);
   assert.equal(r.json.job.format, 'qcow2');
   const job = await finished(r.json.job.id);
@@ -101,7 +101,7 @@ test('an instance export job with format "vhd" converts the OVA\'s disk from a l
     kind: 'export',
     destination: dst,
     format: 'vhd',
-    export: { cloud: 'aws', instanceId: 'i-0123456789abcdef0', format: 'vmdk', targetEnvironment: 'vmware', bucket: 'exp', prefix: 'vms/' },
+    export: { cloud: 'aws', instanceId: 'i-0123456789abcdef0', format: 'vmdk', targetEnvironment: 'vmware', bucket, prefix: 'vms/', preflight: false },
   });
   assert.equal(r.status, 201, r.text);
   const job = await finished(r.json.job.id);
@@ -112,9 +112,9 @@ test('an instance export job with format "vhd" converts the OVA\'s disk from a l
 });
 
 test('a download job with format "original" keeps the object\'s bytes and reports no conversion', async () => {
-  ec2.world.objects.set('exp/as-is.ova', ova);
+  const source = await put('as-is.ova', ova);
   const dst = join(d.stateDir, 'as-is.ova');
-  const r = await d.api('POST', '/v1/jobs', { source: 's3://exp/as-is.ova', destination: dst });
+  const r = await d.api('POST', '/v1/jobs', { source, destination: dst });
   assert.equal(r.json.job.format, 'original');
   const job = await finished(r.json.job.id);
   assert.equal(job.state, 'completed', JSON.stringify(job.error));

@@ -10,22 +10,26 @@ import { EcsRpcFake, FAKE_ACCESS_KEY } from '../helpers/ecs-rpc-fake/server.js';
 import { ecsId } from '../helpers/ecs-rpc-fake/ecs-world.js';
 import { QEMU_MISSING, qemuCompare, qemuFromRaw, qemuInfo } from '../helpers/qemu.js';
 import { qemuStreamVmdk, smallRaw, writerOva } from '../helpers/export-images.js';
-import { exportCanonicalAccount } from '../../agent/cloud/preflight/canonical-accounts.js';
+import { createTestBucket, ensureRgw, type RgwEnv, type TestBucket } from '../helpers/rgw.js';
+import { landExportsIn } from '../helpers/rgw-export-landing.js';
 
 /**
- * `vmxfer export … --to FORMAT` and `--unpack` against the EC2 Query API and ECS RPC protocol fakes:
- * the exported bytes are real images (qemu-img's stream-optimized VMDK and qcow2, the OVA writer's
+ * `vmxfer export … --to FORMAT` and `--unpack` against the EC2 Query API and ECS RPC protocol fakes (AWS
+ * exports land in and download from the real local RGW; ECS exports from the ECS fake's OSS routes, as no
+ * OSS server runs here): the exported bytes are real images (qemu-img's stream-optimized VMDK and qcow2, the OVA writer's
  * OVA), and qemu-img is the oracle of every conversion.
  */
 let ec2: Ec2QueryFake;
 let ecs: EcsRpcFake;
+let rgw: RgwEnv;
+let bucket: TestBucket;
 let dir: string;
 let cleanup: () => Promise<void>;
 let rawA: string;
 let rawB: string;
 let ova: Buffer;
 
-const AWS_ENV = { AWS_ACCESS_KEY_ID: 'AKIDFAKECONV', AWS_SECRET_ACCESS_KEY: 'fake', AWS_REGION: 'eu-west-1', AWS_EC2_METADATA_DISABLED: 'true' };
+const awsEnv = () => ({ AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey, AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' });
 const ALI_ENV = { ALIBABA_CLOUD_ACCESS_KEY_ID: FAKE_ACCESS_KEY.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: FAKE_ACCESS_KEY.secret };
 
 before(async () => {
@@ -35,23 +39,30 @@ before(async () => {
   ova = await readFile(await writerOva([rawA, rawB], join(dir, 'vm.ova')));
   ec2 = await Ec2QueryFake.start();
   ecs = await EcsRpcFake.start();
-  const account = exportCanonicalAccount('eu-west-1');
-  ec2.buckets.set('exp', { ownership: 'BucketOwnerPreferred', grants: [{ id: account, permission: 'WRITE' }, { id: account, permission: 'READ_ACP' }] });
+  rgw = await ensureRgw();
+  bucket = await createTestBucket(rgw, 'export-convert');
+  landExportsIn(ec2, bucket);
 });
 after(async () => {
   await ec2.close();
   await ecs.close();
+  await bucket.remove();
   await cleanup();
 });
 
+/** EC2 on the fake, S3 on RGW; RGW keeps no grants for AWS's export accounts, so the bucket checks are skipped here (cloud-cli.test.ts runs them). */
+function awsPlanes(): string[] {
+  return ['--endpoint', ec2.url, '--s3-endpoint', rgw.endpoint, '--no-preflight'];
+}
+
 function awsImage(dst: string, extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return vmxfer(['export', 'aws', '--image-id', 'ami-0123456789abcdef0', '--format', 'vmdk', '--bucket', 'exp', '--prefix', 'p/', dst, '--endpoint', ec2.url, '--poll-seconds', '0.005', '--state-dir', join(dir, 'state'), ...extra], { env: AWS_ENV });
+  return vmxfer(['export', 'aws', '--image-id', 'ami-0123456789abcdef0', '--format', 'vmdk', '--bucket', bucket.name, '--prefix', 'p/', dst, ...awsPlanes(), '--poll-seconds', '0.005', '--state-dir', join(dir, 'state'), ...extra], { env: awsEnv() });
 }
 
 function awsInstance(dst: string, extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return vmxfer(
-    ['export', 'aws', '--instance-id', 'i-0123456789abcdef0', '--disk-format', 'vmdk', '--target-environment', 'vmware', '--bucket', 'exp', '--prefix', 'vms/', dst, '--endpoint', ec2.url, '--poll-seconds', '0.005', '--state-dir', join(dir, 'state'), ...extra],
-    { env: AWS_ENV },
+    ['export', 'aws', '--instance-id', 'i-0123456789abcdef0', '--disk-format', 'vmdk', '--target-environment', 'vmware', '--bucket', bucket.name, '--prefix', 'vms/', dst, ...awsPlanes(), '--poll-seconds', '0.005', '--state-dir', join(dir, 'state'), ...extra],
+    { env: awsEnv() },
   );
 }
 

@@ -4,25 +4,27 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitForJob, type TestDaemon } from '../helpers/daemon.js';
-import { startExportDaemon, type ExportDaemon } from '../helpers/export-daemon.js';
+import { startRgwExportDaemon, type RgwExportDaemon } from '../helpers/export-daemon.js';
 import type { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
 import { EXPORT_SCRIPT } from '../helpers/ec2-query-fake/fake-state.js';
 
 let ec2: Ec2QueryFake;
 let d: TestDaemon;
+let bucket: string;
 
-let world: ExportDaemon;
+let world: RgwExportDaemon;
 
 before(async () => {
-  world = await startExportDaemon('AKIDFAKEEXPORT');
+  world = await startRgwExportDaemon('export-jobs');
   ({ ec2, d } = world);
+  bucket = world.bucket.name;
 });
 after(() => world?.close());
 
 const exportBody = (destination: string, extra: Record<string, unknown> = {}) => ({
   kind: 'export',
   destination,
-  export: { cloud: 'aws', imageId: 'ami-0123456789abcdef0', format: 'vmdk', bucket: 'exp', prefix: 'p/', ...extra },
+  export: { cloud: 'aws', imageId: 'ami-0123456789abcdef0', format: 'vmdk', bucket, prefix: 'p/', preflight: false, ...extra },
 });
 
 test('POST /v1/jobs with kind "export" refuses bad fields with a 400 naming them', async () => {
@@ -42,7 +44,7 @@ test('POST /v1/jobs with kind "export" refuses bad fields with a 400 naming them
   }
 });
 
-test('an export API job: ExportImage on the EC2 Query API protocol fake, active/exporting → active/downloading → completed, the file equals the exported object', async () => {
+test('an export API job: ExportImage on the EC2 Query API protocol fake, the object downloaded from RGW, active/exporting → active/downloading → completed, the file equals the exported object', async () => {
   ec2.world.exportBytes = randomBytes(700_000);
   const dst = join(d.stateDir, 'web01.vmdk');
   const r = await d.api('POST', '/v1/jobs', exportBody(dst));
@@ -66,7 +68,8 @@ test('an export API job: ExportImage on the EC2 Query API protocol fake, active/
   const call = ec2.callsOf('ExportImage').at(-1)!;
   assert.equal(call.params.ImageId, 'ami-0123456789abcdef0');
   assert.equal(call.params.DiskImageFormat, 'VMDK');
-  assert.equal(call.params['S3ExportLocation.S3Bucket'], 'exp');
+  assert.equal(call.params['S3ExportLocation.S3Bucket'], bucket);
+  assert.deepEqual(ec2.calls.filter((c) => c.service === 's3'), [], 'the download went to RGW, not the fake');
   assert.match((await d.api('GET', '/metrics')).text, /^vmxfer_cloud_task_updates_total\{kind="aws-export-image",state="completed"\} 1$/m);
 });
 

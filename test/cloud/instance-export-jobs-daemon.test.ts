@@ -5,19 +5,21 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { closeFeed, feed } from '../helpers/feed-socket.js';
 import { waitForJob, type TestDaemon } from '../helpers/daemon.js';
-import { startExportDaemon, type ExportDaemon } from '../helpers/export-daemon.js';
+import { startRgwExportDaemon, type RgwExportDaemon } from '../helpers/export-daemon.js';
 import type { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
 import { EXPORT_SCRIPT } from '../helpers/ec2-query-fake/fake-state.js';
 
 /** AWS instance exports (CreateInstanceExportTask) as API jobs, against the EC2 Query API protocol fake. */
 let ec2: Ec2QueryFake;
 let d: TestDaemon;
+let bucket: string;
 
-let world: ExportDaemon;
+let world: RgwExportDaemon;
 
 before(async () => {
-  world = await startExportDaemon('AKIDFAKEINSTANCE');
+  world = await startRgwExportDaemon('instance-export');
   ({ ec2, d } = world);
+  bucket = world.bucket.name;
 });
 after(() => world?.close());
 
@@ -27,7 +29,7 @@ const STUCK = [{ status: 'active', message: 'exporting', progress: '50' }];
 const instanceBody = (destination: string, extra: Record<string, unknown> = {}) => ({
   kind: 'export',
   destination,
-  export: { cloud: 'aws', instanceId: INSTANCE, format: 'vhd', targetEnvironment: 'microsoft', bucket: 'exp', prefix: 'vms/', ...extra },
+  export: { cloud: 'aws', instanceId: INSTANCE, format: 'vhd', targetEnvironment: 'microsoft', bucket, prefix: 'vms/', preflight: false, ...extra },
 });
 
 function stateOf(j: any): string {
@@ -63,7 +65,7 @@ test('POST /v1/jobs with an instance export refuses bad fields with a 400 naming
   assert.equal(ec2.callsOf('CreateInstanceExportTask').length, 0);
 });
 
-test('an instance export API job: CreateInstanceExportTask on the EC2 Query API protocol fake, active/exporting → active/downloading → completed, the file equals the OVA', async () => {
+test('an instance export API job: CreateInstanceExportTask on the EC2 Query API protocol fake, the OVA downloaded from RGW, active/exporting → active/downloading → completed, the file equals the OVA', async () => {
   ec2.world.exportBytes = randomBytes(700_000);
   const { ws, got } = await feed(d);
   try {
@@ -72,7 +74,7 @@ test('an instance export API job: CreateInstanceExportTask on the EC2 Query API 
     assert.equal(r.status, 201, r.text);
     assert.equal(r.json.job.kind, 'export');
     assert.equal(r.json.job.source, `aws:${INSTANCE}`);
-    assert.deepEqual(r.json.job.export, { cloud: 'aws', instanceId: INSTANCE, format: 'vhd', targetEnvironment: 'microsoft', bucket: 'exp', prefix: 'vms/' });
+    assert.deepEqual(r.json.job.export, { cloud: 'aws', instanceId: INSTANCE, format: 'vhd', targetEnvironment: 'microsoft', bucket, prefix: 'vms/', preflight: false });
     const id = r.json.job.id;
     const job = await waitForJob(d, id, (j) => ['completed', 'failed', 'cancelled'].includes(j.state));
     assert.equal(job.state, 'completed', JSON.stringify(job.error));
@@ -83,7 +85,7 @@ test('an instance export API job: CreateInstanceExportTask on the EC2 Query API 
     assert.equal(call.params.TargetEnvironment, 'microsoft');
     assert.equal(call.params['ExportToS3.ContainerFormat'], 'ova');
     assert.equal(call.params['ExportToS3.DiskImageFormat'], 'VHD');
-    assert.equal(call.params['ExportToS3.S3Bucket'], 'exp');
+    assert.equal(call.params['ExportToS3.S3Bucket'], bucket);
     assert.equal(call.params['ExportToS3.S3Prefix'], 'vms/');
     assert.equal(call.params.RoleName, undefined, 'CreateInstanceExportTask takes no role');
     assert.equal(ec2.callsOf('ExportImage').length, 0, 'an instance export is not an image export');
@@ -92,7 +94,8 @@ test('an instance export API job: CreateInstanceExportTask on the EC2 Query API 
     assert.match(job.cloudTask.id, /^export-i-[0-9a-f]{17}$/);
     assert.equal(job.cloudTask.state, 'completed');
     assert.equal(job.result.export.taskId, job.cloudTask.id);
-    assert.equal(job.result.export.bucket, 'exp');
+    assert.equal(job.result.export.bucket, bucket);
+    assert.deepEqual(ec2.calls.filter((c) => c.service === 's3'), [], 'the OVA came from RGW, not the fake');
     assert.equal(job.result.export.key, `vms/${job.cloudTask.id}.ova`);
     assert.equal(job.result.objectSize, 700_000);
     assert.ok((await readFile(dst)).equals(ec2.world.exportBytes));

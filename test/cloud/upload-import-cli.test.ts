@@ -1,10 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { vmxfer } from '../helpers/run-command.js';
-import { REPO_ROOT } from '../helpers/tmp.js';
+import { interruptWhen } from '../helpers/killable-cli.js';
 import { qemuImg } from '../helpers/qemu.js';
 import type { RgwEnv, TestBucket } from '../helpers/rgw.js';
 import { getObjectBytes, pendingUploads } from '../helpers/s3-object.js';
@@ -85,18 +84,8 @@ test('SIGINT during the import step sends CancelImportTask to the EC2 Query API 
   ec2.world.scripts.importImage = [{ status: 'active', message: 'pending' }, { status: 'converting', message: 'converting', progress: '30' }];
   try {
     const key = `cancel/${randomBytes(3).toString('hex')}.raw`;
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'vmxfer.js'), ...uploadArgs(raw, key, ['--import', 'aws-image'])], { env: { ...process.env, ...awsEnv() }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve) => {
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-        if (/: converting/.test(stderr)) resolve();
-      });
-      void exited.then(() => resolve());
-    });
-    child.kill('SIGINT');
-    assert.equal(await exited, 130, stderr);
+    const { code, stderr } = await interruptWhen(uploadArgs(raw, key, ['--import', 'aws-image']), awsEnv(), /: converting/);
+    assert.equal(code, 130, stderr);
     const taskId = /aws-image (import-ami-[0-9a-f]+): converting/.exec(stderr)![1]!;
     const cancel = ec2.callsOf('CancelImportTask').at(-1);
     assert.equal(cancel?.params.ImportTaskId, taskId);

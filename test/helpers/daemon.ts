@@ -129,13 +129,17 @@ function rawGet(url: string): Promise<number> {
   });
 }
 
-/** One API request with the bearer token (token: null sends none). */
+/**
+ * One API request with the bearer token (token: null sends none), on a connection of its own: a pooled
+ * keep-alive connection can be closed by the daemon's keep-alive timeout just as the next request goes out
+ * on it (ECONNRESET), which a daemon busy loading the cloud SDKs for its first cloud job makes likely.
+ */
 export function apiRequest(url: string, token: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; text: string }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const req = request(
       `${url}${path}`,
-      { method, headers: { ...(token !== null ? { authorization: `Bearer ${token}` } : {}), ...(payload !== undefined ? { 'content-type': 'application/json' } : {}), ...headers } },
+      { method, agent: false, headers: { ...(token !== null ? { authorization: `Bearer ${token}` } : {}), ...(payload !== undefined ? { 'content-type': 'application/json' } : {}), ...headers } },
       (res) => {
         let text = '';
         res.setEncoding('utf8').on('data', (d: string) => (text += d));

@@ -53,3 +53,23 @@ export function jsonResult(r: CliResult): Record<string, any> {
   if (!line) throw new Error(`no JSON result (exit ${r.code}): ${r.stderr}`);
   return JSON.parse(line);
 }
+
+/**
+ * Runs the real CLI, sends it SIGINT once its stderr matches `when` (a cloud task state line, say) and
+ * resolves with its exit code and stderr; a process that exits before that is reported as it ended.
+ */
+export async function interruptWhen(args: string[], env: NodeJS.ProcessEnv, when: RegExp): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'vmxfer.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve) => {
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+      if (when.test(stderr)) resolve();
+    });
+    void exited.then(() => resolve());
+  });
+  child.kill('SIGINT');
+  const code = await exited;
+  return { code, stderr };
+}

@@ -44,6 +44,7 @@ and ECS ExportImage have no DryRun parameter).
                         and removed once unpacked (kept if the unpack fails). Also: vmxfer unpack OVA DIR.
   --region R            AWS_REGION / ALIBABA_CLOUD_REGION_ID when absent
   --endpoint URL        API endpoint override (EC2+IAM+S3, or ECS+RAM)
+  --s3-endpoint URL     S3 endpoint override (aws; default --endpoint): the bucket checks and the download
   --oss-endpoint URL    OSS endpoint override (ecs)
   --role-name NAME      export role (default vmimport; ECS AliyunECSImageExportDefaultRole)
   --no-preflight        skip the bucket and role checks
@@ -60,7 +61,7 @@ const OPTIONS = {
   'image-id': { type: 'string' }, 'instance-id': { type: 'string' }, format: { type: 'string' }, 'disk-format': { type: 'string' },
   'target-environment': { type: 'string' }, bucket: { type: 'string' }, prefix: { type: 'string' },
   'oss-bucket': { type: 'string' }, 'oss-prefix': { type: 'string' }, 'role-name': { type: 'string' }, 'no-preflight': { type: 'boolean' }, 'no-dry-run': { type: 'boolean' },
-  'state-dir': { type: 'string' }, to: { type: 'string' }, disk: { type: 'string' }, unpack: { type: 'boolean' },
+  's3-endpoint': { type: 'string' }, 'state-dir': { type: 'string' }, to: { type: 'string' }, disk: { type: 'string' }, unpack: { type: 'boolean' },
 } as const;
 
 type Values = Record<string, string | boolean | undefined>;

@@ -9,6 +9,11 @@ export interface AwsConnection {
   region: string;
   /** One endpoint for EC2, IAM and S3 (a fake or a private endpoint); the SDK's own resolution when absent. */
   endpoint?: string | undefined;
+  /**
+   * S3's own endpoint when it differs from `endpoint` (an EC2 VPC endpoint beside public or
+   * S3-compatible storage, an S3 gateway); requests to it are path-style.
+   */
+  s3Endpoint?: string | undefined;
   /** Explicit credentials; the SDK's standard chain (env, profile, SSO, IMDS, ...) when absent. */
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined;
   retry?: CloudRetryPolicy | undefined;
@@ -34,6 +39,7 @@ export function awsClients(conn: AwsConnection): AwsClients {
     ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
     ...(conn.credentials ? { credentials: conn.credentials } : {}),
   };
+  const s3Endpoint = conn.s3Endpoint ?? conn.endpoint;
   const ec2For = (region: string) => new EC2Client({ ...base, region });
   const byRegion = new Map<string, EC2Client>();
   const ec2 = ec2For(conn.region);
@@ -45,8 +51,9 @@ export function awsClients(conn: AwsConnection): AwsClients {
     iam: new IAMClient({ ...base, region: iamSigningRegion(conn.region) }),
     s3: new S3Client({
       ...base,
+      ...(s3Endpoint ? { endpoint: s3Endpoint } : {}),
       region: conn.region,
-      forcePathStyle: conn.endpoint !== undefined,
+      forcePathStyle: s3Endpoint !== undefined,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     }),

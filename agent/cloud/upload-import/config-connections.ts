@@ -5,13 +5,14 @@ import type { CloudConnections } from './import-step-params.js';
 /**
  * The daemon's cloud connections from the `cloud` section: each region falls back to its store's
  * (an OSS region oss-cn-hangzhou is the ECS region cn-hangzhou), then to the SDK's environment.
+ * S3 calls (export bucket checks) go to the store's endpoint, EC2 and IAM to the cloud's.
  */
 export function connectionsFromConfig(config: AgentConfig): CloudConnections {
   const c = config.cloud;
   const awsRegion = c.aws_region || config.stores.s3_region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
   const ecsRegion = c.ecs_region || config.stores.oss_region.replace(/^oss-/, '') || process.env.ALIBABA_CLOUD_REGION_ID;
   return {
-    aws: awsRegion ? { region: awsRegion, endpoint: c.aws_endpoint || undefined } : undefined,
+    aws: awsRegion ? { region: awsRegion, endpoint: c.aws_endpoint || undefined, s3Endpoint: config.stores.s3_endpoint || undefined } : undefined,
     ecs: ecsRegion ? ecsConnectionFor(ecsRegion, c.ecs_endpoint || undefined) : undefined,
   };
 }

@@ -15,6 +15,10 @@ export interface Ec2World {
   /** bucket/key → bytes; an export writes `exportBytes` here when it completes. */
   objects: Map<string, Buffer>;
   exportBytes: Buffer;
+  /** When set, a completed export writes its object here (a real S3 store) instead of `objects`. */
+  exportStore?: ((bucket: string, key: string, body: Buffer) => Promise<void>) | undefined;
+  /** exportStore writes in flight: the server answers the Describe call once they are done. */
+  landing: Array<Promise<void>>;
   /** ClientToken → task/image id (EC2 idempotency: the same token returns the same result). */
   tokens: Map<string, string>;
   /** ClientToken → the parameters of its first request. */
@@ -107,7 +111,10 @@ function newTask(w: Ec2World, kind: FakeTask['kind'], idPrefix: string, resultPr
 
 /** Writes the export object when the task reports completed (the bytes appear in the bucket at that moment). */
 function landExport(w: Ec2World, t: FakeTask, step: TaskStep): void {
-  if (step.status === 'completed' && t.output) w.objects.set(`${t.output.bucket}/${t.output.key}`, w.exportBytes);
+  if (step.status !== 'completed' || !t.output || t.landed) return;
+  t.landed = true;
+  if (w.exportStore) w.landing.push(w.exportStore(t.output.bucket, t.output.key, w.exportBytes));
+  else w.objects.set(`${t.output.bucket}/${t.output.key}`, w.exportBytes);
 }
 
 const importImage: Handler = (w, p) => {

@@ -18,6 +18,8 @@ export interface FakeTask {
   resultId: string;
   /** Where an export writes its object once completed. */
   output?: { bucket: string; key: string } | undefined;
+  /** The export object has been written (once, when the task first reports completed). */
+  landed?: boolean | undefined;
 }
 
 export function hexId(prefix: string, n = 17): string {

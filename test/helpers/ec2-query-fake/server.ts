@@ -46,6 +46,7 @@ export class Ec2QueryFake {
     roles: new Map([['vmimport', VMIMPORT_TRUST]]),
     objects: new Map(),
     exportBytes: Buffer.alloc(0),
+    landing: [],
     tokens: new Map(),
     tokenRequests: new Map(),
     launchPermissions: new Map(),
@@ -94,7 +95,7 @@ export class Ec2QueryFake {
     const action = params.Action ?? '';
     this.calls.push({ service: auth.service, action, params, region: auth.region });
     if (auth.service === 'iam') return this.iam(res, action, params);
-    this.ec2(res, action, params, auth.region);
+    return this.ec2(res, action, params, auth.region);
   }
 
   private iam(res: ServerResponse, action: string, params: Params): void {
@@ -105,7 +106,7 @@ export class Ec2QueryFake {
     res.end(out.body);
   }
 
-  private ec2(res: ServerResponse, action: string, params: Params, region: string): void {
+  private async ec2(res: ServerResponse, action: string, params: Params, region: string): Promise<void> {
     const handler = EC2_ACTIONS[action];
     if (!handler) return this.ec2Error(res, new Ec2Error(400, 'InvalidAction', `The action ${action} is not valid for this web service.`));
     if (params.Version !== '2016-11-15') return this.ec2Error(res, new Ec2Error(400, 'InvalidParameterValue', `Version ${params.Version} is not 2016-11-15`));
@@ -125,6 +126,7 @@ export class Ec2QueryFake {
     try {
       const body = handler(this.world, params, region);
       if (this.holdReply.delete(action)) return;
+      await Promise.all(this.world.landing.splice(0));
       const requestId = randomUUID();
       res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId });
       res.end(xmlDocument(`${action}Response`, EC2_NS, { requestId, ...body }));
