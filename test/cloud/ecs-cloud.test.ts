@@ -151,15 +151,18 @@ test('ECS ExportImage against an ECS RPC API protocol fake, then the object is d
   }
 });
 
-test('export preflight against the fake: OSS prefix, export role, data-disk limits and the OSS bucket class', async () => {
+test('export preflight against the fake: OSS prefix, export role, data-disk limits, the OSS bucket class and its region', async () => {
   const clients = ecsClients(connection());
   fake.world.buckets.set('exports', { storageClass: 'Standard' });
   fake.world.buckets.set('cold-bucket', { storageClass: 'ColdArchive', sse: 'KMS' });
+  fake.world.buckets.set('far-bucket', { storageClass: 'Standard', location: 'oss-eu-central-1' });
   const ok = sourceImage({ dataDisks: [100, 500] });
   assert.deepEqual(await ecsExportPreflight(clients, oss(), { imageId: ok, ossBucket: 'exports', ossPrefix: 'web01' }), []);
   const big = sourceImage({ dataDisks: [10, 10, 10, 10, 600] });
   const found = await ecsExportPreflight(clients, oss(), { imageId: big, ossBucket: 'cold-bucket', ossPrefix: 'web/01' });
   assert.deepEqual(found.map((f) => f.rule), ['oss-prefix', 'ecs-export-disks', 'ecs-export-disk-size', 'oss-storage-class', 'oss-encrypted']);
+  const far = await ecsExportPreflight(clients, oss(), { imageId: ok, ossBucket: 'far-bucket', ossPrefix: 'web01' });
+  assert.deepEqual(far.map((f) => `${f.rule} ${f.message}`), ['oss-region OSS bucket far-bucket is in oss-eu-central-1, the image in cn-hangzhou']);
   fake.world.roles.delete('AliyunECSImageExportDefaultRole');
   try {
     const noRole = await ecsExportPreflight(clients, undefined, { imageId: ok, ossBucket: 'exports', ossPrefix: 'web01' });

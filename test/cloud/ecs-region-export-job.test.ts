@@ -52,6 +52,7 @@ test('an API export job of an ECS image with a data disk (daemon, ECS RPC API pr
   const imageId = ecsId('m');
   ecs.world.images.set(imageId, { id: imageId, region: 'cn-hangzhou', name: 'web01', script: [{ status: 'Available', progress: '100%' }], step: 0, disks: [{ type: 'system', size: 40, encrypted: false }, { type: 'data', size: 100, encrypted: false }] });
   ecs.world.exportDiskBytes = [randomBytes(300_000), randomBytes(200_000)];
+  ecs.world.buckets.set('exports', { storageClass: 'Standard' });
   const d = await startDaemon({
     sourceRoots: [dir],
     env: { ALIBABA_CLOUD_ACCESS_KEY_ID: FAKE_ACCESS_KEY.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: FAKE_ACCESS_KEY.secret },

@@ -140,9 +140,10 @@ check([
   { name: 'aws bucket: no grant to the export account is refused (WRITE and READ_ACP)', findings: awsExportBucketRules({ ...ready(), grants: [] }), expect: [['error', 'AccessDenied'], ['error', 'AccessDenied']], mentions: OTHER_REGIONS_EXPORT_ACCOUNT },
   { name: 'aws bucket: af-south-1 needs its own canonical account, not the default one', findings: awsExportBucketRules({ ...ready('eu-west-1'), region: 'af-south-1' }), expect: [['error', 'AccessDenied'], ['error', 'AccessDenied']], mentions: exportCanonicalAccount('af-south-1') },
   { name: 'aws bucket: SSE-KMS default encryption is refused, SSE-S3 passes', findings: [...awsExportBucketRules({ ...ready(), defaultEncryption: 'AES256' }), ...awsExportBucketRules({ ...ready(), defaultEncryption: 'aws:kms' })], expect: [['error', 'AccessDenied']] },
-  { name: 'oss bucket: Standard without encryption passes', findings: ossExportBucketRules({ bucket: 'b', storageClass: 'Standard' }), expect: [] },
-  { name: 'oss bucket: Archive and ColdArchive are refused', findings: [...ossExportBucketRules({ bucket: 'b', storageClass: 'Archive' }), ...ossExportBucketRules({ bucket: 'b', storageClass: 'ColdArchive' })], expect: [['error', 'InvalidParameter'], ['error', 'InvalidParameter']] },
-  { name: 'oss bucket: an encrypted bucket is refused', findings: ossExportBucketRules({ bucket: 'b', storageClass: 'IA', sseAlgorithm: 'KMS' }), expect: [['error', 'InvalidParameter']], mentions: 'KMS' },
+  { name: 'oss bucket: Standard without encryption passes', findings: ossExportBucketRules({ bucket: 'b', storageClass: 'Standard', location: 'oss-cn-hangzhou' }, 'cn-hangzhou'), expect: [] },
+  { name: 'oss bucket: Archive and ColdArchive are refused', findings: [...ossExportBucketRules({ bucket: 'b', storageClass: 'Archive' }, 'cn-hangzhou'), ...ossExportBucketRules({ bucket: 'b', storageClass: 'ColdArchive' }, 'cn-hangzhou')], expect: [['error', 'InvalidParameter'], ['error', 'InvalidParameter']] },
+  { name: 'oss bucket: an encrypted bucket is refused', findings: ossExportBucketRules({ bucket: 'b', storageClass: 'IA', sseAlgorithm: 'KMS' }, 'cn-hangzhou'), expect: [['error', 'InvalidParameter']], mentions: 'KMS' },
+  { name: 'oss bucket: a bucket in another region than the image is refused', findings: ossExportBucketRules({ bucket: 'b', storageClass: 'Standard', location: 'oss-cn-beijing' }, 'cn-hangzhou'), expect: [['error', 'InvalidParameter']], mentions: 'oss-cn-beijing' },
 ]);
 
 test('canonical accounts: listed regions have their own, every other region the default', () => {

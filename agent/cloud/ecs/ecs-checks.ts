@@ -46,9 +46,9 @@ export async function ossConnectionOf(clients: EcsClients, endpoint: string | un
   return { region: clients.region, endpoint, ...keys, refreshCredentials: keys.securityToken ? () => clients.credential.keys() : undefined };
 }
 
-/** OSS GetBucketInfo: BucketInfo/Bucket/StorageClass and ServerSideEncryptionRule/SSEAlgorithm. */
+/** OSS GetBucketInfo: BucketInfo/Bucket/Location, StorageClass and ServerSideEncryptionRule/SSEAlgorithm. */
 export async function ossBucketFacts(clients: EcsClients, oss: OSS, bucket: string, signal?: AbortSignal): Promise<OssBucketFacts> {
   const out = await callCloud('alibaba', 'GetBucketInfo', () => oss.getBucketInfo(bucket), clients.retry, signal);
-  const b = out.bucket as { StorageClass?: string; ServerSideEncryptionRule?: { SSEAlgorithm?: string } };
-  return { bucket, storageClass: b.StorageClass ?? 'Standard', sseAlgorithm: b.ServerSideEncryptionRule?.SSEAlgorithm };
+  const b = out.bucket as { Location?: string; StorageClass?: string; ServerSideEncryptionRule?: { SSEAlgorithm?: string } };
+  return { bucket, location: b.Location, storageClass: b.StorageClass ?? 'Standard', sseAlgorithm: b.ServerSideEncryptionRule?.SSEAlgorithm };
 }

@@ -38,6 +38,8 @@ export function awsExportBucketRules(b: S3BucketFacts): Finding[] {
 /** What OSS GetBucketInfo says (BucketInfo/Bucket/StorageClass, ServerSideEncryptionRule/SSEAlgorithm). */
 export interface OssBucketFacts {
   bucket: string;
+  /** GetBucketInfo's Location: the OSS region id, `oss-` and the ECS region (oss-cn-hangzhou). */
+  location?: string | undefined;
   storageClass: string;
   sseAlgorithm?: string | undefined;
 }
@@ -46,8 +48,12 @@ export interface OssBucketFacts {
  * ECS "Export a custom image": the OSS bucket must be in the image's region and readable at once; Archive
  * and Cold Archive buckets are not (objects need a restore), and ECS cannot write into an encrypted bucket.
  */
-export function ossExportBucketRules(b: OssBucketFacts): Finding[] {
+export function ossExportBucketRules(b: OssBucketFacts, ecsRegion: string): Finding[] {
   const out: Finding[] = [];
+  // ExportImage "exports a custom image to an OSS bucket in the same region" (ECS API reference).
+  if (b.location && b.location !== `oss-${ecsRegion}`) {
+    out.push(finding('error', 'oss-region', 'InvalidParameter', `OSS bucket ${b.bucket} is in ${b.location}, the image in ${ecsRegion}`, `Export to a bucket in oss-${ecsRegion}, or copy the image to ${b.location.replace(/^oss-/, '')} first.`));
+  }
   if (/^(Archive|ColdArchive|DeepColdArchive)$/i.test(b.storageClass)) {
     out.push(finding('error', 'oss-storage-class', 'InvalidParameter', `OSS bucket ${b.bucket} has storage class ${b.storageClass}`, 'Export to a Standard or Infrequent Access bucket.'));
   }

@@ -28,6 +28,6 @@ export async function ecsExportPreflight(clients: EcsClients, oss: OSS | undefin
   out.push(...roleRules(await ramRoleFacts(clients, req.roleName ?? 'AliyunECSImageExportDefaultRole', signal)));
   const img = await ecsImage(clients, clients.region, req.imageId, signal);
   if (img) out.push(...ecsExportRules({ imageId: req.imageId, dataDiskSizes: img.disks.filter((d) => d.type === 'data').map((d) => d.sizeGiB * GiB) }));
-  if (oss) out.push(...ossExportBucketRules(await ossBucketFacts(clients, oss, req.ossBucket, signal)));
+  if (oss) out.push(...ossExportBucketRules(await ossBucketFacts(clients, oss, req.ossBucket, signal), clients.region));
   return out;
 }

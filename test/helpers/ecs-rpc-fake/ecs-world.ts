@@ -61,7 +61,8 @@ export class EcsWorld {
   taskFailure = { code: 'ParameterInvalid', message: 'The specified RegionId parameter is invalid.' };
   /** Account ids ModifyImageSharePermission answers InvalidAccount.NotFound for. */
   readonly unknownAccounts = new Set<string>();
-  readonly buckets = new Map<string, { storageClass: string; sse?: string | undefined }>();
+  /** OSS buckets; `location` is GetBucketInfo's Location (default oss-cn-hangzhou, the tests' region). */
+  readonly buckets = new Map<string, { storageClass: string; sse?: string | undefined; location?: string | undefined }>();
   scripts = { importTask: IMPORT_TASK_SCRIPT, exportTask: EXPORT_TASK_SCRIPT, image: IMAGE_SCRIPT, copy: [{ status: 'Creating', progress: '10%' }, { status: 'Creating', progress: '60%' }, { status: 'Available', progress: '100%' }] };
   /** Copies not yet Available, per source region, and the most ever seen at once. */
   readonly copiesRunning = new Map<string, Set<string>>();

@@ -14,12 +14,12 @@ function xml(res: ServerResponse, body: string): void {
   res.end(`<?xml version="1.0" encoding="UTF-8"?>\n${body}`);
 }
 
-/** GetBucketInfo: BucketInfo/Bucket with StorageClass and ServerSideEncryptionRule/SSEAlgorithm. */
+/** GetBucketInfo: BucketInfo/Bucket with Location, StorageClass and ServerSideEncryptionRule/SSEAlgorithm. */
 function bucketInfo(res: ServerResponse, w: EcsWorld, name: string): void {
   const b = w.buckets.get(name);
   if (!b) return ossError(res, 404, 'NoSuchBucket', 'The specified bucket does not exist.', `<BucketName>${name}</BucketName>`);
   const sse = b.sse ? `<ServerSideEncryptionRule><SSEAlgorithm>${b.sse}</SSEAlgorithm></ServerSideEncryptionRule>` : '';
-  xml(res, `<BucketInfo><Bucket><Name>${name}</Name><StorageClass>${b.storageClass}</StorageClass>${sse}</Bucket></BucketInfo>`);
+  xml(res, `<BucketInfo><Bucket><Name>${name}</Name><Location>${b.location ?? 'oss-cn-hangzhou'}</Location><StorageClass>${b.storageClass}</StorageClass>${sse}</Bucket></BucketInfo>`);
 }
 
 /** HeadObject / GetObject with an optional Range header. */
