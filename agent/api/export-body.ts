@@ -15,8 +15,8 @@ export function parseExportBody(raw: unknown): ExportOptions {
   const cloud = str(o.cloud, 'export.cloud');
   if (cloud !== 'aws' && cloud !== 'ecs') throw bad('export.cloud', 'must be aws or ecs');
   for (const k of ['preflight', 'dryRun']) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw bad(`export.${k}`, 'must be true or false');
-  // DryRun exists on EC2 ExportImage only: CreateInstanceExportTask and ECS ExportImage list no such parameter.
-  if (o.dryRun !== undefined && (cloud === 'ecs' || o.instanceId !== undefined)) throw bad('export.dryRun', 'applies to AWS image exports only (CreateInstanceExportTask and ECS ExportImage have no DryRun)');
+  // DryRun exists on EC2 and ECS ExportImage; CreateInstanceExportTask lists no such parameter.
+  if (o.dryRun !== undefined && o.instanceId !== undefined) throw bad('export.dryRun', 'applies to image exports only (CreateInstanceExportTask has no DryRun)');
   const checks = { ...(o.preflight === undefined ? {} : { preflight: o.preflight as boolean }), ...(o.dryRun === undefined ? {} : { dryRun: o.dryRun as boolean }) };
   const formats: readonly string[] = cloud === 'aws' ? AWS_EXPORT_FORMATS : ECS_EXPORT_FORMATS;
   const format = str(o.format, 'export.format');

@@ -59,10 +59,16 @@ function region(raw: string | undefined): string | undefined {
   return raw;
 }
 
+const MAX_EXTRA_DISKS = 64;
+
 /** `import.extraDisks`: [{ format, url }], the VM's other disks already in the bucket (docs/api.md). */
 function extraDisks(target: ImportTarget, raw: unknown): ExtraDisk[] {
   if (!Array.isArray(raw) || raw.length === 0) throw bad('import.extraDisks', 'must be a non-empty array of { format, url }');
-  if (raw.length + 1 > AWS_IMAGE_MAX_VOLUMES) throw bad('import.extraDisks', `may list at most ${AWS_IMAGE_MAX_VOLUMES - 1} disks (${AWS_IMAGE_MAX_VOLUMES} volumes with the uploaded one)`);
+  if (target === 'aws-image' && raw.length + 1 > AWS_IMAGE_MAX_VOLUMES) {
+    throw bad('import.extraDisks', `may list at most ${AWS_IMAGE_MAX_VOLUMES - 1} disks for aws-image (ImportImage takes ${AWS_IMAGE_MAX_VOLUMES} volumes with the uploaded one); import the rest with target aws-snapshot`);
+  }
+  // A bound on the request, not a cloud rule: aws-snapshot starts one task per disk, ECS maps each disk.
+  if (raw.length > MAX_EXTRA_DISKS) throw bad('import.extraDisks', `may list at most ${MAX_EXTRA_DISKS} disks`);
   return raw.map((item, i) => {
     const field = `import.extraDisks[${i}]`;
     const d = obj(item, field);

@@ -17,7 +17,7 @@ export interface AwsInstanceExportOptions {
   preflight?: boolean | undefined;
 }
 
-/** What every export job may also say: skip the preflight; AWS image exports: skip the DryRun (both default true). */
+/** What every export job may also say: skip the preflight; image exports (AWS, ECS): skip the DryRun (both default true). */
 interface ExportChecks {
   preflight?: boolean | undefined;
   dryRun?: boolean | undefined;
@@ -30,7 +30,7 @@ interface ExportChecks {
 export type ExportOptions =
   | ({ cloud: 'aws'; imageId: string; format: AwsExportFormat; bucket: string; prefix: string; roleName?: string | undefined; clientToken?: string | undefined } & ExportChecks)
   | AwsInstanceExportOptions
-  | ({ cloud: 'ecs'; imageId: string; format: EcsExportFormat; bucket: string; prefix: string; roleName?: string | undefined } & Omit<ExportChecks, 'dryRun'>);
+  | ({ cloud: 'ecs'; imageId: string; format: EcsExportFormat; bucket: string; prefix: string; roleName?: string | undefined } & ExportChecks);
 
 /**
  * An AWS image export's ClientToken, fixed when the job is submitted: a job whose daemon died after

@@ -13,7 +13,9 @@ export async function cancelStartedCloudTask(job: JobRecord, ctx: RunContext): P
   const c = connectionsFromConfig(ctx.config);
   if (job.import && job.imported) return cancelCopies(c, cloudOf(job.import.target), job.copiesStarted ?? {});
   if (job.import && job.importTask) {
-    return cloudOf(job.import.target) === 'aws' ? cancelAws(c.aws, job.importTask.taskId, 'import') : cancelEcs(c.ecs, job.importTask.taskId);
+    // An ECS import runs in `import.region` when it names one (ImportImage's RegionId), and CancelTask must go there.
+    const ecs = c.ecs && job.import.region ? { ...c.ecs, region: job.import.region } : c.ecs;
+    return cloudOf(job.import.target) === 'aws' ? cancelAws(c.aws, job.importTask.taskId, 'import') : cancelEcs(ecs, job.importTask.taskId);
   }
   if (job.export && job.exportTask && !job.exported) {
     return job.export.cloud === 'aws' ? cancelAws(c.aws, job.exportTask.taskId, 'export') : cancelEcs(c.ecs, job.exportTask.taskId);

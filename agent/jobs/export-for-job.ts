@@ -41,7 +41,7 @@ export async function exportForJob(job: JobRecord, ctx: RunContext, hooks: Expor
       : { cloud: 'aws', connection: connections.aws, export: { imageId: e.imageId, format: e.format, bucket: e.bucket, prefix: e.prefix, roleName: e.roleName, clientToken: e.clientToken }, dryRunFirst: e.dryRun !== false, ...common };
   } else {
     if (!connections.ecs) throw vmxError(CORE.USAGE, 'an ecs export needs cloud.ecs_region (or stores.oss_region, ALIBABA_CLOUD_REGION_ID)');
-    params = { cloud: 'ecs', connection: connections.ecs, export: { imageId: e.imageId, format: e.format, ossBucket: e.bucket, ossPrefix: e.prefix, roleName: e.roleName }, ...common };
+    params = { cloud: 'ecs', connection: connections.ecs, export: { imageId: e.imageId, format: e.format, ossBucket: e.bucket, ossPrefix: e.prefix, roleName: e.roleName }, dryRunFirst: e.dryRun !== false, ...common };
   }
   return runExportTask(params, { ...jobTaskCallbacks(ctx, hooks.onCloudTask), onStarted: (taskId) => hooks.onExportStarted(taskId) }, hooks.signal);
 }

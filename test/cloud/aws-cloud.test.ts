@@ -262,6 +262,13 @@ test('preflight against the IAM and S3 parts of the fake: vmimport role and expo
   assert.deepEqual((await awsExportPreflight(clients, 'good', 'nope')).map((f) => f.cloudCode), ['NoSuchEntity']);
   assert.deepEqual(await awsExportPreflight(clients, 'good', null), []);
   assert.deepEqual((await awsExportPreflight(clients, 'noacl', null)).map((f) => f.rule), ['s3-export-grant', 's3-export-grant']);
+  // A caller who may not read the bucket's ACL gets a warning that the bucket is unverified, not a refusal.
+  fake.denied.add('s3:GetBucketAcl');
+  try {
+    assert.deepEqual((await awsExportPreflight(clients, 'good', null)).map((f) => `${f.severity} ${f.rule} ${f.cloudCode}`), ['warning bucket-unverified AccessDenied']);
+  } finally {
+    fake.denied.delete('s3:GetBucketAcl');
+  }
 });
 
 test('the EC2 Query API protocol fake refuses a request without a SigV4 Authorization header (AuthFailure)', async () => {

@@ -8,6 +8,8 @@ import { ecsId, RpcError } from '../helpers/ecs-rpc-fake/ecs-world.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runImportStep } from '../../agent/cloud/tasks/import-step.js';
 import { runEcsExport } from '../../agent/cloud/tasks/ecs-export-step.js';
+import { runExportTask } from '../../agent/cloud/tasks/export-task.js';
+import { dryRunEcsExport } from '../../agent/cloud/ecs/ecs-export.js';
 import { copyEcsImage } from '../../agent/cloud/tasks/copy-step.js';
 import { CopyLimiter } from '../../agent/cloud/tasks/copy-limiter.js';
 import { publishEcsImage, shareEcsImage } from '../../agent/cloud/tasks/share-step.js';
@@ -241,4 +243,23 @@ test('sharing with 51 accounts is refused before any call; publishing an encrypt
   fake.failNext.set('ModifyImageSharePermission', new RpcError(403, 'QuotaExceed.ShareImageUser', 'The number of shared users exceeds the limit.'));
   const out = await shareEcsImage(connection(), REGION, img, ['3000000000000001']);
   assert.deepEqual(out.map((o) => o.cloudCode), ['QuotaExceed.ShareImageUser']);
+});
+
+test('ECS ExportImage DryRun against the ECS RPC API protocol fake: a passing DryRun creates no task; one refused (export role missing) stops before the real call with the cloud code', async () => {
+  const imageId = sourceImage({ dataDisks: [] });
+  const p = { imageId, format: 'qcow2' as const, ossBucket: 'exports', ossPrefix: 'web01' };
+  const tasks = () => [...fake.world.tasks.values()].filter((t) => t.action === 'ExportImage').length;
+  const before = tasks();
+  await dryRunEcsExport(ecsClients(connection()), p);
+  assert.equal(tasks(), before, 'a DryRun creates no task');
+  const role = fake.world.roles.get('AliyunECSImageExportDefaultRole')!;
+  fake.world.roles.delete('AliyunECSImageExportDefaultRole');
+  const from = fake.calls.length;
+  try {
+    await assert.rejects(runExportTask({ cloud: 'ecs', connection: connection(), export: p, poll: POLL, dryRunFirst: true }), (err) => isVmxferError(err) && err.message.includes('NoSetRoletoECSServiceAcount'));
+    assert.deepEqual(fake.calls.slice(from).filter((c) => c.action === 'ExportImage').map((c) => c.params.DryRun), ['true'], 'only the DryRun was sent');
+    assert.equal(tasks(), before);
+  } finally {
+    fake.world.roles.set('AliyunECSImageExportDefaultRole', role);
+  }
 });

@@ -100,8 +100,9 @@ test('an ECS export API job end to end (OSS routes of the ECS RPC API protocol f
     assert.deepEqual([job.result.conversion.from, job.result.conversion.to], ['qcow2', 'raw']);
     await qemuCompare(raw, dst);
 
-    const call = ecs.callsOf('ExportImage').at(-1)!;
-    assert.deepEqual([call.params.RegionId, call.params.ImageId, call.params.ImageFormat, call.params.OSSBucket, call.params.OSSPrefix], [REGION, imageId, 'qcow2', BUCKET, 'web01']);
+    const [dry, call] = ecs.callsOf('ExportImage').slice(-2);
+    assert.deepEqual([dry!.params.DryRun, call!.params.DryRun], ['true', 'false'], 'ExportImage DryRun first, then the real call');
+    assert.deepEqual([call!.params.RegionId, call.params.ImageId, call.params.ImageFormat, call.params.OSSBucket, call.params.OSSPrefix], [REGION, imageId, 'qcow2', BUCKET, 'web01']);
     await new Promise((r) => setTimeout(r, 200));
     const mine = feed.jobs(id);
     assert.deepEqual(distinct(mine.filter((j) => j.cloudTask).map((j) => j.cloudTask.state)), EXPORT_TASK_SCRIPT);

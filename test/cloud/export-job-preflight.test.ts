@@ -54,7 +54,7 @@ test('an API export job into a BucketOwnerEnforced bucket fails at validation wi
   assert.deepEqual(exportCalls(from), ['dry', 'real']);
 });
 
-test('an API image export job runs ExportImage with DryRun first by default; export.dryRun false sends the real call only; instance and ECS exports refuse export.dryRun', async () => {
+test('an API image export job runs ExportImage with DryRun first by default; export.dryRun false sends the real call only; instance exports refuse export.dryRun, and it must be a boolean', async () => {
   let from = ec2.calls.length;
   const job = await exportJob(image());
   assert.equal(job.state, 'completed', JSON.stringify(job.error));
@@ -64,7 +64,7 @@ test('an API image export job runs ExportImage with DryRun first by default; exp
   const noDry = await exportJob(image({ dryRun: false }));
   assert.equal(noDry.state, 'completed', JSON.stringify(noDry.error));
   assert.deepEqual(exportCalls(from), ['real']);
-  for (const exp of [{ cloud: 'aws', instanceId: 'i-0123456789abcdef0', format: 'vmdk', targetEnvironment: 'vmware', bucket: 'exp', dryRun: true }, { cloud: 'ecs', imageId: 'm-abc', format: 'qcow2', bucket: 'b', prefix: 'p1', dryRun: false }, image({ preflight: 'no' })]) {
+  for (const exp of [{ cloud: 'aws', instanceId: 'i-0123456789abcdef0', format: 'vmdk', targetEnvironment: 'vmware', bucket: 'exp', dryRun: true }, { cloud: 'ecs', imageId: 'm-abc', format: 'qcow2', bucket: 'b', prefix: 'p1', dryRun: 'no' }, image({ preflight: 'no' })]) {
     const r = await d.api('POST', '/v1/jobs', { kind: 'export', destination: join(d.stateDir, 'never.vmdk'), export: exp });
     assert.equal(r.status, 400, JSON.stringify(exp));
     assert.equal(r.json.error.field, 'dryRun' in exp ? 'export.dryRun' : 'export.preflight');

@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
 import { importOptions } from '../../agent/cli/import-flags.js';
+import { planUploadImport } from '../../agent/cloud/upload-import/upload-preflight.js';
 import { parseImportBody } from '../../agent/api/import-body.js';
 import { importStepParams } from '../../agent/cloud/upload-import/import-step-params.js';
 import { runImportStep } from '../../agent/cloud/tasks/import-step.js';
@@ -53,6 +54,20 @@ test('API import.extraDisks: parsed like the flag; a bad entry is a 400 naming i
   assert.equal(field({ target: 'aws-image', extraDisks: [{ format: 'vmdk', url: 's3://upl/a' }, { format: 'vmdk' }] }), 'import.extraDisks[1].url');
   assert.equal(field({ target: 'aws-image', extraDisks: [{ format: 'vdi', url: 's3://upl/a.vdi' }] }), 'import.extraDisks[0]');
   assert.equal(field({ target: 'aws-image', extraDisks: Array.from({ length: 21 }, () => ({ format: 'vmdk', url: 's3://upl/a' })) }), 'import.extraDisks');
+  // The 21-volume limit is ImportImage's: ImportSnapshot takes one task per disk.
+  assert.equal(field({ target: 'aws-snapshot', extraDisks: Array.from({ length: 24 }, () => ({ format: 'vmdk', url: 's3://upl/a' })) }), 'accepted');
+  assert.equal(field({ target: 'aws-snapshot', extraDisks: Array.from({ length: 65 }, () => ({ format: 'vmdk', url: 's3://upl/a' })) }), 'import.extraDisks');
+});
+
+test('the 21-volume rule counts an OVA\'s own disks and the disks named beside it', () => {
+  const disk = (i: number) => ({ path: `vm.ova#disk${i}`, format: 'vmdk', subformat: 'streamOptimized', virtualSize: 1 << 30 });
+  const ova = { container: 'ova' as const, disks: Array.from({ length: 15 }, (_, i) => disk(i + 1)) };
+  const extraDisks = Array.from({ length: 10 }, (_, i) => ({ bucket: 'upl', key: `d${i}.vmdk`, format: 'VMDK' }));
+  const found = planUploadImport({ target: 'aws-image', extraDisks }, ova, 'original').findings.filter((f) => f.rule === 'aws-volume-count');
+  assert.equal(found.length, 1);
+  assert.match(found[0]!.message, /^25 volumes; ImportImage takes at most 21/);
+  assert.match(found[0]!.hint, /ImportSnapshot/);
+  assert.deepEqual(planUploadImport({ target: 'aws-image', extraDisks: extraDisks.slice(0, 6) }, ova, 'original').findings, []);
 });
 
 test('the step lists the uploaded disk first, then the extra ones; ECS leaves their DiskImageSize to the object', () => {

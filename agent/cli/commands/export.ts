@@ -29,8 +29,8 @@ GETs, verified against the store's checksum. An ECS image with data disks export
 task's DescribeTaskAttribute names them): the system disk goes to DST, data disk N to DST with .dataN before
 its extension (web01.qcow2 → web01.data1.qcow2), each converted by --to as well.
 Before the export the bucket is checked, and for an image export its role (--no-preflight skips that);
-an AWS image export then calls ExportImage with DryRun first (--no-dry-run skips that; CreateInstanceExportTask
-and ECS ExportImage have no DryRun parameter).
+an image export (AWS or ECS) then calls ExportImage with DryRun first (--no-dry-run skips that;
+CreateInstanceExportTask has no DryRun parameter).
   --to FORMAT           convert on the way, as vmxfer download --to: ${WRITERS.map((w) => w.target).join(' | ')}.
                         A stream-optimized VMDK or raw export converts from the stream of GETs; other
                         formats (and an instance's OVA) are downloaded to .DST.source.vmxfer-partial,
@@ -48,7 +48,7 @@ and ECS ExportImage have no DryRun parameter).
   --oss-endpoint URL    OSS endpoint override (ecs)
   --role-name NAME      export role (default vmimport; ECS AliyunECSImageExportDefaultRole)
   --no-preflight        skip the bucket and role checks
-  --no-dry-run          AWS image export: call ExportImage without a DryRun call first
+  --no-dry-run          image export: call ExportImage without a DryRun call first
   --poll-seconds S      first wait between two task polls (default 10, backing off to 60)
   --state-dir DIR       where the download's checkpoints live (default $VMXFER_STATE_DIR or ~/.local/state/vmxfer)
   --json                JSON lines: one per task status, then the result
@@ -74,7 +74,7 @@ export async function exportCommand(argv: string[], signal: AbortSignal): Promis
   const json = values.json === true;
   if (cloud !== 'aws' && cloud !== 'ecs') throw vmxError(CORE.USAGE, `export takes aws or ecs, not "${cloud}"\n\n${EXPORT_USAGE}`);
   const instance = cloud === 'aws' && values['instance-id'] !== undefined;
-  if (values['no-dry-run'] && (instance || cloud === 'ecs')) throw vmxError(CORE.USAGE, `--no-dry-run applies to AWS image exports only: CreateInstanceExportTask and ECS ExportImage make no DryRun call\n\n${EXPORT_USAGE}`);
+  if (values['no-dry-run'] && instance) throw vmxError(CORE.USAGE, `--no-dry-run applies to image exports only: CreateInstanceExportTask makes no DryRun call\n\n${EXPORT_USAGE}`);
   const step = await localStep(values, dst!, instance, EXPORT_USAGE);
   const local: Local = { ...step, destination: step.unpack ? ovaCopyPath(dst!) : dst! };
   let result: ExportResult;
@@ -171,6 +171,7 @@ async function exportEcs(values: Values, local: Local, signal: AbortSignal): Pro
     format: oneOf(requireOption(values, 'format', EXPORT_USAGE), ECS_EXPORT_FORMATS, 'format', EXPORT_USAGE),
     ...local,
     poll: pollPolicy(values, EXPORT_USAGE),
+    dryRunFirst: values['no-dry-run'] !== true,
     checkpoints: downloadCheckpoints(values),
     // A custom OSS endpoint (a test server, a private gateway) takes path-style requests.
     sink: retryingSink(new OssSink({ bucket: ossBucket, endpoint: ossConn.endpoint, region: `oss-${ossConn.region}`, sldEnable: Boolean(ossConn.endpoint), accessKeyId: ossConn.accessKeyId, accessKeySecret: ossConn.accessKeySecret, securityToken: ossConn.securityToken, refreshCredentials: ossConn.refreshCredentials })),

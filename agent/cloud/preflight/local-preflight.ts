@@ -12,6 +12,8 @@ export interface ImportPreflightRequest {
   /** False when the upload keeps the original bytes (nothing can be repaired on the way). */
   convertAllowed: boolean;
   manifest?: boolean | undefined;
+  /** Disks already in the bucket that the same import names (--import-disk, import.extraDisks). */
+  extraVolumes?: number | undefined;
   aws?: Pick<AwsImportParams, 'encrypted' | 'kmsKeyId' | 'licenseType' | 'usageOperation' | 'tags' | 'roleName'> & Partial<Pick<AwsImportParams, 'bootMode' | 'platform' | 'architecture'>> | undefined;
   ecs?: Partial<Pick<EcsImportParams, 'imageName' | 'description' | 'tags' | 'roleName'>> | undefined;
 }

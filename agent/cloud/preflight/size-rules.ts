@@ -9,6 +9,8 @@ export interface SizeRuleInput {
   image: ImageFacts;
   /** An import manifest (VM Import/Export "import manifest") will be supplied for disks over 8 TiB. */
   manifest?: boolean | undefined;
+  /** Disks already in the bucket that the same import names (--import-disk, import.extraDisks). */
+  extraVolumes?: number | undefined;
 }
 
 /**
@@ -25,8 +27,9 @@ export function sizeRules(input: SizeRuleInput): Finding[] {
       out.push(finding('error', 'aws-manifest', 'ClientError', `${d.path}: ${d.virtualSize} bytes is over 8 TiB and no import manifest was given`, 'Supply an import manifest (--manifest) for disks over 8 TiB.'));
     }
   }
-  if (input.target === 'aws-image' && input.image.disks.length > AWS_MAX_IMPORT_VOLUMES) {
-    out.push(finding('error', 'aws-volume-count', 'InvalidParameterValue', `${input.image.disks.length} volumes; ImportImage takes at most ${AWS_MAX_IMPORT_VOLUMES}`, `Import the first ${AWS_MAX_IMPORT_VOLUMES} with ImportImage and the rest with ImportSnapshot (--import aws-snapshot).`));
+  const volumes = input.image.disks.length + (input.extraVolumes ?? 0);
+  if (input.target === 'aws-image' && volumes > AWS_MAX_IMPORT_VOLUMES) {
+    out.push(finding('error', 'aws-volume-count', 'InvalidParameterValue', `${volumes} volumes; ImportImage takes at most ${AWS_MAX_IMPORT_VOLUMES}`, `Import the first ${AWS_MAX_IMPORT_VOLUMES} with ImportImage and the rest with ImportSnapshot (--import aws-snapshot).`));
   }
   return out;
 }

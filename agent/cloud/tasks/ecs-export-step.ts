@@ -15,6 +15,6 @@ export async function runEcsExport(
   callbacks: CloudTaskCallbacks = {},
   signal?: AbortSignal,
 ): Promise<ExportResult> {
-  const done = await runExportTask({ cloud: 'ecs', connection, export: p, poll: p.poll }, callbacks, signal);
+  const done = await runExportTask({ cloud: 'ecs', connection, export: p, poll: p.poll, dryRunFirst: p.dryRunFirst }, callbacks, signal);
   return downloadExported('ecs', done, p.sink, p, signal);
 }

@@ -11,7 +11,7 @@ import {
   type AwsInstanceExportParams,
 } from '../aws/aws-export.js';
 import { ecsClients, type EcsClients, type EcsConnection } from '../ecs/ecs-clients.js';
-import { startEcsExport, type EcsExportParams } from '../ecs/ecs-export.js';
+import { dryRunEcsExport, startEcsExport, type EcsExportParams } from '../ecs/ecs-export.js';
 import { cancelEcsTask, describeEcsTask, ecsTaskOperations } from '../ecs/ecs-tasks.js';
 import { withOnRetry } from '../cloud-retry.js';
 import { DEFAULT_POLL, type PollPolicy } from '../poll-task.js';
@@ -35,8 +35,8 @@ interface CommonExportParams {
   /** Whether an abort with this reason cancels the task (default: every abort does). */
   cancelOnAbort?: ((reason: unknown) => boolean) | undefined;
   /**
-   * AWS ExportImage only: a DryRun call first, so a refusal stops before the task is created.
-   * CreateInstanceExportTask has no DryRun parameter, nor does ECS ExportImage's API reference list one.
+   * AWS and ECS ExportImage: a DryRun call first, so a refusal stops before the task is created.
+   * CreateInstanceExportTask has no DryRun parameter.
    */
   dryRunFirst?: boolean | undefined;
 }
@@ -126,7 +126,11 @@ export function ecsExportKey(prefix: string, imageId: string, format: string): s
 async function ecsExportTask(params: Extract<ExportTaskParams, { cloud: 'ecs' }>, callbacks: ExportTaskCallbacks, signal?: AbortSignal): Promise<ExportedObject> {
   const clients = ecsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
   const p = params.export;
-  const taskId = await started(params.resume, () => startEcsExport(clients, p, signal), callbacks);
+  const start = async () => {
+    if (params.dryRunFirst) await dryRunEcsExport(clients, p, signal);
+    return startEcsExport(clients, p, signal);
+  };
+  const taskId = await started(params.resume, start, callbacks);
   await followTask({
     describe: () => describeEcsTask(clients, 'ecs-export-image', taskId, signal),
     cancel: () => cancelEcsTask(clients, taskId),

@@ -13,7 +13,7 @@ export interface ExportCommon {
   /** With `to`: the disk of a multi-disk object (an instance export's OVA) to convert, 1-based (default 1). */
   disk?: number | undefined;
   poll?: PollPolicy | undefined;
-  /** AWS ExportImage: a DryRun call before the real one (the CLI's default; --no-dry-run turns it off). */
+  /** AWS and ECS ExportImage: a DryRun call before the real one (the CLI's default; --no-dry-run turns it off). */
   dryRunFirst?: boolean | undefined;
   /** Bytes per ranged GET (default: the transfer download's choice). */
   partSize?: number | undefined;

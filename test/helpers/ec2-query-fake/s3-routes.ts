@@ -12,7 +12,7 @@ export interface FakeBucket {
 }
 
 /** S3 REST error body (S3 API, "Error responses"). */
-function s3Error(res: ServerResponse, status: number, code: string, message: string): void {
+export function s3Error(res: ServerResponse, status: number, code: string, message: string): void {
   res.writeHead(status, { 'content-type': 'application/xml' });
   res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${esc(message)}</Message><RequestId>${randomUUID()}</RequestId></Error>`);
 }

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { EC2_ACTIONS, Ec2Error, EXAMPLE_AMI, VALIDATES_DRY_RUN, type Ec2World, type Params } from './ec2-actions.js';
 import { COPY_SCRIPT, EXPORT_SCRIPT, IMPORT_IMAGE_SCRIPT, IMPORT_SNAPSHOT_SCRIPT } from './fake-state.js';
 import { IAM_NS, iamGetRole } from './iam-actions.js';
-import { s3Route, type FakeBucket } from './s3-routes.js';
+import { s3Error, s3Route, type FakeBucket } from './s3-routes.js';
 import { parseSigV4 } from './sigv4-shape.js';
 import { esc, xmlDocument } from './xml.js';
 
@@ -89,6 +89,8 @@ export class Ec2QueryFake {
     if (typeof auth === 'string') return this.ec2Error(res, new Ec2Error(401, 'AuthFailure', `AWS was not able to validate the provided access credentials: ${auth}`));
     if (req.method === 'GET' || req.method === 'HEAD') {
       this.calls.push({ service: 's3', action: `${req.method} ${req.url}`, params: {}, region: auth.region });
+      // A caller without s3:GetBucketAcl is refused the ACL read (S3 "Error responses": AccessDenied, 403).
+      if (this.denied.has('s3:GetBucketAcl') && new URL(req.url ?? '/', 'http://fake').searchParams.has('acl')) return s3Error(res, 403, 'AccessDenied', 'Access Denied');
       return s3Route(req, res, this.buckets, this.world.objects);
     }
     const params = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));

@@ -84,7 +84,8 @@ const describeTaskAttribute: Handler = (w, p) => {
 
 const cancelTask: Handler = (w, p) => {
   const t = p.TaskId ? w.tasks.get(p.TaskId) : undefined;
-  if (!t) throw new RpcError(404, 'InvalidTaskId.NotFound', 'The specified taskId does not exist.');
+  // A task lives in the region it was created in: CancelTask with another RegionId does not find it.
+  if (!t || t.region !== p.RegionId) throw new RpcError(404, 'InvalidTaskId.NotFound', 'The specified taskId does not exist.');
   t.cancelled = true;
   return {};
 };
@@ -111,6 +112,7 @@ const exportImage: Handler = (w, p) => {
   if (!w.roles.has(p.RoleName ?? 'AliyunECSImageExportDefaultRole')) throw new RpcError(403, 'NoSetRoletoECSServiceAcount', 'The specified service account has no role to write OSS.');
   if (p.OSSPrefix !== undefined && !/^[A-Za-z0-9]{1,30}$/.test(p.OSSPrefix)) throw new RpcError(400, 'InvalidOSSPrefix.Malformed', 'The specified OSSPrefix format is wrongly formed.');
   const fmt = (p.ImageFormat ?? 'RAW').toLowerCase();
+  passDryRun(p);
   const taskId = ecsId('t');
   // One file per disk ("Export a custom image": names holding "system" are the system disk, names holding
   // "data" a data disk, identified by its mount point such as xvdb, xvdc).
@@ -126,7 +128,7 @@ const exportImage: Handler = (w, p) => {
  * ModifyImageSharePermission reference, DryRun: "If the request passes the dry run, the error code
  * DryRunOperation is returned").
  */
-export const VALIDATES_DRY_RUN = new Set(['ImportImage', 'CopyImage', 'ModifyImageSharePermission']);
+export const VALIDATES_DRY_RUN = new Set(['ImportImage', 'ExportImage', 'CopyImage', 'ModifyImageSharePermission']);
 
 function imageIn(w: EcsWorld, id: string | undefined, region: string | undefined): EcsImage {
   const img = image(w, id);
