@@ -6,7 +6,7 @@ import { bad, obj, str } from './body-fields.js';
 
 const MAX_REGIONS = 20;
 const MAX_ACCOUNTS = 100;
-const COPY_FIELDS = ['name', 'description', 'encrypted', 'kmsKeyId'];
+const COPY_FIELDS = ['name', 'description', 'encrypted', 'kmsKeyId', 'encryptAlgorithm'];
 
 function optionalBool(v: unknown, field: string): boolean | undefined {
   if (v !== undefined && typeof v !== 'boolean') throw bad(field, 'must be true or false');
@@ -22,11 +22,11 @@ function strings(v: unknown, field: string, max: number): string[] {
 function copyFields(o: Record<string, unknown>, field: string, allowed: string[]): Omit<CopyRequest, 'region'> {
   for (const k of Object.keys(o)) if (!allowed.includes(k)) throw bad(`${field}.${k}`, 'is not a field of a copy');
   const s = (k: string) => (o[k] === undefined ? undefined : str(o[k], `${field}.${k}`));
-  return { name: s('name'), description: s('description'), encrypted: optionalBool(o.encrypted, `${field}.encrypted`), kmsKeyId: s('kmsKeyId') };
+  return { name: s('name'), description: s('description'), encrypted: optionalBool(o.encrypted, `${field}.encrypted`), kmsKeyId: s('kmsKeyId'), encryptAlgorithm: s('encryptAlgorithm') };
 }
 
 /**
- * `import.copy` (docs/api.md): `{ regions: [...], name?, description?, encrypted?, kmsKeyId? }` (the same
+ * `import.copy` (docs/api.md): `{ regions: [...], name?, description?, encrypted?, kmsKeyId?, encryptAlgorithm? }` (the same
  * settings for every region) or `[{ region, name?, ... }, ...]` (settings per region).
  */
 export function parseCopyBody(raw: unknown): CopyRequest[] {

@@ -9,6 +9,7 @@ export const DISTRIBUTE_FLAGS = {
   'copy-description': { type: 'string' },
   'copy-encrypted': { type: 'boolean' },
   'copy-kms-key-id': { type: 'string' },
+  'copy-encrypt-algorithm': { type: 'string' },
   'share-with': { type: 'string', multiple: true },
   'publish-community': { type: 'boolean' },
   'no-dry-run': { type: 'boolean' },
@@ -20,6 +21,7 @@ export const DISTRIBUTE_FLAGS_HELP = `Copy and share after the import (aws-image
   --copy-name NAME       name of each copy (AWS default "<ami> copy"; ECS: the image name rules)
   --copy-description D   description of each copy
   --copy-encrypted       encrypt the copies   --copy-kms-key-id KEY  their KMS key (needs --copy-encrypted)
+  --copy-encrypt-algorithm ALG  ECS: the copies' EncryptAlgorithm (e.g. AES256; needs --copy-encrypted)
   --share-with A[,A...]  share the image and each copy with these accounts (repeatable): EC2 launch
                          permissions, ECS ModifyImageSharePermission in batches of 10 (at most 50 per image)
   --publish-community    ECS: publish the image and the copies as community images (refused when encrypted)
@@ -37,7 +39,7 @@ function copies(values: Values): CopyRequest[] | undefined {
   const regions = listFlag(values['copy-to'] as string[] | undefined);
   if (!regions.length) return undefined;
   const s = (k: string) => values[k] as string | undefined;
-  return regions.map((region) => ({ region, name: s('copy-name'), description: s('copy-description'), encrypted: values['copy-encrypted'] as boolean | undefined, kmsKeyId: s('copy-kms-key-id') }));
+  return regions.map((region) => ({ region, name: s('copy-name'), description: s('copy-description'), encrypted: values['copy-encrypted'] as boolean | undefined, kmsKeyId: s('copy-kms-key-id'), encryptAlgorithm: s('copy-encrypt-algorithm') }));
 }
 
 /** The copy/share request the flags ask for after an import of `target`, or undefined. */

@@ -7,6 +7,7 @@ import type { DistributeRequest } from '../../agent/cloud/distribute/distribute-
 import { CopyLimiter } from '../../agent/cloud/tasks/copy-limiter.js';
 import type { EcsConnection } from '../../agent/cloud/ecs/ecs-clients.js';
 import { isVmxferError } from '../../agent/core/errors.js';
+import { parseImportBody } from '../../agent/api/import-body.js';
 
 let fake: EcsRpcFake;
 const REGION = 'cn-hangzhou';
@@ -111,4 +112,25 @@ test('ECS community publishing: an encrypted image is refused without an IsPubli
   const pub = await runDistribute(params(plain, { share: { accounts: [], community: true } }));
   assert.equal(pub.shares[0]!.community?.published, true);
   assert.ok(fake.world.published.has(plain));
+});
+
+test('ECS copy EncryptAlgorithm: reaches CopyImage on the ECS RPC API protocol fake with Encrypted; without Encrypted it is refused before any call (InvalidEncrypted.NotMatchEncryptAlgorithm); the API refuses it for AWS', async () => {
+  const src = sourceImage();
+  const calls = fake.calls.length;
+  const err = await rejectsWith(runDistribute(params(src, { copies: [{ region: 'cn-beijing', encryptAlgorithm: 'AES256' }] })), 'CLOUD_COPY_RULE');
+  assert.match(err.message, /copy\[0\]\.encryptAlgorithm: .*InvalidEncrypted\.NotMatchEncryptAlgorithm/);
+  assert.equal(fake.calls.length, calls, 'no call at all');
+  const r = await runDistribute(params(src, { copies: [{ region: 'cn-beijing', encrypted: true, encryptAlgorithm: 'AES256' }] }));
+  assert.equal(r.copies.length, 1);
+  const real = fake.callsOf('CopyImage').filter((c) => c.params.DryRun !== 'true').at(-1)!;
+  assert.deepEqual([real.params.Encrypted, real.params.EncryptAlgorithm, real.params.DestinationRegionId], ['true', 'AES256', 'cn-beijing']);
+  const field = (() => {
+    try {
+      parseImportBody({ target: 'aws-image', copy: { regions: ['us-west-2'], encrypted: true, encryptAlgorithm: 'AES256' } }, 's3://b/k.vmdk');
+    } catch (e) {
+      return (e as { field?: string }).field;
+    }
+    return 'accepted';
+  })();
+  assert.equal(field, 'import.copy.encryptAlgorithm');
 });

@@ -8,7 +8,7 @@ import { listFlag } from '../distribute-flags.js';
 import { distributeSummary, throwIfShareFailed } from '../distribute-output.js';
 
 export const IMAGE_USAGE = `Usage:
-  vmxfer image copy aws|ecs --image-id ID --to-region R[,R...] [--name N] [--description D] [--encrypted [--kms-key-id K]]
+  vmxfer image copy aws|ecs --image-id ID --to-region R[,R...] [--name N] [--description D] [--encrypted [--kms-key-id K] [--encrypt-algorithm A]]
   vmxfer image share aws|ecs --image-id ID --accounts A[,A...] | --community
 
 copy: copies an existing image from --region to each --to-region (EC2 CopyImage in the destination region;
@@ -25,6 +25,7 @@ is printed; the exit status is 7 (CLOUD_SHARE_FAILED) when any account failed.
   --name N              copy name (AWS default "<ami> copy"; ECS image name rules)
   --description D       copy description
   --encrypted           encrypt the copy     --kms-key-id K   its KMS key (needs --encrypted)
+  --encrypt-algorithm A ECS: the copy's EncryptAlgorithm (e.g. AES256; needs --encrypted)
   --accounts A          account ids (repeatable or a comma list; AWS 12 digits)
   --community           ECS: publish as a community image
   --no-dry-run          skip the DryRun made before each CopyImage / share call
@@ -37,13 +38,13 @@ Credentials: each SDK's standard chain (AWS: env, profile, SSO, instance role; A
 const OPTIONS = {
   ...CLOUD_OPTIONS,
   'image-id': { type: 'string' }, 'to-region': { type: 'string', multiple: true }, name: { type: 'string' }, description: { type: 'string' },
-  encrypted: { type: 'boolean' }, 'kms-key-id': { type: 'string' }, accounts: { type: 'string', multiple: true }, community: { type: 'boolean' },
+  encrypted: { type: 'boolean' }, 'kms-key-id': { type: 'string' }, 'encrypt-algorithm': { type: 'string' }, accounts: { type: 'string', multiple: true }, community: { type: 'boolean' },
   'no-dry-run': { type: 'boolean' },
 } as const;
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-const COPY_ONLY = ['to-region', 'name', 'description', 'encrypted', 'kms-key-id'];
+const COPY_ONLY = ['to-region', 'name', 'description', 'encrypted', 'kms-key-id', 'encrypt-algorithm'];
 const SHARE_ONLY = ['accounts', 'community'];
 
 function request(action: string, values: Values): DistributeRequest {
@@ -53,7 +54,7 @@ function request(action: string, values: Values): DistributeRequest {
     const regions = listFlag(values['to-region'] as string[] | undefined);
     if (!regions.length) throw vmxError(CORE.USAGE, `--to-region is required\n\n${IMAGE_USAGE}`);
     const s = (k: string) => values[k] as string | undefined;
-    return { copies: regions.map((region) => ({ region, name: s('name'), description: s('description'), encrypted: values.encrypted as boolean | undefined, kmsKeyId: s('kms-key-id') })) };
+    return { copies: regions.map((region) => ({ region, name: s('name'), description: s('description'), encrypted: values.encrypted as boolean | undefined, kmsKeyId: s('kms-key-id'), encryptAlgorithm: s('encrypt-algorithm') })) };
   }
   const accounts = listFlag(values.accounts as string[] | undefined);
   if (!accounts.length && values.community !== true) throw vmxError(CORE.USAGE, `--accounts or --community is required\n\n${IMAGE_USAGE}`);

@@ -7,6 +7,8 @@ export interface CopyRequest {
   description?: string | undefined;
   encrypted?: boolean | undefined;
   kmsKeyId?: string | undefined;
+  /** ECS only: CopyImage EncryptAlgorithm (e.g. AES256), valid only with encrypted. */
+  encryptAlgorithm?: string | undefined;
   /** Set when the job is submitted and persisted with it: a restarted job calls CopyImage with the same token. */
   clientToken?: string | undefined;
 }

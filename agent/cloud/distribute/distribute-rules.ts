@@ -34,7 +34,8 @@ function copyProblems(cloud: Cloud, c: CopyRequest, field: string, sourceRegion:
     out.push(...fromFindings(`${field}.name`, 'copy', ecsImageNameRules(c.name, 'ecs-copy-name')));
     out.push(...fromFindings(`${field}.description`, 'copy', ecsDescriptionRules(c.description)));
   }
-  out.push(...fromFindings(`${field}.kmsKeyId`, 'copy', cloud === 'aws' ? awsEncryptionRules(c) : ecsEncryptionRules(c)));
+  if (cloud === 'aws' && c.encryptAlgorithm !== undefined) bad('encryptAlgorithm', 'is an ECS CopyImage parameter; EC2 CopyImage encrypts with KMS (kmsKeyId)');
+  out.push(...fromFindings(`${field}.${c.encryptAlgorithm !== undefined && cloud === 'ecs' && c.kmsKeyId === undefined ? 'encryptAlgorithm' : 'kmsKeyId'}`, 'copy', cloud === 'aws' ? awsEncryptionRules(c) : ecsEncryptionRules(c)));
   return out;
 }
 

@@ -77,7 +77,7 @@ function copyOne(p: DistributeParams, c: CopyRequest, callbacks: DistributeCallb
     cancelOnAbort: p.cancelOnAbort,
   };
   if (p.cloud === 'aws') return copyAwsImage(p.connection, { ...run, name: c.name ?? `${p.sourceImageId} copy`, description: c.description }, callbacks, signal);
-  return copyEcsImage(p.connection, p.limiter, { ...run, destinationImageName: c.name, destinationDescription: c.description }, callbacks, signal);
+  return copyEcsImage(p.connection, p.limiter, { ...run, destinationImageName: c.name, destinationDescription: c.description, encryptAlgorithm: c.encryptAlgorithm }, callbacks, signal);
 }
 
 async function shareOne(p: DistributeParams, img: { region: string; imageId: string }, signal?: AbortSignal): Promise<ImageShares> {
