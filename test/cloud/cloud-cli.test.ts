@@ -54,6 +54,20 @@ test('vmxfer preflight --json: a clean AWS ImportImage passes, license type with
   assert.match(bad.stderr, /VMX_USAGE/);
 });
 
+test('vmxfer preflight refuses flags the target would ignore and checks documented values; --boot-mode reaches the AWS rules', async () => {
+  const aws = await vmxfer(['preflight', raw, '--import', 'ecs-image', '--name', 'web01', '--kms-key-id', 'k']);
+  assert.equal(aws.code, 2);
+  assert.match(aws.stderr, /--kms-key-id does not apply to --import ecs-image/);
+  const license = await vmxfer(['preflight', raw, '--import', 'ecs-image', '--name', 'web01', '--license-type', 'AWS']);
+  assert.equal(license.code, 2);
+  assert.match(license.stderr, /license-type/);
+  const mode = await vmxfer(['preflight', raw, '--import', 'aws-image', '--boot-mode', 'BIOS']);
+  assert.equal(mode.code, 2);
+  assert.match(mode.stderr, /boot-mode/);
+  const ok = await vmxfer(['preflight', raw, '--import', 'ecs-image', '--name', 'web01', '--license-type', 'BYOL', '--boot-mode', 'UEFI', '--json']);
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
 test('vmxfer preflight --check-role asks the IAM part of the EC2 Query API protocol fake', async () => {
   const ok = await vmxfer(['preflight', raw, '--import', 'aws-snapshot', '--check-role', '--endpoint', ec2.url], { env: AWS_ENV });
   assert.equal(ok.code, 0, ok.stderr);
@@ -109,4 +123,20 @@ test('vmxfer export ecs against the ECS RPC API protocol fake and its OSS routes
   assert.match(r.stdout, new RegExp(`exports/web01_${imageId}_system\\.vmdk`));
   assert.match(r.stderr, /ecs-export-image t-[0-9a-f]+: Finished/);
   assert.ok((await readFile(dst)).equals(ecs.world.exportBytes));
+});
+
+test('vmxfer export refuses the flags of another kind of export instead of ignoring them, before any cloud call', async () => {
+  const before = ec2.calls.length;
+  const cases: Array<[string[], RegExp]> = [
+    [['aws', '--instance-id', 'i-0123456789abcdef0', '--disk-format', 'vmdk', '--target-environment', 'vmware', '--bucket', 'exp', '--role-name', 'vmimport'], /--role-name is not an option of an AWS instance export/],
+    [['aws', '--instance-id', 'i-0123456789abcdef0', '--image-id', 'ami-0123456789abcdef0', '--disk-format', 'vmdk', '--target-environment', 'vmware', '--bucket', 'exp'], /--image-id is not an option of an AWS instance export/],
+    [['aws', '--image-id', 'ami-0123456789abcdef0', '--format', 'vmdk', '--bucket', 'exp', '--oss-prefix', 'p'], /--oss-prefix is not an option of an AWS image export/],
+    [['ecs', '--image-id', 'm-abc', '--format', 'qcow2', '--oss-bucket', 'exports', '--oss-prefix', 'web01', '--bucket', 'exp'], /--bucket is not an option of an ECS export/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await vmxfer(['export', ...args, join(dir, 'never.img'), '--endpoint', ec2.url], { env: AWS_ENV });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
+  assert.equal(ec2.calls.length, before, 'no call was made');
 });

@@ -74,6 +74,7 @@ export async function exportCommand(argv: string[], signal: AbortSignal): Promis
   const json = values.json === true;
   if (cloud !== 'aws' && cloud !== 'ecs') throw vmxError(CORE.USAGE, `export takes aws or ecs, not "${cloud}"\n\n${EXPORT_USAGE}`);
   const instance = cloud === 'aws' && values['instance-id'] !== undefined;
+  refuseForeignFlags(values, cloud === 'ecs' ? 'ecs' : instance ? 'instance' : 'image');
   if (values['no-dry-run'] && instance) throw vmxError(CORE.USAGE, `--no-dry-run applies to image exports only: CreateInstanceExportTask makes no DryRun call\n\n${EXPORT_USAGE}`);
   const step = await localStep(values, dst!, instance, EXPORT_USAGE);
   const local: Local = { ...step, destination: step.unpack ? ovaCopyPath(dst!) : dst! };
@@ -84,6 +85,19 @@ export async function exportCommand(argv: string[], signal: AbortSignal): Promis
   if (json) process.stdout.write(JSON.stringify({ type: 'result', ...result, ...(unpacked ? { unpacked } : {}) }) + '\n');
   else process.stdout.write(exportSummary(dst!, result, unpacked) + (unpacked ? describeUnpack(unpacked) : ''));
   return 0;
+}
+
+/** Flags another kind of export takes: given here they would be ignored, so they are refused. */
+const FOREIGN_FLAGS: Record<'image' | 'instance' | 'ecs', string[]> = {
+  image: ['instance-id', 'disk-format', 'target-environment', 'oss-bucket', 'oss-prefix', 'oss-endpoint'],
+  instance: ['image-id', 'format', 'role-name', 'oss-bucket', 'oss-prefix', 'oss-endpoint'],
+  ecs: ['instance-id', 'disk-format', 'target-environment', 'bucket', 'prefix', 's3-endpoint'],
+};
+
+function refuseForeignFlags(values: Values, kind: 'image' | 'instance' | 'ecs'): void {
+  const stray = FOREIGN_FLAGS[kind].find((k) => values[k] !== undefined);
+  const what = { image: 'an AWS image export', instance: 'an AWS instance export', ecs: 'an ECS export' }[kind];
+  if (stray) throw vmxError(CORE.USAGE, `--${stray} is not an option of ${what}\n\n${EXPORT_USAGE}`);
 }
 
 /** The download's local side: where it goes and the conversion it makes (export-local.ts). */

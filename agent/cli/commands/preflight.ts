@@ -1,3 +1,4 @@
+import { bootModesFor } from '../../cloud/upload-import/import-options.js';
 import { parseCommand, requirePositionals } from '../args.js';
 import { printUsage } from './inspect.js';
 import { openDisk } from '../../formats/detect.js';
@@ -22,6 +23,7 @@ Each line carries the cloud's own error code and what to do.
   --license-type TYPE      AWS: AWS | BYOL; ECS: Auto | Aliyun | BYOL
   --usage-operation OP     AWS billing product code (never with --license-type)
   --encrypted              encrypt the imported snapshots    --kms-key-id KEY   the KMS key (needs --encrypted)
+  --boot-mode M  --platform P  --architecture A   ImportImage's BootMode, Platform, Architecture (AWS rules)
   --check-role             also ask IAM / RAM whether the import role exists and trusts the import service
                            (a GetRole refused with AccessDenied / NoPermission is a WARNING: the role is unverified)
   --region R  --endpoint URL   where --check-role asks (defaults: AWS_REGION, ALIBABA_CLOUD_REGION_ID)
@@ -33,7 +35,7 @@ export async function preflightCommand(argv: string[], signal: AbortSignal): Pro
     import: { type: 'string' }, original: { type: 'boolean' }, manifest: { type: 'boolean' },
     name: { type: 'string' }, description: { type: 'string' }, tag: { type: 'string', multiple: true }, 'role-name': { type: 'string' },
     'license-type': { type: 'string' }, 'usage-operation': { type: 'string' }, encrypted: { type: 'boolean' }, 'kms-key-id': { type: 'string' },
-    'check-role': { type: 'boolean' },
+    'check-role': { type: 'boolean' }, 'boot-mode': { type: 'string' }, platform: { type: 'string' }, architecture: { type: 'string' },
   }, PREFLIGHT_USAGE);
   if (values.help) return printUsage(PREFLIGHT_USAGE);
   const [src] = requirePositionals(positionals, ['SRC'], PREFLIGHT_USAGE);
@@ -52,8 +54,12 @@ async function request(src: string, target: ImportTarget, values: Record<string,
   const image = imageFactsFromInfo(src, disk.info);
   await disk.close();
   const tags = parseTags(values.tag as string[] | undefined, PREFLIGHT_USAGE);
+  checkEnums(target, values);
   const common = { target, image, convertAllowed: values.original !== true, manifest: values.manifest === true };
   if (target === 'ecs-image') {
+    // Flags only AWS reads would be ignored for ECS: refused, as upload --import does.
+    const foreign = AWS_ONLY_FLAGS.find((k) => values[k] !== undefined);
+    if (foreign) throw vmxError(CORE.USAGE, `--${foreign} does not apply to --import ecs-image\n\n${PREFLIGHT_USAGE}`);
     return { ...common, ecs: { imageName: values.name as string | undefined, description: values.description as string | undefined, tags, roleName: values['role-name'] as string | undefined } };
   }
   if (values.name !== undefined) throw vmxError(CORE.USAGE, `--name applies to ecs-image only\n\n${PREFLIGHT_USAGE}`);
@@ -66,8 +72,22 @@ async function request(src: string, target: ImportTarget, values: Record<string,
       usageOperation: values['usage-operation'] as string | undefined,
       tags,
       roleName: values['role-name'] as string | undefined,
+      bootMode: values['boot-mode'] as string | undefined,
+      platform: values.platform as string | undefined,
+      architecture: values.architecture as string | undefined,
     },
   };
+}
+
+const AWS_ONLY_FLAGS = ['usage-operation', 'encrypted', 'kms-key-id', 'manifest'];
+const ECS_LICENSE_TYPES = ['Auto', 'Aliyun', 'BYOL'];
+
+/** The values ImportImage documents for BootMode (AWS / ECS) and ECS LicenseType, checked before anything else. */
+function checkEnums(target: ImportTarget, values: Record<string, unknown>): void {
+  const bootMode = values['boot-mode'] as string | undefined;
+  if (bootMode !== undefined) oneOf(bootMode, bootModesFor(target), 'boot-mode', PREFLIGHT_USAGE);
+  const license = values['license-type'] as string | undefined;
+  if (target === 'ecs-image' && license !== undefined) oneOf(license, ECS_LICENSE_TYPES, 'license-type', PREFLIGHT_USAGE);
 }
 
 /** The SDKs load only here (seconds of start-up the local rules do not need). */
