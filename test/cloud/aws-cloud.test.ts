@@ -250,7 +250,7 @@ test('preflight against the IAM and S3 parts of the fake: vmimport role and expo
   fake.world.roles.set('wrongtrust', JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }));
   assert.deepEqual((await awsImportRolePreflight({ ...req, aws: { roleName: 'wrongtrust' } }, clients)).map((f) => f.rule), ['role-trust']);
 
-  const account = exportCanonicalAccount('eu-west-1');
+  const account = exportCanonicalAccount('eu-west-1')!;
   fake.buckets.set('good', { ownership: 'ObjectWriter', grants: [{ id: account, permission: 'WRITE' }, { id: account, permission: 'READ_ACP' }] });
   fake.buckets.set('noacl', { grants: [] });
   fake.buckets.set('enforced', { ownership: 'BucketOwnerEnforced', grants: [], sseAlgorithm: 'aws:kms' });

@@ -87,7 +87,7 @@ test('vmxfer export --help describes both clouds', async () => {
 });
 
 test('vmxfer export aws against the EC2 Query API protocol fake: bucket preflight, ExportImage, statuses as JSON lines, download equals the export', async () => {
-  const account = exportCanonicalAccount('eu-west-1');
+  const account = exportCanonicalAccount('eu-west-1')!;
   ec2.buckets.set('exp', { ownership: 'BucketOwnerPreferred', grants: [{ id: account, permission: 'WRITE' }, { id: account, permission: 'READ_ACP' }] });
   ec2.world.exportBytes = randomBytes(150_000);
   const dst = join(dir, 'web01.vhd');

@@ -131,14 +131,15 @@ test('role: trusts() reads single statements and rejects malformed JSON', () => 
 
 const ready = (region = 'eu-west-1') => ({
   bucket: 'exp', region, objectOwnership: 'BucketOwnerPreferred',
-  grants: [{ id: exportCanonicalAccount(region), permission: 'WRITE' }, { id: exportCanonicalAccount(region), permission: 'READ_ACP' }],
+  grants: [{ id: exportCanonicalAccount(region)!, permission: 'WRITE' }, { id: exportCanonicalAccount(region)!, permission: 'READ_ACP' }],
 });
 check([
   { name: 'aws bucket: ACLs enabled, WRITE and READ_ACP to the region account, no SSE-KMS pass', findings: awsExportBucketRules(ready()), expect: [] },
   { name: 'aws bucket: FULL_CONTROL to the region account is enough', findings: awsExportBucketRules({ ...ready(), grants: [{ id: OTHER_REGIONS_EXPORT_ACCOUNT, permission: 'FULL_CONTROL' }] }), expect: [] },
   { name: 'aws bucket: BucketOwnerEnforced is refused', findings: awsExportBucketRules({ ...ready(), objectOwnership: 'BucketOwnerEnforced' }), expect: [['error', 'AccessControlListNotSupported']], mentions: 'BucketOwnerEnforced' },
   { name: 'aws bucket: no grant to the export account is refused (WRITE and READ_ACP)', findings: awsExportBucketRules({ ...ready(), grants: [] }), expect: [['error', 'AccessDenied'], ['error', 'AccessDenied']], mentions: OTHER_REGIONS_EXPORT_ACCOUNT },
-  { name: 'aws bucket: af-south-1 needs its own canonical account, not the default one', findings: awsExportBucketRules({ ...ready('eu-west-1'), region: 'af-south-1' }), expect: [['error', 'AccessDenied'], ['error', 'AccessDenied']], mentions: exportCanonicalAccount('af-south-1') },
+  { name: 'aws bucket: af-south-1 needs its own canonical account, not the default one', findings: awsExportBucketRules({ ...ready('eu-west-1'), region: 'af-south-1' }), expect: [['error', 'AccessDenied'], ['error', 'AccessDenied']], mentions: exportCanonicalAccount('af-south-1')! },
+  { name: 'aws bucket: a Region whose own export account vmxfer does not list (cn-northwest-1, il-central-1) is a warning, not a refusal by the default account', findings: [...awsExportBucketRules({ ...ready(), region: 'cn-northwest-1', grants: [] }), ...awsExportBucketRules({ ...ready(), region: 'il-central-1', grants: [] })], expect: [['warning', 'AccessDenied'], ['warning', 'AccessDenied']], mentions: 'not one vmxfer knows' },
   { name: 'aws bucket: SSE-KMS default encryption is refused, SSE-S3 passes', findings: [...awsExportBucketRules({ ...ready(), defaultEncryption: 'AES256' }), ...awsExportBucketRules({ ...ready(), defaultEncryption: 'aws:kms' })], expect: [['error', 'AccessDenied']] },
   { name: 'oss bucket: Standard without encryption passes', findings: ossExportBucketRules({ bucket: 'b', storageClass: 'Standard', location: 'oss-cn-hangzhou' }, 'cn-hangzhou'), expect: [] },
   { name: 'oss bucket: Archive and ColdArchive are refused', findings: [...ossExportBucketRules({ bucket: 'b', storageClass: 'Archive' }, 'cn-hangzhou'), ...ossExportBucketRules({ bucket: 'b', storageClass: 'ColdArchive' }, 'cn-hangzhou')], expect: [['error', 'InvalidParameter'], ['error', 'InvalidParameter']] },
@@ -146,10 +147,12 @@ check([
   { name: 'oss bucket: a bucket in another region than the image is refused', findings: ossExportBucketRules({ bucket: 'b', storageClass: 'Standard', location: 'oss-cn-beijing' }, 'cn-hangzhou'), expect: [['error', 'InvalidParameter']], mentions: 'oss-cn-beijing' },
 ]);
 
-test('canonical accounts: listed regions have their own, every other region the default', () => {
-  assert.equal(exportCanonicalAccount('us-east-1'), OTHER_REGIONS_EXPORT_ACCOUNT);
-  assert.notEqual(exportCanonicalAccount('cn-north-1'), OTHER_REGIONS_EXPORT_ACCOUNT);
-  assert.match(exportCanonicalAccount('me-south-1'), /^[0-9a-f]{64}$/);
+test('canonical accounts: listed regions have their own, unlisted China/GovCloud/opt-in regions none known, every other region the default', () => {
+  assert.equal(exportCanonicalAccount('us-east-1')!, OTHER_REGIONS_EXPORT_ACCOUNT);
+  assert.equal(exportCanonicalAccount('us-gov-east-1'), undefined);
+  assert.equal(exportCanonicalAccount('ap-southeast-4'), undefined);
+  assert.notEqual(exportCanonicalAccount('cn-north-1')!, OTHER_REGIONS_EXPORT_ACCOUNT);
+  assert.match(exportCanonicalAccount('me-south-1')!, /^[0-9a-f]{64}$/);
 });
 
 test('facts from inspect: a plain disk and an OVA with its disk list and chunk flag', () => {

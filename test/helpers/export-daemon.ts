@@ -10,7 +10,7 @@ import { landExportsIn } from './rgw-export-landing.js';
  * READ_ACP granted to the region's VM Import/Export account, no SSE-KMS. Export jobs check it first.
  */
 export function readyExportBucket(ec2: Ec2QueryFake, name = 'exp', region = 'eu-west-1'): void {
-  const account = exportCanonicalAccount(region);
+  const account = exportCanonicalAccount(region)!;
   ec2.buckets.set(name, { ownership: 'BucketOwnerPreferred', grants: [{ id: account, permission: 'WRITE' }, { id: account, permission: 'READ_ACP' }] });
 }
 

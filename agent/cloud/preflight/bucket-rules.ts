@@ -24,7 +24,10 @@ export function awsExportBucketRules(b: S3BucketFacts): Finding[] {
     out.push(finding('error', 's3-ownership', 'AccessControlListNotSupported', `bucket ${b.bucket} has Object Ownership BucketOwnerEnforced (ACLs disabled)`, 'Set Object Ownership to "Bucket owner preferred" or "Object writer" so the VM Export account can be granted access.'));
   }
   const account = exportCanonicalAccount(b.region);
-  for (const permission of ['WRITE', 'READ_ACP']) {
+  if (account === undefined) {
+    out.push(finding('warning', 's3-export-grant-unverified', 'AccessDenied', `the VM Import/Export account of ${b.region} is not one vmxfer knows, so bucket ${b.bucket}'s ACL grant was not checked`, `Check that the bucket grants WRITE and READ_ACP to the ${b.region} canonical account listed in the VM Import/Export User Guide ("Prerequisites for exporting").`));
+  }
+  for (const permission of account === undefined ? [] : ['WRITE', 'READ_ACP']) {
     if (!b.grants.some((g) => g.id === account && (g.permission === permission || g.permission === 'FULL_CONTROL'))) {
       out.push(finding('error', 's3-export-grant', 'AccessDenied', `bucket ${b.bucket} does not grant ${permission} to the ${b.region} VM Import/Export account ${account}`, `Add an ACL grant of ${permission} for canonical id ${account} to the bucket.`));
     }

@@ -15,6 +15,14 @@ const BY_REGION: Readonly<Record<string, string>> = {
 
 export const OTHER_REGIONS_EXPORT_ACCOUNT = 'c4d8eabf8db69dbe46bfe0e517100c554f01200b104d59cd408e777ba442a322';
 
-export function exportCanonicalAccount(region: string): string {
-  return BY_REGION[region] ?? OTHER_REGIONS_EXPORT_ACCOUNT;
+/**
+ * Regions outside the commercial "all other Regions" account whose own account vmxfer does not list:
+ * the other China and GovCloud Regions and the opt-in Regions launched with their own service accounts.
+ */
+const OWN_ACCOUNT_UNKNOWN = /^(cn-|us-gov-|us-iso)|^(ap-south-2|ap-southeast-[3-9]|ap-east-2|ca-west-1|eu-central-2|eu-south-2|il-central-1|me-central-1|mx-central-1)$/;
+
+/** The Region's export account, or undefined where the user guide lists one vmxfer does not know. */
+export function exportCanonicalAccount(region: string): string | undefined {
+  if (BY_REGION[region]) return BY_REGION[region];
+  return OWN_ACCOUNT_UNKNOWN.test(region) ? undefined : OTHER_REGIONS_EXPORT_ACCOUNT;
 }
