@@ -39,8 +39,9 @@ export const IMPORT_FLAGS_HELP = `Import after the upload (the preflight, with t
   --boot-mode MODE       AWS: legacy-bios | uefi | uefi-preferred; ECS: BIOS | UEFI
   --platform P           AWS: Windows | Linux; ECS: Ubuntu, CentOS, Others Linux, ...
   --architecture A       x86_64 | arm64 (AWS also i386)
-                         aws-snapshot: ImportSnapshot takes none of --boot-mode, --platform, --architecture,
-                         --license-type, --usage-operation (refused: set them when registering the AMI)
+                         aws-snapshot: --boot-mode / --platform register the snapshots as an AMI afterwards (one
+                         ImportImage of the snapshots, which also takes --architecture, --license-type,
+                         --usage-operation; refused without them); --boot-mode uefi needs --platform
   --encrypted            encrypt the imported snapshots (AWS)   --kms-key-id KEY  the KMS key (needs --encrypted)
   --import-tag K=V       tag of the import task (repeatable)
   --import-disk F=URL    another disk of the VM, already uploaded (repeatable; F: vmdk, vhd, vhdx, raw; ECS also qcow2),

@@ -46,7 +46,8 @@ export async function runUploadImport(url: string, options: ImportOptions, plan:
 /** The lines the terminal shows once the import is done. */
 export function importSummary(r: ImportStepResult): string {
   const what = r.target === 'aws-image' ? 'AMI' : r.target === 'aws-snapshot' ? 'snapshot' : 'image';
-  return `${r.target}: ${what} ${r.resourceIds.join(', ')} (task ${r.taskIds.join(', ')})\n`;
+  const ami = r.imageId ? `; AMI ${r.imageId} (task ${r.imageTaskId})` : '';
+  return `${r.target}: ${what} ${r.resourceIds.join(', ')} (task ${r.taskIds.join(', ')})${ami}\n`;
 }
 
 /** The copy/share request refused before the first byte when the cloud would refuse it. */

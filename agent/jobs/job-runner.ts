@@ -103,7 +103,7 @@ async function uploadThenImport(job: JobRecord, plan: UploadImportPlan, ctx: Run
 async function importOnce(job: JobRecord, plan: UploadImportPlan, ctx: RunContext, run: JobRun): Promise<ImportedResult> {
   run.onPhase('importing');
   const r = await importAfterUpload(job, plan, ctx, run);
-  const imported = { target: r.target, taskIds: r.taskIds, resourceIds: r.resourceIds };
+  const imported = { target: r.target, taskIds: r.taskIds, resourceIds: r.resourceIds, ...(r.imageId ? { imageId: r.imageId, imageTaskId: r.imageTaskId } : {}) };
   if (wantsDistribute(job.import)) await run.onImported(imported);
   return imported;
 }

@@ -67,6 +67,9 @@ export interface ImportedResult {
   target: string;
   taskIds: string[];
   resourceIds: string[];
+  /** aws-snapshot with a boot mode or platform: the AMI ImportImage registered from the snapshots, and its task. */
+  imageId?: string | undefined;
+  imageTaskId?: string | undefined;
   copies?: DistributeResult['copies'] | undefined;
   shares?: DistributeResult['shares'] | undefined;
 }

@@ -53,24 +53,27 @@ test('aws-snapshot forwards every documented ImportSnapshot parameter on the wir
   assert.equal(p['TagSpecification.1.Tag.1.Key'], 'team');
 });
 
-test('aws-snapshot refuses the flags ImportSnapshot does not take, naming each, before the EC2 Query API protocol fake sees a call', async () => {
+test('aws-snapshot refuses the image flags ImportSnapshot does not take unless a boot mode or platform asks for the AMI, naming each, before the EC2 Query API protocol fake sees a call', async () => {
   const before = fake.callsOf('ImportSnapshot').length;
   const disks = [{ bucket: 'up', key: 'web01/boot.vmdk', format: 'VMDK' }];
   try {
-    await runImportStep({ cloud: 'aws', connection: connection('eu-west-1'), poll: POLL, import: { target: 'aws-snapshot', disks, bootMode: 'uefi', platform: 'Windows', architecture: 'x86_64', licenseType: 'BYOL' } });
+    await runImportStep({ cloud: 'aws', connection: connection('eu-west-1'), poll: POLL, import: { target: 'aws-snapshot', disks, architecture: 'x86_64', licenseType: 'BYOL' } });
     assert.fail('expected a refusal');
   } catch (err) {
     assert.ok(isVmxferError(err), String(err));
     assert.equal(err.code, 'CLOUD_PREFLIGHT_FAILED', err.message);
-    for (const flag of ['--boot-mode', '--platform', '--architecture', '--license-type']) assert.ok(err.message.includes(flag), `${flag} named: ${err.message}`);
+    for (const flag of ['--architecture', '--license-type']) assert.ok(err.message.includes(flag), `${flag} named: ${err.message}`);
     assert.match(err.message, /\[UnknownParameter\]/);
-    assert.match(err.message, /RegisterImage --boot-mode/);
+    assert.match(err.message, /registers the snapshots as an AMI/);
   }
   assert.equal(fake.callsOf('ImportSnapshot').length, before);
   // The same rule runs in the upload's preflight, before the first byte; aws-image accepts these flags.
   const image = { disks: [{ path: 'd.vmdk', format: 'vmdk', subformat: 'streamOptimized', virtualSize: 1 << 30 }] };
-  const snap = planUploadImport({ target: 'aws-snapshot', usageOperation: 'RunInstances:0800', platform: 'Linux' }, image, 'original');
-  assert.deepEqual(snap.findings.filter((f) => f.rule === 'aws-snapshot-parameter').map((f) => f.message.split(' ')[0]), ['--platform', '--usage-operation']);
+  const snap = planUploadImport({ target: 'aws-snapshot', usageOperation: 'RunInstances:0800' }, image, 'original');
+  assert.deepEqual(snap.findings.filter((f) => f.rule === 'aws-snapshot-parameter').map((f) => f.message.split(' ')[0]), ['--usage-operation']);
+  // A platform asks for the AMI registration (ImportImage), which takes the usage operation.
+  const registered = planUploadImport({ target: 'aws-snapshot', usageOperation: 'RunInstances:0800', platform: 'Linux' }, image, 'original');
+  assert.deepEqual(registered.findings.filter((f) => f.rule.startsWith('aws-snapshot-')), []);
   const ami = planUploadImport({ target: 'aws-image', bootMode: 'uefi', platform: 'Linux', architecture: 'x86_64' }, image, 'original');
   assert.deepEqual(ami.findings.filter((f) => f.rule === 'aws-snapshot-parameter'), []);
 });

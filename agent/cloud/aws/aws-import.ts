@@ -31,7 +31,7 @@ export interface AwsImportParams {
   /** legacy-bios | uefi | uefi-preferred (ImportImage BootMode) */
   bootMode?: string | undefined;
   architecture?: string | undefined;
-  /** Windows | Linux (ImportImage Platform; required for UEFI snapshots to be registered correctly). */
+  /** Windows | Linux (ImportImage Platform; required when UEFI snapshots are registered as an AMI). */
   platform?: string | undefined;
   encrypted?: boolean | undefined;
   kmsKeyId?: string | undefined;
@@ -52,10 +52,10 @@ function containers(disks: UploadedDisk[]): ImageDiskContainer[] {
   return disks.map((d) => ({ Format: d.format, UserBucket: { S3Bucket: d.bucket, S3Key: d.key }, ...(d.deviceName ? { DeviceName: d.deviceName } : {}) }));
 }
 
-function imageInput(p: AwsImportParams, dryRun: boolean) {
+function imageInput(p: AwsImportParams, dryRun: boolean, disks: ImageDiskContainer[] = containers(p.disks)) {
   return {
     DryRun: dryRun,
-    DiskContainers: containers(p.disks),
+    DiskContainers: disks,
     Description: p.description,
     LicenseType: p.licenseType,
     UsageOperation: p.usageOperation,
@@ -75,7 +75,7 @@ function snapshotInput(p: AwsImportParams, dryRun: boolean) {
   return {
     DryRun: dryRun,
     // Every ImportSnapshot parameter the flags can fill (EC2 API reference, ImportSnapshot); the image
-    // properties it lacks (boot mode, platform, ...) are refused by awsSnapshotParameterRules.
+    // properties it lacks (boot mode, platform, ...) go to the ImportImage that registers the snapshots.
     DiskContainer: { Format: d.format, UserBucket: { S3Bucket: d.bucket, S3Key: d.key }, Description: p.description },
     Description: p.description,
     Encrypted: p.encrypted,
@@ -98,6 +98,23 @@ export async function startAwsImport(clients: AwsClients, p: AwsImportParams, si
     ? await awsCall(clients, 'ImportSnapshot', () => clients.ec2.send(new ImportSnapshotCommand(snapshotInput(p, false)), { abortSignal: signal }), signal)
     : await awsCall(clients, 'ImportImage', () => clients.ec2.send(new ImportImageCommand(imageInput(p, false)), { abortSignal: signal }), signal);
   if (!out.ImportTaskId) throw vmxError(CLOUD.BAD_RESPONSE, `aws ${p.target} import answered without an ImportTaskId`);
+  return out.ImportTaskId;
+}
+
+/**
+ * ImportImage with EBS snapshots as its disk containers (ImageDiskContainer.SnapshotId), the boot disk
+ * first: the registration of an aws-snapshot import as an AMI. Every other ImportImage parameter is the
+ * import's own ("Import single or multi-volume disk images or EBS snapshots into an AMI", ImportImage).
+ */
+function snapshotImageInput(p: AwsImportParams, snapshotIds: string[], dryRun: boolean) {
+  return imageInput(p, dryRun, snapshotIds.map((SnapshotId) => ({ SnapshotId })));
+}
+
+/** Registers the snapshots as an AMI (ImportImage, DryRun first when asked); returns the import-ami task id. */
+export async function startSnapshotImage(clients: AwsClients, p: AwsImportParams, snapshotIds: string[], dryRunFirst: boolean, signal?: AbortSignal): Promise<string> {
+  if (dryRunFirst) await ec2DryRun(clients, 'ImportImage', () => clients.ec2.send(new ImportImageCommand(snapshotImageInput(p, snapshotIds, true)), { abortSignal: signal }), signal);
+  const out = await awsCall(clients, 'ImportImage', () => clients.ec2.send(new ImportImageCommand(snapshotImageInput(p, snapshotIds, false)), { abortSignal: signal }), signal);
+  if (!out.ImportTaskId) throw vmxError(CLOUD.BAD_RESPONSE, 'ImportImage of the snapshots answered without an ImportTaskId');
   return out.ImportTaskId;
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { vmxError } from '../../core/errors.js';
 import { CLOUD } from '../error-codes.js';
 import { awsClients, type AwsClients, type AwsConnection } from '../aws/aws-clients.js';
-import { cancelAwsImport, describeAwsImport, dryRunAwsImport, startAwsImport, type AwsImportParams } from '../aws/aws-import.js';
+import { cancelAwsImport, describeAwsImport, dryRunAwsImport, startAwsImport, startSnapshotImage, type AwsImportParams } from '../aws/aws-import.js';
 import { ecsClients, type EcsClients, type EcsConnection } from '../ecs/ecs-clients.js';
 import { dryRunEcsImport, startEcsImport, type EcsImportParams } from '../ecs/ecs-import.js';
 import { cancelEcsTask, describeEcsImageState, describeEcsTask } from '../ecs/ecs-tasks.js';
@@ -18,7 +18,10 @@ export interface StartedImport {
   taskId: string;
   /** ECS ImportImage names the image at once; the task is followed, then the image. */
   imageId?: string | undefined;
-  /** aws-snapshot of a multi-disk VM: which disk's task this is (0-based; one task per disk). */
+  /**
+   * aws-snapshot of a multi-disk VM: which disk's task this is (0-based; one task per disk); the number
+   * of disks for the ImportImage that registers the snapshots as an AMI.
+   */
   disk?: number | undefined;
 }
 
@@ -49,6 +52,9 @@ export interface ImportStepResult {
   /** AMI id, snapshot ids, or the ECS image id. */
   resourceIds: string[];
   final: CloudTaskStatus[];
+  /** aws-snapshot with a boot mode or platform: the AMI ImportImage made of the snapshots, and its task. */
+  imageId?: string | undefined;
+  imageTaskId?: string | undefined;
 }
 
 /**
@@ -76,20 +82,56 @@ async function awsImport(params: Extract<ImportStepParams, { cloud: 'aws' }>, ca
     // Disks before the one a restarted job records finished before it: their tokens return the same tasks.
     const taskId = i === resumeDisk ? params.resume!.taskId : await startAws(clients, { ...params, dryRunFirst: params.dryRunFirst && i > resumeDisk }, job, i, callbacks, signal);
     result.taskIds.push(taskId);
-    const done = await followTask({
-      describe: () => describeAwsImport(clients, p.target, taskId, signal),
-      cancel: () => cancelAwsImport(clients, taskId, 'vmxfer job cancelled'),
-      cancelOnAbort: params.cancelOnAbort,
-      cancelling: { kind: p.target, id: taskId },
-      poll: params.poll ?? DEFAULT_POLL,
-      callbacks,
-      signal,
-    });
-    if (!done.raw.resourceId) throw vmxError(CLOUD.BAD_RESPONSE, `${taskId} completed without naming the ${p.target === 'aws-image' ? 'AMI' : 'snapshot'}`);
-    result.resourceIds.push(done.raw.resourceId);
+    const done = await followAws(clients, params, p.target, taskId, callbacks, signal);
+    result.resourceIds.push(done.resourceId);
     result.final.push(done.status);
   }
+  if (p.target === 'aws-snapshot' && registersImage(p)) await registerSnapshots(clients, params, jobs.length === resumeDisk, result, callbacks, signal);
   return result;
+}
+
+/** A boot mode or platform asks for the snapshots to become an AMI: ImportSnapshot takes neither. */
+export function registersImage(p: Pick<AwsImportParams, 'bootMode' | 'platform'>): boolean {
+  return p.bootMode !== undefined || p.platform !== undefined;
+}
+
+/**
+ * ImportImage with the snapshots as disk containers, in disk order (ImageDiskContainer.SnapshotId). It is
+ * recorded as the task of disk N (the number of disks): a restarted job follows it, and its ClientToken
+ * returns the same task if the record was lost before the call answered.
+ */
+async function registerSnapshots(clients: AwsClients, params: Extract<ImportStepParams, { cloud: 'aws' }>, resumed: boolean, result: ImportStepResult, callbacks: ImportStepCallbacks, signal?: AbortSignal): Promise<void> {
+  const disks = result.resourceIds.length;
+  let taskId = resumed ? params.resume!.taskId : undefined;
+  if (!taskId) {
+    const p = { ...params.import, clientToken: params.import.clientToken ? imageToken(params.import.clientToken) : randomUUID() };
+    taskId = await startSnapshotImage(clients, p, result.resourceIds, params.dryRunFirst === true, signal);
+    await callbacks.onStarted?.({ taskId, disk: disks });
+  }
+  const done = await followAws(clients, params, 'aws-image', taskId, callbacks, signal);
+  result.imageTaskId = taskId;
+  result.imageId = done.resourceId;
+  result.final.push(done.status);
+}
+
+/** The task followed to its end (cancelled on abort); its AMI or snapshot id. */
+async function followAws(clients: AwsClients, params: CommonStepParams, target: AwsImportParams['target'], taskId: string, callbacks: ImportStepCallbacks, signal?: AbortSignal): Promise<{ resourceId: string; status: CloudTaskStatus }> {
+  const done = await followTask({
+    describe: () => describeAwsImport(clients, target, taskId, signal),
+    cancel: () => cancelAwsImport(clients, taskId, 'vmxfer job cancelled'),
+    cancelOnAbort: params.cancelOnAbort,
+    cancelling: { kind: target, id: taskId },
+    poll: params.poll ?? DEFAULT_POLL,
+    callbacks,
+    signal,
+  });
+  if (!done.raw.resourceId) throw vmxError(CLOUD.BAD_RESPONSE, `${taskId} completed without naming the ${target === 'aws-image' ? 'AMI' : 'snapshot'}`);
+  return { resourceId: done.raw.resourceId, status: done.status };
+}
+
+/** The registration's own ClientToken, distinct from each disk's (same 64-character bound as diskToken). */
+export function imageToken(token: string): string {
+  return `${token.slice(0, 56)}-ami`;
 }
 
 /**

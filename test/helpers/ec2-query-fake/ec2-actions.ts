@@ -26,6 +26,8 @@ export interface Ec2World {
   launchPermissions: Map<string, string[]>;
   /** AMIs that exist: imported (registered when the import completes), copied, or seeded by a test. */
   images: Map<string, FakeAmi>;
+  /** EBS snapshots that exist: made by ImportSnapshot tasks when they complete. */
+  snapshots: Set<string>;
   /** Buckets that exist (ExportImage: "The destination bucket must exist"). */
   buckets: ReadonlyMap<string, unknown>;
 }
@@ -117,11 +119,24 @@ function landExport(w: Ec2World, t: FakeTask, step: TaskStep): void {
   else w.objects.set(`${t.output.bucket}/${t.output.key}`, w.exportBytes);
 }
 
+/**
+ * ImageDiskContainer.SnapshotId: "The ID of the EBS snapshot to be used" (a snapshot that does not exist is
+ * InvalidSnapshot.NotFound, EC2 "Error codes"); ImportImage Platform: "If you import a VM that is compatible
+ * with UEFI using an EBS snapshot, you must specify a value for the platform".
+ */
+function snapshotContainerRules(w: Ec2World, p: Params): void {
+  const ids = Object.keys(p).filter((k) => /^DiskContainer\.\d+\.SnapshotId$/.test(k)).map((k) => p[k]!);
+  const missing = ids.find((id) => !w.snapshots.has(id));
+  if (missing) throw new Ec2Error(400, 'InvalidSnapshot.NotFound', `The snapshot '${missing}' does not exist.`);
+  if (ids.length > 0 && p.BootMode === 'uefi' && !p.Platform) throw new Ec2Error(400, 'MissingParameter', 'The request must contain the parameter Platform');
+}
+
 const importImage: Handler = (w, p) => {
   requireRole(w, p);
   encryptionRules(p);
   if (p.LicenseType && p.UsageOperation) throw new Ec2Error(400, 'InvalidParameterCombination', 'LicenseType and UsageOperation cannot both be specified.');
   if (list(p, 'DiskContainer.').length === 0) throw new Ec2Error(400, 'MissingParameter', 'The request must contain the parameter DiskContainer');
+  snapshotContainerRules(w, p);
   passDryRun(p);
   const id = idempotent(w, p, () => newTask(w, 'import-image', 'import-ami', 'ami', w.scripts.importImage, p).id);
   return { importTaskId: id, status: 'active', statusMessage: 'pending', progress: '1' };
@@ -162,6 +177,7 @@ const describeImportSnapshotTasks: Handler = (w, p) => ({
   importSnapshotTaskSet: list(p, 'ImportTaskId.').map((id) => {
     const t = task(w, id, 'InvalidConversionTaskId');
     const s = advance(t);
+    if (s.status === 'completed') w.snapshots.add(t.resultId);
     return { importTaskId: t.id, snapshotTaskDetail: { status: s.status, statusMessage: s.message, progress: s.progress, snapshotId: s.status === 'completed' ? t.resultId : undefined } };
   }),
 });

@@ -51,6 +51,7 @@ export class Ec2QueryFake {
     tokenRequests: new Map(),
     launchPermissions: new Map(),
     images: new Map([[EXAMPLE_AMI, { region: 'eu-west-1', encrypted: false }]]),
+    snapshots: new Set(),
     buckets: this.buckets,
   };
   /** Action → how many of its next calls answer RequestLimitExceeded. */
