@@ -68,6 +68,12 @@ test('the 21-volume rule counts an OVA\'s own disks and the disks named beside i
   assert.match(found[0]!.message, /^25 volumes; ImportImage takes at most 21/);
   assert.match(found[0]!.hint, /ImportSnapshot/);
   assert.deepEqual(planUploadImport({ target: 'aws-image', extraDisks: extraDisks.slice(0, 6) }, ova, 'original').findings, []);
+  // aws-snapshot makes one task per disk; registering the snapshots as an AMI goes through ImportImage and its limit.
+  const raw = { disks: [{ path: 'boot.raw', format: 'raw', virtualSize: 1 << 30 }] };
+  const many = Array.from({ length: 21 }, (_, i) => ({ bucket: 'upl', key: `s${i}.raw`, format: 'RAW' }));
+  assert.deepEqual(planUploadImport({ target: 'aws-snapshot', extraDisks: many }, raw, 'original').findings, []);
+  const register = planUploadImport({ target: 'aws-snapshot', extraDisks: many, bootMode: 'uefi', platform: 'Linux' }, raw, 'original').findings;
+  assert.deepEqual(register.map((f) => f.rule), ['aws-volume-count']);
 });
 
 test('the step lists the uploaded disk first, then the extra ones; ECS leaves their DiskImageSize to the object', () => {

@@ -21,5 +21,6 @@ export interface ImportPreflightRequest {
 /** Every rule that needs no network: formats, sizes, volume count, names, tags, encryption, license. */
 export function localImportPreflight(req: ImportPreflightRequest): Finding[] {
   const params = req.target === 'ecs-image' ? ecsParameterRules(req.ecs ?? {}) : awsParameterRules({ ...req.aws, target: req.target });
-  return [...formatRules(req), ...sizeRules(req), ...params];
+  const registersImage = req.target === 'aws-snapshot' && Boolean(req.aws?.bootMode || req.aws?.platform);
+  return [...formatRules(req), ...sizeRules({ ...req, registersImage }), ...params];
 }

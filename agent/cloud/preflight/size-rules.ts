@@ -11,6 +11,8 @@ export interface SizeRuleInput {
   manifest?: boolean | undefined;
   /** Disks already in the bucket that the same import names (--import-disk, import.extraDisks). */
   extraVolumes?: number | undefined;
+  /** aws-snapshot with boot mode / platform: the snapshots become one AMI through ImportImage. */
+  registersImage?: boolean | undefined;
 }
 
 /**
@@ -28,7 +30,7 @@ export function sizeRules(input: SizeRuleInput): Finding[] {
     }
   }
   const volumes = input.image.disks.length + (input.extraVolumes ?? 0);
-  if (input.target === 'aws-image' && volumes > AWS_MAX_IMPORT_VOLUMES) {
+  if ((input.target === 'aws-image' || input.registersImage) && volumes > AWS_MAX_IMPORT_VOLUMES) {
     out.push(finding('error', 'aws-volume-count', 'InvalidParameterValue', `${volumes} volumes; ImportImage takes at most ${AWS_MAX_IMPORT_VOLUMES}`, `Import the first ${AWS_MAX_IMPORT_VOLUMES} with ImportImage and the rest with ImportSnapshot (--import aws-snapshot).`));
   }
   return out;
