@@ -12,6 +12,7 @@ import { awsEncryptionRules, ecsEncryptionRules } from '../preflight/encryption-
 import { formatFinding, type Finding } from '../preflight/finding.js';
 import { CopyLimiter } from './copy-limiter.js';
 import { followTask } from './follow-task.js';
+import { startedTask } from './started-task.js';
 import { withOnRetry } from '../cloud-retry.js';
 
 export interface CopyResult {
@@ -47,13 +48,8 @@ export async function copyEcsImage(connection: EcsConnection, limiter: CopyLimit
   const params = { ...p, clientToken: p.clientToken ?? randomUUID() };
   const queuedStatus = () => callbacks.onStatus?.({ kind: 'ecs-copy', id: p.sourceImageId, state: 'Queued', message: `waiting for a copy slot in ${p.sourceRegion} (to ${p.destinationRegion})` });
   return limiter.run(p.sourceRegion, p.sourceImageId, async () => {
-    let imageId = p.resumeImageId;
-    if (!imageId) {
-      if (p.dryRun) await dryRunEcsCopy(clients, params, signal);
-      imageId = await startEcsCopy(clients, params, signal);
-      await p.onStarted?.(imageId);
-    }
-    const id = imageId;
+    const dryRun = p.dryRun ? () => dryRunEcsCopy(clients, params, signal) : undefined;
+    const id = await startedTask(p.resumeImageId, () => startEcsCopy(clients, params, signal), p.onStarted, dryRun);
     await followTask({
       describe: () => describeEcsImageState(clients, 'ecs-copy', p.destinationRegion, id, signal),
       cancel: () => cancelEcsCopy(clients, p.destinationRegion, id),
@@ -72,13 +68,8 @@ export async function copyAwsImage(connection: AwsConnection, p: Params<AwsCopyP
   refuse(awsEncryptionRules(p));
   const clients = awsClients({ ...connection, retry: withOnRetry(connection.retry, callbacks) });
   const params = { ...p, clientToken: p.clientToken ?? randomUUID() };
-  let imageId = p.resumeImageId;
-  if (!imageId) {
-    if (p.dryRun) await dryRunAwsCopy(clients, params, signal);
-    imageId = await startAwsCopy(clients, params, signal);
-    await p.onStarted?.(imageId);
-  }
-  const id = imageId;
+  const dryRun = p.dryRun ? () => dryRunAwsCopy(clients, params, signal) : undefined;
+  const id = await startedTask(p.resumeImageId, () => startAwsCopy(clients, params, signal), p.onStarted, dryRun);
   await followTask({
     describe: () => describeAwsImage(clients, p.destinationRegion, id, signal),
     cancel: () => deregisterAwsImage(clients, p.destinationRegion, id),

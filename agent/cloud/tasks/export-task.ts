@@ -17,6 +17,7 @@ import { withOnRetry } from '../cloud-retry.js';
 import { DEFAULT_POLL, type PollPolicy } from '../poll-task.js';
 import type { CloudTaskCallbacks } from '../task-events.js';
 import { followTask } from './follow-task.js';
+import { startedTask } from './started-task.js';
 
 /** Where an image or instance export wrote its object, and which task wrote it. */
 export interface ExportedObject {
@@ -61,22 +62,12 @@ export function runExportTask(params: ExportTaskParams, callbacks: ExportTaskCal
   return params.cloud === 'aws' ? awsExportTask(params, callbacks, signal) : ecsExportTask(params, callbacks, signal);
 }
 
-async function started(resume: { taskId: string } | undefined, start: () => Promise<string>, callbacks: ExportTaskCallbacks): Promise<string> {
-  if (resume) return resume.taskId;
-  const taskId = await start();
-  await callbacks.onStarted?.(taskId);
-  return taskId;
-}
-
 async function awsExportTask(params: Extract<ExportTaskParams, { export: AwsImageExportParams }>, callbacks: ExportTaskCallbacks, signal?: AbortSignal): Promise<ExportedObject> {
   const clients = awsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
   // ClientToken: a retried ExportImage returns the same task instead of starting a second export.
   const p = { ...params.export, clientToken: params.export.clientToken ?? randomUUID() };
-  const start = async () => {
-    if (params.dryRunFirst) await dryRunImageExport(clients, p, signal);
-    return startImageExport(clients, p, signal);
-  };
-  const taskId = await started(params.resume, start, callbacks);
+  const dryRun = params.dryRunFirst ? () => dryRunImageExport(clients, p, signal) : undefined;
+  const taskId = await startedTask(params.resume?.taskId, () => startImageExport(clients, p, signal), callbacks.onStarted, dryRun);
   return followAwsExport(clients, taskId, 'aws-export-image', () => describeImageExport(clients, taskId, p, signal), params, callbacks, signal);
 }
 
@@ -88,7 +79,7 @@ async function awsExportTask(params: Extract<ExportTaskParams, { export: AwsImag
 async function awsInstanceExportTask(params: Extract<ExportTaskParams, { instance: AwsInstanceExportParams }>, callbacks: ExportTaskCallbacks, signal?: AbortSignal): Promise<ExportedObject> {
   const clients = awsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
   const p = params.instance;
-  const taskId = await started(params.resume, () => startInstanceExport(clients, p, signal), callbacks);
+  const taskId = await startedTask(params.resume?.taskId, () => startInstanceExport(clients, p, signal), callbacks.onStarted);
   return followAwsExport(clients, taskId, 'aws-export-instance', () => describeInstanceExport(clients, taskId, p, signal), params, callbacks, signal);
 }
 
@@ -126,11 +117,8 @@ export function ecsExportKey(prefix: string, imageId: string, format: string): s
 async function ecsExportTask(params: Extract<ExportTaskParams, { cloud: 'ecs' }>, callbacks: ExportTaskCallbacks, signal?: AbortSignal): Promise<ExportedObject> {
   const clients = ecsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
   const p = params.export;
-  const start = async () => {
-    if (params.dryRunFirst) await dryRunEcsExport(clients, p, signal);
-    return startEcsExport(clients, p, signal);
-  };
-  const taskId = await started(params.resume, start, callbacks);
+  const dryRun = params.dryRunFirst ? () => dryRunEcsExport(clients, p, signal) : undefined;
+  const taskId = await startedTask(params.resume?.taskId, () => startEcsExport(clients, p, signal), callbacks.onStarted, dryRun);
   await followTask({
     describe: () => describeEcsTask(clients, 'ecs-export-image', taskId, signal),
     cancel: () => cancelEcsTask(clients, taskId),

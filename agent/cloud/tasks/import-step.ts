@@ -12,6 +12,7 @@ import type { CloudTaskCallbacks, CloudTaskStatus } from '../task-events.js';
 import { formatFinding, hasErrors } from '../preflight/finding.js';
 import { awsParameterRules, ecsParameterRules } from '../preflight/parameter-rules.js';
 import { followTask } from './follow-task.js';
+import { startedTask } from './started-task.js';
 
 /** A task the cloud already runs: a job restarted mid-import follows it instead of starting another. */
 export interface StartedImport {
@@ -78,9 +79,13 @@ async function awsImport(params: Extract<ImportStepParams, { cloud: 'aws' }>, ca
   const result: ImportStepResult = { target: p.target, taskIds: [], resourceIds: [], final: [] };
   const resumeDisk = params.resume ? (params.resume.disk ?? 0) : -1;
   for (const [i, one] of jobs.entries()) {
-    const job = jobs.length > 1 && p.clientToken ? { ...one, clientToken: diskToken(p.clientToken, i) } : one;
-    // Disks before the one a restarted job records finished before it: their tokens return the same tasks.
-    const taskId = i === resumeDisk ? params.resume!.taskId : await startAws(clients, { ...params, dryRunFirst: params.dryRunFirst && i > resumeDisk }, job, i, callbacks, signal);
+    const job = { ...one, clientToken: jobs.length > 1 && p.clientToken ? diskToken(p.clientToken, i) : (one.clientToken ?? randomUUID()) };
+    // Disks before the one a restarted job records finished in an earlier run: their tokens return the
+    // same tasks, which need no DryRun and are not recorded again.
+    const fresh = i > resumeDisk;
+    const dryRun = fresh && params.dryRunFirst ? () => dryRunAwsImport(clients, job, signal) : undefined;
+    const record = fresh ? (taskId: string) => callbacks.onStarted?.(job.target === 'aws-snapshot' ? { taskId, disk: i } : { taskId }) : undefined;
+    const taskId = await startedTask(i === resumeDisk ? params.resume!.taskId : undefined, () => startAwsImport(clients, job, signal), record, dryRun);
     result.taskIds.push(taskId);
     const done = await followAws(clients, params, p.target, taskId, callbacks, signal);
     result.resourceIds.push(done.resourceId);
@@ -102,12 +107,9 @@ export function registersImage(p: Pick<AwsImportParams, 'bootMode' | 'platform'>
  */
 async function registerSnapshots(clients: AwsClients, params: Extract<ImportStepParams, { cloud: 'aws' }>, resumed: boolean, result: ImportStepResult, callbacks: ImportStepCallbacks, signal?: AbortSignal): Promise<void> {
   const disks = result.resourceIds.length;
-  let taskId = resumed ? params.resume!.taskId : undefined;
-  if (!taskId) {
-    const p = { ...params.import, clientToken: params.import.clientToken ? imageToken(params.import.clientToken) : randomUUID() };
-    taskId = await startSnapshotImage(clients, p, result.resourceIds, params.dryRunFirst === true, signal);
-    await callbacks.onStarted?.({ taskId, disk: disks });
-  }
+  const p = { ...params.import, clientToken: params.import.clientToken ? imageToken(params.import.clientToken) : randomUUID() };
+  const start = () => startSnapshotImage(clients, p, result.resourceIds, params.dryRunFirst === true, signal);
+  const taskId = await startedTask(resumed ? params.resume!.taskId : undefined, start, (id) => callbacks.onStarted?.({ taskId: id, disk: disks }));
   const done = await followAws(clients, params, 'aws-image', taskId, callbacks, signal);
   result.imageTaskId = taskId;
   result.imageId = done.resourceId;
@@ -140,14 +142,6 @@ export function imageToken(token: string): string {
  */
 export function diskToken(token: string, disk: number): string {
   return `${token.slice(0, 56)}-disk${disk + 1}`;
-}
-
-async function startAws(clients: AwsClients, params: CommonStepParams, job: AwsImportParams, disk: number, callbacks: ImportStepCallbacks, signal?: AbortSignal): Promise<string> {
-  const token = job.clientToken ?? randomUUID();
-  if (params.dryRunFirst) await dryRunAwsImport(clients, { ...job, clientToken: token }, signal);
-  const taskId = await startAwsImport(clients, { ...job, clientToken: token }, signal);
-  await callbacks.onStarted?.(job.target === 'aws-snapshot' ? { taskId, disk } : { taskId });
-  return taskId;
 }
 
 async function startEcs(clients: EcsClients, params: Extract<ImportStepParams, { cloud: 'ecs' }>, callbacks: ImportStepCallbacks, signal?: AbortSignal): Promise<{ taskId: string; imageId: string }> {
