@@ -11,6 +11,7 @@ import { remoteImportPreflight } from '../cloud/upload-import/remote-import-pref
 import type { ImportStepResult } from '../cloud/tasks/import-step.js';
 import { importConnections, requireImportStore } from './import-flags.js';
 import { pollPolicy, statusPrinter } from './cloud-connection.js';
+import { runCliDistribute } from './run-distribute.js';
 import type { DistributeRequest } from '../cloud/distribute/distribute-options.js';
 import { distributeProblems, refuseDistribute } from '../cloud/distribute/distribute-rules.js';
 import type { DistributeResult } from '../cloud/distribute/distribute-step.js';
@@ -59,11 +60,5 @@ export function checkUploadDistribute(request: DistributeRequest, options: Impor
 
 /** After the import: the copies, then the shares, each status on stderr like the import's. */
 export async function runUploadDistribute(imported: ImportStepResult, request: DistributeRequest, options: ImportOptions, values: Values, usage: string, signal: AbortSignal): Promise<DistributeResult> {
-  const { runDistribute } = await import('../cloud/distribute/distribute-step.js');
-  const c = importConnections(values, options, usage);
-  const common = { sourceImageId: imported.resourceIds[0]!, request, poll: pollPolicy(values, usage), dryRun: values['no-dry-run'] !== true };
-  const callbacks = { onStatus: statusPrinter(values.json === true) };
-  if (c.aws) return runDistribute({ ...common, cloud: 'aws', connection: c.aws, sourceRegion: c.aws.region }, callbacks, signal);
-  const { CopyLimiter } = await import('../cloud/tasks/copy-limiter.js');
-  return runDistribute({ ...common, cloud: 'ecs', connection: c.ecs!, sourceRegion: c.ecs!.region, limiter: new CopyLimiter() }, callbacks, signal);
+  return runCliDistribute(imported.resourceIds[0]!, request, importConnections(values, options, usage), values, usage, signal);
 }

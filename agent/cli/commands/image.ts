@@ -1,9 +1,10 @@
+import { runCliDistribute } from '../run-distribute.js';
 import { parseCommand, requirePositionals } from '../args.js';
 import { printUsage } from './inspect.js';
 import { CORE } from '../../core/error-codes.js';
 import { vmxError } from '../../core/errors.js';
 import type { Cloud, DistributeRequest } from '../../cloud/distribute/distribute-options.js';
-import { awsConnection, CLOUD_OPTIONS, ecsConnection, pollPolicy, requireOption, statusPrinter } from '../cloud-connection.js';
+import { awsConnection, CLOUD_OPTIONS, ecsConnection, requireOption } from '../cloud-connection.js';
 import { listFlag } from '../distribute-flags.js';
 import { distributeSummary, throwIfShareFailed } from '../distribute-output.js';
 
@@ -78,14 +79,6 @@ export async function imageCommand(argv: string[], signal: AbortSignal): Promise
 }
 
 async function run(cloud: Cloud, imageId: string, req: DistributeRequest, values: Values, signal: AbortSignal) {
-  const { runDistribute } = await import('../../cloud/distribute/distribute-step.js');
-  const common = { sourceImageId: imageId, request: req, poll: pollPolicy(values, IMAGE_USAGE), dryRun: values['no-dry-run'] !== true };
-  const callbacks = { onStatus: statusPrinter(values.json === true) };
-  if (cloud === 'aws') {
-    const connection = awsConnection(values, IMAGE_USAGE);
-    return runDistribute({ ...common, cloud, connection, sourceRegion: connection.region }, callbacks, signal);
-  }
-  const connection = ecsConnection(values, IMAGE_USAGE);
-  const { CopyLimiter } = await import('../../cloud/tasks/copy-limiter.js');
-  return runDistribute({ ...common, cloud, connection, sourceRegion: connection.region, limiter: new CopyLimiter() }, callbacks, signal);
+  const connections = cloud === 'aws' ? { aws: awsConnection(values, IMAGE_USAGE) } : { ecs: ecsConnection(values, IMAGE_USAGE) };
+  return runCliDistribute(imageId, req, connections, values, IMAGE_USAGE, signal);
 }

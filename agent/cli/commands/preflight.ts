@@ -1,3 +1,4 @@
+import { remoteImportPreflight } from '../../cloud/upload-import/remote-import-preflight.js';
 import { bootModesFor } from '../../cloud/upload-import/import-options.js';
 import { parseCommand, requirePositionals } from '../args.js';
 import { printUsage } from './inspect.js';
@@ -90,15 +91,12 @@ function checkEnums(target: ImportTarget, values: Record<string, unknown>): void
   if (target === 'ecs-image' && license !== undefined) oneOf(license, ECS_LICENSE_TYPES, 'license-type', PREFLIGHT_USAGE);
 }
 
-/** The SDKs load only here (seconds of start-up the local rules do not need). */
-async function roleFindings(req: ImportPreflightRequest, values: Record<string, unknown>, signal: AbortSignal): Promise<Finding[]> {
+/** The role check `upload --import` runs before its first byte, against the region and endpoint given here. */
+function roleFindings(req: ImportPreflightRequest, values: Record<string, unknown>, signal: AbortSignal): Promise<Finding[]> {
   const v = values as Record<string, string | boolean | undefined>;
-  if (req.target === 'ecs-image') {
-    const [{ ecsClients }, { ecsImportRolePreflight }] = await Promise.all([import('../../cloud/ecs/ecs-clients.js'), import('../../cloud/preflight/ecs-remote-preflight.js')]);
-    return ecsImportRolePreflight(req, ecsClients(ecsConnection(v, PREFLIGHT_USAGE)), signal);
-  }
-  const [{ awsClients }, { awsImportRolePreflight }] = await Promise.all([import('../../cloud/aws/aws-clients.js'), import('../../cloud/preflight/aws-remote-preflight.js')]);
-  return awsImportRolePreflight(req, awsClients(awsConnection(v, PREFLIGHT_USAGE)), signal);
+  const roleName = req.target === 'ecs-image' ? req.ecs?.roleName : req.aws?.roleName;
+  const connections = req.target === 'ecs-image' ? { ecs: ecsConnection(v, PREFLIGHT_USAGE) } : { aws: awsConnection(v, PREFLIGHT_USAGE) };
+  return remoteImportPreflight({ target: req.target, roleName }, connections, signal);
 }
 
 function print(findings: Finding[], json: boolean): void {
