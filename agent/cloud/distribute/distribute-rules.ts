@@ -35,7 +35,9 @@ function copyProblems(cloud: Cloud, c: CopyRequest, field: string, sourceRegion:
     out.push(...fromFindings(`${field}.description`, 'copy', ecsDescriptionRules(c.description)));
   }
   if (cloud === 'aws' && c.encryptAlgorithm !== undefined) bad('encryptAlgorithm', 'is an ECS CopyImage parameter; EC2 CopyImage encrypts with KMS (kmsKeyId)');
-  out.push(...fromFindings(`${field}.${c.encryptAlgorithm !== undefined && cloud === 'ecs' && c.kmsKeyId === undefined ? 'encryptAlgorithm' : 'kmsKeyId'}`, 'copy', cloud === 'aws' ? awsEncryptionRules(c) : ecsEncryptionRules(c)));
+  // The encryption rules' finding names the field that was set without Encrypted.
+  const encryptionField = c.kmsKeyId === undefined && c.encryptAlgorithm !== undefined ? 'encryptAlgorithm' : 'kmsKeyId';
+  out.push(...fromFindings(`${field}.${encryptionField}`, 'copy', cloud === 'aws' ? awsEncryptionRules(c) : ecsEncryptionRules(c)));
   return out;
 }
 
