@@ -67,6 +67,23 @@ function row(page: Page, id: string) {
   return page.locator(`#jobs-body tr[data-job-id="${id}"]`);
 }
 
+/**
+ * Waits until job `id`'s row shows `state`. On a timeout the failure carries what the API says of the job,
+ * the page's status line and the daemon's last log lines, so a failure in CI can be explained from its log.
+ */
+async function untilRowState(page: Page, id: string, state: string, timeout: number): Promise<void> {
+  try {
+    await row(page, id).and(page.locator(`[data-state="${state}"]`)).waitFor({ timeout });
+  } catch (err) {
+    const { json } = await daemon.api('GET', `/v1/jobs/${id}`).catch((e: Error) => ({ json: e.message }));
+    const status = await page.locator('#job-status').textContent().catch(() => '?');
+    const shown = await row(page, id).getAttribute('data-state').catch(() => '?');
+    const log = daemon.output().split('\n').slice(-40).join('\n');
+    await saveScreenshot(page, `timeout-${state}-${id}`).catch(() => undefined);
+    throw new Error(`job ${id} did not show ${state} within ${timeout} ms (row shows ${shown}; page status "${status}")\nAPI: ${JSON.stringify(json)}\ndaemon log:\n${log}`, { cause: err });
+  }
+}
+
 /** Submits through the page's form and returns the new job's id from the confirmation. */
 async function submitThroughForm(page: Page, source: string, destination: string): Promise<string> {
   const panel = page.locator('#submit-panel');
@@ -87,7 +104,7 @@ test('a submitted upload: its progress bar advances and the row reaches complete
   const bar = row(page, id).getByRole('progressbar');
   await row(page, id).waitFor({ timeout: 15_000 });
   const values = await recordProgressValues(page, id);
-  await row(page, id).and(page.locator('[data-state="completed"]')).waitFor({ timeout: 60_000 });
+  await untilRowState(page, id, 'completed', 60_000);
   assert.equal(await bar.getAttribute('aria-valuenow'), '100');
   const seen = await values();
   const between = seen.filter((v) => v > 0 && v < 100);
@@ -110,7 +127,7 @@ test('a cancel (with confirmation) shows cancelled and the multipart upload is g
   await page.locator('#job-cancel').click();
   await page.locator('#cancel-dialog[open]').waitFor();
   await page.locator('#cancel-confirm').click();
-  await row(page, id).and(page.locator('[data-state="cancelled"]')).waitFor({ timeout: 30_000 });
+  await untilRowState(page, id, 'cancelled', 30_000);
   assert.equal(await page.locator('#job-view').getAttribute('data-state'), 'cancelled');
   await saveScreenshot(page, 'daemon-cancelled');
   const uploads = await bucket.client.send(new ListMultipartUploadsCommand({ Bucket: bucket.name, Prefix: 'large.raw' }));
@@ -122,7 +139,7 @@ test('a failed job shows its full error, as the API reports it', async () => {
   const page = browser.page;
   const missing = `vmxfer-no-such-bucket-${randomBytes(4).toString('hex')}`;
   const id = await submitThroughForm(page, join(work.dir, 'small.raw'), `s3://${missing}/x.raw`);
-  await row(page, id).and(page.locator('[data-state="failed"]')).waitFor({ timeout: 60_000 });
+  await untilRowState(page, id, 'failed', 60_000);
   await page.getByRole('button', { name: `Open job ${id}` }).click();
   await page.locator('#job-error:not([hidden])').waitFor();
   const { json } = await daemon.api('GET', `/v1/jobs/${id}`);

@@ -121,6 +121,80 @@ test('everything works from the keyboard: open a job, ask to cancel, Escape keep
   }
 });
 
+test('a reply that reaches the page after newer feed messages does not move a job back (cancel, then job detail)', async () => {
+  const page = await freshPage();
+  try {
+    const active = syntheticJob(1);
+    assert.equal(active.state, 'active');
+    const cancelling = { ...active, state: 'cancelling' as const };
+    const cancelled = { ...active, state: 'cancelled' as const, phase: null, finishedAt: new Date().toISOString() };
+    const gate = new ReplyGate();
+    const daemon = await routeDaemon(page, {
+      token: TOKEN,
+      snapshot: [active],
+      details: new Map([[active.id, { ...active, parts: syntheticParts(64, 10), throughput: [] }]]),
+      cancel: () => ({ status: 202, json: { job: cancelling } }),
+      beforeReply: gate.pass,
+    });
+    await signIn(page, `${ROUTED_ORIGIN}/`, TOKEN);
+    const row = page.locator(`#jobs-body tr[data-job-id="${active.id}"]`);
+    await row.and(page.locator('[data-state="active"]')).waitFor();
+    await page.getByRole('button', { name: `Open job ${active.id}` }).click();
+    await page.locator('#job-cancel:not([disabled])').click();
+    gate.hold(`POST /v1/jobs/${active.id}/cancel`);
+    await page.locator('#cancel-confirm').click();
+    // The daemon moved on and said so on the feed before the cancel's reply got through.
+    daemon.send({ type: 'job', job: cancelling });
+    daemon.send({ type: 'job', job: cancelled });
+    await row.and(page.locator('[data-state="cancelled"]')).waitFor();
+    await gate.releaseWhenAsked(`POST /v1/jobs/${active.id}/cancel`);
+    await page.locator('#job-status', { hasText: 'Cancel requested' }).waitFor();
+    await page.waitForTimeout(200); // two animation frames at least, for a stale render to show
+    assert.equal(await row.getAttribute('data-state'), 'cancelled', 'the row stays cancelled');
+    assert.equal(await page.locator('#job-view').getAttribute('data-state'), 'cancelled', 'the open job stays cancelled');
+
+    // Re-opening the job: its detail (still "active") is answered after the feed said "cancelled".
+    await page.locator('#job-close').click();
+    gate.hold(`GET /v1/jobs/${active.id}`);
+    await page.getByRole('button', { name: `Open job ${active.id}` }).click();
+    await gate.releaseWhenAsked(`GET /v1/jobs/${active.id}`);
+    await page.locator('#job-status:text-is("")').waitFor({ state: 'attached' });
+    assert.equal(await page.locator('#job-view').getAttribute('data-state'), 'cancelled', 'a late detail does not show the job active again');
+    assert.equal(await page.locator('#job-cancel').isDisabled(), true, 'nor offer to cancel it again');
+  } finally {
+    await page.close();
+  }
+});
+
+/** Holds chosen API replies back until the test releases them (keys are "METHOD /path"). */
+class ReplyGate {
+  private readonly held = new Map<string, { asked: Promise<void>; askedNow: () => void; go: Promise<void>; release: () => void }>();
+
+  hold(key: string): void {
+    let askedNow!: () => void;
+    let release!: () => void;
+    const asked = new Promise<void>((r) => (askedNow = r));
+    const go = new Promise<void>((r) => (release = r));
+    this.held.set(key, { asked, askedNow, go, release });
+  }
+
+  /** For RoutedDaemonOptions.beforeReply. */
+  readonly pass = (method: string, path: string): Promise<void> => {
+    const gate = this.held.get(`${method} ${path}`);
+    if (!gate) return Promise.resolve();
+    gate.askedNow();
+    return gate.go;
+  };
+
+  /** Waits until the page has asked for `key`, then lets the reply through. */
+  async releaseWhenAsked(key: string): Promise<void> {
+    const gate = this.held.get(key)!;
+    await gate.asked;
+    this.held.delete(key);
+    gate.release();
+  }
+}
+
 test('at 375 px wide there is no horizontal scroll, with the form and a 10,000-part job open', async () => {
   const page = await freshPage(375, 812);
   try {

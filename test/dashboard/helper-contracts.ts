@@ -15,6 +15,8 @@ export interface DaemonHandle {
   stop(): Promise<number>;
   kill(): Promise<void>;
   restart(): Promise<void>;
+  /** Everything the daemon wrote to stdout and stderr so far. */
+  output(): string;
 }
 
 export type StartDaemon = (opts?: {

@@ -24,6 +24,10 @@ export interface RoutedDaemonOptions {
   details?: Map<string, Job>;
   /** POST /v1/jobs answer; default 201 with a queued job. */
   submit?: (body: unknown) => { status: number; json: unknown };
+  /** POST /v1/jobs/:id/cancel answer; default 404. */
+  cancel?: (id: string) => { status: number; json: unknown };
+  /** Awaited before an API request is answered: a test holds a reply back while the feed moves on. */
+  beforeReply?: (method: string, path: string) => Promise<void>;
 }
 
 /**
@@ -61,6 +65,12 @@ async function answerHttp(route: Route, assets: ReturnType<typeof dashboardAsset
   const asset = assets.get(path);
   if (asset) return route.fulfill({ status: 200, contentType: asset.type, body: asset.body });
   if (request.headers()['authorization'] !== `Bearer ${opts.token}`) return json(route, 401, { error: { code: 'API_UNAUTHORIZED', category: 'usage', message: 'missing or wrong bearer token' } });
+  await opts.beforeReply?.(request.method(), path);
+  const cancel = /^\/v1\/jobs\/([^/]+)\/cancel$/.exec(path);
+  if (cancel && opts.cancel && request.method() === 'POST') {
+    const answer = opts.cancel(decodeURIComponent(cancel[1]!));
+    return json(route, answer.status, answer.json);
+  }
   const one = /^\/v1\/jobs\/([^/]+)$/.exec(path);
   if (one && request.method() === 'GET') {
     const job = opts.details?.get(decodeURIComponent(one[1]!));

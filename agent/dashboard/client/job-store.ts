@@ -1,4 +1,5 @@
 import type { FeedMessage, Job, Progress } from './api-types.js';
+import { isStaleReply } from './stale-reply.js';
 
 export type JobChange = { kind: 'all' } | { kind: 'job'; id: string; stateChanged: boolean };
 
@@ -36,8 +37,12 @@ export class JobStore {
     }
   }
 
-  /** A job the page itself received from the API (submit, cancel): same path as a feed "job" message. */
-  upsert(job: Job): void {
+  /** A job the page itself received from the API (submit, cancel): kept unless the feed already went further. */
+  acceptReply(job: Job): void {
+    if (!isStaleReply(this.jobs.get(job.id), job)) this.upsert(job);
+  }
+
+  private upsert(job: Job): void {
     const { parts: _parts, throughput: _throughput, ...summary } = job;
     const before = this.jobs.get(job.id);
     this.jobs.set(job.id, summary);

@@ -7,6 +7,7 @@ import { PartsGrid } from './parts-grid.js';
 import { ThroughputChart } from './throughput-chart.js';
 import { createProgressBar, updateProgressBar } from './progress-bar.js';
 import { confirmCancel } from './cancel-dialog.js';
+import { isStaleReply } from './stale-reply.js';
 
 /**
  * One job in detail: facts, progress, the parts grid, the throughput chart, checksums, the cloud
@@ -25,7 +26,8 @@ export class JobView {
   private readonly chart = new ThroughputChart(byId<HTMLCanvasElement>('throughput-canvas'));
   private readonly cancelButton = byId<HTMLButtonElement>('job-cancel');
 
-  constructor(private readonly api: ApiClient, private readonly onJob: (job: Job) => void) {
+  /** `onJob` takes the jobs this view receives from the API; `known` is the page's copy, kept by the feed. */
+  constructor(private readonly api: ApiClient, private readonly onJob: (job: Job) => void, private readonly known: (id: string) => Job | undefined) {
     byId('job-progress').append(this.bar.root);
     byId('job-close').addEventListener('click', () => this.close());
     this.cancelButton.addEventListener('click', () => void this.cancel());
@@ -50,7 +52,8 @@ export class JobView {
       this.grid.reset(job.parts ?? [], job.progress.partsTotal);
       for (const parts of this.loading) this.grid.apply(parts);
       this.chart.reset(job.throughput ?? []);
-      this.update(job);
+      const known = this.known(id);
+      this.update(known && isStaleReply(known, job) ? known : job);
       setText(byId('job-status'), '');
     } catch (err) {
       if (this.id === id) setText(byId('job-status'), `Could not load job ${id}: ${(err as Error).message}`);

@@ -15,8 +15,8 @@ import { forgetToken, readToken, saveToken } from './token-store.js';
 function start(): void {
   const store = new JobStore();
   const api = new ApiClient(readToken);
-  const acceptJob = (job: Job) => store.upsert(job);
-  const view = new JobView(api, acceptJob);
+  const acceptJob = (job: Job) => store.acceptReply(job);
+  const view = new JobView(api, acceptJob, (id) => store.get(id));
   const table = new JobsTable(store, byId('jobs-body'), byId('jobs-count'), (id) => void view.open(id));
   const batch = new FrameBatcher((dirty, all) => {
     table.render(dirty, all);
