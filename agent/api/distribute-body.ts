@@ -1,7 +1,7 @@
-import type { ImportTarget } from '../cloud/preflight/finding.js';
 import type { CopyRequest, ShareRequest } from '../cloud/distribute/distribute-options.js';
 import { distributeProblems } from '../cloud/distribute/distribute-rules.js';
-import { cloudOf } from '../cloud/upload-import/import-options.js';
+import { cloudOf, type ImportOptions } from '../cloud/upload-import/import-options.js';
+import { importMakesImage } from '../cloud/distribute/distributed-image.js';
 import { bad, obj, str } from './body-fields.js';
 
 const MAX_REGIONS = 20;
@@ -56,11 +56,15 @@ function asObjectForm(field: string): string {
   return field.replace(/^copy\[(\d+)\]\.region$/, 'copy.regions[$1]').replace(/^copy\[\d+\]\./, 'copy.');
 }
 
-/** Copy and share make sense for an image; the whole request is checked here, before the job is queued. */
-export function parseDistribute(o: Record<string, unknown>, target: ImportTarget): { copy?: CopyRequest[]; share?: ShareRequest } {
+/**
+ * Copy and share make sense for an image (an aws-snapshot import registered as an AMI included); the whole
+ * request is checked here, before the job is queued.
+ */
+export function parseDistribute(o: Record<string, unknown>, imp: Pick<ImportOptions, 'target' | 'bootMode' | 'platform'>): { copy?: CopyRequest[]; share?: ShareRequest } {
   if (o.copy === undefined && o.share === undefined) return {};
   const field = o.copy !== undefined ? 'import.copy' : 'import.share';
-  if (target === 'aws-snapshot') throw bad(field, 'applies to aws-image and ecs-image imports (an aws-snapshot import makes snapshots, not an image)');
+  const target = imp.target;
+  if (!importMakesImage(imp)) throw bad(field, 'applies to an image: an aws-snapshot import makes snapshots, so add import.bootMode or import.platform to register them as an AMI (or use target aws-image)');
   const copy = o.copy === undefined ? undefined : parseCopyBody(o.copy);
   const share = o.share === undefined ? undefined : parseShareBody(o.share);
   const problem = distributeProblems(cloudOf(target), { copies: copy, share })[0];

@@ -29,13 +29,14 @@ export function parseImportBody(raw: unknown, destination: string): ImportOption
   if (t === 'ecs-image' && o.imageName === undefined) throw bad('import.imageName', 'is required for an ecs-image import');
   const bootMode = s('bootMode');
   if (bootMode !== undefined && !bootModesFor(t).includes(bootMode)) throw bad('import.bootMode', `must be one of ${bootModesFor(t).join(', ')}`);
+  const platform = s('platform');
   return {
     target: t,
     description: s('description'),
     licenseType: s('licenseType'),
     usageOperation: s('usageOperation'),
     bootMode,
-    platform: s('platform'),
+    platform,
     architecture: s('architecture'),
     encrypted: o.encrypted as boolean | undefined,
     kmsKeyId: s('kmsKeyId'),
@@ -48,7 +49,7 @@ export function parseImportBody(raw: unknown, destination: string): ImportOption
     checkRole: o.checkRole as boolean | undefined,
     dryRun: o.dryRun as boolean | undefined,
     manifest: o.manifest as boolean | undefined,
-    ...parseDistribute(o, t),
+    ...parseDistribute(o, { target: t, bootMode, platform }),
   };
 }
 

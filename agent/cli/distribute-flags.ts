@@ -1,6 +1,8 @@
 import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
 import type { Cloud, CopyRequest, DistributeRequest } from '../cloud/distribute/distribute-options.js';
+import { importMakesImage } from '../cloud/distribute/distributed-image.js';
+import type { ImportOptions } from '../cloud/upload-import/import-options.js';
 
 /** Flags of the copies and shares after `upload --import` (and, renamed, of `vmxfer image copy|share`). */
 export const DISTRIBUTE_FLAGS = {
@@ -15,7 +17,8 @@ export const DISTRIBUTE_FLAGS = {
   'no-dry-run': { type: 'boolean' },
 } as const;
 
-export const DISTRIBUTE_FLAGS_HELP = `Copy and share after the import (aws-image, ecs-image; checked before the first byte):
+export const DISTRIBUTE_FLAGS_HELP = `Copy and share after the import (aws-image, ecs-image, and aws-snapshot registered as an AMI with
+--boot-mode / --platform: the copies and shares act on that AMI; checked before the first byte):
   --copy-to R[,R...]     copy the image to these regions (repeatable): EC2 CopyImage / ECS CopyImage, one
                          ClientToken per region; ECS runs at most 5 copies per region, one per image at a time
   --copy-name NAME       name of each copy (AWS default "<ami> copy"; ECS: the image name rules)
@@ -42,12 +45,14 @@ function copies(values: Values): CopyRequest[] | undefined {
   return regions.map((region) => ({ region, name: s('copy-name'), description: s('copy-description'), encrypted: values['copy-encrypted'] as boolean | undefined, kmsKeyId: s('copy-kms-key-id'), encryptAlgorithm: s('copy-encrypt-algorithm') }));
 }
 
-/** The copy/share request the flags ask for after an import of `target`, or undefined. */
-export function distributeFromFlags(values: Values, target: string | undefined, usage: string): DistributeRequest | undefined {
+/** The copy/share request the flags ask for after the import `cloudImport`, or undefined. */
+export function distributeFromFlags(values: Values, cloudImport: ImportOptions | undefined, usage: string): DistributeRequest | undefined {
   const given = Object.keys(DISTRIBUTE_FLAGS).filter((k) => k !== 'no-dry-run' && values[k] !== undefined);
   if (!given.length) return undefined;
-  if (target === undefined) throw vmxError(CORE.USAGE, `--${given[0]} needs --import\n\n${usage}`);
-  if (target === 'aws-snapshot') throw vmxError(CORE.USAGE, `--${given[0]} applies to --import aws-image or ecs-image (aws-snapshot makes snapshots, not an image)\n\n${usage}`);
+  if (cloudImport === undefined) throw vmxError(CORE.USAGE, `--${given[0]} needs --import\n\n${usage}`);
+  if (!importMakesImage(cloudImport)) {
+    throw vmxError(CORE.USAGE, `--${given[0]} applies to an image: --import aws-snapshot makes snapshots, so add --boot-mode or --platform to register them as an AMI (or use --import aws-image)\n\n${usage}`);
+  }
   const c = copies(values);
   if (!c && given.some((k) => k.startsWith('copy-'))) throw vmxError(CORE.USAGE, `--${given.find((k) => k.startsWith('copy-'))} needs --copy-to\n\n${usage}`);
   const accounts = listFlag(values['share-with'] as string[] | undefined);

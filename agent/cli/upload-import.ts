@@ -15,6 +15,7 @@ import { runCliDistribute } from './run-distribute.js';
 import type { DistributeRequest } from '../cloud/distribute/distribute-options.js';
 import { distributeProblems, refuseDistribute } from '../cloud/distribute/distribute-rules.js';
 import type { DistributeResult } from '../cloud/distribute/distribute-step.js';
+import { distributedImageId } from '../cloud/distribute/distributed-image.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -58,7 +59,7 @@ export function checkUploadDistribute(request: DistributeRequest, options: Impor
   refuseDistribute(distributeProblems(cloud, request, cloud === 'aws' ? c.aws?.region : c.ecs?.region));
 }
 
-/** After the import: the copies, then the shares, each status on stderr like the import's. */
+/** After the import: the copies, then the shares (of the registered AMI after aws-snapshot), each status on stderr like the import's. */
 export async function runUploadDistribute(imported: ImportStepResult, request: DistributeRequest, options: ImportOptions, values: Values, usage: string, signal: AbortSignal): Promise<DistributeResult> {
-  return runCliDistribute(imported.resourceIds[0]!, request, importConnections(values, options, usage), values, usage, signal);
+  return runCliDistribute(distributedImageId(imported), request, importConnections(values, options, usage), values, usage, signal);
 }

@@ -2,6 +2,7 @@ import { pollEvery } from '../cloud/poll-task.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
 import { distributeProblems, refuseDistribute } from '../cloud/distribute/distribute-rules.js';
 import type { DistributeResult } from '../cloud/distribute/distribute-step.js';
+import { distributedImageId } from '../cloud/distribute/distributed-image.js';
 import { cloudOf, type ImportOptions } from '../cloud/upload-import/import-options.js';
 import { connectionsFromConfig } from '../cloud/upload-import/config-connections.js';
 import type { CloudConnections } from '../cloud/upload-import/import-step-params.js';
@@ -47,7 +48,7 @@ export async function distributeAfterImport(job: JobRecord, imported: ImportedRe
   const [{ runDistribute }, { processCopyLimiter }] = await Promise.all([import('../cloud/distribute/distribute-step.js'), import('../cloud/tasks/copy-limiter.js')]);
   const c = connectionsFromConfig(ctx.config);
   const common = {
-    sourceImageId: imported.resourceIds[0]!,
+    sourceImageId: distributedImageId(imported),
     sourceRegion: sourceRegion(o, c)!,
     request: { copies: o.copy, share: o.share },
     poll: pollEvery(ctx.config.cloud.poll_seconds),

@@ -1,9 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import { waitForJob, type TestDaemon } from '../helpers/daemon.js';
-import { importWorld, startImportDaemon, type ImportWorld } from '../helpers/import-world.js';
+import { importWorld, realCopies, withImportDaemon, type ImportWorld } from '../helpers/import-world.js';
 import { closeFeed, feed } from '../helpers/feed-socket.js';
 import { Ec2Error } from '../helpers/ec2-query-fake/ec2-actions.js';
 import { COPY_SCRIPT } from '../helpers/ec2-query-fake/fake-state.js';
@@ -24,19 +23,9 @@ function submit(d: TestDaemon, cloudImport: Record<string, unknown>) {
   return d.api('POST', '/v1/jobs', { source: world.raw, destination: `s3://${world.bucket.name}/${key}`, format: 'vmdk', import: { target: 'aws-image', ...cloudImport } });
 }
 
-async function withDaemon(fn: (d: TestDaemon) => Promise<void>): Promise<void> {
-  const d = await startImportDaemon(world);
-  try {
-    await fn(d);
-  } finally {
-    world.ec2.world.scripts.copy = COPY_SCRIPT;
-    await d.stop();
-    await rm(d.stateDir, { recursive: true, force: true });
-  }
-}
+const withDaemon = (fn: (d: TestDaemon) => Promise<void>) => withImportDaemon(world, fn);
 
-/** CopyImage calls that really copy (not the DryRun before them) for one source AMI. */
-const realCopies = (source: string) => world.ec2.callsOf('CopyImage').filter((c) => c.params.SourceImageId === source && c.params.DryRun !== 'true');
+const realCopiesOf = (source: string) => realCopies(world.ec2, source);
 
 const until = (states: string[]) => (j: any) => states.includes(j.state);
 
@@ -47,7 +36,7 @@ async function twoCopiesPending(d: TestDaemon): Promise<{ id: string; ami: strin
   const copying = await waitForJob(d, id, (j) => (j.phase === 'copying' && j.cloudTask?.state === 'pending') || until(['completed', 'failed'])(j));
   assert.equal(copying.phase, 'copying', JSON.stringify(copying.error));
   const ami = world.ec2.callsOf('CopyImage').at(-1)!.params.SourceImageId!;
-  while (realCopies(ami).length < 2) await new Promise((res) => setTimeout(res, 20));
+  while (realCopiesOf(ami).length < 2) await new Promise((res) => setTimeout(res, 20));
   return { id, ami };
 }
 
@@ -99,7 +88,7 @@ test('an API job upload → import → copy to 2 regions → share on the EC2 Qu
     assert.deepEqual(copies.map((c: any) => c.region), ['us-west-2', 'eu-central-1']);
     for (const [i, c] of copies.entries()) {
       assert.match(c.imageId, /^ami-[0-9a-f]{17}$/);
-      const call = realCopies(ami).find((x) => x.region === c.region)!;
+      const call = realCopiesOf(ami).find((x) => x.region === c.region)!;
       assert.equal(call.params.ClientToken, tokens[i]);
       assert.equal(call.params.SourceRegion, 'us-east-1');
       assert.equal(call.params.Name, 'web01 copy');
@@ -134,13 +123,13 @@ test('a daemon restarted mid-copy follows the copies it started: no second CopyI
     const copyCalls = ec2.callsOf('CopyImage').length;
     await d.restart();
     // The copies finish while the daemon is back.
-    for (const c of realCopies(ami)) ec2.world.tasks.get(ec2.world.tokens.get(c.params.ClientToken!)!)!.script = COPY_SCRIPT.slice(-1);
+    for (const c of realCopiesOf(ami)) ec2.world.tasks.get(ec2.world.tokens.get(c.params.ClientToken!)!)!.script = COPY_SCRIPT.slice(-1);
     const done = await waitForJob(d, id, until(['completed', 'failed', 'cancelled']));
     assert.equal(done.state, 'completed', JSON.stringify(done.error));
     assert.equal(ec2.callsOf('CopyImage').length, copyCalls, 'no CopyImage after the restart, not even a DryRun');
     assert.equal(ec2.callsOf('ImportImage').length, imports, 'no second import');
     assert.equal(ec2.callsOf('DeregisterImage').length, 0, 'the stop did not stop the copies');
-    assert.deepEqual(done.result.import.copies.map((c: any) => c.imageId).sort(), realCopies(ami).map((c) => ec2.world.tokens.get(c.params.ClientToken!)).sort());
+    assert.deepEqual(done.result.import.copies.map((c: any) => c.imageId).sort(), realCopiesOf(ami).map((c) => ec2.world.tokens.get(c.params.ClientToken!)).sort());
     assert.equal(done.attempts, 2);
   });
 });
@@ -154,7 +143,7 @@ test('cancelling an API job mid-copy stops each copy on the EC2 Query API protoc
     assert.equal((await d.api('POST', `/v1/jobs/${id}/cancel`)).status, 202);
     const done = await waitForJob(d, id, until(['cancelled', 'completed', 'failed']));
     assert.equal(done.state, 'cancelled');
-    const copies = realCopies(ami).map((c) => [c.region, ec2.world.tokens.get(c.params.ClientToken!)!]);
+    const copies = realCopiesOf(ami).map((c) => [c.region, ec2.world.tokens.get(c.params.ClientToken!)!]);
     const deregistered = ec2.callsOf('DeregisterImage').slice(before).map((c) => [c.region, c.params.ImageId]);
     assert.deepEqual(deregistered.sort(), copies.sort());
     for (const [, img] of copies) assert.equal(ec2.world.images.has(img!), false, 'the pending copy is gone');

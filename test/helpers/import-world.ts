@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { truncate, writeFile } from 'node:fs/promises';
+import { rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureRgw, createTestBucket, type RgwEnv, type TestBucket } from './rgw.js';
 import { tempDir } from './tmp.js';
 import { Ec2QueryFake } from './ec2-query-fake/server.js';
+import { COPY_SCRIPT } from './ec2-query-fake/fake-state.js';
 import { startDaemon, type TestDaemon } from './daemon.js';
 
 /** What the upload-then-import tests share: a small raw disk, a fresh bucket on the real RGW, an EC2 Query API protocol fake. */
@@ -45,4 +46,21 @@ export function startImportDaemon(world: ImportWorld): Promise<TestDaemon> {
       cloud: { aws_endpoint: world.ec2.url, poll_seconds: 0.01 },
     },
   });
+}
+
+/** One test's import daemon: stopped and its state removed afterwards, the fake's copy script put back. */
+export async function withImportDaemon(world: ImportWorld, fn: (d: TestDaemon) => Promise<void>): Promise<void> {
+  const d = await startImportDaemon(world);
+  try {
+    await fn(d);
+  } finally {
+    world.ec2.world.scripts.copy = COPY_SCRIPT;
+    await d.stop();
+    await rm(d.stateDir, { recursive: true, force: true });
+  }
+}
+
+/** CopyImage calls that really copy (not the DryRun before them) for one source AMI. */
+export function realCopies(ec2: Ec2QueryFake, source: string) {
+  return ec2.callsOf('CopyImage').filter((c) => c.params.SourceImageId === source && c.params.DryRun !== 'true');
 }

@@ -78,7 +78,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   const concurrency = values.concurrency ? Number(values.concurrency) : 4;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw vmxError(CORE.USAGE, `--concurrency must be an integer from 1 to 64`);
   const cloudImport = values.cancel ? undefined : importOptions(values, UPLOAD_USAGE);
-  const distribute = values.cancel ? undefined : distributeFromFlags(values, cloudImport?.target, UPLOAD_USAGE);
+  const distribute = values.cancel ? undefined : distributeFromFlags(values, cloudImport, UPLOAD_USAGE);
   if (distribute && cloudImport) checkUploadDistribute(distribute, cloudImport, values, UPLOAD_USAGE);
   const plan = cloudImport && (await preflightUploadImport(src!, url!, cloudImport, values, UPLOAD_USAGE, signal));
   const { sink, key } = await openSink(url!, storeConnection(values));

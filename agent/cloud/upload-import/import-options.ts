@@ -45,9 +45,9 @@ export interface ImportOptions {
    * the DiskImageDetail of the deprecated ImportInstance / ImportVolume).
    */
   manifest?: boolean | undefined;
-  /** aws-image and ecs-image: copies of the imported image to other regions once it is available. */
+  /** aws-image, ecs-image and aws-snapshot registered as an AMI: copies of the image to other regions once it is available. */
   copy?: CopyRequest[] | undefined;
-  /** aws-image and ecs-image: accounts the image (and each copy) is shared with after the copies. */
+  /** The same imports: accounts the image (and each copy) is shared with after the copies. */
   share?: ShareRequest | undefined;
 }
 
