@@ -7,11 +7,10 @@ import { vmxError } from '../core/errors.js';
 import { STORE } from '../sinks/error-codes.js';
 import { uploadImage, type PartEvent } from '../transfer/upload.js';
 import { checkpointId } from '../transfer/upload-checkpoint.js';
-import { checkpointedPartial, downloadObject, partialPath } from '../transfer/download.js';
+import { checkpointedPartial, downloadObject } from '../transfer/download.js';
 import { downloadCheckpointId, isDownloadCheckpoint, type DownloadCheckpoint } from '../transfer/download-checkpoint.js';
 import { FileCheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { join, resolve } from 'node:path';
-import { rm } from 'node:fs/promises';
 import type { Direction } from '../metrics/agent-metrics.js';
 import { observedSink } from './observed-sink.js';
 import type { PartBoard } from './part-board.js';
@@ -24,7 +23,7 @@ import { exportForJob, type ExportHooks } from './export-for-job.js';
 import type { Finding } from '../cloud/preflight/finding.js';
 import { preflightJobExport } from './export-job-preflight.js';
 import { exportedObjectUrl } from '../cloud/export-options.js';
-import { dataDiskPath } from '../cloud/tasks/data-disk-path.js';
+import { discardDisks, discardDownload, downloadDisks, exportDisks, type FinishedDisk } from '../cloud/tasks/export-disks.js';
 import type { ExportedObject } from '../cloud/tasks/export-task.js';
 
 /** One run of one job: its progress, its parts and the signal that stops it. */
@@ -39,6 +38,8 @@ export interface JobRun extends ImportHooks, ExportHooks, DistributeHooks {
   onUploaded(result: JobResult): Promise<void>;
   /** Resolves once the finished export's object is durable in the job record (the download follows). */
   onExported(exported: ExportedObject): Promise<void>;
+  /** Resolves once a finished disk of an export is durable in the job record (a restart skips it). */
+  onDiskDownloaded(disk: FinishedDisk<JobResult>): Promise<void>;
 }
 
 
@@ -69,7 +70,11 @@ function downloadOfExport(job: JobRecord, exported: ExportedObject): JobRecord {
   return { ...job, kind: 'download', source: exportedObjectUrl(job.export!.cloud, exported.bucket, exported.key) };
 }
 
-/** The cloud export (skipped when a restart finds it done), then the ranged, resumable download of its object. */
+/**
+ * The cloud export (skipped when a restart finds it done), then the ranged, resumable download of its
+ * objects, one per disk (export-disks.ts): a disk the record names as finished, whose file is still
+ * there with its size, is not fetched again, and each disk is recorded as soon as it finishes.
+ */
 async function exportThenDownload(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
   run.onValidated(notErrors(await preflightJobExport(job, ctx, run.signal)));
   const exported = job.exported ?? (await exportForJob(job, ctx, run));
@@ -79,15 +84,17 @@ async function exportThenDownload(job: JobRecord, ctx: RunContext, run: JobRun):
   run.onPhase('downloading');
   forwardPhases(dl, run);
   meterProgress(run.progress, ctx, 'download', opened.sink.kind);
-  const result = await download(dl, ctx, run, opened);
-  // An ECS image's data disks: one object each, downloaded beside the destination (docs/api.md "Export jobs").
-  const dataDisks = [];
-  for (const [i, key] of (exported.dataKeys ?? []).entries()) {
-    const disk = { ...dl, source: exportedObjectUrl(job.export!.cloud, exported.bucket, key), destination: dataDiskPath(job.destination, i + 1) };
-    const r = await download(disk, ctx, run, { ...opened, key });
-    dataDisks.push({ key, destination: disk.destination, objectSize: r.objectSize, outputSha256: r.outputSha256 });
-  }
-  return { ...result, export: exported, ...(dataDisks.length ? { dataDisks } : {}) };
+  const [system, ...data] = await downloadDisks({
+    disks: exportDisks(job.export!.cloud, exported, job.destination),
+    finished: job.downloadedDisks,
+    download: (disk) => download({ ...dl, source: disk.url, destination: disk.destination }, ctx, run, { ...opened, key: disk.key }),
+    knownSha256: (r) => r.outputSha256,
+    onFinished: (disk) => run.onDiskDownloaded(disk),
+    signal: run.signal,
+  });
+  // docs/api.md "Export jobs": outputSha256 is each disk's file as written.
+  const dataDisks = data.map((d) => ({ key: d.key, destination: d.destination, objectSize: d.result.objectSize, outputSha256: d.sha256 }));
+  return { ...system!.result, outputSha256: system!.sha256, export: exported, ...(dataDisks.length ? { dataDisks } : {}) };
 }
 
 /** The upload (skipped when a restart finds it done), then the import of the stored object. */
@@ -247,22 +254,16 @@ function downloadCheckpoints(ctx: RunContext): FileCheckpointStore<DownloadCheck
 
 /**
  * After a cancel: aborts the multipart upload the job's checkpoint names (the store frees its
- * parts) and forgets the checkpoint. A download loses its partial file and checkpoint.
+ * parts) and forgets the checkpoint. A download loses its partial file and checkpoint; an export,
+ * those of every disk and the files of the disks that had finished (docs/api.md "Export jobs").
  */
 export async function cleanupCancelled(job: JobRecord, ctx: RunContext): Promise<void> {
+  const converting = conversionTarget(job) !== undefined;
   if (job.kind === 'export') {
-    if (job.exported) await cleanupCancelled(downloadOfExport(job, job.exported), ctx);
+    if (job.exported) await discardDisks(exportDisks(job.export!.cloud, job.exported, job.destination), job.downloadedDisks ?? [], converting, downloadCheckpoints(ctx));
     return;
   }
-  if (job.kind === 'download') {
-    // The object's partial copy, and with a format also what a conversion from the stream was writing.
-    const destination = resolve(job.destination);
-    const partial = checkpointedPartial(destination, conversionTarget(job) !== undefined);
-    await rm(partial, { force: true });
-    await rm(partialPath(destination), { force: true });
-    await downloadCheckpoints(ctx).delete(downloadCheckpointId(job.source, partial));
-    return;
-  }
+  if (job.kind === 'download') return discardDownload(job.source, job.destination, converting, downloadCheckpoints(ctx));
   const id = checkpointId(job.source, job.destination);
   const cp = await ctx.checkpoints.load(id).catch(() => undefined);
   if (!cp) return;

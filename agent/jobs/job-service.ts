@@ -22,6 +22,7 @@ import { Scheduler } from './scheduler.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
 import type { StartedImport } from '../cloud/tasks/import-step.js';
 import type { ExportedObject } from '../cloud/tasks/export-task.js';
+import type { FinishedDisk } from '../cloud/tasks/export-disks.js';
 import { SAMPLE_SECONDS, ThroughputHistory } from './throughput-history.js';
 import {
   TERMINAL_STATES, emptyProgress,
@@ -250,6 +251,10 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       },
       onExported: async (exported: ExportedObject) => {
         rec.exported = exported;
+        await this.persist(rec);
+      },
+      onDiskDownloaded: async (disk: FinishedDisk<JobResult>) => {
+        rec.downloadedDisks = [...(rec.downloadedDisks ?? []).filter((d) => d.key !== disk.key), disk];
         await this.persist(rec);
       },
     };

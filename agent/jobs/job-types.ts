@@ -4,6 +4,7 @@ import type { StartedImport } from '../cloud/tasks/import-step.js';
 import type { ImportOptions } from '../cloud/upload-import/import-options.js';
 import type { ExportOptions } from '../cloud/export-options.js';
 import type { ExportedObject } from '../cloud/tasks/export-task.js';
+import type { FinishedDisk } from '../cloud/tasks/export-disks.js';
 import type { DownloadResult } from '../transfer/download.js';
 import type { DistributeResult } from '../cloud/distribute/distribute-step.js';
 
@@ -118,6 +119,8 @@ export interface JobRecord {
   exportTask?: { taskId: string } | null | undefined;
   /** Persisted, not shown: the finished export's object, so a restart goes straight to the download. */
   exported?: ExportedObject | null | undefined;
+  /** Persisted, not shown: each disk of the export whose download finished, so a restart does not fetch it again. */
+  downloadedDisks?: FinishedDisk<JobResult>[] | null | undefined;
 }
 
 export interface PartView {
@@ -126,7 +129,7 @@ export interface PartView {
 }
 
 /** The API's Job: the record plus, for GET one job only, its parts and throughput history. */
-export interface JobView extends Omit<JobRecord, 'version' | 'options' | 'uploaded' | 'importTask' | 'imported' | 'copiesStarted' | 'exportTask' | 'exported' | 'cloudTask' | 'import' | 'export'> {
+export interface JobView extends Omit<JobRecord, 'version' | 'options' | 'uploaded' | 'importTask' | 'imported' | 'copiesStarted' | 'exportTask' | 'exported' | 'downloadedDisks' | 'cloudTask' | 'import' | 'export'> {
   options: JobOptions;
   import: ImportOptions | null;
   export?: ExportOptions | undefined;

@@ -55,7 +55,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   async function handle(req: IncomingMessage, res: ServerResponse, fault: ProxyFault | undefined, entry: ProxyLogEntry): Promise<void> {
     if (fault?.kind === 'status') return answerError(req, res, fault, entry);
     if (fault?.kind === 'reset') return resetMidBody(req, entry);
-    if (fault?.kind === 'stall') await sleep(fault.ms);
+    // Unref'd: a stalled request whose client is gone (killed, cancelled) does not keep the test process alive.
+    if (fault?.kind === 'stall') await sleep(fault.ms, undefined, { ref: false });
     const body = await readAll(req);
     if (fault?.kind === 'flip' && body.length > 0) body[body.length >> 1] ^= 0xff;
     const up = request(

@@ -73,3 +73,15 @@ export async function interruptWhen(args: string[], env: NodeJS.ProcessEnv, when
   const code = await exited;
   return { code, stderr };
 }
+
+/** Runs the real CLI and sends it SIGINT once `ready` (polled every 10 ms) says so; resolves as interruptWhen does. */
+export async function interruptWhenReady(args: string[], env: NodeJS.ProcessEnv, ready: () => Promise<boolean>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'vmxfer.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve((exitCode = code))));
+  while (exitCode === undefined && !(await ready())) await sleep(10);
+  child.kill('SIGINT');
+  return { code: await exited, stderr };
+}

@@ -25,7 +25,8 @@ export const EXPORT_USAGE = `Usage:
 Exports a cloud image into a bucket (AWS ExportImage or CreateInstanceExportTask with an OVA container;
 Alibaba ECS ExportImage), follows the task until it ends (Ctrl-C cancels it: CancelExportTask / CancelTask),
 then downloads the object (AWS: P + export-ami-….FORMAT, or P + export-i-….ova) to DST with parallel ranged
-GETs, verified against the store's checksum. An ECS image with data disks exports one object per disk (the
+GETs, verified against the store's checksum. Ctrl-C during the download removes every disk's partial file and
+download checkpoint and the disks already downloaded (the objects stay in the bucket): no half set is left. An ECS image with data disks exports one object per disk (the
 task's DescribeTaskAttribute names them): the system disk goes to DST, data disk N to DST with .dataN before
 its extension (web01.qcow2 → web01.data1.qcow2), each converted by --to as well.
 Before the export the bucket is checked, and for an image export its role (--no-preflight skips that);
@@ -51,7 +52,7 @@ CreateInstanceExportTask has no DryRun parameter).
   --no-dry-run          image export: call ExportImage without a DryRun call first
   --poll-seconds S      first wait between two task polls (default 10, backing off to 60)
   --state-dir DIR       where the download's checkpoints live (default $VMXFER_STATE_DIR or ~/.local/state/vmxfer)
-  --json                JSON lines: one per task status, then the result
+  --json                JSON lines: one per task status, then the result (sha256: each file written)
 Credentials: each SDK's standard chain (AWS: env, profile, SSO, instance role; Alibaba, for ECS, RAM and OSS alike:
   ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET with ALIBABA_CLOUD_SECURITY_TOKEN for STS, OIDC, ~/.aliyun/config.json,
   ALIBABA_CLOUD_CREDENTIALS_FILE or ~/.alibabacloud/credentials, the ECS RAM role, ALIBABA_CLOUD_CREDENTIALS_URI).`;

@@ -1,29 +1,42 @@
 import type { ObjectSink } from '../../sinks/object-sink.js';
-import { downloadObject } from '../../transfer/download.js';
-import { exportedObjectUrl } from '../export-options.js';
+import { downloadObject, type DownloadResult } from '../../transfer/download.js';
 import type { ExportCommon, ExportResult } from './export-types.js';
 import type { ExportedObject } from './export-task.js';
-import { dataDiskPath } from './data-disk-path.js';
+import { discardDisks, downloadDisks, exportDisks, type ExportDisk, type FinishedDisk } from './export-disks.js';
 
 /**
- * The object an export wrote, fetched with the transfer engine's ranged, verified and resumable
- * download (agent/transfer/download.ts) through the bucket's ObjectSink (retrying, as openSink builds it),
- * converted on the way when `to` names a target (the same path as `vmxfer download --to`).
+ * The objects an export wrote (an ECS image's data disks beside the system disk's, export-disks.ts), each
+ * fetched with the transfer engine's ranged, verified and resumable download (agent/transfer/download.ts)
+ * through the bucket's ObjectSink (retrying, as openSink builds it), converted on the way when `to` names
+ * a target (the same path as `vmxfer download --to`). An abort (Ctrl-C cancels the export) removes every
+ * disk's partial file and checkpoint and the disks already written: the CLI has no resume of an export.
  */
 export async function downloadExported(cloud: 'aws' | 'ecs', done: ExportedObject, sink: ObjectSink, p: ExportCommon, signal?: AbortSignal): Promise<ExportResult> {
-  const dl = await downloadOne(cloud, done.bucket, done.key, p.destination, sink, p, signal);
-  const dataDisks = [];
-  // An ECS image's data disks: one object each, written beside the system disk's file.
-  for (const [i, key] of (done.dataKeys ?? []).entries()) dataDisks.push({ ...(await downloadOne(cloud, done.bucket, key, dataDiskPath(p.destination, i + 1), sink, p, signal)), key });
-  return { ...dl, taskId: done.taskId, bucket: done.bucket, key: done.key, ...(dataDisks.length ? { dataDisks } : {}) };
+  const disks = exportDisks(cloud, done, p.destination);
+  const written: FinishedDisk<DownloadResult>[] = [];
+  try {
+    await downloadDisks({
+      disks,
+      download: (disk) => downloadOne(disk, sink, p, signal),
+      knownSha256: (r) => r.conversion?.outputSha256 ?? r.sha256Verified,
+      onFinished: (d) => void written.push(d),
+      signal,
+    });
+  } catch (err) {
+    if (signal?.aborted) await discardDisks(disks, written, p.to !== undefined, p.checkpoints);
+    throw err;
+  }
+  const [system, ...data] = written;
+  const dataDisks = data.map((d) => ({ ...d.result, key: d.key, sha256: d.sha256 }));
+  return { ...system!.result, sha256: system!.sha256, taskId: done.taskId, bucket: done.bucket, key: done.key, ...(dataDisks.length ? { dataDisks } : {}) };
 }
 
-function downloadOne(cloud: 'aws' | 'ecs', bucket: string, key: string, destination: string, sink: ObjectSink, p: ExportCommon, signal?: AbortSignal) {
+function downloadOne(disk: ExportDisk, sink: ObjectSink, p: ExportCommon, signal?: AbortSignal): Promise<DownloadResult> {
   return downloadObject({
-    url: exportedObjectUrl(cloud, bucket, key),
-    key,
+    url: disk.url,
+    key: disk.key,
     sink,
-    destination,
+    destination: disk.destination,
     to: p.to,
     disk: p.disk,
     concurrency: p.concurrency ?? 4,

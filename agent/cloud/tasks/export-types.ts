@@ -31,6 +31,8 @@ export interface ExportResult extends DownloadResult {
   taskId: string;
   bucket: string;
   key: string;
-  /** ECS images with data disks: each data disk's object and where it was written (dataDiskPath). */
-  dataDisks?: Array<DownloadResult & { key: string }> | undefined;
+  /** SHA-256 of the file written to `destination`. */
+  sha256: string;
+  /** ECS images with data disks: each data disk's object, where it was written (dataDiskPath) and that file's SHA-256. */
+  dataDisks?: Array<DownloadResult & { key: string; sha256: string }> | undefined;
 }
