@@ -2,9 +2,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openBrowser, saveScreenshot, type TestBrowser } from '../helpers/browser.js';
 import { routeDaemon, ROUTED_ORIGIN } from '../helpers/routed-daemon.js';
-import { progressOf, syntheticJob, syntheticParts, syntheticThroughput } from '../helpers/synthetic-jobs.js';
+import { progressOf, syntheticJob, syntheticParts, syntheticThroughput, withCloudOutcome } from '../helpers/synthetic-jobs.js';
 import { recordConnectionStates, signIn } from './page-session.js';
 import { auditAccessibility } from './a11y-audit.js';
+import type { Page } from 'playwright-core';
 import type { Job } from '../../agent/dashboard/client/api-types.js';
 
 const TOKEN = 'render-test-token';
@@ -85,6 +86,123 @@ test('the page passes the accessibility audit with jobs, an open failed job and 
     const problems = await auditAccessibility(page);
     await saveScreenshot(page, 'desktop-failed-job-and-form');
     assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+/** The job view's cloud outcome sections (index.html), each hidden unless the job carries its data. */
+const OUTCOME_SECTIONS = ['job-preflight', 'job-image', 'job-copies', 'job-shares', 'job-export', 'job-data-disks'];
+
+function tableRows(page: Page, section: string): Promise<string[][]> {
+  return page.locator(`#${section} tbody tr`).evaluateAll((rows) => rows.map((tr) => [...(tr as any).cells].map((td: any) => td.textContent ?? '')));
+}
+
+function facts(page: Page, section: string): Promise<Array<[string, string]>> {
+  return page.locator(`#${section} .fact`).evaluateAll((divs) => divs.map((d) => [d.querySelector('dt')?.textContent ?? '', d.querySelector('dd')?.textContent ?? ''] as [string, string]));
+}
+
+function visibleSections(page: Page): Promise<string[]> {
+  return page.evaluate((ids) => ids.filter((id) => !(globalThis as any).document.getElementById(id).hidden), OUTCOME_SECTIONS);
+}
+
+test('a job\'s cloud outcome shows every value: AMI, copies, shares per account, export, data disks, preflight findings', async () => {
+  const page = await freshPage();
+  try {
+    const job = withCloudOutcome(syntheticJob(4));
+    const detail = { ...job, parts: syntheticParts(64, 64), throughput: syntheticThroughput(60) };
+    await routeDaemon(page, { token: TOKEN, snapshot: [job], details: new Map([[job.id, detail]]) });
+    await signIn(page, `${ROUTED_ORIGIN}/`, TOKEN);
+    await page.getByRole('button', { name: `Open job ${job.id}` }).click();
+    await page.locator('#job-data-disks:not([hidden])').waitFor();
+    assert.deepEqual(await visibleSections(page), OUTCOME_SECTIONS);
+    assert.deepEqual(await facts(page, 'job-image'), [['Image id', 'ami-0f1e2d3c4b5a69788'], ['Image import task', 'import-ami-0abcdef0123456789']]);
+    assert.deepEqual(await tableRows(page, 'job-copies'), [['us-west-2', 'ami-0a1b2c3d4e5f60718'], ['eu-central-1', 'ami-09f8e7d6c5b4a3921']]);
+    assert.deepEqual(await tableRows(page, 'job-shares'), [
+      ['us-east-1', 'ami-0f1e2d3c4b5a69788', '123456789012', 'shared'],
+      ['us-east-1', 'ami-0f1e2d3c4b5a69788', '210987654321', 'refused: InvalidAMIAttributeItemValue: Invalid attribute item value "210987654321" for userId item type.'],
+      ['us-west-2', 'ami-0a1b2c3d4e5f60718', '123456789012', 'shared'],
+    ]);
+    assert.deepEqual(await facts(page, 'job-export'), [['Export task', 't-exp0123456789abcd'], ['Bucket', 'exports-cn'], ['Object', 'web01_m-bp1exportimage01_system.qcow2']]);
+    assert.deepEqual(await tableRows(page, 'job-data-disks'), [
+      ['data1', 'web01_m-bp1exportimage01_data1.qcow2', '/images/web01.data1.qcow2', '2.0 GiB', 'c'.repeat(64)],
+      ['data2', 'web01_m-bp1exportimage01_data2.qcow2', '/images/web01.data2.qcow2', '512 MiB', '—'],
+    ]);
+    assert.deepEqual(await tableRows(page, 'job-preflight'), [
+      ['warning', 'role-unverified', 'AccessDenied', 'the role vmimport could not be verified: GetRole was refused (AccessDenied)', 'Grant iam:GetRole to check the role before uploading, or make sure vmimport exists and trusts vmie.amazonaws.com.'],
+      ['repair', 'vhd-differencing', 'ClientError', '/images/web01.vhd (vhd differencing): AWS refuses differencing VHDs', 'vmxfer repairs this: merged with its parents into one stream-optimized VMDK during the upload. (converts to vmdk)'],
+    ]);
+    // Each table is named by its section's heading, and each header cell is a column header.
+    assert.equal(await page.getByRole('table', { name: 'Data disks' }).locator('th').count(), 5);
+    assert.equal(await page.getByRole('region', { name: 'Shares' }).getByRole('columnheader', { name: 'Account' }).count(), 1);
+    await saveScreenshot(page, 'desktop-cloud-outcome');
+    assert.deepEqual(await auditAccessibility(page), []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('copies and shares arrive from the feed while the job view is open (copying, sharing, completed), without reopening it', async () => {
+  const page = await freshPage();
+  try {
+    const imported = { target: 'ecs-image', taskIds: ['t-import0123456789'], resourceIds: ['m-bp1sourceimage0001'] };
+    const copying: Job = {
+      ...syntheticJob(1), phase: 'copying',
+      cloudTask: { kind: 'ecs-copy', id: 'm-uf6copyimage000001', state: 'Creating', message: '', progress: 40 },
+    };
+    const detail = { ...copying, parts: syntheticParts(64, 64), throughput: [] };
+    const daemon = await routeDaemon(page, { token: TOKEN, snapshot: [copying], details: new Map([[copying.id, detail]]) });
+    await signIn(page, `${ROUTED_ORIGIN}/`, TOKEN);
+    await page.getByRole('button', { name: `Open job ${copying.id}` }).click();
+    await page.locator('#job-cloud-facts dd', { hasText: 'm-uf6copyimage000001' }).waitFor();
+    assert.deepEqual(await visibleSections(page), [], 'nothing copied or shared yet');
+
+    const sharing: Job = { ...copying, phase: 'sharing', cloudTask: { ...copying.cloudTask!, state: 'Available', progress: 100 } };
+    daemon.send({ type: 'job', job: sharing });
+    await page.locator('#job-facts dd', { hasText: 'active (sharing)' }).waitFor();
+
+    const shares = (accounts: string[]) => [{ region: 'cn-hangzhou', imageId: 'm-bp1sourceimage0001', accounts: accounts.map((account) => ({ account, shared: true })), community: { published: true } }];
+    const completed: Job = {
+      ...sharing, state: 'completed', phase: null, finishedAt: new Date().toISOString(),
+      result: { etag: '"e"', objectSize: 1024, sourceSha256: 'a'.repeat(64), outputSha256: 'b'.repeat(64), seconds: 60, import: { ...imported, copies: [{ region: 'cn-shanghai', imageId: 'm-uf6copyimage000001' }], shares: shares(['1234567890123456']) } },
+    };
+    daemon.send({ type: 'job', job: completed });
+    await page.locator('#job-shares:not([hidden])').waitFor();
+    assert.deepEqual(await tableRows(page, 'job-copies'), [['cn-shanghai', 'm-uf6copyimage000001']]);
+    assert.deepEqual(await tableRows(page, 'job-shares'), [
+      ['cn-hangzhou', 'm-bp1sourceimage0001', '1234567890123456', 'shared'],
+      ['cn-hangzhou', 'm-bp1sourceimage0001', 'community (public)', 'published'],
+    ]);
+
+    // A later message that lists one more copy and one more account: the rows are added in place.
+    const more: Job = { ...completed, result: { ...completed.result!, import: { ...completed.result!.import!, copies: [...completed.result!.import!.copies!, { region: 'cn-beijing', imageId: 'm-2zecopyimage000002' }], shares: shares(['1234567890123456', '6543210987654321']) } } };
+    daemon.send({ type: 'job', job: more });
+    await page.locator('#job-copies td', { hasText: 'm-2zecopyimage000002' }).waitFor();
+    assert.deepEqual(await tableRows(page, 'job-copies'), [['cn-shanghai', 'm-uf6copyimage000001'], ['cn-beijing', 'm-2zecopyimage000002']]);
+    assert.deepEqual((await tableRows(page, 'job-shares')).map((r) => r[2]), ['1234567890123456', '6543210987654321', 'community (public)']);
+    assert.deepEqual(await visibleSections(page), ['job-copies', 'job-shares']);
+  } finally {
+    await page.close();
+  }
+});
+
+test('a job without a cloud outcome shows none of its sections, also after a job that had them', async () => {
+  const page = await freshPage();
+  try {
+    const rich = withCloudOutcome(syntheticJob(4));
+    const plain = syntheticJob(12);
+    assert.equal(plain.state, 'completed');
+    const details = new Map([rich, plain].map((j) => [j.id, { ...j, parts: syntheticParts(64, 64), throughput: [] }]));
+    await routeDaemon(page, { token: TOKEN, snapshot: [rich, plain], details });
+    await signIn(page, `${ROUTED_ORIGIN}/`, TOKEN);
+    await page.getByRole('button', { name: `Open job ${rich.id}` }).click();
+    await page.locator('#job-preflight:not([hidden])').waitFor();
+    await page.locator('#job-close').click();
+    await page.getByRole('button', { name: `Open job ${plain.id}` }).click();
+    await page.locator('#job-facts dd', { hasText: plain.destination }).waitFor();
+    await page.locator('#job-status:text-is("")').waitFor({ state: 'attached' });
+    assert.deepEqual(await visibleSections(page), []);
+    for (const id of OUTCOME_SECTIONS) assert.equal(await page.locator(`#${id}`).isVisible(), false, `#${id} is not shown`);
   } finally {
     await page.close();
   }
@@ -195,21 +313,24 @@ class ReplyGate {
   }
 }
 
-test('at 375 px wide there is no horizontal scroll, with the form and a 10,000-part job open', async () => {
+test('at 375 px wide there is no horizontal scroll, with the form and a 10,000-part job with its cloud outcome open', async () => {
   const page = await freshPage(375, 812);
   try {
-    const snapshot = Array.from({ length: 12 }, (_, i) => syntheticJob(i, i === 0 ? PARTS : 64));
-    const detail = bigJobDetail();
+    const snapshot = Array.from({ length: 12 }, (_, i) => (i === 0 ? withCloudOutcome(syntheticJob(i, PARTS)) : syntheticJob(i)));
+    const detail = withCloudOutcome(bigJobDetail());
     await routeDaemon(page, { token: TOKEN, snapshot, details: new Map([[detail.id, detail]]) });
     await signIn(page, `${ROUTED_ORIGIN}/`, TOKEN);
     await page.getByText('Submit a job').click();
     await page.getByRole('button', { name: `Open job ${detail.id}` }).click();
     await page.waitForFunction(() => (globalThis as any).document.getElementById('parts-canvas')?.getAttribute('aria-label')?.startsWith('10000 parts'));
+    assert.deepEqual(await visibleSections(page), OUTCOME_SECTIONS);
     const overflow = await page.evaluate(() => {
       const d = (globalThis as any).document.documentElement;
       return { scrollWidth: d.scrollWidth, clientWidth: d.clientWidth };
     });
     await saveScreenshot(page, 'phone-375-job-open');
+    await page.locator('#job-preflight').evaluate((e) => e.scrollIntoView());
+    await saveScreenshot(page, 'phone-375-cloud-outcome', false);
     await page.locator('#jobs-section').scrollIntoViewIfNeeded();
     await saveScreenshot(page, 'phone-375-jobs', false);
     assert.ok(overflow.scrollWidth <= overflow.clientWidth, `page is ${overflow.scrollWidth} px wide in a ${overflow.clientWidth} px viewport`);

@@ -47,15 +47,58 @@ export interface Job {
   parts?: Part[];
   result: {
     etag: string; objectSize: number; sourceSha256: string; outputSha256: string; seconds: number;
-    import?: { target: string; taskIds: string[]; resourceIds: string[] };
-    export?: { taskId: string; bucket: string; key: string };
+    import?: ImportOutcome;
+    export?: { taskId: string; bucket: string; key: string; dataKeys?: string[] };
+    dataDisks?: DataDisk[];
     conversion?: { from: string; to: string; mode: 'stream' | 'local'; outputBytes: number; outputSha256: string };
   } | null;
   error: ApiError | null;
   /** The import or export task of a cloud job, as the daemon last saw it (docs/api.md Job.cloudTask). */
   cloudTask: { kind: string; id: string; state: string; message: string; progress?: number } | null;
+  /** What the import or export preflight warned of or will repair (docs/api.md Job.preflight). */
+  preflight?: Finding[];
   attempts: number;
   throughput?: Array<[number, number]>;
+}
+
+/** docs/api.md Job.result.import: the task and resource ids, the AMI registered from snapshots, copies and shares. */
+export interface ImportOutcome {
+  target: string;
+  taskIds: string[];
+  resourceIds: string[];
+  imageId?: string;
+  imageTaskId?: string;
+  copies?: ImageCopy[];
+  shares?: ImageShares[];
+}
+
+export interface ImageCopy {
+  region: string;
+  imageId: string;
+}
+
+export interface ImageShares {
+  region: string;
+  imageId: string;
+  accounts: Array<{ account: string; shared: boolean; cloudCode?: string; message?: string }>;
+  community?: { published: boolean; cloudCode?: string; message?: string };
+}
+
+/** docs/api.md Job.result.dataDisks: one ECS data disk's object and the file it was downloaded to. */
+export interface DataDisk {
+  key: string;
+  destination: string;
+  objectSize: number;
+  outputSha256: string | null;
+}
+
+export interface Finding {
+  severity: 'error' | 'repair' | 'warning';
+  rule: string;
+  cloudCode: string;
+  message: string;
+  hint: string;
+  convertTo?: string;
 }
 
 export type FeedMessage =

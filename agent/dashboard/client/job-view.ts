@@ -1,6 +1,7 @@
 import { isCancellable, type Job, type Part } from './api-types.js';
 import type { ApiClient } from './api-client.js';
 import { byId, setText } from './dom.js';
+import { CloudOutcome } from './cloud-outcome.js';
 import { FactsList } from './facts-list.js';
 import { formatBytes, formatEta, formatRate, formatTime } from './format.js';
 import { PartsGrid } from './parts-grid.js';
@@ -11,7 +12,8 @@ import { isStaleReply } from './stale-reply.js';
 
 /**
  * One job in detail: facts, progress, the parts grid, the throughput chart, checksums, the cloud
- * task and the full error. Loaded with GET /v1/jobs/:id, then kept live by the feed.
+ * task and what it made (image, copies, shares, export, data disks, preflight findings), and the full
+ * error. Loaded with GET /v1/jobs/:id, then kept live by the feed.
  */
 export class JobView {
   private id: string | null = null;
@@ -21,6 +23,7 @@ export class JobView {
   private readonly facts = new FactsList(byId('job-facts'));
   private readonly checksums = new FactsList(byId('job-checksums'));
   private readonly cloud = new FactsList(byId('job-cloud-facts'));
+  private readonly cloudOutcome = new CloudOutcome();
   private readonly bar = createProgressBar('Job progress');
   private readonly grid = new PartsGrid(byId<HTMLCanvasElement>('parts-canvas'), byId('parts-legend'));
   private readonly chart = new ThroughputChart(byId<HTMLCanvasElement>('throughput-canvas'));
@@ -121,6 +124,7 @@ export class JobView {
       this.cloud.set('Progress', job.cloudTask.progress === undefined ? '—' : `${job.cloudTask.progress}%`);
       this.cloud.set('Result', r?.import?.resourceIds.join(', ') || (r?.export ? `${r.export.bucket}/${r.export.key}` : '—'));
     }
+    this.cloudOutcome.render(job);
     byId('job-error').hidden = !job.error;
     setText(byId('job-error-code'), job.error?.code ?? '');
     setText(byId('job-error-category'), job.error?.category ?? '');
