@@ -3,7 +3,8 @@ import { formatBytes, formatDuration } from '../core/units.js';
 
 /**
  * Renders a ProgressTracker: a redrawn bar on a terminal (stderr), or with --json one JSON line per
- * second on stdout. Returns a function that stops rendering.
+ * second on stdout. Returns a function that stops rendering; its first call draws the last state once
+ * more (the bar's final line, or a last JSON line), so the output ends on where the work stopped.
  */
 export function renderProgress(tracker: ProgressTracker, mode: 'tty' | 'json' | 'none'): () => void {
   if (mode === 'none') return () => undefined;
@@ -17,10 +18,15 @@ export function renderProgress(tracker: ProgressTracker, mode: 'tty' | 'json' | 
     else process.stderr.write(`\r\x1b[K${bar(last)}`);
   };
   const timer = setInterval(draw, mode === 'json' ? 1000 : 200);
+  let stopped = false;
   return () => {
+    if (stopped) return;
+    stopped = true;
     clearInterval(timer);
+    tracker.off('progress', onProgress);
     last = tracker.snapshot();
     if (mode === 'tty') process.stderr.write(`\r\x1b[K${bar(last)}\n`);
+    else draw();
   };
 }
 
@@ -30,7 +36,8 @@ function bar(s: ProgressSnapshot): string {
   const full = Math.round(frac * width);
   return (
     `${s.phase.padEnd(10)} [${'#'.repeat(full)}${'-'.repeat(width - full)}] ${(frac * 100).toFixed(1).padStart(5)}% ` +
-    `${formatBytes(s.bytesRead)}/${formatBytes(s.totalBytes)} ${formatBytes(s.rate)}/s out ${formatBytes(s.bytesWritten)} ETA ${formatDuration(s.etaSeconds)}`
+    `${formatBytes(s.bytesRead)}/${formatBytes(s.totalBytes)} ${formatBytes(s.rate)}/s out ${formatBytes(s.bytesWritten)} ETA ${formatDuration(s.etaSeconds)}` +
+    (s.disk ? ` disk ${s.disk.index}/${s.disk.count}` : '')
   );
 }
 

@@ -14,6 +14,13 @@ export interface ProgressSnapshot {
   /** Virtual bytes per second over the recent window. */
   rate: number;
   etaSeconds: number;
+  /** With several objects in one progress (an export's disks): the one in progress, 1-based. */
+  disk?: DiskPosition;
+}
+
+export interface DiskPosition {
+  index: number;
+  count: number;
 }
 
 /**
@@ -26,6 +33,8 @@ export class ProgressTracker extends EventEmitter<{ progress: [ProgressSnapshot]
   private written = 0;
   private readonly started = performance.now();
   private window: Array<[number, number]> = [];
+  /** Set by whoever spreads one progress over several objects (export-progress.ts). */
+  disk: DiskPosition | undefined;
 
   constructor(public totalBytes = 0) {
     super();
@@ -64,6 +73,7 @@ export class ProgressTracker extends EventEmitter<{ progress: [ProgressSnapshot]
       elapsedSeconds: elapsed,
       rate,
       etaSeconds: rate > 0 ? remaining / rate : Number.POSITIVE_INFINITY,
+      ...(this.disk ? { disk: { ...this.disk } } : {}),
     };
   }
 }

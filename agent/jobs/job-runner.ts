@@ -87,7 +87,9 @@ async function exportThenDownload(job: JobRecord, ctx: RunContext, run: JobRun):
   const [system, ...data] = await downloadDisks({
     disks: exportDisks(job.export!.cloud, exported, job.destination),
     finished: job.downloadedDisks,
-    download: (disk) => download({ ...dl, source: disk.url, destination: disk.destination }, ctx, run, { ...opened, key: disk.key }),
+    sink: opened.sink,
+    progress: run.progress,
+    download: (disk, progress) => download({ ...dl, source: disk.url, destination: disk.destination }, ctx, { ...run, progress }, { ...opened, key: disk.key }),
     knownSha256: (r) => r.outputSha256,
     onFinished: (disk) => run.onDiskDownloaded(disk),
     signal: run.signal,

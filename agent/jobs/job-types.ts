@@ -1,3 +1,4 @@
+import type { DiskPosition } from '../core/progress.js';
 import type { Finding } from '../cloud/preflight/finding.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
 import type { StartedImport } from '../cloud/tasks/import-step.js';
@@ -45,6 +46,8 @@ export interface JobProgress {
   partsInFlight: number;
   partsTotal: number | null;
   partSize: number;
+  /** An export of several disks: the one downloading (or last done), 1-based; absent otherwise. */
+  disk?: DiskPosition | undefined;
 }
 
 export interface JobResult {

@@ -15,6 +15,7 @@ export function progressOf(s: ProgressSnapshot, parts: PartBoard): JobProgress {
     partsInFlight: parts.count('in-flight'),
     partsTotal: null,
     partSize: parts.partSize,
+    ...(s.disk ? { disk: s.disk } : {}),
   };
 }
 

@@ -87,8 +87,7 @@ export async function downloadObject(req: DownloadRequest): Promise<DownloadResu
   const destination = resolve(req.destination);
   const writer = req.to === undefined ? undefined : writerByTarget(req.to);
   if (req.to !== undefined && !writer) throw vmxError(CORE.UNSUPPORTED_TARGET, `cannot write "${req.to}" (targets: ${WRITERS.map((w) => w.target).join(', ')})`);
-  const info = await req.sink.head(req.key, req.signal);
-  if (!info) throw vmxError(STORE.NO_SUCH_KEY, 'HeadObject answered 404 NotFound: no such object (or no such bucket)', { file: req.url });
+  const info = await headObject(req.sink, req.key, req.url, req.signal);
   progress.totalBytes = info.size;
   const spec: RangeSpec = {
     sink: req.sink,
@@ -115,6 +114,13 @@ export async function downloadObject(req: DownloadRequest): Promise<DownloadResu
     ? await convertFromStream(req, info, spec, remote, destination, progress, expectedSha256)
     : await convertFromCopy(req, info, spec, remote, destination, progress, expectedSha256);
   return { ...base, ...conv, seconds: seconds(started) };
+}
+
+/** The object's HEAD; a missing object is the typed NO_SUCH_KEY error, naming `url`. */
+export async function headObject(sink: Pick<ObjectSink, 'head'>, key: string, url: string, signal?: AbortSignal): Promise<ObjectInfo> {
+  const info = await sink.head(key, signal);
+  if (!info) throw vmxError(STORE.NO_SUCH_KEY, 'HeadObject answered 404 NotFound: no such object (or no such bucket)', { file: url });
+  return info;
 }
 
 /** The downloaded copy against the tag; a copy that fails is removed (its checkpoint is gone already). */

@@ -7,7 +7,9 @@ import { startDaemon, waitForJob, type TestDaemon } from '../helpers/daemon.js';
 import { EcsRpcFake, FAKE_ACCESS_KEY } from '../helpers/ecs-rpc-fake/server.js';
 import { ecsId } from '../helpers/ecs-rpc-fake/ecs-world.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { openFeed } from '../helpers/job-feed.js';
 import { interruptWhenReady } from '../helpers/killable-cli.js';
+import { vmxfer } from '../helpers/run-command.js';
 import { tempDir } from '../helpers/tmp.js';
 import { FileCheckpointStore } from '../../agent/checkpoint/checkpoint-store.js';
 import { isDownloadCheckpoint, type DownloadCheckpoint } from '../../agent/transfer/download-checkpoint.js';
@@ -110,6 +112,26 @@ async function submitted(imageId: string, destination: string): Promise<string> 
   return r.json.job.id;
 }
 
+/** `vmxfer export ecs` of `imageId` to `dst` against the fake, its OSS routes through the proxy. */
+function exportCli(imageId: string, dst: string, state: string): string[] {
+  return ['export', 'ecs', '--image-id', imageId, '--format', 'qcow2', '--oss-bucket', BUCKET, '--oss-prefix', 'web01', dst, '--region', REGION,
+    '--endpoint', `http://${ecs.host}`, '--oss-endpoint', ossEndpoint(), '--poll-seconds', '0.005', '--state-dir', state];
+}
+
+/** Every GET of an export object held `ms`, so the progress is seen part way through each disk. */
+function slowObjectGets(keys: string[], ms: number): void {
+  proxy.setPlan(({ method, url }) => (method === 'GET' && keys.some((k) => url.includes(k)) ? { kind: 'stall', ms } : undefined));
+}
+
+const TOTAL = SIZES.reduce((n, s) => n + s, 0);
+
+/** One coherent progress over the disks: the objects' sum throughout, bytesRead only growing, never past it, ending on it. */
+function assertOneProgress(progress: Array<{ bytesRead: number; totalBytes: number }>, total: number): void {
+  assert.deepEqual([...new Set(progress.map((p) => p.totalBytes))], [total], 'totalBytes is the sum of the objects from the first report on');
+  for (const [i, p] of progress.entries()) assert.ok(p.bytesRead >= (progress[i - 1]?.bytesRead ?? 0) && p.bytesRead <= total, `report ${i}: ${JSON.stringify(progress)}`);
+  assert.equal(progress.at(-1)!.bytesRead, total, 'bytesRead ends on the total');
+}
+
 const finished = (id: string) => waitForJob(d, id, (j) => ['completed', 'failed', 'cancelled'].includes(j.state));
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -166,6 +188,8 @@ for (const how of ['kill', 'stop'] as const) {
       ]);
       for (const [i, f] of ['web01.qcow2', 'web01.data1.qcow2', 'web01.data2.qcow2'].entries()) assert.ok((await readFile(join(out, f))).equals(bytes[i]!), f);
       assert.equal(job.downloadedDisks, undefined, 'the record of finished disks is not part of the API job');
+      assert.deepEqual(job.progress.disk, { index: 3, count: 3 });
+      assert.deepEqual([job.progress.bytesRead, job.progress.totalBytes], [TOTAL, TOTAL], 'the disks the restart kept count as done');
     } finally {
       proxy.setPlan(undefined);
     }
@@ -179,8 +203,7 @@ test('SIGINT to `vmxfer export ecs` while data disk 2 of a 3-disk export downloa
   // The CLI reads each of these objects in one 16 MiB range: data disk 2's only GET is held.
   holdDataDisk2(keys[2]!, 0);
   try {
-    const args = ['export', 'ecs', '--image-id', imageId, '--format', 'qcow2', '--oss-bucket', BUCKET, '--oss-prefix', 'web01', join(out, 'web01.qcow2'), '--region', REGION,
-      '--endpoint', `http://${ecs.host}`, '--oss-endpoint', ossEndpoint(), '--poll-seconds', '0.005', '--state-dir', state];
+    const args = exportCli(imageId, join(out, 'web01.qcow2'), state);
     let sawBoth = false;
     const { code, stderr } = await interruptWhenReady(args, ALI_ENV, async () => {
       if (!(await dataDisk2RangesIn(state, keys[2]!, 0))) return false;
@@ -194,4 +217,57 @@ test('SIGINT to `vmxfer export ecs` while data disk 2 of a 3-disk export downloa
   } finally {
     proxy.setPlan(undefined);
   }
+});
+
+test('a 3-disk ECS export job (ECS RPC API protocol fake, OSS routes, every GET held 300 ms) reports one progress in the feed: totalBytes the three objects, bytesRead monotonic to it, the disk in progress as progress.disk', async () => {
+  const { imageId, keys } = threeDiskImage();
+  const out = await newDir('feed-progress');
+  const feed = await openFeed(d);
+  slowObjectGets(keys, 300);
+  try {
+    const id = await submitted(imageId, join(out, 'web01.qcow2'));
+    const job = await finished(id);
+    assert.equal(job.state, 'completed', JSON.stringify(job.error));
+    const sent = feed.got.filter((m) => m.type === 'progress' && m.id === id && m.progress.totalBytes > 0).map((m) => m.progress);
+    assert.ok(sent.length >= 3, `${sent.length} progress messages over the download`);
+    assertOneProgress([...sent, feed.jobs(id).at(-1).progress], TOTAL);
+    assert.ok(sent.some((p) => p.bytesRead > 0 && p.bytesRead < TOTAL), 'a message part way through');
+    const disks = sent.map((p) => p.disk.index);
+    assert.deepEqual(disks, [...disks].sort(), 'the disk index only grows');
+    assert.ok(new Set(disks).size >= 2 && sent.every((p) => p.disk.count === 3), JSON.stringify(sent.map((p) => p.disk)));
+  } finally {
+    proxy.setPlan(undefined);
+    await feed.close();
+  }
+});
+
+test('`vmxfer export ecs --json` of a 3-disk image (ECS RPC API protocol fake, each GET held 700 ms) prints progress lines over all three disks: totalBytes their sum, bytesRead monotonic, a last line on the total', async () => {
+  const { imageId, keys } = threeDiskImage();
+  const out = await newDir('cli-progress');
+  slowObjectGets(keys, 700);
+  try {
+    const r = await vmxfer([...exportCli(imageId, join(out, 'web01.qcow2'), join(dir, 'cli-progress-state')), '--json'], { env: ALI_ENV });
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const progress = lines.filter((l) => l.type === 'progress');
+    assert.ok(progress.length >= 2, r.stdout);
+    assertOneProgress(progress, TOTAL);
+    assert.ok(progress.some((p) => p.bytesRead > 0 && p.bytesRead < TOTAL && p.disk.index > 1), 'a line part way through, past the system disk');
+    assert.deepEqual(progress.at(-1).disk, { index: 3, count: 3 });
+    assert.equal(lines.at(-1).type, 'result');
+  } finally {
+    proxy.setPlan(undefined);
+  }
+});
+
+test('`vmxfer export ecs --json` of a single-disk image (ECS RPC API protocol fake): its progress is the one object, with no disk position', async () => {
+  const imageId = ecsId('m');
+  ecs.world.images.set(imageId, { id: imageId, region: REGION, name: 'web01', script: [{ status: 'Available', progress: '100%' }], step: 0, disks: [{ type: 'system', size: 40, encrypted: false }] });
+  ecs.world.exportDiskBytes = [randomBytes(SIZES[0]!)];
+  const out = await newDir('cli-single');
+  const r = await vmxfer([...exportCli(imageId, join(out, 'web01.qcow2'), join(dir, 'cli-single-state')), '--json'], { env: ALI_ENV });
+  assert.equal(r.code, 0, r.stderr);
+  const progress = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'progress');
+  assertOneProgress(progress, SIZES[0]!);
+  assert.ok(progress.every((p) => p.disk === undefined));
 });

@@ -186,6 +186,24 @@ test('copies and shares arrive from the feed while the job view is open (copying
   }
 });
 
+test('an export of several disks shows the disk in progress from the feed ("disk 2 of 3"); a job without progress.disk names none', async () => {
+  const page = await freshPage();
+  try {
+    const job: Job = { ...syntheticJob(2), kind: 'export', phase: 'downloading', progress: { ...progressOf(0, 1_100_000, 0, 0), disk: { index: 1, count: 3 } } };
+    const daemon = await routeDaemon(page, { token: TOKEN, snapshot: [job], details: new Map([[job.id, { ...job, parts: [], throughput: [] }]]) });
+    await signIn(page, `${ROUTED_ORIGIN}/`, TOKEN);
+    await page.getByRole('button', { name: `Open job ${job.id}` }).click();
+    await page.locator('#job-facts dd', { hasText: 'disk 1 of 3' }).waitFor();
+    daemon.send({ type: 'progress', id: job.id, progress: { ...progressOf(500_000, 1_100_000, 0, 0), disk: { index: 2, count: 3 } } });
+    await page.locator('#job-facts dd', { hasText: 'disk 2 of 3' }).waitFor();
+    assert.ok((await facts(page, 'job-facts')).some(([k, v]) => k === 'Read' && v.endsWith(', disk 2 of 3')));
+    daemon.send({ type: 'progress', id: job.id, progress: progressOf(600_000, 1_100_000, 0, 0) });
+    await page.locator('#job-facts dd', { hasText: /, disk \d+ of \d+/ }).waitFor({ state: 'detached' });
+  } finally {
+    await page.close();
+  }
+});
+
 test('a job without a cloud outcome shows none of its sections, also after a job that had them', async () => {
   const page = await freshPage();
   try {

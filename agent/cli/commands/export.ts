@@ -1,5 +1,7 @@
 import { parseCommand, requirePositionals } from '../args.js';
 import { printUsage } from './inspect.js';
+import { renderProgress } from '../progress-renderer.js';
+import { ProgressTracker } from '../../core/progress.js';
 import { CORE } from '../../core/error-codes.js';
 import { vmxError } from '../../core/errors.js';
 import { CLOUD } from '../../cloud/error-codes.js';
@@ -52,7 +54,10 @@ CreateInstanceExportTask has no DryRun parameter).
   --no-dry-run          image export: call ExportImage without a DryRun call first
   --poll-seconds S      first wait between two task polls (default 10, backing off to 60)
   --state-dir DIR       where the download's checkpoints live (default $VMXFER_STATE_DIR or ~/.local/state/vmxfer)
-  --json                JSON lines: one per task status, then the result (sha256: each file written)
+  --json                JSON lines: one per task status, during the download one progress line per second
+                        (and a last one), then the result (sha256: each file written). The progress, as the bar
+                        on a terminal, is over every disk: totalBytes the sum of the objects' sizes, bytesRead
+                        their bytes done, disk {index, count} the one downloading when there are several
 Credentials: each SDK's standard chain (AWS: env, profile, SSO, instance role; Alibaba, for ECS, RAM and OSS alike:
   ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET with ALIBABA_CLOUD_SECURITY_TOKEN for STS, OIDC, ~/.aliyun/config.json,
   ALIBABA_CLOUD_CREDENTIALS_FILE or ~/.alibabacloud/credentials, the ECS RAM role, ALIBABA_CLOUD_CREDENTIALS_URI).`;
@@ -78,10 +83,15 @@ export async function exportCommand(argv: string[], signal: AbortSignal): Promis
   refuseForeignFlags(values, cloud === 'ecs' ? 'ecs' : instance ? 'instance' : 'image');
   if (values['no-dry-run'] && instance) throw vmxError(CORE.USAGE, `--no-dry-run applies to image exports only: CreateInstanceExportTask makes no DryRun call\n\n${EXPORT_USAGE}`);
   const step = await localStep(values, dst!, instance, EXPORT_USAGE);
-  const local: Local = { ...step, destination: step.unpack ? ovaCopyPath(dst!) : dst! };
+  const shown = downloadProgress(json);
+  const local: Local = { ...step, destination: step.unpack ? ovaCopyPath(dst!) : dst!, progress: shown.progress };
   let result: ExportResult;
-  if (cloud === 'aws') result = instance ? await exportInstance(values, local, signal) : await exportAwsImage(values, local, signal);
-  else result = await exportEcs(values, local, signal);
+  try {
+    if (cloud === 'aws') result = instance ? await exportInstance(values, local, signal) : await exportAwsImage(values, local, signal);
+    else result = await exportEcs(values, local, signal);
+  } finally {
+    shown.stop();
+  }
   const unpacked = step.unpack ? await unpackDownloaded(local.destination, dst!, signal) : undefined;
   if (json) process.stdout.write(JSON.stringify({ type: 'result', ...result, ...(unpacked ? { unpacked } : {}) }) + '\n');
   else process.stdout.write(exportSummary(dst!, result, unpacked) + (unpacked ? describeUnpack(unpacked) : ''));
@@ -101,8 +111,19 @@ function refuseForeignFlags(values: Values, kind: 'image' | 'instance' | 'ecs'):
   if (stray) throw vmxError(CORE.USAGE, `--${stray} is not an option of ${what}\n\n${EXPORT_USAGE}`);
 }
 
-/** The download's local side: where it goes and the conversion it makes (export-local.ts). */
-type Local = Pick<ExportCommon, 'destination' | 'to' | 'disk'>;
+/** The download's local side: where it goes, the conversion it makes (export-local.ts) and its progress. */
+type Local = Pick<ExportCommon, 'destination' | 'to' | 'disk' | 'progress'>;
+
+/**
+ * One progress over the download of every disk (export-progress.ts), drawn as `vmxfer download` draws its
+ * own; it starts with the download, as the task's status lines come before.
+ */
+function downloadProgress(json: boolean): { progress: ProgressTracker; stop(): void } {
+  const progress = new ProgressTracker();
+  let stop = (): void => undefined;
+  progress.once('phase', () => (stop = renderProgress(progress, json ? 'json' : process.stderr.isTTY ? 'tty' : 'none')));
+  return { progress, stop: () => stop() };
+}
 
 /** The download's checkpoints, where `vmxfer download` keeps them (`--state-dir`). */
 function downloadCheckpoints(values: Values): FileCheckpointStore<DownloadCheckpoint> {

@@ -3,11 +3,14 @@ import { resolve } from 'node:path';
 import { throwIfAborted } from '../../core/abort.js';
 import type { CheckpointStore } from '../../checkpoint/checkpoint-store.js';
 import { downloadCheckpointId, type DownloadCheckpoint } from '../../transfer/download-checkpoint.js';
-import { checkpointedPartial, partialPath } from '../../transfer/download.js';
+import type { ProgressTracker } from '../../core/progress.js';
+import type { ObjectSink } from '../../sinks/object-sink.js';
+import { checkpointedPartial, headObject, partialPath } from '../../transfer/download.js';
 import { fileSha256 } from '../../transfer/tagged-sha256.js';
 import { exportedObjectUrl } from '../export-options.js';
 import type { ExportedObject } from './export-task.js';
 import { dataDiskPath } from './data-disk-path.js';
+import { ExportProgress } from './export-progress.js';
 
 /** One disk of an export: the object the cloud wrote and the local file it becomes. */
 export interface ExportDisk {
@@ -36,12 +39,16 @@ export function exportDisks(cloud: 'aws' | 'ecs', exported: ExportedObject, dest
   return keys.map((key, i) => ({ key, url: exportedObjectUrl(cloud, exported.bucket, key), destination: resolve(i === 0 ? destination : dataDiskPath(destination, i)) }));
 }
 
-export interface DiskDownloads<R> {
+export interface DiskDownloads<R extends { objectSize: number }> {
   disks: readonly ExportDisk[];
   /** Disks an earlier run finished; each is kept when its file is still there with the recorded size. */
   finished?: readonly FinishedDisk<R>[] | null | undefined;
-  /** One disk's ranged download to `disk.destination` (resumed from its checkpoint when the caller has one). */
-  download(disk: ExportDisk): Promise<R>;
+  /** Where the objects are: each disk not kept is HEADed before the first byte, for the progress's total. */
+  sink: Pick<ObjectSink, 'head'>;
+  /** One progress over all the disks (export-progress.ts). */
+  progress: ProgressTracker;
+  /** One disk's ranged download to `disk.destination` (resumed from its checkpoint when the caller has one), reporting to `progress`. */
+  download(disk: ExportDisk, progress: ProgressTracker): Promise<R>;
   /** The written file's SHA-256 when the download knows it (a conversion's output); otherwise the file is read. */
   knownSha256?(result: R): string | null | undefined;
   /** Awaited before the next disk starts: the caller makes the finished disk durable. */
@@ -53,11 +60,16 @@ export interface DiskDownloads<R> {
  * Downloads an export's disks one after the other, skipping those a previous run finished, and
  * reports each as it finishes. The one loop of the CLI (`vmxfer export`) and of export jobs.
  */
-export async function downloadDisks<R>(p: DiskDownloads<R>): Promise<FinishedDisk<R>[]> {
+export async function downloadDisks<R extends { objectSize: number }>(p: DiskDownloads<R>): Promise<FinishedDisk<R>[]> {
+  const kept = await Promise.all(p.disks.map((disk) => stillThere(p.finished, disk)));
+  const sizes: number[] = [];
+  for (const [i, disk] of p.disks.entries()) sizes.push(kept[i]?.result.objectSize ?? (await headObject(p.sink, disk.key, disk.url, p.signal)).size);
+  const progress = new ExportProgress(p.progress, sizes);
   const out: FinishedDisk<R>[] = [];
-  for (const disk of p.disks) {
+  for (const [i, disk] of p.disks.entries()) {
     throwIfAborted(p.signal);
-    out.push((await stillThere(p.finished, disk)) ?? (await downloadDisk(p, disk)));
+    out.push(kept[i] ?? (await downloadDisk(p, disk, progress.disk(i))));
+    progress.finished(i);
   }
   return out;
 }
@@ -69,8 +81,8 @@ async function stillThere<R>(finished: readonly FinishedDisk<R>[] | null | undef
   return size === f.fileSize ? f : undefined;
 }
 
-async function downloadDisk<R>(p: DiskDownloads<R>, disk: ExportDisk): Promise<FinishedDisk<R>> {
-  const result = await p.download(disk);
+async function downloadDisk<R extends { objectSize: number }>(p: DiskDownloads<R>, disk: ExportDisk, progress: ProgressTracker): Promise<FinishedDisk<R>> {
+  const result = await p.download(disk, progress);
   try {
     const sha256 = p.knownSha256?.(result) ?? (await fileSha256(disk.destination, p.signal));
     const { size } = await stat(disk.destination);

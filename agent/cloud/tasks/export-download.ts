@@ -1,3 +1,4 @@
+import { ProgressTracker } from '../../core/progress.js';
 import type { ObjectSink } from '../../sinks/object-sink.js';
 import { downloadObject, type DownloadResult } from '../../transfer/download.js';
 import type { ExportCommon, ExportResult } from './export-types.js';
@@ -17,7 +18,9 @@ export async function downloadExported(cloud: 'aws' | 'ecs', done: ExportedObjec
   try {
     await downloadDisks({
       disks,
-      download: (disk) => downloadOne(disk, sink, p, signal),
+      sink,
+      progress: p.progress ?? new ProgressTracker(),
+      download: (disk, progress) => downloadOne(disk, sink, p, progress, signal),
       knownSha256: (r) => r.conversion?.outputSha256 ?? r.sha256Verified,
       onFinished: (d) => void written.push(d),
       signal,
@@ -31,7 +34,7 @@ export async function downloadExported(cloud: 'aws' | 'ecs', done: ExportedObjec
   return { ...system!.result, sha256: system!.sha256, taskId: done.taskId, bucket: done.bucket, key: done.key, ...(dataDisks.length ? { dataDisks } : {}) };
 }
 
-function downloadOne(disk: ExportDisk, sink: ObjectSink, p: ExportCommon, signal?: AbortSignal): Promise<DownloadResult> {
+function downloadOne(disk: ExportDisk, sink: ObjectSink, p: ExportCommon, progress: ProgressTracker, signal?: AbortSignal): Promise<DownloadResult> {
   return downloadObject({
     url: disk.url,
     key: disk.key,
@@ -44,6 +47,6 @@ function downloadOne(disk: ExportDisk, sink: ObjectSink, p: ExportCommon, signal
     checkpoints: p.checkpoints,
     rangeSize: p.partSize,
     signal,
-    progress: p.progress,
+    progress,
   });
 }

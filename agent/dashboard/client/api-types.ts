@@ -18,6 +18,8 @@ export interface Progress {
   partsInFlight: number;
   partsTotal: number | null;
   partSize: number;
+  /** An export of several disks: the one downloading, 1-based. */
+  disk?: { index: number; count: number };
 }
 
 export interface Part {

@@ -97,7 +97,7 @@ export class JobView {
     this.facts.set('Source', job.source);
     this.facts.set('Destination', job.destination);
     this.facts.set('Format', job.format);
-    this.facts.set('Read', `${formatBytes(p.bytesRead)} of ${formatBytes(p.totalBytes)}`);
+    this.facts.set('Read', `${formatBytes(p.bytesRead)} of ${formatBytes(p.totalBytes)}${p.disk ? `, disk ${p.disk.index} of ${p.disk.count}` : ''}`);
     this.facts.set('Written', formatBytes(p.bytesWritten));
     this.facts.set('Rate', formatRate(p.rate));
     this.facts.set('ETA', job.state === 'active' ? formatEta(p.etaSeconds) : '—');
