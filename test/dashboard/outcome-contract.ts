@@ -1,6 +1,6 @@
-import type { DataDisk, Finding, ImportOutcome, Job } from '../../agent/dashboard/client/api-types.js';
+import type { CloudOutcomeSoFar, DataDisk, Finding, ImportOutcome, Job } from '../../agent/dashboard/client/api-types.js';
 import type { ExportedObject } from '../../agent/cloud/tasks/export-task.js';
-import type { ImportedResult, JobResult, JobView } from '../../agent/jobs/job-types.js';
+import type { ImportedResult, JobCloudOutcome, JobResult, JobView } from '../../agent/jobs/job-types.js';
 
 /**
  * Compiles only while the page's types of a job's cloud outcome (agent/dashboard/client/api-types.ts)
@@ -13,3 +13,4 @@ export type ImportOutcomeContract = Reads<ImportOutcome, ImportedResult>;
 export type ExportContract = Reads<NonNullable<NonNullable<Job['result']>['export']>, ExportedObject>;
 export type DataDiskContract = Reads<DataDisk, NonNullable<JobResult['dataDisks']>[number]>;
 export type FindingContract = Reads<Finding, NonNullable<JobView['preflight']>[number]>;
+export type CloudOutcomeContract = Reads<CloudOutcomeSoFar, JobCloudOutcome>;
