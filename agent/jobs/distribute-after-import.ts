@@ -1,7 +1,8 @@
 import { pollEvery } from '../cloud/poll-task.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
 import { distributeProblems, refuseDistribute } from '../cloud/distribute/distribute-rules.js';
-import type { DistributeResult } from '../cloud/distribute/distribute-step.js';
+import type { DistributeResult, ImageShares } from '../cloud/distribute/distribute-step.js';
+import type { CopyOutcome } from '../cloud/distribute/copy-outcome.js';
 import { distributedImageId } from '../cloud/distribute/distributed-image.js';
 import { cloudOf, type ImportOptions } from '../cloud/upload-import/import-options.js';
 import { connectionsFromConfig } from '../cloud/upload-import/config-connections.js';
@@ -19,6 +20,9 @@ export interface DistributeHooks {
   onImported(imported: ImportedResult): Promise<void>;
   /** Resolves once the copy's image id is durable: a restart follows it instead of calling CopyImage. */
   onCopyStarted(region: string, imageId: string): Promise<void>;
+  /** Each change of a copy's state and each image's shares, recorded in the job's cloudOutcome as they happen. */
+  onCopyState(copy: CopyOutcome): void;
+  onShared(shares: ImageShares): void;
 }
 
 export function wantsDistribute(o: ImportOptions | null | undefined): boolean {
@@ -57,6 +61,6 @@ export async function distributeAfterImport(job: JobRecord, imported: ImportedRe
     cancelOnAbort: cancelTaskUnlessShutdown,
   };
   const params = cloudOf(o.target) === 'aws' ? { ...common, cloud: 'aws' as const, connection: c.aws! } : { ...common, cloud: 'ecs' as const, connection: c.ecs!, limiter: processCopyLimiter() };
-  const callbacks = { ...jobTaskCallbacks(ctx, hooks.onCloudTask), onPhase: hooks.onPhase, onCopyStarted: hooks.onCopyStarted };
+  const callbacks = { ...jobTaskCallbacks(ctx, hooks.onCloudTask), onPhase: hooks.onPhase, onCopyStarted: hooks.onCopyStarted, onCopyState: hooks.onCopyState, onShared: hooks.onShared };
   return runDistribute(params, callbacks, hooks.signal);
 }

@@ -16,6 +16,9 @@ import { withCopyTokens } from './copy-tokens.js';
 import type { Finding } from '../cloud/preflight/finding.js';
 import { withExportToken } from '../cloud/export-options.js';
 import { jobView, progressOf } from './job-view.js';
+import { outcomeOfImport, withCopiesCancelled, withCopy, withShares } from './job-outcome.js';
+import type { CopyOutcome } from '../cloud/distribute/copy-outcome.js';
+import type { ImageShares } from '../cloud/distribute/distribute-step.js';
 import { PartBoard } from './part-board.js';
 import { destinationKey, type RunContext } from './run-context.js';
 import { Scheduler } from './scheduler.js';
@@ -26,7 +29,7 @@ import type { FinishedDisk } from '../cloud/tasks/export-disks.js';
 import { SAMPLE_SECONDS, ThroughputHistory } from './throughput-history.js';
 import {
   TERMINAL_STATES, emptyProgress,
-  type ImportedResult, type JobError, type JobKind, type JobPhase, type JobResult, type JobProgress, type JobRecord, type JobState, type JobView, type PartView,
+  type ImportedResult, type JobCloudOutcome, type JobError, type JobKind, type JobPhase, type JobResult, type JobProgress, type JobRecord, type JobState, type JobView, type PartView,
 } from './job-types.js';
 
 /** The phase a job enters when it becomes active. */
@@ -239,8 +242,12 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       onCloudTask: (status: CloudTaskStatus) => this.cloudTaskChanged(rec, status),
       onImported: async (imported: ImportedResult) => {
         rec.imported = imported;
+        rec.cloudOutcome = outcomeOfImport(imported);
+        this.emit('job', jobView(this.fresh(rec)));
         await this.persist(rec);
       },
+      onCopyState: (copy: CopyOutcome) => this.outcomeChanged(rec, (o) => withCopy(o, copy, (rec.import?.copy ?? []).map((c) => c.region))),
+      onShared: (shared: ImageShares) => this.outcomeChanged(rec, (o) => withShares(o, shared)),
       onCopyStarted: async (region: string, imageId: string) => {
         rec.copiesStarted = { ...rec.copiesStarted, [region]: imageId };
         await this.persist(rec);
@@ -261,7 +268,9 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     const done = runJob(rec, this.ctx, run).then(
       (result) => {
         rec.progress = { ...progressOf(tracker.snapshot(), parts), partsTotal: parts.size || null, rate: 0, etaSeconds: 0 };
-        this.move(rec, 'completed', { result, phase: null, finishedAt: new Date().toISOString() });
+        // docs/api.md Job.cloudOutcome: at completion it is result.import's.
+        const outcome = result.import ? { cloudOutcome: outcomeOfImport(result.import) } : {};
+        this.move(rec, 'completed', { result, ...outcome, phase: null, finishedAt: new Date().toISOString() });
       },
       (err) => this.failed(rec, controller.signal, err),
     ).finally(() => {
@@ -302,7 +311,19 @@ export class JobService extends EventEmitter<JobServiceEvents> {
         this.log.warn({ job: rec.id, code: isVmxferError(err) ? err.code : undefined }, 'could not cancel the cloud task of a cancelled job');
       });
     }
-    this.move(rec, 'cancelled', { phase: null, finishedAt: new Date().toISOString() });
+    const cancelled = vmxError(CORE.ABORTED, `job ${rec.id} cancelled through the API`);
+    const outcome = rec.cloudOutcome ? { cloudOutcome: withCopiesCancelled(rec.cloudOutcome, { code: cancelled.code, reason: cancelled.message }) } : {};
+    this.move(rec, 'cancelled', { ...outcome, phase: null, finishedAt: new Date().toISOString() });
+  }
+
+  /** A copy or share outcome: recorded, persisted in the background and published like a cloud task status. */
+  private outcomeChanged(rec: JobRecord, change: (o: JobCloudOutcome) => JobCloudOutcome): void {
+    const base = rec.cloudOutcome ?? (rec.imported ? outcomeOfImport(rec.imported) : undefined);
+    if (!base) return;
+    rec.cloudOutcome = change(base);
+    this.fresh(rec);
+    void this.persist(rec);
+    this.emit('job', jobView(rec));
   }
 
   /** A new cloud task status: recorded, persisted in the background and published like a state change. */

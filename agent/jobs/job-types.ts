@@ -8,6 +8,7 @@ import type { ExportedObject } from '../cloud/tasks/export-task.js';
 import type { FinishedDisk } from '../cloud/tasks/export-disks.js';
 import type { DownloadResult } from '../transfer/download.js';
 import type { DistributeResult } from '../cloud/distribute/distribute-step.js';
+import type { CopyOutcome } from '../cloud/distribute/copy-outcome.js';
 
 /** The job model exactly as docs/api.md (v1) fixes it, plus what the daemon persists to resume a job. */
 
@@ -78,6 +79,16 @@ export interface ImportedResult {
   shares?: DistributeResult['shares'] | undefined;
 }
 
+/**
+ * docs/api.md Job.cloudOutcome: what the import has made so far, kept current while the job copies and
+ * shares (each copy with its state, each image's shares once answered); at completion it agrees with
+ * result.import.
+ */
+export interface JobCloudOutcome extends Omit<ImportedResult, 'copies' | 'shares'> {
+  copies: CopyOutcome[];
+  shares: DistributeResult['shares'];
+}
+
 export interface JobError {
   code: string;
   category: string;
@@ -110,6 +121,8 @@ export interface JobRecord {
   preflight?: Finding[] | null | undefined;
   /** Persisted, not shown: the finished upload, so a restart mid-import does not upload again. */
   uploaded?: JobResult | null | undefined;
+  /** What the import made so far, copies and shares included (docs/api.md Job.cloudOutcome). */
+  cloudOutcome?: JobCloudOutcome | null | undefined;
   /** Persisted, not shown: the started cloud task, so a restart follows it instead of starting another. */
   importTask?: StartedImport | null | undefined;
   /** Persisted, not shown: the finished import, so a restart mid-copy goes straight to the copies. */
@@ -132,8 +145,9 @@ export interface PartView {
 }
 
 /** The API's Job: the record plus, for GET one job only, its parts and throughput history. */
-export interface JobView extends Omit<JobRecord, 'version' | 'options' | 'uploaded' | 'importTask' | 'imported' | 'copiesStarted' | 'exportTask' | 'exported' | 'downloadedDisks' | 'cloudTask' | 'import' | 'export'> {
+export interface JobView extends Omit<JobRecord, 'version' | 'options' | 'uploaded' | 'importTask' | 'imported' | 'copiesStarted' | 'exportTask' | 'exported' | 'downloadedDisks' | 'cloudTask' | 'cloudOutcome' | 'import' | 'export'> {
   options: JobOptions;
+  cloudOutcome: JobCloudOutcome | null;
   import: ImportOptions | null;
   export?: ExportOptions | undefined;
   cloudTask: CloudTaskStatus | null;

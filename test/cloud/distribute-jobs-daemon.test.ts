@@ -1,6 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { waitForJob, type TestDaemon } from '../helpers/daemon.js';
 import { importWorld, realCopies, withImportDaemon, type ImportWorld } from '../helpers/import-world.js';
 import { closeFeed, feed } from '../helpers/feed-socket.js';
@@ -30,8 +32,8 @@ const realCopiesOf = (source: string) => realCopies(world.ec2, source);
 const until = (states: string[]) => (j: any) => states.includes(j.state);
 
 /** A job copying its AMI to two regions, both CopyImage calls made and the copies pending. */
-async function twoCopiesPending(d: TestDaemon): Promise<{ id: string; ami: string }> {
-  const r = await submit(d, { copy: { regions: ['us-west-2', 'eu-central-1'] } });
+async function twoCopiesPending(d: TestDaemon, more: Record<string, unknown> = {}): Promise<{ id: string; ami: string }> {
+  const r = await submit(d, { copy: { regions: ['us-west-2', 'eu-central-1'] }, ...more });
   const id = r.json.job.id;
   const copying = await waitForJob(d, id, (j) => (j.phase === 'copying' && j.cloudTask?.state === 'pending') || until(['completed', 'failed'])(j));
   assert.equal(copying.phase, 'copying', JSON.stringify(copying.error));
@@ -147,6 +149,8 @@ test('cancelling an API job mid-copy stops each copy on the EC2 Query API protoc
     const deregistered = ec2.callsOf('DeregisterImage').slice(before).map((c) => [c.region, c.params.ImageId]);
     assert.deepEqual(deregistered.sort(), copies.sort());
     for (const [, img] of copies) assert.equal(ec2.world.images.has(img!), false, 'the pending copy is gone');
+    const why = `job ${id} cancelled through the API [VMX_ABORTED]`;
+    assert.deepEqual(done.cloudOutcome.copies.map((c: any) => [c.region, c.imageId, c.state, c.code, c.reason]), ['us-west-2', 'eu-central-1'].map((region) => [region, copies.find((c) => c[0] === region)![1], 'cancelled', 'VMX_ABORTED', why]));
   });
 });
 
@@ -161,6 +165,7 @@ test('the CopyImage DryRun answered UnauthorizedOperation fails the job before t
     assert.match(job.error.message, /UnauthorizedOperation/);
     const ami = ec2.callsOf('CopyImage').at(-1)!.params.SourceImageId!;
     assert.deepEqual(ec2.callsOf('CopyImage').filter((c) => c.params.SourceImageId === ami).map((c) => c.params.DryRun), ['true'], 'only the DryRun was sent');
+    assert.deepEqual(job.cloudOutcome.copies, [{ region: 'us-west-2', imageId: null, state: 'failed', code: 'CLOUD_API_ERROR', cloudCode: 'UnauthorizedOperation', reason: job.error.message }]);
 
     const plain = await submit(d, { copy: { regions: ['us-west-2'] }, share: { accounts: [A] }, dryRun: false });
     const ok = await waitForJob(d, plain.json.job.id, until(['completed', 'failed']));
@@ -168,5 +173,71 @@ test('the CopyImage DryRun answered UnauthorizedOperation fails the job before t
     const src = ok.result.import.resourceIds[0];
     assert.deepEqual(ec2.callsOf('CopyImage').filter((c) => c.params.SourceImageId === src).map((c) => c.params.DryRun === 'true'), [false]);
     assert.ok(ec2.callsOf('ModifyImageAttribute').filter((c) => c.params.ImageId === src).every((c) => c.params.DryRun !== 'true'));
+  });
+});
+
+/** The fake's copy (a CopyImage call's ClientToken names it) moves on to available at its next describe. */
+function finishCopy(call: { params: Record<string, string | undefined> }): string {
+  const id = world.ec2.world.tokens.get(call.params.ClientToken!)!;
+  world.ec2.world.tasks.get(id)!.script = COPY_SCRIPT.slice(-1);
+  return id;
+}
+
+const copyStates = (job: any) => job.cloudOutcome?.copies.map((c: any) => `${c.region}:${c.imageId}:${c.state}`);
+
+async function untilOnDisk(d: TestDaemon, id: string, until: (rec: any) => boolean): Promise<any> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((res) => setTimeout(res, 20))) {
+    const rec = JSON.parse(await readFile(join(d.stateDir, 'jobs', `${id}.json`), 'utf8').catch(() => 'null'));
+    if (rec && until(rec)) return rec;
+  }
+  throw new Error(`job ${id}'s record on disk never matched`);
+}
+
+test('cloudOutcome while copying on the EC2 Query API protocol fake: one copy available and one copying in GET and on the feed, kept across kill -9, equal to result.import at completion', async () => {
+  const { ec2 } = world;
+  ec2.world.scripts.copy = PENDING;
+  await withDaemon(async (d) => {
+    const { ws, got } = await feed(d);
+    const { id, ami } = await twoCopiesPending(d, { share: { accounts: [A] } });
+    const [west, frankfurt] = ['us-west-2', 'eu-central-1'].map((region) => realCopiesOf(ami).find((c) => c.region === region)!);
+    const westId = finishCopy(west!);
+    const frankfurtId = ec2.world.tokens.get(frankfurt!.params.ClientToken!)!;
+    const half = [`us-west-2:${westId}:available`, `eu-central-1:${frankfurtId}:copying`];
+    const shown = await waitForJob(d, id, (j) => copyStates(j)?.join() === half.join() || until(['completed', 'failed'])(j), 10_000);
+    assert.deepEqual(copyStates(shown), half, JSON.stringify(shown.cloudOutcome ?? shown.error));
+    assert.equal(shown.state, 'active');
+    assert.deepEqual([shown.cloudOutcome.target, shown.cloudOutcome.resourceIds], ['aws-image', [ami]]);
+    assert.deepEqual(shown.cloudOutcome.shares, [], 'nothing shared while a copy runs');
+    assert.equal(shown.result, null);
+
+    // The feed carried each change of each copy as a "job" message.
+    const seen = (region: string) => got.filter((m) => m.type === 'job' && m.job.id === id && m.job.cloudOutcome)
+      .map((m) => m.job.cloudOutcome.copies.find((c: any) => c.region === region)?.state ?? 'none')
+      .filter((s: string, i: number, a: string[]) => s !== a[i - 1]);
+    assert.deepEqual(seen('us-west-2'), ['none', 'copying', 'available']);
+    assert.deepEqual(seen('eu-central-1').filter((s: string) => s !== 'none'), ['copying']);
+    await closeFeed(ws);
+
+    // Once the record on disk holds it, a crash (SIGKILL) and a restart show the same outcome.
+    await untilOnDisk(d, id, (rec) => copyStates(rec)?.join() === half.join());
+    await d.kill();
+    await d.restart();
+    const after = (await d.api('GET', `/v1/jobs/${id}`)).json.job;
+    assert.deepEqual(copyStates(after), half, JSON.stringify(after.cloudOutcome));
+
+    const later = await feed(d);
+    while (!later.got.some((m) => m.type === 'snapshot')) await new Promise((res) => setTimeout(res, 10));
+    finishCopy(frankfurt!);
+    const done = await waitForJob(d, id, until(['completed', 'failed', 'cancelled']));
+    assert.equal(done.state, 'completed', JSON.stringify(done.error));
+    // Each image's shares were published while the job was still sharing, one image at a time.
+    const sharedWhileActive = later.got.filter((m) => m.type === 'job' && m.job.id === id && m.job.state === 'active').map((m) => m.job.cloudOutcome.shares.length);
+    assert.deepEqual(sharedWhileActive.filter((n, i, a) => n !== a[i - 1]), [0, 1, 2, 3]);
+    await closeFeed(later.ws);
+    assert.deepEqual(done.cloudOutcome.copies.map(({ region, imageId, state }: any) => ({ region, imageId, state })), done.result.import.copies.map((c: any) => ({ ...c, state: 'available' })));
+    assert.deepEqual(done.cloudOutcome.shares, done.result.import.shares);
+    assert.deepEqual(done.cloudOutcome.shares.map((s: any) => s.imageId), [ami, westId, frankfurtId]);
+    const { copies: _c, shares: _s, ...ids } = done.result.import;
+    assert.deepEqual({ ...done.cloudOutcome, copies: undefined, shares: undefined }, { ...ids, copies: undefined, shares: undefined });
   });
 });

@@ -1,7 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { EcsRpcFake, FAKE_ACCESS_KEY } from '../helpers/ecs-rpc-fake/server.js';
-import { ecsId } from '../helpers/ecs-rpc-fake/ecs-world.js';
+import { ecsId, RpcError } from '../helpers/ecs-rpc-fake/ecs-world.js';
+import type { CopyOutcome } from '../../agent/cloud/distribute/copy-outcome.js';
+import type { ImageShares } from '../../agent/cloud/distribute/distribute-step.js';
 import { runDistribute, type DistributeParams } from '../../agent/cloud/distribute/distribute-step.js';
 import type { DistributeRequest } from '../../agent/cloud/distribute/distribute-options.js';
 import { CopyLimiter } from '../../agent/cloud/tasks/copy-limiter.js';
@@ -60,13 +62,16 @@ test('ECS RPC API protocol fake: aborting mid-copy cancels the copy (CancelCopyI
   fake.world.scripts.copy = [{ status: 'Creating', progress: '10%' }];
   const controller = new AbortController();
   try {
-    const run = runDistribute(params(src, { copies: [{ region: 'cn-beijing', name: 'web01-copy' }] }), { onStatus: (s) => s.state === 'Creating' && controller.abort(new Error('job cancelled')) }, controller.signal);
+    const states: CopyOutcome[] = [];
+    const run = runDistribute(params(src, { copies: [{ region: 'cn-beijing', name: 'web01-copy' }] }), { onStatus: (s) => s.state === 'Creating' && controller.abort(new Error('job cancelled')), onCopyState: (c) => states.push(c) }, controller.signal);
     await assert.rejects(run);
     const cancel = fake.callsOf('CancelCopyImage').at(-1)!;
     assert.equal(cancel.params.RegionId, 'cn-beijing');
     assert.ok(fake.world.cancelledCopies.has(cancel.params.ImageId!));
     assert.equal(fake.world.images.has(cancel.params.ImageId!), false);
     assert.equal(fake.callsOf('CopyImage').filter((c) => c.params.ImageId === src && c.params.DryRun !== 'true').at(-1)!.params.DestinationImageName, 'web01-copy');
+    const copy = cancel.params.ImageId!;
+    assert.deepEqual(states, [{ region: 'cn-beijing', imageId: copy, state: 'copying' }, { region: 'cn-beijing', imageId: copy, state: 'cancelled', reason: 'job cancelled' }]);
   } finally {
     fake.world.scripts.copy = saved;
   }
@@ -133,4 +138,21 @@ test('ECS copy EncryptAlgorithm: reaches CopyImage on the ECS RPC API protocol f
     return 'accepted';
   })();
   assert.equal(field, 'import.copy.encryptAlgorithm');
+});
+
+test('ECS RPC API protocol fake: each copy state reaches onCopyState (copying with its id, then available; a refused CopyImage failed with the cloud code and no id) and each image\'s shares reach onShared as answered', async () => {
+  const src = sourceImage();
+  const states: CopyOutcome[] = [];
+  const shared: ImageShares[] = [];
+  const callbacks = { onCopyState: (c: CopyOutcome) => states.push(c), onShared: (s: ImageShares) => shared.push(structuredClone(s)) };
+  const result = await runDistribute(params(src, { copies: [{ region: 'cn-shanghai' }], share: { accounts: ['1234567890123456'] } }), callbacks);
+  const copy = result.copies[0]!.imageId;
+  assert.deepEqual(states, [{ region: 'cn-shanghai', imageId: copy, state: 'copying' }, { region: 'cn-shanghai', imageId: copy, state: 'available' }]);
+  assert.deepEqual(shared, result.shares);
+  assert.deepEqual(shared.map((s) => s.imageId), [src, copy]);
+
+  states.length = 0;
+  fake.failNext.set('CopyImage', new RpcError(403, 'Forbidden.RAM', 'User not authorized to operate on the specified resource, or this API doesn\'t support RAM.'));
+  const err = await rejectsWith(runDistribute({ ...params(sourceImage(), { copies: [{ region: 'cn-beijing' }] }), dryRun: false }, callbacks), 'CLOUD_API_ERROR');
+  assert.deepEqual(states, [{ region: 'cn-beijing', imageId: null, state: 'failed', code: 'CLOUD_API_ERROR', cloudCode: 'Forbidden.RAM', reason: err.message }]);
 });

@@ -117,7 +117,7 @@ test('a job\'s cloud outcome shows every value: AMI, copies, shares per account,
     await page.locator('#job-data-disks:not([hidden])').waitFor();
     assert.deepEqual(await visibleSections(page), OUTCOME_SECTIONS);
     assert.deepEqual(await facts(page, 'job-image'), [['Image id', 'ami-0f1e2d3c4b5a69788'], ['Image import task', 'import-ami-0abcdef0123456789']]);
-    assert.deepEqual(await tableRows(page, 'job-copies'), [['us-west-2', 'ami-0a1b2c3d4e5f60718'], ['eu-central-1', 'ami-09f8e7d6c5b4a3921']]);
+    assert.deepEqual(await tableRows(page, 'job-copies'), [['us-west-2', 'ami-0a1b2c3d4e5f60718', 'available'], ['eu-central-1', 'ami-09f8e7d6c5b4a3921', 'available']]);
     assert.deepEqual(await tableRows(page, 'job-shares'), [
       ['us-east-1', 'ami-0f1e2d3c4b5a69788', '123456789012', 'shared'],
       ['us-east-1', 'ami-0f1e2d3c4b5a69788', '210987654321', 'refused: InvalidAMIAttributeItemValue: Invalid attribute item value "210987654321" for userId item type.'],
@@ -142,7 +142,7 @@ test('a job\'s cloud outcome shows every value: AMI, copies, shares per account,
   }
 });
 
-test('copies and shares arrive from the feed while the job view is open (copying, sharing, completed), without reopening it', async () => {
+test('copies and shares arrive from the feed while the job view is open: each copy\'s state from cloudOutcome while copying and sharing, result.import once completed, without reopening it', async () => {
   const page = await freshPage();
   try {
     const imported = { target: 'ecs-image', taskIds: ['t-import0123456789'], resourceIds: ['m-bp1sourceimage0001'] };
@@ -157,18 +157,31 @@ test('copies and shares arrive from the feed while the job view is open (copying
     await page.locator('#job-cloud-facts dd', { hasText: 'm-uf6copyimage000001' }).waitFor();
     assert.deepEqual(await visibleSections(page), [], 'nothing copied or shared yet');
 
-    const sharing: Job = { ...copying, phase: 'sharing', cloudTask: { ...copying.cloudTask!, state: 'Available', progress: 100 } };
-    daemon.send({ type: 'job', job: sharing });
-    await page.locator('#job-facts dd', { hasText: 'active (sharing)' }).waitFor();
+    // docs/api.md Job.cloudOutcome: CopyImage named the copy (copying), then the copy is available and shared.
+    const named: Job = { ...copying, cloudOutcome: { ...imported, copies: [{ region: 'cn-shanghai', imageId: 'm-uf6copyimage000001', state: 'copying' }], shares: [] } };
+    daemon.send({ type: 'job', job: named });
+    await page.locator('#job-copies:not([hidden])').waitFor();
+    assert.deepEqual(await tableRows(page, 'job-copies'), [['cn-shanghai', 'm-uf6copyimage000001', 'copying']]);
+    assert.deepEqual(await visibleSections(page), ['job-copies']);
 
     const shares = (accounts: string[]) => [{ region: 'cn-hangzhou', imageId: 'm-bp1sourceimage0001', accounts: accounts.map((account) => ({ account, shared: true })), community: { published: true } }];
+    const sharing: Job = {
+      ...copying, phase: 'sharing', cloudTask: { ...copying.cloudTask!, state: 'Available', progress: 100 },
+      cloudOutcome: { ...imported, copies: [{ region: 'cn-shanghai', imageId: 'm-uf6copyimage000001', state: 'available' }], shares: shares(['1234567890123456']) },
+    };
+    daemon.send({ type: 'job', job: sharing });
+    await page.locator('#job-facts dd', { hasText: 'active (sharing)' }).waitFor();
+    await page.locator('#job-copies td', { hasText: /^available$/ }).waitFor();
+    assert.deepEqual(await tableRows(page, 'job-copies'), [['cn-shanghai', 'm-uf6copyimage000001', 'available']]);
+    assert.deepEqual((await tableRows(page, 'job-shares')).map((r) => r[2]), ['1234567890123456', 'community (public)']);
+
     const completed: Job = {
       ...sharing, state: 'completed', phase: null, finishedAt: new Date().toISOString(),
       result: { etag: '"e"', objectSize: 1024, sourceSha256: 'a'.repeat(64), outputSha256: 'b'.repeat(64), seconds: 60, import: { ...imported, copies: [{ region: 'cn-shanghai', imageId: 'm-uf6copyimage000001' }], shares: shares(['1234567890123456']) } },
     };
     daemon.send({ type: 'job', job: completed });
-    await page.locator('#job-shares:not([hidden])').waitFor();
-    assert.deepEqual(await tableRows(page, 'job-copies'), [['cn-shanghai', 'm-uf6copyimage000001']]);
+    await page.locator('#job-facts dd', { hasText: 'completed' }).waitFor();
+    assert.deepEqual(await tableRows(page, 'job-copies'), [['cn-shanghai', 'm-uf6copyimage000001', 'available']]);
     assert.deepEqual(await tableRows(page, 'job-shares'), [
       ['cn-hangzhou', 'm-bp1sourceimage0001', '1234567890123456', 'shared'],
       ['cn-hangzhou', 'm-bp1sourceimage0001', 'community (public)', 'published'],
@@ -178,7 +191,7 @@ test('copies and shares arrive from the feed while the job view is open (copying
     const more: Job = { ...completed, result: { ...completed.result!, import: { ...completed.result!.import!, copies: [...completed.result!.import!.copies!, { region: 'cn-beijing', imageId: 'm-2zecopyimage000002' }], shares: shares(['1234567890123456', '6543210987654321']) } } };
     daemon.send({ type: 'job', job: more });
     await page.locator('#job-copies td', { hasText: 'm-2zecopyimage000002' }).waitFor();
-    assert.deepEqual(await tableRows(page, 'job-copies'), [['cn-shanghai', 'm-uf6copyimage000001'], ['cn-beijing', 'm-2zecopyimage000002']]);
+    assert.deepEqual(await tableRows(page, 'job-copies'), [['cn-shanghai', 'm-uf6copyimage000001', 'available'], ['cn-beijing', 'm-2zecopyimage000002', 'available']]);
     assert.deepEqual((await tableRows(page, 'job-shares')).map((r) => r[2]), ['1234567890123456', '6543210987654321', 'community (public)']);
     assert.deepEqual(await visibleSections(page), ['job-copies', 'job-shares']);
   } finally {
@@ -199,6 +212,30 @@ test('an export of several disks shows the disk in progress from the feed ("disk
     assert.ok((await facts(page, 'job-facts')).some(([k, v]) => k === 'Read' && v.endsWith(', disk 2 of 3')));
     daemon.send({ type: 'progress', id: job.id, progress: progressOf(600_000, 1_100_000, 0, 0) });
     await page.locator('#job-facts dd', { hasText: /, disk \d+ of \d+/ }).waitFor({ state: 'detached' });
+  } finally {
+    await page.close();
+  }
+});
+
+test('a copy that failed or was cancelled shows its state with the cloud\'s code and reason, and a failed job keeps the copies as they ended', async () => {
+  const page = await freshPage();
+  try {
+    const imported = { target: 'aws-image', taskIds: ['import-ami-0123456789abcdef0'], resourceIds: ['ami-0f1e2d3c4b5a69788'] };
+    const refused = { region: 'eu-central-1', imageId: null, state: 'failed' as const, code: 'CLOUD_API_ERROR', cloudCode: 'ResourceLimitExceeded', reason: 'You have reached your quota of AMIs.' };
+    const running: Job = { ...syntheticJob(1), phase: 'copying', cloudOutcome: { ...imported, copies: [{ region: 'us-west-2', imageId: 'ami-0a1b2c3d4e5f60718', state: 'copying' }, refused], shares: [] } };
+    const daemon = await routeDaemon(page, { token: TOKEN, snapshot: [running], details: new Map([[running.id, { ...running, parts: [], throughput: [] }]]) });
+    await signIn(page, `${ROUTED_ORIGIN}/`, TOKEN);
+    await page.getByRole('button', { name: `Open job ${running.id}` }).click();
+    await page.locator('#job-copies:not([hidden])').waitFor();
+    assert.deepEqual(await tableRows(page, 'job-copies'), [
+      ['us-west-2', 'ami-0a1b2c3d4e5f60718', 'copying'],
+      ['eu-central-1', '—', 'failed: ResourceLimitExceeded: You have reached your quota of AMIs.'],
+    ]);
+    const cancelled = { region: 'us-west-2', imageId: 'ami-0a1b2c3d4e5f60718', state: 'cancelled' as const, code: 'VMX_ABORTED', reason: 'job cancelled through the API' };
+    const failed: Job = { ...running, state: 'failed', phase: null, error: { code: 'CLOUD_API_ERROR', category: 'remote', message: refused.reason }, cloudOutcome: { ...running.cloudOutcome!, copies: [cancelled, refused] } };
+    daemon.send({ type: 'job', job: failed });
+    await page.locator('#job-copies td', { hasText: /^cancelled/ }).waitFor();
+    assert.deepEqual((await tableRows(page, 'job-copies')).map((r) => r[2]), ['cancelled: VMX_ABORTED: job cancelled through the API', 'failed: ResourceLimitExceeded: You have reached your quota of AMIs.']);
   } finally {
     await page.close();
   }

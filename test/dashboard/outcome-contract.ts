@@ -1,6 +1,6 @@
-import type { DataDisk, Finding, ImportOutcome, Job, Progress } from '../../agent/dashboard/client/api-types.js';
+import type { CloudOutcomeSoFar, DataDisk, Finding, ImportOutcome, Job, Progress } from '../../agent/dashboard/client/api-types.js';
 import type { ExportedObject } from '../../agent/cloud/tasks/export-task.js';
-import type { ImportedResult, JobProgress, JobResult, JobView } from '../../agent/jobs/job-types.js';
+import type { ImportedResult, JobCloudOutcome, JobProgress, JobResult, JobView } from '../../agent/jobs/job-types.js';
 
 /**
  * Compiles only while the page's types of a job's cloud outcome (agent/dashboard/client/api-types.ts)
@@ -14,3 +14,4 @@ export type ExportContract = Reads<NonNullable<NonNullable<Job['result']>['expor
 export type DataDiskContract = Reads<DataDisk, NonNullable<JobResult['dataDisks']>[number]>;
 export type FindingContract = Reads<Finding, NonNullable<JobView['preflight']>[number]>;
 export type ProgressContract = Reads<Progress, JobProgress>;
+export type CloudOutcomeContract = Reads<CloudOutcomeSoFar, JobCloudOutcome>;

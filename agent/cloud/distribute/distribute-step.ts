@@ -9,6 +9,7 @@ import { copyAwsImage, copyEcsImage, type CopyResult } from '../tasks/copy-step.
 import { publishEcsImage, shareAwsImage, shareEcsImage, type ShareOutcome } from '../tasks/share-step.js';
 import type { CopyRequest, DistributeRequest } from './distribute-options.js';
 import { distributeProblems, refuseDistribute } from './distribute-rules.js';
+import { copyEnd, type CopyOutcome } from './copy-outcome.js';
 
 interface CommonParams {
   sourceImageId: string;
@@ -30,6 +31,10 @@ export interface DistributeCallbacks extends CloudTaskCallbacks {
   /** Awaited once CopyImage names the copy, before it is followed. */
   onCopyStarted?: ((region: string, imageId: string) => Promise<void> | void) | undefined;
   onPhase?: ((phase: 'copying' | 'sharing') => void) | undefined;
+  /** Each change of a copy: `copying` once the cloud names it (or a restart follows it), then `available`, `failed` or `cancelled`. */
+  onCopyState?: ((copy: CopyOutcome) => void) | undefined;
+  /** One image's share outcome, as soon as its share calls have answered. */
+  onShared?: ((shares: ImageShares) => void) | undefined;
 }
 
 export interface ImageShares {
@@ -50,7 +55,7 @@ export async function runDistribute(p: DistributeParams, callbacks: DistributeCa
   refuseDistribute(distributeProblems(p.cloud, p.request, p.sourceRegion));
   const requests = p.request.copies ?? [];
   if (requests.length) callbacks.onPhase?.('copying');
-  const settled = await Promise.allSettled(requests.map((c) => copyOne(p, c, callbacks, signal)));
+  const settled = await Promise.allSettled(requests.map((c) => copyReported(p, c, callbacks, signal)));
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure) throw failure.reason;
   const copies = settled.map((s) => (s as PromiseFulfilledResult<CopyResult>).value).map((c) => ({ region: c.destinationRegion, imageId: c.imageId }));
@@ -58,8 +63,33 @@ export async function runDistribute(p: DistributeParams, callbacks: DistributeCa
   callbacks.onPhase?.('sharing');
   const images = [{ region: p.sourceRegion, imageId: p.sourceImageId }, ...copies];
   const shares: ImageShares[] = [];
-  for (const img of images) shares.push(await shareOne(p, img, signal));
+  for (const img of images) {
+    const shared = await shareOne(p, img, signal);
+    callbacks.onShared?.(shared);
+    shares.push(shared);
+  }
   return { copies, shares };
+}
+
+/** One copy, each change of its state handed to onCopyState. */
+async function copyReported(p: DistributeParams, c: CopyRequest, callbacks: DistributeCallbacks, signal?: AbortSignal): Promise<CopyResult> {
+  let imageId = p.started?.[c.region] ?? null;
+  const report = (end: Omit<CopyOutcome, 'region' | 'imageId'>) => callbacks.onCopyState?.({ region: c.region, imageId, ...end });
+  if (imageId) report({ state: 'copying' });
+  const onCopyStarted = async (region: string, id: string) => {
+    await callbacks.onCopyStarted?.(region, id);
+    imageId = id;
+    report({ state: 'copying' });
+  };
+  try {
+    const done = await copyOne(p, c, { ...callbacks, onCopyStarted }, signal);
+    report({ state: 'available' });
+    return done;
+  } catch (err) {
+    const end = copyEnd(err, signal, p.cancelOnAbort);
+    if (end) report(end);
+    throw err;
+  }
 }
 
 function copyOne(p: DistributeParams, c: CopyRequest, callbacks: DistributeCallbacks, signal?: AbortSignal): Promise<CopyResult> {

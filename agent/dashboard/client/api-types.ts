@@ -59,6 +59,8 @@ export interface Job {
   cloudTask: { kind: string; id: string; state: string; message: string; progress?: number } | null;
   /** What the import or export preflight warned of or will repair (docs/api.md Job.preflight). */
   preflight?: Finding[];
+  /** What the import made so far, each copy with its state (docs/api.md Job.cloudOutcome); null until the import ends. */
+  cloudOutcome?: CloudOutcomeSoFar | null;
   attempts: number;
   throughput?: Array<[number, number]>;
 }
@@ -77,6 +79,24 @@ export interface ImportOutcome {
 export interface ImageCopy {
   region: string;
   imageId: string;
+}
+
+export type CopyState = 'copying' | 'available' | 'failed' | 'cancelled';
+
+/** docs/api.md Job.cloudOutcome.copies: a copy (imageId null until CopyImage named it), its state and, when it ended badly, why. */
+export interface CopyProgress {
+  region: string;
+  imageId: string | null;
+  state: CopyState;
+  code?: string;
+  cloudCode?: string;
+  reason?: string;
+}
+
+/** docs/api.md Job.cloudOutcome: result.import's ids, the copies with their state and the shares known so far. */
+export interface CloudOutcomeSoFar extends Omit<ImportOutcome, 'copies' | 'shares'> {
+  copies: CopyProgress[];
+  shares: ImageShares[];
 }
 
 export interface ImageShares {

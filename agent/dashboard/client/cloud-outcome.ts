@@ -1,4 +1,4 @@
-import type { DataDisk, Finding, ImageCopy, ImageShares, Job } from './api-types.js';
+import type { CloudOutcomeSoFar, CopyProgress, DataDisk, Finding, ImageShares, Job } from './api-types.js';
 import { byId } from './dom.js';
 import { FactsList } from './facts-list.js';
 import { formatBytes } from './format.js';
@@ -21,10 +21,11 @@ type DiskRow = DataDisk & { n: number };
 export class CloudOutcome {
   private readonly image = new FactsList(byId('job-image-facts'));
   private readonly exported = new FactsList(byId('job-export-facts'));
-  /** docs/api.md lists a copy in result.import.copies once it is available; the one being followed is the cloud task. */
-  private readonly copies = new OutcomeTable<ImageCopy>(byId('job-copies-table'), [
+  /** docs/api.md Job.cloudOutcome: each copy with its state while the job runs; result.import's copies once it completed. */
+  private readonly copies = new OutcomeTable<CopyProgress>(byId('job-copies-table'), [
     { label: 'Region', cell: (c) => c.region, short: true },
-    { label: 'Image id', cell: (c) => c.imageId, short: true },
+    { label: 'Image id', cell: (c) => c.imageId ?? '—', short: true },
+    { label: 'State', cell: copyState },
   ]);
   private readonly shares = new OutcomeTable<ShareRow>(byId('job-shares-table'), [
     { label: 'Region', cell: (s) => s.region, short: true },
@@ -48,7 +49,7 @@ export class CloudOutcome {
   ]);
 
   render(job: Job): void {
-    const imported = job.result?.import;
+    const imported = outcomeOf(job);
     const exported = job.result?.export;
     show('job-image', Boolean(imported?.imageId));
     if (imported?.imageId) {
@@ -71,6 +72,17 @@ export class CloudOutcome {
     show(section, rows.length > 0);
     table.set(rows);
   }
+}
+
+/** A completed job's result.import (every copy in it available), else what the running job reports so far. */
+function outcomeOf(job: Job): CloudOutcomeSoFar | null | undefined {
+  const done = job.result?.import;
+  if (!done) return job.cloudOutcome;
+  return { ...done, copies: (done.copies ?? []).map((c) => ({ ...c, state: 'available' })), shares: done.shares ?? [] };
+}
+
+function copyState(c: CopyProgress): string {
+  return c.state === 'failed' || c.state === 'cancelled' ? refused(c.state, { cloudCode: c.cloudCode ?? c.code, message: c.reason }) : c.state;
 }
 
 function show(section: string, visible: boolean): void {
