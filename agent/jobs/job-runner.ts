@@ -244,7 +244,8 @@ async function download(job: JobRecord, ctx: RunContext, run: JobRun, opened: Op
     etag: `verified by ${r.verified}`,
     objectSize: r.objectSize,
     sourceSha256: null,
-    outputSha256: r.conversion?.outputSha256 ?? null,
+    // The file written: a conversion's output, or the copy checked against the object's SHA-256 tag.
+    outputSha256: r.conversion?.outputSha256 ?? r.sha256Verified ?? null,
     seconds: r.seconds,
     ...(r.conversion ? { conversion: r.conversion } : {}),
   };

@@ -218,6 +218,7 @@ test('kill -9 mid-download and a restart resume the download from its checkpoint
     const done = await waitForJob(d, dl.json.job.id, (j) => ['completed', 'failed'].includes(j.state));
     assert.equal(done.state, 'completed', JSON.stringify(done.error));
     assert.equal(await sha256File(out), await sha256File(src));
+    assert.equal(done.result.outputSha256, await sha256File(src), 'the copy checked against the vmxfer-sha256 tag reports that digest');
     const fetchedAfterRestart = metric(await metricsText(d), /^vmxfer_transferred_bytes_total\{direction="download",store="s3"\}/);
     assert.ok(fetchedAfterRestart <= 30 * MiB - 2 * 5 * MiB, `after the restart ${fetchedAfterRestart} bytes were fetched: the ranges done before the kill must not be fetched again`);
     assert.deepEqual((await readdir(cpDir)).filter((f) => f.endsWith('.json')), [], 'the checkpoint is gone once the download completed');

@@ -8,7 +8,12 @@ import type { ImportOptions } from '../upload-import/import-options.js';
  * DiskContainer.N.SnapshotId); plain snapshots are shared by another API (ModifySnapshotAttribute).
  */
 export function importMakesImage(o: Pick<ImportOptions, 'target' | 'bootMode' | 'platform'>): boolean {
-  return o.target !== 'aws-snapshot' || o.bootMode !== undefined || o.platform !== undefined;
+  return o.target !== 'aws-snapshot' || snapshotsMakeImage(o);
+}
+
+/** A boot mode or platform asks for aws-snapshot's snapshots to become an AMI: ImportSnapshot takes neither. */
+export function snapshotsMakeImage(o: { bootMode?: unknown; platform?: unknown }): boolean {
+  return o.bootMode !== undefined || o.platform !== undefined;
 }
 
 /** The image the copies and shares start from: the AMI registered from an aws-snapshot import, else the imported image. */

@@ -5,6 +5,7 @@ import type { ImageFacts } from './image-facts.js';
 import { formatRules } from './format-rules.js';
 import { sizeRules } from './size-rules.js';
 import { awsParameterRules, ecsParameterRules } from './parameter-rules.js';
+import { snapshotsMakeImage } from '../distribute/distributed-image.js';
 
 export interface ImportPreflightRequest {
   target: ImportTarget;
@@ -21,6 +22,6 @@ export interface ImportPreflightRequest {
 /** Every rule that needs no network: formats, sizes, volume count, names, tags, encryption, license. */
 export function localImportPreflight(req: ImportPreflightRequest): Finding[] {
   const params = req.target === 'ecs-image' ? ecsParameterRules(req.ecs ?? {}) : awsParameterRules({ ...req.aws, target: req.target });
-  const registersImage = req.target === 'aws-snapshot' && Boolean(req.aws?.bootMode || req.aws?.platform);
+  const registersImage = req.target === 'aws-snapshot' && snapshotsMakeImage(req.aws ?? {});
   return [...formatRules(req), ...sizeRules({ ...req, registersImage }), ...params];
 }

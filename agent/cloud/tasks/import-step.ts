@@ -13,6 +13,7 @@ import { formatFinding, hasErrors } from '../preflight/finding.js';
 import { awsParameterRules, ecsParameterRules } from '../preflight/parameter-rules.js';
 import { followTask } from './follow-task.js';
 import { startedTask } from './started-task.js';
+import { snapshotsMakeImage } from '../distribute/distributed-image.js';
 
 /** A task the cloud already runs: a job restarted mid-import follows it instead of starting another. */
 export interface StartedImport {
@@ -91,13 +92,8 @@ async function awsImport(params: Extract<ImportStepParams, { cloud: 'aws' }>, ca
     result.resourceIds.push(done.resourceId);
     result.final.push(done.status);
   }
-  if (p.target === 'aws-snapshot' && registersImage(p)) await registerSnapshots(clients, params, jobs.length === resumeDisk, result, callbacks, signal);
+  if (p.target === 'aws-snapshot' && snapshotsMakeImage(p)) await registerSnapshots(clients, params, jobs.length === resumeDisk, result, callbacks, signal);
   return result;
-}
-
-/** A boot mode or platform asks for the snapshots to become an AMI: ImportSnapshot takes neither. */
-export function registersImage(p: Pick<AwsImportParams, 'bootMode' | 'platform'>): boolean {
-  return p.bootMode !== undefined || p.platform !== undefined;
 }
 
 /**
