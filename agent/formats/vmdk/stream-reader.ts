@@ -8,16 +8,18 @@ import type { StreamDiskReader } from '../stream-reader.js';
 import { GRAIN_HEADER_BYTES, checkGrainHeader, inflateGrain, readGrainHeader } from './compressed-grain.js';
 import { MAX_DESCRIPTOR_BYTES, parseDescriptor, type VmdkDescriptor } from './descriptor.js';
 import { VMDK } from './error-codes.js';
-import { MARKER_EOS, MARKER_FOOTER, MARKER_GD, MARKER_GT, MARKER_NAMES, readMetadataMarker } from './markers.js';
+import { GrainLedger } from './grain-ledger.js';
 import { SECTOR, gtCount, parseSparseHeader, type SparseHeader } from './sparse-header.js';
 import { StreamBytes } from './stream-bytes.js';
-import { readHeadGrainCount, type HeadGrainCount } from './stream-head-map.js';
+import { readHeadGrainLedger } from './stream-head-map.js';
+import { MAX_STREAM_TABLES, StreamTrailer } from './stream-trailer.js';
 import { vmdkInfo } from './vmdk-info.js';
 
 /**
  * A stream-optimized VMDK read front to back from a non-seekable stream (VMDK 5.0 §"Stream-Optimized
  * Compressed Sparse Extents"): header, embedded descriptor, then markers until end-of-stream. Grains
- * must come in ascending LBA order (qemu and VMware write them so); memory is one grain.
+ * must come in ascending LBA order (qemu and VMware write them so); memory is one grain plus a few
+ * numbers per grain table (stream-trailer.ts), bounded by MAX_STREAM_TABLES.
  */
 export const vmdkStreamReader: StreamDiskReader = {
   name: 'vmdk',
@@ -26,7 +28,7 @@ export const vmdkStreamReader: StreamDiskReader = {
     try {
       const header = await readStreamHeader(bytes, opts.name);
       const descriptor = await readStreamDescriptor(bytes, header, opts.name);
-      const head = await readHeadGrainCount(bytes, header, opts.name);
+      const head = await readHeadGrainLedger(bytes, header, opts.name);
       // Grains start after the metadata the header counts (overHead sectors).
       await skipTo(bytes, header.overHead * SECTOR, opts.name, 'the first grain');
       return new StreamVmdkDisk(bytes, header, descriptor, head, opts.name);
@@ -41,6 +43,9 @@ async function readStreamHeader(bytes: StreamBytes, name: string): Promise<Spars
   const header = parseSparseHeader(await bytes.read(SECTOR), name);
   if (!header.hasMarkers || !header.compressed) {
     throw vmxError(VMDK.NOT_STREAM_OPTIMIZED, `a stream can only be read when its header has the markers and compressed-grains flags (flags 0x${header.flags.toString(16)})`, { file: name, offset: 8 });
+  }
+  if (gtCount(header) > MAX_STREAM_TABLES) {
+    throw vmxError(VMDK.TABLE_TOO_LARGE, `capacity ${header.capacitySectors} sectors in grains of ${header.grainSectors} sectors needs ${gtCount(header)} grain tables, over the ${MAX_STREAM_TABLES} a stream is read with`, { file: name, offset: 12 });
   }
   return header;
 }
@@ -72,7 +77,7 @@ class StreamVmdkDisk implements DiskSource {
     private readonly bytes: StreamBytes,
     private readonly header: SparseHeader,
     descriptor: VmdkDescriptor | undefined,
-    private readonly head: HeadGrainCount | undefined,
+    private readonly head: GrainLedger | undefined,
     private readonly name: string,
   ) {
     this.virtualSize = header.capacitySectors * SECTOR;
@@ -100,8 +105,8 @@ class StreamVmdkDisk implements DiskSource {
 /** One pass over the markers, yielding grains and the unallocated gaps between them. */
 class MarkerWalk {
   private next = 0;
-  private grains = 0;
-  private lastGrain = -1;
+  private readonly grains = new GrainLedger();
+  private readonly trailer: StreamTrailer;
   private readonly grainBytes: number;
   private readonly capacity: number;
   private readonly maxLen: number;
@@ -109,13 +114,14 @@ class MarkerWalk {
   constructor(
     private readonly bytes: StreamBytes,
     private readonly h: SparseHeader,
-    private readonly head: HeadGrainCount | undefined,
+    head: GrainLedger | undefined,
     private readonly name: string,
     private readonly opts: ExtentReadOptions,
   ) {
     this.grainBytes = h.grainSectors * SECTOR;
     this.capacity = h.capacitySectors * SECTOR;
     this.maxLen = opts.maxDataLength ?? DEFAULT_MAX_DATA_EXTENT;
+    this.trailer = new StreamTrailer(bytes, h, head, name);
   }
 
   async *extents(): AsyncGenerator<Extent> {
@@ -124,13 +130,16 @@ class MarkerWalk {
         throwIfAborted(this.opts.signal);
         const at = this.bytes.position;
         const sector = await this.bytes.read(SECTOR);
-        if (sector.length === 0 && this.endsAtEof(at)) break;
-        if (sector.length < SECTOR) throw vmxError(VMDK.MISSING_EOS, `the stream ends at byte ${this.bytes.position} without an end-of-stream marker`, { file: this.name, offset: at });
+        if (sector.length === 0) {
+          this.trailer.endAtEof(this.grains, at);
+          break;
+        }
+        if (sector.length < SECTOR) throw vmxError(VMDK.MISSING_EOS, `the stream ends at byte ${this.bytes.position} inside a marker, without an end-of-stream marker`, { file: this.name, offset: at });
         if (sector.readUInt32LE(8) !== 0) {
           yield* this.grain(sector, at);
           continue;
         }
-        if (await this.metadata(sector, at)) break;
+        if (await this.trailer.metadata(sector, at, this.grains)) break;
       }
       if (this.next < this.capacity) yield emptyExtent('unallocated', this.next, this.capacity - this.next);
     } finally {
@@ -158,15 +167,7 @@ class MarkerWalk {
       yield dataExtent(lbaBytes + off, this.opts.allocate ? copyInto(this.opts.allocate(piece.length), piece) : piece);
     }
     this.next = lbaBytes + data.length;
-    this.grains++;
-    this.lastGrain = lbaBytes / this.grainBytes;
-  }
-
-  /** A stream whose head lists its grains (qemu's layout) ends at EOF once every listed grain came. */
-  private endsAtEof(at: number): boolean {
-    if (!this.head) return false;
-    if (this.grains === this.head.grains && this.lastGrain === this.head.lastGrain) return true;
-    throw vmxError(VMDK.TRUNCATED, `the stream ends after ${this.grains} grains, but the grain tables in its head list ${this.head.grains} (the last for grain ${this.head.lastGrain}) and there is no end-of-stream marker`, { file: this.name, offset: at });
+    this.grains.add(lbaBytes / this.grainBytes, at / SECTOR);
   }
 
   /** The compressed bytes: the rest of the first sector, then whole sectors (grains are sector-padded). */
@@ -177,28 +178,6 @@ class MarkerWalk {
     const rest = await this.bytes.read(more);
     if (rest.length < size - inFirst) throw vmxError(VMDK.TRUNCATED, `the stream ends inside the compressed grain that starts at byte ${at}`, { file: this.name, offset: this.bytes.position });
     return Buffer.concat([sector.subarray(GRAIN_HEADER_BYTES), rest]).subarray(0, size);
-  }
-
-  /** Skips GT, GD and footer metadata; true at end-of-stream. */
-  private async metadata(sector: Buffer, at: number): Promise<boolean> {
-    const m = readMetadataMarker(sector);
-    if (m.type === MARKER_EOS) return true;
-    const limit = this.metadataLimit(m.type);
-    if (limit === undefined || m.sectors > limit) {
-      const what = MARKER_NAMES[m.type] ?? `unknown type ${m.type}`;
-      throw vmxError(VMDK.BAD_MARKER, `${what} marker ${limit === undefined ? 'is not defined' : `says ${m.sectors} sectors, over the ${limit} its table can need`}`, { file: this.name, offset: at });
-    }
-    if ((await this.bytes.skip(m.sectors * SECTOR)) < m.sectors * SECTOR) {
-      throw vmxError(VMDK.MISSING_EOS, `the stream ends inside ${MARKER_NAMES[m.type]} metadata, before the end-of-stream marker`, { file: this.name, offset: this.bytes.position });
-    }
-    return false;
-  }
-
-  private metadataLimit(type: number): number | undefined {
-    if (type === MARKER_GT) return Math.ceil((this.h.numGTEsPerGT * 4) / SECTOR);
-    if (type === MARKER_GD) return Math.ceil((gtCount(this.h) * 4) / SECTOR);
-    if (type === MARKER_FOOTER) return 1;
-    return undefined;
   }
 }
 
