@@ -12,6 +12,9 @@ const CASES: Array<{ name: string; code: string; patch: (h: Buffer) => Array<[nu
   { name: 'bad signature', code: 'VDI_BAD_SIGNATURE', patch: () => [[64, u32(0xbeda1070)]] },
   { name: 'version 1.0', code: 'VDI_UNSUPPORTED_VERSION', patch: () => [[68, u32(0x00010000)]] },
   { name: 'image type 4 (differencing)', code: 'VDI_UNSUPPORTED_IMAGE_TYPE', patch: () => [[76, u32(4)]] },
+  // qemu-img refuses these too (block/vdi.c: "non-NULL link UUID" / "non-NULL parent UUID").
+  { name: 'parent link UUID set (differencing)', code: 'VDI_DIFFERENCING', patch: () => [[424, Buffer.from('0123456789abcdef0123456789abcdef', 'hex')]] },
+  { name: 'parent modification UUID set (differencing)', code: 'VDI_DIFFERENCING', patch: () => [[440, Buffer.from('fedcba9876543210fedcba9876543210', 'hex')]] },
   { name: 'block size not a power of two', code: 'VDI_BAD_BLOCK_SIZE', patch: () => [[376, u32(3 * 1024 * 1024)]] },
   { name: 'sector size 4096', code: 'VDI_BAD_SECTOR_SIZE', patch: () => [[360, u32(4096)]] },
   { name: 'disk size beyond its blocks', code: 'VDI_BAD_BLOCK_COUNT', patch: (h) => [[368, u64(BigInt(h.readUInt32LE(384) + 1) * 1048576n)]] },

@@ -11,5 +11,6 @@ export const VDI = defineErrorCodes('VDI', {
   BAD_DISK_SIZE: { category: 'invalid-input', summary: 'The VDI disk size is zero, above the supported maximum, or larger than its blocks can hold.' },
   BAD_BLOCK_COUNT: { category: 'invalid-input', summary: 'The VDI block counts are inconsistent (allocated above total, or too few blocks for the disk size).' },
   BAD_OFFSETS: { category: 'invalid-input', summary: 'The VDI block map or data offset is misaligned, overlaps the header, or lies past the end of the file.' },
+  DIFFERENCING: { category: 'unsupported', summary: 'The VDI header names a parent (non-null uuidLinkage or uuidParentModify): a differencing image, which qemu-img refuses too; convert the merged chain with VirtualBox first.' },
   BLOCK_PAST_EOF: { category: 'invalid-input', summary: 'A VDI block map entry points to a block beyond the allocated count or past the end of the file.' },
 });

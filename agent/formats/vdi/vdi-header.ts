@@ -62,7 +62,20 @@ export async function readVdiHeader(file: RandomAccessFile): Promise<VdiHeader> 
     uuid: h.subarray(392, 408).toString('hex'),
   };
   validate(header, headerSize, file, fail);
+  refuseParent(h, fail);
   return header;
+}
+
+/**
+ * uuidLinkage (424) names the parent image and uuidParentModify (440) its state when this one was
+ * made (VDICore.h VDIHEADER1): either non-null makes this a differencing image, whose blocks are only
+ * the changes to that parent. Read alone it would be a wrong disk; qemu's block/vdi.c refuses it too.
+ */
+function refuseParent(h: Buffer, fail: Fail): void {
+  for (const [at, name] of [[424, 'uuidLinkage'], [440, 'uuidParentModify']] as const) {
+    const uuid = h.subarray(at, at + 16);
+    if (uuid.some((b) => b !== 0)) throw fail(VDI.DIFFERENCING, `${name} is ${uuid.toString('hex')}, not null: a differencing image whose parent vmxfer does not read`, at);
+  }
 }
 
 type Fail = (def: (typeof VDI)[keyof typeof VDI], rule: string, offset: number) => Error;
