@@ -21,11 +21,13 @@ import { ovaWriter } from './ova/writer/ova-writer.js';
  */
 export const READERS: readonly FormatReader[] = [
   qcow2Reader,
+  // Before VMDK: a small OVA holds a VMDK descriptor in its first 4 KiB, which the VMDK probe takes
+  // for a descriptor file; the OVA probe (ustar magic, an .ovf first member) fits nothing else.
+  ovaReader,
   vmdkReader,
   vhdReader,
   vhdxReader,
   vdiReader,
-  ovaReader,
   ovfDirectoryReader,
   rawReader,
 ];

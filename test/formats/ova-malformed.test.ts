@@ -4,7 +4,7 @@ import { copyFile, mkdir, readFile, symlink, link, writeFile, truncate } from 'n
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { tempDir } from '../helpers/tmp.js';
-import { run } from '../helpers/run-command.js';
+import { run, vmxfer } from '../helpers/run-command.js';
 import { twoQemuDisks } from '../helpers/ova-fixtures.js';
 import { fileSize, gnuTar, vmwareStyleOvf, writeManifest } from '../helpers/ova-build.js';
 import { openOva } from '../../agent/formats/ova/ova-reader.js';
@@ -12,7 +12,7 @@ import { openDisk } from '../../agent/formats/detect.js';
 import { parseHeaderBlock } from '../../agent/formats/ova/tar/tar-header.js';
 import { TarReader } from '../../agent/formats/ova/tar/tar-reader.js';
 import { encodeMemberHeader } from '../../agent/formats/ova/writer/tar-header-writer.js';
-import { VmxferError } from '../../agent/core/errors.js';
+import { EXIT_CODES, VmxferError } from '../../agent/core/errors.js';
 
 /** Reads every disk of an OVA to the end; returns the error it fails with. */
 async function failure(input: string | Readable): Promise<VmxferError> {
@@ -201,6 +201,57 @@ test('descriptor and package errors: DOCTYPE, first member not .ovf, bad capacit
     const err = await failure(gap);
     assert.equal(err.code, 'OVA_BAD_CHUNK', err.message);
     assert.match(err.message, /disk\.vmdk\.000000002/);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('CLI: a truncated OVA exits 3 with OVA_TAR_TRUNCATED wherever it is cut (inside the VMDK head, mid-disk, in the trailer), and a cut under 1 MiB is still detected as an OVA', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const s = await stage(dir);
+    const ova = await gnuTar(s, join(dir, 'vm.ova'), ['vm.ovf', 'disk.vmdk'], 'ustar');
+    const bytes = await readFile(ova);
+    const diskAt = 512 + Math.ceil((await fileSize(join(s, 'vm.ovf'))) / 512) * 512 + 512;
+    const diskEnd = diskAt + Math.ceil((await fileSize(join(s, 'disk.vmdk'))) / 512) * 512;
+    await mkdir(join(dir, 'bucket'));
+    // 30000 bytes into the disk member: inside qemu's header, descriptor and grain tables (overHead 64 KiB).
+    for (const [what, end] of [['vmdk-head', diskAt + 30000], ['mid-disk', diskEnd - 100 * 1024], ['trailer', diskEnd + 512]] as const) {
+      const cut = join(dir, `${what}.ova`);
+      await writeFile(cut, bytes.subarray(0, end));
+      for (const args of [['convert', cut, join(dir, `${what}.raw`), '--to', 'raw'], ['inspect', cut], ['upload', cut, `file://${dir}/bucket/${what}.raw`, '--as', 'raw', '--state-dir', join(dir, 'state')]]) {
+        const r = await vmxfer(args);
+        assert.equal(r.code, EXIT_CODES['invalid-input'], `${what} ${args[0]}: ${r.stderr}`);
+        assert.match(r.stderr, /\[OVA_TAR_TRUNCATED\]$/m, `${what} ${args[0]}: ${r.stderr}`);
+      }
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+test('detection: an OVA under 1 MiB whose VMDK descriptor lies in its first 4 KiB is an OVA, not a VMDK descriptor file', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const s = join(dir, 'small');
+    await mkdir(s);
+    await writeFile(join(s, 'd.raw'), Buffer.alloc(1024 * 1024, 7));
+    await run('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', join(s, 'd.raw'), join(s, 'd.vmdk')]);
+    const size = await fileSize(join(s, 'd.vmdk'));
+    // A minimal OVF (no VirtualSystem hardware): 512 + 512 + 512 bytes put the VMDK's descriptor (sector 1) at byte 2048.
+    const ovf = `<?xml version="1.0"?><Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"><References><File ovf:href="d.vmdk" ovf:id="f1" ovf:size="${size}"/></References><DiskSection><Info>d</Info><Disk ovf:capacity="1048576" ovf:capacityAllocationUnits="byte" ovf:diskId="d1" ovf:fileRef="f1" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/></DiskSection><VirtualSystem ovf:id="vm"><Info>x</Info></VirtualSystem></Envelope>`;
+    assert.ok(ovf.length <= 512);
+    await writeFile(join(s, 'vm.ovf'), ovf);
+    const ova = await gnuTar(s, join(dir, 'small.ova'), ['vm.ovf', 'd.vmdk'], 'ustar');
+    assert.ok((await fileSize(ova)) < 1024 * 1024);
+    assert.match((await readFile(ova)).subarray(0, 4096).toString('latin1'), /# Disk DescriptorFile/);
+    const disk = await openDisk(ova);
+    try {
+      assert.equal(disk.info.format, 'ova');
+      assert.equal(disk.virtualSize, 1024 * 1024);
+    } finally {
+      await disk.close();
+    }
   } finally {
     await cleanup();
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { SMALL_DISK, buildRealisticDisk } from '../helpers/realistic-disk.js';
@@ -46,7 +46,7 @@ async function vmwareLayoutVmdk(): Promise<string> {
   const tmp = `${out}.${process.pid}.building`;
   const r = await vmxfer(['convert', await buildRealisticDisk(SMALL_DISK), tmp, '--to', 'vmdk', '--format', 'raw', '--no-source-hash']);
   assert.equal(r.code, 0, r.stderr);
-  await copyFile(tmp, out);
+  await rename(tmp, out);
   return out;
 }
 

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { vmxError } from '../../core/errors.js';
+import { isVmxferError, vmxError } from '../../core/errors.js';
 import { CORE } from '../../core/error-codes.js';
 
 /**
@@ -53,6 +53,9 @@ export class StreamBytes {
       try {
         r = await this.iter.next();
       } catch (err) {
+        // A typed error from the source (a truncated tar member, a store failure) is already the
+        // right verdict and exit code; only untyped stream failures are I/O errors.
+        if (isVmxferError(err)) throw err;
         throw vmxError(CORE.IO, `reading the stream failed: ${(err as Error).message}`, { file: this.name, offset: this.position, cause: err });
       }
       if (r.done) this.done = true;

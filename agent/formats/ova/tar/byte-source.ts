@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { CORE } from '../../../core/error-codes.js';
-import { vmxError } from '../../../core/errors.js';
+import { isVmxferError, vmxError } from '../../../core/errors.js';
 
 /**
  * Forward-only reads from a non-seekable stream. `readSome` hands out views of incoming chunks
@@ -52,6 +52,7 @@ export class ByteSource {
       try {
         r = await this.iter.next();
       } catch (err) {
+        if (isVmxferError(err)) throw err;
         throw vmxError(CORE.IO, `reading the archive failed: ${(err as Error).message}`, { file: this.name, offset: this.position, cause: err });
       }
       if (r.done) this.ended = true;
