@@ -12,6 +12,7 @@ import { run, vmxfer } from '../helpers/run-command.js';
 import { gnuTar, fileSize, vmwareStyleOvf } from '../helpers/ova-build.js';
 import { buildDifferencingVhd, resealFooter, resealHeader, setBit, SECTOR, type SpecBlock } from '../helpers/vhd-spec.js';
 import { guidText, REGION_TABLES } from '../helpers/vhdx-edit.js';
+import { zeroedMarkers } from '../helpers/vmdk-markers.js';
 import { openDisk } from '../../agent/formats/detect.js';
 import { vmdkStreamReader } from '../../agent/formats/vmdk/stream-reader.js';
 import { readerConformance, type ReaderCase } from './reader-conformance.js';
@@ -202,6 +203,8 @@ const CASES: ReaderCase[] = [
     oracle: (image) => qemuOracle(image, 'vmdk'),
     open: asStream,
     hostile: VMDK_HOSTILE,
+    detectsAllDamage: true,
+    structural: (b) => zeroedMarkers(b),
   },
   {
     name: 'vmdk streamOptimized as a stream (VMware layout: tables, directory, footer, end-of-stream)',
@@ -211,6 +214,8 @@ const CASES: ReaderCase[] = [
     oracle: (image) => qemuOracle(image, 'vmdk'),
     open: asStream,
     hostile: VMDK_HOSTILE,
+    detectsAllDamage: true,
+    structural: (b) => zeroedMarkers(b),
   },
   {
     name: 'vmdk monolithicFlat (descriptor + flat extent)',
@@ -267,6 +272,8 @@ const CASES: ReaderCase[] = [
     oracle: (image) => qemuOracle(`${image}.vmdk`, 'vmdk'),
     open: seekable('ova'),
     hostile: VMDK_HOSTILE,
+    detectsAllDamage: true,
+    structural: (b) => zeroedMarkers(b, b.indexOf('KDMV', 0, 'latin1')),
   },
 ];
 

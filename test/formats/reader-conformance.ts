@@ -1,11 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, type Hash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { DiskSource } from '../../agent/disk/disk-source.js';
 import type { Extent } from '../../agent/disk/extent.js';
 import { isVmxferError } from '../../agent/core/errors.js';
 import { assertSourceMatchesRaw } from '../helpers/qemu.js';
+import { sha256File } from '../helpers/hash.js';
 
 /**
  * The contract every disk reader keeps, seekable or stream (disk-source.ts): its extents tile
@@ -29,6 +31,13 @@ export interface ReaderCase {
   hostile: Array<{ name: string; patch: (image: Buffer) => Buffer | void }>;
   /** Why hostile headers do not apply (a format with no tables). */
   noHostile?: string;
+  /**
+   * Every byte of the format is checked (compressed data by its checksum, metadata against the
+   * grains met): damage read as a disk must then read as the undamaged disk.
+   */
+  detectsAllDamage?: boolean;
+  /** Damage aimed at the format's own structures (markers, tables), beside the random words. */
+  structural?: (image: Buffer) => Array<[string, (b: Buffer) => Buffer]>;
 }
 
 /** Reader-bug codes: an image, however damaged, must never produce these. */
@@ -39,13 +48,14 @@ const MEMORY_BOUND = 1024 * 1024 * 1024;
 const HANG_MS = 30_000;
 
 /** Reads every extent, checking the tiling; returns the data byte count. */
-export async function readTiled(disk: DiskSource, maxDataLength = 256 * 1024, signal?: AbortSignal): Promise<number> {
+export async function readTiled(disk: DiskSource, maxDataLength = 256 * 1024, signal?: AbortSignal, hash?: Hash): Promise<number> {
   let next = 0;
   let data = 0;
   for await (const e of disk.extents({ maxDataLength, signal })) {
     checkExtent(e, next, disk.virtualSize, maxDataLength);
     next = e.offset + e.length;
     if (e.kind === 'data') data += e.length;
+    hash?.update(e.kind === 'data' ? e.data : Buffer.alloc(e.length));
   }
   assert.equal(next, disk.virtualSize, `extents end at ${next}, not at the virtual size ${disk.virtualSize}`);
   return data;
@@ -62,22 +72,25 @@ function checkExtent(e: Extent, next: number, size: number, max: number): void {
 }
 
 /** Opens and reads a (possibly damaged) image: 'ok', or the typed error's code; anything else fails the test. */
-async function verdict(c: ReaderCase, image: string, what: string): Promise<string> {
+async function verdict(c: ReaderCase, image: string, what: string, intact?: string): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${HANG_MS} ms (a hang)`)), HANG_MS)));
   const attempt = (async () => {
     const disk = await c.open(image);
+    const hash = createHash('sha256');
     try {
-      await readTiled(disk);
+      await readTiled(disk, undefined, undefined, hash);
     } finally {
       await disk.close();
     }
+    if (intact !== undefined && hash.digest('hex') !== intact) throw new assert.AssertionError({ message: `${what}: read as a different disk, without an error` });
     return 'ok';
   })();
   try {
     return await Promise.race([attempt, hang]);
   } catch (err) {
     if (isVmxferError(err) && !BUG_CODES.has(err.code)) return err.code;
+    if (err instanceof assert.AssertionError) throw err;
     throw new assert.AssertionError({ message: `${what}: not a typed error but ${err instanceof Error ? err.stack : String(err)}` });
   } finally {
     clearTimeout(timer);
@@ -163,19 +176,21 @@ export function readerConformance(c: ReaderCase): void {
       }
     });
 
-    test(`damage: ${MUTATIONS} corrupted words and 5 truncations each read as a disk or refused with a typed error, no hang, bounded memory`, async (t) => {
+    test(`damage: ${MUTATIONS} corrupted words, 5 truncations${c.structural ? ', zeroed structures' : ''} each ${c.detectsAllDamage ? 'read as the intact disk' : 'read as a disk'} or refused with a typed error, no hang, bounded memory`, async (t) => {
       const why = skipped();
       if (why) return t.skip(why);
       const image = await c.small();
       const size = (await readFile(image)).length;
       const seen = new Map<string, number>();
       const edits: Array<[string, (b: Buffer) => Buffer]> = mutations(size).map((m, i) => [`word ${i} at ${m.at}`, (b) => (m.value.copy(b, m.at), b)]);
+      edits.push(...(c.structural?.(await readFile(image)) ?? []));
+      const intact = c.detectsAllDamage ? await sha256File(await c.oracle(image)) : undefined;
       for (const frac of [0.01, 0.25, 0.5, 0.9, 0.999]) edits.push([`cut at ${Math.floor(size * frac)}`, (b) => b.subarray(0, Math.floor(size * frac))]);
       const rssBefore = process.memoryUsage().rss;
       for (const [i, [what, edit]] of edits.entries()) {
         const damaged = await damagedCopy(image, `damage${i}`, edit);
         try {
-          const v = await verdict(c, damaged, `${c.name}, ${what}`);
+          const v = await verdict(c, damaged, `${c.name}, ${what}`, intact);
           seen.set(v, (seen.get(v) ?? 0) + 1);
         } finally {
           await rm(damaged, { force: true });

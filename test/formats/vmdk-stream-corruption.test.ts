@@ -8,6 +8,7 @@ import { SMALL_DISK, buildRealisticDisk } from '../helpers/realistic-disk.js';
 import { fixtureCacheDir, tempDir } from '../helpers/tmp.js';
 import { cachedVmdk } from '../helpers/vmdk-fixtures.js';
 import { vmxfer } from '../helpers/run-command.js';
+import { streamMarkers } from '../helpers/vmdk-markers.js';
 import { fileSize, gnuTar, vmwareStyleOvf } from '../helpers/ova-build.js';
 import { vmdkStreamReader } from '../../agent/formats/vmdk/stream-reader.js';
 import { EXIT_CODES, VmxferError } from '../../agent/core/errors.js';
@@ -18,27 +19,6 @@ import { EXIT_CODES, VmxferError } from '../../agent/core/errors.js';
  * is a typed error, in qemu-img's layout (tables in the head, no footer) and in VMware's (tables after
  * their grains, directory, footer, end-of-stream marker, as vmxfer writes). Never a disk of zeros.
  */
-
-interface Marker {
-  pos: number;
-  val: number;
-  size: number;
-  type: number;
-}
-
-/** Every marker from the first grain on, walked independently of the reader. */
-function markers(buf: Buffer): Marker[] {
-  const out: Marker[] = [];
-  let pos = Number(buf.readBigUInt64LE(64)) * 512;
-  while (pos + 512 <= buf.length) {
-    const m = { pos, val: Number(buf.readBigUInt64LE(pos)), size: buf.readUInt32LE(pos + 8), type: buf.readUInt32LE(pos + 12) };
-    out.push(m);
-    if (m.size > 0) pos += Math.ceil((12 + m.size) / 512) * 512;
-    else if (m.type === 0) break;
-    else pos += 512 * (1 + m.val);
-  }
-  return out;
-}
 
 async function vmwareLayoutVmdk(): Promise<string> {
   const out = join(await fixtureCacheDir(), 'vmdk-corruption-vmxfer-stream.vmdk');
@@ -80,7 +60,7 @@ function patched(image: Buffer, edit: (b: Buffer) => void): Buffer {
 test('vmdk stream, VMware layout (directory, footer, end-of-stream marker): a zeroed or garbled grain marker, table, directory, footer or EOS is a typed error', async () => {
   const image = await readFile(await vmwareLayoutVmdk());
   assert.ok((await readAll(image)) > 0, 'the intact stream reads');
-  const all = markers(image);
+  const all = streamMarkers(image);
   const grains = all.filter((m) => m.size > 0);
   const tables = all.filter((m) => m.size === 0 && m.type === 1);
   const gd = all.find((m) => m.size === 0 && m.type === 2)!;
@@ -111,7 +91,7 @@ test('vmdk stream, VMware layout (directory, footer, end-of-stream marker): a ze
 
 test('vmdk stream, qemu-img layout (tables in the head, no footer): a zeroed grain marker, a moved or dropped grain is a typed error, not the end', async () => {
   const image = await readFile(await cachedVmdk(SMALL_DISK, 'streamOptimized'));
-  const grains = markers(image).filter((m) => m.size > 0);
+  const grains = streamMarkers(image).filter((m) => m.size > 0);
   const mid = grains[Math.floor(grains.length / 2)]!;
   await refused(patched(image, (b) => b.fill(0, mid.pos, mid.pos + 16)), 'VMDK_GRAIN_TABLE_MISMATCH', /after \d+ grains, but the grain tables list \d+/);
   await refused(patched(image, (b) => b.fill(0, mid.pos, mid.pos + 512)), 'VMDK_GRAIN_TABLE_MISMATCH');
@@ -148,7 +128,7 @@ test('CLI: a zeroed grain marker in a VMDK inside an OVA (convert) and in a VMDK
       ['vmware', await readFile(await vmwareLayoutVmdk()), 'VMDK_PREMATURE_END'],
       ['qemu', await readFile(await cachedVmdk(SMALL_DISK, 'streamOptimized')), 'VMDK_GRAIN_TABLE_MISMATCH'],
     ] as const) {
-      const grains = markers(image).filter((m) => m.size > 0);
+      const grains = streamMarkers(image).filter((m) => m.size > 0);
       const mid = grains[Math.floor(grains.length / 2)]!;
       const bad = patched(image, (b) => b.fill(0, mid.pos, mid.pos + 512));
       const sub = join(dir, label);
