@@ -8,14 +8,12 @@ import { emptyExtent, sliceExtent, type Extent, type ExtentRange } from './exten
  * beyond one parent extent.
  */
 export class ChainedDisk implements DiskSource {
-  readonly allocationExact: boolean;
   readonly info: DiskInfo;
 
   constructor(
     private readonly child: DiskSource,
     private readonly parent: DiskSource,
   ) {
-    this.allocationExact = child.allocationExact && parent.allocationExact;
     this.info = { ...child.info, parent: parent.info, files: [...child.info.files, ...parent.info.files] };
   }
 
@@ -25,10 +23,6 @@ export class ChainedDisk implements DiskSource {
 
   extents(opts: ExtentReadOptions = {}): AsyncIterable<Extent> {
     return mergeChain(this.child.extents(opts), this.parent.extents(opts), this.parent.virtualSize);
-  }
-
-  allocation(opts: ExtentReadOptions = {}): AsyncIterable<ExtentRange> {
-    return mergeChain(this.child.allocation(opts), this.parent.allocation(opts), this.parent.virtualSize) as AsyncIterable<ExtentRange>;
   }
 
   async close(): Promise<void> {

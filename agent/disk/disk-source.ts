@@ -1,4 +1,4 @@
-import type { Extent, ExtentRange } from './extent.js';
+import type { Extent } from './extent.js';
 
 /** What `vmxfer inspect` reports about an opened disk. */
 export interface DiskInfo {
@@ -40,12 +40,5 @@ export interface DiskSource {
   readonly virtualSize: number;
   readonly info: DiskInfo;
   extents(opts?: ExtentReadOptions): AsyncIterable<Extent>;
-  /**
-   * The allocation map without data, for writers that must lay out metadata before data.
-   * Readers that know it from tables answer cheaply; `exact === false` means data ranges may
-   * include zeros the image stores (raw files), so a writer that wants tight output scans them.
-   */
-  allocation(opts?: ExtentReadOptions): AsyncIterable<ExtentRange>;
-  readonly allocationExact: boolean;
   close(): Promise<void>;
 }

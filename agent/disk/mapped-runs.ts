@@ -1,6 +1,6 @@
 import { throwIfAborted } from '../core/abort.js';
 import { DEFAULT_MAX_DATA_EXTENT, type ExtentReadOptions } from './disk-source.js';
-import { dataExtent, emptyExtent, type Extent, type ExtentKind, type ExtentRange } from './extent.js';
+import { dataExtent, emptyExtent, type Extent, type ExtentKind } from './extent.js';
 
 /**
  * A piece of a block-mapped image (VHDX, VDI, ...): a virtual range and, for data, where its bytes
@@ -61,9 +61,4 @@ export async function* runsToExtents(runs: AsyncIterable<MappedRun>, read: RunRe
       pos = pieceEnd;
     }
   }
-}
-
-/** The allocation map of runs: merged ranges without data. */
-export async function* runsToRanges(runs: AsyncIterable<MappedRun>): AsyncGenerator<ExtentRange> {
-  for await (const run of coalesceRuns(runs)) yield { kind: run.kind, offset: run.offset, length: run.length };
 }

@@ -1,5 +1,5 @@
 import { DEFAULT_MAX_DATA_EXTENT, type DiskInfo, type DiskSource, type ExtentReadOptions } from '../disk/disk-source.js';
-import { dataExtent, type Extent, type ExtentRange } from '../disk/extent.js';
+import { dataExtent, type Extent } from '../disk/extent.js';
 import { throwIfAborted } from '../core/abort.js';
 import { InternalError } from '../core/errors.js';
 import { CORE } from '../core/error-codes.js';
@@ -10,7 +10,6 @@ import { vmxError } from '../core/errors.js';
  * byte is data, cut into extents of at most maxDataLength. Zero detection is the writer's business.
  */
 export class RawStreamDisk implements DiskSource {
-  readonly allocationExact = false;
   readonly info: DiskInfo;
   private consumed = false;
 
@@ -40,10 +39,6 @@ export class RawStreamDisk implements DiskSource {
     if (pos !== this.virtualSize) {
       throw vmxError(CORE.TRUNCATED, `the stream ended after ${pos} of ${this.virtualSize} bytes`, { file: this.name, offset: pos });
     }
-  }
-
-  async *allocation(): AsyncGenerator<ExtentRange> {
-    if (this.virtualSize > 0) yield { kind: 'data', offset: 0, length: this.virtualSize };
   }
 
   async close(): Promise<void> {}

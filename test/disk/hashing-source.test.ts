@@ -18,11 +18,9 @@ function fakeDisk(): { disk: DiskSource; sha256: string } {
   const disk = {
     virtualSize: size,
     info: { format: 'test', virtualSize: size, files: [], warnings: [] },
-    allocationExact: true,
     async *extents() {
       yield* extents;
     },
-    async *allocation() {},
     close: async () => undefined,
   } as DiskSource;
   return { disk, sha256 };

@@ -40,7 +40,7 @@ test('raw reader over a sparse file: holes come out as unallocated extents and a
     assert.equal(read.data + read.unallocated, 256 * MiB);
     assert.equal(disk.info.allocatedBytes, read.data);
     let mapped = 0;
-    for await (const r of disk.allocation()) if (r.kind === 'data') mapped += r.length;
+    for await (const r of disk.extents()) if (r.kind === 'data') mapped += r.length;
     assert.equal(mapped, read.data);
     await assertSourceMatchesRaw(disk, await qemuToRaw(path, dir, 'raw'));
     await disk.close();

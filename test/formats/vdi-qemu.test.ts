@@ -64,7 +64,7 @@ test('vdi: a block map entry patched to 0xFFFFFFFE (discarded) reads as zeros, t
     const disk = await openDisk(image);
     assert.equal(disk.info.details?.['discardedBlocks'], 1);
     const kinds: string[] = [];
-    for await (const r of disk.allocation()) if (r.offset <= block * blockSize && block * blockSize < r.offset + r.length) kinds.push(r.kind);
+    for await (const r of disk.extents()) if (r.offset <= block * blockSize && block * blockSize < r.offset + r.length) kinds.push(r.kind);
     assert.deepEqual(kinds, ['zero']);
     await assertSourceMatchesRaw(disk, expected);
     await disk.close();

@@ -90,7 +90,7 @@ test('vhdx log: a non-empty log is replayed in memory (payload, zero and BAT wri
     assert.ok(disk.info.warnings.some((w) => w.includes('replayed in memory')));
     const kinds: string[] = [];
     const z = p.zeroedBlock * MiB;
-    for await (const r of disk.allocation()) if (r.offset < z + MiB && r.offset + r.length > z) kinds.push(r.kind);
+    for await (const r of disk.extents()) if (r.offset < z + MiB && r.offset + r.length > z) kinds.push(r.kind);
     assert.deepEqual(kinds, ['zero'], `block ${p.zeroedBlock} is ZERO after the BAT sector was replayed`);
     await assertSourceMatchesRaw(disk, p.expected);
     await disk.close();

@@ -276,12 +276,10 @@ test('a source whose extents leave a gap is refused with VMX_SOURCE_EXTENTS', as
   const gappy: DiskSource = {
     virtualSize: 4 * MiB,
     info: { format: 'test', virtualSize: 4 * MiB, files: [], warnings: [] },
-    allocationExact: true,
     async *extents(): AsyncGenerator<Extent> {
       yield { kind: 'data', offset: 0, length: 65536, data: Buffer.alloc(65536, 1) };
       yield { kind: 'zero', offset: 131072, length: 4 * MiB - 131072 };
     },
-    async *allocation() {},
     async close() {},
   };
   await assert.rejects(

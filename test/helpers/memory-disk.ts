@@ -1,17 +1,13 @@
 import type { DiskSource, ExtentReadOptions } from '../../agent/disk/disk-source.js';
-import type { Extent, ExtentRange } from '../../agent/disk/extent.js';
+import type { Extent } from '../../agent/disk/extent.js';
 
 /** A DiskSource from a literal list of extents, for unit tests of generic pipeline pieces. */
 export function memoryDisk(virtualSize: number, extents: Extent[]): DiskSource {
   return {
     virtualSize,
-    allocationExact: true,
     info: { format: 'memory', virtualSize, files: [], warnings: [] },
     async *extents(_opts?: ExtentReadOptions) {
       yield* extents;
-    },
-    async *allocation(): AsyncGenerator<ExtentRange> {
-      for (const e of extents) yield { kind: e.kind, offset: e.offset, length: e.length };
     },
     async close() {},
   };

@@ -82,9 +82,7 @@ export function withMaxDataLength(disk: DiskSource, max: number): DiskSource {
   return {
     virtualSize: disk.virtualSize,
     info: disk.info,
-    allocationExact: disk.allocationExact,
     extents: (opts: ExtentReadOptions = {}) => disk.extents({ ...opts, maxDataLength: max }),
-    allocation: (opts?: ExtentReadOptions) => disk.allocation(opts),
     close: () => disk.close(),
   };
 }

@@ -59,11 +59,7 @@ function declaredDisk(virtualSize: number): DiskSource {
   return {
     virtualSize,
     info: { format: 'raw', virtualSize, files: ['declared'], warnings: [] },
-    allocationExact: true,
     async *extents() {
-      yield emptyExtent('unallocated', 0, virtualSize);
-    },
-    async *allocation() {
       yield emptyExtent('unallocated', 0, virtualSize);
     },
     close: async () => undefined,

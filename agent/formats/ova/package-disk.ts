@@ -1,5 +1,5 @@
 import type { DiskInfo, DiskSource, ExtentReadOptions } from '../../disk/disk-source.js';
-import type { Extent, ExtentRange } from '../../disk/extent.js';
+import type { Extent } from '../../disk/extent.js';
 import { CORE } from '../../core/error-codes.js';
 import { isVmxferError, vmxError } from '../../core/errors.js';
 import { OVA } from './error-codes.js';
@@ -29,14 +29,6 @@ export class PackageDisk implements DiskSource {
 
   get virtualSize(): number {
     return this.inner.virtualSize;
-  }
-
-  get allocationExact(): boolean {
-    return this.inner.allocationExact;
-  }
-
-  allocation(opts?: ExtentReadOptions): AsyncIterable<ExtentRange> {
-    return this.inner.allocation(opts);
   }
 
   extents(opts: ExtentReadOptions = {}): AsyncIterable<Extent> {

@@ -1,5 +1,5 @@
 import { DEFAULT_MAX_DATA_EXTENT, type DiskInfo, type DiskSource, type ExtentReadOptions } from '../../disk/disk-source.js';
-import { dataExtent, emptyExtent, type Extent, type ExtentRange } from '../../disk/extent.js';
+import { dataExtent, emptyExtent, type Extent } from '../../disk/extent.js';
 import { throwIfAborted } from '../../core/abort.js';
 import { readCompressedCluster } from './compressed-cluster.js';
 import type { Qcow2Image } from './qcow2-image.js';
@@ -13,7 +13,6 @@ type Run = { kind: 'data'; offset: number; length: number; host: number } | { ki
  * clusters are inflated one at a time; zero and unallocated stretches become single extents.
  */
 export class Qcow2Disk implements DiskSource {
-  readonly allocationExact = true;
 
   constructor(
     private readonly image: Qcow2Image,
@@ -41,22 +40,6 @@ export class Qcow2Disk implements DiskSource {
       }
     }
     if (run) yield* this.flush(run, max, allocate, opts.signal);
-  }
-
-  async *allocation(opts: ExtentReadOptions = {}): AsyncGenerator<ExtentRange> {
-    let run: ExtentRange | undefined;
-    for await (const batch of this.image.pieces(opts.signal)) {
-      for (const p of batch) {
-        const kind = p.kind === 'compressed' ? 'data' : p.kind;
-        if (run && run.kind === kind) {
-          run = { kind, offset: run.offset, length: run.length + p.length };
-          continue;
-        }
-        if (run) yield run;
-        run = { kind, offset: p.offset, length: p.length };
-      }
-    }
-    if (run) yield run;
   }
 
   /** Reads a coalesced run in pieces of at most `max` bytes (one positional read each). */

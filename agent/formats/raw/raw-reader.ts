@@ -1,6 +1,6 @@
 import type { DiskInfo, DiskSource, ExtentReadOptions } from '../../disk/disk-source.js';
-import type { Extent, ExtentRange } from '../../disk/extent.js';
-import { runsToExtents, runsToRanges, type MappedRun } from '../../disk/mapped-runs.js';
+import type { Extent } from '../../disk/extent.js';
+import { runsToExtents, type MappedRun } from '../../disk/mapped-runs.js';
 import { throwIfAborted } from '../../core/abort.js';
 import { fileDataRanges } from '../../io/file-data-ranges.js';
 import { RandomAccessFile } from '../../io/random-access-file.js';
@@ -12,7 +12,6 @@ import type { FormatReader } from '../format-reader.js';
  * stored byte is data, zeros included (zero detection is the writer's business).
  */
 export class RawDisk implements DiskSource {
-  readonly allocationExact = false;
   readonly info: DiskInfo;
 
   constructor(private readonly file: RandomAccessFile) {
@@ -25,10 +24,6 @@ export class RawDisk implements DiskSource {
 
   extents(opts: ExtentReadOptions = {}): AsyncGenerator<Extent> {
     return runsToExtents(this.runs(opts.signal), (at, buf) => this.file.readInto(buf, at), opts);
-  }
-
-  allocation(opts: ExtentReadOptions = {}): AsyncGenerator<ExtentRange> {
-    return runsToRanges(this.runs(opts.signal));
   }
 
   /** The file as runs: data where the file stores bytes, unallocated over its holes. */

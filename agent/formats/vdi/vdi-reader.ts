@@ -1,6 +1,6 @@
 import type { DiskInfo, DiskSource, ExtentReadOptions } from '../../disk/disk-source.js';
-import type { Extent, ExtentRange } from '../../disk/extent.js';
-import { runsToExtents, runsToRanges } from '../../disk/mapped-runs.js';
+import type { Extent } from '../../disk/extent.js';
+import { runsToExtents } from '../../disk/mapped-runs.js';
 import { RandomAccessFile } from '../../io/random-access-file.js';
 import type { FormatReader } from '../format-reader.js';
 import { vdiRuns } from './block-map.js';
@@ -8,7 +8,6 @@ import { IMAGE_TYPE, readVdiHeader, VDI_SIGNATURE, type VdiHeader } from './vdi-
 
 /** A VirtualBox VDI image (dynamic or static) as a DiskSource. */
 export class VdiDisk implements DiskSource {
-  readonly allocationExact = true;
 
   constructor(
     private readonly file: RandomAccessFile,
@@ -23,10 +22,6 @@ export class VdiDisk implements DiskSource {
   extents(opts: ExtentReadOptions = {}): AsyncIterable<Extent> {
     const read = (fileOffset: number, buf: Buffer) => this.file.readInto(buf, fileOffset, 'VDI data block');
     return runsToExtents(vdiRuns(this.file, this.header, opts.signal), read, opts);
-  }
-
-  allocation(opts: ExtentReadOptions = {}): AsyncIterable<ExtentRange> {
-    return runsToRanges(vdiRuns(this.file, this.header, opts.signal));
   }
 
   close(): Promise<void> {

@@ -1,17 +1,15 @@
 import type { DiskInfo, DiskSource, ExtentReadOptions } from '../../disk/disk-source.js';
-import type { Extent, ExtentRange } from '../../disk/extent.js';
+import type { Extent } from '../../disk/extent.js';
 import type { RandomAccessFile } from '../../io/random-access-file.js';
 import type { BlockLayout } from './block-allocation-table.js';
 import { mappedRanges } from './block-ranges.js';
-import { rangesToAllocation, rangesToExtents } from './range-extents.js';
+import { rangesToExtents } from './range-extents.js';
 
 /**
  * A dynamic or differencing VHD on its own: what this file stores. Unallocated extents read as zeros
  * for a dynamic disk; a differencing disk is wrapped in a ChainedDisk so they read from the parent.
  */
 export class DynamicVhd implements DiskSource {
-  /** Allocated blocks may hold zeros (writers fill whole blocks), so the map is not exact. */
-  readonly allocationExact = false;
 
   constructor(
     private readonly file: RandomAccessFile,
@@ -22,10 +20,6 @@ export class DynamicVhd implements DiskSource {
 
   extents(opts: ExtentReadOptions = {}): AsyncIterable<Extent> {
     return rangesToExtents(this.file, mappedRanges(this.file, this.layout, this.virtualSize, opts.signal), opts);
-  }
-
-  allocation(opts: ExtentReadOptions = {}): AsyncIterable<ExtentRange> {
-    return rangesToAllocation(mappedRanges(this.file, this.layout, this.virtualSize, opts.signal), opts.signal);
   }
 
   close(): Promise<void> {

@@ -1,11 +1,10 @@
 import { throwIfAborted } from '../../core/abort.js';
 import { DEFAULT_MAX_DATA_EXTENT, type DiskInfo, type DiskSource, type ExtentReadOptions } from '../../disk/disk-source.js';
-import { dataExtent, type Extent, type ExtentRange } from '../../disk/extent.js';
+import { dataExtent, type Extent } from '../../disk/extent.js';
 import type { RandomAccessFile } from '../../io/random-access-file.js';
 
 /** VHD spec, "Fixed Hard Disk Image": the disk's bytes from offset 0, then the footer. */
 export class FixedVhd implements DiskSource {
-  readonly allocationExact = false;
 
   constructor(
     private readonly file: RandomAccessFile,
@@ -22,10 +21,6 @@ export class FixedVhd implements DiskSource {
       await this.file.readInto(buf, pos, 'fixed disk data');
       yield dataExtent(pos, buf);
     }
-  }
-
-  async *allocation(): AsyncGenerator<ExtentRange> {
-    if (this.virtualSize > 0) yield { kind: 'data', offset: 0, length: this.virtualSize };
   }
 
   close(): Promise<void> {

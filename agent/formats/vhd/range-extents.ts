@@ -54,18 +54,3 @@ export async function* rangesToExtents(file: RandomAccessFile, ranges: AsyncIter
   if (e) yield e;
   if (hole) yield emptyExtent('unallocated', hole.offset, hole.length);
 }
-
-/** The allocation map: mapped ranges without their bytes, adjacent data ranges merged. */
-export async function* rangesToAllocation(ranges: AsyncIterable<MappedRange>, signal?: AbortSignal) {
-  let pending: { kind: 'data' | 'unallocated'; offset: number; length: number } | undefined;
-  for await (const r of ranges) {
-    throwIfAborted(signal);
-    if (pending && pending.kind === r.kind) {
-      pending.length += r.length;
-      continue;
-    }
-    if (pending) yield pending;
-    pending = { kind: r.kind, offset: r.offset, length: r.length };
-  }
-  if (pending) yield pending;
-}

@@ -1,6 +1,6 @@
 import type { DiskInfo, DiskSource, ExtentReadOptions } from '../../disk/disk-source.js';
-import type { Extent, ExtentRange } from '../../disk/extent.js';
-import { runsToExtents, runsToRanges } from '../../disk/mapped-runs.js';
+import type { Extent } from '../../disk/extent.js';
+import { runsToExtents } from '../../disk/mapped-runs.js';
 import type { RandomAccessFile } from '../../io/random-access-file.js';
 import { blockRuns, type BlockMap } from './block-runs.js';
 
@@ -10,7 +10,6 @@ import { blockRuns, type BlockMap } from './block-runs.js';
  * reader, so here unallocated simply means "not in this file".
  */
 export class VhdxDisk implements DiskSource {
-  readonly allocationExact = true;
 
   constructor(
     private readonly file: RandomAccessFile,
@@ -25,10 +24,6 @@ export class VhdxDisk implements DiskSource {
   extents(opts: ExtentReadOptions = {}): AsyncIterable<Extent> {
     const read = (fileOffset: number, buf: Buffer) => this.map.image.readInto(buf, fileOffset, 'VHDX payload block');
     return runsToExtents(blockRuns(this.map, opts.signal), read, opts);
-  }
-
-  allocation(opts: ExtentReadOptions = {}): AsyncIterable<ExtentRange> {
-    return runsToRanges(blockRuns(this.map, opts.signal));
   }
 
   close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Extent, ExtentRange } from '../../disk/extent.js';
+import type { Extent } from '../../disk/extent.js';
 
 /** How a component reads: the caller's bounds, already defaulted. */
 export interface ComponentReadOptions {
@@ -17,9 +17,6 @@ export interface VmdkComponent {
   readonly size: number;
   /** Bytes it stores itself (data grains and zeroed grains; whole size for flat files). */
   readonly allocatedBytes: number;
-  /** False for flat files: their data ranges may hold zeros. */
-  readonly allocationExact: boolean;
   extents(opts: ComponentReadOptions): AsyncIterable<Extent>;
-  allocation(signal: AbortSignal | undefined): AsyncIterable<ExtentRange>;
   close(): Promise<void>;
 }

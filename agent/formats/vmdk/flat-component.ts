@@ -1,4 +1,4 @@
-import { dataExtent, type Extent, type ExtentRange } from '../../disk/extent.js';
+import { dataExtent, type Extent } from '../../disk/extent.js';
 import { throwIfAborted } from '../../core/abort.js';
 import { vmxError } from '../../core/errors.js';
 import type { RandomAccessFile } from '../../io/random-access-file.js';
@@ -8,7 +8,6 @@ import { SECTOR } from './sparse-header.js';
 
 /** A FLAT or VMFS extent (VMDK 5.0 §"Simple Extents"): the sectors as they are, from `offsetSectors` on. */
 export class FlatComponent implements VmdkComponent {
-  readonly allocationExact = false;
   private readonly start: number;
 
   constructor(
@@ -33,10 +32,6 @@ export class FlatComponent implements VmdkComponent {
       await this.file.readInto(buf, this.start + pos, 'flat extent data');
       yield dataExtent(pos, buf);
     }
-  }
-
-  async *allocation(): AsyncGenerator<ExtentRange> {
-    yield { kind: 'data', offset: 0, length: this.size };
   }
 
   close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ExtentKind, ExtentRange } from '../../disk/extent.js';
+import type { ExtentKind } from '../../disk/extent.js';
 import type { GrainPiece } from './grain-map.js';
 
 /** A part of one grain: all of it, or a slice when a grain is larger than maxDataLength. */
@@ -59,18 +59,4 @@ function canExtend(cur: GrainRun, s: GrainSlice, maxLen: number): boolean {
   if (s.kind !== 'data') return true;
   if (cur.compressed !== s.compressed || cur.length + s.length > maxLen) return false;
   return s.compressed || cur.filePos + cur.length === s.filePos;
-}
-
-/** The allocation map: adjacent ranges of one kind merged, data included. */
-export async function* mergeRanges(pieces: AsyncIterable<ExtentRange>): AsyncGenerator<ExtentRange> {
-  let cur: { kind: ExtentRange['kind']; offset: number; length: number } | undefined;
-  for await (const p of pieces) {
-    if (cur && cur.kind === p.kind && cur.offset + cur.length === p.offset) {
-      cur.length += p.length;
-      continue;
-    }
-    if (cur) yield cur;
-    cur = { kind: p.kind, offset: p.offset, length: p.length };
-  }
-  if (cur) yield cur;
 }

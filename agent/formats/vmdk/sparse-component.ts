@@ -1,4 +1,4 @@
-import { dataExtent, emptyExtent, type Extent, type ExtentRange } from '../../disk/extent.js';
+import { dataExtent, emptyExtent, type Extent } from '../../disk/extent.js';
 import { throwIfAborted } from '../../core/abort.js';
 import { vmxError } from '../../core/errors.js';
 import type { RandomAccessFile } from '../../io/random-access-file.js';
@@ -6,7 +6,7 @@ import type { ComponentReadOptions, VmdkComponent } from './component.js';
 import { GRAIN_HEADER_BYTES, checkGrainHeader, inflateGrain, readGrainHeader } from './compressed-grain.js';
 import { VMDK } from './error-codes.js';
 import { checkMetadataPlace, grainPieces, type SparseLayout } from './grain-map.js';
-import { coalesceGrains, mergeRanges, type GrainSlice } from './grain-runs.js';
+import { coalesceGrains, type GrainSlice } from './grain-runs.js';
 import { SECTOR, gtCount, parseSparseHeader, type SparseHeader } from './sparse-header.js';
 
 /**
@@ -14,7 +14,6 @@ import { SECTOR, gtCount, parseSparseHeader, type SparseHeader } from './sparse-
  * (§"Stream-Optimized Compressed Sparse Extents"), read through its grain directory.
  */
 export class SparseComponent implements VmdkComponent {
-  readonly allocationExact = true;
   private lastGrain: { filePos: number; data: Buffer } | undefined;
 
   private constructor(
@@ -61,10 +60,6 @@ export class SparseComponent implements VmdkComponent {
       }
       yield dataExtent(run.offset, buf);
     }
-  }
-
-  allocation(signal: AbortSignal | undefined): AsyncIterable<ExtentRange> {
-    return mergeRanges(grainPieces(this.layout, signal));
   }
 
   close(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { DEFAULT_MAX_DATA_EXTENT, type DiskInfo, type DiskSource, type ExtentReadOptions } from '../../disk/disk-source.js';
-import { dataExtent, emptyExtent, type Extent, type ExtentRange } from '../../disk/extent.js';
+import { dataExtent, emptyExtent, type Extent } from '../../disk/extent.js';
 import { throwIfAborted } from '../../core/abort.js';
 import { CORE } from '../../core/error-codes.js';
 import { vmxError } from '../../core/errors.js';
@@ -68,7 +68,6 @@ async function skipTo(bytes: StreamBytes, target: number, name: string, what: st
 }
 
 class StreamVmdkDisk implements DiskSource {
-  readonly allocationExact = false;
   readonly info: DiskInfo;
   readonly virtualSize: number;
   private consumed = false;
@@ -84,11 +83,6 @@ class StreamVmdkDisk implements DiskSource {
     const subformat = descriptor?.createType ?? 'streamOptimized';
     this.info = { ...vmdkInfo({ subformat, components: [], files: [name], header, descriptor }), virtualSize: this.virtualSize };
     delete this.info.allocatedBytes;
-  }
-
-  /** Streams cannot be read twice; this map only says "anything may be data". */
-  async *allocation(): AsyncGenerator<ExtentRange> {
-    if (this.virtualSize > 0) yield { kind: 'data', offset: 0, length: this.virtualSize };
   }
 
   extents(opts: ExtentReadOptions = {}): AsyncIterable<Extent> {

@@ -1,18 +1,16 @@
 import { DEFAULT_MAX_DATA_EXTENT, type DiskInfo, type DiskSource, type ExtentReadOptions } from '../../disk/disk-source.js';
-import { dataExtent, emptyExtent, type Extent, type ExtentRange } from '../../disk/extent.js';
+import { dataExtent, emptyExtent, type Extent } from '../../disk/extent.js';
 import type { ComponentReadOptions, VmdkComponent } from './component.js';
 
 /** A VMDK's extents laid end to end, as the descriptor orders them (VMDK 5.0 §"Extent Descriptions"). */
 export class VmdkDisk implements DiskSource {
   readonly virtualSize: number;
-  readonly allocationExact: boolean;
 
   constructor(
     private readonly components: readonly VmdkComponent[],
     readonly info: DiskInfo,
   ) {
     this.virtualSize = components.reduce((n, c) => n + c.size, 0);
-    this.allocationExact = components.every((c) => c.allocationExact);
   }
 
   async *extents(opts: ExtentReadOptions = {}): AsyncGenerator<Extent> {
@@ -24,14 +22,6 @@ export class VmdkDisk implements DiskSource {
     let base = 0;
     for (const c of this.components) {
       for await (const e of c.extents(copts)) yield e.kind === 'data' ? dataExtent(base + e.offset, e.data) : emptyExtent(e.kind, base + e.offset, e.length);
-      base += c.size;
-    }
-  }
-
-  async *allocation(opts: ExtentReadOptions = {}): AsyncGenerator<ExtentRange> {
-    let base = 0;
-    for (const c of this.components) {
-      for await (const r of c.allocation(opts.signal)) yield { kind: r.kind, offset: base + r.offset, length: r.length };
       base += c.size;
     }
   }

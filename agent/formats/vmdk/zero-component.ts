@@ -1,18 +1,13 @@
-import { emptyExtent, type Extent, type ExtentRange } from '../../disk/extent.js';
+import { emptyExtent, type Extent } from '../../disk/extent.js';
 import type { VmdkComponent } from './component.js';
 
 /** A ZERO extent (VMDK 5.0 §"Extent Descriptions", type ZERO): reads as zeros, stores nothing. */
 export class ZeroComponent implements VmdkComponent {
   readonly allocatedBytes = 0;
-  readonly allocationExact = true;
 
   constructor(readonly size: number) {}
 
   async *extents(): AsyncGenerator<Extent> {
-    yield emptyExtent('zero', 0, this.size);
-  }
-
-  async *allocation(): AsyncGenerator<ExtentRange> {
     yield emptyExtent('zero', 0, this.size);
   }
 
