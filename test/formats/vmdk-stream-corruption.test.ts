@@ -121,7 +121,7 @@ async function ovaAround(dir: string, vmdk: Buffer, capacity: number): Promise<s
   return gnuTar(stage, join(dir, 'vm.ova'), ['vm.ovf', 'vm-disk1.vmdk'], 'ustar');
 }
 
-test('CLI: a zeroed grain marker in a VMDK inside an OVA (convert) and in a VMDK object (download --to raw) exits 3 with the code, not a disk of zeros', async () => {
+test('CLI: a zeroed grain marker in a VMDK inside an OVA (convert, upload --as vhd) and in a VMDK object (download --to raw) exits 3 with the code, not a disk of zeros', async () => {
   const { dir, cleanup } = await tempDir();
   try {
     for (const [label, image, code] of [
@@ -139,6 +139,10 @@ test('CLI: a zeroed grain marker in a VMDK inside an OVA (convert) and in a VMDK
       assert.match(conv.stderr, new RegExp(`\\[${code}\\]`));
       const bucket = join(sub, 'bucket');
       await mkdir(bucket);
+      const up = await vmxfer(['upload', ova, `file://${bucket}/vm.vhd`, '--as', 'vhd', '--state-dir', join(sub, 'state')]);
+      assert.equal(up.code, EXIT_CODES['invalid-input'], `${label} OVA upload --as vhd: ${up.stderr}`);
+      assert.match(up.stderr, new RegExp(`\\[${code}\\]`));
+      assert.ok(!existsSync(join(bucket, 'vm.vhd')), 'no object was completed from the damaged disk');
       await writeFile(join(bucket, 'disk.vmdk'), bad);
       const down = await vmxfer(['download', `file://${bucket}/disk.vmdk`, join(sub, 'down.raw'), '--to', 'raw', '--state-dir', join(sub, 'state')]);
       assert.equal(down.code, EXIT_CODES['invalid-input'], `${label} download --to raw: ${down.stderr}`);
