@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import pLimit from 'p-limit';
-import { vmxError, InternalError } from '../core/errors.js';
+import { vmxError, InternalError, VmxferError } from '../core/errors.js';
 import { CORE } from '../core/error-codes.js';
 import { ProgressTracker } from '../core/progress.js';
 import { throwIfAborted } from '../core/abort.js';
@@ -18,8 +18,8 @@ import { checkpointId, type CheckpointPart, type UploadCheckpoint } from './uplo
 import { openUploadSource, type UploadSource } from './upload-source.js';
 import { fsError } from '../io/random-access-file.js';
 import { crc64 } from '../hashing/crc64.js';
-import { randomBytes } from 'node:crypto';
-import type { ImageIdentity } from '../formats/format-writer.js';
+import { createHash } from 'node:crypto';
+import type { EncoderSettings, ImageIdentity } from '../formats/format-writer.js';
 import type { WorkerPool } from '../pipeline/worker-pool.js';
 import { ChunkFingerprinter } from '../hashing/fingerprint.js';
 import { allocAligned } from '../io/aligned-buffer.js';
@@ -37,7 +37,14 @@ export interface UploadRequest {
   parent?: string | undefined;
   partSize?: number | undefined;
   concurrency: number;
-  resume: boolean;
+  /**
+   * true: continue the checkpoint's upload (none is an error); false: start afresh;
+   * 'if-compatible': continue it when it belongs to this job (same source, options and encoder),
+   * otherwise abort its upload, replace it and start afresh (the daemon after a restart).
+   */
+  resume: boolean | 'if-compatible';
+  /** A sentence worth telling the user (a checkpoint replaced). */
+  onNote?: ((sentence: string) => void) | undefined;
   checkpoints: CheckpointStore<UploadCheckpoint>;
   uploadOptions?: UploadOptions | undefined;
   bandwidth?: TokenBucket | undefined;
@@ -92,29 +99,18 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
   });
   checkUserTags(req.uploadOptions?.tags);
   const id = checkpointId(req.source, req.destination);
-  const prior = req.resume ? await loadForResume(req, id) : undefined;
-  const identity = prior ? identityOf(prior) : newIdentity();
-  const src = await openUploadSource(
-    req.source,
-    req.as,
-    {
-      from: req.from,
-      parent: req.parent,
-      identity,
-      signal: req.signal,
-      pool: req.pool,
-      chunkBytes: req.chunkBytes,
-      fingerprinter: await ChunkFingerprinter.create('xxh64'),
-      priorFingerprints: prior?.source.fingerprints,
-    },
-    progress,
-  );
+  const source = { path: req.source, size: st.size, mtimeMs: st.mtimeMs };
+  const found = await findCheckpoint(req, id);
+  let job: OpenedJob;
   try {
-    const partSize = choosePartSize(src.maxOutputSize, req.sink.limits, req.partSize);
-    if (src.patchableHead > partSize) throw new InternalError(CORE.INTERNAL, `writer head ${src.patchableHead} exceeds part size ${partSize}`);
-    const options = { as: req.as, partSize, encoder: src.encoderIdentity };
-    const source = { path: req.source, size: st.size, mtimeMs: st.mtimeMs };
-    const cp = prior ? await reconcile(req, prior, source, options) : await begin(req, id, source, { ...options, identity: identityText(identity) });
+    job = await openJob(req, id, source, found, progress);
+  } catch (err) {
+    if (!found || req.resume !== 'if-compatible' || !isIncompatible(err)) throw err;
+    await discardCheckpoint(req, found, (err as Error).message);
+    job = await openJob(req, id, source, undefined, progress);
+  }
+  const { src, cp, partSize } = job;
+  try {
     progress.phase('uploading');
     const state = await sendParts(req, cp, src, partSize, progress);
     progress.phase('verifying');
@@ -148,8 +144,100 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
   }
 }
 
-function newIdentity(): ImageIdentity {
-  return { createdAtMs: Date.now(), uniqueId: randomBytes(16).toString('hex') };
+interface OpenedJob {
+  src: UploadSource;
+  cp: UploadCheckpoint;
+  partSize: number;
+}
+
+/**
+ * Opens the source with the identity and encoder of `prior` (a resume) or new ones, chooses the part
+ * size, then reconciles `prior` with the store or begins a new upload. Nothing is created at the
+ * store before the part size and the encoder are known to work.
+ */
+async function openJob(req: UploadRequest, id: string, source: UploadCheckpoint['source'], prior: UploadCheckpoint | undefined, progress: ProgressTracker): Promise<OpenedJob> {
+  const identity = prior ? identityOf(prior) : imageIdentity(req, source);
+  const src = await openUploadSource(
+    req.source,
+    req.as,
+    {
+      from: req.from,
+      parent: req.parent,
+      identity,
+      encoder: prior ? encoderOf(prior) : undefined,
+      signal: req.signal,
+      pool: req.pool,
+      chunkBytes: req.chunkBytes,
+      fingerprinter: await ChunkFingerprinter.create('xxh64'),
+      priorFingerprints: prior?.source.fingerprints,
+    },
+    progress,
+  );
+  try {
+    const partSize = choosePartSize(src.maxOutputSize, req.sink.limits, req.partSize);
+    if (src.patchableHead > partSize) throw new InternalError(CORE.INTERNAL, `writer head ${src.patchableHead} exceeds part size ${partSize}`);
+    const options = { as: req.as, partSize, ...encoderOptions(src.encoder) };
+    const cp = prior ? await reconcile(req, prior, source, options) : await begin(req, id, source, { ...options, identity: identityText(identity) });
+    return { src, cp, partSize };
+  } catch (err) {
+    await src.close();
+    throw err;
+  }
+}
+
+/** The checkpoint to resume: required with --resume, looked for with 'if-compatible', ignored otherwise. */
+async function findCheckpoint(req: UploadRequest, id: string): Promise<UploadCheckpoint | undefined> {
+  if (req.resume === false) return undefined;
+  if (req.resume === true) return loadForResume(req, id);
+  try {
+    return await req.checkpoints.load(id);
+  } catch (err) {
+    if (!(err instanceof VmxferError) || err.code !== TRANSFER.CHECKPOINT_CORRUPT.code) throw err;
+    req.onNote?.(`checkpoint ${id} for ${req.source} -> ${req.destination} is unreadable and is replaced: ${err.message}`);
+    await req.checkpoints.delete(id);
+    return undefined;
+  }
+}
+
+/** Refusals that mean "this checkpoint belongs to another job", not "something is wrong with this one". */
+function isIncompatible(err: unknown): boolean {
+  return err instanceof VmxferError && (err.code === TRANSFER.RESUME_MISMATCH.code || err.code === TRANSFER.RESUME_ENCODER.code || err.code === TRANSFER.CHECKPOINT_CORRUPT.code);
+}
+
+/** Drops a checkpoint another job left: its pending upload is aborted at the store (best effort) so no parts stay staged. */
+async function discardCheckpoint(req: UploadRequest, cp: UploadCheckpoint, why: string): Promise<void> {
+  const aborted = await req.sink.abortUpload(req.key, cp.uploadId, req.signal).then(
+    () => 'aborted at the store',
+    (err: unknown) => `not aborted at the store (${(err as Error).message})`,
+  );
+  await req.checkpoints.delete(cp.id);
+  req.onNote?.(`the checkpoint of an earlier upload of ${req.source} -> ${req.destination} does not fit this job and is replaced (${why}); its upload ${cp.uploadId} was ${aborted}`);
+}
+
+/**
+ * The stamp a format writes where it would take the clock or a random generator (VHD Unique Id and
+ * Time Stamp, VMDK CIDs, OVA member times), derived from the source and the options: a resume, or
+ * an upload repeated from the start, regenerates the same bytes.
+ */
+function imageIdentity(req: UploadRequest, source: UploadCheckpoint['source']): ImageIdentity {
+  const uniqueId = createHash('sha256')
+    .update(['vmxfer-image-identity', source.size, source.mtimeMs, req.as, req.from ?? '', req.parent ?? ''].join('\0'))
+    .digest('hex')
+    .slice(0, 32);
+  return { createdAtMs: Math.floor(source.mtimeMs), uniqueId };
+}
+
+function encoderOptions(e: EncoderSettings): Record<string, string | number> {
+  return { writer: e.writer, ...(e.compressor === undefined ? {} : { compressor: e.compressor }), ...(e.level === undefined ? {} : { level: e.level }) };
+}
+
+/** The encoder the checkpoint recorded; a checkpoint from before encoders were recorded cannot be reproduced. */
+function encoderOf(cp: UploadCheckpoint): EncoderSettings {
+  const o = cp.options;
+  if (typeof o.writer !== 'string') {
+    throw vmxError(TRANSFER.RESUME_ENCODER, `checkpoint ${cp.id} does not record its writer version, compressor and level (written by an older vmxfer: "${String(o.encoder)}"); start the upload again without --resume`);
+  }
+  return { writer: o.writer, compressor: typeof o.compressor === 'string' ? o.compressor : undefined, level: typeof o.level === 'number' ? o.level : undefined };
 }
 
 function identityText(i: ImageIdentity): string {
