@@ -25,7 +25,7 @@ export function choosePartSize(maxOutput: number, limits: StoreLimits, requested
   const maxPartSize = Math.min(limits.maxPartSize, MAX_PART_SIZE);
   if (requested !== undefined) {
     if (requested < limits.minPartSize || requested > maxPartSize) {
-      const whose = requested > MAX_PART_SIZE && requested <= limits.maxPartSize ? `vmxfer's limit of ${formatBytes(MAX_PART_SIZE)} (a part is read and hashed in one buffer; the store would allow ${formatBytes(limits.maxPartSize)})` : `the store's limits ${formatBytes(limits.minPartSize)}..${formatBytes(maxPartSize)}`;
+      const whose = requested > MAX_PART_SIZE && requested <= limits.maxPartSize ? `vmxfer's limit of ${MAX_PART_SIZE / MiB} MiB (a part is read and hashed in one buffer; the store would allow ${formatBytes(limits.maxPartSize)})` : `the store's limits ${formatBytes(limits.minPartSize)}..${formatBytes(maxPartSize)}`;
       throw vmxError(TRANSFER.PART_SIZE, `part size ${formatBytes(requested)} is outside ${whose}`);
     }
     if (requested < exact) {

@@ -295,6 +295,7 @@ interface SendState {
 }
 
 async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSource, partSize: number, progress: ProgressTracker): Promise<SendState> {
+  const bufferBytes = Math.min(partSize, Math.max(src.maxOutputSize, 1));
   const confirmed = new Map(cp.parts.map((p) => [p.partNumber, p]));
   const done = new Map<number, CheckpointPart>();
   const state: SendState = { parts: [], sent: 0, skipped: 0, outputSha256: undefined };
@@ -339,12 +340,13 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
       req.onPart?.({ partNumber: part.partNumber, state: 'failed', size: part.body.length, seconds: (performance.now() - t0) / 1000 });
       throw err;
     } finally {
-      pool.push(part.body.buffer.byteLength >= partSize ? Buffer.from(part.body.buffer, part.body.byteOffset, partSize) : part.body);
+      pool.push(part.body.buffer.byteLength >= bufferBytes ? Buffer.from(part.body.buffer, part.body.byteOffset, bufferBytes) : part.body);
     }
   };
 
-  // Page-aligned part buffers: a passthrough upload reads the file straight into them.
-  const acquire = async () => pool.pop() ?? allocAligned(partSize);
+  // Page-aligned part buffers: a passthrough upload reads the file straight into them. No part is
+  // longer than the whole output, so a large --part-size costs no more memory than the output.
+  const acquire = async () => pool.pop() ?? allocAligned(bufferBytes);
   const hashOut = src.output.hasher;
   try {
     for await (const part of src.output.parts(partSize, acquire, src.patchableHead > 0, signal)) {
