@@ -25,7 +25,7 @@ export function choosePartSize(maxOutput: number, limits: StoreLimits, requested
   const maxPartSize = Math.min(limits.maxPartSize, MAX_PART_SIZE);
   if (requested !== undefined) {
     if (requested < limits.minPartSize || requested > maxPartSize) {
-      const whose = requested > MAX_PART_SIZE && requested <= limits.maxPartSize ? `vmxfer's limit of ${MAX_PART_SIZE / MiB} MiB (a part is read and hashed in one buffer; the store would allow ${formatBytes(limits.maxPartSize)})` : `the store's limits ${formatBytes(limits.minPartSize)}..${formatBytes(maxPartSize)}`;
+      const whose = requested > MAX_PART_SIZE && requested <= limits.maxPartSize ? `vmxfer's limit of ${MAX_PART_SIZE / MiB} MiB (a part is read and hashed in one buffer; the store would allow ${formatBytes(limits.maxPartSize)})` : `the store's limits ${formatBytes(limits.minPartSize)}..${formatBytes(limits.maxPartSize)}`;
       throw vmxError(TRANSFER.PART_SIZE, `part size ${formatBytes(requested)} is outside ${whose}`);
     }
     if (requested < exact) {
@@ -35,7 +35,8 @@ export function choosePartSize(maxOutput: number, limits: StoreLimits, requested
   }
   const size = Math.max(limits.minPartSize, DEFAULT_PART_SIZE, needed);
   if (size > maxPartSize) {
-    throw vmxError(TRANSFER.TOO_LARGE, `up to ${formatBytes(maxOutput)} cannot fit in ${limits.maxParts} parts of at most ${formatBytes(maxPartSize)}`);
+    const most = maxPartSize === MAX_PART_SIZE ? `${MAX_PART_SIZE / MiB} MiB (vmxfer's ceiling: a part is read and hashed in one buffer)` : formatBytes(maxPartSize);
+    throw vmxError(TRANSFER.TOO_LARGE, `up to ${formatBytes(maxOutput)} cannot fit in ${limits.maxParts} parts of at most ${most}`);
   }
   return size;
 }
