@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { openDisk } from '../../agent/formats/detect.js';
 import { isHeadPatch, type DiskWriter, type ImageIdentity } from '../../agent/formats/format-writer.js';
 import { writeStreamToFile } from '../../agent/io/file-output.js';
+import { WorkerPool } from '../../agent/pipeline/worker-pool.js';
 import { MiB } from '../../agent/core/units.js';
 import { CORE } from '../../agent/core/error-codes.js';
 import { QEMU_MISSING, qemuImg } from '../helpers/qemu.js';
@@ -16,7 +17,8 @@ import { tempDir } from '../helpers/tmp.js';
 /**
  * The contract every DiskWriter meets, run once per writer by writer-conformance.test.ts:
  *  - the same source and the same ImageIdentity give byte-identical output (an upload's resume
- *    regenerates parts and compares them with the confirmed ones);
+ *    regenerates parts and compares them with the confirmed ones), inline or on worker threads,
+ *    whatever the chunk size;
  *  - the output never exceeds maxOutputSize, on compressible and on incompressible data;
  *  - HeadPatches come after every Buffer and lie within patchableHead;
  *  - qemu-img check (where qemu checks the format) and qemu-img compare against the source pass;
@@ -41,14 +43,14 @@ interface Rendered {
 }
 
 /** Runs the writer to completion in memory, applying head patches the way a file output does. */
-async function render(writer: DiskWriter, source: string, identity: ImageIdentity | undefined): Promise<Rendered> {
+async function render(writer: DiskWriter, source: string, identity: ImageIdentity | undefined, run: { pool?: WorkerPool; chunkBytes?: number } = {}): Promise<Rendered> {
   const disk = await openDisk(source, { format: 'raw' });
   try {
     const chunks: Buffer[] = [];
     const patches: Rendered['patches'] = [];
     let buffersAfterPatch = 0;
     const pending: Array<{ offset: number; data: Buffer }> = [];
-    for await (const out of writer.write(disk, { identity, outputName: 'disk.out' })) {
+    for await (const out of writer.write(disk, { identity, outputName: 'disk.out', pool: run.pool, chunkBytes: run.chunkBytes })) {
       if (isHeadPatch(out)) {
         patches.push({ offset: out.offset, length: out.data.length });
         pending.push(out);
@@ -105,6 +107,19 @@ export function writerConformance(c: WriterCase, name = c.writer.target): void {
     const a = await render(c.writer, mixed, IDENTITY);
     const b = await render(c.writer, mixed, { ...IDENTITY });
     assert.equal(sha256(b.bytes), sha256(a.bytes), `two runs with identity ${IDENTITY.uniqueId} differ (${a.bytes.length} vs ${b.bytes.length} bytes)`);
+  });
+
+  test(`${name}: the bytes do not depend on worker threads or chunk size (a daemon may resume what the CLI began)`, async () => {
+    const inline = await render(c.writer, mixed, IDENTITY);
+    const pool = new WorkerPool(2);
+    try {
+      const pooled = await render(c.writer, mixed, IDENTITY, { pool, chunkBytes: 256 * 1024 });
+      assert.equal(sha256(pooled.bytes), sha256(inline.bytes), 'two worker threads and 256 KiB chunks');
+    } finally {
+      await pool.destroy();
+    }
+    const small = await render(c.writer, mixed, IDENTITY, { chunkBytes: 64 * 1024 });
+    assert.equal(sha256(small.bytes), sha256(inline.bytes), 'inline with 64 KiB chunks');
   });
 
   test(`${name}: output within maxOutputSize on compressible and incompressible data`, async () => {
