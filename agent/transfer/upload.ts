@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { vmxError, InternalError, VmxferError } from '../core/errors.js';
 import { CORE } from '../core/error-codes.js';
@@ -216,12 +216,13 @@ async function discardCheckpoint(req: UploadRequest, cp: UploadCheckpoint, why: 
 
 /**
  * The stamp a format writes where it would take the clock or a random generator (VHD Unique Id and
- * Time Stamp, VMDK CIDs, OVA member times), derived from the source and the options: a resume, or
- * an upload repeated from the start, regenerates the same bytes.
+ * Time Stamp, VMDK CIDs, OVA member times), derived from the source (path, size, mtime) and the
+ * options: a resume, or an upload repeated from the start, regenerates the same bytes, while two
+ * different sources get different ids.
  */
 function imageIdentity(req: UploadRequest, source: UploadCheckpoint['source']): ImageIdentity {
   const uniqueId = createHash('sha256')
-    .update(['vmxfer-image-identity', source.size, source.mtimeMs, req.as, req.from ?? '', req.parent ?? ''].join('\0'))
+    .update(['vmxfer-image-identity', resolve(source.path), source.size, source.mtimeMs, req.as, req.from ?? '', req.parent ?? ''].join('\0'))
     .digest('hex')
     .slice(0, 32);
   return { createdAtMs: Math.floor(source.mtimeMs), uniqueId };
