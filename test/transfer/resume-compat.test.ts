@@ -115,3 +115,23 @@ test("resume 'if-compatible': the job's own checkpoint is resumed without re-sen
   assert.equal(r.partsSkipped, kill.confirmed.length);
   assert.equal(r.partsSent + r.partsSkipped, r.parts);
 });
+
+test('a checkpoint from a vmxfer that did not record its encoder: --resume refuses with XFER_RESUME_ENCODER (never "source changed"); if-compatible replaces it', async () => {
+  const key = `compat/legacy-${randomBytes(3).toString('hex')}.vhd`;
+  const kill = await runAndKill(args(key, '1MiB', ['--bwlimit', '2MiB']), oss.cliEnv, cpFile(key), 1);
+  assert.ok(!kill.finished);
+  const { readFile } = await import('node:fs/promises');
+  const cp = JSON.parse(await readFile(cpFile(key), 'utf8')) as UploadCheckpoint;
+  // What the checkpoint of the previous release held: one string naming tool version and target.
+  delete cp.options.writer;
+  cp.options.encoder = 'vmxfer/0.1.0 vhd';
+  await writeFile(cpFile(key), JSON.stringify(cp));
+  const refused = await vmxfer(args(key, '1MiB', ['--resume']), { env: oss.cliEnv });
+  assert.equal(refused.code, EXIT_CODES.unsupported, refused.stderr);
+  assert.match(refused.stderr, /does not record its writer version, compressor and level .*"vmxfer\/0\.1\.0 vhd".*XFER_RESUME_ENCODER/);
+  assert.doesNotMatch(refused.stderr, /source changed/);
+  const notes: string[] = [];
+  const r = await uploadImage({ source, destination: oss.url(key), key, sink: oss.sink(), as: 'vhd', partSize: MiB, concurrency: 2, resume: 'if-compatible', onNote: (s) => notes.push(s), checkpoints: checkpoints() });
+  assert.equal(r.partsSkipped, 0);
+  assert.match(notes.join('\n'), /XFER_RESUME_ENCODER.*was aborted at the store/);
+});

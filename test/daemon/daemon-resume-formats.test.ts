@@ -10,9 +10,9 @@ import { getObjectBytes, pendingUploads } from '../helpers/s3-object.js';
 import { run, vmxfer } from '../helpers/run-command.js';
 
 /**
- * The daemon killed with -9 in the middle of a `format: vmdk` job (the format AWS imports) and
- * started again: the job resumes from its checkpoint, skips the parts confirmed before the kill,
- * and the object equals what an uninterrupted `vmxfer upload --as vmdk` of the same source makes.
+ * The daemon killed with -9 in the middle of a `format: vmdk` job (what AWS imports) or a dynamic
+ * VHD job (a writer that patches its head at the end) and started again: the job resumes from its checkpoint, skips the parts confirmed before the kill,
+ * and the object equals what an uninterrupted `vmxfer upload --as FORMAT` of the same source makes.
  */
 const MiB = 1024 * 1024;
 let rgw: RgwEnv;
@@ -26,7 +26,7 @@ after(async () => bucket?.remove());
 
 const done = (j: any) => (j.parts ?? []).filter((p: any) => p.state === 'done').length;
 
-test('kill -9 of the daemon mid vmdk job, restart: the job completes, confirmed parts are skipped, the object equals an uninterrupted upload and passes qemu-img compare', { skip: QEMU_MISSING }, async () => {
+for (const [format, qemuFormat] of [['vmdk', 'vmdk'], ['vhd', 'vpc']] as const) test(`kill -9 of the daemon mid ${format} job, restart: the job completes, confirmed parts are skipped, the object equals an uninterrupted upload and passes qemu-img compare`, { skip: QEMU_MISSING }, async () => {
   const d = await startDaemon({
     env: { AWS_ACCESS_KEY_ID: rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey },
     config: { stores: { s3_endpoint: rgw.endpoint, s3_region: 'us-east-1', s3_path_style: true }, transfer: { part_size: '5MiB', bwlimit: '6MiB' } },
@@ -38,8 +38,8 @@ test('kill -9 of the daemon mid vmdk job, restart: the job completes, confirmed 
     await writeFile(raw, bytes);
     const src = join(d.stateDir, 'disk.qcow2');
     await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, src]);
-    const key = `daemon-vmdk/${randomBytes(3).toString('hex')}.vmdk`;
-    const submit = await d.api('POST', '/v1/jobs', { source: src, destination: `s3://${bucket.name}/${key}`, format: 'vmdk' });
+    const key = `daemon-resume/${randomBytes(3).toString('hex')}.${format}`;
+    const submit = await d.api('POST', '/v1/jobs', { source: src, destination: `s3://${bucket.name}/${key}`, format });
     assert.equal(submit.status, 201, submit.text);
     const id = submit.json.job.id;
     const before = await waitForJob(d, id, (j) => done(j) >= 2 || ['completed', 'failed'].includes(j.state));
@@ -58,13 +58,17 @@ test('kill -9 of the daemon mid vmdk job, restart: the job completes, confirmed 
     const object = await getObjectBytes(bucket.client, bucket.name, key);
     const refDir = join(d.stateDir, 'ref');
     await mkdir(refDir, { recursive: true });
-    const ref = await vmxfer(['upload', src, `file://${refDir}/whole.vmdk`, '--as', 'vmdk', '--state-dir', join(d.stateDir, 'cli-state')]);
+    const refUrl = `file://${refDir}/${key}`;
+    await mkdir(join(refDir, 'daemon-resume'), { recursive: true });
+    const ref = await vmxfer(['upload', src, refUrl, '--as', format, '--state-dir', join(d.stateDir, 'cli-state')]);
     assert.equal(ref.code, 0, ref.stderr);
     const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-    assert.equal(sha(object), sha(await readFile(join(refDir, 'whole.vmdk'))), 'the resumed object equals an uninterrupted upload of the same source');
-    const local = join(d.stateDir, 'got.vmdk');
+    assert.equal(sha(object), sha(await readFile(join(refDir, key))), 'the resumed object equals an uninterrupted upload of the same source');
+    const got = join(d.stateDir, 'got');
+    await mkdir(got);
+    const local = join(got, `object.${format}`);
     await writeFile(local, object);
-    await qemuImg(['compare', '-q', '-f', 'vmdk', '-F', 'raw', local, raw]);
+    await qemuImg(['compare', '-q', '-f', qemuFormat, '-F', 'raw', local, raw]);
   } finally {
     await d.stop();
     await rm(d.stateDir, { recursive: true, force: true });
