@@ -6,8 +6,9 @@ import { TRANSFER } from './error-codes.js';
 export const DEFAULT_PART_SIZE = 16 * MiB;
 /**
  * vmxfer's own ceiling, below S3's 5 GiB and OSS's 5 GB: a part is read, hashed and sent as one
- * buffer, and Node 20 reads at most 2 GiB - 1 bytes in one read (fs.read's kIoMaxLength), while the
- * WebAssembly hashers' memory cannot hold a 4 GiB input.
+ * buffer; Node 20 reads at most 2 GiB - 1 bytes in one fs read (kIoMaxLength), a Buffer holds at
+ * most 4 GiB, and the page-aligned part buffers are WebAssembly memories of at most 4 GiB (a 5 GiB
+ * part failed there with a RangeError, issue 13).
  */
 export const MAX_PART_SIZE = 2047 * MiB;
 

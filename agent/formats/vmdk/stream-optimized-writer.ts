@@ -53,8 +53,8 @@ export function createStreamOptimizedWriter(opts: StreamOptimizedOptions = {}): 
 export const STREAM_OPTIMIZED_VERSION = 'vmdk-stream/2';
 
 /** The writer with `e`'s compressor and level, or a sentence naming what this machine lacks. */
-export function reproduceStreamOptimized(opts: StreamOptimizedOptions, e: EncoderSettings, version = STREAM_OPTIMIZED_VERSION): DiskWriter | string {
-  if (e.writer !== version) return `the upload was written by ${describeEncoder(e)}; this vmxfer's VMDK writer is ${version}`;
+export function reproduceStreamOptimized(opts: StreamOptimizedOptions, e: EncoderSettings, version = STREAM_OPTIMIZED_VERSION, label = 'VMDK'): DiskWriter | string {
+  if (e.writer !== version) return `the upload was written by ${describeEncoder(e)}; this vmxfer's ${label} writer is ${version}`;
   if (e.compressor === undefined) return createStreamOptimizedWriter({ ...opts, compressionLevel: 0 });
   if (!deflaterFor(e.compressor)) return missingCompressor(e);
   return createStreamOptimizedWriter({ ...opts, compressor: e.compressor, compressionLevel: e.level });

@@ -56,8 +56,8 @@ export function createOvaWriter(opts: OvaWriterOptions = {}): MultiDiskWriter {
     compressor: disk.compressor,
     encoder: { ...disk.encoder, writer: OVA_WRITER_VERSION },
     reproduce: (e: EncoderSettings) => {
-      const vmdk = reproduceStreamOptimized({}, e, OVA_WRITER_VERSION);
-      if (typeof vmdk === 'string') return vmdk.replace("this vmxfer's VMDK writer", "this vmxfer's OVA writer");
+      const vmdk = reproduceStreamOptimized({}, e, OVA_WRITER_VERSION, 'OVA');
+      if (typeof vmdk === 'string') return vmdk;
       return createOvaWriter({ ...opts, compressor: vmdk.encoder.compressor, compressionLevel: vmdk.encoder.level ?? 0 });
     },
   };
