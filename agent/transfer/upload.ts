@@ -101,6 +101,8 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
   const id = checkpointId(req.source, req.destination);
   const source = { path: req.source, size: st.size, mtimeMs: st.mtimeMs };
   const found = await findCheckpoint(req, id);
+  // Without --resume an earlier checkpoint is overwritten by begin(): its upload could never be resumed.
+  const overwritten = req.resume === false ? await req.checkpoints.load(id).catch(() => undefined) : undefined;
   let job: OpenedJob;
   try {
     job = await openJob(req, id, source, found, progress);
@@ -108,6 +110,9 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
     if (!found || req.resume !== 'if-compatible' || !isIncompatible(err)) throw err;
     await discardCheckpoint(req, found, (err as Error).message);
     job = await openJob(req, id, source, undefined, progress);
+  }
+  if (overwritten) {
+    req.onNote?.(`started afresh without --resume; the earlier upload ${overwritten.uploadId} of ${req.source} -> ${req.destination} was ${await abortStale(req, overwritten)}`);
   }
   const { src, cp, partSize } = job;
   try {
@@ -206,12 +211,17 @@ function isIncompatible(err: unknown): boolean {
 
 /** Drops a checkpoint another job left: its pending upload is aborted at the store (best effort) so no parts stay staged. */
 async function discardCheckpoint(req: UploadRequest, cp: UploadCheckpoint, why: string): Promise<void> {
-  const aborted = await req.sink.abortUpload(req.key, cp.uploadId, req.signal).then(
+  const aborted = await abortStale(req, cp);
+  await req.checkpoints.delete(cp.id);
+  req.onNote?.(`the checkpoint of an earlier upload of ${req.source} -> ${req.destination} does not fit this job and is replaced (${why}); its upload ${cp.uploadId} was ${aborted}`);
+}
+
+/** Aborts a replaced checkpoint's upload so its staged parts do not stay billed; says how it went. */
+function abortStale(req: UploadRequest, cp: UploadCheckpoint): Promise<string> {
+  return req.sink.abortUpload(req.key, cp.uploadId, req.signal).then(
     () => 'aborted at the store',
     (err: unknown) => `not aborted at the store (${(err as Error).message})`,
   );
-  await req.checkpoints.delete(cp.id);
-  req.onNote?.(`the checkpoint of an earlier upload of ${req.source} -> ${req.destination} does not fit this job and is replaced (${why}); its upload ${cp.uploadId} was ${aborted}`);
 }
 
 /**

@@ -135,3 +135,15 @@ test('a checkpoint from a vmxfer that did not record its encoder: --resume refus
   assert.equal(r.partsSkipped, 0);
   assert.match(notes.join('\n'), /XFER_RESUME_ENCODER.*was aborted at the store/);
 });
+
+test('started again without --resume: the earlier upload, whose checkpoint is overwritten, is aborted at the store (no staged parts left behind)', async () => {
+  const key = `compat/fresh-${randomBytes(3).toString('hex')}.vhd`;
+  const kill = await runAndKill(args(key, '1MiB', ['--bwlimit', '2MiB']), oss.cliEnv, cpFile(key), 2);
+  assert.ok(!kill.finished);
+  const { readFile } = await import('node:fs/promises');
+  const stale = JSON.parse(await readFile(cpFile(key), 'utf8')) as UploadCheckpoint;
+  const again = await vmxfer(args(key, '1MiB'), { env: oss.cliEnv });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, new RegExp(`started afresh without --resume; the earlier upload ${stale.uploadId} .* was aborted at the store`));
+  assert.deepEqual(await oss.sink().listUploads(key), [], 'no upload of the key is pending');
+});

@@ -106,6 +106,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       partSize: values['part-size'] ? parseSize(values['part-size'] as string, '--part-size') : undefined,
       concurrency,
       resume: Boolean(values.resume),
+      onNote: (sentence) => process.stderr.write(`vmxfer: ${sentence}\n`),
       checkpoints,
       uploadOptions: uploadOptions(values),
       bandwidth: sharedTokenBucket(values.bwlimit ? parseSize(values.bwlimit as string, '--bwlimit') : undefined),
