@@ -204,9 +204,13 @@ async function findCheckpoint(req: UploadRequest, id: string): Promise<UploadChe
   }
 }
 
-/** Refusals that mean "this checkpoint belongs to another job", not "something is wrong with this one". */
+/**
+ * Refusals that mean "this checkpoint cannot be continued by this job": it belongs to another job,
+ * or its upload is gone at the store (aborted, expired by a lifecycle rule).
+ */
 function isIncompatible(err: unknown): boolean {
-  return err instanceof VmxferError && (err.code === TRANSFER.RESUME_MISMATCH.code || err.code === TRANSFER.RESUME_ENCODER.code || err.code === TRANSFER.CHECKPOINT_CORRUPT.code);
+  if (!(err instanceof VmxferError)) return false;
+  return [TRANSFER.RESUME_MISMATCH.code, TRANSFER.RESUME_ENCODER.code, TRANSFER.CHECKPOINT_CORRUPT.code].includes(err.code) || err.code.endsWith('_NO_SUCH_UPLOAD');
 }
 
 /** Drops a checkpoint another job left: its pending upload is aborted at the store (best effort) so no parts stay staged. */

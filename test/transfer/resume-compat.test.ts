@@ -147,3 +147,17 @@ test('started again without --resume: the earlier upload, whose checkpoint is ov
   assert.match(again.stderr, new RegExp(`started afresh without --resume; the earlier upload ${stale.uploadId} .* was aborted at the store`));
   assert.deepEqual(await oss.sink().listUploads(key), [], 'no upload of the key is pending');
 });
+
+test("resume 'if-compatible': a checkpoint whose upload is gone at the store (aborted, expired) is replaced; the job completes", async () => {
+  const key = `compat/gone-${randomBytes(3).toString('hex')}.vhd`;
+  const kill = await runAndKill(args(key, '1MiB', ['--bwlimit', '2MiB']), oss.cliEnv, cpFile(key), 2);
+  assert.ok(!kill.finished);
+  const { readFile } = await import('node:fs/promises');
+  const stale = JSON.parse(await readFile(cpFile(key), 'utf8')) as UploadCheckpoint;
+  await oss.sink().abortUpload(key, stale.uploadId);
+  const notes: string[] = [];
+  const r = await uploadImage({ source, destination: oss.url(key), key, sink: oss.sink(), as: 'vhd', partSize: MiB, concurrency: 2, resume: 'if-compatible', onNote: (s) => notes.push(s), checkpoints: checkpoints() });
+  assert.equal(r.partsSkipped, 0);
+  assert.match(notes.join('\n'), /NO_SUCH_UPLOAD/);
+  assert.ok(!existsSync(cpFile(key)));
+});
