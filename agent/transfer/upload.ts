@@ -1,7 +1,9 @@
 import { stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import pLimit from 'p-limit';
 import { vmxError, InternalError, VmxferError } from '../core/errors.js';
+import { encoderOf, encoderOptions, identityOf, identityText, imageIdentity } from './image-identity.js';
+import { abortStale, discardCheckpoint, isIncompatible } from './stale-checkpoint.js';
 import { CORE } from '../core/error-codes.js';
 import { ProgressTracker } from '../core/progress.js';
 import { throwIfAborted } from '../core/abort.js';
@@ -18,8 +20,6 @@ import { checkpointId, type CheckpointPart, type UploadCheckpoint } from './uplo
 import { openUploadSource, type UploadSource } from './upload-source.js';
 import { fsError } from '../io/random-access-file.js';
 import { crc64 } from '../hashing/crc64.js';
-import { createHash } from 'node:crypto';
-import type { EncoderSettings, ImageIdentity } from '../formats/format-writer.js';
 import type { WorkerPool } from '../pipeline/worker-pool.js';
 import { ChunkFingerprinter } from '../hashing/fingerprint.js';
 import { allocAligned } from '../io/aligned-buffer.js';
@@ -161,7 +161,7 @@ interface OpenedJob {
  * store before the part size and the encoder are known to work.
  */
 async function openJob(req: UploadRequest, id: string, source: UploadCheckpoint['source'], prior: UploadCheckpoint | undefined, progress: ProgressTracker): Promise<OpenedJob> {
-  const identity = prior ? identityOf(prior) : imageIdentity(req, source);
+  const identity = prior ? identityOf(prior) : imageIdentity(source, req);
   const src = await openUploadSource(
     req.source,
     req.as,
@@ -202,68 +202,6 @@ async function findCheckpoint(req: UploadRequest, id: string): Promise<UploadChe
     await req.checkpoints.delete(id);
     return undefined;
   }
-}
-
-/**
- * Refusals that mean "this checkpoint cannot be continued by this job": it belongs to another job,
- * or its upload is gone at the store (aborted, expired by a lifecycle rule).
- */
-function isIncompatible(err: unknown): boolean {
-  if (!(err instanceof VmxferError)) return false;
-  return [TRANSFER.RESUME_MISMATCH.code, TRANSFER.RESUME_ENCODER.code, TRANSFER.CHECKPOINT_CORRUPT.code].includes(err.code) || err.code.endsWith('_NO_SUCH_UPLOAD');
-}
-
-/** Drops a checkpoint another job left: its pending upload is aborted at the store (best effort) so no parts stay staged. */
-async function discardCheckpoint(req: UploadRequest, cp: UploadCheckpoint, why: string): Promise<void> {
-  const aborted = await abortStale(req, cp);
-  await req.checkpoints.delete(cp.id);
-  req.onNote?.(`the checkpoint of an earlier upload of ${req.source} -> ${req.destination} does not fit this job and is replaced (${why}); its upload ${cp.uploadId} was ${aborted}`);
-}
-
-/** Aborts a replaced checkpoint's upload so its staged parts do not stay billed; says how it went. */
-function abortStale(req: UploadRequest, cp: UploadCheckpoint): Promise<string> {
-  return req.sink.abortUpload(req.key, cp.uploadId, req.signal).then(
-    () => 'aborted at the store',
-    (err: unknown) => `not aborted at the store (${(err as Error).message})`,
-  );
-}
-
-/**
- * The stamp a format writes where it would take the clock or a random generator (VHD Unique Id and
- * Time Stamp, VMDK CIDs, OVA member times), derived from the source (path, size, mtime) and the
- * options: a resume, or an upload repeated from the start, regenerates the same bytes, while two
- * different sources get different ids.
- */
-function imageIdentity(req: UploadRequest, source: UploadCheckpoint['source']): ImageIdentity {
-  const uniqueId = createHash('sha256')
-    .update(['vmxfer-image-identity', resolve(source.path), source.size, source.mtimeMs, req.as, req.from ?? '', req.parent ?? ''].join('\0'))
-    .digest('hex')
-    .slice(0, 32);
-  return { createdAtMs: Math.floor(source.mtimeMs), uniqueId };
-}
-
-function encoderOptions(e: EncoderSettings): Record<string, string | number> {
-  return { writer: e.writer, ...(e.compressor === undefined ? {} : { compressor: e.compressor }), ...(e.level === undefined ? {} : { level: e.level }) };
-}
-
-/** The encoder the checkpoint recorded; a checkpoint from before encoders were recorded cannot be reproduced. */
-function encoderOf(cp: UploadCheckpoint): EncoderSettings {
-  const o = cp.options;
-  if (typeof o.writer !== 'string') {
-    throw vmxError(TRANSFER.RESUME_ENCODER, `checkpoint ${cp.id} does not record its writer version, compressor and level (written by an older vmxfer: "${String(o.encoder)}"); start the upload again without --resume`);
-  }
-  return { writer: o.writer, compressor: typeof o.compressor === 'string' ? o.compressor : undefined, level: typeof o.level === 'number' ? o.level : undefined };
-}
-
-function identityText(i: ImageIdentity): string {
-  return `${i.createdAtMs}:${i.uniqueId}`;
-}
-
-/** The stamp the first run gave the encoder, so regenerated parts come out byte-identical. */
-function identityOf(cp: UploadCheckpoint): ImageIdentity {
-  const m = /^(\d+):([0-9a-f]{32})$/.exec(String(cp.options.identity ?? ''));
-  if (!m) throw vmxError(TRANSFER.CHECKPOINT_CORRUPT, `checkpoint ${cp.id} has no valid encoder identity ("${String(cp.options.identity)}")`);
-  return { createdAtMs: Number(m[1]), uniqueId: m[2]! };
 }
 
 async function begin(req: UploadRequest, id: string, source: UploadCheckpoint['source'], options: UploadCheckpoint['options']) {
