@@ -37,6 +37,7 @@ interface Config {
 function zlibConfig(level: number, memLevel: number): Config {
   const deflater: ZlibDeflater = {
     name: `node:zlib memLevel ${memLevel}`,
+    implementation: `node:zlib ${process.versions.zlib} memLevel ${memLevel}`,
     defaultLevel: level,
     fallbackReason: 'bench',
     compressInto: (input, output, lvl) => {

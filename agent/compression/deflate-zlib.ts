@@ -9,6 +9,11 @@ import { loadLibdeflate, type LibdeflateAddon } from './libdeflate-addon.js';
 export interface ZlibDeflater {
   /** "libdeflate 1.14" or "node:zlib": what `vmxfer convert --json` reports as `compressor`. */
   readonly name: string;
+  /**
+   * The exact implementation, as an upload's checkpoint records it: deflate output differs between
+   * implementations and may between their versions ("libdeflate 1.14", "node:zlib 1.3.0.1-motley").
+   */
+  readonly implementation: string;
   /** The cheapest level whose VMDK output stays within 5% of qemu-img's on the bench disk. */
   readonly defaultLevel: number;
   /** Why libdeflate is not in use; undefined when it is. */
@@ -37,6 +42,7 @@ export const ZLIB_MEM_LEVEL = 8;
 export function libdeflateDeflater(addon: LibdeflateAddon): ZlibDeflater {
   return {
     name: `libdeflate ${addon.version}`,
+    implementation: `libdeflate ${addon.version}`,
     defaultLevel: LIBDEFLATE_DEFAULT_LEVEL,
     fallbackReason: undefined,
     compressInto: (input, output, level) => addon.zlibCompress(input, output, level),
@@ -46,6 +52,7 @@ export function libdeflateDeflater(addon: LibdeflateAddon): ZlibDeflater {
 export function nodeZlibDeflater(fallbackReason: string): ZlibDeflater {
   return {
     name: 'node:zlib',
+    implementation: `node:zlib ${process.versions.zlib}`,
     defaultLevel: ZLIB_DEFAULT_LEVEL,
     fallbackReason,
     compressInto: (input, output, level) => {
@@ -64,3 +71,13 @@ export function chooseDeflater(env: NodeJS.ProcessEnv = process.env): ZlibDeflat
 }
 
 export const ZLIB_DEFLATER: ZlibDeflater = chooseDeflater();
+
+/** node:zlib, always available: what a resume of an upload written with it uses even where libdeflate loads. */
+const NODE_ZLIB_DEFLATER = nodeZlibDeflater('asked for by name');
+
+/** The deflater whose `implementation` is `implementation`, when it is available on this thread. */
+export function deflaterFor(implementation: string): ZlibDeflater | undefined {
+  if (implementation === ZLIB_DEFLATER.implementation) return ZLIB_DEFLATER;
+  if (implementation === NODE_ZLIB_DEFLATER.implementation) return NODE_ZLIB_DEFLATER;
+  return undefined;
+}

@@ -17,6 +17,19 @@ export interface WriteOptions {
   identity?: ImageIdentity | undefined;
 }
 
+/**
+ * What decides an output's bytes besides the source and the ImageIdentity. An upload's checkpoint
+ * records it, and a resume regenerates parts with the same settings or refuses.
+ */
+export interface EncoderSettings {
+  /** The writer's layout version: bumped whenever the same input would give different bytes. */
+  writer: string;
+  /** The deflate implementation ("libdeflate 1.14", "node:zlib"); absent when nothing is compressed. */
+  compressor?: string | undefined;
+  /** Its level; absent when nothing is compressed. */
+  level?: number | undefined;
+}
+
 export interface ImageIdentity {
   /** Creation time, milliseconds since the Unix epoch. */
   createdAtMs: number;
@@ -52,4 +65,23 @@ export interface DiskWriter {
   write(source: DiskSource, opts?: WriteOptions): AsyncIterable<WriterOutput>;
   /** The deflate implementation the data goes through ("libdeflate 1.14", "node:zlib"); absent when nothing is compressed. */
   readonly compressor?: string | undefined;
+  /** Everything besides source and identity that decides the bytes. */
+  readonly encoder: EncoderSettings;
+  /**
+   * This writer set up to reproduce bytes written with `e` (a resume), or a sentence naming what
+   * this machine lacks for it (a compressor that does not load here). Absent: only `e` equal to
+   * `encoder` can be reproduced.
+   */
+  reproduce?(e: EncoderSettings): DiskWriter | string;
+}
+
+/** The writer that reproduces `e`, or a sentence naming what is missing. */
+export function reproducingWriter(w: DiskWriter, e: EncoderSettings): DiskWriter | string {
+  if (w.reproduce) return w.reproduce(e);
+  if (e.writer === w.encoder.writer && e.compressor === w.encoder.compressor && e.level === w.encoder.level) return w;
+  return `the upload was written by ${describeEncoder(e)}; this vmxfer writes ${describeEncoder(w.encoder)}`;
+}
+
+export function describeEncoder(e: EncoderSettings): string {
+  return e.compressor === undefined ? `writer ${e.writer}` : `writer ${e.writer} with ${e.compressor} level ${e.level}`;
 }

@@ -180,7 +180,6 @@ function meterProgress(progress: ProgressTracker, ctx: RunContext, direction: Di
 async function upload(job: JobRecord, ctx: RunContext, run: JobRun, opened: OpenedSink, as = job.format): Promise<JobResult> {
   const o = job.options;
   const t = ctx.config.transfer;
-  const resume = (await ctx.checkpoints.load(checkpointId(job.source, job.destination))) !== undefined;
   const r = await uploadImage({
     source: job.source,
     destination: job.destination,
@@ -190,7 +189,9 @@ async function upload(job: JobRecord, ctx: RunContext, run: JobRun, opened: Open
     parent: o.parent,
     partSize: o.partSize ?? (t.part_size === 'auto' ? undefined : t.part_size),
     concurrency: o.concurrency ?? t.concurrency,
-    resume,
+    // A restart continues the job's own checkpoint; one another job left (other options) is replaced, never fatal.
+    resume: 'if-compatible',
+    onNote: (sentence) => process.stderr.write(`job ${job.id}: ${sentence}\n`),
     checkpoints: ctx.checkpoints,
     uploadOptions: { storageClass: o.storageClass, encryption: o.encryption, tags: o.tags, metadata: o.metadata },
     bandwidth: ctx.bandwidth,

@@ -6,7 +6,8 @@ import { HashingSource } from '../disk/hashing-source.js';
 import { Sha256Thread } from '../hashing/sha256-thread.js';
 import { withProgress } from '../disk/progress-source.js';
 import { openDisk } from '../formats/detect.js';
-import type { ImageIdentity } from '../formats/format-writer.js';
+import { reproducingWriter, type DiskWriter, type EncoderSettings, type ImageIdentity } from '../formats/format-writer.js';
+import { TRANSFER } from './error-codes.js';
 import { WRITERS, writerByTarget } from '../formats/registry.js';
 import type { ChunkFingerprinter } from '../hashing/fingerprint.js';
 import { RandomAccessFile } from '../io/random-access-file.js';
@@ -16,7 +17,8 @@ import { readOriginalParts } from './original-parts.js';
 import { cutParts, type CutPart } from './part-cutter.js';
 import { SourceFingerprints, fingerprintWindow, type SourceFingerprintRecord } from './source-fingerprints.js';
 
-const VERSION = '0.1.0';
+/** The passthrough's "encoder": the source's bytes, unchanged. */
+const ORIGINAL_ENCODER: EncoderSettings = { writer: 'original/1' };
 
 export interface UploadOutput {
   /** The output cut into parts of `partSize` in buffers from `acquire`; with `holdFirst`, part 1 comes last. */
@@ -29,8 +31,8 @@ export interface UploadOutput {
 export interface UploadSource {
   maxOutputSize: number;
   patchableHead: number;
-  /** Everything that determines the output bytes, for the checkpoint. */
-  encoderIdentity: string;
+  /** Everything besides source and identity that determines the output bytes, for the checkpoint. */
+  encoder: EncoderSettings;
   output: UploadOutput;
   /** The SHA-256 of the source's content once all of it was read (hashed on its own thread for conversions). */
   sourceSha256(): Promise<string | undefined>;
@@ -43,6 +45,8 @@ export interface UploadSourceOptions {
   from?: string | undefined;
   parent?: string | undefined;
   identity?: ImageIdentity | undefined;
+  /** The encoder an interrupted upload used: the output must be regenerated with it. */
+  encoder?: EncoderSettings | undefined;
   signal?: AbortSignal | undefined;
   pool?: WorkerPool | undefined;
   chunkBytes?: number | undefined;
@@ -59,8 +63,7 @@ function sourceFingerprints(opts: UploadSourceOptions, windowBytes: number, wher
 
 export async function openUploadSource(path: string, as: string, opts: UploadSourceOptions, progress: ProgressTracker): Promise<UploadSource> {
   if (as === 'original') return openOriginal(path, opts, progress);
-  const writer = writerByTarget(as);
-  if (!writer) throw vmxError(CORE.UNSUPPORTED_TARGET, `cannot write "${as}" (targets: original, ${WRITERS.map((w) => w.target).join(', ')})`);
+  const writer = resumableWriter(as, opts.encoder);
   const disk = await openDisk(path, { format: opts.from, parent: opts.parent, signal: opts.signal });
   progress.totalBytes = disk.virtualSize;
   const fingerprints = sourceFingerprints(opts, fingerprintWindow(disk.virtualSize), path);
@@ -78,7 +81,7 @@ export async function openUploadSource(path: string, as: string, opts: UploadSou
   return {
     maxOutputSize: writer.maxOutputSize(disk),
     patchableHead: writer.patchableHead(disk),
-    encoderIdentity: `vmxfer/${VERSION} ${writer.target}`,
+    encoder: writer.encoder,
     output: {
       parts: (partSize, acquire, holdFirst, signal) => cutParts(chunks, partSize, acquire, holdFirst, signal),
       hasher: async () => (done ? (digest ??= outHash.digest('hex')) : undefined),
@@ -89,7 +92,20 @@ export async function openUploadSource(path: string, as: string, opts: UploadSou
   };
 }
 
+/** The writer for `as`, set up to reproduce `encoder` when an interrupted upload used it. */
+function resumableWriter(as: string, encoder: EncoderSettings | undefined): DiskWriter {
+  const writer = writerByTarget(as);
+  if (!writer) throw vmxError(CORE.UNSUPPORTED_TARGET, `cannot write "${as}" (targets: original, ${WRITERS.map((w) => w.target).join(', ')})`);
+  if (!encoder) return writer;
+  const same = reproducingWriter(writer, encoder);
+  if (typeof same === 'string') throw vmxError(TRANSFER.RESUME_ENCODER, `cannot regenerate the confirmed parts byte for byte: ${same}`);
+  return same;
+}
+
 async function openOriginal(path: string, opts: UploadSourceOptions, progress: ProgressTracker): Promise<UploadSource> {
+  if (opts.encoder && opts.encoder.writer !== ORIGINAL_ENCODER.writer) {
+    throw vmxError(TRANSFER.RESUME_ENCODER, `cannot continue the upload: it was written by writer ${opts.encoder.writer}, this vmxfer sends ${ORIGINAL_ENCODER.writer}`);
+  }
   const file = await RandomAccessFile.open(path);
   progress.totalBytes = file.size;
   // One window per part, closed as the part is read: a changed part is named before it is compared or sent.
@@ -102,7 +118,7 @@ async function openOriginal(path: string, opts: UploadSourceOptions, progress: P
   return {
     maxOutputSize: file.size,
     patchableHead: 0,
-    encoderIdentity: `vmxfer/${VERSION} original`,
+    encoder: ORIGINAL_ENCODER,
     output: {
       async *parts(partSize, acquire, _holdFirst, signal) {
         fingerprints = sourceFingerprints(opts, partSize, path);

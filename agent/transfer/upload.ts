@@ -1,7 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import pLimit from 'p-limit';
-import { vmxError, InternalError } from '../core/errors.js';
+import { vmxError, InternalError, VmxferError } from '../core/errors.js';
+import { encoderOf, encoderOptions, identityOf, identityText, imageIdentity } from './image-identity.js';
+import { abortStale, discardCheckpoint, isIncompatible } from './stale-checkpoint.js';
 import { CORE } from '../core/error-codes.js';
 import { ProgressTracker } from '../core/progress.js';
 import { throwIfAborted } from '../core/abort.js';
@@ -18,8 +20,6 @@ import { checkpointId, type CheckpointPart, type UploadCheckpoint } from './uplo
 import { openUploadSource, type UploadSource } from './upload-source.js';
 import { fsError } from '../io/random-access-file.js';
 import { crc64 } from '../hashing/crc64.js';
-import { randomBytes } from 'node:crypto';
-import type { ImageIdentity } from '../formats/format-writer.js';
 import type { WorkerPool } from '../pipeline/worker-pool.js';
 import { ChunkFingerprinter } from '../hashing/fingerprint.js';
 import { allocAligned } from '../io/aligned-buffer.js';
@@ -37,7 +37,14 @@ export interface UploadRequest {
   parent?: string | undefined;
   partSize?: number | undefined;
   concurrency: number;
-  resume: boolean;
+  /**
+   * true: continue the checkpoint's upload (none is an error); false: start afresh;
+   * 'if-compatible': continue it when it belongs to this job (same source, options and encoder),
+   * otherwise abort its upload, replace it and start afresh (the daemon after a restart).
+   */
+  resume: boolean | 'if-compatible';
+  /** A sentence worth telling the user (a checkpoint replaced). */
+  onNote?: ((sentence: string) => void) | undefined;
   checkpoints: CheckpointStore<UploadCheckpoint>;
   uploadOptions?: UploadOptions | undefined;
   bandwidth?: TokenBucket | undefined;
@@ -92,29 +99,23 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
   });
   checkUserTags(req.uploadOptions?.tags);
   const id = checkpointId(req.source, req.destination);
-  const prior = req.resume ? await loadForResume(req, id) : undefined;
-  const identity = prior ? identityOf(prior) : newIdentity();
-  const src = await openUploadSource(
-    req.source,
-    req.as,
-    {
-      from: req.from,
-      parent: req.parent,
-      identity,
-      signal: req.signal,
-      pool: req.pool,
-      chunkBytes: req.chunkBytes,
-      fingerprinter: await ChunkFingerprinter.create('xxh64'),
-      priorFingerprints: prior?.source.fingerprints,
-    },
-    progress,
-  );
+  const source = { path: req.source, size: st.size, mtimeMs: st.mtimeMs };
+  const found = await findCheckpoint(req, id);
+  // Without --resume an earlier checkpoint is overwritten by begin(): its upload could never be resumed.
+  const overwritten = req.resume === false ? await req.checkpoints.load(id).catch(() => undefined) : undefined;
+  let job: OpenedJob;
   try {
-    const partSize = choosePartSize(src.maxOutputSize, req.sink.limits, req.partSize);
-    if (src.patchableHead > partSize) throw new InternalError(CORE.INTERNAL, `writer head ${src.patchableHead} exceeds part size ${partSize}`);
-    const options = { as: req.as, partSize, encoder: src.encoderIdentity };
-    const source = { path: req.source, size: st.size, mtimeMs: st.mtimeMs };
-    const cp = prior ? await reconcile(req, prior, source, options) : await begin(req, id, source, { ...options, identity: identityText(identity) });
+    job = await openJob(req, id, source, found, progress);
+  } catch (err) {
+    if (!found || req.resume !== 'if-compatible' || !isIncompatible(err)) throw err;
+    await discardCheckpoint(req, found, (err as Error).message);
+    job = await openJob(req, id, source, undefined, progress);
+  }
+  if (overwritten) {
+    req.onNote?.(`started afresh without --resume; the earlier upload ${overwritten.uploadId} of ${req.source} -> ${req.destination} was ${await abortStale(req, overwritten)}`);
+  }
+  const { src, cp, partSize } = job;
+  try {
     progress.phase('uploading');
     const state = await sendParts(req, cp, src, partSize, progress);
     progress.phase('verifying');
@@ -148,19 +149,59 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
   }
 }
 
-function newIdentity(): ImageIdentity {
-  return { createdAtMs: Date.now(), uniqueId: randomBytes(16).toString('hex') };
+interface OpenedJob {
+  src: UploadSource;
+  cp: UploadCheckpoint;
+  partSize: number;
 }
 
-function identityText(i: ImageIdentity): string {
-  return `${i.createdAtMs}:${i.uniqueId}`;
+/**
+ * Opens the source with the identity and encoder of `prior` (a resume) or new ones, chooses the part
+ * size, then reconciles `prior` with the store or begins a new upload. Nothing is created at the
+ * store before the part size and the encoder are known to work.
+ */
+async function openJob(req: UploadRequest, id: string, source: UploadCheckpoint['source'], prior: UploadCheckpoint | undefined, progress: ProgressTracker): Promise<OpenedJob> {
+  const identity = prior ? identityOf(prior) : imageIdentity(source, req);
+  const src = await openUploadSource(
+    req.source,
+    req.as,
+    {
+      from: req.from,
+      parent: req.parent,
+      identity,
+      encoder: prior ? encoderOf(prior) : undefined,
+      signal: req.signal,
+      pool: req.pool,
+      chunkBytes: req.chunkBytes,
+      fingerprinter: await ChunkFingerprinter.create('xxh64'),
+      priorFingerprints: prior?.source.fingerprints,
+    },
+    progress,
+  );
+  try {
+    const partSize = choosePartSize(src.maxOutputSize, req.sink.limits, req.partSize);
+    if (src.patchableHead > partSize) throw new InternalError(CORE.INTERNAL, `writer head ${src.patchableHead} exceeds part size ${partSize}`);
+    const options = { as: req.as, partSize, ...encoderOptions(src.encoder) };
+    const cp = prior ? await reconcile(req, prior, source, options) : await begin(req, id, source, { ...options, identity: identityText(identity) });
+    return { src, cp, partSize };
+  } catch (err) {
+    await src.close();
+    throw err;
+  }
 }
 
-/** The stamp the first run gave the encoder, so regenerated parts come out byte-identical. */
-function identityOf(cp: UploadCheckpoint): ImageIdentity {
-  const m = /^(\d+):([0-9a-f]{32})$/.exec(String(cp.options.identity ?? ''));
-  if (!m) throw vmxError(TRANSFER.CHECKPOINT_CORRUPT, `checkpoint ${cp.id} has no valid encoder identity ("${String(cp.options.identity)}")`);
-  return { createdAtMs: Number(m[1]), uniqueId: m[2]! };
+/** The checkpoint to resume: required with --resume, looked for with 'if-compatible', ignored otherwise. */
+async function findCheckpoint(req: UploadRequest, id: string): Promise<UploadCheckpoint | undefined> {
+  if (req.resume === false) return undefined;
+  if (req.resume === true) return loadForResume(req, id);
+  try {
+    return await req.checkpoints.load(id);
+  } catch (err) {
+    if (!(err instanceof VmxferError) || err.code !== TRANSFER.CHECKPOINT_CORRUPT.code) throw err;
+    req.onNote?.(`checkpoint ${id} for ${req.source} -> ${req.destination} is unreadable and is replaced: ${err.message}`);
+    await req.checkpoints.delete(id);
+    return undefined;
+  }
 }
 
 async function begin(req: UploadRequest, id: string, source: UploadCheckpoint['source'], options: UploadCheckpoint['options']) {
@@ -207,6 +248,7 @@ interface SendState {
 }
 
 async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSource, partSize: number, progress: ProgressTracker): Promise<SendState> {
+  const bufferBytes = Math.min(partSize, Math.max(src.maxOutputSize, 1));
   const confirmed = new Map(cp.parts.map((p) => [p.partNumber, p]));
   const done = new Map<number, CheckpointPart>();
   const state: SendState = { parts: [], sent: 0, skipped: 0, outputSha256: undefined };
@@ -251,12 +293,13 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
       req.onPart?.({ partNumber: part.partNumber, state: 'failed', size: part.body.length, seconds: (performance.now() - t0) / 1000 });
       throw err;
     } finally {
-      pool.push(part.body.buffer.byteLength >= partSize ? Buffer.from(part.body.buffer, part.body.byteOffset, partSize) : part.body);
+      pool.push(part.body.buffer.byteLength >= bufferBytes ? Buffer.from(part.body.buffer, part.body.byteOffset, bufferBytes) : part.body);
     }
   };
 
-  // Page-aligned part buffers: a passthrough upload reads the file straight into them.
-  const acquire = async () => pool.pop() ?? allocAligned(partSize);
+  // Page-aligned part buffers: a passthrough upload reads the file straight into them. No part is
+  // longer than the whole output, so a large --part-size costs no more memory than the output.
+  const acquire = async () => pool.pop() ?? allocAligned(bufferBytes);
   const hashOut = src.output.hasher;
   try {
     for await (const part of src.output.parts(partSize, acquire, src.patchableHead > 0, signal)) {

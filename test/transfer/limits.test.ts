@@ -13,7 +13,7 @@ import { rawReader } from '../../agent/formats/raw/raw-reader.js';
 import { OSS_LIMITS } from '../../agent/sinks/oss/oss-sink.js';
 import { S3_LIMITS } from '../../agent/sinks/store-limits.js';
 import { TokenBucket } from '../../agent/sinks/token-bucket.js';
-import { choosePartSize } from '../../agent/transfer/part-sizing.js';
+import { choosePartSize, MAX_PART_SIZE } from '../../agent/transfer/part-sizing.js';
 import { checkpointId, isUploadCheckpoint, type UploadCheckpoint } from '../../agent/transfer/upload-checkpoint.js';
 import { cancelUpload } from '../../agent/transfer/cancel-upload.js';
 import { uploadImage } from '../../agent/transfer/upload.js';
@@ -42,11 +42,16 @@ function assertFits(maxOutput: number, limits: typeof S3_LIMITS, size: number): 
   assert.ok(Math.ceil(maxOutput / size) <= limits.maxParts, `${Math.ceil(maxOutput / size)} parts <= ${limits.maxParts}`);
 }
 
-test('choosePartSize: a declared 40 TiB output fits OSS in <= 10,000 parts of <= 5 GB; S3 refuses it (over 5 TiB) with XFER_TOO_LARGE', () => {
-  const size = choosePartSize(40 * TiB, OSS_LIMITS);
-  assertFits(40 * TiB, OSS_LIMITS, size);
-  assert.equal(size, Math.ceil(40 * TiB / 10_000 / MiB) * MiB, 'the smallest whole-MiB size that fits');
+test('choosePartSize: a declared 19 TiB output fits OSS in <= 10,000 parts of <= 2047 MiB (vmxfer\'s ceiling); 40 TiB is XFER_TOO_LARGE on OSS and S3 refuses both (over 5 TiB)', () => {
+  const size = choosePartSize(19 * TiB, OSS_LIMITS);
+  assertFits(19 * TiB, OSS_LIMITS, size);
+  assert.equal(size, Math.ceil(19 * TiB / 10_000 / MiB) * MiB, 'the smallest whole-MiB size that fits');
+  assert.ok(size <= MAX_PART_SIZE);
+  assert.throws(() => choosePartSize(40 * TiB, OSS_LIMITS), (e) => isVmxferError(e) && e.code === 'XFER_TOO_LARGE' && /parts of at most 2047 MiB/.test(e.message));
+  assert.throws(() => choosePartSize(19 * TiB, S3_LIMITS), (e) => isVmxferError(e) && e.code === 'XFER_TOO_LARGE');
   assert.throws(() => choosePartSize(40 * TiB, S3_LIMITS), (e) => isVmxferError(e) && e.code === 'XFER_TOO_LARGE');
+  assert.throws(() => choosePartSize(GiB, S3_LIMITS, 5 * GiB), (e) => isVmxferError(e) && e.code === 'XFER_PART_SIZE' && /vmxfer's limit of 2047 MiB/.test(e.message));
+  assert.equal(choosePartSize(GiB, S3_LIMITS, MAX_PART_SIZE), MAX_PART_SIZE, 'the top of the range is accepted');
   for (const out of [0, 1, 5 * MiB, 160 * GiB, 5 * TiB]) assertFits(Math.max(out, 1), S3_LIMITS, choosePartSize(out, S3_LIMITS));
   assert.throws(() => choosePartSize(5 * TiB, S3_LIMITS, 16 * MiB), (e) => isVmxferError(e) && e.code === 'XFER_PART_SIZE' && /at least/.test(e.message));
   assert.throws(() => choosePartSize(GiB, S3_LIMITS, 4 * MiB), (e) => isVmxferError(e) && e.code === 'XFER_PART_SIZE');
@@ -66,7 +71,7 @@ function declaredDisk(virtualSize: number): DiskSource {
   };
 }
 
-test('a 40 TiB source (sparse raw file, or a declared disk where ext4 stops at 16 TiB): real writers declare their largest output, sized within OSS limits', async () => {
+test('a 40 TiB source (sparse raw file, or a declared disk where ext4 stops at 16 TiB): real writers declare their largest output; it needs parts over 2047 MiB, so both stores refuse it up front', async () => {
   const path = join(work.dir, 'huge.raw');
   const fh = await open(path, 'w');
   const sparse = await fh.truncate(40 * TiB).then(() => true, () => false);
@@ -76,8 +81,7 @@ test('a 40 TiB source (sparse raw file, or a declared disk where ext4 stops at 1
     for (const target of ['raw', 'qcow2']) {
       const max = writerByTarget(target)!.maxOutputSize(disk);
       assert.ok(max >= 40 * TiB && max < 41 * TiB, `${target} declares ${max} for 40 TiB`);
-      const part = choosePartSize(max, OSS_LIMITS);
-      assertFits(max, OSS_LIMITS, part);
+      assert.throws(() => choosePartSize(max, OSS_LIMITS), (e) => isVmxferError(e) && e.code === 'XFER_TOO_LARGE');
       assert.throws(() => choosePartSize(max, S3_LIMITS), (e) => isVmxferError(e) && e.code === 'XFER_TOO_LARGE');
     }
   } finally {

@@ -27,11 +27,13 @@ export const UPLOAD_USAGE = `Usage: vmxfer upload SRC URL [--as FORMAT] [options
 Converts SRC on the fly and uploads it as a multipart object to URL (s3://bucket/key,
 oss://bucket/key or file:///path), sending parts in parallel and writing a checkpoint after each
 confirmed part. After a crash, kill -9, SIGTERM or network loss, run the same command with
---resume: only the parts the store does not confirm are sent again.
+--resume: only the parts the store does not confirm are sent again. A resume regenerates the parts
+with the compressor the upload started with, or refuses (XFER_RESUME_ENCODER) naming the missing one.
   --as FORMAT         ${['original', ...WRITERS.map((w) => w.target)].join(' | ')} (default original: bytes unchanged)
   --resume            continue the interrupted upload of SRC to URL
   --cancel            abort the interrupted upload of SRC to URL at the store and delete its checkpoint
-  --part-size SIZE    e.g. 16MiB (default: sized from the largest possible output, at least 16MiB)
+  --part-size SIZE    e.g. 16MiB, at most 2047MiB (default: sized from the largest possible output,
+                      at least 16MiB)
   --concurrency N     parts in flight (default 4)
   --bwlimit RATE      bytes per second for the whole process, e.g. 50MiB
   --sse ALG           server-side encryption: AES256, aws:kms (S3) or KMS (OSS)
@@ -104,6 +106,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       partSize: values['part-size'] ? parseSize(values['part-size'] as string, '--part-size') : undefined,
       concurrency,
       resume: Boolean(values.resume),
+      onNote: (sentence) => process.stderr.write(`vmxfer: ${sentence}\n`),
       checkpoints,
       uploadOptions: uploadOptions(values),
       bandwidth: sharedTokenBucket(values.bwlimit ? parseSize(values.bwlimit as string, '--bwlimit') : undefined),

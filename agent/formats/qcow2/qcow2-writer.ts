@@ -1,5 +1,5 @@
 import { throwIfAborted } from '../../core/abort.js';
-import { RAW_DEFLATER } from '../../compression/deflate-raw.js';
+import { QCOW2_LEVEL, RAW_DEFLATER } from '../../compression/deflate-raw.js';
 import type { DiskSource } from '../../disk/disk-source.js';
 import type { DiskWriter, HeadPatch, WriteOptions, WriterOutput } from '../format-writer.js';
 import { nonZeroClusters } from './guest-clusters.js';
@@ -40,6 +40,8 @@ export function createQcow2Writer(options: Qcow2WriterOptions): DiskWriter {
     maxOutputSize: (source) => planLayout(source.virtualSize, clusterSize).maxOutputSize,
     write: (source, opts = {}) => writeQcow2(source, planLayout(source.virtualSize, clusterSize), options.compress, opts),
     compressor: options.compress ? RAW_DEFLATER.name : undefined,
+    // The raw deflater's level is fixed (QCOW2_LEVEL); its implementation decides the bytes.
+    encoder: options.compress ? { writer: 'qcow2/1', compressor: RAW_DEFLATER.name, level: QCOW2_LEVEL } : { writer: 'qcow2/1' },
   };
 }
 

@@ -7,6 +7,7 @@ const ZEROS = Buffer.alloc(1024 * 1024);
 /** Raw output: the virtual disk's bytes, zeros written out (a byte stream cannot hold holes). */
 export const rawWriter: DiskWriter = {
   target: 'raw',
+  encoder: { writer: 'raw/1' },
   patchableHead: () => 0,
   maxOutputSize: (source) => source.virtualSize,
   async *write(source: DiskSource, opts: WriteOptions = {}) {

@@ -39,6 +39,7 @@ function plan(source: DiskSource): DynamicPlan {
  */
 export const vhdDynamicWriter: DiskWriter = {
   target: 'vhd',
+  encoder: { writer: 'vhd-dynamic/1' },
   patchableHead: (source) => plan(source).dataStart,
   maxOutputSize: (source) => {
     const p = plan(source);

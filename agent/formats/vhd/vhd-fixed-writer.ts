@@ -14,6 +14,7 @@ export function fixedVhdSize(source: DiskSource): number {
 /** VHD spec, "Fixed Hard Disk Image": the disk's bytes, then the 512-byte footer. A pure forward stream. */
 export const vhdFixedWriter: DiskWriter = {
   target: 'vhd-fixed',
+  encoder: { writer: 'vhd-fixed/1' },
   patchableHead: () => 0,
   maxOutputSize: (source) => fixedVhdSize(source) + FOOTER_SIZE,
   async *write(source: DiskSource, opts: WriteOptions = {}) {

@@ -1,14 +1,14 @@
 import type { DiskSource } from '../../disk/disk-source.js';
-import type { DiskWriter, WriteOptions } from '../format-writer.js';
+import { describeEncoder, type DiskWriter, type EncoderSettings, type WriteOptions } from '../format-writer.js';
 import { throwIfAborted } from '../../core/abort.js';
-import { ZLIB_DEFLATER } from '../../compression/deflate-zlib.js';
+import { deflaterFor } from '../../compression/deflate-zlib.js';
 import { vmxError } from '../../core/errors.js';
 import { VMDKW } from './writer-error-codes.js';
 import { MAX_GRAIN_RECORD_BYTES, type GrainEncodeResult } from './grain-encoder.js';
 import { encodeChunks } from '../../pipeline/encode-chunks.js';
 import { GrainDirectoryBuilder } from './grain-directory-builder.js';
 import { buildDescriptor, DESCRIPTOR_OFFSET_SECTORS, DESCRIPTOR_SECTORS, extentNameFor } from './writer-descriptor.js';
-import { randomCid, resolveOptions, type ResolvedOptions, type StreamOptimizedOptions } from './writer-options.js';
+import { identityCid, randomCid, resolveOptions, type ResolvedOptions, type StreamOptimizedOptions } from './writer-options.js';
 import {
   encodeMetadataMarker,
   encodeSparseHeader,
@@ -37,13 +37,33 @@ import {
  */
 export function createStreamOptimizedWriter(opts: StreamOptimizedOptions = {}): DiskWriter {
   const o = resolveOptions(opts);
+  const compressed = o.compressionLevel !== 0;
   return {
     target: 'vmdk',
     patchableHead: () => 0,
     maxOutputSize: (source: DiskSource) => maxStreamOptimizedSize(source.virtualSize),
     write: (source: DiskSource, w: WriteOptions = {}) => writeStreamOptimized(source, o, w),
-    compressor: o.compressionLevel === 0 ? undefined : ZLIB_DEFLATER.name,
+    compressor: compressed ? o.deflater.name : undefined,
+    encoder: { writer: STREAM_OPTIMIZED_VERSION, compressor: compressed ? o.deflater.implementation : undefined, level: compressed ? o.compressionLevel : undefined },
+    reproduce: (e) => reproduceStreamOptimized(opts, e),
   };
+}
+
+/** Bumped when the same source, identity and settings would give other bytes (2: the CID derives from the identity). */
+export const STREAM_OPTIMIZED_VERSION = 'vmdk-stream/2';
+
+/** The writer with `e`'s compressor and level, or a sentence naming what this machine lacks. */
+export function reproduceStreamOptimized(opts: StreamOptimizedOptions, e: EncoderSettings, version = STREAM_OPTIMIZED_VERSION, label = 'VMDK'): DiskWriter | string {
+  if (e.writer !== version) return `the upload was written by ${describeEncoder(e)}; this vmxfer's ${label} writer is ${version}`;
+  if (e.compressor === undefined) return createStreamOptimizedWriter({ ...opts, compressionLevel: 0 });
+  if (!deflaterFor(e.compressor)) return missingCompressor(e);
+  return createStreamOptimizedWriter({ ...opts, compressor: e.compressor, compressionLevel: e.level });
+}
+
+export function missingCompressor(e: EncoderSettings): string {
+  const here = resolveOptions({});
+  const why = here.deflater.fallbackReason ? ` (the libdeflate addon did not load: ${here.deflater.fallbackReason})` : '';
+  return `the upload was compressed with ${e.compressor} level ${e.level}, which is not available here; this machine has ${here.deflater.implementation}${why}`;
 }
 
 export const streamOptimizedWriter: DiskWriter = createStreamOptimizedWriter();
@@ -83,13 +103,13 @@ async function* writeStreamOptimized(source: DiskSource, o: ResolvedOptions, w: 
     gdOffset: GD_AT_END,
     overHeadSectors: OVERHEAD_SECTORS,
   };
-  yield encodeHead(header, plan, o, w.outputName);
+  yield encodeHead(header, plan, o, w);
   const gd = new GrainDirectoryBuilder(plan.totalGrains);
   let sector = OVERHEAD_SECTORS;
   const batches = encodeChunks<GrainEncodeResult>(source, {
     chunkBytes: w.chunkBytes ?? o.batchBytes,
     task: 'vmdk-grains',
-    params: { level: o.compressionLevel },
+    params: { level: o.compressionLevel, compressor: o.deflater.implementation },
     pool: w.pool,
     signal: w.signal,
   });
@@ -129,13 +149,13 @@ function checkCapacity(virtualSize: number, o: ResolvedOptions): void {
 }
 
 /** Sector 0 header, the descriptor from sector 1, zeros to the first grain boundary. */
-function encodeHead(header: SparseHeaderFields, plan: ExtentPlan, o: ResolvedOptions, outputName: string | undefined): Buffer {
+function encodeHead(header: SparseHeaderFields, plan: ExtentPlan, o: ResolvedOptions, w: WriteOptions): Buffer {
   const head = Buffer.alloc(OVERHEAD_SECTORS * SECTOR_BYTES);
   encodeSparseHeader(header).copy(head, 0);
   const descriptor = buildDescriptor({
     capacitySectors: plan.capacitySectors,
-    cid: o.cid ?? randomCid(),
-    extentName: extentNameFor(outputName),
+    cid: o.cid ?? (w.identity ? identityCid(w.identity.uniqueId) : randomCid()),
+    extentName: extentNameFor(w.outputName),
     adapterType: o.adapterType,
     virtualHWVersion: o.virtualHWVersion,
   });

@@ -1,5 +1,5 @@
-import { randomInt } from 'node:crypto';
-import { ZLIB_DEFLATER } from '../../compression/deflate-zlib.js';
+import { createHash, randomInt } from 'node:crypto';
+import { deflaterFor, ZLIB_DEFLATER, type ZlibDeflater } from '../../compression/deflate-zlib.js';
 import { vmxError } from '../../core/errors.js';
 import { VMDKW } from './writer-error-codes.js';
 import { ADAPTER_TYPES, type AdapterType } from './writer-descriptor.js';
@@ -22,18 +22,26 @@ export interface StreamOptimizedOptions {
   batchBytes?: number;
   /** Largest disk accepted; bounds the in-memory grain directory (4 bytes per 32 MiB). Default 64 TiB. */
   maxCapacityBytes?: number;
-  /** Fixed content ID (reproducible output); random by default. */
+  /** Fixed content ID; by default derived from WriteOptions.identity, random without one. */
   cid?: number;
+  /**
+   * The deflate implementation (ZlibDeflater.implementation) to use, for a resume that must
+   * reproduce bytes written with it; default the one this thread loaded (libdeflate, else node:zlib).
+   */
+  compressor?: string;
 }
 
-export type ResolvedOptions = Required<Omit<StreamOptimizedOptions, 'cid'>> & { cid: number | undefined };
+export type ResolvedOptions = Required<Omit<StreamOptimizedOptions, 'cid' | 'compressor'>> & { cid: number | undefined; deflater: ZlibDeflater };
 
 const GT_SPAN_BYTES = GRAIN_BYTES * GTES_PER_GT;
 export const DEFAULT_COMPRESSION_LEVEL = ZLIB_DEFLATER.defaultLevel;
 
 export function resolveOptions(o: StreamOptimizedOptions): ResolvedOptions {
+  const deflater = o.compressor === undefined ? ZLIB_DEFLATER : deflaterFor(o.compressor);
+  requireOption(deflater !== undefined, `compressor "${o.compressor}" is not available here (${ZLIB_DEFLATER.implementation} is in use${ZLIB_DEFLATER.fallbackReason ? `: ${ZLIB_DEFLATER.fallbackReason}` : ''})`);
   const r: ResolvedOptions = {
-    compressionLevel: o.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL,
+    deflater: deflater!,
+    compressionLevel: o.compressionLevel ?? deflater!.defaultLevel,
     adapterType: o.adapterType ?? 'lsilogic',
     virtualHWVersion: o.virtualHWVersion ?? 4,
     batchBytes: o.batchBytes ?? 4 * 1024 * 1024,
@@ -47,6 +55,15 @@ export function resolveOptions(o: StreamOptimizedOptions): ResolvedOptions {
   requireOption(Number.isSafeInteger(r.maxCapacityBytes) && r.maxCapacityBytes > 0, `maxCapacityBytes ${r.maxCapacityBytes} is not a positive integer`);
   requireOption(r.cid === undefined || (Number.isInteger(r.cid) && r.cid >= 0 && r.cid < 0xffffffff), `cid ${r.cid} is not a uint32 below 0xffffffff`);
   return r;
+}
+
+/**
+ * The content ID of disk `index` of an output with identity `uniqueId`: a regenerated stream (an
+ * upload's resume) must carry the same CID. Never 0xffffffff, which parentCID uses for "no parent".
+ */
+export function identityCid(uniqueId: string, index = 0): number {
+  const n = createHash('sha256').update(`vmdk-cid\0${uniqueId}\0${index}`).digest().readUInt32BE(0);
+  return n === 0xffffffff ? 0xfffffffe : n;
 }
 
 /** A random content ID; 0xffffffff is excluded because parentCID uses it for "no parent". */

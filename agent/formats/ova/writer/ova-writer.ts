@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import type { DiskSource } from '../../../disk/disk-source.js';
 import { CORE } from '../../../core/error-codes.js';
 import { vmxError } from '../../../core/errors.js';
-import type { DiskWriter, WriteOptions } from '../../format-writer.js';
-import { createStreamOptimizedWriter, maxStreamOptimizedSize } from '../../vmdk/stream-optimized-writer.js';
-import { randomCid } from '../../vmdk/writer-options.js';
+import type { DiskWriter, EncoderSettings, WriteOptions } from '../../format-writer.js';
+import { createStreamOptimizedWriter, maxStreamOptimizedSize, reproduceStreamOptimized } from '../../vmdk/stream-optimized-writer.js';
+import { identityCid, randomCid } from '../../vmdk/writer-options.js';
 import { SECTOR_BYTES, sectorsFor } from '../../vmdk/writer-layout.js';
 import { buildOvfDescriptor, MAX_OVA_DISKS } from './ovf-descriptor-writer.js';
 import { emitSizedDisk, sizeDisk, type SizedDisk } from './sized-disk.js';
@@ -13,8 +13,10 @@ import { encodeMemberHeader, endOfArchive, memberPadding } from './tar-header-wr
 export interface OvaWriterOptions {
   /** Encoded VMDK bytes kept in memory to spare a second encoding (all disks together). Default 64 MiB. */
   holdBytes?: number;
-  /** zlib level of the VMDK grains. Default 1 (the VMDK writer's default). */
+  /** zlib level of the VMDK grains. Default 1. */
   compressionLevel?: number;
+  /** The deflate implementation of the VMDK grains (see StreamOptimizedOptions.compressor). */
+  compressor?: string | undefined;
   cpus?: number;
   memoryMiB?: number;
 }
@@ -38,16 +40,30 @@ export function isMultiDiskWriter(w: DiskWriter): w is MultiDiskWriter {
   return typeof (w as Partial<MultiDiskWriter>).writeMany === 'function';
 }
 
+/** Bumped when the same sources, identity and settings would give other bytes (2: CIDs and tar mtimes derive from the identity). */
+export const OVA_WRITER_VERSION = 'ova/2';
+
 export function createOvaWriter(opts: OvaWriterOptions = {}): MultiDiskWriter {
-  const o = { holdBytes: opts.holdBytes ?? DEFAULT_HOLD, compressionLevel: opts.compressionLevel ?? 1, cpus: opts.cpus ?? 1, memoryMiB: opts.memoryMiB ?? 1024 };
+  const o: ResolvedOva = { holdBytes: opts.holdBytes ?? DEFAULT_HOLD, compressionLevel: opts.compressionLevel ?? 1, compressor: opts.compressor, cpus: opts.cpus ?? 1, memoryMiB: opts.memoryMiB ?? 1024 };
+  // The disks' encoder: the grains' compressor and level decide the OVA's bytes.
+  const disk = createStreamOptimizedWriter({ compressionLevel: o.compressionLevel, compressor: o.compressor });
   return {
     target: 'ova',
     patchableHead: () => 0,
     maxOutputSize: (source) => maxOvaSize([source]),
     write: (source, w = {}) => writeOva([source], o, w),
     writeMany: (sources, w = {}) => writeOva(sources, o, w),
+    compressor: disk.compressor,
+    encoder: { ...disk.encoder, writer: OVA_WRITER_VERSION },
+    reproduce: (e: EncoderSettings) => {
+      const vmdk = reproduceStreamOptimized({}, e, OVA_WRITER_VERSION, 'OVA');
+      if (typeof vmdk === 'string') return vmdk;
+      return createOvaWriter({ ...opts, compressor: vmdk.encoder.compressor, compressionLevel: vmdk.encoder.level ?? 0 });
+    },
   };
 }
+
+type ResolvedOva = Required<Omit<OvaWriterOptions, 'compressor'>> & { compressor: string | undefined };
 
 export const ovaWriter = createOvaWriter();
 
@@ -55,7 +71,7 @@ export function maxOvaSize(sources: DiskSource[]): number {
   return METADATA_BOUND + sources.reduce((n, s) => n + 3 * 512 + maxStreamOptimizedSize(s.virtualSize), 0);
 }
 
-async function* writeOva(sources: DiskSource[], o: Required<OvaWriterOptions>, w: WriteOptions): AsyncGenerator<Buffer> {
+async function* writeOva(sources: DiskSource[], o: ResolvedOva, w: WriteOptions): AsyncGenerator<Buffer> {
   if (sources.length === 0 || sources.length > MAX_OVA_DISKS) {
     throw vmxError(CORE.USAGE, `an OVA holds 1 to ${MAX_OVA_DISKS} disks, not ${sources.length}`);
   }
@@ -63,7 +79,8 @@ async function* writeOva(sources: DiskSource[], o: Required<OvaWriterOptions>, w
   const budget = { left: o.holdBytes };
   const sized: SizedDisk[] = [];
   for (const [i, source] of sources.entries()) {
-    const writer = createStreamOptimizedWriter({ cid: randomCid(), compressionLevel: o.compressionLevel });
+    const cid = w.identity ? identityCid(w.identity.uniqueId, i + 1) : randomCid();
+    const writer = createStreamOptimizedWriter({ cid, compressionLevel: o.compressionLevel, compressor: o.compressor });
     sized.push(await sizeDisk(source, `${base}-disk${i + 1}.vmdk`, writer, budget, w.signal));
   }
   const descriptor = Buffer.from(
@@ -73,17 +90,18 @@ async function* writeOva(sources: DiskSource[], o: Required<OvaWriterOptions>, w
     ),
   );
   const lines: string[] = [];
-  yield* member(`${base}.ovf`, [descriptor], lines);
-  for (const [i, d] of sized.entries()) yield* member(d.member, emitSizedDisk(d, sources[i]!, w.signal), lines, d.size);
-  yield* member(`${base}.mf`, [Buffer.from(lines.join(''))], undefined);
+  const mtime = w.identity ? Math.max(0, Math.floor(w.identity.createdAtMs / 1000)) : undefined;
+  yield* member(`${base}.ovf`, [descriptor], lines, mtime);
+  for (const [i, d] of sized.entries()) yield* member(d.member, emitSizedDisk(d, sources[i]!, w.signal), lines, mtime, d.size);
+  yield* member(`${base}.mf`, [Buffer.from(lines.join(''))], undefined, mtime);
   yield endOfArchive();
 }
 
 /** Header, body (hashed into a SHA256 manifest line), padding. */
-async function* member(name: string, body: Iterable<Buffer> | AsyncIterable<Buffer>, manifest: string[] | undefined, size?: number): AsyncGenerator<Buffer> {
+async function* member(name: string, body: Iterable<Buffer> | AsyncIterable<Buffer>, manifest: string[] | undefined, mtime: number | undefined, size?: number): AsyncGenerator<Buffer> {
   const parts = Array.isArray(body) ? body : undefined;
   const length = size ?? parts!.reduce((n, b) => n + b.length, 0);
-  yield encodeMemberHeader(name, length);
+  yield encodeMemberHeader(name, length, mtime);
   const hash = createHash('sha256');
   for await (const b of body) {
     hash.update(b);

@@ -1,0 +1,40 @@
+import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
+import { VmxferError } from '../core/errors.js';
+import type { ObjectSink } from '../sinks/object-sink.js';
+import { TRANSFER } from './error-codes.js';
+import type { UploadCheckpoint } from './upload-checkpoint.js';
+
+/** What replacing a checkpoint needs of the upload that replaces it. */
+export interface StaleCheckpointContext {
+  source: string;
+  destination: string;
+  key: string;
+  sink: ObjectSink;
+  checkpoints: CheckpointStore<UploadCheckpoint>;
+  signal?: AbortSignal | undefined;
+  onNote?: ((sentence: string) => void) | undefined;
+}
+
+/**
+ * Refusals that mean "this checkpoint cannot be continued by this job": it belongs to another job,
+ * or its upload is gone at the store (aborted, expired by a lifecycle rule).
+ */
+export function isIncompatible(err: unknown): boolean {
+  if (!(err instanceof VmxferError)) return false;
+  return [TRANSFER.RESUME_MISMATCH.code, TRANSFER.RESUME_ENCODER.code, TRANSFER.CHECKPOINT_CORRUPT.code].includes(err.code) || err.code.endsWith('_NO_SUCH_UPLOAD');
+}
+
+/** Drops a checkpoint another job left: its pending upload is aborted at the store (best effort) so no parts stay staged. */
+export async function discardCheckpoint(req: StaleCheckpointContext, cp: UploadCheckpoint, why: string): Promise<void> {
+  const aborted = await abortStale(req, cp);
+  await req.checkpoints.delete(cp.id);
+  req.onNote?.(`the checkpoint of an earlier upload of ${req.source} -> ${req.destination} does not fit this job and is replaced (${why}); its upload ${cp.uploadId} was ${aborted}`);
+}
+
+/** Aborts a replaced checkpoint's upload so its staged parts do not stay billed; says how it went. */
+export function abortStale(req: StaleCheckpointContext, cp: UploadCheckpoint): Promise<string> {
+  return req.sink.abortUpload(req.key, cp.uploadId, req.signal).then(
+    () => 'aborted at the store',
+    (err: unknown) => `not aborted at the store (${(err as Error).message})`,
+  );
+}
