@@ -1,19 +1,22 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import pLimit from 'p-limit';
-import { vmxError, InternalError } from '../core/errors.js';
+import { isVmxferError, vmxError, InternalError } from '../core/errors.js';
 import { CORE } from '../core/error-codes.js';
 import { ProgressTracker } from '../core/progress.js';
 import { throwIfAborted } from '../core/abort.js';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
-import type { ObjectSink, PartRef, UploadOptions, ObjectInfo } from '../sinks/object-sink.js';
+import type { ObjectSink, PartRef, UploadOptions } from '../sinks/object-sink.js';
 import type { TokenBucket } from '../sinks/token-bucket.js';
+import { throttledSink } from '../sinks/throttled-sink.js';
 import { TRANSFER } from './error-codes.js';
 import { choosePartSize } from './part-sizing.js';
 import type { CutPart } from './part-cutter.js';
 import { md5Base64, stripQuotes } from './multipart-etag.js';
 import { sendPart } from './send-part.js';
-import { confirmAllParts, opaqueEtags, verifyUploadedObject } from './upload-verify.js';
+import { confirmAllParts, opaqueEtags } from './upload-verify.js';
+import { completeOrConfirm, confirmCompleted, type CompletedObject } from './complete-upload.js';
+import { STORE } from '../sinks/error-codes.js';
 import { checkpointId, type CheckpointPart, type UploadCheckpoint } from './upload-checkpoint.js';
 import { openUploadSource, type UploadSource } from './upload-source.js';
 import { fsError } from '../io/random-access-file.js';
@@ -83,8 +86,10 @@ export interface UploadResult {
  * a checkpoint after each confirmed part, only missing parts sent on resume, and the finished
  * object's checksum compared with the local one before success is reported.
  */
-export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
+export async function uploadImage(request: UploadRequest): Promise<UploadResult> {
   const started = performance.now();
+  // --bwlimit is a decorator around the sink like retry and metrics.
+  const req = { ...request, sink: throttledSink(request.sink, request.bandwidth) };
   const progress = req.progress ?? new ProgressTracker();
   progress.phase('opening');
   const st = await stat(req.source).catch((err) => {
@@ -114,11 +119,12 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
     if (src.patchableHead > partSize) throw new InternalError(CORE.INTERNAL, `writer head ${src.patchableHead} exceeds part size ${partSize}`);
     const options = { as: req.as, partSize, encoder: src.encoderIdentity };
     const source = { path: req.source, size: st.size, mtimeMs: st.mtimeMs };
-    const cp = prior ? await reconcile(req, prior, source, options) : await begin(req, id, source, { ...options, identity: identityText(identity) });
+    const { cp, completed } = prior ? await reconcile(req, prior, source, options) : { cp: await begin(req, id, source, { ...options, identity: identityText(identity) }), completed: undefined };
     progress.phase('uploading');
+    // An upload completed before a kill regenerates every part only to prove it and to hash it for the tags.
     const state = await sendParts(req, cp, src, partSize, progress);
     progress.phase('verifying');
-    const { info, verified } = await finish(req, cp, state.parts);
+    const { info, verified } = completed ?? (await finish(req, cp, state.parts));
     const outputSha256 = src.patchableHead > 0 ? undefined : state.outputSha256;
     // HashingSource.digest() finalizes its hash: read it once.
     const sourceSha256 = await src.sourceSha256();
@@ -183,20 +189,33 @@ async function loadForResume(req: UploadRequest, id: string): Promise<UploadChec
   return cp;
 }
 
-/** Refuses a changed source or options, and keeps only the parts the store's ListParts confirms. */
-async function reconcile(req: UploadRequest, cp: UploadCheckpoint, source: UploadCheckpoint['source'], options: UploadCheckpoint['options']) {
+/**
+ * Refuses a changed source or options, and keeps only the parts the store's ListParts confirms.
+ * An upload the store no longer knows may have completed before the run was killed (while tagging):
+ * when the object there is the one the checkpoint's parts make, it is taken as completed.
+ */
+async function reconcile(req: UploadRequest, cp: UploadCheckpoint, source: UploadCheckpoint['source'], options: UploadCheckpoint['options']): Promise<{ cp: UploadCheckpoint; completed: CompletedObject | undefined }> {
   if (cp.source.size !== source.size || cp.source.mtimeMs !== source.mtimeMs) {
     throw vmxError(TRANSFER.RESUME_MISMATCH, `the source changed since the upload started (size/mtime ${cp.source.size}/${cp.source.mtimeMs} now ${source.size}/${source.mtimeMs})`, { file: req.source });
   }
   for (const [k, v] of Object.entries(options)) {
     if (cp.options[k] !== v) throw vmxError(TRANSFER.RESUME_MISMATCH, `option ${k} was ${String(cp.options[k])} when the upload started, now ${String(v)}`, { file: req.source });
   }
-  const listed = new Map((await req.sink.listParts(req.key, cp.uploadId, req.signal)).map((p) => [p.partNumber, p]));
+  let listing;
+  try {
+    listing = await req.sink.listParts(req.key, cp.uploadId, req.signal);
+  } catch (err) {
+    if (!isVmxferError(err) || err.code !== STORE.NO_SUCH_UPLOAD.code) throw err;
+    const completed = await confirmCompleted(req.sink, req.key, cp.parts, opaqueEtags(req.uploadOptions?.encryption?.algorithm), req.signal);
+    if (!completed) throw err;
+    return { cp, completed };
+  }
+  const listed = new Map(listing.map((p) => [p.partNumber, p]));
   cp.parts = cp.parts.filter((p) => {
     const l = listed.get(p.partNumber);
     return l !== undefined && stripQuotes(l.etag) === stripQuotes(p.etag) && l.size === p.size;
   });
-  return cp;
+  return { cp, completed: undefined };
 }
 
 interface SendState {
@@ -234,7 +253,6 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
         const range = `output bytes [${part.offset}, ${part.offset + part.body.length})`;
         throw vmxError(TRANSFER.RESUME_MISMATCH, `part ${part.partNumber} (${range}) regenerated with different bytes than the confirmed part: the source changed`, { file: req.source });
       }
-      await req.bandwidth?.take(part.body.length, signal);
       const ref: PartRef = await sendPart(req.sink, req.key, cp.uploadId, part.partNumber, part.body, signal, req.onCorruptedPart);
       const md5 = ref.checksums?.md5 ?? md5Base64(part.body);
       const crc = wantsCrc64(req.sink) ? crc64('xz', part.body).toString() : undefined;
@@ -281,7 +299,7 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
   return state;
 }
 
-async function finish(req: UploadRequest, cp: UploadCheckpoint, parts: CheckpointPart[]): Promise<{ info: ObjectInfo; verified: UploadResult['verified'] }> {
+async function finish(req: UploadRequest, cp: UploadCheckpoint, parts: CheckpointPart[]): Promise<CompletedObject> {
   if (parts.length === 0) {
     // An empty output still needs one (empty) part to complete a multipart upload.
     const empty = Buffer.alloc(0);
@@ -289,13 +307,10 @@ async function finish(req: UploadRequest, cp: UploadCheckpoint, parts: Checkpoin
     parts = [{ partNumber: 1, etag: ref.etag, size: 0, md5: md5Base64(empty), crc64: '0' }];
   }
   await confirmAllParts(req.sink, req.key, cp.uploadId, parts, req.signal);
-  const refs = parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size }));
-  const info = await req.sink.completeUpload(req.key, cp.uploadId, refs, req.signal);
-  const verified = verifyUploadedObject(req.sink, req.key, info, parts, opaqueEtags(req.uploadOptions?.encryption?.algorithm));
-  return { info, verified };
+  return completeOrConfirm(req.sink, req.key, cp.uploadId, parts, opaqueEtags(req.uploadOptions?.encryption?.algorithm), req.signal);
 }
 
-/** Stores that report a whole-object CRC-64 get per-part CRCs to fold into it. */
+/** Sinks that report a whole-object CRC-64 get per-part CRCs to fold into it. */
 function wantsCrc64(sink: ObjectSink): boolean {
-  return sink.kind === 'oss';
+  return sink.capabilities.objectChecksum === 'crc64ecma';
 }

@@ -32,14 +32,21 @@ runSinkConformance('S3 sink against a real Ceph RGW on loopback', async () => {
     sinkFor(env, { bucket: bucket.name, credentials: { accessKeyId: 'NOSUCHKEY' + randomBytes(6).toString('hex').toUpperCase(), secretAccessKey: env.secretAccessKey } }),
     sinkFor(env, { bucket: `${bucket.name}-missing` }),
   ] as const;
+  const proxied: S3Sink[] = [];
   return {
     sink: sinks[0],
     wrongSecret: sinks[1],
     unknownAccessKey: sinks[2],
     missingBucket: sinks[3],
+    endpoint: env.endpoint,
+    viaEndpoint: (endpoint: string) => {
+      const s = sinkFor(env, { bucket: bucket.name, endpoint });
+      proxied.push(s);
+      return s;
+    },
     cleanup: async () => {
       await bucket.remove();
-      for (const s of sinks) s.client.destroy();
+      for (const s of [...sinks, ...proxied]) s.client.destroy();
     },
   };
 });

@@ -1,6 +1,6 @@
 import { vmxError } from '../../core/errors.js';
 import type { PartRef, PendingUpload } from '../object-sink.js';
-import { OSS } from './error-codes.js';
+import { STORE } from '../error-codes.js';
 
 /**
  * Validation of ListParts and ListMultipartUploads result entries (OSS API reference, "Response
@@ -16,7 +16,7 @@ export function asArray<T>(v: T | T[] | undefined | null): T[] {
 }
 
 function badResponse(target: string, sentence: string): never {
-  throw vmxError(OSS.BAD_RESPONSE, sentence, { file: target });
+  throw vmxError(STORE.BAD_RESPONSE, sentence, { file: target });
 }
 
 function nonNegativeInt(target: string, what: string, raw: unknown, max = Number.MAX_SAFE_INTEGER): number {
