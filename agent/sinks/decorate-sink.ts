@@ -1,6 +1,6 @@
 import type { ObjectSink } from './object-sink.js';
 
-type Operations = Omit<ObjectSink, 'kind' | 'bucket' | 'limits' | 'capabilities'>;
+type Operations = Omit<ObjectSink, 'kind' | 'bucket' | 'limits' | 'capabilities' | 'stalls'>;
 
 /**
  * A decorator's sink: every operation forwarded to `inner` unless `overrides` replaces it, and the
@@ -13,6 +13,7 @@ export function decorateSink(inner: ObjectSink, overrides: Partial<Operations>):
     bucket: inner.bucket,
     limits: inner.limits,
     capabilities: inner.capabilities,
+    stalls: inner.stalls,
     createUpload: (...a) => inner.createUpload(...a),
     uploadPart: (...a) => inner.uploadPart(...a),
     listParts: (...a) => inner.listParts(...a),

@@ -4,6 +4,8 @@
  * nothing of any store's details.
  */
 
+import type { StallState } from './stall-guard.js';
+
 export type StoreKind = 'file' | 's3' | 'oss';
 
 export interface StoreLimits {
@@ -79,6 +81,8 @@ export interface ObjectSink {
   readonly bucket: string;
   readonly limits: StoreLimits;
   readonly capabilities: SinkCapabilities;
+  /** Whether its requests are stalled now (set by the stall guard openSink puts around every store). */
+  readonly stalls?: StallState | undefined;
   createUpload(key: string, opts: UploadOptions, signal?: AbortSignal): Promise<string>;
   /** Sends one part with a checksum the store verifies (Content-MD5 at least). */
   uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef>;

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { abortedError, throwIfAborted } from '../core/abort.js';
 import { isVmxferError, vmxError } from '../core/errors.js';
 import { TRANSFER } from '../transfer/error-codes.js';
+import { STORE } from './error-codes.js';
 import { decorateSink } from './decorate-sink.js';
 import type { ObjectSink } from './object-sink.js';
 import { isNetworkCode } from './store-errors.js';
@@ -35,6 +36,9 @@ export async function withRetry<T>(op: () => Promise<T>, policy: RetryPolicy, si
     } catch (err) {
       if (signal?.aborted) throw abortedError(signal);
       if (!isRetryable(err)) throw err;
+      if (attempt >= policy.attempts && isVmxferError(err) && err.code === STORE.STALLED.code) {
+        throw vmxError(STORE.STALLED, `gave up after ${attempt} attempts, each stalled: ${err.message}`, { cause: err });
+      }
       if (attempt >= policy.attempts) {
         throw vmxError(TRANSFER.RETRIES_EXHAUSTED, `gave up after ${attempt} attempts: ${(err as Error).message}`, { cause: err });
       }

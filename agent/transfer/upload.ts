@@ -97,6 +97,8 @@ export async function uploadImage(request: UploadRequest): Promise<UploadResult>
   });
   checkUserTags(req.uploadOptions?.tags);
   const id = checkpointId(req.source, req.destination);
+  const onStall = (stalled: boolean) => progress.stalled(stalled);
+  req.sink.stalls?.on('change', onStall);
   const prior = req.resume ? await loadForResume(req, id) : undefined;
   const identity = prior ? identityOf(prior) : newIdentity();
   const src = await openUploadSource(
@@ -150,6 +152,8 @@ export async function uploadImage(request: UploadRequest): Promise<UploadResult>
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
+    req.sink.stalls?.off('change', onStall);
+    progress.stalled(false);
     await src.close();
   }
 }

@@ -29,7 +29,7 @@ runSinkConformance('OSS sink against the OSS protocol server', async () => {
     unknownAccessKey: sinks[2],
     missingBucket: sinks[3],
     endpoint: server.endpoint,
-    viaEndpoint: (endpoint: string) => new OssSink({ ...base, endpoint }),
+    viaEndpoint: (endpoint: string, opts?: { stallTimeoutMs?: number }) => new OssSink({ ...base, endpoint, timeoutMs: opts?.stallTimeoutMs }),
     cleanup: async () => {
       for (const s of sinks) s.close();
       await server.close();

@@ -5,6 +5,7 @@ import { isVmxferError, type ErrorCodeDef } from '../../agent/core/errors.js';
 import { STORE } from '../../agent/sinks/error-codes.js';
 import type { ObjectSink, ObjectTagReader, PartRef } from '../../agent/sinks/object-sink.js';
 import { retryingSink } from '../../agent/sinks/retrying-sink.js';
+import { StallState, stallGuardedSink, transferDeadlineMs } from '../../agent/sinks/stall-guard.js';
 import { DIGEST_ATTEMPTS, sendPart } from '../../agent/transfer/send-part.js';
 import { completeOrConfirm } from '../../agent/transfer/complete-upload.js';
 import { md5Base64 } from '../../agent/transfer/multipart-etag.js';
@@ -24,7 +25,7 @@ export interface ConformanceTarget {
   /** The same store, a bucket that does not exist. */
   missingBucket: ObjectSink;
   /** The same store and bucket reached through another endpoint (a fault proxy); absent: the store has no endpoint. */
-  viaEndpoint?: ((endpoint: string) => ObjectSink & PartMd5Sender) | undefined;
+  viaEndpoint?: ((endpoint: string, opts?: { stallTimeoutMs?: number }) => ObjectSink & PartMd5Sender) | undefined;
   /** Where the store listens, for a fault proxy in front of it. */
   endpoint?: string | undefined;
   cleanup(): Promise<void>;
@@ -357,12 +358,56 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
         const ref = await sendPart(retrying, k, id, 1, body, undefined, (attempt) => corrupted.push(attempt));
         assert.deepEqual(corrupted, [1, 2], 'two damaged sends reported, the third stored');
         assert.equal(ref.etag, md5Hex(body));
-        proxy!.log.length = 0;
         plan((r) => (r.partNumber === 2 ? { kind: 'flip' } : undefined));
         await assert.rejects(sendPart(retrying, k, id, 2, body, undefined), (err: unknown) => isVmxferError(err) && err.code === 'XFER_RETRIES_EXHAUSTED' && /corrupted 4 times/.test(err.message));
-        assert.equal(proxy!.log.filter((e) => e.partNumber === 2).length, DIGEST_ATTEMPTS, 'each damaged send went out once');
+        assert.equal(proxy!.log.filter((e) => e.partNumber === 2 && e.url.includes('/digest-resend.img')).length, DIGEST_ATTEMPTS, 'each damaged send went out once');
         plan(() => undefined);
         assert.deepEqual((await sink.listParts(k, id)).map((p) => p.partNumber), [1], 'no damaged part was kept');
+        await sink.abortUpload(k, id);
+      });
+
+      test('a request on which no byte moves is abandoned after the idle time and retried; the sink shows stalled until bytes move; STORE_STALLED when retries run out', async (ctx) => {
+        if (!t.viaEndpoint || !proxy) return ctx.skip(`${name} has no endpoint to put a proxy in front of`);
+        const impatient = t.viaEndpoint(proxy.endpoint, { stallTimeoutMs: 300 });
+        try {
+          const k = key('stall');
+          const id = await sink.createUpload(k, {});
+          const state = new StallState();
+          const changes: boolean[] = [];
+          state.on('change', (s) => changes.push(s));
+          const guarded = retryingSink(stallGuardedSink(impatient, { idleMs: 300, floorBytesPerSecond: 64 * 1024 }, state), { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 });
+          let stalls = 2;
+          plan((r) => (r.partNumber === 1 && stalls-- > 0 ? { kind: 'stall', ms: 600_000 } : undefined));
+          const body = randomBytes(4096);
+          const started = Date.now();
+          const ref = await guarded.uploadPart(k, id, 1, body);
+          assert.equal(ref.etag, md5Hex(body));
+          assert.ok(Date.now() - started < 5000, `two stalls of 300 ms idle, then success (${Date.now() - started} ms)`);
+          assert.deepEqual(changes, [true, false], 'stalled, then moving again');
+          plan((r) => (r.partNumber === 2 ? { kind: 'stall', ms: 600_000 } : undefined));
+          await rejectsWithCode(guarded.uploadPart(k, id, 2, body), STORE.STALLED, false);
+          assert.equal(proxy.log.filter((e) => e.partNumber === 2 && e.url.includes('/stall.img')).length, 4, 'every attempt stalled, then the typed error');
+          assert.equal(state.stalled, true);
+          plan(() => undefined);
+          await sink.abortUpload(k, id);
+        } finally {
+          (impatient as { close?: () => void }).close?.();
+        }
+      });
+
+      test('a part may take the idle time plus its size at the floor rate, no more, however patient the transport', async (ctx) => {
+        if (!viaProxy) return ctx.skip(`${name} has no endpoint to put a proxy in front of`);
+        const policy = { idleMs: 200, floorBytesPerSecond: 64 * 1024 };
+        assert.equal(transferDeadlineMs({ idleMs: 45_000, floorBytesPerSecond: 64 * 1024 }, 64 * 1024 * 1024), 45_000 + 1024_000, 'a 64 MiB part may take 45 s + 1024 s');
+        const k = key('deadline');
+        const id = await sink.createUpload(k, {});
+        const guarded = stallGuardedSink(viaProxy, policy, new StallState());
+        plan((r) => (r.partNumber === 1 ? { kind: 'stall', ms: 600_000 } : undefined));
+        const started = Date.now();
+        await assert.rejects(guarded.uploadPart(k, id, 1, randomBytes(64 * 1024)), (err: unknown) => isVmxferError(err) && err.code === STORE.STALLED.code && err.retryable && /1200 ms/.test(err.message));
+        const took = Date.now() - started;
+        assert.ok(took >= 1100 && took < 4000, `the 64 KiB part was given 200 ms + 1 s (${took} ms)`);
+        plan(() => undefined);
         await sink.abortUpload(k, id);
       });
 

@@ -17,7 +17,7 @@ export interface OssSinkOptions {
   sldEnable?: boolean | undefined;
   /** Use HTTPS when the endpoint or region names no scheme. */
   secure?: boolean | undefined;
-  /** Per-request timeout (default 60 s). */
+  /** Idle time after which a request on which no byte moved is abandoned (default 45 s). */
   timeoutMs?: number | undefined;
   /** Connections per sink (default 16). */
   maxSockets?: number | undefined;
@@ -85,7 +85,7 @@ export function resolveOssConfig(opts: OssSinkOptions): ResolvedOssConfig {
     // An IP address serves no bucket host names: path-style is the only addressing that can work.
     sldEnable: opts.sldEnable ?? (endpoint !== undefined && isIpEndpoint(endpoint)),
     secure: opts.secure ?? true,
-    timeoutMs: opts.timeoutMs ?? 60_000,
+    timeoutMs: opts.timeoutMs ?? 45_000,
     maxSockets: opts.maxSockets ?? 16,
     maxResponseBytes: opts.maxResponseBytes ?? 16 * 1024 * 1024,
     listPageSize,

@@ -20,6 +20,9 @@ export function s3Error(err: unknown, op: string, where: string, signal?: AbortS
   const e = (err ?? {}) as SdkErrorShape;
   const status = e.$metadata?.httpStatusCode;
   const storeCode = e.Code ?? e.name ?? 'Error';
+  if (status === undefined && e.name === 'TimeoutError' && /of inactivity/.test(e.message ?? '')) {
+    return vmxError(STORE.STALLED, `S3 ${op}: no byte moved: ${e.message}`, { file: where, cause: err, retryable: true });
+  }
   const netCode = networkCode(e);
   if (status === undefined && netCode) {
     return vmxError(STORE.NETWORK, `S3 ${op} failed to reach the store (${netCode}): ${e.message ?? ''}`.trim(), { file: where, cause: err, retryable: true });
