@@ -11,6 +11,7 @@ import { VmxferError } from '../../agent/core/errors.js';
 import { allErrorCodes } from '../../agent/core/error-catalog.js';
 import type { PartRef } from '../../agent/sinks/object-sink.js';
 import { runSinkConformance } from './sink-conformance.js';
+import { retryingSink } from '../../agent/sinks/retrying-sink.js';
 
 /** The OSS sink's ObjectSink contract, against the OSS protocol fake. */
 
@@ -276,3 +277,23 @@ function signedRaw(method: string, path: string, headers: Record<string, string>
     req.end(body);
   });
 }
+
+test('OSS sink: an IP-address endpoint is addressed path-style and works; a virtual-host name that does not resolve fails fast as STORE_CONFIG', async () => {
+  const byIp = new OssSink({ bucket: BUCKET, endpoint: `http://127.0.0.1:${fake.port}`, accessKeyId: FAKE_ACCESS_KEY_ID, accessKeySecret: FAKE_ACCESS_KEY_SECRET, env: {} });
+  const key = 'by-ip/obj';
+  const id = await byIp.createUpload(key, {});
+  const body = randomBytes(5000);
+  await byIp.completeUpload(key, id, [await byIp.uploadPart(key, id, 1, body)]);
+  assert.ok((await byIp.getRange(key, 0, 5000)).equals(body));
+  await byIp.deleteObject(key);
+  byIp.close();
+  const hosts = new Set(fake.requests.filter((r) => r.url.startsWith(`/${BUCKET}/by-ip/`)).map((r) => r.host));
+  assert.deepEqual([...hosts], [`127.0.0.1:${fake.port}`], 'requests name the endpoint they go to, not a bucket host under aliyuncs.com');
+
+  // localhost serves no bucket host names: ali-oss asks for BUCKET.localhost, which does not resolve.
+  const virtualHost = retryingSink(new OssSink({ bucket: BUCKET, endpoint: fake.endpoint, sldEnable: false, accessKeyId: FAKE_ACCESS_KEY_ID, accessKeySecret: FAKE_ACCESS_KEY_SECRET, env: {} }));
+  const started = Date.now();
+  const err = await rejectsTyped(virtualHost.createUpload(key, {}), 'STORE_CONFIG', false);
+  assert.ok(Date.now() - started < 1000, `failed in ${Date.now() - started} ms, not retried`);
+  assert.match(err.message, /does not resolve.*path-style/);
+});
