@@ -5,12 +5,14 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MiB } from '../../agent/core/units.js';
-import { EXIT_CODES } from '../../agent/core/errors.js';
 import { checkpointId } from '../../agent/transfer/upload-checkpoint.js';
 import { SHA256_TAG } from '../../agent/transfer/object-tags.js';
 import { sha256File } from '../helpers/hash.js';
 import { vmxfer } from '../helpers/run-command.js';
 import { jsonResult } from '../helpers/killable-cli.js';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { REPO_ROOT } from '../helpers/tmp.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { ossStore, s3Store, type TestStore } from '../helpers/transfer-stores.js';
@@ -65,15 +67,15 @@ for (const i of [0, 1]) {
     await s.store.sink().deleteObject(key);
   });
 
-  test(`store ${i}: --resume after the object was completed but not tagged finishes the tagging and removes the checkpoint, sending no part`, async () => {
+  test(`store ${i}: kill -9 while tagging, then --resume: the tagging is finished and the checkpoint removed, no part sent`, async () => {
     const s = stores[i]!;
     const key = `complete/untagged-${randomBytes(3).toString('hex')}.raw`;
     const cp = join(work.dir, 'state', 'checkpoints', `${checkpointId(source, s.store.url(key))}.json`);
-    // A refused PutObjectTagging leaves what a kill -9 while tagging leaves: a completed object, no tags, the checkpoint.
-    s.proxy.setPlan((r) => (isTagging(r) ? { kind: 'status', status: 403, code: 'AccessDenied' } : undefined));
-    const first = await vmxfer(args(s, key), { env: s.store.cliEnv });
+    // The store completes the object; its PutObjectTagging is held, and the CLI is killed while it waits.
+    s.proxy.setPlan((r) => (isTagging(r) ? { kind: 'stall', ms: 600_000 } : undefined));
+    const killed = await killWhen(args(s, key), s.store.cliEnv, () => s.proxy.log.some((e) => e.fault === 'stall' && e.url.includes(key.split('/')[1]!)));
     s.proxy.setPlan(undefined);
-    assert.equal(first.code, EXIT_CODES.remote, first.stderr);
+    assert.equal(killed, 'SIGKILL', 'killed while tagging');
     assert.ok(existsSync(cp), 'the checkpoint outlived the completed upload');
     assert.equal(await s.store.objectSha256(key), await sha256File(source), 'the object was completed');
     const cursor = s.proxy.log.length;
@@ -88,4 +90,20 @@ for (const i of [0, 1]) {
     assert.ok(!existsSync(cp), 'checkpoint removed');
     await s.store.sink().deleteObject(key);
   });
+}
+
+/** Runs the real CLI and kill -9s it once `due` (polled every 10 ms) says so; resolves with the signal that ended it. */
+async function killWhen(cliArgs: string[], env: NodeJS.ProcessEnv, due: () => boolean): Promise<NodeJS.Signals | null> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'vmxfer.js'), ...cliArgs], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  let ended = false;
+  void exited.then(() => (ended = true));
+  while (!due()) {
+    if (ended) throw new Error(`vmxfer ended before the kill point: ${stderr}`);
+    await sleep(10);
+  }
+  child.kill('SIGKILL');
+  return exited;
 }
