@@ -57,3 +57,14 @@ for (const i of [0, 1]) {
     await s.store.sink().deleteObject(key);
   });
 }
+
+test('--stall-timeout that is not a positive number of seconds is a usage error before anything is sent', async () => {
+  const s = stores[1]!;
+  const cursor = s.proxy.log.length;
+  for (const bad of ['0', '-3', 'soon']) {
+    const run = await vmxfer(['upload', source, s.store.url('stalls/never.raw'), '--endpoint', s.proxy.endpoint, '--path-style', `--stall-timeout=${bad}`, '--state-dir', join(work.dir, 'state')], { env: s.store.cliEnv });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /--stall-timeout expects a positive number of seconds/);
+  }
+  assert.equal(s.proxy.log.length, cursor, 'no request reached the store');
+});
