@@ -1,10 +1,11 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { isVmxferError, type ErrorCodeDef } from '../../agent/core/errors.js';
+import { isVmxferError, vmxError, type ErrorCodeDef } from '../../agent/core/errors.js';
 import { STORE } from '../../agent/sinks/error-codes.js';
 import type { ObjectSink, ObjectTagReader, PartRef } from '../../agent/sinks/object-sink.js';
 import { retryingSink } from '../../agent/sinks/retrying-sink.js';
+import { decorateSink } from '../../agent/sinks/decorate-sink.js';
 import { StallState, stallGuardedSink, transferDeadlineMs } from '../../agent/sinks/stall-guard.js';
 import { DIGEST_ATTEMPTS, sendPart } from '../../agent/transfer/send-part.js';
 import { completeOrConfirm } from '../../agent/transfer/complete-upload.js';
@@ -302,6 +303,26 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
         assert.equal(head?.crc64ecma, crc, 'and on head');
       }
       assert.ok(sink.capabilities.multipartEtag || sink.capabilities.objectChecksum !== undefined, 'every sink vouches for its objects with some checksum');
+      await sink.deleteObject(k);
+    });
+
+    test('a Complete whose answer is lost after the store completed (at the seam, for every store) is confirmed by HEAD and the local checksum', async () => {
+      const k = key('lost-complete-seam');
+      const bodies = [randomBytes(min), randomBytes(321)];
+      const id = await sink.createUpload(k, {});
+      const parts = (await putParts(k, id, bodies)).map((r, i) => ({ ...r, md5: md5Base64(bodies[i]!), crc64: crc64('xz', bodies[i]!).toString() }));
+      let completes = 0;
+      const lossy = decorateSink(sink, {
+        completeUpload: async (...a) => {
+          completes++;
+          await sink.completeUpload(...a);
+          throw vmxError(STORE.NETWORK, 'the answer was lost on the way back (conformance decorator)', { retryable: true });
+        },
+      });
+      const done = await completeOrConfirm(retryingSink(lossy, { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 }), k, id, parts, false);
+      assert.ok(completes >= 1);
+      assert.notEqual(done.verified, 'size', 'a checksum vouched for the object');
+      assert.ok((await sink.getRange(k, 0, min + 321)).equals(Buffer.concat(bodies)));
       await sink.deleteObject(k);
     });
 
