@@ -297,3 +297,14 @@ test('OSS sink: an IP-address endpoint is addressed path-style and works; a virt
   assert.ok(Date.now() - started < 1000, `failed in ${Date.now() - started} ms, not retried`);
   assert.match(err.message, /does not resolve.*path-style/);
 });
+
+test('OSS sink: a range read buffers exactly its length, whatever the cap on other answers (listings)', async () => {
+  const sink = sinkWith({ maxResponseBytes: 64 * KiB });
+  const key = 'ranges/big';
+  const body = randomBytes(300 * KiB);
+  const id = await sink.createUpload(key, {});
+  await sink.completeUpload(key, id, [await sink.uploadPart(key, id, 1, body)]);
+  assert.ok((await sink.getRange(key, 10, 250 * KiB)).equals(body.subarray(10, 250 * KiB)), 'a 250 KiB range over a 64 KiB listing cap');
+  await sink.deleteObject(key);
+  sink.close();
+});

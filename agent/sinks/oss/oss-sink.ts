@@ -84,17 +84,17 @@ export class OssSink implements ObjectSink {
   }
 
   uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef> {
-    return this.sendPart(key, uploadId, partNumber, body, partMd5(body).base64, signal);
+    const md5 = partMd5(body);
+    return this.sendPart(key, uploadId, partNumber, body, md5.base64, md5.hex, signal);
   }
 
   /** Sends a part with the given Content-MD5 (the conformance suite sends a wrong one to see BAD_DIGEST). */
   uploadPartWithMd5(key: string, uploadId: string, partNumber: number, body: Buffer, md5Base64: string, signal?: AbortSignal): Promise<PartRef> {
-    return this.sendPart(key, uploadId, partNumber, body, md5Base64, signal);
+    return this.sendPart(key, uploadId, partNumber, body, md5Base64, partMd5(body).hex, signal);
   }
 
-  private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, md5: string, signal?: AbortSignal): Promise<PartRef> {
+  private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, md5: string, bodyMd5: string, signal?: AbortSignal): Promise<PartRef> {
     checkPartShape(this.limits, partNumber, body.length, this.target(key));
-    const bodyMd5 = partMd5(body).hex;
     const r = await this.call('UploadPart', key, signal, undefined, (o) =>
       this.client.uploadPart(key, uploadId, partNumber, body, 0, body.length, { ...o, headers: { 'Content-MD5': md5 } }),
     );
@@ -201,7 +201,8 @@ export class OssSink implements ObjectSink {
     // GetObject "Range": 206 with Content-Range "bytes first-last/total"; a range reaching past the
     // end is clipped (or, when OSS finds it invalid, ignored with a 200 and the whole object), so the
     // object's size is taken from the answer before the bytes are trusted.
-    const r = await this.call('GetObject', key, signal, undefined, (o) => this.client.get(key, { ...o, headers: { Range: `bytes=${start}-${end - 1}` } }));
+    // At most the bytes asked for are buffered: a range read needs exactly its length.
+    const r = await this.call('GetObject', key, signal, want, (o) => this.client.get(key, { ...o, headers: { Range: `bytes=${start}-${end - 1}` } }));
     const contentRange = headerValue(r.res.headers, 'content-range');
     const m = contentRange ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(contentRange) : null;
     const total = m ? Number(m[3]) : r.res.status === 200 ? r.content.length : undefined;
