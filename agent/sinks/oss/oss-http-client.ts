@@ -116,7 +116,7 @@ export class OssHttpClient {
         agent: isHttps ? this.httpsAgent : this.httpAgent,
         signal: ctx?.signal,
       });
-      req.setTimeout(timeoutMs, () => fail({ kind: 'timeout', message: `no response within ${timeoutMs} ms` }, -2, 'ResponseTimeoutError'));
+      req.setTimeout(timeoutMs, () => fail({ kind: 'timeout', message: `no byte moved for ${timeoutMs} ms (the stall timeout)` }, -2, 'ResponseTimeoutError'));
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (ctx?.signal?.aborted) return fail({ kind: 'aborted', message: 'request aborted', cause: err }, -1, 'RequestAbortedError');
         // A name that does not resolve will not resolve on a retry either: a configuration mistake.
