@@ -35,7 +35,7 @@ function bar(s: ProgressSnapshot): string {
   const width = 30;
   const full = Math.round(frac * width);
   return (
-    `${s.phase.padEnd(10)} [${'#'.repeat(full)}${'-'.repeat(width - full)}] ${(frac * 100).toFixed(1).padStart(5)}% ` +
+    `${(s.stalled ? 'stalled' : s.phase).padEnd(10)} [${'#'.repeat(full)}${'-'.repeat(width - full)}] ${(frac * 100).toFixed(1).padStart(5)}% ` +
     `${formatBytes(s.bytesRead)}/${formatBytes(s.totalBytes)} ${formatBytes(s.rate)}/s out ${formatBytes(s.bytesWritten)} ETA ${formatDuration(s.etaSeconds)}` +
     (s.disk ? ` disk ${s.disk.index}/${s.disk.count}` : '')
   );

@@ -9,12 +9,15 @@ export const STORE_FLAGS = {
   endpoint: { type: 'string' },
   region: { type: 'string' },
   'path-style': { type: 'boolean' },
+  'stall-timeout': { type: 'string' },
   'state-dir': { type: 'string' },
 } as const;
 
 export const STORE_FLAGS_HELP = `  --endpoint URL      S3/OSS endpoint (S3 also honours AWS_ENDPOINT_URL)
   --region R          region (S3 also honours AWS_REGION / profiles)
   --path-style        path-style bucket addressing (S3-compatible servers, custom OSS endpoints)
+  --stall-timeout S   seconds without a byte moving before a store request is abandoned and retried
+                      (default $VMXFER_TRANSFER_STALL_TIMEOUT or 45); a part may take this plus its size at 64 KiB/s
   --state-dir DIR     where checkpoints live (default $VMXFER_STATE_DIR or ~/.local/state/vmxfer)
 Credentials come from each SDK's standard sources: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, shared
 profiles, instance roles; OSS_ACCESS_KEY_ID/OSS_ACCESS_KEY_SECRET or ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET.`;
@@ -24,7 +27,17 @@ export function storeConnection(values: Record<string, unknown>): StoreConnectio
     endpoint: values.endpoint as string | undefined,
     region: values.region as string | undefined,
     pathStyle: values['path-style'] as boolean | undefined,
+    stallTimeoutMs: stallTimeoutMs(values['stall-timeout'] as string | undefined),
   };
+}
+
+/** --stall-timeout, then VMXFER_TRANSFER_STALL_TIMEOUT (the daemon's transfer.stall_timeout), in seconds. */
+function stallTimeoutMs(flag: string | undefined): number | undefined {
+  const raw = flag ?? process.env.VMXFER_TRANSFER_STALL_TIMEOUT;
+  if (raw === undefined || raw === '') return undefined;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw vmxError(CORE.USAGE, `--stall-timeout expects a positive number of seconds, got "${raw}"`);
+  return seconds * 1000;
 }
 
 export function stateDir(values: Record<string, unknown>): string {

@@ -7,7 +7,7 @@ export interface AgentConfig {
   state_dir: string;
   source_roots: string[];
   jobs: { max_concurrent: number; per_destination: number; keep_finished: number };
-  transfer: { part_size: number | 'auto'; concurrency: number; bwlimit: number; retries: number };
+  transfer: { part_size: number | 'auto'; concurrency: number; bwlimit: number; retries: number; stall_timeout: number };
   pipeline: { workers: number | 'auto'; chunk_size: number };
   stores: { s3_endpoint: string; s3_region: string; s3_path_style: boolean; oss_endpoint: string; oss_region: string };
   cloud: { aws_region: string; aws_endpoint: string; ecs_region: string; ecs_endpoint: string; poll_seconds: number };
@@ -20,7 +20,7 @@ export const DEFAULTS: AgentConfig = {
   state_dir: '.vmxfer-state',
   source_roots: ['.'],
   jobs: { max_concurrent: 4, per_destination: 2, keep_finished: 500 },
-  transfer: { part_size: 'auto', concurrency: 4, bwlimit: 0, retries: 8 },
+  transfer: { part_size: 'auto', concurrency: 4, bwlimit: 0, retries: 8, stall_timeout: 45 },
   pipeline: { workers: 'auto', chunk_size: 4 * 1024 * 1024 },
   stores: { s3_endpoint: '', s3_region: '', s3_path_style: false, oss_endpoint: '', oss_region: '' },
   cloud: { aws_region: '', aws_endpoint: '', ecs_region: '', ecs_endpoint: '', poll_seconds: 10 },
@@ -81,7 +81,7 @@ export const SCHEMA: Record<string, Record<string, Leaf> | Leaf> = {
   state_dir: str,
   source_roots: strList,
   jobs: { max_concurrent: int(1, 1000), per_destination: int(1, 1000), keep_finished: int(0, 1_000_000) },
-  transfer: { part_size: size(true, 100 * 1024), concurrency: int(1, 64), bwlimit: size(false, 0), retries: int(1, 50) },
+  transfer: { part_size: size(true, 100 * 1024), concurrency: int(1, 64), bwlimit: size(false, 0), retries: int(1, 50), stall_timeout: positiveNumber },
   pipeline: { workers: autoOrInt(0, 256), chunk_size: powerOfTwoSize(64 * 1024, 32 * 1024 * 1024) },
   stores: { s3_endpoint: str, s3_region: str, s3_path_style: bool, oss_endpoint: str, oss_region: str },
   cloud: { aws_region: str, aws_endpoint: str, ecs_region: str, ecs_endpoint: str, poll_seconds: positiveNumber },

@@ -3,7 +3,6 @@ import { CORE } from './error-codes.js';
 import { CONFIG } from '../config/error-codes.js';
 import { TRANSFER } from '../transfer/error-codes.js';
 import { HASH } from '../hashing/error-codes.js';
-import { OSS } from '../sinks/oss/error-codes.js';
 import { QCOW2 } from '../formats/qcow2/error-codes.js';
 import { VMDK } from '../formats/vmdk/error-codes.js';
 import { STORE } from '../sinks/error-codes.js';
@@ -26,7 +25,6 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   CONFIG,
   TRANSFER,
   HASH,
-  OSS,
   QCOW2,
   VMDK,
   STORE,

@@ -16,6 +16,8 @@ export interface ProgressSnapshot {
   etaSeconds: number;
   /** With several objects in one progress (an export's disks): the one in progress, 1-based. */
   disk?: DiskPosition;
+  /** Present while no byte has moved to or from the store for the stall timeout, until bytes move again. */
+  stalled?: true;
 }
 
 export interface DiskPosition {
@@ -31,6 +33,7 @@ export class ProgressTracker extends EventEmitter<{ progress: [ProgressSnapshot]
   private current: Phase = 'opening';
   private read = 0;
   private written = 0;
+  private isStalled = false;
   private readonly started = performance.now();
   private window: Array<[number, number]> = [];
   /** Set by whoever spreads one progress over several objects (export-progress.ts). */
@@ -48,6 +51,13 @@ export class ProgressTracker extends EventEmitter<{ progress: [ProgressSnapshot]
 
   advance(virtualBytes: number): void {
     this.read += virtualBytes;
+    this.emit('progress', this.snapshot());
+  }
+
+  /** The store stopped moving bytes (true) or moves them again (false). */
+  stalled(on: boolean): void {
+    if (on === this.isStalled) return;
+    this.isStalled = on;
     this.emit('progress', this.snapshot());
   }
 
@@ -74,6 +84,7 @@ export class ProgressTracker extends EventEmitter<{ progress: [ProgressSnapshot]
       rate,
       etaSeconds: rate > 0 ? remaining / rate : Number.POSITIVE_INFINITY,
       ...(this.disk ? { disk: { ...this.disk } } : {}),
+      ...(this.isStalled ? { stalled: true as const } : {}),
     };
   }
 }

@@ -49,6 +49,8 @@ export interface JobProgress {
   partSize: number;
   /** An export of several disks: the one downloading (or last done), 1-based; absent otherwise. */
   disk?: DiskPosition | undefined;
+  /** Present while no byte has moved to or from the store for the stall timeout. */
+  stalled?: true | undefined;
 }
 
 export interface JobResult {

@@ -16,6 +16,7 @@ export function progressOf(s: ProgressSnapshot, parts: PartBoard): JobProgress {
     partsTotal: null,
     partSize: parts.partSize,
     ...(s.disk ? { disk: s.disk } : {}),
+    ...(s.stalled ? { stalled: true as const } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import { decorateSink } from '../sinks/decorate-sink.js';
 import type { ObjectSink } from '../sinks/object-sink.js';
 
 /** What a job learns from its sink's traffic: parts going out, ranges coming in. */
@@ -12,11 +13,7 @@ export interface SinkObserver {
  * retrying sink) so the job view can show parts in flight and metrics can time them.
  */
 export function observedSink(inner: ObjectSink, o: SinkObserver): ObjectSink {
-  return {
-    kind: inner.kind,
-    bucket: inner.bucket,
-    limits: inner.limits,
-    createUpload: (...a) => inner.createUpload(...a),
+  return decorateSink(inner, {
     uploadPart: async (key, uploadId, partNumber, body, signal) => {
       const t0 = performance.now();
       o.partStarted(partNumber, body.length);
@@ -29,19 +26,11 @@ export function observedSink(inner: ObjectSink, o: SinkObserver): ObjectSink {
         throw err;
       }
     },
-    listParts: (...a) => inner.listParts(...a),
-    completeUpload: (...a) => inner.completeUpload(...a),
-    abortUpload: (...a) => inner.abortUpload(...a),
-    listUploads: (...a) => inner.listUploads(...a),
-    head: (...a) => inner.head(...a),
     getRange: async (key, start, end, signal) => {
       const t0 = performance.now();
       const buf = await inner.getRange(key, start, end, signal);
       o.rangeFetched(buf.length, (performance.now() - t0) / 1000);
       return buf;
     },
-    deleteObject: (...a) => inner.deleteObject(...a),
-    getTags: (...a) => inner.getTags(...a),
-    putTags: (...a) => inner.putTags(...a),
-  };
+  });
 }

@@ -21,9 +21,10 @@ export interface RunContext {
 export function connectionFor(url: string, config: AgentConfig): StoreConnection {
   const oss = url.startsWith('oss://');
   const s = config.stores;
+  const stallTimeoutMs = config.transfer.stall_timeout * 1000;
   return oss
-    ? { endpoint: s.oss_endpoint || undefined, region: s.oss_region || undefined, pathStyle: s.s3_path_style || undefined }
-    : { endpoint: s.s3_endpoint || undefined, region: s.s3_region || undefined, pathStyle: s.s3_path_style || undefined };
+    ? { endpoint: s.oss_endpoint || undefined, region: s.oss_region || undefined, pathStyle: s.s3_path_style || undefined, stallTimeoutMs }
+    : { endpoint: s.s3_endpoint || undefined, region: s.s3_region || undefined, pathStyle: s.s3_path_style || undefined, stallTimeoutMs };
 }
 
 /** The retry policy of `transfer.retries`, counting each retry by reason. */

@@ -2,15 +2,17 @@ import { defineErrorCodes } from '../core/errors.js';
 
 /**
  * Object-store failures, the same codes for every store (file, S3, OSS). Permanent ones carry
- * `retryable: false`; the transient ones (`STORE_SERVER_BUSY`, `STORE_SERVER_ERROR`, `STORE_NETWORK`)
- * carry `retryable: true` so a retry decorator can tell them apart without knowing the store.
+ * `retryable: false`; the transient ones (`STORE_SERVER_BUSY`, `STORE_SERVER_ERROR`, `STORE_NETWORK`, `STORE_STALLED`)
+ * carry `retryable: true` so a retry decorator can tell them apart without knowing the store
+ * (one classification for every store: store-errors.ts).
  */
 export const STORE = defineErrorCodes('STORE', {
   BAD_URL: { category: 'usage', summary: 'An object URL is malformed or names an unknown scheme (expected s3://bucket/key, oss://bucket/key or file:///path).' },
   BAD_KEY: { category: 'usage', summary: 'An object key is empty, absolute, contains "." or ".." segments, or names a reserved path.' },
   BAD_PART_NUMBER: { category: 'usage', summary: 'A part number is outside 1..maxParts or a part is larger than the store allows.' },
   BAD_RANGE: { category: 'usage', summary: 'A requested byte range is negative, reversed or extends past the end of the object.' },
-  CONFIG: { category: 'usage', summary: 'The store client is misconfigured (no region, no credentials, bad endpoint).' },
+  CONFIG: { category: 'usage', summary: 'The store client is misconfigured (no region, no credentials, a host name that does not resolve, an endpoint that does not implement the operation).' },
+  BAD_OPTION: { category: 'usage', summary: "An upload option (storage class, encryption, tag, metadata) breaks the store's rules." },
   ACCESS_DENIED: { category: 'remote', summary: 'The store refused the request for lack of permission (AccessDenied).' },
   INVALID_ACCESS_KEY: { category: 'remote', summary: 'The store does not know the access key id (InvalidAccessKeyId).' },
   SIGNATURE_MISMATCH: { category: 'remote', summary: 'The request signature does not match: wrong secret key or clock skew (SignatureDoesNotMatch).' },
@@ -28,4 +30,6 @@ export const STORE = defineErrorCodes('STORE', {
   SERVER_BUSY: { category: 'remote', summary: 'The store asked to slow down or is unavailable (SlowDown, 503): retryable.' },
   SERVER_ERROR: { category: 'remote', summary: 'The store failed internally or timed out the request (5xx, RequestTimeout): retryable.' },
   NETWORK: { category: 'remote', summary: 'The connection to the store failed (refused, reset, timed out): retryable.' },
+  STALLED: { category: 'remote', summary: 'No byte moved on a request to the store for the stall timeout (--stall-timeout), or a part took longer than its size allows at the floor rate: retryable.' },
+  BAD_RESPONSE: { category: 'remote', summary: "The store's answer lacks a field the protocol requires, or is larger than the sink accepts." },
 });

@@ -4,6 +4,8 @@
  * nothing of any store's details.
  */
 
+import type { StallState } from './stall-guard.js';
+
 export type StoreKind = 'file' | 's3' | 'oss';
 
 export interface StoreLimits {
@@ -62,10 +64,25 @@ export interface PendingUpload {
   initiated?: Date | undefined;
 }
 
+/**
+ * What a store vouches for, so the transfer engine asks the sink instead of its name which
+ * whole-object checks apply after Complete.
+ */
+export interface SinkCapabilities {
+  /** A whole-object checksum the store reports on Complete and HEAD (ObjectInfo), folded from per-part values. */
+  objectChecksum: 'crc64ecma' | undefined;
+  /** The completed object's ETag is S3's multipart ETag: MD5 of the parts' binary MD5s, "-", the part count. */
+  multipartEtag: boolean;
+}
+
 export interface ObjectSink {
+  /** The URL scheme, for labels (metrics, logs) only: behaviour follows `capabilities` and `limits`. */
   readonly kind: StoreKind;
   readonly bucket: string;
   readonly limits: StoreLimits;
+  readonly capabilities: SinkCapabilities;
+  /** Whether its requests are stalled now (set by the stall guard openSink puts around every store). */
+  readonly stalls?: StallState | undefined;
   createUpload(key: string, opts: UploadOptions, signal?: AbortSignal): Promise<string>;
   /** Sends one part with a checksum the store verifies (Content-MD5 at least). */
   uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef>;

@@ -4,6 +4,7 @@ import { STORE } from './error-codes.js';
 import type { ObjectSink } from './object-sink.js';
 import { parseObjectUrl } from './object-url.js';
 import { retryingSink, DEFAULT_RETRY, type RetryPolicy } from './retrying-sink.js';
+import { DEFAULT_STALL, StallState, stallGuardedSink, type StallPolicy } from './stall-guard.js';
 
 /** Connection settings from flags and configuration; empty means "the SDK's standard source". */
 export interface StoreConnection {
@@ -11,6 +12,18 @@ export interface StoreConnection {
   region?: string | undefined;
   pathStyle?: boolean | undefined;
   maxSockets?: number | undefined;
+  /** Idle time after which a request on which no byte moved is abandoned and retried (default 45 s). */
+  stallTimeoutMs?: number | undefined;
+}
+
+/** The stall policy of a connection: its idle time, and the floor rate a part's deadline scales with. */
+export function stallPolicy(conn: StoreConnection): StallPolicy {
+  return { ...DEFAULT_STALL, idleMs: conn.stallTimeoutMs ?? DEFAULT_STALL.idleMs };
+}
+
+/** Retry outside, the stall guard inside it: each attempt has its own deadline. */
+function decorate(inner: ObjectSink, conn: StoreConnection, retry: RetryPolicy): ObjectSink {
+  return retryingSink(stallGuardedSink(inner, stallPolicy(conn), new StallState()), retry);
 }
 
 export interface OpenedSink {
@@ -22,13 +35,13 @@ export interface OpenedSink {
 export async function openSink(url: string, conn: StoreConnection = {}, retry: RetryPolicy = DEFAULT_RETRY): Promise<OpenedSink> {
   const u = parseObjectUrl(url);
   if (!u.key) throw vmxError(STORE.BAD_URL, `object URL "${url}" names no object key`);
-  return { sink: retryingSink(await openBucket(u.kind, u.bucket, conn), retry), key: u.key };
+  return { sink: decorate(await openBucket(u.kind, u.bucket, conn), conn, retry), key: u.key };
 }
 
 /** A sink for a bucket (or a prefix URL such as s3://bucket/prefix/ for listings). */
 export async function openBucketSink(url: string, conn: StoreConnection = {}, retry: RetryPolicy = DEFAULT_RETRY): Promise<{ sink: ObjectSink; prefix: string }> {
   const u = parseObjectUrl(url);
-  return { sink: retryingSink(await openBucket(u.kind, u.bucket, conn), retry), prefix: u.key };
+  return { sink: decorate(await openBucket(u.kind, u.bucket, conn), conn, retry), prefix: u.key };
 }
 
 /**
@@ -52,6 +65,7 @@ async function openBucket(kind: ObjectSink['kind'], bucket: string, conn: StoreC
         region: conn.region || (conn.endpoint && !process.env.AWS_REGION && !process.env.AWS_DEFAULT_REGION ? 'us-east-1' : undefined),
         forcePathStyle: conn.pathStyle,
         maxSockets: conn.maxSockets,
+        stallTimeoutMs: stallPolicy(conn).idleMs,
       });
     }
     case 'oss': {
@@ -63,6 +77,7 @@ async function openBucket(kind: ObjectSink['kind'], bucket: string, conn: StoreC
         region: conn.region || undefined,
         sldEnable: conn.pathStyle,
         maxSockets: conn.maxSockets,
+        timeoutMs: stallPolicy(conn).idleMs,
       }));
     }
   }

@@ -2,7 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { abortedError, throwIfAborted } from '../core/abort.js';
 import { isVmxferError, vmxError } from '../core/errors.js';
 import { TRANSFER } from '../transfer/error-codes.js';
+import { STORE } from './error-codes.js';
+import { decorateSink } from './decorate-sink.js';
 import type { ObjectSink } from './object-sink.js';
+import { isNetworkCode } from './store-errors.js';
 
 export interface RetryPolicy {
   attempts: number;
@@ -17,8 +20,7 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 200, maxDe
 /** True for errors worth another try: the store said so, or the connection failed. */
 export function isRetryable(err: unknown): boolean {
   if (isVmxferError(err)) return err.retryable;
-  const code = (err as NodeJS.ErrnoException)?.code ?? '';
-  return ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'EAI_AGAIN'].includes(code);
+  return isNetworkCode((err as NodeJS.ErrnoException)?.code);
 }
 
 function reasonOf(err: unknown): string {
@@ -34,6 +36,9 @@ export async function withRetry<T>(op: () => Promise<T>, policy: RetryPolicy, si
     } catch (err) {
       if (signal?.aborted) throw abortedError(signal);
       if (!isRetryable(err)) throw err;
+      if (attempt >= policy.attempts && isVmxferError(err) && err.code === STORE.STALLED.code) {
+        throw vmxError(STORE.STALLED, `gave up after ${attempt} attempts, each stalled: ${err.message}`, { cause: err });
+      }
       if (attempt >= policy.attempts) {
         throw vmxError(TRANSFER.RETRIES_EXHAUSTED, `gave up after ${attempt} attempts: ${(err as Error).message}`, { cause: err });
       }
@@ -52,10 +57,7 @@ export function retryingSink(inner: ObjectSink, policy: RetryPolicy = DEFAULT_RE
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>, signalIndex: number) =>
     (...args: A) =>
       withRetry(() => fn.apply(inner, args), policy, args[signalIndex] as AbortSignal | undefined);
-  return {
-    kind: inner.kind,
-    bucket: inner.bucket,
-    limits: inner.limits,
+  return decorateSink(inner, {
     createUpload: wrap(inner.createUpload, 2),
     uploadPart: wrap(inner.uploadPart, 4),
     listParts: wrap(inner.listParts, 2),
@@ -67,5 +69,5 @@ export function retryingSink(inner: ObjectSink, policy: RetryPolicy = DEFAULT_RE
     deleteObject: wrap(inner.deleteObject, 1),
     getTags: wrap(inner.getTags, 1),
     putTags: wrap(inner.putTags, 2),
-  };
+  });
 }

@@ -1,7 +1,6 @@
 import { isVmxferError } from '../core/errors.js';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { STORE } from '../sinks/error-codes.js';
-import { OSS } from '../sinks/oss/error-codes.js';
 import type { ObjectSink } from '../sinks/object-sink.js';
 import { checkpointId, type UploadCheckpoint } from './upload-checkpoint.js';
 
@@ -40,5 +39,5 @@ export async function cancelUpload(req: {
 }
 
 export function isNoSuchUpload(err: unknown): boolean {
-  return isVmxferError(err) && (err.code === STORE.NO_SUCH_UPLOAD.code || err.code === OSS.NO_SUCH_UPLOAD.code);
+  return isVmxferError(err) && (err.code === STORE.NO_SUCH_UPLOAD.code);
 }

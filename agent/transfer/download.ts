@@ -21,6 +21,7 @@ import { verifyDownloaded, type DownloadVerification } from './download-verify.j
 import { OrderedRanges } from './ordered-ranges.js';
 import { chooseRangeSize } from './range-plan.js';
 import type { RangeSpec } from './range-fetch.js';
+import { throttledSink } from '../sinks/throttled-sink.js';
 import { RawStreamDisk } from './raw-stream-disk.js';
 import { detectRemoteFormat, type RemoteFormat } from './remote-format.js';
 import { checkObjectSha256, expectedObjectSha256, fileSha256, uploadedByVmxfer } from './tagged-sha256.js';
@@ -90,12 +91,12 @@ export async function downloadObject(req: DownloadRequest): Promise<DownloadResu
   const info = await headObject(req.sink, req.key, req.url, req.signal);
   progress.totalBytes = info.size;
   const spec: RangeSpec = {
-    sink: req.sink,
+    // --bwlimit is a decorator around the sink like retry and metrics.
+    sink: throttledSink(req.sink, req.bandwidth),
     key: req.key,
     size: info.size,
     rangeSize: chooseRangeSize(info, req.rangeSize),
     withCrc64: info.crc64ecma !== undefined,
-    bandwidth: req.bandwidth,
   };
   const base = { url: req.url, destination, objectSize: info.size, rangeSize: spec.rangeSize };
   const remote = req.to === undefined ? undefined : await detectRemoteFormat(req.sink, req.key, info.size, req.url, req.signal);

@@ -1,6 +1,5 @@
 import { isVmxferError, vmxError } from '../core/errors.js';
 import { STORE } from '../sinks/error-codes.js';
-import { OSS } from '../sinks/oss/error-codes.js';
 import type { ObjectSink, PartRef } from '../sinks/object-sink.js';
 import { TRANSFER } from './error-codes.js';
 
@@ -9,7 +8,7 @@ export const DIGEST_ATTEMPTS = 4;
 
 /** The store's verdicts that mean "the bytes changed in transit"; the part in memory is intact. */
 function isTransitCorruption(err: unknown): boolean {
-  const codes = [STORE.BAD_DIGEST, STORE.ETAG_MISMATCH, OSS.INVALID_DIGEST, OSS.ETAG_MISMATCH].map((c) => c.code);
+  const codes = [STORE.BAD_DIGEST, STORE.ETAG_MISMATCH].map((c) => c.code);
   return isVmxferError(err) && codes.includes(err.code);
 }
 

@@ -4,7 +4,6 @@ import { throwIfAborted } from '../core/abort.js';
 import { isVmxferError, vmxError } from '../core/errors.js';
 import { fsError } from '../io/random-access-file.js';
 import { STORE } from '../sinks/error-codes.js';
-import { OSS } from '../sinks/oss/error-codes.js';
 import type { ObjectInfo, ObjectSink } from '../sinks/object-sink.js';
 import { TRANSFER } from './error-codes.js';
 import { SHA256_TAG, taggedSha256 } from './object-tags.js';
@@ -27,7 +26,7 @@ export async function expectedObjectSha256(sink: ObjectSink, key: string, signal
   try {
     return taggedSha256(await sink.getTags(key, signal));
   } catch (err) {
-    if (isVmxferError(err) && (err.code === STORE.ACCESS_DENIED.code || err.code === OSS.ACCESS_DENIED.code)) return undefined;
+    if (isVmxferError(err) && (err.code === STORE.ACCESS_DENIED.code)) return undefined;
     throw err;
   }
 }

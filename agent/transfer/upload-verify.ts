@@ -29,8 +29,8 @@ export function opaqueEtags(sseAlgorithm: string | undefined): boolean {
 }
 
 /**
- * After Complete: the object's size, and the whole-object checksum the store reports (OSS CRC-64,
- * S3 multipart ETag = MD5 of the parts' MD5s, "-N"), must equal what was computed locally.
+ * After Complete: the object's size, and the whole-object checksum the sink vouches for (a CRC-64
+ * it reports, or S3's multipart ETag = MD5 of the parts' MD5s, "-N"), must equal what was computed locally.
  * Returns which check vouched for the object.
  */
 export function verifyUploadedObject(sink: ObjectSink, key: string, info: ObjectInfo, parts: CheckpointPart[], etagsOpaque: boolean): 'crc64' | 'etag' | 'size' {
@@ -44,7 +44,7 @@ export function verifyUploadedObject(sink: ObjectSink, key: string, info: Object
     return 'crc64';
   }
   const etag = stripQuotes(info.etag);
-  if (sink.kind !== 'oss' && !etagsOpaque) {
+  if (sink.capabilities.multipartEtag && !etagsOpaque) {
     const want = multipartEtag(parts.map((p) => p.md5));
     if (etag !== want) throw vmxError(TRANSFER.VERIFY_FAILED, `${key}: the store's multipart ETag ${etag} differs from the local ${want}`);
     return 'etag';

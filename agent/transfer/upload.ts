@@ -1,21 +1,24 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import pLimit from 'p-limit';
-import { vmxError, InternalError, VmxferError } from '../core/errors.js';
+import { isVmxferError, vmxError, InternalError, VmxferError } from '../core/errors.js';
 import { encoderOf, encoderOptions, identityOf, identityText, imageIdentity } from './image-identity.js';
 import { abortStale, discardCheckpoint, isIncompatible } from './stale-checkpoint.js';
 import { CORE } from '../core/error-codes.js';
 import { ProgressTracker } from '../core/progress.js';
 import { throwIfAborted } from '../core/abort.js';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
-import type { ObjectSink, PartRef, UploadOptions, ObjectInfo } from '../sinks/object-sink.js';
+import type { ObjectSink, PartRef, UploadOptions } from '../sinks/object-sink.js';
 import type { TokenBucket } from '../sinks/token-bucket.js';
+import { throttledSink } from '../sinks/throttled-sink.js';
 import { TRANSFER } from './error-codes.js';
 import { choosePartSize } from './part-sizing.js';
 import type { CutPart } from './part-cutter.js';
 import { md5Base64, stripQuotes } from './multipart-etag.js';
 import { sendPart } from './send-part.js';
-import { confirmAllParts, opaqueEtags, verifyUploadedObject } from './upload-verify.js';
+import { confirmAllParts, opaqueEtags } from './upload-verify.js';
+import { completeOrConfirm, confirmCompleted, type CompletedObject } from './complete-upload.js';
+import { STORE } from '../sinks/error-codes.js';
 import { checkpointId, type CheckpointPart, type UploadCheckpoint } from './upload-checkpoint.js';
 import { openUploadSource, type UploadSource } from './upload-source.js';
 import { fsError } from '../io/random-access-file.js';
@@ -90,8 +93,10 @@ export interface UploadResult {
  * a checkpoint after each confirmed part, only missing parts sent on resume, and the finished
  * object's checksum compared with the local one before success is reported.
  */
-export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
+export async function uploadImage(request: UploadRequest): Promise<UploadResult> {
   const started = performance.now();
+  // --bwlimit is a decorator around the sink like retry and metrics.
+  const req = { ...request, sink: throttledSink(request.sink, request.bandwidth) };
   const progress = req.progress ?? new ProgressTracker();
   progress.phase('opening');
   const st = await stat(req.source).catch((err) => {
@@ -99,27 +104,29 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
   });
   checkUserTags(req.uploadOptions?.tags);
   const id = checkpointId(req.source, req.destination);
+  const onStall = (stalled: boolean) => progress.stalled(stalled);
+  req.sink.stalls?.on('change', onStall);
   const source = { path: req.source, size: st.size, mtimeMs: st.mtimeMs };
   const found = await findCheckpoint(req, id);
   // Without --resume an earlier checkpoint is overwritten by begin(): its upload could never be resumed.
   const overwritten = req.resume === false ? await req.checkpoints.load(id).catch(() => undefined) : undefined;
   let job: OpenedJob;
   try {
-    job = await openJob(req, id, source, found, progress);
+    job = await openJobOrReplace(req, id, source, found, progress);
   } catch (err) {
-    if (!found || req.resume !== 'if-compatible' || !isIncompatible(err)) throw err;
-    await discardCheckpoint(req, found, (err as Error).message);
-    job = await openJob(req, id, source, undefined, progress);
+    req.sink.stalls?.off('change', onStall);
+    throw err;
   }
   if (overwritten) {
     req.onNote?.(`started afresh without --resume; the earlier upload ${overwritten.uploadId} of ${req.source} -> ${req.destination} was ${await abortStale(req, overwritten)}`);
   }
-  const { src, cp, partSize } = job;
+  const { src, cp, partSize, completed } = job;
   try {
     progress.phase('uploading');
+    // An upload completed before a kill regenerates every part only to prove it and to hash it for the tags.
     const state = await sendParts(req, cp, src, partSize, progress);
     progress.phase('verifying');
-    const { info, verified } = await finish(req, cp, state.parts);
+    const { info, verified } = completed ?? (await finish(req, cp, state.parts));
     const outputSha256 = src.patchableHead > 0 ? undefined : state.outputSha256;
     // HashingSource.digest() finalizes its hash: read it once.
     const sourceSha256 = await src.sourceSha256();
@@ -145,7 +152,20 @@ export async function uploadImage(req: UploadRequest): Promise<UploadResult> {
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
+    req.sink.stalls?.off('change', onStall);
+    progress.stalled(false);
     await src.close();
+  }
+}
+
+/** With 'if-compatible', a checkpoint that belongs to another job is replaced instead of failing this one. */
+async function openJobOrReplace(req: UploadRequest, id: string, source: UploadCheckpoint['source'], found: UploadCheckpoint | undefined, progress: ProgressTracker): Promise<OpenedJob> {
+  try {
+    return await openJob(req, id, source, found, progress);
+  } catch (err) {
+    if (!found || req.resume !== 'if-compatible' || !isIncompatible(err)) throw err;
+    await discardCheckpoint(req, found, (err as Error).message);
+    return openJob(req, id, source, undefined, progress);
   }
 }
 
@@ -153,6 +173,8 @@ interface OpenedJob {
   src: UploadSource;
   cp: UploadCheckpoint;
   partSize: number;
+  /** Set when the store already holds the object this checkpoint's upload completed. */
+  completed?: CompletedObject;
 }
 
 /**
@@ -182,8 +204,8 @@ async function openJob(req: UploadRequest, id: string, source: UploadCheckpoint[
     const partSize = choosePartSize(src.maxOutputSize, req.sink.limits, req.partSize);
     if (src.patchableHead > partSize) throw new InternalError(CORE.INTERNAL, `writer head ${src.patchableHead} exceeds part size ${partSize}`);
     const options = { as: req.as, partSize, ...encoderOptions(src.encoder) };
-    const cp = prior ? await reconcile(req, prior, source, options) : await begin(req, id, source, { ...options, identity: identityText(identity) });
-    return { src, cp, partSize };
+    const { cp, completed } = prior ? await reconcile(req, prior, source, options) : { cp: await begin(req, id, source, { ...options, identity: identityText(identity) }), completed: undefined };
+    return { src, cp, partSize, completed };
   } catch (err) {
     await src.close();
     throw err;
@@ -224,20 +246,33 @@ async function loadForResume(req: UploadRequest, id: string): Promise<UploadChec
   return cp;
 }
 
-/** Refuses a changed source or options, and keeps only the parts the store's ListParts confirms. */
-async function reconcile(req: UploadRequest, cp: UploadCheckpoint, source: UploadCheckpoint['source'], options: UploadCheckpoint['options']) {
+/**
+ * Refuses a changed source or options, and keeps only the parts the store's ListParts confirms.
+ * An upload the store no longer knows may have completed before the run was killed (while tagging):
+ * when the object there is the one the checkpoint's parts make, it is taken as completed.
+ */
+async function reconcile(req: UploadRequest, cp: UploadCheckpoint, source: UploadCheckpoint['source'], options: UploadCheckpoint['options']): Promise<{ cp: UploadCheckpoint; completed: CompletedObject | undefined }> {
   if (cp.source.size !== source.size || cp.source.mtimeMs !== source.mtimeMs) {
     throw vmxError(TRANSFER.RESUME_MISMATCH, `the source changed since the upload started (size/mtime ${cp.source.size}/${cp.source.mtimeMs} now ${source.size}/${source.mtimeMs})`, { file: req.source });
   }
   for (const [k, v] of Object.entries(options)) {
     if (cp.options[k] !== v) throw vmxError(TRANSFER.RESUME_MISMATCH, `option ${k} was ${String(cp.options[k])} when the upload started, now ${String(v)}`, { file: req.source });
   }
-  const listed = new Map((await req.sink.listParts(req.key, cp.uploadId, req.signal)).map((p) => [p.partNumber, p]));
+  let listing;
+  try {
+    listing = await req.sink.listParts(req.key, cp.uploadId, req.signal);
+  } catch (err) {
+    if (!isVmxferError(err) || err.code !== STORE.NO_SUCH_UPLOAD.code) throw err;
+    const completed = await confirmCompleted(req.sink, req.key, cp.parts, opaqueEtags(req.uploadOptions?.encryption?.algorithm), req.signal);
+    if (!completed) throw err;
+    return { cp, completed };
+  }
+  const listed = new Map(listing.map((p) => [p.partNumber, p]));
   cp.parts = cp.parts.filter((p) => {
     const l = listed.get(p.partNumber);
     return l !== undefined && stripQuotes(l.etag) === stripQuotes(p.etag) && l.size === p.size;
   });
-  return cp;
+  return { cp, completed: undefined };
 }
 
 interface SendState {
@@ -276,7 +311,6 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
         const range = `output bytes [${part.offset}, ${part.offset + part.body.length})`;
         throw vmxError(TRANSFER.RESUME_MISMATCH, `part ${part.partNumber} (${range}) regenerated with different bytes than the confirmed part: the source changed`, { file: req.source });
       }
-      await req.bandwidth?.take(part.body.length, signal);
       const ref: PartRef = await sendPart(req.sink, req.key, cp.uploadId, part.partNumber, part.body, signal, req.onCorruptedPart);
       const md5 = ref.checksums?.md5 ?? md5Base64(part.body);
       const crc = wantsCrc64(req.sink) ? crc64('xz', part.body).toString() : undefined;
@@ -324,7 +358,7 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
   return state;
 }
 
-async function finish(req: UploadRequest, cp: UploadCheckpoint, parts: CheckpointPart[]): Promise<{ info: ObjectInfo; verified: UploadResult['verified'] }> {
+async function finish(req: UploadRequest, cp: UploadCheckpoint, parts: CheckpointPart[]): Promise<CompletedObject> {
   if (parts.length === 0) {
     // An empty output still needs one (empty) part to complete a multipart upload.
     const empty = Buffer.alloc(0);
@@ -332,13 +366,10 @@ async function finish(req: UploadRequest, cp: UploadCheckpoint, parts: Checkpoin
     parts = [{ partNumber: 1, etag: ref.etag, size: 0, md5: md5Base64(empty), crc64: '0' }];
   }
   await confirmAllParts(req.sink, req.key, cp.uploadId, parts, req.signal);
-  const refs = parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size }));
-  const info = await req.sink.completeUpload(req.key, cp.uploadId, refs, req.signal);
-  const verified = verifyUploadedObject(req.sink, req.key, info, parts, opaqueEtags(req.uploadOptions?.encryption?.algorithm));
-  return { info, verified };
+  return completeOrConfirm(req.sink, req.key, cp.uploadId, parts, opaqueEtags(req.uploadOptions?.encryption?.algorithm), req.signal);
 }
 
-/** Stores that report a whole-object CRC-64 get per-part CRCs to fold into it. */
+/** Sinks that report a whole-object CRC-64 get per-part CRCs to fold into it. */
 function wantsCrc64(sink: ObjectSink): boolean {
-  return sink.kind === 'oss';
+  return sink.capabilities.objectChecksum === 'crc64ecma';
 }

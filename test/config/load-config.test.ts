@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { loadConfig } from '../../agent/config/load-config.js';
 import { DEFAULTS } from '../../agent/config/schema.js';
+import { connectionFor } from '../../agent/jobs/run-context.js';
 import { REPO_ROOT, tempDir } from '../helpers/tmp.js';
 import { VmxferError } from '../../agent/core/errors.js';
 
@@ -40,4 +41,13 @@ test('an unknown key and a bad value are refused with a message naming the key',
   } finally {
     await cleanup();
   }
+});
+
+test('transfer.stall_timeout (seconds; VMXFER_TRANSFER_STALL_TIMEOUT) reaches every store connection the agent opens', async () => {
+  const c = await loadConfig(undefined, { VMXFER_TRANSFER_STALL_TIMEOUT: '7.5' });
+  assert.equal(c.transfer.stall_timeout, 7.5);
+  assert.equal(connectionFor('s3://b/k', c).stallTimeoutMs, 7500);
+  assert.equal(connectionFor('oss://b/k', c).stallTimeoutMs, 7500);
+  assert.equal(connectionFor('s3://b/k', await loadConfig(undefined, {})).stallTimeoutMs, 45_000, 'default 45 s');
+  await assert.rejects(loadConfig(undefined, { VMXFER_TRANSFER_STALL_TIMEOUT: '0' }), (e: VmxferError) => e.code === 'CONFIG_BAD_VALUE' && /VMXFER_TRANSFER_STALL_TIMEOUT/.test(e.message));
 });

@@ -15,7 +15,9 @@ export type ProxyFault =
   /** Hold the request this long, then forward it. */
   | { kind: 'stall'; ms: number }
   /** Forward with one byte of the body inverted (corruption in transit). */
-  | { kind: 'flip' };
+  | { kind: 'flip' }
+  /** Forward, let the store answer, then drop the connection before the answer reaches the client. */
+  | { kind: 'drop-answer' };
 
 export interface ProxyLogEntry {
   method: string;
@@ -63,6 +65,11 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (upRes) => {
         entry.status = upRes.statusCode;
+        if (fault?.kind === 'drop-answer') {
+          upRes.resume();
+          upRes.on('end', () => res.socket?.destroy());
+          return;
+        }
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         upRes.pipe(res);
       },

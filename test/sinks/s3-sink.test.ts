@@ -32,14 +32,21 @@ runSinkConformance('S3 sink against a real Ceph RGW on loopback', async () => {
     sinkFor(env, { bucket: bucket.name, credentials: { accessKeyId: 'NOSUCHKEY' + randomBytes(6).toString('hex').toUpperCase(), secretAccessKey: env.secretAccessKey } }),
     sinkFor(env, { bucket: `${bucket.name}-missing` }),
   ] as const;
+  const proxied: S3Sink[] = [];
   return {
     sink: sinks[0],
     wrongSecret: sinks[1],
     unknownAccessKey: sinks[2],
     missingBucket: sinks[3],
+    endpoint: env.endpoint,
+    viaEndpoint: (endpoint: string, opts?: { stallTimeoutMs?: number }) => {
+      const s = sinkFor(env, { bucket: bucket.name, endpoint, stallTimeoutMs: opts?.stallTimeoutMs });
+      proxied.push(s);
+      return s;
+    },
     cleanup: async () => {
       await bucket.remove();
-      for (const s of sinks) s.client.destroy();
+      for (const s of [...sinks, ...proxied]) s.client.destroy();
     },
   };
 });
@@ -113,7 +120,7 @@ function s3ErrorReply(status: number, code: string) {
 }
 
 function offlineSink(endpoint: string): S3Sink {
-  return new S3Sink({ bucket: 'b', endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, connectionTimeoutMs: 2000, requestTimeoutMs: 5000 });
+  return new S3Sink({ bucket: 'b', endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, connectionTimeoutMs: 2000, stallTimeoutMs: 5000 });
 }
 
 describe('S3 sink requests and failure classification (loopback HTTP servers that answer or fail on purpose)', () => {

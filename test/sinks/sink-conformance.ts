@@ -1,9 +1,17 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { isVmxferError, type ErrorCodeDef } from '../../agent/core/errors.js';
+import { isVmxferError, vmxError, type ErrorCodeDef } from '../../agent/core/errors.js';
 import { STORE } from '../../agent/sinks/error-codes.js';
 import type { ObjectSink, ObjectTagReader, PartRef } from '../../agent/sinks/object-sink.js';
+import { retryingSink } from '../../agent/sinks/retrying-sink.js';
+import { decorateSink } from '../../agent/sinks/decorate-sink.js';
+import { StallState, stallGuardedSink, transferDeadlineMs } from '../../agent/sinks/stall-guard.js';
+import { DIGEST_ATTEMPTS, sendPart } from '../../agent/transfer/send-part.js';
+import { completeOrConfirm } from '../../agent/transfer/complete-upload.js';
+import { md5Base64 } from '../../agent/transfer/multipart-etag.js';
+import { crc64 } from '../../agent/hashing/crc64.js';
+import { startFaultProxy, type FaultPlan, type FaultProxy } from '../helpers/fault-proxy.js';
 
 /** Sinks under test also expose the path that sends a part with a caller-chosen Content-MD5. */
 export interface PartMd5Sender {
@@ -17,6 +25,10 @@ export interface ConformanceTarget {
   unknownAccessKey?: ObjectSink | undefined;
   /** The same store, a bucket that does not exist. */
   missingBucket: ObjectSink;
+  /** The same store and bucket reached through another endpoint (a fault proxy); absent: the store has no endpoint. */
+  viaEndpoint?: ((endpoint: string, opts?: { stallTimeoutMs?: number }) => ObjectSink & PartMd5Sender) | undefined;
+  /** Where the store listens, for a fault proxy in front of it. */
+  endpoint?: string | undefined;
   cleanup(): Promise<void>;
 }
 
@@ -248,6 +260,203 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
       await rejectsWithCode(sink.uploadPart(k, id, 0, randomBytes(10)), STORE.BAD_PART_NUMBER);
       await rejectsWithCode(sink.uploadPart(k, id, sink.limits.maxParts + 1, randomBytes(10)), STORE.BAD_PART_NUMBER);
       await sink.abortUpload(k, id);
+    });
+
+    test('ETags are bare lower-case hex everywhere: uploadPart, listParts, completeUpload and head', async () => {
+      const k = key('etag-form');
+      const id = await sink.createUpload(k, {});
+      const refs = await putParts(k, id, [randomBytes(min), randomBytes(77)]);
+      const listed = await sink.listParts(k, id);
+      for (const e of [...refs, ...listed].map((p) => p.etag)) assert.match(e, /^[0-9a-f]{32}$/, `part ETag ${e}`);
+      const info = await sink.completeUpload(k, id, listed);
+      assert.match(info.etag, /^[0-9a-f]{32}-2$/, `object ETag ${info.etag}`);
+      assert.equal((await sink.head(k))?.etag, info.etag);
+      await sink.deleteObject(k);
+    });
+
+    test('complete is refused, never repaired, for a list out of order, with a part twice or with no parts', async () => {
+      const k = key('complete-shape');
+      const id = await sink.createUpload(k, {});
+      const [p1, p2, p3] = await putParts(k, id, [randomBytes(min), randomBytes(min), randomBytes(10)]);
+      await rejectsWithCode(sink.completeUpload(k, id, [p1!, p3!, p2!]), STORE.INVALID_PART_ORDER, false);
+      await rejectsWithCode(sink.completeUpload(k, id, [p1!, p2!, p2!, p3!]), STORE.INVALID_PART_ORDER, false);
+      await rejectsWithCode(sink.completeUpload(k, id, []), STORE.INVALID_PART, false);
+      assert.equal(await sink.head(k), undefined, 'no object appears');
+      assert.deepEqual((await sink.listParts(k, id)).map((p) => p.partNumber), [1, 2, 3], 'the upload is intact');
+      await sink.abortUpload(k, id);
+    });
+
+    test('capabilities are what the store vouches for: its completed object carries the checksum it claims', async () => {
+      const k = key('capabilities');
+      const bodies = [randomBytes(min), randomBytes(4321)];
+      const id = await sink.createUpload(k, {});
+      const info = await sink.completeUpload(k, id, await putParts(k, id, bodies));
+      const etag = createHash('md5').update(Buffer.concat(bodies.map((b) => createHash('md5').update(b).digest()))).digest('hex') + '-2';
+      const head = await sink.head(k);
+      if (sink.capabilities.multipartEtag) {
+        assert.equal(info.etag, etag, 'a sink claiming S3 multipart ETags gives the MD5 of the part MD5s');
+        assert.equal(head?.etag, etag);
+      }
+      const crc = crc64('xz', Buffer.concat(bodies)).toString();
+      if (sink.capabilities.objectChecksum === 'crc64ecma') {
+        assert.equal(info.crc64ecma, crc, 'a sink claiming a whole-object CRC-64 reports it on complete');
+        assert.equal(head?.crc64ecma, crc, 'and on head');
+      }
+      assert.ok(sink.capabilities.multipartEtag || sink.capabilities.objectChecksum !== undefined, 'every sink vouches for its objects with some checksum');
+      await sink.deleteObject(k);
+    });
+
+    test('a Complete whose answer is lost after the store completed (at the seam, for every store) is confirmed by HEAD and the local checksum', async () => {
+      const k = key('lost-complete-seam');
+      const bodies = [randomBytes(min), randomBytes(321)];
+      const id = await sink.createUpload(k, {});
+      const parts = (await putParts(k, id, bodies)).map((r, i) => ({ ...r, md5: md5Base64(bodies[i]!), crc64: crc64('xz', bodies[i]!).toString() }));
+      let completes = 0;
+      const lossy = decorateSink(sink, {
+        completeUpload: async (...a) => {
+          completes++;
+          await sink.completeUpload(...a);
+          throw vmxError(STORE.NETWORK, 'the answer was lost on the way back (conformance decorator)', { retryable: true });
+        },
+      });
+      const done = await completeOrConfirm(retryingSink(lossy, { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 }), k, id, parts, false);
+      assert.ok(completes >= 1);
+      assert.notEqual(done.verified, 'size', 'a checksum vouched for the object');
+      assert.ok((await sink.getRange(k, 0, min + 321)).equals(Buffer.concat(bodies)));
+      await sink.deleteObject(k);
+    });
+
+    describe('through a fault proxy', () => {
+      let proxy: FaultProxy | undefined;
+      let viaProxy: (ObjectSink & PartMd5Sender) | undefined;
+      before(async () => {
+        if (!t.viaEndpoint || !t.endpoint) return;
+        proxy = await startFaultProxy(t.endpoint);
+        viaProxy = t.viaEndpoint(proxy.endpoint);
+      });
+      after(async () => {
+        (viaProxy as { close?: () => void } | undefined)?.close?.();
+        await proxy?.close();
+      });
+      const plan = (p: FaultPlan) => proxy!.setPlan(p);
+
+      test('the same condition is classified the same on every store: busy, failed, reset are retryable; NotImplemented is a configuration error', async (ctx) => {
+        if (!viaProxy) return ctx.skip(`${name} has no endpoint to put a proxy in front of`);
+        const k = key('classes');
+        const id = await sink.createUpload(k, {});
+        const cases = [
+          [{ kind: 'status', status: 503, code: 'SlowDown' }, STORE.SERVER_BUSY, true],
+          [{ kind: 'status', status: 503, code: 'ServerBusy' }, STORE.SERVER_BUSY, true],
+          [{ kind: 'status', status: 500, code: 'InternalError' }, STORE.SERVER_ERROR, true],
+          [{ kind: 'status', status: 400, code: 'InvalidDigest' }, STORE.BAD_DIGEST, false],
+          [{ kind: 'status', status: 400, code: 'BadDigest' }, STORE.BAD_DIGEST, false],
+          [{ kind: 'status', status: 501, code: 'NotImplemented' }, STORE.CONFIG, false],
+          [{ kind: 'reset' }, STORE.NETWORK, true],
+        ] as const;
+        for (const [fault, def, retryable] of cases) {
+          plan((r) => (r.partNumber === 1 ? fault : undefined));
+          await rejectsWithCode(viaProxy.uploadPart(k, id, 1, randomBytes(2048)), def, retryable);
+        }
+        plan(() => undefined);
+        const started = Date.now();
+        plan((r) => (r.partNumber === 1 ? { kind: 'status', status: 501, code: 'NotImplemented' } : undefined));
+        await assert.rejects(retryingSink(viaProxy).uploadPart(k, id, 1, randomBytes(10)), (err: unknown) => isVmxferError(err) && err.code === STORE.CONFIG.code && /endpoint/.test(err.message));
+        assert.ok(Date.now() - started < 2000, 'NotImplemented is not retried');
+        assert.equal(proxy!.log.filter((e) => e.fault === 'status' && e.status === 501).length, 2, 'one 501 from the case table, one from the retrying sink: not retried');
+        plan(() => undefined);
+        await sink.abortUpload(k, id);
+      });
+
+      test(`a part damaged in flight is re-sent by the engine, at most ${DIGEST_ATTEMPTS} times, never by the retry decorator`, async (ctx) => {
+        if (!viaProxy) return ctx.skip(`${name} has no endpoint to put a proxy in front of`);
+        const k = key('digest-resend');
+        const id = await sink.createUpload(k, {});
+        const body = randomBytes(64 * 1024);
+        const retrying = retryingSink(viaProxy, { attempts: 8, baseDelayMs: 1, maxDelayMs: 5 });
+        let flips = 2;
+        plan((r) => (r.partNumber === 1 && flips-- > 0 ? { kind: 'flip' } : undefined));
+        const corrupted: number[] = [];
+        const ref = await sendPart(retrying, k, id, 1, body, undefined, (attempt) => corrupted.push(attempt));
+        assert.deepEqual(corrupted, [1, 2], 'two damaged sends reported, the third stored');
+        assert.equal(ref.etag, md5Hex(body));
+        plan((r) => (r.partNumber === 2 ? { kind: 'flip' } : undefined));
+        await assert.rejects(sendPart(retrying, k, id, 2, body, undefined), (err: unknown) => isVmxferError(err) && err.code === 'XFER_RETRIES_EXHAUSTED' && /corrupted 4 times/.test(err.message));
+        assert.equal(proxy!.log.filter((e) => e.partNumber === 2 && e.url.includes('/digest-resend.img')).length, DIGEST_ATTEMPTS, 'each damaged send went out once');
+        plan(() => undefined);
+        assert.deepEqual((await sink.listParts(k, id)).map((p) => p.partNumber), [1], 'no damaged part was kept');
+        await sink.abortUpload(k, id);
+      });
+
+      test('a request on which no byte moves is abandoned after the idle time and retried; the sink shows stalled until bytes move; STORE_STALLED when retries run out', async (ctx) => {
+        if (!t.viaEndpoint || !proxy) return ctx.skip(`${name} has no endpoint to put a proxy in front of`);
+        const impatient = t.viaEndpoint(proxy.endpoint, { stallTimeoutMs: 300 });
+        try {
+          const k = key('stall');
+          const id = await sink.createUpload(k, {});
+          const state = new StallState();
+          const changes: boolean[] = [];
+          state.on('change', (s) => changes.push(s));
+          const guarded = retryingSink(stallGuardedSink(impatient, { idleMs: 300, floorBytesPerSecond: 64 * 1024 }, state), { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 });
+          let stalls = 2;
+          plan((r) => (r.partNumber === 1 && stalls-- > 0 ? { kind: 'stall', ms: 600_000 } : undefined));
+          const body = randomBytes(4096);
+          const started = Date.now();
+          const ref = await guarded.uploadPart(k, id, 1, body);
+          assert.equal(ref.etag, md5Hex(body));
+          assert.ok(Date.now() - started < 5000, `two stalls of 300 ms idle, then success (${Date.now() - started} ms)`);
+          assert.deepEqual(changes, [true, false], 'stalled, then moving again');
+          plan((r) => (r.partNumber === 2 ? { kind: 'stall', ms: 600_000 } : undefined));
+          await rejectsWithCode(guarded.uploadPart(k, id, 2, body), STORE.STALLED, false);
+          assert.equal(proxy.log.filter((e) => e.partNumber === 2 && e.url.includes('/stall.img')).length, 4, 'every attempt stalled, then the typed error');
+          assert.equal(state.stalled, true);
+          plan(() => undefined);
+          await sink.abortUpload(k, id);
+        } finally {
+          (impatient as { close?: () => void }).close?.();
+        }
+      });
+
+      test('a part may take the idle time plus its size at the floor rate, no more, however patient the transport', async (ctx) => {
+        if (!viaProxy) return ctx.skip(`${name} has no endpoint to put a proxy in front of`);
+        const policy = { idleMs: 200, floorBytesPerSecond: 64 * 1024 };
+        assert.equal(transferDeadlineMs({ idleMs: 45_000, floorBytesPerSecond: 64 * 1024 }, 64 * 1024 * 1024), 45_000 + 1024_000, 'a 64 MiB part may take 45 s + 1024 s');
+        const k = key('deadline');
+        const id = await sink.createUpload(k, {});
+        const guarded = stallGuardedSink(viaProxy, policy, new StallState());
+        plan((r) => (r.partNumber === 1 ? { kind: 'stall', ms: 600_000 } : undefined));
+        const started = Date.now();
+        await assert.rejects(guarded.uploadPart(k, id, 1, randomBytes(64 * 1024)), (err: unknown) => isVmxferError(err) && err.code === STORE.STALLED.code && err.retryable && /1200 ms/.test(err.message));
+        const took = Date.now() - started;
+        assert.ok(took >= 1100 && took < 4000, `the 64 KiB part was given 200 ms + 1 s (${took} ms)`);
+        plan(() => undefined);
+        await sink.abortUpload(k, id);
+      });
+
+      test('a Complete whose answer is lost is confirmed by HEAD and the checksum computed locally', async (ctx) => {
+        if (!viaProxy) return ctx.skip(`${name} has no endpoint to put a proxy in front of`);
+        const k = key('lost-complete');
+        const bodies = [randomBytes(min), randomBytes(999)];
+        const retrying = retryingSink(viaProxy, { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 });
+        const id = await retrying.createUpload(k, {});
+        const refs = await putParts(k, id, bodies);
+        const parts = refs.map((r, i) => ({ ...r, md5: md5Base64(bodies[i]!), crc64: crc64('xz', bodies[i]!).toString() }));
+        plan((r) => (r.method === 'POST' && r.url.includes('uploadId=') ? { kind: 'drop-answer' } : undefined));
+        const done = await completeOrConfirm(retrying, k, id, parts, false);
+        plan(() => undefined);
+        assert.ok(proxy!.log.some((e) => e.fault === 'drop-answer'), 'the Complete answer was dropped');
+        assert.equal(done.info.size, min + 999);
+        assert.notEqual(done.verified, 'size', 'a checksum vouched for the object');
+        assert.ok((await sink.getRange(k, 0, min + 999)).equals(Buffer.concat(bodies)));
+        const otherBodies = [randomBytes(min), randomBytes(999)];
+        const other = await sink.createUpload(k, {});
+        const otherParts = (await putParts(k, other, otherBodies)).map((r, i) => ({ ...r, md5: md5Base64(otherBodies[i]!), crc64: crc64('xz', otherBodies[i]!).toString() }));
+        plan((r) => (r.method === 'POST' && r.url.includes('uploadId=') ? { kind: 'status', status: 400, code: 'InvalidPart' } : undefined));
+        // The object there (the first one, same size) is not the one these parts make: the failure stands.
+        await rejectsWithCode(completeOrConfirm(viaProxy, k, other, otherParts, false), STORE.INVALID_PART, false);
+        plan(() => undefined);
+        await sink.abortUpload(k, other);
+        await sink.deleteObject(k);
+      });
     });
   });
 }

@@ -5,7 +5,7 @@ import { throwIfAborted } from '../../core/abort.js';
 import { vmxError } from '../../core/errors.js';
 import { fsError } from '../../io/random-access-file.js';
 import { STORE } from '../error-codes.js';
-import type { ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, StoreLimits, UploadOptions } from '../object-sink.js';
+import type { ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
 import { checkCompleteOrder, checkPartShape, checkRange, multipartEtag, partMd5 } from '../part-rules.js';
 import { S3_LIMITS } from '../store-limits.js';
 import { syncDirectory, tempSibling } from '../../io/atomic-write.js';
@@ -30,6 +30,8 @@ const COPY_CHUNK = 4 * 1024 * 1024;
  */
 export class FileSink implements ObjectSink, ObjectTagReader {
   readonly kind = 'file' as const;
+  /** The object's ETag is S3's multipart ETag; no whole-object CRC is reported. */
+  readonly capabilities: SinkCapabilities = { objectChecksum: undefined, multipartEtag: true };
   private readonly staging: UploadStaging;
 
   constructor(

@@ -69,7 +69,9 @@ export function createAliOssClient(config: ResolvedOssConfig, http: OssHttpClien
     stsToken: config.securityToken,
     ...stsRefresh(config.refreshCredentials),
     bucket: config.bucket,
-    region: config.region,
+    // ali-oss computes a host from the region even for an IP endpoint (which then crashes on an
+    // undefined region); without one its default stands and the transport drops that Host.
+    ...(config.region ? { region: config.region } : {}),
     endpoint: config.endpoint,
     secure: config.secure,
     sldEnable: config.sldEnable,

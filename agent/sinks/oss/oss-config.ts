@@ -1,5 +1,6 @@
+import { isIP } from 'node:net';
 import { vmxError } from '../../core/errors.js';
-import { OSS } from './error-codes.js';
+import { STORE } from '../error-codes.js';
 
 /** Where the OSS sink connects and as whom. */
 export interface OssSinkOptions {
@@ -16,7 +17,7 @@ export interface OssSinkOptions {
   sldEnable?: boolean | undefined;
   /** Use HTTPS when the endpoint or region names no scheme. */
   secure?: boolean | undefined;
-  /** Per-request timeout (default 60 s). */
+  /** Idle time after which a request on which no byte moved is abandoned (default 45 s). */
   timeoutMs?: number | undefined;
   /** Connections per sink (default 16). */
   maxSockets?: number | undefined;
@@ -61,19 +62,19 @@ function pick(...values: Array<string | undefined>): string | undefined {
 export function resolveOssConfig(opts: OssSinkOptions): ResolvedOssConfig {
   const env = opts.env ?? process.env;
   if (!BUCKET_NAME.test(opts.bucket)) {
-    throw vmxError(OSS.CONFIG, `bucket name "${opts.bucket}" is not a valid OSS bucket name (3-63 lower-case letters, digits, hyphens)`);
+    throw vmxError(STORE.CONFIG, `bucket name "${opts.bucket}" is not a valid OSS bucket name (3-63 lower-case letters, digits, hyphens)`);
   }
   const { accessKeyId, accessKeySecret } = ossKeyPair(opts);
   if (!accessKeyId || !accessKeySecret) {
-    throw vmxError(OSS.CONFIG, 'no OSS credentials: pass accessKeyId/accessKeySecret or set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET (or ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET)');
+    throw vmxError(STORE.CONFIG, 'no OSS credentials: pass accessKeyId/accessKeySecret or set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET (or ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET)');
   }
   const endpoint = pick(opts.endpoint);
   const region = pick(opts.region, env['OSS_REGION']);
   const listPageSize = opts.listPageSize ?? 1000;
   if (!Number.isInteger(listPageSize) || listPageSize < 1 || listPageSize > 1000) {
-    throw vmxError(OSS.CONFIG, `list page size ${listPageSize} is outside OSS's 1..1000`);
+    throw vmxError(STORE.CONFIG, `list page size ${listPageSize} is outside OSS's 1..1000`);
   }
-  if (!endpoint && !region) throw vmxError(OSS.CONFIG, 'the OSS sink needs an endpoint or a region (e.g. oss-cn-hangzhou)');
+  if (!endpoint && !region) throw vmxError(STORE.CONFIG, 'the OSS sink needs an endpoint or a region (e.g. oss-cn-hangzhou)');
   return {
     bucket: opts.bucket,
     region,
@@ -81,14 +82,21 @@ export function resolveOssConfig(opts: OssSinkOptions): ResolvedOssConfig {
     accessKeyId,
     accessKeySecret,
     securityToken: pick(opts.securityToken, env['OSS_SESSION_TOKEN'], env['ALIBABA_CLOUD_SECURITY_TOKEN']),
-    sldEnable: opts.sldEnable ?? false,
+    // An IP address serves no bucket host names: path-style is the only addressing that can work.
+    sldEnable: opts.sldEnable ?? (endpoint !== undefined && isIpEndpoint(endpoint)),
     secure: opts.secure ?? true,
-    timeoutMs: opts.timeoutMs ?? 60_000,
+    timeoutMs: opts.timeoutMs ?? 45_000,
     maxSockets: opts.maxSockets ?? 16,
     maxResponseBytes: opts.maxResponseBytes ?? 16 * 1024 * 1024,
     listPageSize,
     refreshCredentials: opts.refreshCredentials,
   };
+}
+
+/** True for an endpoint whose host is an IPv4 or IPv6 address, with or without a scheme and port. */
+export function isIpEndpoint(endpoint: string): boolean {
+  const host = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `http://${endpoint}`).hostname.replace(/^\[|\]$/g, '');
+  return isIP(host) !== 0;
 }
 
 /** The key pair from options, then OSS_ACCESS_KEY_*, then ALIBABA_CLOUD_ACCESS_KEY_* (either may be missing). */

@@ -1,30 +1,13 @@
 import { abortedError } from '../../core/abort.js';
-import { isVmxferError, vmxError, type ErrorCodeDef, type VmxferError } from '../../core/errors.js';
-import { OSS } from './error-codes.js';
+import { isVmxferError, vmxError, type VmxferError } from '../../core/errors.js';
+import { STORE } from '../error-codes.js';
+import { classifyStoreAnswer, unresolvableHostFix } from '../store-errors.js';
 import type { OssCallContext } from './oss-http-client.js';
 
 /**
- * Turns what ali-oss throws into typed VmxferErrors. OSS error codes and statuses follow the OSS
- * API reference "Error responses" / "OSS error codes": the permanent ones below mean the request
- * itself is wrong and retrying cannot help; 5xx, throttling and transport failures may pass.
+ * Turns what ali-oss throws into typed STORE errors through the classification every sink shares
+ * (store-errors.ts); OSS's own error code stays in the message.
  */
-
-const PERMANENT: Record<string, ErrorCodeDef> = {
-  AccessDenied: OSS.ACCESS_DENIED,
-  InvalidAccessKeyId: OSS.INVALID_ACCESS_KEY_ID,
-  SignatureDoesNotMatch: OSS.SIGNATURE_MISMATCH,
-  NoSuchBucket: OSS.NO_SUCH_BUCKET,
-  NoSuchKey: OSS.NO_SUCH_KEY,
-  NoSuchUpload: OSS.NO_SUCH_UPLOAD,
-  InvalidDigest: OSS.INVALID_DIGEST,
-  InvalidPart: OSS.INVALID_PART,
-  InvalidPartOrder: OSS.INVALID_PART_ORDER,
-  EntityTooSmall: OSS.ENTITY_TOO_SMALL,
-  InvalidRange: OSS.BAD_REQUEST,
-};
-
-/** Store codes that signal overload or a passing fault even when the status is not 5xx. */
-const TRANSIENT_CODES = new Set(['ServerBusy', 'RequestTimeout', 'Throttling', 'SlowDown', 'TooManyRequests', 'InternalError', 'ServiceUnavailable']);
 
 /** Names ali-oss / the transport give failures below HTTP. */
 const TRANSPORT_NAMES = new Set(['ResponseTimeoutError', 'ConnectionTimeoutError', 'RequestError', 'ResponseError', 'RequestAbortedError']);
@@ -46,12 +29,18 @@ export interface OssCallSite {
 
 function transportError(ctx: OssCallContext, site: OssCallSite, err: unknown): VmxferError {
   const f = ctx.failure!;
-  const code = f.kind === 'too-large' ? OSS.BAD_RESPONSE : OSS.TRANSIENT;
-  return vmxError(code, `OSS ${site.operation} failed before an HTTP answer (${f.kind}): ${f.message}`, {
-    file: site.target,
-    cause: f.cause ?? err,
-    retryable: f.kind !== 'too-large',
-  });
+  const opts = { file: site.target, cause: f.cause ?? err };
+  const text = `OSS ${site.operation} failed before an HTTP answer (${f.kind}): ${f.message}`;
+  switch (f.kind) {
+    case 'too-large':
+      return vmxError(STORE.BAD_RESPONSE, text, opts);
+    case 'unresolved':
+      return vmxError(STORE.CONFIG, `${text}; ${unresolvableHostFix(f.host)}`, opts);
+    case 'timeout':
+      return vmxError(STORE.STALLED, text, { ...opts, retryable: true });
+    default:
+      return vmxError(STORE.NETWORK, text, { ...opts, retryable: true });
+  }
 }
 
 /**
@@ -81,16 +70,11 @@ export function mapOssError(err: unknown, ctx: OssCallContext, site: OssCallSite
   const status = typeof e.status === 'number' ? e.status : undefined;
   const storeCode = e.code ?? e.name ?? 'unknown';
   const detail = `${storeCode} (HTTP ${status ?? 'none'}${e.requestId ? `, request ${e.requestId}` : ''}): ${e.message ?? String(err)}`;
-  const permanent = e.code ? PERMANENT[e.code] : undefined;
-  // A digest mismatch means the bytes changed in transit; the local part is intact, so re-sending it
-  // (bounded by the retry policy) is the recovery. Every other listed code is permanent.
-  const retryable = permanent === OSS.INVALID_DIGEST;
-  if (permanent) return vmxError(permanent, `OSS ${site.operation} refused: ${detail}`, { file: site.target, cause: err, retryable });
-  const transient =
-    (status !== undefined && (status >= 500 || status === 429 || status < 0)) ||
-    TRANSIENT_CODES.has(storeCode) ||
-    TRANSPORT_NAMES.has(e.name ?? '');
-  if (transient) return vmxError(OSS.TRANSIENT, `OSS ${site.operation} failed, may succeed on retry: ${detail}`, { file: site.target, cause: err, retryable: true });
-  if (status !== undefined && status >= 400) return vmxError(OSS.REJECTED, `OSS ${site.operation} rejected: ${detail}`, { file: site.target, cause: err });
-  return vmxError(OSS.BAD_RESPONSE, `OSS ${site.operation} gave an unusable answer: ${detail}`, { file: site.target, cause: err });
+  if ((status !== undefined && status < 0) || TRANSPORT_NAMES.has(e.name ?? '')) {
+    return vmxError(STORE.NETWORK, `OSS ${site.operation} failed, may succeed on retry: ${detail}`, { file: site.target, cause: err, retryable: true });
+  }
+  if (status === undefined || status < 400) return vmxError(STORE.BAD_RESPONSE, `OSS ${site.operation} gave an unusable answer: ${detail}`, { file: site.target, cause: err });
+  const v = classifyStoreAnswer(e.code, status);
+  const text = `OSS ${site.operation} answered ${detail}`;
+  return vmxError(v.def, v.fix ? `${text}; ${v.fix}` : text, { file: site.target, cause: err, retryable: v.retryable });
 }

@@ -34,8 +34,10 @@ export interface OssCallContext {
 }
 
 export interface TransportFailure {
-  kind: 'network' | 'timeout' | 'aborted' | 'too-large';
+  kind: 'network' | 'timeout' | 'aborted' | 'too-large' | 'unresolved';
   message: string;
+  /** The host name that did not resolve (kind 'unresolved'). */
+  host?: string | undefined;
   cause?: unknown;
 }
 
@@ -110,13 +112,15 @@ export class OssHttpClient {
       const isHttps = url.startsWith('https:');
       const req = (isHttps ? https : http).request(url, {
         method: params.method,
-        headers: params.headers as http.OutgoingHttpHeaders,
+        headers: withoutHost(params.headers),
         agent: isHttps ? this.httpsAgent : this.httpAgent,
         signal: ctx?.signal,
       });
-      req.setTimeout(timeoutMs, () => fail({ kind: 'timeout', message: `no response within ${timeoutMs} ms` }, -2, 'ResponseTimeoutError'));
+      req.setTimeout(timeoutMs, () => fail({ kind: 'timeout', message: `no byte moved for ${timeoutMs} ms (the stall timeout)` }, -2, 'ResponseTimeoutError'));
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (ctx?.signal?.aborted) return fail({ kind: 'aborted', message: 'request aborted', cause: err }, -1, 'RequestAbortedError');
+        // A name that does not resolve will not resolve on a retry either: a configuration mistake.
+        if (err.code === 'ENOTFOUND') return fail({ kind: 'unresolved', message: `${err.code}: ${err.message}`, cause: err, host: new URL(url).hostname }, -1, 'RequestError');
         fail({ kind: 'network', message: `${err.code ?? err.name}: ${err.message}`, cause: err }, -1, 'RequestError');
       });
       req.on('response', (res) => {
@@ -150,4 +154,15 @@ export class OssHttpClient {
       }
     });
   }
+}
+
+/**
+ * Node derives Host from the URL ali-oss built, which names the endpoint the request goes to. For an
+ * IP-address endpoint ali-oss sets Host to "bucket.<region>.aliyuncs.com" instead (createRequest.js),
+ * which a private endpoint does not serve; the V1 signature does not cover Host, so dropping it is safe.
+ */
+function withoutHost(headers: Record<string, string | number>): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'host') out[k] = v;
+  return out;
 }

@@ -1,6 +1,7 @@
 import { vmxError } from '../../core/errors.js';
 import type { PartRef, PendingUpload } from '../object-sink.js';
-import { OSS } from './error-codes.js';
+import { STORE } from '../error-codes.js';
+import { OSS_LIMITS } from '../store-limits.js';
 
 /**
  * Validation of ListParts and ListMultipartUploads result entries (OSS API reference, "Response
@@ -8,7 +9,7 @@ import { OSS } from './error-codes.js';
  * and every value a string that must be checked before it is trusted.
  */
 
-const MAX_PART_NUMBER = 10_000;
+const MAX_PART_NUMBER = OSS_LIMITS.maxParts;
 
 export function asArray<T>(v: T | T[] | undefined | null): T[] {
   if (v === undefined || v === null || (v as unknown) === '') return [];
@@ -16,7 +17,7 @@ export function asArray<T>(v: T | T[] | undefined | null): T[] {
 }
 
 function badResponse(target: string, sentence: string): never {
-  throw vmxError(OSS.BAD_RESPONSE, sentence, { file: target });
+  throw vmxError(STORE.BAD_RESPONSE, sentence, { file: target });
 }
 
 function nonNegativeInt(target: string, what: string, raw: unknown, max = Number.MAX_SAFE_INTEGER): number {

@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
 import { throwIfAborted } from '../../core/abort.js';
 import { vmxError } from '../../core/errors.js';
-import type { ObjectInfo, ObjectSink, PartRef, PendingUpload, StoreLimits, UploadOptions } from '../object-sink.js';
+import { STORE } from '../error-codes.js';
+import type { ObjectInfo, ObjectSink, PartRef, PendingUpload, SinkCapabilities, UploadOptions } from '../object-sink.js';
+import { bareEtag, checkCompleteOrder, checkPartShape, checkRange, partMd5 } from '../part-rules.js';
+import { OSS_LIMITS } from '../store-limits.js';
 import { createAliOssClient, type AliOssClient, type CallOptions } from './ali-oss-client.js';
-import { OSS } from './error-codes.js';
 import { resolveOssConfig, type OssSinkOptions, type ResolvedOssConfig } from './oss-config.js';
 import { mapOssError } from './oss-error-map.js';
 import { OssHttpClient, type OssCallContext } from './oss-http-client.js';
@@ -16,16 +17,16 @@ import { initiateHeaders, metadataHeaders } from './oss-upload-headers.js';
  * Every failure becomes a typed VmxferError whose `retryable` flag the retry decorator obeys.
  */
 
-/** OSS limits (OSS API reference, UploadPart / "Limits"): 100 KB-5 GB parts, 10,000 parts, 48.8 TB objects. */
-export const OSS_LIMITS: StoreLimits = {
-  minPartSize: 100 * 1024,
-  maxPartSize: 5 * 1024 ** 3,
-  maxParts: 10_000,
-  maxObjectSize: 5 * 1024 ** 3 * 10_000,
-};
+export { OSS_LIMITS };
 
-function md5Hex(etag: string): string {
-  return etag.replace(/"/g, '').trim().toUpperCase();
+/** OSS answers ETags as quoted upper-case hex; every sink hands out the bare lower-case form. */
+function bare(etag: string): string {
+  return bareEtag(etag.trim()).toLowerCase();
+}
+
+/** CompleteMultipartUpload names each part by the ETag OSS gave it: quoted upper-case hex. */
+function ossEtag(etag: string): string {
+  return `"${bare(etag).toUpperCase()}"`;
 }
 
 function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
@@ -37,6 +38,8 @@ export class OssSink implements ObjectSink {
   readonly kind = 'oss' as const;
   readonly bucket: string;
   readonly limits = OSS_LIMITS;
+  /** OSS reports x-oss-hash-crc64ecma for the whole object; its multipart ETag is not documented as S3's MD5 of MD5s. */
+  readonly capabilities: SinkCapabilities = { objectChecksum: 'crc64ecma', multipartEtag: false };
   private readonly config: ResolvedOssConfig;
   private readonly http: OssHttpClient;
   private readonly client: AliOssClient;
@@ -75,35 +78,32 @@ export class OssSink implements ObjectSink {
     const mime = opts.contentType ?? 'application/octet-stream';
     const r = await this.call('InitiateMultipartUpload', key, signal, undefined, (o) => this.client.initMultipartUpload(key, { ...o, headers, meta, mime }));
     if (typeof r.uploadId !== 'string' || r.uploadId === '') {
-      throw vmxError(OSS.BAD_RESPONSE, 'InitiateMultipartUpload returned no UploadId', { file: this.target(key) });
+      throw vmxError(STORE.BAD_RESPONSE, 'InitiateMultipartUpload returned no UploadId', { file: this.target(key) });
     }
     return r.uploadId;
   }
 
-  private checkPartRequest(key: string, partNumber: number, size: number): void {
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > OSS_LIMITS.maxParts) {
-      throw vmxError(OSS.BAD_REQUEST, `part number ${partNumber} is outside OSS's 1..${OSS_LIMITS.maxParts}`, { file: this.target(key) });
-    }
-    if (size > OSS_LIMITS.maxPartSize) {
-      throw vmxError(OSS.BAD_REQUEST, `part ${partNumber} has ${size} bytes, over OSS's ${OSS_LIMITS.maxPartSize}-byte part limit`, { file: this.target(key) });
-    }
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef> {
+    const md5 = partMd5(body);
+    return this.sendPart(key, uploadId, partNumber, body, md5.base64, md5.hex, signal);
   }
 
-  async uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef> {
-    this.checkPartRequest(key, partNumber, body.length);
-    const digest = createHash('md5').update(body).digest();
-    const md5 = digest.toString('base64');
+  /** Sends a part with the given Content-MD5 (the conformance suite sends a wrong one to see BAD_DIGEST). */
+  uploadPartWithMd5(key: string, uploadId: string, partNumber: number, body: Buffer, md5Base64: string, signal?: AbortSignal): Promise<PartRef> {
+    return this.sendPart(key, uploadId, partNumber, body, md5Base64, partMd5(body).hex, signal);
+  }
+
+  private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, md5: string, bodyMd5: string, signal?: AbortSignal): Promise<PartRef> {
+    checkPartShape(this.limits, partNumber, body.length, this.target(key));
     const r = await this.call('UploadPart', key, signal, undefined, (o) =>
       this.client.uploadPart(key, uploadId, partNumber, body, 0, body.length, { ...o, headers: { 'Content-MD5': md5 } }),
     );
-    const etag = r.etag ?? headerValue(r.res.headers, 'etag');
-    if (!etag) throw vmxError(OSS.BAD_RESPONSE, `UploadPart of part ${partNumber} returned no ETag`, { file: this.target(key) });
-    // OSS's part ETag is the MD5 of the part in upper-case hex (UploadPart "Response headers").
-    if (md5Hex(etag) !== digest.toString('hex').toUpperCase()) {
-      throw vmxError(OSS.ETAG_MISMATCH, `part ${partNumber}: OSS returned ETag ${etag}, but the MD5 of the ${body.length} bytes sent is ${digest.toString('hex')}`, {
-        file: this.target(key),
-        retryable: true,
-      });
+    const raw = r.etag ?? headerValue(r.res.headers, 'etag');
+    if (!raw) throw vmxError(STORE.BAD_RESPONSE, `UploadPart of part ${partNumber} returned no ETag`, { file: this.target(key) });
+    const etag = bare(raw);
+    // OSS's part ETag is the MD5 of the part (UploadPart "Response headers").
+    if (etag !== bodyMd5) {
+      throw vmxError(STORE.ETAG_MISMATCH, `part ${partNumber}: OSS returned ETag ${raw}, but the MD5 of the ${body.length} bytes sent is ${bodyMd5}`, { file: this.target(key) });
     }
     const crc64ecma = headerValue(r.res.headers, 'x-oss-hash-crc64ecma');
     return { partNumber, etag, size: body.length, checksums: { md5, crc64ecma } };
@@ -117,39 +117,31 @@ export class OssSink implements ObjectSink {
       const r = await this.call('ListParts', key, signal, undefined, (o) =>
         this.client.listParts(key, uploadId, { 'max-parts': pageSize, 'part-number-marker': marker }, o),
       );
-      const got = asArray(r.parts as object | object[]).map((p) => partFromListing(this.target(key), p));
+      const got = asArray(r.parts as object | object[]).map((p) => partFromListing(this.target(key), p)).map((p) => ({ ...p, etag: bare(p.etag) }));
       parts.push(...got);
       if (String(r.isTruncated) !== 'true') return parts;
       const next = Number(r.nextPartNumberMarker);
       if (!Number.isInteger(next) || next <= marker) {
-        throw vmxError(OSS.BAD_RESPONSE, `ListParts is truncated but NextPartNumberMarker "${r.nextPartNumberMarker}" does not advance past ${marker}`, { file: this.target(key) });
+        throw vmxError(STORE.BAD_RESPONSE, `ListParts is truncated but NextPartNumberMarker "${r.nextPartNumberMarker}" does not advance past ${marker}`, { file: this.target(key) });
       }
       marker = next;
     }
-    throw vmxError(OSS.BAD_RESPONSE, `ListParts kept paging past ${OSS_LIMITS.maxParts} parts`, { file: this.target(key) });
-  }
-
-  private checkCompleteParts(key: string, parts: PartRef[]): void {
-    if (parts.length === 0) throw vmxError(OSS.BAD_REQUEST, 'cannot complete a multipart upload with no parts', { file: this.target(key) });
-    const seen = new Set<number>();
-    for (const p of parts) {
-      this.checkPartRequest(key, p.partNumber, p.size);
-      if (seen.has(p.partNumber)) throw vmxError(OSS.BAD_REQUEST, `part ${p.partNumber} is listed twice for completion`, { file: this.target(key) });
-      seen.add(p.partNumber);
-    }
+    throw vmxError(STORE.BAD_RESPONSE, `ListParts kept paging past ${OSS_LIMITS.maxParts} parts`, { file: this.target(key) });
   }
 
   async completeUpload(key: string, uploadId: string, parts: PartRef[], signal?: AbortSignal): Promise<ObjectInfo> {
-    this.checkCompleteParts(key, parts);
-    const list = [...parts].sort((a, b) => a.partNumber - b.partNumber).map((p) => ({ number: p.partNumber, etag: p.etag }));
+    // The parts as given, never sorted: a list out of order is the caller's mistake (InvalidPartOrder).
+    checkCompleteOrder(parts, this.target(key));
+    for (const p of parts) checkPartShape(this.limits, p.partNumber, p.size, this.target(key));
+    const list = parts.map((p) => ({ number: p.partNumber, etag: ossEtag(p.etag) }));
     const r = await this.call('CompleteMultipartUpload', key, signal, undefined, (o) => this.client.completeMultipartUpload(key, uploadId, list, o));
     const etag = r.etag ?? headerValue(r.res.headers, 'etag');
     const crc64ecma = headerValue(r.res.headers, 'x-oss-hash-crc64ecma');
     const size = parts.reduce((n, p) => n + p.size, 0);
-    if (etag && crc64ecma) return { key, size, etag, crc64ecma };
+    if (etag && crc64ecma) return { key, size, etag: bare(etag), crc64ecma };
     // Some OSS-compatible stores omit these on Complete; HeadObject has them.
     const info = await this.head(key, signal);
-    if (!info) throw vmxError(OSS.BAD_RESPONSE, 'CompleteMultipartUpload succeeded but the object is absent', { file: this.target(key) });
+    if (!info) throw vmxError(STORE.BAD_RESPONSE, 'CompleteMultipartUpload succeeded but the object is absent', { file: this.target(key) });
     return info;
   }
 
@@ -172,7 +164,7 @@ export class OssSink implements ObjectSink {
       const nextKey = r.nextKeyMarker ?? '';
       const nextId = r.nextUploadIdMarker ?? '';
       if (page.length === 0 || (nextKey === keyMarker && nextId === idMarker)) {
-        throw vmxError(OSS.BAD_RESPONSE, `ListMultipartUploads is truncated but its markers do not advance (key-marker "${nextKey}")`, { file: this.target(prefix) });
+        throw vmxError(STORE.BAD_RESPONSE, `ListMultipartUploads is truncated but its markers do not advance (key-marker "${nextKey}")`, { file: this.target(prefix) });
       }
       keyMarker = nextKey;
       idMarker = nextId;
@@ -184,30 +176,40 @@ export class OssSink implements ObjectSink {
     try {
       r = await this.call('HeadObject', key, signal, undefined, (o) => this.client.head(key, o));
     } catch (err) {
-      if ((err as { code?: string }).code === OSS.NO_SUCH_KEY.code) return undefined;
+      if ((err as { code?: string }).code === STORE.NO_SUCH_KEY.code) return undefined;
       throw err;
     }
     const h = r.res.headers;
     const size = Number(headerValue(h, 'content-length'));
     const etag = headerValue(h, 'etag');
     if (!Number.isSafeInteger(size) || size < 0 || !etag) {
-      throw vmxError(OSS.BAD_RESPONSE, `HeadObject returned Content-Length "${headerValue(h, 'content-length')}" and ETag "${etag}"`, { file: this.target(key) });
+      throw vmxError(STORE.BAD_RESPONSE, `HeadObject returned Content-Length "${headerValue(h, 'content-length')}" and ETag "${etag}"`, { file: this.target(key) });
     }
-    return { key, size, etag, crc64ecma: headerValue(h, 'x-oss-hash-crc64ecma'), metadata: r.meta ?? undefined };
+    return { key, size, etag: bare(etag), crc64ecma: headerValue(h, 'x-oss-hash-crc64ecma'), metadata: r.meta ?? {} };
   }
 
   async getRange(key: string, start: number, end: number, signal?: AbortSignal): Promise<Buffer> {
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-      throw vmxError(OSS.BAD_REQUEST, `range [${start}, ${end}) is not a valid byte range`, { file: this.target(key) });
+    checkRange(start, end, this.target(key));
+    if (end === start) {
+      // An empty read still needs an object at least `start` bytes long.
+      const info = await this.head(key, signal);
+      if (!info) throw vmxError(STORE.NO_SUCH_KEY, 'the object does not exist', { file: this.target(key) });
+      checkRange(start, end, this.target(key), info.size);
+      return Buffer.alloc(0);
     }
-    if (end === start) return Buffer.alloc(0);
     const want = end - start;
+    // GetObject "Range": 206 with Content-Range "bytes first-last/total"; a range reaching past the
+    // end is clipped (or, when OSS finds it invalid, ignored with a 200 and the whole object), so the
+    // object's size is taken from the answer before the bytes are trusted.
+    // At most the bytes asked for are buffered: a range read needs exactly its length.
     const r = await this.call('GetObject', key, signal, want, (o) => this.client.get(key, { ...o, headers: { Range: `bytes=${start}-${end - 1}` } }));
     const contentRange = headerValue(r.res.headers, 'content-range');
-    // GetObject "Range": 206 with Content-Range "bytes first-last/total"; a range past the end is clipped.
-    const m = contentRange ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange) : null;
+    const m = contentRange ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(contentRange) : null;
+    const total = m ? Number(m[3]) : r.res.status === 200 ? r.content.length : undefined;
+    if (total !== undefined) checkRange(start, end, this.target(key), total);
+    if (r.res.status === 200 && total !== undefined && r.content.length === total) return r.content.subarray(start, end);
     if (r.res.status !== 206 || !m || Number(m[1]) !== start || r.content.length !== want) {
-      throw vmxError(OSS.BAD_RESPONSE, `GetObject for bytes [${start}, ${end}) answered ${r.res.status} with ${r.content.length} bytes (Content-Range "${contentRange}"); the object may be shorter`, {
+      throw vmxError(STORE.BAD_RESPONSE, `GetObject for bytes [${start}, ${end}) answered ${r.res.status} with ${r.content.length} bytes (Content-Range "${contentRange}")`, {
         file: this.target(key),
         offset: start,
       });

@@ -1,6 +1,6 @@
 import { vmxError } from '../../core/errors.js';
 import type { UploadOptions } from '../object-sink.js';
-import { OSS } from './error-codes.js';
+import { STORE } from '../error-codes.js';
 
 /**
  * Request headers of InitiateMultipartUpload (OSS API reference, InitiateMultipartUpload "Request
@@ -17,7 +17,7 @@ const HEADER_SAFE = /^[\x20-\x7e]*$/;
 const META_NAME = /^[a-z0-9-]{1,128}$/;
 
 function bad(target: string, sentence: string): never {
-  throw vmxError(OSS.BAD_REQUEST, sentence, { file: target });
+  throw vmxError(STORE.BAD_OPTION, sentence, { file: target });
 }
 
 export function initiateHeaders(target: string, opts: UploadOptions): Record<string, string> {

@@ -15,7 +15,11 @@ export interface S3ConnectionOptions {
    */
   maxAttempts?: number | undefined;
   connectionTimeoutMs?: number | undefined;
-  requestTimeoutMs?: number | undefined;
+  /**
+   * Idle time after which a request on which no byte moved is abandoned (the socket's inactivity
+   * timer), default 45 s. There is no fixed total: the stall guard gives each part a deadline by size.
+   */
+  stallTimeoutMs?: number | undefined;
   /** Sockets kept to the store; at least the number of parts in flight. */
   maxSockets?: number | undefined;
   /**
@@ -39,8 +43,7 @@ export function createS3Client(opts: S3ConnectionOptions): S3Client {
     maxAttempts: opts.maxAttempts ?? 1,
     requestHandler: {
       connectionTimeout: opts.connectionTimeoutMs ?? 10_000,
-      requestTimeout: opts.requestTimeoutMs ?? 300_000,
-      throwOnRequestTimeout: true,
+      socketTimeout: opts.stallTimeoutMs ?? 45_000,
       httpAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 64 },
       httpsAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 64 },
     },

@@ -17,7 +17,7 @@ import {
 import { throwIfAborted } from '../../core/abort.js';
 import { isVmxferError, vmxError } from '../../core/errors.js';
 import { STORE } from '../error-codes.js';
-import type { ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, StoreLimits, UploadOptions } from '../object-sink.js';
+import type { ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
 import { bareEtag, checkCompleteOrder, checkPartShape, checkRange, partMd5 } from '../part-rules.js';
 import { S3_LIMITS } from '../store-limits.js';
 import { createS3Client, type S3ConnectionOptions } from './s3-client.js';
@@ -35,6 +35,8 @@ export interface S3SinkOptions extends S3ConnectionOptions {
 /** An ObjectSink over the S3 API (AWS S3 and S3-compatible stores such as Ceph RGW). */
 export class S3Sink implements ObjectSink, ObjectTagReader {
   readonly kind = 's3' as const;
+  /** The object's ETag is S3's multipart ETag; no whole-object CRC is reported. */
+  readonly capabilities: SinkCapabilities = { objectChecksum: undefined, multipartEtag: true };
   readonly bucket: string;
   readonly limits: StoreLimits;
   readonly client: S3Client;

@@ -42,6 +42,8 @@ export interface FakeRequestRecord {
   url: string;
   status: number;
   code?: string | undefined;
+  /** The Host header the request came with. */
+  host?: string | undefined;
 }
 
 export interface OssProtocolFake {
@@ -141,7 +143,7 @@ class FakeServer {
     const { bucket, key } = splitPath(url.pathname);
     const operation = classifyOperation(method, bucket, key, url.searchParams);
     const requestId = randomBytes(12).toString('hex').toUpperCase();
-    const record: FakeRequestRecord = { operation, method, url: req.url ?? '/', status: 0 };
+    const record: FakeRequestRecord = { operation, method, url: req.url ?? '/', status: 0, host: req.headers.host };
     this.requests.push(record);
     let out: FakeResponse;
     try {
