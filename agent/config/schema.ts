@@ -10,7 +10,7 @@ export interface AgentConfig {
   transfer: { part_size: number | 'auto'; concurrency: number; bwlimit: number; retries: number };
   pipeline: { workers: number | 'auto'; chunk_size: number };
   stores: { s3_endpoint: string; s3_region: string; s3_path_style: boolean; oss_endpoint: string; oss_region: string };
-  cloud: { aws_region: string; aws_endpoint: string; ecs_region: string; ecs_endpoint: string; poll_seconds: number };
+  cloud: { aws_region: string; aws_endpoint: string; ecs_region: string; ecs_endpoint: string; poll_seconds: number; retries: number; request_timeout_seconds: number };
   logging: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
 }
 
@@ -23,7 +23,7 @@ export const DEFAULTS: AgentConfig = {
   transfer: { part_size: 'auto', concurrency: 4, bwlimit: 0, retries: 8 },
   pipeline: { workers: 'auto', chunk_size: 4 * 1024 * 1024 },
   stores: { s3_endpoint: '', s3_region: '', s3_path_style: false, oss_endpoint: '', oss_region: '' },
-  cloud: { aws_region: '', aws_endpoint: '', ecs_region: '', ecs_endpoint: '', poll_seconds: 10 },
+  cloud: { aws_region: '', aws_endpoint: '', ecs_region: '', ecs_endpoint: '', poll_seconds: 10, retries: 8, request_timeout_seconds: 60 },
   logging: { level: 'info' },
 };
 
@@ -84,6 +84,6 @@ export const SCHEMA: Record<string, Record<string, Leaf> | Leaf> = {
   transfer: { part_size: size(true, 100 * 1024), concurrency: int(1, 64), bwlimit: size(false, 0), retries: int(1, 50) },
   pipeline: { workers: autoOrInt(0, 256), chunk_size: powerOfTwoSize(64 * 1024, 32 * 1024 * 1024) },
   stores: { s3_endpoint: str, s3_region: str, s3_path_style: bool, oss_endpoint: str, oss_region: str },
-  cloud: { aws_region: str, aws_endpoint: str, ecs_region: str, ecs_endpoint: str, poll_seconds: positiveNumber },
+  cloud: { aws_region: str, aws_endpoint: str, ecs_region: str, ecs_endpoint: str, poll_seconds: positiveNumber, retries: int(1, 50), request_timeout_seconds: positiveNumber },
   logging: { level: oneOf('trace', 'debug', 'info', 'warn', 'error') },
 };
