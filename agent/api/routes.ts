@@ -16,6 +16,7 @@ export interface ApiState {
   metrics: AgentMetrics;
   token(): string;
   sourceRoots(): readonly string[];
+  outputRoots(): readonly string[];
   phase(): 'starting' | 'ready' | 'stopping';
 }
 
@@ -73,7 +74,7 @@ async function metrics(state: ApiState, res: ServerResponse): Promise<void> {
 async function jobs(state: ApiState, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   if (req.method === 'POST') {
     if (state.phase() !== 'ready' || !state.service.isAccepting) throw vmxError(API.UNAVAILABLE, 'the daemon is not taking jobs now');
-    const spec = await parseSubmitBody(await readJsonBody(req), state.sourceRoots());
+    const spec = await parseSubmitBody(await readJsonBody(req), { source: state.sourceRoots(), output: state.outputRoots() });
     return sendJson(res, 201, { job: await state.service.submit(spec) });
   }
   await only(req, 'GET', () => sendJson(res, 200, { jobs: state.service.list(stateFilter(url)) }));
