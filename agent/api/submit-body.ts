@@ -1,9 +1,12 @@
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseSize } from '../core/units.js';
 import { parseObjectUrl } from '../sinks/object-url.js';
 import { writerByTarget } from '../formats/registry.js';
 import { API_FORMATS, type JobKind, type JobOptions } from '../jobs/job-types.js';
 import { bad, obj, str, stringMap } from './body-fields.js';
+import { API } from './error-codes.js';
+import { fieldError } from './field-error.js';
 import { parseImportBody } from './import-body.js';
 import type { ImportOptions } from '../cloud/upload-import/import-options.js';
 import { exportSource, type ExportOptions } from '../cloud/export-options.js';
@@ -56,8 +59,9 @@ export async function parseSubmitBody(body: unknown, roots: JobRoots): Promise<J
   }
   const kind = checkUrl(destination, 'destination', false);
   const cloudImport = b.import === undefined ? undefined : parseImportBody(b.import, destination);
+  const confinedSource = await confineSource(source, roots.source, 'source');
   const confined = kind === 'convert' ? await confineFileUrl(destination, roots.output, 'destination') : destination;
-  return { kind, source: await confineExisting(source, roots.source, 'source'), destination: confined, format, options, import: cloudImport };
+  return { kind, source: confinedSource, destination: confined, format, options, import: cloudImport };
 }
 
 /** An export job: no source (the cloud image or instance is it), a new local destination, the `export` object. */
@@ -80,6 +84,21 @@ function parseFormat(raw: unknown): string {
   if (!(API_FORMATS as readonly string[]).includes(format)) throw bad('format', `must be one of ${API_FORMATS.join(', ')}`);
   if (format !== 'original' && !writerByTarget(format)) throw bad('format', `this build has no ${format} writer`);
   return format;
+}
+
+/**
+ * A disk image the job reads: confined to the source roots, and a regular file or a block device. A FIFO,
+ * socket or character device would block the open (a FIFO waits for a writer) or never end; a directory is
+ * no image.
+ */
+async function confineSource(path: string, roots: readonly string[], field: string): Promise<string> {
+  const real = await confineExisting(path, roots, field);
+  const st = await stat(real).catch(() => undefined);
+  if (!st || !(st.isFile() || st.isBlockDevice())) {
+    const what = !st ? 'cannot be read' : st.isDirectory() ? 'is a directory' : st.isFIFO() ? 'is a FIFO (named pipe)' : st.isSocket() ? 'is a socket' : st.isCharacterDevice() ? 'is a character device' : 'is not a regular file';
+    throw fieldError(API.NOT_A_FILE, field, `"${path}" ${what}; a source must be a regular file or a block device`);
+  }
+  return real;
 }
 
 /** A file:// destination (a conversion, or an upload to a directory store): its resolved path, confined to the output roots. */
@@ -111,7 +130,7 @@ async function parseOptions(raw: unknown, roots: readonly string[]): Promise<Job
     if (o.disk !== 1) throw bad('options.disk', 'must be 1: this build converts single-disk images only');
     out.disk = 1;
   }
-  if (o.parent !== undefined) out.parent = await confineExisting(str(o.parent, 'options.parent'), roots, 'options.parent');
+  if (o.parent !== undefined) out.parent = await confineSource(str(o.parent, 'options.parent'), roots, 'options.parent');
   if (o.partSize !== undefined) out.partSize = size(o.partSize, 'options.partSize');
   if (o.concurrency !== undefined) out.concurrency = int(o.concurrency, 'options.concurrency', 1, 64);
   if (o.storageClass !== undefined) out.storageClass = str(o.storageClass, 'options.storageClass');
