@@ -44,7 +44,7 @@ test('an API job upload → import → copy → share completes through resets, 
     env: { AWS_ACCESS_KEY_ID: world.rgw.accessKeyId, AWS_SECRET_ACCESS_KEY: world.rgw.secretAccessKey, AWS_EC2_METADATA_DISABLED: 'true' },
     config: {
       stores: { s3_endpoint: world.rgw.endpoint, s3_region: 'us-east-1', s3_path_style: true },
-      cloud: { aws_endpoint: proxy.endpoint, poll_seconds: 0.01, retries: 6, request_timeout_seconds: 0.4 },
+      cloud: { aws_endpoint: proxy.endpoint, poll_seconds: 0.01, retries: 8, request_timeout_seconds: 0.8 },
     },
   });
   try {

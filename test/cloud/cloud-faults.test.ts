@@ -32,8 +32,8 @@ import { isVmxferError } from '../../agent/core/errors.js';
  * share must complete; a fault that never ends is CLOUD_UNAVAILABLE; a permanent code fails at once.
  */
 const POLL = { initialIntervalMs: 2, maxIntervalMs: 5, factor: 1.5, timeoutMs: 20_000 };
-const STALL_MS = 800;
-const RETRY: CloudRetryPolicy = { attempts: 6, baseDelayMs: 1, maxDelayMs: 8, requestTimeoutMs: 250 };
+const STALL_MS = 2000;
+const RETRY: CloudRetryPolicy = { attempts: 8, baseDelayMs: 1, maxDelayMs: 8, requestTimeoutMs: 500 };
 const REGION = 'cn-hangzhou';
 
 let ec2: Ec2QueryFake;
