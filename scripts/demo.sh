@@ -5,7 +5,7 @@
 # shows it live with `vmxfer jobs watch`, then checks the object with qemu-img (scripts/demo.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-test-deps.sh
+bash scripts/install-test-deps.sh --core
 if [ ! -e node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 npm run --silent build
 exec node dist/scripts/demo.js "$@"

@@ -31,6 +31,8 @@ async function main(): Promise<number> {
     ...process.env,
     VMXFER_TOKEN: randomBytes(24).toString('hex'),
     VMXFER_SOURCE_ROOTS: dirname(disk),
+    // The file:// store: jobs write only below output_roots.
+    VMXFER_OUTPUT_ROOTS: store,
     // Slowed to a pace a person can follow; remove it and the job runs at full speed.
     VMXFER_TRANSFER_BWLIMIT: process.env.VMXFER_TRANSFER_BWLIMIT ?? '24MiB',
   };

@@ -1,20 +1,62 @@
 #!/usr/bin/env bash
-# Installs the Debian tools the tests use as oracles and fixture builders, only when missing.
+# Installs, before the first test runs, every Debian tool any test (or its helpers and scripts) uses,
+# only when missing, so that no test installs anything on its own: a fresh machine runs the README's
+# test command like a developer machine. `--core` installs only what the demo needs (scripts/demo.sh).
+# Extra package names may follow. apt waits for the dpkg lock (another apt run) instead of failing.
+# Usage: scripts/install-test-deps.sh [--core] [PACKAGE...]
 set -euo pipefail
+core=0
+if [ "${1:-}" = "--core" ]; then core=1; shift; fi
+
 need=()
-command -v qemu-img >/dev/null || need+=(qemu-utils)
-command -v bzip2 >/dev/null || need+=(bzip2)
-command -v sgdisk >/dev/null || need+=(gdisk)
-command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
-command -v mkfs.vfat >/dev/null || need+=(dosfstools)
-command -v mcopy >/dev/null || need+=(mtools)
-command -v xxd >/dev/null || need+=(xxd)
-[ -x /usr/bin/time ] || need+=(time)
-[ -e /usr/include/libdeflate.h ] || need+=(libdeflate-dev)   # native/libdeflate (optional addon)
+# want COMMAND-OR-PATH PACKAGE: the package when the command (or absolute path) is missing.
+want() {
+  case "$1" in
+    /*) [ -e "$1" ] && return 0 ;;
+    *) command -v "$1" >/dev/null 2>&1 && return 0 ;;
+  esac
+  case " ${need[*]:-} " in *" $2 "*) ;; *) need+=("$2") ;; esac
+}
+
+# Oracles and fixture builders (formats, demo).
+want qemu-img qemu-utils
+want qemu-io qemu-utils
+want bzip2 bzip2
+want gzip gzip
+want xz xz-utils                  # CRC-64/XZ oracle of the OSS protocol fake
+want tar tar
+want sgdisk gdisk
+want mkfs.ext4 e2fsprogs
+want mkfs.vfat dosfstools
+want mcopy mtools
+want xxd xxd
+want /usr/bin/time time           # peak-RSS test
+want /usr/include/libdeflate.h libdeflate-dev   # native/libdeflate (optional addon)
+want cc build-essential           # native addons (scripts/build-native.mjs) through node-gyp
+want c++ build-essential
+want make build-essential
+want python3 python3              # node-gyp; the slow feed client
+if [ "$core" = 0 ]; then
+  want promtool prometheus          # /metrics lint (daemon tests)
+  want systemd-analyze systemd      # config/vmxfer.service verification
+  want clang clang                  # native-wasm CRC-64 build test
+  want wasm-ld lld
+  want openssl openssl
+  want curl curl                    # scripts/rgw/start.sh health probe
+  want ceph-mon ceph-mon            # scripts/rgw/start.sh: the S3 server of the sink tests
+  want ceph-osd ceph-osd
+  want radosgw radosgw
+  want ceph ceph-common
+  want monmaptool ceph-base
+  want flock util-linux
+  want /usr/bin/chromium chromium   # the dashboard tests drive Debian's Chromium
+fi
 for extra in "$@"; do need+=("$extra"); done
+
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  LOCK=(-o DPkg::Lock::Timeout=600)
+  $SUDO apt-get "${LOCK[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get "${LOCK[@]}" install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi

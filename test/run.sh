@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what it needs (Debian tools, npm packages), builds, runs every test.
+# The whole test suite: installs everything any test needs (Debian tools, npm packages) before the first
+# test, builds, runs every test, and stops the Ceph RGW that the tests started (one already running is kept).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extra=(); [ -x /usr/bin/chromium ] || extra+=(chromium)   # the dashboard tests drive Debian's Chromium
-bash scripts/install-test-deps.sh "${extra[@]}"
+bash scripts/install-test-deps.sh
 if [ ! -e node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 node scripts/build-native.mjs   # optional native addons (libdeflate, sparse-file); one line each, goes on without them
 npx tsc -p tsconfig.json
 node scripts/build-dashboard.mjs
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
 if [ -n "${VMXFER_TEST_FILTER:-}" ]; then mapfile -t files < <(printf '%s\n' "${files[@]}" | grep -E "$VMXFER_TEST_FILTER"); fi
-exec node --test --test-concurrency="${VMXFER_TEST_CONCURRENCY:-2}" --test-reporter=spec "${files[@]}"
+# The test gateway's state directory (test/helpers/rgw.ts): stopped at exit when no gateway answered before.
+RGW_STATE=.tmp/rgw
+rgw_answers() {
+  local endpoint
+  endpoint=$(sed -n 's/^ENDPOINT=//p' "$RGW_STATE/env" 2>/dev/null) || return 1
+  [ -n "$endpoint" ] && curl -fsS -o /dev/null --max-time 2 "$endpoint/" 2>/dev/null
+}
+if ! rgw_answers; then trap 'bash scripts/rgw/stop.sh "$RGW_STATE"' EXIT; fi
+node --test --test-concurrency="${VMXFER_TEST_CONCURRENCY:-2}" --test-reporter=spec "${files[@]}"

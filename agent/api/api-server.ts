@@ -7,11 +7,17 @@ import type { AgentConfig } from '../config/schema.js';
 import { API } from './error-codes.js';
 import type { Feed } from './feed.js';
 import { handleRequest, type ApiState } from './routes.js';
+import { sendError } from './http-io.js';
 
 /** One listener for the API, /metrics, the feed and the dashboard; HTTPS when a cert and key are set. */
 export async function createApiServer(config: AgentConfig, state: ApiState, feed: Feed, log: Logger): Promise<Server> {
   const handler = (req: Parameters<typeof handleRequest>[1], res: Parameters<typeof handleRequest>[2]) => {
-    handleRequest(state, req, res).catch((err) => log.error({ err: (err as Error).message }, 'request handler failed'));
+    handleRequest(state, req, res).catch((err) => {
+      log.error({ err: (err as Error).message }, 'request handler failed');
+      // Never leave a connection open without an answer.
+      if (!res.headersSent) sendError(res, err);
+      else res.destroy();
+    });
   };
   const { tls_cert: cert, tls_key: key } = config.listen;
   let server: Server;

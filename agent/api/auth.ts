@@ -5,19 +5,26 @@ import { vmxError } from '../core/errors.js';
 import type { AgentConfig } from '../config/schema.js';
 import { API } from './error-codes.js';
 
-/** Where the daemon's token comes from: the configured file, VMXFER_TOKEN, or one generated once. */
+/** The shortest token accepted from any source: 16 characters keep a guess out of reach of an online attack. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Where the daemon's token comes from: the configured file, VMXFER_TOKEN, or one generated once. Every
+ * source is held to the same rule: at least 16 characters, no whitespace (API_WEAK_TOKEN otherwise), so
+ * an empty or one-character token never opens the API or the feed.
+ */
 export async function loadToken(config: AgentConfig, env: NodeJS.ProcessEnv, stateDir: string): Promise<{ token: string; origin: string }> {
   if (config.auth.token_file) return { token: await readTokenFile(config.auth.token_file), origin: 'auth.token_file' };
-  if (env.VMXFER_TOKEN) return { token: env.VMXFER_TOKEN.trim(), origin: 'VMXFER_TOKEN' };
+  if (env.VMXFER_TOKEN !== undefined && env.VMXFER_TOKEN !== '') return { token: strongToken(env.VMXFER_TOKEN, 'VMXFER_TOKEN'), origin: 'VMXFER_TOKEN' };
   const file = join(stateDir, 'token');
-  const existing = await readFile(file, 'utf8').then((t) => t.trim(), () => '');
-  if (existing) return { token: existing, origin: file };
+  const existing = await readFile(file, 'utf8').then((t) => t, () => undefined);
+  if (existing !== undefined && existing.trim() !== '') return { token: strongToken(existing, file), origin: file };
   const token = randomBytes(32).toString('base64url');
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   // 'wx': never replace a token another process wrote between our read and this write.
   await writeFile(file, token + '\n', { mode: 0o600, flag: 'wx' }).catch(async () => undefined);
   await chmod(file, 0o600);
-  return { token: (await readFile(file, 'utf8')).trim(), origin: file };
+  return { token: strongToken(await readFile(file, 'utf8'), file), origin: file };
 }
 
 export async function readTokenFile(file: string): Promise<string> {
@@ -27,8 +34,15 @@ export async function readTokenFile(file: string): Promise<string> {
   } catch (err) {
     throw vmxError(API.TOKEN_FILE, `cannot read the token file: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { file });
   }
+  return strongToken(text, file);
+}
+
+/** One token (surrounding whitespace, such as a file's last newline, ignored) of at least MIN_TOKEN_LENGTH characters without whitespace. */
+export function strongToken(text: string, origin: string): string {
   const token = text.trim();
-  if (token.length < 16 || /\s/.test(token)) throw vmxError(API.TOKEN_FILE, 'the token file must hold one token of at least 16 characters', { file });
+  if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
+    throw vmxError(API.WEAK_TOKEN, `the API token from ${origin} must be one token of at least ${MIN_TOKEN_LENGTH} characters without whitespace (got ${token === '' ? 'nothing but whitespace' : `${token.length} characters${/\s/.test(token) ? ' with whitespace' : ''}`})`);
+  }
   return token;
 }
 

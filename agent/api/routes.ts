@@ -16,6 +16,7 @@ export interface ApiState {
   metrics: AgentMetrics;
   token(): string;
   sourceRoots(): readonly string[];
+  outputRoots(): readonly string[];
   phase(): 'starting' | 'ready' | 'stopping';
 }
 
@@ -24,8 +25,9 @@ export async function handleRequest(state: ApiState, req: IncomingMessage, res: 
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
   try {
-    if (path === '/healthz') return only(req, 'GET', () => sendJson(res, 200, { status: 'ok' }));
-    if (path === '/readyz') return only(req, 'GET', () => readyz(state, res));
+    // Awaited: a refused method must land in this catch and be answered, not escape as a rejection.
+    if (path === '/healthz') return await only(req, 'GET', () => sendJson(res, 200, { status: 'ok' }));
+    if (path === '/readyz') return await only(req, 'GET', () => readyz(state, res));
     if (path === '/' || path.startsWith('/assets/')) return await staticAsset(req, res, path);
     if (!bearerMatches(req.headers.authorization, state.token())) {
       throw vmxError(API.UNAUTHORIZED, 'a valid bearer token is required (Authorization: Bearer <token>)');
@@ -33,19 +35,33 @@ export async function handleRequest(state: ApiState, req: IncomingMessage, res: 
     if (path === '/metrics') return await only(req, 'GET', async () => metrics(state, res));
     if (path === '/v1/jobs') return await jobs(state, req, res, url);
     const m = /^\/v1\/jobs\/([^/]+)(\/cancel)?$/.exec(path);
-    if (m) return await oneJob(state, req, res, decodeURIComponent(m[1]!), Boolean(m[2]));
+    if (m) return await oneJob(state, req, res, jobIdOf(m[1]!), Boolean(m[2]));
     throw vmxError(API.NOT_FOUND, `no endpoint ${path}`);
   } catch (err) {
     if ((err as { code?: string }).code === API.BODY_TOO_LARGE.code) res.setHeader('connection', 'close');
+    const allow = (err as { allow?: unknown }).allow;
+    if (typeof allow === 'string') res.setHeader('allow', allow);
     sendError(res, err);
   }
 }
 
 async function only(req: IncomingMessage, method: string, fn: () => unknown): Promise<void> {
-  if (req.method !== method && !(method === 'GET' && req.method === 'HEAD')) {
-    throw vmxError(API.METHOD_NOT_ALLOWED, `${req.method} is not allowed here; use ${method}`);
-  }
+  if (req.method !== method && !(method === 'GET' && req.method === 'HEAD')) throw notAllowed(req, method === 'GET' ? ['GET', 'HEAD'] : [method]);
   await fn();
+}
+
+/** 405 with the methods the endpoint takes, for the `Allow` header (RFC 9110 §15.5.6). */
+function notAllowed(req: IncomingMessage, methods: string[]): Error {
+  return Object.assign(vmxError(API.METHOD_NOT_ALLOWED, `${req.method} is not allowed here; use ${methods.join(' or ')}`), { allow: methods.join(', ') });
+}
+
+/** The job id of a path segment; a malformed percent-encoding is the client's mistake (400), not ours. */
+function jobIdOf(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw fieldError(API.BAD_REQUEST, 'id', `"${segment}" is not a valid percent-encoded job id`);
+  }
 }
 
 function readyz(state: ApiState, res: ServerResponse): void {
@@ -73,10 +89,11 @@ async function metrics(state: ApiState, res: ServerResponse): Promise<void> {
 async function jobs(state: ApiState, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   if (req.method === 'POST') {
     if (state.phase() !== 'ready' || !state.service.isAccepting) throw vmxError(API.UNAVAILABLE, 'the daemon is not taking jobs now');
-    const spec = await parseSubmitBody(await readJsonBody(req), state.sourceRoots());
+    const spec = await parseSubmitBody(await readJsonBody(req), { source: state.sourceRoots(), output: state.outputRoots() });
     return sendJson(res, 201, { job: await state.service.submit(spec) });
   }
-  await only(req, 'GET', () => sendJson(res, 200, { jobs: state.service.list(stateFilter(url)) }));
+  if (req.method !== 'GET' && req.method !== 'HEAD') throw notAllowed(req, ['GET', 'HEAD', 'POST']);
+  sendJson(res, 200, { jobs: state.service.list(stateFilter(url)) });
 }
 
 /** `?state=S`, repeatable or comma-separated. */

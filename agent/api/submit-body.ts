@@ -1,13 +1,24 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseSize } from '../core/units.js';
 import { parseObjectUrl } from '../sinks/object-url.js';
 import { writerByTarget } from '../formats/registry.js';
 import { API_FORMATS, type JobKind, type JobOptions } from '../jobs/job-types.js';
 import { bad, obj, str, stringMap } from './body-fields.js';
+import { API } from './error-codes.js';
+import { fieldError } from './field-error.js';
 import { parseImportBody } from './import-body.js';
 import type { ImportOptions } from '../cloud/upload-import/import-options.js';
 import { exportSource, type ExportOptions } from '../cloud/export-options.js';
 import { parseExportBody } from './export-body.js';
-import { confineExisting, confineNew } from './confine-path.js';
+import { confineExisting, confineNew, confineOutput } from './confine-path.js';
+import { pathToFileURL } from 'node:url';
+
+/** Where jobs read (`source_roots`) and write (`output_roots`). */
+export interface JobRoots {
+  source: readonly string[];
+  output: readonly string[];
+}
 
 /** A submit request after validation: paths resolved and confined, sizes parsed. */
 export interface JobSpec {
@@ -27,10 +38,10 @@ const OPTION_KEYS = ['disk', 'parent', 'partSize', 'concurrency', 'storageClass'
 /**
  * docs/api.md "Submit body". An upload reads a local path and writes an s3://, oss:// or file://
  * URL (file:// is a conversion: the same path with a file sink); a download reads an s3:// or
- * oss:// URL and writes a new local file, converted to `format` unless it is `original`. Local
- * paths must resolve inside `roots`.
+ * oss:// URL and writes a new local file, converted to `format` unless it is `original`. Paths read
+ * must resolve inside the source roots, paths written inside the output roots.
  */
-export async function parseSubmitBody(body: unknown, roots: readonly string[]): Promise<JobSpec> {
+export async function parseSubmitBody(body: unknown, roots: JobRoots): Promise<JobSpec> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('body', 'must be a JSON object');
   const b = body as Record<string, unknown>;
   if (b.kind !== undefined && b.kind !== 'export') throw bad('kind', 'must be "export" (uploads, conversions and downloads follow from source and destination)');
@@ -40,24 +51,26 @@ export async function parseSubmitBody(body: unknown, roots: readonly string[]): 
   const destination = str(b.destination, 'destination');
   const download = /^(s3|oss):\/\//i.test(source);
   const format = parseFormat(b.format);
-  const options = await parseOptions(b.options, roots);
+  const options = await parseOptions(b.options, roots.source);
   if (download) {
     if (b.import !== undefined) throw bad('import', 'applies to uploads only (a download has nothing to import)');
     checkUrl(source, 'source', true);
-    return { kind: 'download', source, destination: await confineNew(destination, roots, 'destination'), format, options };
+    return { kind: 'download', source, destination: await confineNew(destination, roots.output, 'destination'), format, options };
   }
   const kind = checkUrl(destination, 'destination', false);
   const cloudImport = b.import === undefined ? undefined : parseImportBody(b.import, destination);
-  return { kind, source: await confineExisting(source, roots, 'source'), destination, format, options, import: cloudImport };
+  const confinedSource = await confineSource(source, roots.source, 'source');
+  const confined = kind === 'convert' ? await confineFileUrl(destination, roots.output, 'destination') : destination;
+  return { kind, source: confinedSource, destination: confined, format, options, import: cloudImport };
 }
 
 /** An export job: no source (the cloud image or instance is it), a new local destination, the `export` object. */
-async function parseExportJob(b: Record<string, unknown>, roots: readonly string[]): Promise<JobSpec> {
+async function parseExportJob(b: Record<string, unknown>, roots: JobRoots): Promise<JobSpec> {
   for (const k of Object.keys(b)) if (!['kind', 'destination', 'export', 'format', 'options'].includes(k)) throw bad(k, 'is not a field of an export job');
   if (b.export === undefined) throw bad('export', 'is required for an export job');
   const exp = parseExportBody(b.export);
-  const destination = await confineNew(str(b.destination, 'destination'), roots, 'destination');
-  const options = await parseOptions(b.options, roots);
+  const destination = await confineNew(str(b.destination, 'destination'), roots.output, 'destination');
+  const options = await parseOptions(b.options, roots.source);
   return { kind: 'export', source: exportSource(exp), destination, format: parseFormat(b.format), options, export: exp };
 }
 
@@ -71,6 +84,27 @@ function parseFormat(raw: unknown): string {
   if (!(API_FORMATS as readonly string[]).includes(format)) throw bad('format', `must be one of ${API_FORMATS.join(', ')}`);
   if (format !== 'original' && !writerByTarget(format)) throw bad('format', `this build has no ${format} writer`);
   return format;
+}
+
+/**
+ * A disk image the job reads: confined to the source roots, and a regular file or a block device. A FIFO,
+ * socket or character device would block the open (a FIFO waits for a writer) or never end; a directory is
+ * no image.
+ */
+async function confineSource(path: string, roots: readonly string[], field: string): Promise<string> {
+  const real = await confineExisting(path, roots, field);
+  const st = await stat(real).catch(() => undefined);
+  if (!st || !(st.isFile() || st.isBlockDevice())) {
+    const what = !st ? 'cannot be read' : st.isDirectory() ? 'is a directory' : st.isFIFO() ? 'is a FIFO (named pipe)' : st.isSocket() ? 'is a socket' : st.isCharacterDevice() ? 'is a character device' : 'is not a regular file';
+    throw fieldError(API.NOT_A_FILE, field, `"${path}" ${what}; a source must be a regular file or a block device`);
+  }
+  return real;
+}
+
+/** A file:// destination (a conversion, or an upload to a directory store): its resolved path, confined to the output roots. */
+export async function confineFileUrl(url: string, roots: readonly string[], field: string): Promise<string> {
+  const { bucket, key } = parseObjectUrl(url);
+  return pathToFileURL(await confineOutput(join(bucket, key), roots, field)).href;
 }
 
 function checkUrl(url: string, field: string, remoteOnly: boolean): JobKind {
@@ -96,7 +130,7 @@ async function parseOptions(raw: unknown, roots: readonly string[]): Promise<Job
     if (o.disk !== 1) throw bad('options.disk', 'must be 1: this build converts single-disk images only');
     out.disk = 1;
   }
-  if (o.parent !== undefined) out.parent = await confineExisting(str(o.parent, 'options.parent'), roots, 'options.parent');
+  if (o.parent !== undefined) out.parent = await confineSource(str(o.parent, 'options.parent'), roots, 'options.parent');
   if (o.partSize !== undefined) out.partSize = size(o.partSize, 'options.partSize');
   if (o.concurrency !== undefined) out.concurrency = int(o.concurrency, 'options.concurrency', 1, 64);
   if (o.storageClass !== undefined) out.storageClass = str(o.storageClass, 'options.storageClass');

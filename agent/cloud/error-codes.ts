@@ -5,6 +5,7 @@ export const CLOUD = defineErrorCodes('CLOUD', {
   PREFLIGHT_FAILED: { category: 'usage', summary: 'The preflight found inputs the cloud would reject; each finding names the cloud\'s own error code and what to do.' },
   API_ERROR: { category: 'remote', summary: 'The cloud API answered with a documented error code (named in the message).' },
   THROTTLED: { category: 'remote', summary: 'The cloud API kept throttling (RequestLimitExceeded / Throttling) through every retry.' },
+  UNAVAILABLE: { category: 'remote', summary: 'The cloud API kept failing transiently (connection reset or refused, no answer within the request timeout, HTTP 5xx, InternalError / ServiceUnavailable) through every retry.' },
   TASK_FAILED: { category: 'remote', summary: 'An import, export or copy task ended in a failed or deleted state; its status message is in the error.' },
   TASK_TIMEOUT: { category: 'remote', summary: 'A cloud task did not reach a terminal state within the configured wait.' },
   BAD_RESPONSE: { category: 'remote', summary: 'A cloud API response lacked a field its documentation promises (task id, state).' },

@@ -6,11 +6,13 @@ export interface AgentConfig {
   auth: { token_file: string };
   state_dir: string;
   source_roots: string[];
+  /** Where jobs may write (destinations, file:// stores, partial files); empty: `<state_dir>/outputs` (daemon-config.ts). */
+  output_roots: string[];
   jobs: { max_concurrent: number; per_destination: number; keep_finished: number };
   transfer: { part_size: number | 'auto'; concurrency: number; bwlimit: number; retries: number; stall_timeout: number };
   pipeline: { workers: number | 'auto'; chunk_size: number };
   stores: { s3_endpoint: string; s3_region: string; s3_path_style: boolean; oss_endpoint: string; oss_region: string };
-  cloud: { aws_region: string; aws_endpoint: string; ecs_region: string; ecs_endpoint: string; poll_seconds: number };
+  cloud: { aws_region: string; aws_endpoint: string; ecs_region: string; ecs_endpoint: string; poll_seconds: number; retries: number; request_timeout_seconds: number };
   logging: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
 }
 
@@ -19,11 +21,12 @@ export const DEFAULTS: AgentConfig = {
   auth: { token_file: '' },
   state_dir: '.vmxfer-state',
   source_roots: ['.'],
+  output_roots: [],
   jobs: { max_concurrent: 4, per_destination: 2, keep_finished: 500 },
   transfer: { part_size: 'auto', concurrency: 4, bwlimit: 0, retries: 8, stall_timeout: 45 },
   pipeline: { workers: 'auto', chunk_size: 4 * 1024 * 1024 },
   stores: { s3_endpoint: '', s3_region: '', s3_path_style: false, oss_endpoint: '', oss_region: '' },
-  cloud: { aws_region: '', aws_endpoint: '', ecs_region: '', ecs_endpoint: '', poll_seconds: 10 },
+  cloud: { aws_region: '', aws_endpoint: '', ecs_region: '', ecs_endpoint: '', poll_seconds: 10, retries: 8, request_timeout_seconds: 60 },
   logging: { level: 'info' },
 };
 
@@ -69,21 +72,24 @@ const oneOf = (...xs: string[]): Leaf => (v) => {
   if (typeof v !== 'string' || !xs.includes(v)) throw new Error(`must be one of ${xs.join(', ')}`);
   return v;
 };
-const strList: Leaf = (v) => {
-  const list = typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v;
-  if (!Array.isArray(list) || list.some((x) => typeof x !== 'string') || list.length === 0) throw new Error('must be a non-empty list of paths');
+const pathList = (allowEmpty: boolean): Leaf => (v) => {
+  const list = v === null ? [] : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v;
+  if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || x.trim() === '')) throw new Error('must be a list of paths');
+  if (!allowEmpty && list.length === 0) throw new Error('must be a non-empty list of paths');
   return list;
 };
+const strList = pathList(false);
 
 export const SCHEMA: Record<string, Record<string, Leaf> | Leaf> = {
   listen: { host: str, port: int(0, 65535), tls_cert: str, tls_key: str },
   auth: { token_file: str },
   state_dir: str,
   source_roots: strList,
+  output_roots: pathList(true),
   jobs: { max_concurrent: int(1, 1000), per_destination: int(1, 1000), keep_finished: int(0, 1_000_000) },
   transfer: { part_size: size(true, 100 * 1024), concurrency: int(1, 64), bwlimit: size(false, 0), retries: int(1, 50), stall_timeout: positiveNumber },
   pipeline: { workers: autoOrInt(0, 256), chunk_size: powerOfTwoSize(64 * 1024, 32 * 1024 * 1024) },
   stores: { s3_endpoint: str, s3_region: str, s3_path_style: bool, oss_endpoint: str, oss_region: str },
-  cloud: { aws_region: str, aws_endpoint: str, ecs_region: str, ecs_endpoint: str, poll_seconds: positiveNumber },
+  cloud: { aws_region: str, aws_endpoint: str, ecs_region: str, ecs_endpoint: str, poll_seconds: positiveNumber, retries: int(1, 50), request_timeout_seconds: positiveNumber },
   logging: { level: oneOf('trace', 'debug', 'info', 'warn', 'error') },
 };

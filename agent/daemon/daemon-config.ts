@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config.js';
 import type { AgentConfig } from '../config/schema.js';
 import { WorkerPool } from '../pipeline/worker-pool.js';
@@ -16,10 +16,16 @@ export async function loadDaemonConfig(src: DaemonConfigSource): Promise<AgentCo
   const abs = (p: string) => (p && !isAbsolute(p) ? resolve(p) : p);
   c.state_dir = abs(c.state_dir);
   c.source_roots = c.source_roots.map(abs);
+  c.output_roots = c.output_roots.length ? c.output_roots.map(abs) : [defaultOutputRoot(c.state_dir)];
   c.auth.token_file = abs(c.auth.token_file);
   c.listen.tls_cert = abs(c.listen.tls_cert);
   c.listen.tls_key = abs(c.listen.tls_key);
   return c;
+}
+
+/** Where jobs write when output_roots is not set: a directory of the state directory (created at start). */
+export function defaultOutputRoot(stateDir: string): string {
+  return join(stateDir, 'outputs');
 }
 
 /** `--listen HOST:PORT` (IPv6 as [addr]:port) to config overrides. */

@@ -18,7 +18,7 @@ import { loadToken } from '../api/auth.js';
 import type { ApiState } from '../api/routes.js';
 import { createLogger } from './logger.js';
 import { changedKeys, RESTART_KEYS } from './config-diff.js';
-import { loadDaemonConfig, workerThreads, type DaemonConfigSource } from './daemon-config.js';
+import { defaultOutputRoot, loadDaemonConfig, workerThreads, type DaemonConfigSource } from './daemon-config.js';
 
 /** SIGTERM to exit: running jobs get this long to reach a checkpoint, the rest of 10 s is for closing. */
 const JOB_STOP_MS = 7000;
@@ -32,6 +32,7 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   let config = await loadDaemonConfig(src);
   const log = createLogger(config.logging.level);
   await mkdir(config.state_dir, { recursive: true, mode: 0o700 });
+  await mkdir(defaultOutputRoot(config.state_dir), { recursive: true, mode: 0o700 });
   let { token, origin } = await loadToken(config, src.env, config.state_dir);
   const metrics = new AgentMetrics();
   const pool = new WorkerPool(workerThreads(config));
@@ -53,11 +54,11 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
     feed: () => feed.stats(),
     cloudTasks: () => service.cloudTasks(),
   });
-  const state: ApiState = { service, metrics, token: () => token, sourceRoots: () => config.source_roots, phase: () => phase };
+  const state: ApiState = { service, metrics, token: () => token, sourceRoots: () => config.source_roots, outputRoots: () => config.output_roots, phase: () => phase };
   const server = await createApiServer(config, state, feed, log);
   const addr = await listen(server, config.listen.host, config.listen.port);
   const scheme = config.listen.tls_cert ? 'https' : 'http';
-  log.info({ url: `${scheme}://${addr.host}:${addr.port}`, stateDir: config.state_dir, tokenFrom: origin, sourceRoots: config.source_roots }, 'listening');
+  log.info({ url: `${scheme}://${addr.host}:${addr.port}`, stateDir: config.state_dir, tokenFrom: origin, sourceRoots: config.source_roots, outputRoots: config.output_roots }, 'listening');
   await service.load();
   service.start();
   phase = 'ready';

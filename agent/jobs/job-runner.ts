@@ -13,6 +13,7 @@ import { FileCheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { join, resolve } from 'node:path';
 import type { Direction } from '../metrics/agent-metrics.js';
 import { observedSink } from './observed-sink.js';
+import { confineJobOutputs } from './confine-job.js';
 import type { PartBoard } from './part-board.js';
 import { connectionFor, retryPolicy, type RunContext } from './run-context.js';
 import type { ImportedResult, JobPhase, JobRecord, JobResult } from './job-types.js';
@@ -48,6 +49,7 @@ export interface JobRun extends ImportHooks, ExportHooks, DistributeHooks {
  * a stop or a crash); downloads resume from theirs. Throws the transfer's typed error on failure.
  */
 export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
+  await confineJobOutputs(job, ctx.config.output_roots);
   if (job.kind === 'export') return exportThenDownload(job, ctx, run);
   const direction: Direction = job.kind === 'download' ? 'download' : 'upload';
   const opened = await openJobSink(job, ctx, run, direction);

@@ -42,6 +42,8 @@ interface Live {
   controller: AbortController;
   tracker: ProgressTracker;
   done: Promise<void>;
+  /** Ends the run at once without waiting for it (a cancel while it validates). */
+  abandon(reason: unknown): void;
 }
 
 export interface JobServiceEvents {
@@ -146,10 +148,16 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       if (rec.state === 'cancelling') return jobView(rec);
       throw vmxError(API.NOT_CANCELLABLE, `job ${id} is already ${rec.state}`);
     }
+    const validating = rec.state === 'validating';
     this.move(rec, 'cancelling');
     const live = this.live.get(id);
-    if (live) live.controller.abort(vmxError(CORE.ABORTED, `job ${id} cancelled through the API`));
-    else {
+    if (live) {
+      const reason = vmxError(CORE.ABORTED, `job ${id} cancelled through the API`);
+      live.controller.abort(reason);
+      // Validation may wait on what no signal interrupts (an open(2) of a FIFO blocks until a writer
+      // comes); nothing is written before it ends, so the job ends now and the run is left to unwind.
+      if (validating) live.abandon(reason);
+    } else {
       this.scheduler.remove(id);
       void this.finishCancel(rec);
     }
@@ -265,7 +273,11 @@ export class JobService extends EventEmitter<JobServiceEvents> {
         await this.persist(rec);
       },
     };
-    const done = runJob(rec, this.ctx, run).then(
+    let abandon!: (reason: unknown) => void;
+    const abandoned = new Promise<never>((_, reject) => (abandon = reject));
+    const ran = runJob(rec, this.ctx, run);
+    ran.catch(() => undefined);
+    const done = Promise.race([ran, abandoned]).then(
       (result) => {
         rec.progress = { ...progressOf(tracker.snapshot(), parts), partsTotal: parts.size || null, rate: 0, etaSeconds: 0 };
         // docs/api.md Job.cloudOutcome: at completion it is result.import's.
@@ -281,7 +293,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       this.prune();
       this.pump();
     });
-    this.live.set(rec.id, { controller, tracker, done });
+    this.live.set(rec.id, { controller, tracker, done, abandon });
   }
 
   private async failed(rec: JobRecord, signal: AbortSignal, err: unknown): Promise<void> {

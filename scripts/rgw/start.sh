@@ -25,17 +25,16 @@ s3_answers() {
   curl -fsS -o /dev/null --max-time 2 "$endpoint/" 2>/dev/null
 }
 
-install_packages() {
-  local need=()
-  command -v ceph-mon >/dev/null || need+=(ceph-mon)
-  command -v ceph-osd >/dev/null || need+=(ceph-osd)
-  command -v radosgw >/dev/null || need+=(radosgw)
-  command -v curl >/dev/null || need+=(curl)
-  [ ${#need[@]} -eq 0 ] && return 0
-  log "installing Debian packages: ${need[*]}"
-  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+require_packages() {
+  local missing=()
+  local cmd
+  for cmd in ceph-mon ceph-osd radosgw ceph monmaptool curl flock; do
+    command -v "$cmd" >/dev/null || missing+=("$cmd")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  # Installing is scripts/install-test-deps.sh's job, before any test starts (test/run.sh).
+  log "missing: ${missing[*]}; run: bash scripts/install-test-deps.sh"
+  exit 1
 }
 
 free_port() {
@@ -148,6 +147,7 @@ osd_is_up() {
   ceph -c "$CONF" --connect-timeout 2 osd dump 2>/dev/null | grep -q "^osd.$1 up "
 }
 
+require_packages
 if s3_answers; then
   exit 0
 fi
@@ -157,7 +157,6 @@ flock 9
 if s3_answers; then
   exit 0
 fi
-install_packages
 # Leftovers of a cluster that no longer answers (memstore lost its data with the process): start over.
 if [ -e "$CONF" ]; then
   bash "$HERE/stop.sh" "$STATE"

@@ -8,11 +8,11 @@ import { promisify } from 'node:util';
 import { ensureRgw, createTestBucket, type RgwEnv, type TestBucket } from '../helpers/rgw.js';
 import { startDaemon, waitForJob, type TestDaemon } from '../helpers/daemon.js';
 import { buildRealisticDisk, SMALL_DISK } from '../helpers/realistic-disk.js';
-import { fixtureCacheDir, REPO_ROOT } from '../helpers/tmp.js';
+import { fixtureCacheDir } from '../helpers/tmp.js';
 import { sha256File } from '../helpers/hash.js';
 import { qemuImg } from '../helpers/qemu.js';
 import { objectSha256, pendingUploads } from '../helpers/s3-object.js';
-import { run, vmxfer } from '../helpers/run-command.js';
+import { vmxfer } from '../helpers/run-command.js';
 
 const pexec = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -90,7 +90,6 @@ test('an API upload job converts to qcow2 with correct bytes, a download job bri
     assert.ok(metric(text, /^process_resident_memory_bytes/) > 0);
     assert.match(text, /^vmxfer_worker_pool_utilization_ratio /m);
     assert.match(text, /^vmxfer_remaining_bytes 0$/m);
-    await ensurePromtool();
     const lint = await promtool(text);
     assert.equal(lint.code, 0, lint.output);
 
@@ -176,12 +175,7 @@ async function waitUntil(cond: () => boolean | Promise<boolean>, ms = 30_000): P
   }
 }
 
-/** promtool comes with Debian's prometheus package, installed on first use like the other test tools. */
-async function ensurePromtool(): Promise<void> {
-  const present = await run('bash', ['-c', 'command -v promtool']).then(() => true, () => false);
-  if (!present) await run('bash', [join(REPO_ROOT, 'scripts', 'install-test-deps.sh'), 'prometheus']);
-}
-
+/** promtool comes with Debian's prometheus package, which scripts/install-test-deps.sh installs before any test. */
 async function promtool(text: string): Promise<{ code: number; output: string }> {
   const child = pexec('promtool', ['check', 'metrics']);
   child.child.stdin!.end(text);

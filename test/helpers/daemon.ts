@@ -10,6 +10,8 @@ import { REPO_ROOT } from './tmp.js';
 export interface StartOptions {
   stateDir?: string;
   sourceRoots?: string[];
+  /** Where jobs may write; the source roots when absent (most tests read and write one temporary directory). */
+  outputRoots?: string[];
   env?: Record<string, string>;
   /** Merged over the helper's own keys (state_dir, source_roots, listen, logging) in the YAML it writes. */
   config?: Record<string, unknown>;
@@ -50,6 +52,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
   const config = {
     state_dir: stateDir,
     source_roots: opts.sourceRoots ?? [stateDir],
+    output_roots: opts.outputRoots ?? opts.sourceRoots ?? [stateDir],
     logging: { level: 'info' },
     ...opts.config,
     // The helper owns the address; TLS files and other listen keys come from opts.config.

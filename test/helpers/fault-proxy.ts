@@ -8,8 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * is due, and logs every request with the fault it got and the status the client saw.
  */
 export type ProxyFault =
-  /** Answer with an S3 error document without forwarding (500 InternalError, 503 SlowDown). */
-  | { kind: 'status'; status: number; code: string }
+  /** Answer with an S3 error document (or `body` of `contentType`: an EC2 or ECS error) without forwarding (500 InternalError, 503 SlowDown). */
+  | { kind: 'status'; status: number; code: string; body?: string; contentType?: string }
   /** Read part of the request body, then destroy the connection (a reset mid-body). */
   | { kind: 'reset' }
   /** Hold the request this long, then forward it. */
@@ -108,11 +108,11 @@ async function readAll(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function answerError(req: IncomingMessage, res: ServerResponse, fault: { status: number; code: string }, entry: ProxyLogEntry): Promise<void> {
+async function answerError(req: IncomingMessage, res: ServerResponse, fault: { status: number; code: string; body?: string; contentType?: string }, entry: ProxyLogEntry): Promise<void> {
   await readAll(req);
-  const xml = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected by the fault proxy</Message><RequestId>fault-proxy</RequestId></Error>`;
+  const xml = fault.body ?? `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected by the fault proxy</Message><RequestId>fault-proxy</RequestId></Error>`;
   entry.status = fault.status;
-  res.writeHead(fault.status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(xml) });
+  res.writeHead(fault.status, { 'Content-Type': fault.contentType ?? 'application/xml', 'Content-Length': Buffer.byteLength(xml) });
   res.end(xml);
 }
 

@@ -3,7 +3,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { iamSigningRegion } from './iam-region.js';
-import { callCloud, DEFAULT_CLOUD_RETRY, type CloudRetryPolicy } from '../cloud-retry.js';
+import { callCloud, DEFAULT_CLOUD_RETRY, DEFAULT_REQUEST_TIMEOUT_MS, type CloudRetryPolicy } from '../cloud-retry.js';
 
 export interface AwsConnection {
   region: string;
@@ -30,12 +30,17 @@ export interface AwsClients {
 }
 
 /**
- * Builds the SDK clients. SDK retries are off (maxAttempts 1) because callCloud retries throttling
- * itself, with a policy the caller controls; S3 checksums only when required (field notes).
+ * Builds the SDK clients. SDK retries are off (maxAttempts 1) because callCloud retries throttling,
+ * server faults and dropped connections itself, with a policy the caller controls; a request silent
+ * for the policy's request timeout is dropped (and retried); S3 checksums only when required (field notes).
  */
 export function awsClients(conn: AwsConnection): AwsClients {
+  const retry = conn.retry ?? DEFAULT_CLOUD_RETRY;
+  const timeout = retry.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const base = {
     maxAttempts: 1,
+    // throwOnRequestTimeout: without it the handler only logs a warning and keeps waiting.
+    requestHandler: { requestTimeout: timeout, connectionTimeout: timeout, throwOnRequestTimeout: true },
     ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
     ...(conn.credentials ? { credentials: conn.credentials } : {}),
   };
@@ -57,7 +62,7 @@ export function awsClients(conn: AwsConnection): AwsClients {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     }),
-    retry: conn.retry ?? DEFAULT_CLOUD_RETRY,
+    retry,
     ec2In(region: string) {
       let c = byRegion.get(region);
       if (!c) byRegion.set(region, (c = ec2For(region)));

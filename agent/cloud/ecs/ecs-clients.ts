@@ -3,7 +3,7 @@ import RamSdk from '@alicloud/ram20150501';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
 import { AlibabaCredential } from './alibaba-credentials.js';
-import { callCloud, DEFAULT_CLOUD_RETRY, type CloudRetryPolicy } from '../cloud-retry.js';
+import { callCloud, DEFAULT_CLOUD_RETRY, DEFAULT_REQUEST_TIMEOUT_MS, type CloudRetryPolicy } from '../cloud-retry.js';
 
 export type EcsClient = InstanceType<typeof EcsSdk.default>;
 export type RamClient = InstanceType<typeof RamSdk.default>;
@@ -28,7 +28,7 @@ export interface EcsClients {
   readonly retry: CloudRetryPolicy;
   ecsIn(region: string): EcsClient;
   readonly ram: RamClient;
-  /** Per-call runtime: SDK auto-retry off, callCloud retries throttling itself. */
+  /** Per-call runtime: SDK auto-retry off (callCloud retries transient failures itself), the policy's request timeout. */
   readonly runtime: $dara.RuntimeOptions;
   /** The connection's credential, for the OSS clients of the same flow. */
   readonly credential: AlibabaCredential;
@@ -51,17 +51,19 @@ function config(conn: EcsConnection, credential: AlibabaCredential, region: stri
 export function ecsClients(conn: EcsConnection): EcsClients {
   const byRegion = new Map<string, EcsClient>();
   const credential = conn.credential ?? new AlibabaCredential(conn);
+  const retry = conn.retry ?? DEFAULT_CLOUD_RETRY;
+  const timeout = retry.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   return {
     credential,
     region: conn.region,
-    retry: conn.retry ?? DEFAULT_CLOUD_RETRY,
+    retry,
     ecsIn(region: string) {
       let c = byRegion.get(region);
       if (!c) byRegion.set(region, (c = new EcsSdk.default(config(conn, credential, region, conn.endpoint))));
       return c;
     },
     ram: new RamSdk.default(config(conn, credential, conn.region, conn.endpoint ?? 'ram.aliyuncs.com')),
-    runtime: new $dara.RuntimeOptions({ autoretry: false, maxAttempts: 1 }),
+    runtime: new $dara.RuntimeOptions({ autoretry: false, maxAttempts: 1, readTimeout: timeout, connectTimeout: timeout }),
   };
 }
 
