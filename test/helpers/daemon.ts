@@ -52,7 +52,8 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
   const config = {
     state_dir: stateDir,
     source_roots: opts.sourceRoots ?? [stateDir],
-    output_roots: opts.outputRoots ?? opts.sourceRoots ?? [stateDir],
+    // Tests write beside their sources and into the state dir; output_roots tests pass their own.
+    output_roots: opts.outputRoots ?? [...(opts.sourceRoots ?? []), stateDir],
     logging: { level: 'info' },
     ...opts.config,
     // The helper owns the address; TLS files and other listen keys come from opts.config.
@@ -65,6 +66,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
   let out = '';
   let child: ChildProcess;
   let exited: Promise<number>;
+  let expectingExit = false;
   const launch = async () => {
     child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'vmxfer.js'), 'daemon', '--config', configFile], {
       env: { ...process.env, ...opts.env, VMXFER_TOKEN: token },
@@ -72,7 +74,14 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
     });
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-    exited = new Promise((resolve) => child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : -1))));
+    expectingExit = false;
+    exited = new Promise((resolve) =>
+      child.once('exit', (code, sig) => {
+        // A daemon that dies on its own fails later requests with ECONNRESET/ECONNREFUSED: say why here.
+        if (!expectingExit) process.stderr.write(`# daemon ${url} exited unexpectedly (${code ?? sig}); its last output:\n${out.slice(-6000)}\n`);
+        resolve(code ?? (sig ? 128 : -1));
+      }),
+    );
     await waitReady(url, tls, () => out, exited);
   };
   await launch();
@@ -86,16 +95,19 @@ export async function startDaemon(opts: StartOptions = {}): Promise<TestDaemon> 
     },
     api: (method, path, body) => apiRequest(url, token, method, path, body),
     stop: async () => {
+      expectingExit = true;
       child.kill('SIGTERM');
       return exited;
     },
     kill: async () => {
+      expectingExit = true;
       child.kill('SIGKILL');
       await exited;
     },
     restart: async () => {
       // Same state dir and port: a running daemon is stopped first (SIGTERM), a killed one is not waited on twice.
       if (child.exitCode === null && child.signalCode === null) {
+        expectingExit = true;
         child.kill('SIGTERM');
         await exited;
       }
