@@ -11,19 +11,22 @@ export interface CancelResult {
   abortedAtStore: boolean;
 }
 
-/**
- * Cancels an interrupted upload of `source` to `destination`: aborts the multipart upload at the
- * store (freeing the parts it holds) and deletes the local checkpoint, in that order, so a failed
- * abort leaves the checkpoint for another try.
- */
-export async function cancelUpload(req: {
+/** An upload of `source` to `destination`, its object key at the sink and where its checkpoint lives. */
+export interface UploadAtStore {
   source: string;
   destination: string;
   key: string;
   sink: ObjectSink;
   checkpoints: CheckpointStore<UploadCheckpoint>;
   signal?: AbortSignal | undefined;
-}): Promise<CancelResult> {
+}
+
+/**
+ * Cancels an interrupted upload of `source` to `destination`: aborts the multipart upload at the
+ * store (freeing the parts it holds) and deletes the local checkpoint, in that order, so a failed
+ * abort leaves the checkpoint for another try.
+ */
+export async function cancelUpload(req: UploadAtStore): Promise<CancelResult> {
   const id = checkpointId(req.source, req.destination);
   const cp = await req.checkpoints.load(id);
   if (!cp) return { uploadId: undefined, abortedAtStore: false };

@@ -1,17 +1,10 @@
-import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { VmxferError } from '../core/errors.js';
-import type { ObjectSink } from '../sinks/object-sink.js';
+import { isNoSuchUpload, type UploadAtStore } from './cancel-upload.js';
 import { TRANSFER } from './error-codes.js';
 import type { UploadCheckpoint } from './upload-checkpoint.js';
 
 /** What replacing a checkpoint needs of the upload that replaces it. */
-export interface StaleCheckpointContext {
-  source: string;
-  destination: string;
-  key: string;
-  sink: ObjectSink;
-  checkpoints: CheckpointStore<UploadCheckpoint>;
-  signal?: AbortSignal | undefined;
+export interface StaleCheckpointContext extends UploadAtStore {
   onNote?: ((sentence: string) => void) | undefined;
 }
 
@@ -21,7 +14,7 @@ export interface StaleCheckpointContext {
  */
 export function isIncompatible(err: unknown): boolean {
   if (!(err instanceof VmxferError)) return false;
-  return [TRANSFER.RESUME_MISMATCH.code, TRANSFER.RESUME_ENCODER.code, TRANSFER.CHECKPOINT_CORRUPT.code].includes(err.code) || err.code.endsWith('_NO_SUCH_UPLOAD');
+  return [TRANSFER.RESUME_MISMATCH.code, TRANSFER.RESUME_ENCODER.code, TRANSFER.CHECKPOINT_CORRUPT.code].includes(err.code) || isNoSuchUpload(err);
 }
 
 /** Drops a checkpoint another job left: its pending upload is aborted at the store (best effort) so no parts stay staged. */

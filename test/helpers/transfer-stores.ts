@@ -10,6 +10,7 @@ import type { ObjectSink } from '../../agent/sinks/object-sink.js';
 import { FAKE_ACCESS_KEY_ID, FAKE_ACCESS_KEY_SECRET, startOssProtocolFake, type OssProtocolFake } from './oss-protocol-server/oss-protocol-fake.js';
 import { createTestBucket, ensureRgw, type RgwEnv, type TestBucket } from './rgw.js';
 import { MiB } from '../../agent/core/units.js';
+import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 
 /** Short backoff for tests: the policy is the real decorator, only the waits are smaller. */
 export const FAST_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 20, maxDelayMs: 200 };
@@ -94,6 +95,32 @@ export async function ossStore(bucketName: string): Promise<TestStore & { fake: 
     close: async () => {
       for (const s of made) s.close();
       await fake.close();
+    },
+  };
+}
+
+/** A network store with a fault proxy in front of its endpoint. */
+export interface ProxiedStore {
+  name: string;
+  store: TestStore;
+  proxy: FaultProxy;
+}
+
+/** RGW and the OSS protocol server, each behind its own fault proxy; `close` stops all four. */
+export async function proxiedNetworkStores(label: string): Promise<{ stores: ProxiedStore[]; close(): Promise<void> }> {
+  const s3 = await s3Store(label);
+  const oss = await ossStore(`vmxfer-${label}`);
+  const stores = [
+    { name: 's3 (RGW)', store: s3 as TestStore, proxy: await startFaultProxy(s3.env.endpoint) },
+    { name: 'oss (protocol server)', store: oss as TestStore, proxy: await startFaultProxy(oss.fake.endpoint) },
+  ];
+  return {
+    stores,
+    close: async () => {
+      for (const s of stores) {
+        await s.proxy.close();
+        await s.store.close();
+      }
     },
   };
 }

@@ -14,8 +14,7 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from '../helpers/tmp.js';
 import { tempDir } from '../helpers/tmp.js';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
-import { ossStore, s3Store, type TestStore } from '../helpers/transfer-stores.js';
+import { proxiedNetworkStores, type ProxiedStore } from '../helpers/transfer-stores.js';
 
 /**
  * Completion is idempotent, through a fault proxy in front of RGW and of the OSS protocol server:
@@ -24,22 +23,17 @@ import { ossStore, s3Store, type TestStore } from '../helpers/transfer-stores.js
  */
 let work: { dir: string; cleanup: () => Promise<void> };
 let source: string;
-const stores: Array<{ name: string; store: TestStore; proxy: FaultProxy }> = [];
+let stores: ProxiedStore[] = [];
+let closeStores: (() => Promise<void>) | undefined;
 
 before(async () => {
   work = await tempDir('vmxfer-complete-');
   source = join(work.dir, 'source.raw');
   await writeFile(source, randomBytes(3 * 5 * MiB - 1000));
-  const s3 = await s3Store('complete');
-  const oss = await ossStore('vmxfer-complete');
-  stores.push({ name: 's3 (RGW)', store: s3, proxy: await startFaultProxy(s3.env.endpoint) });
-  stores.push({ name: 'oss (protocol server)', store: oss, proxy: await startFaultProxy(oss.fake.endpoint) });
+  ({ stores, close: closeStores } = await proxiedNetworkStores('complete'));
 });
 after(async () => {
-  for (const s of stores) {
-    await s.proxy.close();
-    await s.store.close();
-  }
+  await closeStores?.();
   await work?.cleanup();
 });
 

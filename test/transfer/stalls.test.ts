@@ -7,8 +7,7 @@ import { MiB } from '../../agent/core/units.js';
 import { sha256File } from '../helpers/hash.js';
 import { vmxfer } from '../helpers/run-command.js';
 import { tempDir } from '../helpers/tmp.js';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
-import { ossStore, s3Store, type TestStore } from '../helpers/transfer-stores.js';
+import { proxiedNetworkStores, type ProxiedStore } from '../helpers/transfer-stores.js';
 
 /**
  * A store that accepts a request and never answers (a proxy holding it) stalls one part: with
@@ -17,22 +16,17 @@ import { ossStore, s3Store, type TestStore } from '../helpers/transfer-stores.js
  */
 let work: { dir: string; cleanup: () => Promise<void> };
 let source: string;
-const stores: Array<{ name: string; store: TestStore; proxy: FaultProxy }> = [];
+let stores: ProxiedStore[] = [];
+let closeStores: (() => Promise<void>) | undefined;
 
 before(async () => {
   work = await tempDir('vmxfer-stalls-');
   source = join(work.dir, 'source.raw');
   await writeFile(source, randomBytes(2 * 5 * MiB + 4096));
-  const s3 = await s3Store('stalls');
-  const oss = await ossStore('vmxfer-stalls');
-  stores.push({ name: 's3 (RGW)', store: s3, proxy: await startFaultProxy(s3.env.endpoint) });
-  stores.push({ name: 'oss (protocol server)', store: oss, proxy: await startFaultProxy(oss.fake.endpoint) });
+  ({ stores, close: closeStores } = await proxiedNetworkStores('stalls'));
 });
 after(async () => {
-  for (const s of stores) {
-    await s.proxy.close();
-    await s.store.close();
-  }
+  await closeStores?.();
   await work?.cleanup();
 });
 
