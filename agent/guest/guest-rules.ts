@@ -26,8 +26,11 @@ const unreadable = (g: GuestReport) => g.volumes.filter((v) => ['xfs', 'btrfs', 
 const noOs: Rule = (i) => {
   const g = i.guest;
   if (g.systems.length) return [];
+  // A disk with neither a partition table nor any known signature (blank, or a data disk) gives no finding: there is no guest to judge.
+  if (g.partitionTable.scheme === 'none' && g.volumes.every((v) => v.content.kind === 'unknown')) return [];
   if (g.volumes.length === 0 || g.volumes.every((v) => v.content.kind === 'unknown')) {
-    return [finding('error', 'guest-no-volume', code(i), 'no partition or volume holds a filesystem vmxfer recognises ("No valid partitions. Not a valid volume.")', 'Import the disk that holds the operating system.')];
+    // Partitions of a filesystem the inspector does not know (ZFS, UFS, ReFS): it cannot tell the import will fail, so it warns.
+    return [finding('warning', 'guest-not-recognised', code(i), 'no partition or volume holds a filesystem vmxfer recognises; if none is there the import fails with "No valid partitions. Not a valid volume."', 'Check that this is the system disk, with a partition table and a supported filesystem.')];
   }
   const hidden = unreadable(g);
   if (hidden.length) {
@@ -162,5 +165,7 @@ const RULES: Rule[] = [noOs, osSupported, kernel, bootMode, encrypted, dualBoot,
 
 /** What the import would refuse or change inside the guest, in the preflight's finding model. */
 export function guestRules(input: GuestRuleInput): Finding[] {
-  return RULES.flatMap((r) => r(input));
+  const all = RULES.flatMap((r) => r(input));
+  // ImportSnapshot takes any disk (a data disk has no OS): what would stop an image from booting is a warning there.
+  return input.target === 'aws-snapshot' ? all.map((f) => (f.severity === 'error' ? { ...f, severity: 'warning' as const } : f)) : all;
 }
