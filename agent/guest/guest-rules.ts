@@ -60,7 +60,8 @@ const osSupported: Rule = (i) => {
 const kernel: Rule = (i) => {
   const out: Finding[] = [];
   for (const os of i.guest.systems) {
-    const def = i.guest.boot?.defaultEntry?.kernelVersion;
+    const named = i.guest.boot?.defaultEntry?.kernelVersion;
+    const def = named !== undefined && os.kernels.includes(named) ? named : undefined;
     const version = def ?? os.kernels[os.kernels.length - 1];
     if (!version) {
       out.push(finding('error', 'guest-no-kernel', code(i), `${os.prettyName ?? 'the Linux root'} has no kernel image in /boot ("Missing OS files")`, 'Install a kernel package in the guest before importing.'));
