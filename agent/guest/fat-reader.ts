@@ -113,11 +113,12 @@ export class FatReader implements GuestFiles {
   private async chain(start: number, length: number): Promise<Buffer> {
     const parts: Buffer[] = [];
     let got = 0;
-    let steps = 0;
+    const seen = new Set<number>();
     for (let c = start; c >= 2 && c < this.endMark() && got < length; c = await this.next(c)) {
-      if (c - 2 >= this.clusters || ++steps > this.clusters) {
-        throw vmxError(GUEST.FILESYSTEM, `FAT cluster chain from ${start} reaches cluster ${c} (${steps > this.clusters ? 'a loop' : 'past the last cluster'})`, { file: this.v.disk.name, offset: this.v.offset + this.fatStart });
+      if (c - 2 >= this.clusters || seen.has(c)) {
+        throw vmxError(GUEST.FILESYSTEM, `FAT cluster chain from ${start} reaches cluster ${c} (${seen.has(c) ? 'a loop' : 'past the last cluster'})`, { file: this.v.disk.name, offset: this.v.offset + this.fatStart });
       }
+      seen.add(c);
       const n = Math.min(this.clusterBytes, length - got);
       parts.push(await this.v.read(this.dataStart + (c - 2) * this.clusterBytes, n));
       got += n;
@@ -135,6 +136,7 @@ export class FatReader implements GuestFiles {
     let s = this.fatCache.get(sector);
     if (!s) {
       s = await this.v.read(this.fatStart + sector * this.bps, this.bps * 2);
+      if (this.fatCache.size >= 256) this.fatCache.clear();
       this.fatCache.set(sector, s);
     }
     const at = byte - sector * this.bps;
