@@ -11,6 +11,16 @@ command -v mcopy >/dev/null || need+=(mtools)
 command -v xxd >/dev/null || need+=(xxd)
 [ -x /usr/bin/time ] || need+=(time)
 [ -e /usr/include/libdeflate.h ] || need+=(libdeflate-dev)   # native/libdeflate (optional addon)
+# --- guest inspector tests (test/guest): real guests built in image files, blkid as the oracle ---
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v mkfs.xfs >/dev/null || need+=(xfsprogs)
+command -v mkfs.btrfs >/dev/null || need+=(btrfs-progs)
+command -v mkntfs >/dev/null || need+=(ntfs-3g)
+command -v cryptsetup >/dev/null || need+=(cryptsetup-bin)
+command -v sfdisk >/dev/null || need+=(fdisk)
+command -v blkid >/dev/null || need+=(util-linux)
+command -v mkswap >/dev/null || need+=(util-linux)
+# --- end guest inspector tests ---
 for extra in "$@"; do need+=("$extra"); done
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
