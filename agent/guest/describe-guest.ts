@@ -8,7 +8,7 @@ export function describeGuest(g: GuestReport): string {
   lines.push(`  partition table: ${t.scheme}${crc}`);
   for (const v of g.volumes) {
     const c = v.content;
-    const where = v.partition === undefined ? 'whole disk' : `partition ${v.partition}`;
+    const where = v.logicalVolume ? `  LVM ${v.logicalVolume} (on partition ${v.partition ?? '-'})` : v.partition === undefined ? 'whole disk' : `partition ${v.partition}`;
     const facts = [v.partitionType, c.kind, c.label ? `label=${c.label}` : '', c.uuid ? `uuid=${c.uuid}` : '', c.encrypted ? 'ENCRYPTED' : '', v.role ? `[${v.role}]` : ''].filter(Boolean);
     lines.push(`  ${where}: offset ${v.offset}, ${v.length} bytes: ${facts.join(' ')}`);
   }
@@ -33,6 +33,7 @@ export function describeGuest(g: GuestReport): string {
 }
 
 function where(g: GuestReport, i: number): string {
+  if (g.volumes[i]?.logicalVolume) return `LVM ${g.volumes[i]!.logicalVolume}`;
   const p = g.volumes[i]?.partition;
   return p === undefined ? 'the whole disk' : `partition ${p}`;
 }

@@ -10,6 +10,7 @@ import { isLinuxRoot, linuxFacts, type LinuxFacts } from './linux-facts.js';
 import { readBootConfig, type BootConfig } from './boot-config.js';
 import { peArchitecture } from './kernel-arch.js';
 import { kernelDisk } from './fstab.js';
+import { logicalVolumes } from './lvm-metadata.js';
 
 export interface GuestVolume {
   /** The partition number, absent for a disk without a partition table. */
@@ -17,6 +18,8 @@ export interface GuestVolume {
   offset: number;
   length: number;
   partitionType?: string | undefined;
+  /** An LVM2 logical volume followed from the physical volume on `partition`: "vg/lv". */
+  logicalVolume?: string | undefined;
   content: VolumeContent;
   /** root (an OS's /), boot (a separate /boot), esp (holds EFI loaders). */
   role?: 'root' | 'boot' | 'esp' | undefined;
@@ -76,6 +79,7 @@ export async function inspectGuest(disk: DiskSource, name: string, opts: Inspect
     const content = await probeVolume(new Volume(bytes, a.offset, a.length), [ntfs]);
     volumes.push({ partition: p?.number, offset: a.offset, length: a.length, partitionType: p?.typeName, content });
   }
+  for (const v of [...volumes]) if (v.content.kind === 'lvm2-pv') volumes.push(...(await followLvm(bytes, v, warnings)));
   const systems: GuestReport['systems'] = [];
   const efiLoaders: EfiLoader[] = [];
   let boot: GuestReport['boot'];
@@ -97,7 +101,6 @@ export async function inspectGuest(disk: DiskSource, name: string, opts: Inspect
       if (cfg.grubConfigs.length || cfg.blsEntries.length) boot = { ...cfg, volume: i };
     }
   }
-  for (const v of volumes) if (v.content.kind === 'lvm2-pv') warnings.push(`partition ${v.partition ?? '-'} is an LVM2 physical volume: its logical volumes are not read, so a root inside them is not inspected`);
   const sector0 = await bytes.read(0, 512);
   const report: GuestReport = {
     partitionTable: table,
@@ -120,6 +123,23 @@ export async function inspectGuest(disk: DiskSource, name: string, opts: Inspect
 
 function finish(r: GuestReport, bytes: GuestBytes, started: number): GuestReport {
   return { ...r, bytesRead: bytes.bytesRead, elapsedMs: Math.round((performance.now() - started) * 10) / 10 };
+}
+
+/** The logical volumes of a PV that are one linear segment on it, probed like partitions; the others named in a warning. */
+async function followLvm(bytes: GuestBytes, pv: GuestVolume, warnings: string[]): Promise<GuestVolume[]> {
+  const out: GuestVolume[] = [];
+  const lvs = await logicalVolumes(new Volume(bytes, pv.offset, pv.length));
+  if (!lvs.length) warnings.push(`partition ${pv.partition ?? '-'} is an LVM2 physical volume whose metadata lists no logical volume`);
+  for (const lv of lvs) {
+    const id = `${lv.vg}/${lv.name}`;
+    if (lv.offset === undefined || lv.length === undefined) {
+      warnings.push(`LVM logical volume ${id} on partition ${pv.partition ?? '-'} is not read: ${lv.notFollowed}`);
+      continue;
+    }
+    const offset = pv.offset + lv.offset;
+    out.push({ partition: pv.partition, logicalVolume: id, offset, length: lv.length, content: await probeVolume(new Volume(bytes, offset, lv.length), [ntfs]) });
+  }
+  return out;
 }
 
 async function filesOf(bytes: GuestBytes, v: GuestVolume): Promise<GuestFiles | undefined> {
@@ -170,7 +190,18 @@ function rootPlacement(os: LinuxFacts & { volume: number }, volumes: GuestVolume
     const part = Number(/(\d+)$/.exec(e.device.replace(/nvme0n1/, ''))?.[1]);
     return first ? match(index(volumes, (v) => v.partition === part)) : { device: e.device, naming: e.naming, onBootDisk: 'no' };
   }
+  const lv = lvmName(e.device);
+  const hit = lv === undefined ? undefined : index(volumes, (v) => v.logicalVolume === lv);
+  if (hit !== undefined) return { device: e.device, naming: e.naming, volume: hit, onBootDisk: 'yes' };
   return { device: e.device, naming: e.naming, onBootDisk: 'unknown' };
+}
+
+/** /dev/mapper/VG-LV (a dash inside a name doubled, as device-mapper writes it) or /dev/VG/LV, as "VG/LV". */
+function lvmName(device: string): string | undefined {
+  const m = /^\/dev\/mapper\/((?:[^-]|--)+)-((?:[^-]|--)+)$/.exec(device);
+  if (m) return `${m[1]!.replace(/--/g, '-')}/${m[2]!.replace(/--/g, '-')}`;
+  const d = /^\/dev\/([^/]+)\/([^/]+)$/.exec(device);
+  return d && d[1] !== 'disk' && d[1] !== 'mapper' ? `${d[1]}/${d[2]}` : undefined;
 }
 
 function index(vs: GuestVolume[], f: (v: GuestVolume) => boolean): number | undefined {
