@@ -207,3 +207,48 @@ test('MBR with an extended partition and two logical partitions; a hybrid MBR be
   assert.equal(h.partitionTable.hybridMbr, true);
   assert.deepEqual(h.partitionTable.mbrPartitions?.map((p) => p.offset), [h.partitionTable.partitions[1]!.offset]);
 });
+
+test('partitions whose contents no probe recognises: "No valid partitions" as a warning (the inspector may not know the filesystem)', async (t) => {
+  if (skip) return t.skip(skip);
+  const path = join(dir, 'unknown.raw');
+  await partitionDisk(path, 16, 'gpt', [{ sizeMiB: 0, type: '8300' }]);
+  const d = await openDisk(path);
+  const g = await inspectGuest(d, path);
+  await d.close();
+  assert.deepEqual(g.volumes.map((v) => v.content.kind), ['unknown']);
+  const f = guestRules({ target: 'aws-image', guest: g });
+  assert.deepEqual(f.map((x) => [x.severity, x.rule]), [['warning', 'guest-not-recognised']]);
+  assert.match(f[0]!.message, /No valid partitions/);
+});
+
+test('fstab mounting / from a filesystem the cloud does not support (the FAT ESP): unsupported root filesystem', async (t) => {
+  if (skip) return t.skip(skip);
+  const g = await guest({ files: (u) => base(u, [{ path: 'etc/fstab', content: 'UUID=0000-BEEF / vfat defaults 0 1\n' }]) });
+  assert.equal(g.volumes[g.root!.volume!]!.content.kind, 'vfat');
+  assert.deepEqual(rules(g), [['error', 'guest-root-filesystem']]);
+});
+
+test('MBR partitions reaching past 2 TiB (a sparse 3 TiB disk): an error naming the limit', async (t) => {
+  if (skip) return t.skip(skip);
+  const path = join(dir, 'big.raw');
+  await run('truncate', ['-s', '3T', path]);
+  const mbr = Buffer.alloc(512);
+  const entry = (i: number, start: number, count: number) => {
+    mbr[446 + 16 * i + 4] = 0x83;
+    mbr.writeUInt32LE(start, 446 + 16 * i + 8);
+    mbr.writeUInt32LE(count, 446 + 16 * i + 12);
+  };
+  entry(0, 2048, 0x80000000);
+  entry(1, 0x80000800, 0x80000000);
+  mbr.writeUInt16LE(0xaa55, 510);
+  const { open } = await import('node:fs/promises');
+  const fh = await open(path, 'r+');
+  await fh.write(mbr, 0, 512, 0);
+  await fh.close();
+  const d = await openDisk(path);
+  const g = await inspectGuest(d, path);
+  await d.close();
+  const f = guestRules({ target: 'aws-image', guest: g }).filter((x) => x.severity === 'error');
+  assert.deepEqual(f.map((x) => x.rule), ['guest-mbr-size']);
+  assert.match(f[0]!.message, /past the 2 TiB an MBR disk can address/);
+});
