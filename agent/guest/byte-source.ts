@@ -24,7 +24,7 @@ export interface GuestBytesOptions {
   signal?: AbortSignal | undefined;
 }
 
-export const DEFAULT_GUEST_CACHE_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_GUEST_CACHE_BYTES = 256 * 1024 * 1024;
 const BLOCK = 64 * 1024;
 
 function isRandomReadable(d: DiskSource): d is DiskSource & RandomReadable {
