@@ -37,7 +37,7 @@ export async function buildRealisticDisk(spec: RealisticDiskSpec): Promise<strin
   await truncate(tmp, spec.size);
   let next = MiB;
   if (spec.fsMiB > 0) {
-    await run('sgdisk', ['-n', `1:2048:+${spec.fsMiB}M`, '-t', '1:8300', '-n', '2:0:0', '-t', '2:0700', tmp]);
+    await run('sgdisk', ['-q', '-n', `1:2048:+${spec.fsMiB}M`, '-t', '1:8300', '-n', '2:0:0', '-t', '2:0700', tmp]);
     const root = await populateRoot(dir, spec);
     await run('mkfs.ext4', ['-q', '-F', '-d', root, '-E', `offset=${MiB}`, tmp, `${spec.fsMiB * 1024}`]);
     await rm(root, { recursive: true, force: true });
