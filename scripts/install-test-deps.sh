@@ -50,6 +50,19 @@ if [ "$core" = 0 ]; then
   want monmaptool ceph-base
   want flock util-linux
   want /usr/bin/chromium chromium   # the dashboard tests drive Debian's Chromium
+  # The guest inspector tests (test/guest): real guests built in image files, blkid as the oracle.
+  want debootstrap debootstrap
+  want mkfs.xfs xfsprogs
+  want mkfs.btrfs btrfs-progs
+  want mkntfs ntfs-3g
+  want cryptsetup cryptsetup-bin
+  want sfdisk fdisk
+  want blkid util-linux
+  want mkswap util-linux
+  want mkfs.fat dosfstools
+  want debugfs e2fsprogs
+  want dumpe2fs e2fsprogs
+  want mmd mtools
 fi
 for extra in "$@"; do need+=("$extra"); done
 

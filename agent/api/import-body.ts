@@ -5,7 +5,7 @@ import { isVmxferError } from '../core/errors.js';
 import { parseDistribute } from './distribute-body.js';
 import { AWS_IMAGE_MAX_VOLUMES, parseExtraDisk, type ExtraDisk } from '../cloud/upload-import/extra-disks.js';
 
-const COMMON = ['target', 'description', 'licenseType', 'bootMode', 'platform', 'architecture', 'roleName', 'tags', 'extraDisks', 'checkRole', 'dryRun', 'copy', 'share'];
+const COMMON = ['target', 'description', 'licenseType', 'bootMode', 'platform', 'architecture', 'roleName', 'tags', 'extraDisks', 'checkRole', 'dryRun', 'guestChecks', 'copy', 'share'];
 const AWS_ONLY = ['usageOperation', 'encrypted', 'kmsKeyId', 'manifest'];
 const ECS_ONLY = ['imageName', 'osType', 'region'];
 
@@ -25,7 +25,7 @@ export function parseImportBody(raw: unknown, destination: string): ImportOption
   if (!destination.toLowerCase().startsWith(`${scheme}://`)) throw bad('import.target', `${t} imports an ${scheme}:// object; the destination is ${destination}`);
   const s = (k: string) => (o[k] === undefined ? undefined : str(o[k], `import.${k}`));
   if (o.licenseType !== undefined && o.usageOperation !== undefined) throw bad('import.usageOperation', 'cannot be given with import.licenseType (InvalidParameterCombination)');
-  for (const k of ['encrypted', 'checkRole', 'dryRun', 'manifest']) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw bad(`import.${k}`, 'must be true or false');
+  for (const k of ['encrypted', 'checkRole', 'dryRun', 'manifest', 'guestChecks']) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw bad(`import.${k}`, 'must be true or false');
   if (t === 'ecs-image' && o.imageName === undefined) throw bad('import.imageName', 'is required for an ecs-image import');
   const bootMode = s('bootMode');
   if (bootMode !== undefined && !bootModesFor(t).includes(bootMode)) throw bad('import.bootMode', `must be one of ${bootModesFor(t).join(', ')}`);
@@ -48,6 +48,7 @@ export function parseImportBody(raw: unknown, destination: string): ImportOption
     region: region(s('region')),
     checkRole: o.checkRole as boolean | undefined,
     dryRun: o.dryRun as boolean | undefined,
+    guestChecks: o.guestChecks as boolean | undefined,
     manifest: o.manifest as boolean | undefined,
     ...parseDistribute(o, { target: t, bootMode, platform }),
   };

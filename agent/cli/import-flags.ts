@@ -27,6 +27,7 @@ export const IMPORT_FLAGS = {
   'poll-seconds': { type: 'string' },
   manifest: { type: 'boolean' },
   'no-role-check': { type: 'boolean' },
+  'skip-guest-checks': { type: 'boolean' },
   'no-dry-run': { type: 'boolean' },
 } as const;
 
@@ -55,6 +56,8 @@ export const IMPORT_FLAGS_HELP = `Import after the upload (the preflight, with t
   --no-role-check        skip the import role check (IAM / RAM GetRole) for credentials without iam:GetRole /
                          ram:GetRole; a GetRole refused with AccessDenied / NoPermission is only a warning anyway
   --no-dry-run           call ImportImage / ImportSnapshot / ECS ImportImage without a DryRun call first
+  --skip-guest-checks    skip the checks inside the guest (OS, kernel, boot mode, encryption, fstab; docs/guest.md);
+                         the skip is printed as a WARNING
 The bucket and key of the import are those of URL (s3:// for AWS, oss:// for ECS).`;
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -94,6 +97,7 @@ export function importOptions(values: Values, usage: string): ImportOptions | un
     manifest: values.manifest === true ? true : undefined,
     checkRole: values['no-role-check'] === true ? false : undefined,
     dryRun: values['no-dry-run'] === true ? false : undefined,
+    guestChecks: values['skip-guest-checks'] === true ? false : undefined,
   };
 }
 

@@ -8,6 +8,7 @@ import { sourceFacts } from '../cloud/upload-import/source-facts.js';
 import { planUploadImport, type UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
 import { importStepParams } from '../cloud/upload-import/import-step-params.js';
 import { remoteImportPreflight } from '../cloud/upload-import/remote-import-preflight.js';
+import { guestPreflight } from '../guest/guest-preflight.js';
 import type { ImportStepResult } from '../cloud/tasks/import-step.js';
 import { importConnections, requireImportStore } from './import-flags.js';
 import { pollPolicy, statusPrinter } from './cloud-connection.js';
@@ -29,6 +30,8 @@ export async function preflightUploadImport(src: string, url: string, options: I
   const connections = importConnections(values, options, usage);
   const facts = await sourceFacts(src, { format: values.format as string | undefined, parent: values.parent as string | undefined, signal });
   const plan = planUploadImport(options, facts, values.as as string | undefined);
+  const guest = await guestPreflight({ ...options, path: src, format: values.format as string | undefined, parent: values.parent as string | undefined, signal });
+  plan.findings.push(...guest.findings);
   plan.findings.push(...(await remoteImportPreflight(options, connections, signal)));
   for (const f of plan.findings) if (f.severity !== 'error') process.stderr.write(`${formatFinding(f)}\n`);
   refuseFindings(plan.findings, `${options.target} import`);

@@ -15,6 +15,7 @@ import { CLOUD } from '../cloud/error-codes.js';
 import { OVA } from '../formats/ova/error-codes.js';
 import { API } from '../api/error-codes.js';
 import { JOB } from '../jobs/error-codes.js';
+import { GUEST } from '../guest/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -37,6 +38,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   OVA,
   API,
   JOB,
+  GUEST,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {

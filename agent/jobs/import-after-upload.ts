@@ -10,6 +10,7 @@ import { refuseFindings } from '../cloud/upload-import/refuse-findings.js';
 import { sourceFacts } from '../cloud/upload-import/source-facts.js';
 import { planUploadImport, type UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
 import { remoteImportPreflight } from '../cloud/upload-import/remote-import-preflight.js';
+import { guestPreflight } from '../guest/guest-preflight.js';
 import { cancelTaskUnlessShutdown, jobTaskCallbacks } from './job-cloud-task.js';
 import type { JobRecord } from './job-types.js';
 import type { RunContext } from './run-context.js';
@@ -31,6 +32,7 @@ export async function preflightJobImport(job: JobRecord, ctx: RunContext, signal
   if (!job.import) return undefined;
   const facts = await sourceFacts(job.source, { parent: job.options.parent, signal });
   const plan = planUploadImport(job.import, facts, job.format);
+  if (!job.importTask && !job.uploaded) plan.findings.push(...(await guestPreflight({ ...job.import, path: job.source, parent: job.options.parent, signal })).findings);
   if (!job.importTask) plan.findings.push(...(await remoteImportPreflight(job.import, connectionsFromConfig(ctx.config), signal)));
   refuseFindings(plan.findings, `${job.import.target} import`);
   return plan;

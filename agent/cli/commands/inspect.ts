@@ -3,21 +3,26 @@ import { openDisk } from '../../formats/detect.js';
 import type { DiskInfo } from '../../disk/disk-source.js';
 import { formatBytes } from '../../core/units.js';
 import { parseDiskOption } from '../disk-option.js';
+import { inspectGuest } from '../../guest/inspector.js';
+import { describeGuest } from '../../guest/describe-guest.js';
 import { isPackageDisk } from '../../formats/ova/package-disk.js';
 
-export const INSPECT_USAGE = `Usage: vmxfer inspect PATH [--json] [--format FMT] [--parent FILE] [--disk N]
+export const INSPECT_USAGE = `Usage: vmxfer inspect PATH [--json] [--guest] [--format FMT] [--parent FILE] [--disk N]
 
 Prints what PATH is: format, subformat, virtual size, allocated bytes, the files it reads
 (extents, parents) and any warnings. --json prints one JSON object instead.
   --format FMT    skip detection and read PATH as FMT
   --parent FILE   the parent of a differencing/delta disk when it is not beside it
+  --guest         also look inside the disk (docs/guest.md): partition table, filesystems with labels and
+                  UUIDs, encryption, boot modes, EFI loaders, OS, kernels, default boot entry, fstab, where
+                  the root is; with --json under the key "guest"
   --disk N        which disk of an OVA/OVF to describe (1-based, in OVF order; default 1); the whole
                   package is read to verify its manifest`;
 
 export async function inspectCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(
     argv,
-    { json: { type: 'boolean' }, format: { type: 'string' }, parent: { type: 'string' }, disk: { type: 'string' } },
+    { json: { type: 'boolean' }, guest: { type: 'boolean' }, format: { type: 'string' }, parent: { type: 'string' }, disk: { type: 'string' } },
     INSPECT_USAGE,
   );
   if (values.help) return printUsage(INSPECT_USAGE);
@@ -27,8 +32,9 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   try {
     if (isPackageDisk(disk)) await disk.verifyPackage();
     const info = disk.info;
-    if (values.json) process.stdout.write(JSON.stringify(info, null, 2) + '\n');
-    else process.stdout.write(describe(info, ''));
+    const guest = values.guest ? await inspectGuest(disk, path!) : undefined;
+    if (values.json) process.stdout.write(JSON.stringify(guest ? { ...info, guest } : info, null, 2) + '\n');
+    else process.stdout.write(describe(info, '') + (guest ? describeGuest(guest) : ''));
   } finally {
     await disk.close();
   }

@@ -9,6 +9,7 @@ import { CLOUD } from '../../cloud/error-codes.js';
 import { formatFinding, hasErrors, IMPORT_TARGETS, type Finding, type ImportTarget } from '../../cloud/preflight/finding.js';
 import { imageFactsFromInfo } from '../../cloud/preflight/facts-from-disk.js';
 import { localImportPreflight, type ImportPreflightRequest } from '../../cloud/preflight/local-preflight.js';
+import { guestPreflight } from '../../guest/guest-preflight.js';
 import { awsConnection, CLOUD_OPTIONS, ecsConnection, oneOf, parseTags, requireOption } from '../cloud-connection.js';
 
 export const PREFLIGHT_USAGE = `Usage: vmxfer preflight SRC --import aws-image|aws-snapshot|ecs-image [options]
@@ -28,6 +29,8 @@ Each line carries the cloud's own error code and what to do.
   --check-role             also ask IAM / RAM whether the import role exists and trusts the import service
                            (a GetRole refused with AccessDenied / NoPermission is a WARNING: the role is unverified)
   --region R  --endpoint URL   where --check-role asks (defaults: AWS_REGION, ALIBABA_CLOUD_REGION_ID)
+  --skip-guest-checks      skip the checks inside the guest (OS, kernel, boot mode, encryption, fstab; docs/guest.md);
+                           the skip is reported as a WARNING
   --json                   findings as a JSON array`;
 
 export async function preflightCommand(argv: string[], signal: AbortSignal): Promise<number> {
@@ -36,13 +39,17 @@ export async function preflightCommand(argv: string[], signal: AbortSignal): Pro
     import: { type: 'string' }, original: { type: 'boolean' }, manifest: { type: 'boolean' },
     name: { type: 'string' }, description: { type: 'string' }, tag: { type: 'string', multiple: true }, 'role-name': { type: 'string' },
     'license-type': { type: 'string' }, 'usage-operation': { type: 'string' }, encrypted: { type: 'boolean' }, 'kms-key-id': { type: 'string' },
-    'check-role': { type: 'boolean' }, 'boot-mode': { type: 'string' }, platform: { type: 'string' }, architecture: { type: 'string' },
+    'check-role': { type: 'boolean' }, 'skip-guest-checks': { type: 'boolean' }, 'boot-mode': { type: 'string' }, platform: { type: 'string' }, architecture: { type: 'string' },
   }, PREFLIGHT_USAGE);
   if (values.help) return printUsage(PREFLIGHT_USAGE);
   const [src] = requirePositionals(positionals, ['SRC'], PREFLIGHT_USAGE);
   const target = oneOf(requireOption(values, 'import', PREFLIGHT_USAGE), IMPORT_TARGETS, 'import', PREFLIGHT_USAGE);
   const req = await request(src!, target, values);
-  const findings = [...localImportPreflight(req), ...(values['check-role'] ? await roleFindings(req, values, signal) : [])];
+  const guest = await guestPreflight({
+    path: src!, target, bootMode: values['boot-mode'] as string | undefined, platform: values.platform as string | undefined,
+    architecture: values.architecture as string | undefined, guestChecks: values['skip-guest-checks'] === true ? false : undefined, signal,
+  });
+  const findings = [...localImportPreflight(req), ...guest.findings, ...(values['check-role'] ? await roleFindings(req, values, signal) : [])];
   print(findings, values.json === true);
   if (hasErrors(findings)) {
     throw vmxError(CLOUD.PREFLIGHT_FAILED, `${findings.filter((f) => f.severity === 'error').length} finding(s) would make the ${target} import fail; fix them before uploading`, { file: src });

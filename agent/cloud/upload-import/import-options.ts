@@ -37,6 +37,8 @@ export interface ImportOptions {
   clientToken?: string | undefined;
   /** False skips the role check before the first byte (credentials without iam:GetRole / ram:GetRole). */
   checkRole?: boolean | undefined;
+  /** False skips the checks inside the guest (agent/guest: OS, kernel, boot mode, encryption, fstab); the skip is reported as a warning. */
+  guestChecks?: boolean | undefined;
   /** False skips the DryRun call before ImportImage / ImportSnapshot / ECS ImportImage (default: DryRun first). */
   dryRun?: boolean | undefined;
   /**

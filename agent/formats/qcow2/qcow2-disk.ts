@@ -67,6 +67,31 @@ export class Qcow2Disk implements DiskSource {
     }
   }
 
+  /**
+   * Random access for the guest inspector (agent/guest/byte-source.ts): the L2 table of each byte's
+   * cluster is looked up (through the L2 cache); zero and unallocated clusters read as zeros (a
+   * backing file is ChainedDisk's business, which has no random access).
+   */
+  async readAt(offset: number, buf: Buffer): Promise<void> {
+    const end = offset + buf.length;
+    for (let pos = offset; pos < end; ) {
+      const pieces = await this.image.piecesOfTable(Math.floor(pos / this.image.l2Span));
+      const tableEnd = Math.min(end, (Math.floor(pos / this.image.l2Span) + 1) * this.image.l2Span);
+      for (const p of pieces) {
+        const from = Math.max(pos, p.offset);
+        const to = Math.min(tableEnd, p.offset + p.length);
+        if (from >= to) continue;
+        const dst = buf.subarray(from - offset, to - offset);
+        if (p.kind === 'data') await this.image.file.readInto(dst, p.host + (from - p.offset), 'data cluster');
+        else if (p.kind === 'compressed') {
+          const h = this.image.header;
+          (await readCompressedCluster(this.image.file, p, h.clusterSize, h.compressionType)).copy(dst, 0, from - p.offset, to - p.offset);
+        } else dst.fill(0);
+      }
+      pos = tableEnd;
+    }
+  }
+
   close(): Promise<void> {
     return this.image.file.close();
   }

@@ -48,15 +48,27 @@ export class Qcow2Image {
       throwIfAborted(signal);
       const first = i * perTable;
       const count = Math.min(perTable, clusters - first);
-      const l2 = this.l2Offset(i);
-      if (l2 === 0) {
-        const offset = first * h.clusterSize;
-        yield [{ kind: 'unallocated', offset, length: Math.min(h.virtualSize, (first + count) * h.clusterSize) - offset }];
-        continue;
-      }
-      const table = await this.cache.get(l2, (at) => this.file.read(at, h.clusterSize, 'L2 table'));
-      yield decodeL2Table(this.ctx, table, l2, first, count);
+      yield await this.tablePieces(i, first, count);
     }
+  }
+
+  /** The pieces L2 table `index` maps (random access for the guest inspector, agent/guest/byte-source.ts). */
+  piecesOfTable(index: number): Promise<MapPiece[]> {
+    const h = this.header;
+    const perTable = h.clusterSize / l2EntrySize(h);
+    const first = index * perTable;
+    return this.tablePieces(index, first, Math.min(perTable, Math.ceil(h.virtualSize / h.clusterSize) - first));
+  }
+
+  private async tablePieces(i: number, first: number, count: number): Promise<MapPiece[]> {
+    const h = this.header;
+    const l2 = this.l2Offset(i);
+    if (l2 === 0) {
+      const offset = first * h.clusterSize;
+      return [{ kind: 'unallocated', offset, length: Math.min(h.virtualSize, (first + count) * h.clusterSize) - offset }];
+    }
+    const table = await this.cache.get(l2, (at) => this.file.read(at, h.clusterSize, 'L2 table'));
+    return decodeL2Table(this.ctx, table, l2, first, count);
   }
 
   /** qcow2.txt §Cluster mapping, L1 table entry: bits 9-55 the L2 table offset, 0-8 and 56-62 reserved. */

@@ -44,6 +44,11 @@ export class RawDisk implements DiskSource {
     return n;
   }
 
+  /** Random access for the guest inspector (agent/guest/byte-source.ts): a raw file is the disk. */
+  readAt(offset: number, buf: Buffer): Promise<void> {
+    return this.file.readInto(buf, offset);
+  }
+
   close(): Promise<void> {
     return this.file.close();
   }

@@ -32,7 +32,7 @@ export async function* blockRuns(map: BlockMap, signal?: AbortSignal): AsyncGene
  * differencing disk); PARTIALLY_PRESENT is valid only in a differencing disk, where the sector bitmap
  * says sector by sector whether this file or the parent holds the data.
  */
-async function* runsOfBlock(map: BlockMap, b: number): AsyncGenerator<MappedRun> {
+export async function* runsOfBlock(map: BlockMap, b: number): AsyncGenerator<MappedRun> {
   const { blockSize } = map.geometry;
   const offset = b * blockSize;
   const length = Math.min(blockSize, map.meta.virtualSize - offset);

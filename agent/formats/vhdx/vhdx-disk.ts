@@ -2,7 +2,7 @@ import type { DiskInfo, DiskSource, ExtentReadOptions } from '../../disk/disk-so
 import type { Extent } from '../../disk/extent.js';
 import { runsToExtents } from '../../disk/mapped-runs.js';
 import type { RandomAccessFile } from '../../io/random-access-file.js';
-import { blockRuns, type BlockMap } from './block-runs.js';
+import { blockRuns, runsOfBlock, type BlockMap } from './block-runs.js';
 
 /**
  * One VHDX file as a DiskSource: the BAT, read through a bounded window, maps each payload block to
@@ -24,6 +24,26 @@ export class VhdxDisk implements DiskSource {
   extents(opts: ExtentReadOptions = {}): AsyncIterable<Extent> {
     const read = (fileOffset: number, buf: Buffer) => this.map.image.readInto(buf, fileOffset, 'VHDX payload block');
     return runsToExtents(blockRuns(this.map, opts.signal), read, opts);
+  }
+
+  /**
+   * Random access for the guest inspector (agent/guest/byte-source.ts): each payload block's runs,
+   * through the log-replayed image bytes; zero and unallocated runs read as zeros (a parent is
+   * ChainedDisk's business, which has no random access).
+   */
+  async readAt(offset: number, buf: Buffer): Promise<void> {
+    const end = offset + buf.length;
+    const size = this.map.geometry.blockSize;
+    for (let b = Math.floor(offset / size); b * size < end; b++) {
+      for await (const r of runsOfBlock(this.map, b)) {
+        const from = Math.max(offset, r.offset);
+        const to = Math.min(end, r.offset + r.length);
+        if (from >= to) continue;
+        const dst = buf.subarray(from - offset, to - offset);
+        if (r.kind === 'data') await this.map.image.readInto(dst, r.fileOffset! + (from - r.offset), 'VHDX payload block');
+        else dst.fill(0);
+      }
+    }
   }
 
   close(): Promise<void> {
