@@ -322,6 +322,7 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
       if (prior && prior.md5 === priorMd5 && prior.size === part.body.length) {
         done.set(part.partNumber, prior);
         state.skipped++;
+        progress.confirmed(part.body.length);
         req.onPart?.({ partNumber: part.partNumber, state: 'skipped', size: part.body.length, seconds: 0 });
         return;
       }
@@ -336,6 +337,7 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
       done.set(part.partNumber, entry);
       state.sent++;
       progress.wrote(part.body.length);
+      progress.confirmed(part.body.length);
       cp.parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
       cp.source = { ...cp.source, fingerprints: src.fingerprints() };
       cp.updatedAt = new Date().toISOString();
@@ -353,8 +355,10 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
   // longer than the whole output, so a large --part-size costs no more memory than the output.
   const acquire = async () => pool.pop() ?? allocAligned(bufferBytes);
   const hashOut = src.output.hasher;
+  progress.uploading(src.maxOutputSize, partSize);
   try {
     for await (const part of src.output.parts(partSize, acquire, src.patchableHead > 0, signal)) {
+      progress.produced(part.body.length);
       while (inFlight.size >= req.concurrency && !failure) await Promise.race(inFlight);
       if (failure) break;
       const p = limit(() => send(part)).catch((err) => {
@@ -364,6 +368,7 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
       const tracked = p.finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
     }
+    progress.outputComplete();
   } catch (err) {
     failure ??= err;
     inner.abort(err);
