@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { vmxfer } from '../helpers/run-command.js';
+import { interruptWhenReady } from '../helpers/killable-cli.js';
 import { REPO_ROOT, tempDir } from '../helpers/tmp.js';
 import { MiB } from '../../agent/core/units.js';
 
@@ -70,6 +71,23 @@ test('on a terminal (script(1)) the bar redraws on a timer, shows sent bytes, pa
     assert.ok(mid.length >= 1, 'a frame shows conversion done while the upload is not');
     assert.match(mid.at(-1)!, /\d+\.\d%\s+[\d.]+ MiB\/12\.0+ MiB sent [\d.]+ (MiB|KiB)\/s ETA \d+:\d\d \| parts [12]\/3 \| converted 100%/);
     assert.ok(mid.every((f) => !/100\.0%/.test(f)), 'the bar is not full while parts are unsent');
+  } finally {
+    await work.cleanup();
+  }
+});
+
+test('Ctrl-C during an upload says how to resume or cancel it, and --resume then finishes it', async () => {
+  const { work, src, url, env } = await setup();
+  try {
+    const args = ['upload', src, url('c.raw'), '--part-size', '5MiB', '--bwlimit', '2MiB'];
+    const checkpoints = join(env.VMXFER_STATE_DIR, 'checkpoints');
+    const { readdir } = await import('node:fs/promises');
+    const r = await interruptWhenReady(args, env, async () => (await readdir(checkpoints).catch(() => [])).length > 0);
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, new RegExp(`upload interrupted; the confirmed parts are kept\\. Continue with: vmxfer upload ${src} ${url('c.raw')} --resume`));
+    assert.match(r.stderr, /or abort it at the store with: vmxfer upload .* --cancel/);
+    const resumed = await vmxfer([...args.slice(0, 5), '--resume'], { env });
+    assert.equal(resumed.code, 0, resumed.stderr);
   } finally {
     await work.cleanup();
   }
