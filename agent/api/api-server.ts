@@ -1,4 +1,4 @@
-import { createServer as createHttp, type Server } from 'node:http';
+import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -12,6 +12,7 @@ import { sendError } from './http-io.js';
 /** One listener for the API, /metrics, the feed and the dashboard; HTTPS when a cert and key are set. */
 export async function createApiServer(config: AgentConfig, state: ApiState, feed: Feed, log: Logger): Promise<Server> {
   const handler = (req: Parameters<typeof handleRequest>[1], res: Parameters<typeof handleRequest>[2]) => {
+    accessLog(req, res, log);
     handleRequest(state, req, res).catch((err) => {
       log.error({ err: (err as Error).message }, 'request handler failed');
       // Never leave a connection open without an answer.
@@ -37,6 +38,25 @@ export async function createApiServer(config: AgentConfig, state: ApiState, feed
     feed.upgrade(req, socket, head);
   });
   return server;
+}
+
+/**
+ * One line per request once it is answered: method, path (never the query or headers, where a token
+ * could travel), status, duration, peer. A refused token gets its own warning line.
+ */
+function accessLog(req: IncomingMessage, res: ServerResponse, log: Logger): void {
+  const t0 = performance.now();
+  res.once('finish', () => {
+    const line = {
+      method: req.method,
+      path: new URL(req.url ?? '/', 'http://localhost').pathname,
+      status: res.statusCode,
+      ms: Number((performance.now() - t0).toFixed(1)),
+      remote: req.socket.remoteAddress,
+    };
+    log.info(line, 'request');
+    if (res.statusCode === 401) log.warn(line, 'unauthorized request: missing or wrong bearer token');
+  });
 }
 
 async function readPem(file: string): Promise<Buffer> {

@@ -27,6 +27,19 @@ export async function loadToken(config: AgentConfig, env: NodeJS.ProcessEnv, sta
   return { token: strongToken(await readFile(file, 'utf8'), file), origin: file };
 }
 
+/**
+ * The read-only token for GET /metrics (a scraper's): auth.metrics_token_file, else VMXFER_METRICS_TOKEN,
+ * else none. It opens nothing else, so it must not be the API token.
+ */
+export async function loadMetricsToken(config: AgentConfig, env: NodeJS.ProcessEnv, apiToken: string): Promise<string | undefined> {
+  const file = config.auth.metrics_token_file;
+  const token = file ? await readTokenFile(file) : env.VMXFER_METRICS_TOKEN ? strongToken(env.VMXFER_METRICS_TOKEN, 'VMXFER_METRICS_TOKEN') : undefined;
+  if (token !== undefined && tokenMatches(token, apiToken)) {
+    throw vmxError(API.WEAK_TOKEN, `the metrics token from ${file || 'VMXFER_METRICS_TOKEN'} is the API token: a scraper holding it could submit and cancel jobs`);
+  }
+  return token;
+}
+
 export async function readTokenFile(file: string): Promise<string> {
   let text: string;
   try {

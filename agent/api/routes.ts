@@ -15,6 +15,8 @@ export interface ApiState {
   service: JobService;
   metrics: AgentMetrics;
   token(): string;
+  /** The read-only token that opens GET /metrics and nothing else, when one is configured. */
+  metricsToken(): string | undefined;
   sourceRoots(): readonly string[];
   outputRoots(): readonly string[];
   phase(): 'starting' | 'ready' | 'stopping';
@@ -29,6 +31,10 @@ export async function handleRequest(state: ApiState, req: IncomingMessage, res: 
     if (path === '/healthz') return await only(req, 'GET', () => sendJson(res, 200, { status: 'ok' }));
     if (path === '/readyz') return await only(req, 'GET', () => readyz(state, res));
     if (path === '/' || path.startsWith('/assets/')) return await staticAsset(req, res, path);
+    const metricsToken = state.metricsToken();
+    if (path === '/metrics' && metricsToken !== undefined && bearerMatches(req.headers.authorization, metricsToken)) {
+      return await only(req, 'GET', async () => metrics(state, res));
+    }
     if (!bearerMatches(req.headers.authorization, state.token())) {
       throw vmxError(API.UNAUTHORIZED, 'a valid bearer token is required (Authorization: Bearer <token>)');
     }

@@ -1,5 +1,8 @@
 import { CORE } from '../core/error-codes.js';
-import { EXIT_CODES, isVmxferError, vmxError } from '../core/errors.js';
+import { EXIT_CODES, isVmxferError, vmxError, type VmxferError } from '../core/errors.js';
+import { setVerbose } from '../core/verbose.js';
+import { closest } from './did-you-mean.js';
+import { environmentError } from './environment-error.js';
 
 type Run = (argv: string[], signal: AbortSignal) => Promise<number>;
 /**
@@ -13,6 +16,8 @@ const COMMANDS: Record<string, Command> = {
   convert: { load: async () => (await import('./commands/convert.js')).convertCommand, summary: 'convert a disk image to another format in one streaming pass' },
   upload: { load: async () => (await import('./commands/upload.js')).uploadCommand, summary: 'convert on the fly and upload to s3://, oss:// or file:// (parallel, resumable, verified)' },
   download: { load: async () => (await import('./commands/download.js')).downloadCommand, summary: 'download with parallel ranged GETs, optionally converting (resumable, verified)' },
+  stat: { load: async () => (await import('./commands/stat.js')).statCommand, summary: 'show a remote object: size, parts, ETag, tags, metadata and sniffed image format' },
+  rm: { load: async () => (await import('./commands/rm.js')).rmCommand, summary: 'delete a remote object (s3://, oss://, file://)' },
   gc: { load: async () => (await import('./commands/gc.js')).gcCommand, summary: 'list and abort stale multipart uploads under a prefix' },
   daemon: { load: async () => (await import('./commands/daemon.js')).daemonCommand, summary: 'run the agent as a service: job queue, HTTP API, /metrics, live feed' },
   jobs: { load: async () => (await import('./commands/jobs.js')).jobsCommand, summary: 'submit, list, show, cancel and watch jobs of a running daemon' },
@@ -25,7 +30,9 @@ const COMMANDS: Record<string, Command> = {
 
 export const MAIN_USAGE = `vmxfer: move virtual-machine disk images between hypervisors and object stores
 
-Usage: vmxfer COMMAND [options]   (vmxfer COMMAND --help for details)
+Usage: vmxfer COMMAND [options]   (vmxfer COMMAND --help or vmxfer help COMMAND for details)
+       vmxfer -V | --version         version, commit, Node and SDK versions
+Every command takes -v/--verbose (store requests, retries and timings on stderr) and -h/--help.
 
 Commands:
 ${Object.entries(COMMANDS)
@@ -37,33 +44,66 @@ Exit codes: 0 success, ${EXIT_CODES.usage} usage error, ${EXIT_CODES['invalid-in
   ${EXIT_CODES.internal} internal error, ${EXIT_CODES.aborted} cancelled.`;
 
 export async function main(argv: string[]): Promise<number> {
+  quietOnBrokenPipe();
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  const json = argv.includes('--json');
+  if (!name || name === '--help' || name === '-h') {
     process.stdout.write(MAIN_USAGE + '\n');
     return name ? 0 : EXIT_CODES.usage;
   }
-  if (name === '--version') {
-    process.stdout.write('vmxfer 0.1.0\n');
+  if (name === '--version' || name === '-V') {
+    process.stdout.write((await import('./version.js')).versionText());
     return 0;
   }
-  const command = COMMANDS[name];
+  // `vmxfer help CMD` is `vmxfer CMD --help`.
+  if (name === 'help') return rest[0] ? main([rest[0], '--help']) : main(['--help']);
+  if (verboseRequested(rest)) setVerbose((line) => process.stderr.write(`vmxfer: ${line}\n`));
   const controller = new AbortController();
   const onSignal = (sig: string) => controller.abort(vmxError(CORE.ABORTED, `interrupted by ${sig}`));
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   try {
-    if (!command) throw vmxError(CORE.USAGE, `unknown command "${name}"\n\n${MAIN_USAGE}`);
+    const command = COMMANDS[name];
+    if (!command) {
+      const best = closest(name, Object.keys(COMMANDS));
+      throw vmxError(CORE.USAGE, `unknown command "${name}"${best ? `; did you mean "${best}"?` : ''}`);
+    }
     return await (await command.load())(rest, controller.signal);
   } catch (err) {
-    return report(err);
+    return report(err, COMMANDS[name] ? name : undefined, json);
   }
 }
 
-function report(err: unknown): number {
-  if (isVmxferError(err)) {
-    process.stderr.write(`vmxfer: ${err.name}: ${err.message}\n`);
-    return err.exitCode;
+/** -v/--verbose anywhere before a `--`. */
+function verboseRequested(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '-v' || a === '--verbose');
+}
+
+/** `vmxfer errors | head`: the reader went away, which is not an error of ours. */
+function quietOnBrokenPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
+/** One line on stderr (and with --json one JSON line on stdout); the exit status of the error's category. */
+function report(err: unknown, command: string | undefined, json: boolean): number {
+  const typed = isVmxferError(err) ? err : environmentError(err);
+  if (!typed) {
+    if (json) process.stdout.write(JSON.stringify({ type: 'error', code: CORE.INTERNAL.code, category: 'internal', message: String((err as Error)?.message ?? err) }) + '\n');
+    process.stderr.write(`vmxfer: internal error [${CORE.INTERNAL.code}]: ${(err as Error)?.stack ?? String(err)}\n`);
+    return EXIT_CODES.internal;
   }
-  process.stderr.write(`vmxfer: internal error [${CORE.INTERNAL.code}]: ${(err as Error)?.stack ?? String(err)}\n`);
-  return EXIT_CODES.internal;
+  const message = typed.category === 'usage' ? usageLine(typed, command) : typed.message;
+  if (json) process.stdout.write(JSON.stringify({ type: 'error', ...typed.toJSON(), message }) + '\n');
+  process.stderr.write(`vmxfer: ${typed.name}: ${message}\n`);
+  return typed.exitCode;
+}
+
+/** A usage error without the help text the commands attach: its first line, its code and where help is. */
+function usageLine(err: VmxferError, command: string | undefined): string {
+  const sentence = err.message.split('\n')[0]!.replace(/ \[[A-Z0-9_]+\]$/, '');
+  return `${sentence} [${err.code}]; see vmxfer ${command ? `${command} ` : ''}--help`;
 }

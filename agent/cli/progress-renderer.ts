@@ -30,13 +30,19 @@ export function renderProgress(tracker: ProgressTracker, mode: 'tty' | 'json' | 
   };
 }
 
-function bar(s: ProgressSnapshot): string {
-  const frac = s.totalBytes > 0 ? Math.min(1, s.bytesRead / s.totalBytes) : 0;
+/** While uploading, the bar is the bytes the store confirmed; conversion is shown beside it. */
+export function bar(s: ProgressSnapshot): string {
+  const u = s.upload;
+  const done = u ? u.bytesConfirmed : s.bytesRead;
+  const total = u ? u.outputBytes : s.totalBytes;
+  const frac = total > 0 ? Math.min(1, done / total) : 0;
   const width = 30;
   const full = Math.round(frac * width);
+  const converted = s.totalBytes > 0 ? Math.min(100, (s.bytesRead / s.totalBytes) * 100) : 0;
   return (
     `${(s.stalled ? 'stalled' : s.phase).padEnd(10)} [${'#'.repeat(full)}${'-'.repeat(width - full)}] ${(frac * 100).toFixed(1).padStart(5)}% ` +
-    `${formatBytes(s.bytesRead)}/${formatBytes(s.totalBytes)} ${formatBytes(s.rate)}/s out ${formatBytes(s.bytesWritten)} ETA ${formatDuration(s.etaSeconds)}` +
+    `${formatBytes(done)}/${formatBytes(total)}${u ? ' sent' : ''} ${formatBytes(s.rate)}/s ETA ${formatDuration(s.etaSeconds)}` +
+    (u ? ` | parts ${u.partsDone}/${u.partsTotal} | converted ${converted.toFixed(0)}%` : ` out ${formatBytes(s.bytesWritten)}`) +
     (s.disk ? ` disk ${s.disk.index}/${s.disk.count}` : '')
   );
 }

@@ -3,7 +3,7 @@ import { parseSize } from '../core/units.js';
 /** The agent's configuration after defaults, file, environment and flags (config/vmxfer.yaml documents each key). */
 export interface AgentConfig {
   listen: { host: string; port: number; tls_cert: string; tls_key: string };
-  auth: { token_file: string };
+  auth: { token_file: string; metrics_token_file: string };
   state_dir: string;
   source_roots: string[];
   /** Where jobs may write (destinations, file:// stores, partial files); empty: `<state_dir>/outputs` (daemon-config.ts). */
@@ -18,7 +18,7 @@ export interface AgentConfig {
 
 export const DEFAULTS: AgentConfig = {
   listen: { host: '127.0.0.1', port: 8740, tls_cert: '', tls_key: '' },
-  auth: { token_file: '' },
+  auth: { token_file: '', metrics_token_file: '' },
   state_dir: '.vmxfer-state',
   source_roots: ['.'],
   output_roots: [],
@@ -82,7 +82,7 @@ const strList = pathList(false);
 
 export const SCHEMA: Record<string, Record<string, Leaf> | Leaf> = {
   listen: { host: str, port: int(0, 65535), tls_cert: str, tls_key: str },
-  auth: { token_file: str },
+  auth: { token_file: str, metrics_token_file: str },
   state_dir: str,
   source_roots: strList,
   output_roots: pathList(true),

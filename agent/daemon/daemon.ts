@@ -14,7 +14,7 @@ import { isJobRecord, type JobRecord } from '../jobs/job-types.js';
 import type { RunContext } from '../jobs/run-context.js';
 import { Feed } from '../api/feed.js';
 import { createApiServer, listen } from '../api/api-server.js';
-import { loadToken } from '../api/auth.js';
+import { loadMetricsToken, loadToken } from '../api/auth.js';
 import type { ApiState } from '../api/routes.js';
 import { createLogger } from './logger.js';
 import { changedKeys, RESTART_KEYS } from './config-diff.js';
@@ -34,6 +34,7 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   await mkdir(config.state_dir, { recursive: true, mode: 0o700 });
   await mkdir(defaultOutputRoot(config.state_dir), { recursive: true, mode: 0o700 });
   let { token, origin } = await loadToken(config, src.env, config.state_dir);
+  let metricsToken = await loadMetricsToken(config, src.env, token);
   const metrics = new AgentMetrics();
   const pool = new WorkerPool(workerThreads(config));
   let ctx: RunContext = {
@@ -54,7 +55,7 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
     feed: () => feed.stats(),
     cloudTasks: () => service.cloudTasks(),
   });
-  const state: ApiState = { service, metrics, token: () => token, sourceRoots: () => config.source_roots, outputRoots: () => config.output_roots, phase: () => phase };
+  const state: ApiState = { service, metrics, token: () => token, metricsToken: () => metricsToken, sourceRoots: () => config.source_roots, outputRoots: () => config.output_roots, phase: () => phase };
   const server = await createApiServer(config, state, feed, log);
   const addr = await listen(server, config.listen.host, config.listen.port);
   const scheme = config.listen.tls_cert ? 'https' : 'http';
@@ -70,7 +71,10 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
       const changed = changedKeys(config, next);
       const needRestart = changed.filter((k) => RESTART_KEYS.includes(k));
       for (const k of RESTART_KEYS) setPath(next, k, getPath(config, k));
-      ({ token, origin } = await loadToken(next, src.env, config.state_dir));
+      const loaded = await loadToken(next, src.env, config.state_dir);
+      const nextMetricsToken = await loadMetricsToken(next, src.env, loaded.token);
+      ({ token, origin } = loaded);
+      metricsToken = nextMetricsToken;
       log.level = next.logging.level;
       config = next;
       ctx = { ...ctx, config, bandwidth: sharedTokenBucket(config.transfer.bwlimit || undefined) };

@@ -283,6 +283,11 @@ export class JobService extends EventEmitter<JobServiceEvents> {
         // docs/api.md Job.cloudOutcome: at completion it is result.import's.
         const outcome = result.import ? { cloudOutcome: outcomeOfImport(result.import) } : {};
         this.move(rec, 'completed', { result, ...outcome, phase: null, finishedAt: new Date().toISOString() });
+        // The audit line of a finished transfer: what went where, how much, how long, and its digests.
+        this.log.info(
+          { job: rec.id, kind: rec.kind, source: rec.source, destination: rec.destination, bytes: result.objectSize, seconds: Number(result.seconds.toFixed(3)), sha256: result.outputSha256, sourceSha256: result.sourceSha256, etag: result.etag },
+          'job completed',
+        );
       },
       (err) => this.failed(rec, controller.signal, err),
     ).finally(() => {

@@ -47,6 +47,9 @@ export interface JobProgress {
   partsInFlight: number;
   partsTotal: number | null;
   partSize: number;
+  /** An upload: bytes the store confirmed, of the object's (projected, then exact) size; rate and ETA follow them. */
+  bytesConfirmed?: number | undefined;
+  outputBytes?: number | undefined;
   /** An export of several disks: the one downloading (or last done), 1-based; absent otherwise. */
   disk?: DiskPosition | undefined;
   /** Present while no byte has moved to or from the store for the stall timeout. */

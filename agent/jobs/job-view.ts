@@ -13,8 +13,9 @@ export function progressOf(s: ProgressSnapshot, parts: PartBoard): JobProgress {
     etaSeconds: Number.isFinite(s.etaSeconds) ? Math.round(s.etaSeconds) : null,
     partsDone: parts.count('done') + parts.count('skipped'),
     partsInFlight: parts.count('in-flight'),
-    partsTotal: null,
-    partSize: parts.partSize,
+    partsTotal: s.upload?.partsTotal ?? null,
+    partSize: s.upload?.partSize ?? parts.partSize,
+    ...(s.upload ? { bytesConfirmed: s.upload.bytesConfirmed, outputBytes: s.upload.outputBytes } : {}),
     ...(s.disk ? { disk: s.disk } : {}),
     ...(s.stalled ? { stalled: true as const } : {}),
   };

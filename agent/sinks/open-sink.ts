@@ -5,6 +5,8 @@ import type { ObjectSink } from './object-sink.js';
 import { parseObjectUrl } from './object-url.js';
 import { retryingSink, DEFAULT_RETRY, type RetryPolicy } from './retrying-sink.js';
 import { DEFAULT_STALL, StallState, stallGuardedSink, type StallPolicy } from './stall-guard.js';
+import { tracedSink } from './traced-sink.js';
+import { verbose, verboseEnabled } from '../core/verbose.js';
 
 /** Connection settings from flags and configuration; empty means "the SDK's standard source". */
 export interface StoreConnection {
@@ -21,9 +23,14 @@ export function stallPolicy(conn: StoreConnection): StallPolicy {
   return { ...DEFAULT_STALL, idleMs: conn.stallTimeoutMs ?? DEFAULT_STALL.idleMs };
 }
 
-/** Retry outside, the stall guard inside it: each attempt has its own deadline. */
+/** Retry outside, the stall guard inside it: each attempt has its own deadline (and, with -v, its trace line). */
 function decorate(inner: ObjectSink, conn: StoreConnection, retry: RetryPolicy): ObjectSink {
-  return retryingSink(stallGuardedSink(inner, stallPolicy(conn), new StallState()), retry);
+  if (!verboseEnabled()) return retryingSink(stallGuardedSink(inner, stallPolicy(conn), new StallState()), retry);
+  const onRetry = (reason: string, attempt: number, err: unknown) => {
+    retry.onRetry?.(reason, attempt, err);
+    verbose(`retry ${attempt}/${retry.attempts - 1} after ${reason}: ${(err as Error)?.message ?? err}`);
+  };
+  return retryingSink(tracedSink(stallGuardedSink(inner, stallPolicy(conn), new StallState())), { ...retry, onRetry });
 }
 
 export interface OpenedSink {

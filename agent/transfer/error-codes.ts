@@ -5,6 +5,7 @@ export const TRANSFER = defineErrorCodes('XFER', {
   PART_SIZE: { category: 'usage', summary: 'The requested part size is outside the store\'s limits or vmxfer\'s (at most 2047 MiB), or too small for the image.' },
   RESUME_MISMATCH: { category: 'integrity', summary: 'A resume was refused: the source, destination or options differ from the checkpoint.' },
   RESUME_ENCODER: { category: 'unsupported', summary: 'A resume was refused: this machine cannot regenerate the parts with the encoder the checkpoint recorded (writer version, compressor or level); the message names what is missing.' },
+  CHECKPOINT_EXISTS: { category: 'usage', summary: 'An upload was started without --resume over the checkpoint of an interrupted one: continue it with --resume, abort it with --cancel, or abandon it with --restart.' },
   NO_CHECKPOINT: { category: 'usage', summary: '--resume was given but no checkpoint exists for this source and destination.' },
   VERIFY_FAILED: { category: 'integrity', summary: 'The finished object\'s checksum differs from the one computed locally; the job failed.' },
   PART_MISSING: { category: 'integrity', summary: 'The store does not confirm every part 1..N, so the upload was not completed.' },

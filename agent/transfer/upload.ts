@@ -41,11 +41,13 @@ export interface UploadRequest {
   partSize?: number | undefined;
   concurrency: number;
   /**
-   * true: continue the checkpoint's upload (none is an error); false: start afresh;
+   * true: continue the checkpoint's upload (none is an error); false: start afresh, refused
+   * (XFER_CHECKPOINT_EXISTS) when a checkpoint exists; 'restart': abort the checkpoint's upload at the
+   * store, if any, and start afresh;
    * 'if-compatible': continue it when it belongs to this job (same source, options and encoder),
    * otherwise abort its upload, replace it and start afresh (the daemon after a restart).
    */
-  resume: boolean | 'if-compatible';
+  resume: boolean | 'if-compatible' | 'restart';
   /** A sentence worth telling the user (a checkpoint replaced). */
   onNote?: ((sentence: string) => void) | undefined;
   checkpoints: CheckpointStore<UploadCheckpoint>;
@@ -104,12 +106,11 @@ export async function uploadImage(request: UploadRequest): Promise<UploadResult>
   });
   checkUserTags(req.uploadOptions?.tags);
   const id = checkpointId(req.source, req.destination);
+  const overwritten = await earlierUpload(req, id);
   const onStall = (stalled: boolean) => progress.stalled(stalled);
   req.sink.stalls?.on('change', onStall);
   const source = { path: req.source, size: st.size, mtimeMs: st.mtimeMs };
   const found = await findCheckpoint(req, id);
-  // Without --resume an earlier checkpoint is overwritten by begin(): its upload could never be resumed.
-  const overwritten = req.resume === false ? await req.checkpoints.load(id).catch(() => undefined) : undefined;
   let job: OpenedJob;
   try {
     job = await openJobOrReplace(req, id, source, found, progress);
@@ -118,7 +119,7 @@ export async function uploadImage(request: UploadRequest): Promise<UploadResult>
     throw err;
   }
   if (overwritten) {
-    req.onNote?.(`started afresh without --resume; the earlier upload ${overwritten.uploadId} of ${req.source} -> ${req.destination} was ${await abortStale(req, overwritten)}`);
+    req.onNote?.(`started afresh (--restart); the earlier upload ${overwritten.uploadId} of ${req.source} -> ${req.destination} was ${await abortStale(req, overwritten)}`);
   }
   const { src, cp, partSize, completed } = job;
   try {
@@ -212,9 +213,26 @@ async function openJob(req: UploadRequest, id: string, source: UploadCheckpoint[
   }
 }
 
+/**
+ * Starting afresh over a checkpoint would orphan its multipart upload: without --resume that is refused;
+ * with --restart the checkpoint's upload is returned, to be aborted once the new one is open.
+ */
+async function earlierUpload(req: UploadRequest, id: string): Promise<UploadCheckpoint | undefined> {
+  if (req.resume !== false && req.resume !== 'restart') return undefined;
+  const cp = await req.checkpoints.load(id).catch(() => undefined);
+  if (cp && req.resume === false) {
+    throw vmxError(
+      TRANSFER.CHECKPOINT_EXISTS,
+      `an interrupted upload ${cp.uploadId} of ${req.source} -> ${req.destination} has a checkpoint (${cp.parts.length} part(s) confirmed): ` +
+        `continue it with --resume, abort it with --cancel, or abandon it and start again with --restart`,
+    );
+  }
+  return cp;
+}
+
 /** The checkpoint to resume: required with --resume, looked for with 'if-compatible', ignored otherwise. */
 async function findCheckpoint(req: UploadRequest, id: string): Promise<UploadCheckpoint | undefined> {
-  if (req.resume === false) return undefined;
+  if (req.resume === false || req.resume === 'restart') return undefined;
   if (req.resume === true) return loadForResume(req, id);
   try {
     return await req.checkpoints.load(id);
@@ -304,6 +322,7 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
       if (prior && prior.md5 === priorMd5 && prior.size === part.body.length) {
         done.set(part.partNumber, prior);
         state.skipped++;
+        progress.confirmed(part.body.length);
         req.onPart?.({ partNumber: part.partNumber, state: 'skipped', size: part.body.length, seconds: 0 });
         return;
       }
@@ -318,6 +337,7 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
       done.set(part.partNumber, entry);
       state.sent++;
       progress.wrote(part.body.length);
+      progress.confirmed(part.body.length);
       cp.parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
       cp.source = { ...cp.source, fingerprints: src.fingerprints() };
       cp.updatedAt = new Date().toISOString();
@@ -335,8 +355,10 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
   // longer than the whole output, so a large --part-size costs no more memory than the output.
   const acquire = async () => pool.pop() ?? allocAligned(bufferBytes);
   const hashOut = src.output.hasher;
+  progress.uploading(src.maxOutputSize, partSize);
   try {
     for await (const part of src.output.parts(partSize, acquire, src.patchableHead > 0, signal)) {
+      progress.produced(part.body.length);
       while (inFlight.size >= req.concurrency && !failure) await Promise.race(inFlight);
       if (failure) break;
       const p = limit(() => send(part)).catch((err) => {
@@ -346,6 +368,7 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
       const tracked = p.finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
     }
+    progress.outputComplete();
   } catch (err) {
     failure ??= err;
     inner.abort(err);

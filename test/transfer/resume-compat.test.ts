@@ -136,15 +136,32 @@ test('a checkpoint from a vmxfer that did not record its encoder: --resume refus
   assert.match(notes.join('\n'), /XFER_RESUME_ENCODER.*was aborted at the store/);
 });
 
-test('started again without --resume: the earlier upload, whose checkpoint is overwritten, is aborted at the store (no staged parts left behind)', async () => {
+test('started again without --resume over a checkpoint: refused (XFER_CHECKPOINT_EXISTS) naming --resume, --cancel and --restart; the upload is left resumable', async () => {
+  const key = `compat/refused-${randomBytes(3).toString('hex')}.vhd`;
+  const kill = await runAndKill(args(key, '1MiB', ['--bwlimit', '2MiB']), oss.cliEnv, cpFile(key), 2);
+  assert.ok(!kill.finished);
+  const { readFile } = await import('node:fs/promises');
+  const before = await readFile(cpFile(key), 'utf8');
+  const stale = JSON.parse(before) as UploadCheckpoint;
+  const again = await vmxfer(args(key, '1MiB'), { env: oss.cliEnv });
+  assert.equal(again.code, EXIT_CODES.usage, again.stderr);
+  assert.match(again.stderr, new RegExp(`interrupted upload ${stale.uploadId} .*--resume.*--cancel.*--restart.*\\[XFER_CHECKPOINT_EXISTS\\]`));
+  assert.equal(await readFile(cpFile(key), 'utf8'), before, 'the checkpoint is untouched');
+  assert.deepEqual((await oss.sink().listUploads(key)).map((u) => u.uploadId), [stale.uploadId], 'the upload is still pending at the store');
+  const resumed = await vmxfer([...args(key, '1MiB'), '--resume', '--json'], { env: oss.cliEnv });
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.ok(jsonResult(resumed).partsSkipped >= 2, 'the refused upload is still resumable');
+});
+
+test('--restart over a checkpoint: the earlier upload is aborted at the store (no staged parts left behind) and a new one completes', async () => {
   const key = `compat/fresh-${randomBytes(3).toString('hex')}.vhd`;
   const kill = await runAndKill(args(key, '1MiB', ['--bwlimit', '2MiB']), oss.cliEnv, cpFile(key), 2);
   assert.ok(!kill.finished);
   const { readFile } = await import('node:fs/promises');
   const stale = JSON.parse(await readFile(cpFile(key), 'utf8')) as UploadCheckpoint;
-  const again = await vmxfer(args(key, '1MiB'), { env: oss.cliEnv });
+  const again = await vmxfer([...args(key, '1MiB'), '--restart'], { env: oss.cliEnv });
   assert.equal(again.code, 0, again.stderr);
-  assert.match(again.stderr, new RegExp(`started afresh without --resume; the earlier upload ${stale.uploadId} .* was aborted at the store`));
+  assert.match(again.stderr, new RegExp(`started afresh \\(--restart\\); the earlier upload ${stale.uploadId} .* was aborted at the store`));
   assert.deepEqual(await oss.sink().listUploads(key), [], 'no upload of the key is pending');
 });
 

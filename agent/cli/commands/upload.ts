@@ -32,6 +32,8 @@ with the compressor the upload started with, or refuses (XFER_RESUME_ENCODER) na
   --as FORMAT         ${['original', ...WRITERS.map((w) => w.target)].join(' | ')} (default original: bytes unchanged)
   --resume            continue the interrupted upload of SRC to URL
   --cancel            abort the interrupted upload of SRC to URL at the store and delete its checkpoint
+  --restart           abandon the interrupted upload of SRC to URL (aborted at the store) and start again;
+                      without --resume, --cancel or --restart an upload that has a checkpoint is refused
   --part-size SIZE    e.g. 16MiB, at most 2047MiB (default: sized from the largest possible output,
                       at least 16MiB)
   --concurrency N     parts in flight (default 4)
@@ -58,6 +60,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       as: { type: 'string' },
       resume: { type: 'boolean' },
       cancel: { type: 'boolean' },
+      restart: { type: 'boolean' },
       'part-size': { type: 'string' },
       concurrency: { type: 'string' },
       bwlimit: { type: 'string' },
@@ -77,6 +80,8 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   );
   if (values.help) return printUsage(UPLOAD_USAGE);
   const [src, url] = requirePositionals(positionals, ['SRC', 'URL'], UPLOAD_USAGE);
+  const chosen = (['resume', 'cancel', 'restart'] as const).filter((k) => values[k]);
+  if (chosen.length > 1) throw vmxError(CORE.USAGE, `--${chosen[0]} and --${chosen[1]} exclude each other\n\n${UPLOAD_USAGE}`);
   const concurrency = values.concurrency ? Number(values.concurrency) : 4;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw vmxError(CORE.USAGE, `--concurrency must be an integer from 1 to 64`);
   const cloudImport = values.cancel ? undefined : importOptions(values, UPLOAD_USAGE);
@@ -105,7 +110,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       parent: values.parent as string | undefined,
       partSize: values['part-size'] ? parseSize(values['part-size'] as string, '--part-size') : undefined,
       concurrency,
-      resume: Boolean(values.resume),
+      resume: values.restart ? 'restart' : Boolean(values.resume),
       onNote: (sentence) => process.stderr.write(`vmxfer: ${sentence}\n`),
       checkpoints,
       uploadOptions: uploadOptions(values),
@@ -129,10 +134,23 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
     }
     if (distributed) throwIfShareFailed(distributed);
     return 0;
+  } catch (err) {
+    if (signal.aborted) process.stderr.write(interruptedHint(src!, url!));
+    throw err;
   } finally {
     stop();
     await pool.destroy();
   }
+}
+
+/** Ctrl-C leaves the checkpoint and the store's parts: say how to go on or clean up. */
+function interruptedHint(src: string, url: string): string {
+  const again = `vmxfer upload ${shellWord(src)} ${shellWord(url)}`;
+  return `vmxfer: upload interrupted; the confirmed parts are kept. Continue with: ${again} --resume (same options)\n` + `vmxfer: or abort it at the store with: ${again} --cancel\n`;
+}
+
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function uploadOptions(values: Record<string, unknown>): UploadOptions {

@@ -18,6 +18,9 @@ export interface Progress {
   partsInFlight: number;
   partsTotal: number | null;
   partSize: number;
+  /** An upload: bytes the store confirmed, of the object's projected (then exact) size. */
+  bytesConfirmed?: number;
+  outputBytes?: number;
   /** An export of several disks: the one downloading, 1-based. */
   disk?: { index: number; count: number };
 }

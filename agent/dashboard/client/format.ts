@@ -26,7 +26,9 @@ export function formatEta(seconds: number | null): string {
 }
 
 /** Percent done from the byte counters; null when the total is not known yet. */
-export function percentDone(p: { bytesRead: number; totalBytes: number }): number | null {
+/** An upload's percent is of the bytes the store confirmed; other jobs' of the bytes read. */
+export function percentDone(p: { bytesRead: number; totalBytes: number; bytesConfirmed?: number | undefined; outputBytes?: number | undefined }): number | null {
+  if (p.outputBytes !== undefined && p.bytesConfirmed !== undefined && p.outputBytes > 0) return Math.max(0, Math.min(100, (p.bytesConfirmed / p.outputBytes) * 100));
   if (!(p.totalBytes > 0)) return null;
   return Math.max(0, Math.min(100, (p.bytesRead / p.totalBytes) * 100));
 }

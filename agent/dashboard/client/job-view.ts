@@ -97,8 +97,10 @@ export class JobView {
     this.facts.set('Source', job.source);
     this.facts.set('Destination', job.destination);
     this.facts.set('Format', job.format);
+    this.grid.setTotal(p.partsTotal);
     this.facts.set('Read', `${formatBytes(p.bytesRead)} of ${formatBytes(p.totalBytes)}${p.disk ? `, disk ${p.disk.index} of ${p.disk.count}` : ''}`);
     this.facts.set('Written', formatBytes(p.bytesWritten));
+    this.facts.set('Sent', p.outputBytes !== undefined ? `${formatBytes(p.bytesConfirmed ?? 0)} of ${formatBytes(p.outputBytes)}, confirmed by the store` : '—');
     this.facts.set('Rate', formatRate(p.rate));
     this.facts.set('ETA', job.state === 'active' ? formatEta(p.etaSeconds) : '—');
     this.facts.set('Parts', `${p.partsDone} done, ${p.partsInFlight} in flight, of ${p.partsTotal ?? '?'} (${formatBytes(p.partSize)} each)`);

@@ -63,8 +63,23 @@ export class PartsGrid {
     this.request();
   }
 
+  /** The job's part count as its progress states it (projected, then exact): the grid has exactly that many cells. */
+  setTotal(total: number | null): void {
+    if (total === null || total === this.states.length) return;
+    let highest = 0;
+    for (let i = this.states.length - 1; i >= 0 && highest === 0; i--) if (this.states[i] !== 0) highest = i + 1;
+    const size = Math.min(MAX_PARTS, Math.max(total, highest));
+    if (size === this.states.length) return;
+    const resized = new Uint8Array(size);
+    resized.set(this.states.subarray(0, size));
+    this.states = resized;
+    this.full = true;
+    this.request();
+  }
+
+  /** A part past the grid's end: the grid grows to it, not beyond, so it never shows parts that do not exist. */
   private grow(n: number): void {
-    const bigger = new Uint8Array(Math.min(MAX_PARTS, Math.max(n, this.states.length * 2)));
+    const bigger = new Uint8Array(Math.min(MAX_PARTS, Math.max(n, this.states.length)));
     bigger.set(this.states);
     this.states = bigger;
     this.full = true;

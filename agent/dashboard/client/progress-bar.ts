@@ -28,7 +28,7 @@ export function updateProgressBar(bar: ProgressBar, progress: Progress, state: J
   }
   const rounded = Math.floor(pct);
   setAttr(bar.root, 'aria-valuenow', String(rounded));
-  setAttr(bar.root, 'aria-valuetext', `${rounded}% (${formatBytes(progress.bytesRead)} of ${formatBytes(progress.totalBytes)})`);
+  setAttr(bar.root, 'aria-valuetext', progress.outputBytes !== undefined ? `${rounded}% (${formatBytes(progress.bytesConfirmed ?? 0)} of ${formatBytes(progress.outputBytes)} sent)` : `${rounded}% (${formatBytes(progress.bytesRead)} of ${formatBytes(progress.totalBytes)})`);
   setAttr(bar.root, 'data-state', state);
   bar.fill.style.transform = `scaleX(${pct / 100})`;
   setText(bar.label, `${rounded}%`);
