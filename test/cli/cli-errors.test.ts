@@ -91,10 +91,16 @@ test('a full disk, a read-only file system and a denied directory are I/O errors
       assert.match(denied.stderr, /EACCES|permission denied/i);
       return;
     }
-    for (const [name, options] of [['full', 'size=256k'], ['ro', 'size=4m,ro']] as const) {
-      await mkdir(join(dir, name));
-      await run('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', join(dir, name)]);
-      mounts.push(join(dir, name));
+    try {
+      for (const [name, options] of [['full', 'size=256k'], ['ro', 'size=4m,ro']] as const) {
+        await mkdir(join(dir, name));
+        await run('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', join(dir, name)]);
+        mounts.push(join(dir, name));
+      }
+    } catch (err) {
+      // A container without CAP_SYS_ADMIN: root, so directory modes deny nothing either.
+      t.skip(`root, but tmpfs cannot be mounted here (${(err as Error).message.split('\n')[0]}): the full and read-only cases are skipped`);
+      return;
     }
     const full = await vmxfer(['convert', src, join(dir, 'full', 'out.raw'), '--to', 'raw']);
     assert.equal(full.code, EXIT_CODES.io, full.stderr);
