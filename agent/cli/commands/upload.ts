@@ -83,7 +83,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   const distribute = values.cancel ? undefined : distributeFromFlags(values, cloudImport, UPLOAD_USAGE);
   if (distribute && cloudImport) checkUploadDistribute(distribute, cloudImport, values, UPLOAD_USAGE);
   const plan = cloudImport && (await preflightUploadImport(src!, url!, cloudImport, values, UPLOAD_USAGE, signal));
-  const { sink, key } = await openSink(url!, storeConnection(values));
+  const { sink, key } = await openSink(url!, storeConnection(values, url!));
   const checkpoints = new FileCheckpointStore<UploadCheckpoint>(join(stateDir(values), 'checkpoints'), isUploadCheckpoint);
   if (values.cancel) {
     const c = await cancelUpload({ source: src!, destination: url!, key, sink, checkpoints, signal });
