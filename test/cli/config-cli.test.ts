@@ -134,3 +134,21 @@ test('VMXFER_* variables reach every command: a bad VMXFER_TRANSFER_STALL_TIMEOU
   assert.match(r.stderr, /transfer\.stall_timeout.*environment variable VMXFER_TRANSFER_STALL_TIMEOUT/);
   await rm(join(dir, 'out'), { recursive: true, force: true });
 });
+
+test('upload takes transfer defaults from the configuration: VMXFER_TRANSFER_PART_SIZE over the file, --part-size over both', async () => {
+  const { dir, env } = await home();
+  const file = join(dir, 'vmxfer.yaml');
+  await writeFile(file, 'transfer:\n  part_size: 7MiB\n');
+  const img = join(dir, 'disk.raw');
+  await writeFile(img, Buffer.alloc(12 * 1024 * 1024, 1));
+  await mkdir(join(dir, 'store'));
+  const e = { ...env, VMXFER_CONFIG: file };
+  const parts = async (name: string, extra: string[], more: NodeJS.ProcessEnv = {}) => {
+    const r = await cli(['upload', img, `file://${join(dir, 'store')}/${name}`, '--json', ...extra], { ...e, ...more });
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!).partSize;
+  };
+  assert.equal(await parts('a', []), 7 * 1024 * 1024);
+  assert.equal(await parts('b', [], { VMXFER_TRANSFER_PART_SIZE: '6MiB' }), 6 * 1024 * 1024);
+  assert.equal(await parts('c', ['--part-size', '5MiB'], { VMXFER_TRANSFER_PART_SIZE: '6MiB' }), 5 * 1024 * 1024);
+});

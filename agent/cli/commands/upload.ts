@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { parseCommand, requirePositionals } from '../args.js';
 import { printUsage } from './inspect.js';
-import { STORE_FLAGS, STORE_FLAGS_HELP, keyValues, stateDir, storeConnection } from '../store-flags.js';
+import { STORE_FLAGS, STORE_FLAGS_HELP, cliConfig, keyValues, stateDir, storeConnection } from '../store-flags.js';
 import { renderProgress } from '../progress-renderer.js';
 import { ProgressTracker } from '../../core/progress.js';
 import { parseSize, formatBytes } from '../../core/units.js';
@@ -34,7 +34,7 @@ with the compressor the upload started with, or refuses (XFER_RESUME_ENCODER) na
   --cancel            abort the interrupted upload of SRC to URL at the store and delete its checkpoint
   --part-size SIZE    e.g. 16MiB, at most 2047MiB (default: sized from the largest possible output,
                       at least 16MiB)
-  --concurrency N     parts in flight (default 4)
+  --concurrency N     parts in flight (default transfer.concurrency: 4)
   --bwlimit RATE      bytes per second for the whole process, e.g. 50MiB
   --sse ALG           server-side encryption: AES256, aws:kms (S3) or KMS (OSS)
   --sse-kms-key-id ID KMS key for --sse aws:kms / KMS
@@ -77,7 +77,9 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   );
   if (values.help) return printUsage(UPLOAD_USAGE);
   const [src, url] = requirePositionals(positionals, ['SRC', 'URL'], UPLOAD_USAGE);
-  const concurrency = values.concurrency ? Number(values.concurrency) : 4;
+  // The configuration's transfer section (file, VMXFER_TRANSFER_*) gives the defaults, as for daemon jobs.
+  const transfer = cliConfig(values).transfer;
+  const concurrency = values.concurrency ? Number(values.concurrency) : transfer.concurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw vmxError(CORE.USAGE, `--concurrency must be an integer from 1 to 64`);
   const cloudImport = values.cancel ? undefined : importOptions(values, UPLOAD_USAGE);
   const distribute = values.cancel ? undefined : distributeFromFlags(values, cloudImport, UPLOAD_USAGE);
@@ -103,13 +105,13 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       as: plan?.as ?? (values.as as string | undefined) ?? 'original',
       from: values.format as string | undefined,
       parent: values.parent as string | undefined,
-      partSize: values['part-size'] ? parseSize(values['part-size'] as string, '--part-size') : undefined,
+      partSize: values['part-size'] ? parseSize(values['part-size'] as string, '--part-size') : transfer.part_size === 'auto' ? undefined : transfer.part_size,
       concurrency,
       resume: Boolean(values.resume),
       onNote: (sentence) => process.stderr.write(`vmxfer: ${sentence}\n`),
       checkpoints,
       uploadOptions: uploadOptions(values),
-      bandwidth: sharedTokenBucket(values.bwlimit ? parseSize(values.bwlimit as string, '--bwlimit') : undefined),
+      bandwidth: sharedTokenBucket(values.bwlimit ? parseSize(values.bwlimit as string, '--bwlimit') : transfer.bwlimit || undefined),
       pool,
       signal,
       progress,
