@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-test-deps.sh
 if [ ! -e node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
+npx eslint .                    # eslint.config.js: typescript-eslint's recommended rules, the whole tree
 node scripts/build-native.mjs   # optional native addons (libdeflate, sparse-file); one line each, goes on without them
 npx tsc -p tsconfig.json
 node scripts/build-dashboard.mjs

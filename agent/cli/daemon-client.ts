@@ -6,6 +6,7 @@ import { vmxError } from '../core/errors.js';
 import { API } from '../api/error-codes.js';
 import { readTokenFile } from '../api/auth.js';
 import { loadDaemonConfig } from '../daemon/daemon-config.js';
+import { findConfigFile } from '../config/default-paths.js';
 
 /** Where the daemon listens and how to prove who we are, from the daemon's own configuration. */
 export interface DaemonTarget {
@@ -22,13 +23,13 @@ export const CLIENT_FLAGS = {
   json: { type: 'boolean' },
 } as const;
 
-export const CLIENT_FLAGS_HELP = `  --config FILE       the daemon's configuration (default $VMXFER_CONFIG): address, TLS and token
+export const CLIENT_FLAGS_HELP = `  --config FILE       the daemon's configuration (default as for vmxfer daemon): address, TLS and token
   --url URL           the daemon's address (default from listen.* in the configuration)
   --token-file FILE   the bearer token (default $VMXFER_TOKEN, auth.token_file, or <state_dir>/token)
   --json              machine-readable output`;
 
 export async function daemonTarget(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<DaemonTarget> {
-  const config = await loadDaemonConfig({ file: (values.config as string | undefined) ?? env.VMXFER_CONFIG, env, overrides: {} });
+  const config = await loadDaemonConfig({ file: findConfigFile(values.config as string | undefined, env), env, overrides: {} });
   const tls = Boolean(config.listen.tls_cert);
   const host = ['0.0.0.0', '::', ''].includes(config.listen.host) ? '127.0.0.1' : config.listen.host;
   const url = (values.url as string | undefined) ?? `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${config.listen.port}`;

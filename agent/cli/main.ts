@@ -25,6 +25,7 @@ const COMMANDS: Record<string, Command> = {
   export: { load: async () => (await import('./commands/export.js')).exportCommand, summary: 'export an AWS or Alibaba Cloud image to a bucket and download it' },
   unpack: { load: async () => (await import('./commands/unpack.js')).unpackCommand, summary: 'extract a local OVA into a directory, verifying its manifest' },
   image: { load: async () => (await import('./commands/image.js')).imageCommand, summary: 'copy an AWS or Alibaba Cloud image to other regions, or share it with accounts' },
+  config: { load: async () => (await import('./commands/config.js')).configCommand, summary: 'show the effective configuration (file, VMXFER_* variables, defaults) with origins' },
   preflight: { load: async () => (await import('./commands/preflight.js')).preflightCommand, summary: 'check what a cloud import would refuse, before any upload' },
 };
 

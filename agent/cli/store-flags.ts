@@ -1,11 +1,15 @@
 import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import type { StoreConnection } from '../sinks/open-sink.js';
+import { findConfigFile } from '../config/default-paths.js';
+import { connectionFor } from '../config/store-profiles.js';
+import type { AgentConfig } from '../config/schema.js';
+import { loadConfigForCli } from '../daemon/daemon-config.js';
 
 /** Flags every command that talks to a store accepts. */
 export const STORE_FLAGS = {
+  config: { type: 'string' },
+  store: { type: 'string' },
   endpoint: { type: 'string' },
   region: { type: 'string' },
   'path-style': { type: 'boolean' },
@@ -13,39 +17,45 @@ export const STORE_FLAGS = {
   'state-dir': { type: 'string' },
 } as const;
 
-export const STORE_FLAGS_HELP = `  --endpoint URL      S3/OSS endpoint (S3 also honours AWS_ENDPOINT_URL)
+export const STORE_FLAGS_HELP = `  --config FILE       configuration (default: first of $VMXFER_CONFIG, ~/.config/vmxfer/config.yaml,
+                      /etc/vmxfer/vmxfer.yaml); its stores, store_profiles, transfer and state_dir apply
+  --store NAME        a store of store_profiles (else the one whose urls cover the URL, else stores.*)
+  --endpoint URL      S3/OSS endpoint (S3 also honours AWS_ENDPOINT_URL)
   --region R          region (S3 also honours AWS_REGION / profiles)
   --path-style        path-style bucket addressing (S3-compatible servers, custom OSS endpoints)
   --stall-timeout S   seconds without a byte moving before a store request is abandoned and retried
-                      (default $VMXFER_TRANSFER_STALL_TIMEOUT or 45); a part may take this plus its size at 64 KiB/s
-  --state-dir DIR     where checkpoints live (default $VMXFER_STATE_DIR or ~/.local/state/vmxfer)
+                      (default transfer.stall_timeout: $VMXFER_TRANSFER_STALL_TIMEOUT, the file, or 45);
+                      a part may take this plus its size at 64 KiB/s
+  --state-dir DIR     where checkpoints live (default state_dir: $VMXFER_STATE_DIR, the file, or
+                      ~/.local/state/vmxfer, as for the daemon)
+VMXFER_<KEY> variables override the file's keys (vmxfer config show lists each value and its origin).
 Credentials come from each SDK's standard sources: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, shared
 profiles, instance roles; OSS_ACCESS_KEY_ID/OSS_ACCESS_KEY_SECRET or ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET.`;
 
-export function storeConnection(values: Record<string, unknown>): StoreConnection {
+/** The configuration every command shares with the daemon (file, VMXFER_* variables, --state-dir). */
+export function cliConfig(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const stall = values['stall-timeout'] as string | undefined;
+  if (stall !== undefined && !(Number(stall) > 0)) throw vmxError(CORE.USAGE, `--stall-timeout expects a positive number of seconds, got "${stall}"`);
+  return loadConfigForCli({
+    file: findConfigFile(values.config as string | undefined, env),
+    env,
+    overrides: { state_dir: values['state-dir'], 'transfer.stall_timeout': stall },
+  });
+}
+
+/** Flags, then the `--store` or URL-matched store profile, then the configuration's `stores` section. */
+export function storeConnection(values: Record<string, unknown>, url: string): StoreConnection {
+  const base = connectionFor(url, cliConfig(values), values.store as string | undefined);
   return {
-    endpoint: values.endpoint as string | undefined,
-    region: values.region as string | undefined,
-    pathStyle: values['path-style'] as boolean | undefined,
-    stallTimeoutMs: stallTimeoutMs(values['stall-timeout'] as string | undefined),
+    ...base,
+    ...(values.endpoint !== undefined && { endpoint: values.endpoint as string }),
+    ...(values.region !== undefined && { region: values.region as string }),
+    ...(values['path-style'] !== undefined && { pathStyle: values['path-style'] as boolean }),
   };
 }
 
-/** --stall-timeout, then VMXFER_TRANSFER_STALL_TIMEOUT (the daemon's transfer.stall_timeout), in seconds. */
-function stallTimeoutMs(flag: string | undefined): number | undefined {
-  const raw = flag ?? process.env.VMXFER_TRANSFER_STALL_TIMEOUT;
-  if (raw === undefined || raw === '') return undefined;
-  const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw vmxError(CORE.USAGE, `--stall-timeout expects a positive number of seconds, got "${raw}"`);
-  return seconds * 1000;
-}
-
 export function stateDir(values: Record<string, unknown>): string {
-  return (
-    (values['state-dir'] as string | undefined) ??
-    process.env.VMXFER_STATE_DIR ??
-    join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'vmxfer')
-  );
+  return cliConfig(values).state_dir;
 }
 
 /** `--tag k=v` / `--metadata k=v` lists to a record. */

@@ -1,4 +1,5 @@
 import { parseSize } from '../core/units.js';
+import { parseStoreProfiles, type StoreProfile } from './store-profiles.js';
 
 /** The agent's configuration after defaults, file, environment and flags (config/vmxfer.yaml documents each key). */
 export interface AgentConfig {
@@ -12,6 +13,8 @@ export interface AgentConfig {
   transfer: { part_size: number | 'auto'; concurrency: number; bwlimit: number; retries: number; stall_timeout: number };
   pipeline: { workers: number | 'auto'; chunk_size: number };
   stores: { s3_endpoint: string; s3_region: string; s3_path_style: boolean; oss_endpoint: string; oss_region: string };
+  /** Named stores (`--store NAME`, or picked by a URL under one of their `urls`). */
+  store_profiles: Record<string, StoreProfile>;
   cloud: { aws_region: string; aws_endpoint: string; ecs_region: string; ecs_endpoint: string; poll_seconds: number; retries: number; request_timeout_seconds: number };
   logging: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
 }
@@ -19,13 +22,15 @@ export interface AgentConfig {
 export const DEFAULTS: AgentConfig = {
   listen: { host: '127.0.0.1', port: 8740, tls_cert: '', tls_key: '' },
   auth: { token_file: '', metrics_token_file: '' },
-  state_dir: '.vmxfer-state',
+  /** Empty: $XDG_STATE_HOME/vmxfer or ~/.local/state/vmxfer (load-config.ts), for the CLI and the daemon. */
+  state_dir: '',
   source_roots: ['.'],
   output_roots: [],
   jobs: { max_concurrent: 4, per_destination: 2, keep_finished: 500 },
   transfer: { part_size: 'auto', concurrency: 4, bwlimit: 0, retries: 8, stall_timeout: 45 },
   pipeline: { workers: 'auto', chunk_size: 4 * 1024 * 1024 },
   stores: { s3_endpoint: '', s3_region: '', s3_path_style: false, oss_endpoint: '', oss_region: '' },
+  store_profiles: {},
   cloud: { aws_region: '', aws_endpoint: '', ecs_region: '', ecs_endpoint: '', poll_seconds: 10, retries: 8, request_timeout_seconds: 60 },
   logging: { level: 'info' },
 };
@@ -90,6 +95,7 @@ export const SCHEMA: Record<string, Record<string, Leaf> | Leaf> = {
   transfer: { part_size: size(true, 100 * 1024), concurrency: int(1, 64), bwlimit: size(false, 0), retries: int(1, 50), stall_timeout: positiveNumber },
   pipeline: { workers: autoOrInt(0, 256), chunk_size: powerOfTwoSize(64 * 1024, 32 * 1024 * 1024) },
   stores: { s3_endpoint: str, s3_region: str, s3_path_style: bool, oss_endpoint: str, oss_region: str },
+  store_profiles: parseStoreProfiles,
   cloud: { aws_region: str, aws_endpoint: str, ecs_region: str, ecs_endpoint: str, poll_seconds: positiveNumber, retries: int(1, 50), request_timeout_seconds: positiveNumber },
   logging: { level: oneOf('trace', 'debug', 'info', 'warn', 'error') },
 };

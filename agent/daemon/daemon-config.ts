@@ -1,5 +1,5 @@
 import { isAbsolute, join, resolve } from 'node:path';
-import { loadConfig } from '../config/load-config.js';
+import { loadConfig, loadConfigSync, type ConfigOrigins } from '../config/load-config.js';
 import type { AgentConfig } from '../config/schema.js';
 import { WorkerPool } from '../pipeline/worker-pool.js';
 
@@ -12,7 +12,15 @@ export interface DaemonConfigSource {
 
 /** Loads the configuration and makes every path in it absolute (relative to the daemon's start directory). */
 export async function loadDaemonConfig(src: DaemonConfigSource): Promise<AgentConfig> {
-  const c = await loadConfig(src.file, src.env, src.overrides);
+  return absolutePaths(await loadConfig(src.file, src.env, src.overrides));
+}
+
+/** The same configuration for a CLI command (store connections, state directory, `config show`). */
+export function loadConfigForCli(src: DaemonConfigSource, origins?: ConfigOrigins): AgentConfig {
+  return absolutePaths(loadConfigSync(src.file, src.env, src.overrides, origins));
+}
+
+function absolutePaths(c: AgentConfig): AgentConfig {
   const abs = (p: string) => (p && !isAbsolute(p) ? resolve(p) : p);
   c.state_dir = abs(c.state_dir);
   c.source_roots = c.source_roots.map(abs);

@@ -4,7 +4,6 @@ import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import type { AgentMetrics } from '../metrics/agent-metrics.js';
 import type { TokenBucket } from '../sinks/token-bucket.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../sinks/retrying-sink.js';
-import type { StoreConnection } from '../sinks/open-sink.js';
 import type { UploadCheckpoint } from '../transfer/upload-checkpoint.js';
 
 /** What every job run shares: the current configuration and the daemon's services. */
@@ -17,15 +16,7 @@ export interface RunContext {
   pool?: WorkerPool | undefined;
 }
 
-/** Store connection settings from the `stores` section (empty values defer to each SDK's sources). */
-export function connectionFor(url: string, config: AgentConfig): StoreConnection {
-  const oss = url.startsWith('oss://');
-  const s = config.stores;
-  const stallTimeoutMs = config.transfer.stall_timeout * 1000;
-  return oss
-    ? { endpoint: s.oss_endpoint || undefined, region: s.oss_region || undefined, pathStyle: s.s3_path_style || undefined, stallTimeoutMs }
-    : { endpoint: s.s3_endpoint || undefined, region: s.s3_region || undefined, pathStyle: s.s3_path_style || undefined, stallTimeoutMs };
-}
+export { connectionFor } from '../config/store-profiles.js';
 
 /** The retry policy of `transfer.retries`, counting each retry by reason. */
 export function retryPolicy(ctx: RunContext): RetryPolicy {

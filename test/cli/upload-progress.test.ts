@@ -11,6 +11,8 @@ import { REPO_ROOT, tempDir } from '../helpers/tmp.js';
 import { MiB } from '../../agent/core/units.js';
 
 const pexec = promisify(execFile);
+/** What the bar writes before each redraw after the carriage return: ESC [ K, erase to the end of the line. */
+const ERASE_LINE = '\x1b[K';
 
 /**
  * Progress follows the bytes the store confirmed: with --bwlimit the converter has read the whole
@@ -65,7 +67,7 @@ test('on a terminal (script(1)) the bar redraws on a timer, shows sent bytes, pa
   try {
     const cmd = `"${process.execPath}" bin/vmxfer.js upload ${src} ${url('b.raw')} --part-size 5MiB --bwlimit 4MiB`;
     const { stdout } = await pexec('script', ['-qec', cmd, '/dev/null'], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
-    const frames = stdout.split(/\r\x1b\[K/).filter((f) => f.startsWith('uploading'));
+    const frames = stdout.split(`\r${ERASE_LINE}`).filter((f) => f.startsWith('uploading'));
     assert.ok(frames.length >= 5, `${frames.length} redraws while uploading (200 ms timer over ~3 s): ${JSON.stringify(stdout.slice(0, 400))}`);
     const mid = frames.filter((f) => /converted 100%/.test(f) && / parts [12]\/3 /.test(f));
     assert.ok(mid.length >= 1, 'a frame shows conversion done while the upload is not');

@@ -31,7 +31,7 @@ function finish(taskId: string): void {
 
 test('a three-disk aws-snapshot API job restarted while disk 2 imports, against the EC2 Query API protocol fake: one ClientToken per disk, three snapshots in disk order, no duplicate task', async () => {
   ec2.world.scripts.importSnapshot = STUCK;
-  let d: TestDaemon = await startImportDaemon(world);
+  const d: TestDaemon = await startImportDaemon(world);
   try {
     const key = `vm/${randomBytes(3).toString('hex')}`;
     const extraDisks = [{ format: 'raw', url: `s3://${world.bucket.name}/${key}-d2.raw` }, { format: 'raw', url: `s3://${world.bucket.name}/${key}-d3.raw` }];
@@ -65,7 +65,7 @@ test('a three-disk aws-snapshot API job restarted while disk 2 imports, against 
 
 test('a two-disk aws-snapshot API job with bootMode uefi and platform Linux, restarted while ImportImage registers the snapshots, against the EC2 Query API protocol fake: one ImportImage of both snapshots, result.import.imageId', async () => {
   ec2.world.scripts.importImage = STUCK;
-  let d: TestDaemon = await startImportDaemon(world);
+  const d: TestDaemon = await startImportDaemon(world);
   try {
     const key = `vm/${randomBytes(3).toString('hex')}`;
     const extraDisks = [{ format: 'raw', url: `s3://${world.bucket.name}/${key}-d2.raw` }];

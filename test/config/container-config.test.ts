@@ -17,7 +17,13 @@ test('config/container.yaml is valid, listens on all interfaces and keeps state 
   assert.match(docker, new RegExp(`^EXPOSE ${c.listen.port}$`, 'm'));
   assert.match(docker, /^HEALTHCHECK .*\n.*\/healthz/m);
   assert.match(docker, /^CMD \["daemon", "--config", "\/opt\/vmxfer\/config\/container\.yaml"\]$/m);
-  // The daemon serves the dashboard from dist/dashboard: the image must build it and carry it.
-  assert.match(docker, /node scripts\/build-dashboard\.mjs/);
-  assert.match(docker, /^COPY --from=build \/src\/dist\/dashboard \.\/dist\/dashboard$/m);
+  // The image installs the npm package (npm pack: prepack builds dist/agent and dist/dashboard) under /opt/vmxfer,
+  // on the Node line that package.json's engines names as tested.
+  assert.match(docker, /^RUN npm pack --pack-destination \/pkg$/m);
+  assert.match(docker, /tar -xzf \/pkg\/vmxfer-\*\.tgz -C \/opt\/vmxfer/);
+  assert.match(docker, /^COPY --from=build \/opt\/vmxfer \/opt\/vmxfer$/m);
+  const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8'));
+  const lines = [...docker.matchAll(/^FROM node:(\d+)-/gm)].map((m) => m[1]!);
+  assert.ok(lines.length >= 2);
+  for (const major of lines) assert.match(pkg.engines.node, new RegExp(`\\^${major}\\.`), `engines names Node ${major}, the image's line`);
 });

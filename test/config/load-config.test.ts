@@ -5,11 +5,13 @@ import { writeFile } from 'node:fs/promises';
 import { loadConfig } from '../../agent/config/load-config.js';
 import { DEFAULTS } from '../../agent/config/schema.js';
 import { connectionFor } from '../../agent/jobs/run-context.js';
+import { defaultStateDir } from '../../agent/config/default-paths.js';
 import { REPO_ROOT, tempDir } from '../helpers/tmp.js';
 import { VmxferError } from '../../agent/core/errors.js';
 
 test('config/vmxfer.yaml documents exactly the built-in defaults', async () => {
-  assert.deepEqual(await loadConfig(join(REPO_ROOT, 'config', 'vmxfer.yaml'), {}), DEFAULTS);
+  // state_dir's default ("") resolves to the XDG state directory, as for the CLI.
+  assert.deepEqual(await loadConfig(join(REPO_ROOT, 'config', 'vmxfer.yaml'), {}), { ...DEFAULTS, state_dir: defaultStateDir({}) });
 });
 
 test('environment variables override the file, flags override both', async () => {

@@ -21,7 +21,7 @@ const CASES: Array<{ name: string; code: string; patch: (h: Buffer) => Array<[nu
   { name: 'block map offset past EOF', code: 'VDI_BAD_OFFSETS', patch: () => [[340, u32(0x7ffffe00)]] },
   // cBlocksAllocated raised to cBlocks so only the file's end is broken: entry 0 names the last possible block.
   { name: 'block map entry past EOF', code: 'VDI_BLOCK_PAST_EOF', patch: (h) => [[388, u32(h.readUInt32LE(384))], [h.readUInt32LE(340), u32(h.readUInt32LE(384) - 1)]] },
-  { name: 'block map entry beyond cBlocksAllocated', code: 'VDI_BLOCK_PAST_EOF', patch: (h) => [[388, u32(1)]] },
+  { name: 'block map entry beyond cBlocksAllocated', code: 'VDI_BLOCK_PAST_EOF', patch: (_h) => [[388, u32(1)]] },
 ];
 
 for (const c of CASES) {

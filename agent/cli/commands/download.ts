@@ -54,7 +54,7 @@ export async function downloadCommand(argv: string[], signal: AbortSignal): Prom
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw vmxError(CORE.USAGE, `--concurrency must be an integer from 1 to 64`);
   const rangeSize = values['range-size'] ? parseSize(values['range-size'] as string, '--range-size') : undefined;
   if (rangeSize !== undefined && (rangeSize < 1 || rangeSize > MAX_RANGE_SIZE)) throw vmxError(CORE.USAGE, `--range-size must be from 1 byte to ${formatBytes(MAX_RANGE_SIZE)}`);
-  const { sink, key } = await openSink(url!, storeConnection(values));
+  const { sink, key } = await openSink(url!, storeConnection(values, url!));
   const checkpoints = new FileCheckpointStore<DownloadCheckpoint>(join(stateDir(values), 'downloads'), isDownloadCheckpoint);
   const progress = new ProgressTracker();
   const stop = renderProgress(progress, values.json ? 'json' : process.stderr.isTTY ? 'tty' : 'none');

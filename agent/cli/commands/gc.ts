@@ -36,7 +36,7 @@ export async function gcCommand(argv: string[], signal: AbortSignal): Promise<nu
   if (values.help) return printUsage(GC_USAGE);
   const [url] = requirePositionals(positionals, ['URL-PREFIX'], GC_USAGE);
   const olderThanMs = parseDuration((values['older-than'] as string | undefined) ?? '24h', '--older-than');
-  const { sink, prefix } = await openBucketSink(url!, storeConnection(values));
+  const { sink, prefix } = await openBucketSink(url!, storeConnection(values, url!));
   const checkpoints = new FileCheckpointStore<UploadCheckpoint>(join(stateDir(values), 'checkpoints'), isUploadCheckpoint);
   const entries = await collectStaleUploads({ sink, prefix, olderThanMs, dryRun: Boolean(values['dry-run']), force: Boolean(values.force), checkpoints, signal });
   if (values.json) {

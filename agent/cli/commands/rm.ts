@@ -17,7 +17,7 @@ export async function rmCommand(argv: string[], signal: AbortSignal): Promise<nu
   const { values, positionals } = parseCommand(argv, { ...STORE_FLAGS, force: { type: 'boolean' }, json: { type: 'boolean' } }, RM_USAGE);
   if (values.help) return printUsage(RM_USAGE);
   const [url] = requirePositionals(positionals, ['URL'], RM_USAGE);
-  const { sink, key } = await openSink(url!, storeConnection(values));
+  const { sink, key } = await openSink(url!, storeConnection(values, url!));
   // S3 and OSS answer a DELETE of a missing key with success: the HEAD first is what tells the operator.
   const existed = (await sink.head(key, signal)) !== undefined;
   if (!existed && !values.force) throw vmxError(STORE.NO_SUCH_KEY, `no object ${url} (use --force to accept that)`);

@@ -21,7 +21,7 @@ export async function statCommand(argv: string[], signal: AbortSignal): Promise<
   const { values, positionals } = parseCommand(argv, { ...STORE_FLAGS, json: { type: 'boolean' } }, STAT_USAGE);
   if (values.help) return printUsage(STAT_USAGE);
   const [url] = requirePositionals(positionals, ['URL'], STAT_USAGE);
-  const { sink, key } = await openSink(url!, storeConnection(values));
+  const { sink, key } = await openSink(url!, storeConnection(values, url!));
   const info = await sink.head(key, signal);
   if (!info) throw vmxError(STORE.NO_SUCH_KEY, `no object ${url}`);
   const [tags, format] = await Promise.all([sink.getTags(key, signal), sniffFormat(sink, key, info.size, signal)]);

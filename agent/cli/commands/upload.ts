@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { parseCommand, requirePositionals } from '../args.js';
 import { printUsage } from './inspect.js';
-import { STORE_FLAGS, STORE_FLAGS_HELP, keyValues, stateDir, storeConnection } from '../store-flags.js';
+import { STORE_FLAGS, STORE_FLAGS_HELP, cliConfig, keyValues, stateDir, storeConnection } from '../store-flags.js';
 import { renderProgress } from '../progress-renderer.js';
 import { ProgressTracker } from '../../core/progress.js';
 import { parseSize, formatBytes } from '../../core/units.js';
@@ -36,7 +36,7 @@ with the compressor the upload started with, or refuses (XFER_RESUME_ENCODER) na
                       without --resume, --cancel or --restart an upload that has a checkpoint is refused
   --part-size SIZE    e.g. 16MiB, at most 2047MiB (default: sized from the largest possible output,
                       at least 16MiB)
-  --concurrency N     parts in flight (default 4)
+  --concurrency N     parts in flight (default transfer.concurrency: 4)
   --bwlimit RATE      bytes per second for the whole process, e.g. 50MiB
   --sse ALG           server-side encryption: AES256, aws:kms (S3) or KMS (OSS)
   --sse-kms-key-id ID KMS key for --sse aws:kms / KMS
@@ -82,13 +82,15 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   const [src, url] = requirePositionals(positionals, ['SRC', 'URL'], UPLOAD_USAGE);
   const chosen = (['resume', 'cancel', 'restart'] as const).filter((k) => values[k]);
   if (chosen.length > 1) throw vmxError(CORE.USAGE, `--${chosen[0]} and --${chosen[1]} exclude each other\n\n${UPLOAD_USAGE}`);
-  const concurrency = values.concurrency ? Number(values.concurrency) : 4;
+  // The configuration's transfer section (file, VMXFER_TRANSFER_*) gives the defaults, as for daemon jobs.
+  const transfer = cliConfig(values).transfer;
+  const concurrency = values.concurrency ? Number(values.concurrency) : transfer.concurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw vmxError(CORE.USAGE, `--concurrency must be an integer from 1 to 64`);
   const cloudImport = values.cancel ? undefined : importOptions(values, UPLOAD_USAGE);
   const distribute = values.cancel ? undefined : distributeFromFlags(values, cloudImport, UPLOAD_USAGE);
   if (distribute && cloudImport) checkUploadDistribute(distribute, cloudImport, values, UPLOAD_USAGE);
   const plan = cloudImport && (await preflightUploadImport(src!, url!, cloudImport, values, UPLOAD_USAGE, signal));
-  const { sink, key } = await openSink(url!, storeConnection(values));
+  const { sink, key } = await openSink(url!, storeConnection(values, url!));
   const checkpoints = new FileCheckpointStore<UploadCheckpoint>(join(stateDir(values), 'checkpoints'), isUploadCheckpoint);
   if (values.cancel) {
     const c = await cancelUpload({ source: src!, destination: url!, key, sink, checkpoints, signal });
@@ -108,13 +110,13 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       as: plan?.as ?? (values.as as string | undefined) ?? 'original',
       from: values.format as string | undefined,
       parent: values.parent as string | undefined,
-      partSize: values['part-size'] ? parseSize(values['part-size'] as string, '--part-size') : undefined,
+      partSize: values['part-size'] ? parseSize(values['part-size'] as string, '--part-size') : transfer.part_size === 'auto' ? undefined : transfer.part_size,
       concurrency,
       resume: values.restart ? 'restart' : Boolean(values.resume),
       onNote: (sentence) => process.stderr.write(`vmxfer: ${sentence}\n`),
       checkpoints,
       uploadOptions: uploadOptions(values),
-      bandwidth: sharedTokenBucket(values.bwlimit ? parseSize(values.bwlimit as string, '--bwlimit') : undefined),
+      bandwidth: sharedTokenBucket(values.bwlimit ? parseSize(values.bwlimit as string, '--bwlimit') : transfer.bwlimit || undefined),
       pool,
       signal,
       progress,

@@ -45,6 +45,7 @@ export function diskGeometry(capacitySectors: number, adapter: AdapterType): Geo
  * quoted name early or break the line, so they become '_'; the name is cut to MAX_EXTENT_NAME_BYTES.
  */
 export function extentNameFor(outputName: string | undefined): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach the descriptor
   const cleaned = (outputName ?? 'disk.vmdk').replace(/["\\\u0000-\u001f\u007f]/g, '_') || 'disk.vmdk';
   let name = cleaned;
   while (Buffer.byteLength(name, 'utf8') > MAX_EXTENT_NAME_BYTES) name = Array.from(name).slice(0, -1).join('');
