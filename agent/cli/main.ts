@@ -13,6 +13,7 @@ const COMMANDS: Record<string, Command> = {
   convert: { load: async () => (await import('./commands/convert.js')).convertCommand, summary: 'convert a disk image to another format in one streaming pass' },
   upload: { load: async () => (await import('./commands/upload.js')).uploadCommand, summary: 'convert on the fly and upload to s3://, oss:// or file:// (parallel, resumable, verified)' },
   download: { load: async () => (await import('./commands/download.js')).downloadCommand, summary: 'download with parallel ranged GETs, optionally converting (resumable, verified)' },
+  verify: { load: async () => (await import('./commands/verify.js')).verifyCommand, summary: 'read an object back and check its store checksum, digest tag and (--source) source' },
   gc: { load: async () => (await import('./commands/gc.js')).gcCommand, summary: 'list and abort stale multipart uploads under a prefix' },
   daemon: { load: async () => (await import('./commands/daemon.js')).daemonCommand, summary: 'run the agent as a service: job queue, HTTP API, /metrics, live feed' },
   jobs: { load: async () => (await import('./commands/jobs.js')).jobsCommand, summary: 'submit, list, show, cancel and watch jobs of a running daemon' },
