@@ -33,7 +33,7 @@ export interface JobSpec {
   export?: ExportOptions | undefined;
 }
 
-const OPTION_KEYS = ['disk', 'parent', 'partSize', 'concurrency', 'storageClass', 'encryption', 'tags', 'metadata'];
+const OPTION_KEYS = ['disk', 'parent', 'partSize', 'concurrency', 'storageClass', 'encryption', 'tags', 'metadata', 'sha256'];
 
 /**
  * docs/api.md "Submit body". An upload reads a local path and writes an s3://, oss:// or file://
@@ -137,6 +137,10 @@ async function parseOptions(raw: unknown, roots: readonly string[]): Promise<Job
   if (o.encryption !== undefined) out.encryption = encryption(o.encryption);
   if (o.tags !== undefined) out.tags = stringMap(o.tags, 'options.tags');
   if (o.metadata !== undefined) out.metadata = stringMap(o.metadata, 'options.metadata');
+  if (o.sha256 !== undefined) {
+    if (typeof o.sha256 !== 'boolean') throw bad('options.sha256', 'must be true or false');
+    out.sha256 = o.sha256;
+  }
   return out;
 }
 

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   download: { load: async () => (await import('./commands/download.js')).downloadCommand, summary: 'download with parallel ranged GETs, optionally converting (resumable, verified)' },
   stat: { load: async () => (await import('./commands/stat.js')).statCommand, summary: 'show a remote object: size, parts, ETag, tags, metadata and sniffed image format' },
   rm: { load: async () => (await import('./commands/rm.js')).rmCommand, summary: 'delete a remote object (s3://, oss://, file://)' },
+  verify: { load: async () => (await import('./commands/verify.js')).verifyCommand, summary: 'read an object back and check its store checksum, digest tag and (--source) source' },
   gc: { load: async () => (await import('./commands/gc.js')).gcCommand, summary: 'list and abort stale multipart uploads under a prefix' },
   daemon: { load: async () => (await import('./commands/daemon.js')).daemonCommand, summary: 'run the agent as a service: job queue, HTTP API, /metrics, live feed' },
   jobs: { load: async () => (await import('./commands/jobs.js')).jobsCommand, summary: 'submit, list, show, cancel and watch jobs of a running daemon' },

@@ -1,10 +1,12 @@
+import { DEFAULT_DIGEST, type DigestKind } from '../hashing/content-digest.js';
 import { Sha256Thread } from '../hashing/sha256-thread.js';
 import type { DiskSource, ExtentReadOptions } from './disk-source.js';
 import type { Extent } from './extent.js';
 
 /**
- * Decorator: computes the SHA-256 of the virtual disk content (what `qemu-img convert -O raw | sha256sum`
- * gives) as the consumer pulls extents, on a thread of its own (Sha256Thread) so the hash runs beside the
+ * Decorator: computes the digest of the virtual disk content (by default sha256-linear-512k, whose
+ * zero extents cost no hashing; `sha256` is what `qemu-img convert -O raw | sha256sum` gives) as the
+ * consumer pulls extents, on a thread of its own (Sha256Thread) so the hash runs beside the
  * conversion instead of in front of it. `digest()` is valid once the extents are fully consumed.
  */
 export class HashingSource {
@@ -14,7 +16,7 @@ export class HashingSource {
   private result: Promise<string | undefined> | undefined;
   readonly source: DiskSource;
 
-  constructor(inner: DiskSource) {
+  constructor(inner: DiskSource, readonly kind: DigestKind = DEFAULT_DIGEST) {
     const self = this;
     this.source = Object.create(inner, {
       extents: {
@@ -44,14 +46,14 @@ export class HashingSource {
     void this.thread?.close();
     this.hashed = 0;
     this.result = undefined;
-    return (this.thread = new Sha256Thread());
+    return (this.thread = new Sha256Thread(undefined, undefined, this.kind));
   }
 
   private finish(): void {
     const thread = this.thread;
     this.thread = undefined;
     if (!thread || this.hashed !== this.source.virtualSize) return void thread?.close();
-    this.result = thread.digest();
+    this.result = thread.digest().then((hex) => `${this.kind}:${hex}`);
     // Read later, or never (a failed upload): a failure must not become an unhandled rejection meanwhile.
     this.result.catch(() => undefined);
   }
@@ -63,7 +65,7 @@ export class HashingSource {
     await thread?.close();
   }
 
-  /** The digest when every byte of the disk went through the hash, else undefined. */
+  /** The digest (`<kind>:<hex>`) when every byte of the disk went through the hash, else undefined. */
   digest(): Promise<string | undefined> {
     return this.result ?? Promise.resolve(undefined);
   }

@@ -1,4 +1,6 @@
 import { Worker } from 'node:worker_threads';
+import type { DigestKind } from './content-digest.js';
+import { LinearSha256 } from './linear-sha256.js';
 
 /**
  * The hashing thread's whole program (CommonJS, run with `eval`, so it needs no file beside the build).
@@ -6,13 +8,16 @@ import { Worker } from 'node:worker_threads';
  * buffers that go straight back for reuse.
  */
 const PROGRAM = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const hash = createHash('sha256');
+${LinearSha256.toString()}
+const linear = workerData === 'sha256-linear-512k' ? new LinearSha256() : undefined;
+const hash = linear ?? createHash('sha256');
 const ZEROS = Buffer.alloc(1 << 20);
 parentPort.on('message', (m) => {
   if (m.zeros !== undefined) {
-    for (let left = m.zeros; left > 0; left -= ZEROS.length) hash.update(left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left));
+    if (linear) linear.zeros(m.zeros);
+    else for (let left = m.zeros; left > 0; left -= ZEROS.length) hash.update(left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left));
   } else if (m.data !== undefined) {
     hash.update(new Uint8Array(m.data, 0, m.length));
     parentPort.postMessage({ back: m.data }, [m.data]);
@@ -23,14 +28,15 @@ parentPort.on('message', (m) => {
 `;
 
 /**
- * One SHA-256 computed on its own thread, fed in order. A source's SHA-256 covers its whole virtual
+ * One content digest (a SHA-256, or by default the sha256-linear-512k whose zero blocks cost nothing)
+ * computed on its own thread, fed in order. A source's full SHA-256 covers its whole virtual
  * size, zeros included: ~0.75 CPU-s per GB with SHA-NI, which on the main thread was the serial
  * bottleneck of a conversion (4.9 of its 7 busy seconds on the 4 GiB bench disk) while the pool's
  * threads waited. Memory: `buffers` × `bufferBytes`, reused; `update` waits for a free one, which is
  * the hash's backpressure on its feeder.
  */
 export class Sha256Thread {
-  private readonly worker = new Worker(PROGRAM, { eval: true });
+  private readonly worker: Worker;
   private readonly idle: ArrayBuffer[] = [];
   private readonly waiting: Array<{ resolve: (b: ArrayBuffer) => void; reject: (e: Error) => void }> = [];
   private created = 0;
@@ -40,7 +46,9 @@ export class Sha256Thread {
   constructor(
     private readonly bufferBytes = 4 * 1024 * 1024,
     private readonly buffers = 3,
+    readonly kind: DigestKind = 'sha256',
   ) {
+    this.worker = new Worker(PROGRAM, { eval: true, workerData: kind });
     this.worker.unref();
     this.worker.on('message', (m: { back?: ArrayBuffer; digest?: string }) => {
       if (m.back) this.giveBack(m.back);
@@ -64,7 +72,7 @@ export class Sha256Thread {
     if (length > 0) this.worker.postMessage({ zeros: length });
   }
 
-  /** The hex digest of everything fed, once the thread has caught up; the thread then ends. */
+  /** The hex digest (of `kind`) of everything fed, once the thread has caught up; the thread then ends. */
   digest(): Promise<string> {
     if (this.failure) return Promise.reject(this.failure);
     const result = new Promise<string>((resolve, reject) => (this.finished = { resolve, reject }));

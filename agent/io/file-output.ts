@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createContentDigest, DEFAULT_DIGEST, sha256Hex, type ContentDigest, type DigestKind } from '../hashing/content-digest.js';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { throwIfAborted } from '../core/abort.js';
@@ -7,7 +7,10 @@ import { isHeadPatch, type WriterOutput } from '../formats/format-writer.js';
 
 export interface FileOutputResult {
   bytes: number;
-  sha256: string;
+  /** The output's digest, `<kind>:<hex>`. */
+  digest: string;
+  /** Its hex when the kind is the full-content `sha256`. */
+  sha256: string | undefined;
 }
 
 const SPARSE_MIN = 64 * 1024;
@@ -20,7 +23,7 @@ const SPARSE_MIN = 64 * 1024;
 export async function writeStreamToFile(
   path: string,
   chunks: AsyncIterable<WriterOutput>,
-  opts: { signal?: AbortSignal | undefined; onWrite?: (n: number) => void } = {},
+  opts: { signal?: AbortSignal | undefined; onWrite?: (n: number) => void; digest?: DigestKind | undefined } = {},
 ): Promise<FileOutputResult> {
   const tmp = join(dirname(path), `.${basename(path)}.vmxfer-partial`);
   let fh: FileHandle;
@@ -30,7 +33,8 @@ export async function writeStreamToFile(
   } catch (err) {
     throw fsError(err, path);
   }
-  let hash = createHash('sha256');
+  const kind = opts.digest ?? DEFAULT_DIGEST;
+  let hash = createContentDigest(kind);
   let pos = 0;
   let patched = false;
   try {
@@ -41,14 +45,17 @@ export async function writeStreamToFile(
         patched = true;
         continue;
       }
-      hash.update(chunk);
-      if (!(chunk.length >= SPARSE_MIN && isZero(chunk))) await writeAll(fh, chunk, pos, tmp);
+      if (chunk.length >= SPARSE_MIN && isZero(chunk)) hash.zeros(chunk.length);
+      else {
+        hash.update(chunk);
+        await writeAll(fh, chunk, pos, tmp);
+      }
       pos += chunk.length;
       opts.onWrite?.(chunk.length);
     }
     await fh.truncate(pos);
     // A patched head invalidates the streamed digest: hash the final file once more.
-    if (patched) hash = await hashFile(fh, pos, opts.signal);
+    if (patched) hash = await hashFile(fh, pos, kind, opts.signal);
     await fh.sync();
     await fh.close();
     await rename(tmp, path);
@@ -57,7 +64,8 @@ export async function writeStreamToFile(
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
-  return { bytes: pos, sha256: hash.digest('hex') };
+  const digest = hash.digest();
+  return { bytes: pos, digest, sha256: sha256Hex(digest) };
 }
 
 async function writeAll(fh: FileHandle, buf: Buffer, pos: number, file: string): Promise<void> {
@@ -82,8 +90,8 @@ export function isZero(buf: Buffer): boolean {
   return true;
 }
 
-async function hashFile(fh: FileHandle, size: number, signal?: AbortSignal) {
-  const hash = createHash('sha256');
+async function hashFile(fh: FileHandle, size: number, kind: DigestKind, signal?: AbortSignal): Promise<ContentDigest> {
+  const hash = createContentDigest(kind);
   const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
   for (let pos = 0; pos < size; pos += buf.length) {
     throwIfAborted(signal);

@@ -193,6 +193,7 @@ async function upload(job: JobRecord, ctx: RunContext, run: JobRun, opened: Open
     concurrency: o.concurrency ?? t.concurrency,
     // A restart continues the job's own checkpoint; one another job left (other options) is replaced, never fatal.
     resume: 'if-compatible',
+    digest: o.sha256 ? 'sha256' : undefined,
     onNote: (sentence) => process.stderr.write(`job ${job.id}: ${sentence}\n`),
     checkpoints: ctx.checkpoints,
     uploadOptions: { storageClass: o.storageClass, encryption: o.encryption, tags: o.tags, metadata: o.metadata },
@@ -204,7 +205,15 @@ async function upload(job: JobRecord, ctx: RunContext, run: JobRun, opened: Open
     onPart: (e: PartEvent) => onPart(e, run, ctx),
   });
   run.parts.partSize = r.partSize;
-  return { etag: r.etag, objectSize: r.objectSize, sourceSha256: r.sourceSha256 ?? null, outputSha256: r.outputSha256 ?? null, seconds: r.seconds };
+  return {
+    etag: r.etag,
+    objectSize: r.objectSize,
+    sourceDigest: r.sourceDigest ?? null,
+    outputDigest: r.outputDigest ?? null,
+    sourceSha256: r.sourceSha256 ?? null,
+    outputSha256: r.outputSha256 ?? null,
+    seconds: r.seconds,
+  };
 }
 
 function onPart(e: PartEvent, run: JobRun, ctx: RunContext): void {
@@ -247,7 +256,8 @@ async function download(job: JobRecord, ctx: RunContext, run: JobRun, opened: Op
     etag: `verified by ${r.verified}`,
     objectSize: r.objectSize,
     sourceSha256: null,
-    // The file written: a conversion's output, or the copy checked against the object's SHA-256 tag.
+    // The file written: a conversion's output, or the copy checked against the object's digest tag.
+    outputDigest: r.conversion?.outputDigest ?? r.digestVerified ?? null,
     outputSha256: r.conversion?.outputSha256 ?? r.sha256Verified ?? null,
     seconds: r.seconds,
     ...(r.conversion ? { conversion: r.conversion } : {}),

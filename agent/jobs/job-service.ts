@@ -285,7 +285,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
         this.move(rec, 'completed', { result, ...outcome, phase: null, finishedAt: new Date().toISOString() });
         // The audit line of a finished transfer: what went where, how much, how long, and its digests.
         this.log.info(
-          { job: rec.id, kind: rec.kind, source: rec.source, destination: rec.destination, bytes: result.objectSize, seconds: Number(result.seconds.toFixed(3)), sha256: result.outputSha256, sourceSha256: result.sourceSha256, etag: result.etag },
+          { job: rec.id, kind: rec.kind, source: rec.source, destination: rec.destination, bytes: result.objectSize, seconds: Number(result.seconds.toFixed(3)), digest: result.outputDigest, sourceDigest: result.sourceDigest, etag: result.etag },
           'job completed',
         );
       },

@@ -35,6 +35,8 @@ export interface JobOptions {
   encryption?: { algorithm: string; kmsKeyId?: string | undefined } | undefined;
   tags?: Record<string, string> | undefined;
   metadata?: Record<string, string> | undefined;
+  /** Full-content SHA-256s instead of the default sha256-linear-512k digests (docs/integrity.md). */
+  sha256?: boolean | undefined;
 }
 
 export interface JobProgress {
@@ -59,6 +61,10 @@ export interface JobProgress {
 export interface JobResult {
   etag: string;
   objectSize: number;
+  /** `<kind>:<hex>` digests (docs/integrity.md); an upload's source and object. */
+  sourceDigest?: string | null | undefined;
+  outputDigest?: string | null | undefined;
+  /** The hex of those digests when they are full SHA-256s (options.sha256, or a vmxfer-sha256 tag checked). */
   sourceSha256: string | null;
   outputSha256: string | null;
   seconds: number;

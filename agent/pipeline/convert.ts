@@ -3,6 +3,7 @@ import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
 import { ProgressTracker } from '../core/progress.js';
 import { HashingSource } from '../disk/hashing-source.js';
+import { DEFAULT_DIGEST, sha256Hex, type DigestKind } from '../hashing/content-digest.js';
 import { withProgress } from '../disk/progress-source.js';
 import { openDisk } from '../formats/detect.js';
 import { WRITERS, writerFor } from '../formats/registry.js';
@@ -28,11 +29,14 @@ export interface ConvertRequest {
   workers?: number | undefined;
   /** qcow2: compressed clusters. */
   compress?: boolean | undefined;
-  /**
-   * SHA-256 of the source's virtual content (default on). It costs ~1 CPU-second per 1.2-1.5 GB of
-   * *virtual* size, zeros included, which dominates for large thin disks; off, the result omits it.
-   */
+  /** The digest of the source's virtual content (default on); off, the result omits it. */
   hashSource?: boolean | undefined;
+  /**
+   * Which digest the source and output get (docs/integrity.md): sha256-linear-512k by default, whose
+   * cost follows the allocated data; `sha256` covers every virtual byte, zeros included (~1 CPU-second
+   * per 1.2-1.5 GB of virtual size), for figures comparable with `sha256sum`.
+   */
+  digest?: DigestKind | undefined;
 }
 
 export interface ConvertResult {
@@ -42,10 +46,15 @@ export interface ConvertResult {
   target: string;
   virtualSize: number;
   outputBytes: number;
-  sourceSha256: string | undefined;
+  /** The source's digest, `<kind>:<hex>`. */
+  sourceDigest: string | undefined;
   /** With several sources: each one's digest, in order. */
+  sourceDigests?: Array<string | undefined>;
+  outputDigest: string;
+  /** The hex of the digests above when their kind is `sha256` (`digest: 'sha256'`), else undefined. */
+  sourceSha256: string | undefined;
   sourceSha256s?: Array<string | undefined>;
-  outputSha256: string;
+  outputSha256: string | undefined;
   seconds: number;
   /** The deflate implementation used ("libdeflate 1.14" or "node:zlib"); absent when the target is not compressed. */
   compressor?: string | undefined;
@@ -73,13 +82,14 @@ export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
     const disk = disks[0]!;
     progress.totalBytes = disks.reduce((n, d) => n + d.virtualSize, 0);
     const counted = disks.map((d) => withProgress(d, progress));
-    const hashing = req.hashSource === false ? undefined : counted.map((d) => new HashingSource(d));
+    const hashing = req.hashSource === false ? undefined : counted.map((d) => new HashingSource(d, req.digest ?? DEFAULT_DIGEST));
     const sources = hashing?.map((h) => h.source) ?? counted;
     progress.phase('converting');
     const opts = { signal: req.signal, outputName: basename(req.destination), pool };
     const stream = isMultiDiskWriter(writer) && extra.length > 0 ? writer.writeMany(sources, opts) : writer.write(sources[0]!, opts);
     const out = await writeStreamToFile(req.destination, stream, {
       signal: req.signal,
+      digest: req.digest,
       onWrite: (n) => progress.wrote(n),
     });
     progress.phase('done');
@@ -91,8 +101,11 @@ export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
       target: writer.target,
       virtualSize: disk.virtualSize,
       outputBytes: out.bytes,
-      sourceSha256: digests?.[0],
-      ...(extra.length > 0 && digests ? { sourceSha256s: digests } : {}),
+      sourceDigest: digests?.[0],
+      ...(extra.length > 0 && digests ? { sourceDigests: digests } : {}),
+      outputDigest: out.digest,
+      sourceSha256: sha256Hex(digests?.[0]),
+      ...(extra.length > 0 && digests ? { sourceSha256s: digests.map(sha256Hex) } : {}),
       outputSha256: out.sha256,
       seconds: (performance.now() - started) / 1000,
       compressor: writer.compressor,

@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createContentDigest, sha256Hex, type ContentDigest } from '../hashing/content-digest.js';
 import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -24,7 +24,7 @@ import type { RangeSpec } from './range-fetch.js';
 import { throttledSink } from '../sinks/throttled-sink.js';
 import { RawStreamDisk } from './raw-stream-disk.js';
 import { detectRemoteFormat, type RemoteFormat } from './remote-format.js';
-import { checkObjectSha256, expectedObjectSha256, fileSha256, uploadedByVmxfer } from './tagged-sha256.js';
+import { checkObjectSha256, expectedKind, expectedObjectSha256, fileSha256, uploadedByVmxfer } from './tagged-sha256.js';
 
 export interface DownloadRequest {
   url: string;
@@ -53,10 +53,12 @@ export interface DownloadResult {
   rangesFetched: number;
   rangesSkipped: number;
   verified: DownloadVerification;
-  /** The object's SHA-256, checked against the vmxfer-sha256 tag its upload wrote; absent without that tag. */
+  /** The object's digest (`<kind>:<hex>`), checked against the vmxfer-digest or vmxfer-sha256 tag its upload wrote; absent without either. */
+  digestVerified?: string | undefined;
+  /** Its hex when that tag was a full SHA-256 (vmxfer-sha256). */
   sha256Verified?: string | undefined;
   /** With --to: the object's format and whether it was converted from the stream or a local copy. */
-  conversion?: { from: string; to: string; mode: 'stream' | 'local'; outputBytes: number; outputSha256: string } | undefined;
+  conversion?: { from: string; to: string; mode: 'stream' | 'local'; outputBytes: number; outputSha256: string | undefined; outputDigest: string } | undefined;
   seconds: number;
 }
 
@@ -105,11 +107,11 @@ export async function downloadObject(req: DownloadRequest): Promise<DownloadResu
   if (!remote || !req.to) {
     const partial = partialPath(destination);
     const r = await fetchToFile({ ...req, destination, partial, info, spec, progress });
-    const sha256Verified = await checkFileAgainstTag(partial, expectedSha256, req.url, req.signal);
+    const digestVerified = await checkFileAgainstTag(partial, expectedSha256, req.url, req.signal);
     await rename(partial, destination).catch((err) => {
       throw fsError(err, destination);
     });
-    return { ...base, rangesFetched: r.fetched, rangesSkipped: r.skipped, verified: r.verified, sha256Verified, seconds: seconds(started) };
+    return { ...base, rangesFetched: r.fetched, rangesSkipped: r.skipped, verified: r.verified, ...verifiedFields(digestVerified), seconds: seconds(started) };
   }
   const conv = remote.streamable
     ? await convertFromStream(req, info, spec, remote, destination, progress, expectedSha256)
@@ -127,7 +129,7 @@ export async function headObject(sink: Pick<ObjectSink, 'head'>, key: string, ur
 /** The downloaded copy against the tag; a copy that fails is removed (its checkpoint is gone already). */
 async function checkFileAgainstTag(path: string, expected: string | undefined, where: string, signal?: AbortSignal): Promise<string | undefined> {
   if (expected === undefined) return undefined;
-  const actual = await fileSha256(path, signal);
+  const actual = await fileSha256(path, expectedKind(expected), signal);
   try {
     checkObjectSha256(actual, expected, where);
   } catch (err) {
@@ -137,8 +139,12 @@ async function checkFileAgainstTag(path: string, expected: string | undefined, w
   return actual;
 }
 
-/** SHA-256 of the object's bytes as the ordered ranges stream past the stream reader. */
-function hashedChunks(chunks: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+function verifiedFields(digest: string | undefined): Pick<DownloadResult, 'digestVerified' | 'sha256Verified'> {
+  return { digestVerified: digest, sha256Verified: sha256Hex(digest) };
+}
+
+/** The digest of the object's bytes as the ordered ranges stream past the stream reader. */
+function hashedChunks(chunks: AsyncIterable<Buffer>, hash: ContentDigest): AsyncGenerator<Buffer> {
   return (async function* () {
     for await (const c of chunks) {
       hash.update(c);
@@ -147,7 +153,7 @@ function hashedChunks(chunks: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator
   })();
 }
 
-type Converted = Pick<DownloadResult, 'rangesFetched' | 'rangesSkipped' | 'verified' | 'sha256Verified' | 'conversion'>;
+type Converted = Pick<DownloadResult, 'rangesFetched' | 'rangesSkipped' | 'verified' | 'digestVerified' | 'sha256Verified' | 'conversion'>;
 
 /** Streamable layouts: GETs in order → stream reader → writer → destination. Not resumable mid-way. */
 async function convertFromStream(
@@ -160,7 +166,7 @@ async function convertFromStream(
   expectedSha256: string | undefined,
 ): Promise<Converted> {
   const ordered = new OrderedRanges(spec, req.concurrency, req.signal);
-  const objectHash = createHash('sha256');
+  const objectHash = createContentDigest(expectedKind(expectedSha256 ?? ''));
   const chunks = hashedChunks(ordered.chunks(), objectHash);
   let disk: DiskSource;
   if (remote.streamable === 'vmdk-stream') {
@@ -178,11 +184,11 @@ async function convertFromStream(
     progress.advance(disk.virtualSize);
     progress.phase('verifying');
     const digests = await ordered.finishDigests((data) => objectHash.update(data));
-    let sha256Verified: string | undefined;
+    let digestVerified: string | undefined;
     const verified = await verifyDownloaded({ where: req.url, info, rangeSize: spec.rangeSize, digests, signal: req.signal })
       .then((v) => {
         // The stream and finishDigests together passed every range through the hash, in order.
-        if (expectedSha256 !== undefined) checkObjectSha256((sha256Verified = objectHash.digest('hex')), expectedSha256, req.url);
+        if (expectedSha256 !== undefined) checkObjectSha256((digestVerified = objectHash.digest()), expectedSha256, req.url);
         return v;
       })
       .catch(async (err: unknown) => {
@@ -193,8 +199,8 @@ async function convertFromStream(
       rangesFetched: digests.length,
       rangesSkipped: 0,
       verified,
-      sha256Verified,
-      conversion: { from: remote.format, to: writer.target, mode: 'stream', outputBytes: out.bytes, outputSha256: out.sha256 },
+      ...verifiedFields(digestVerified),
+      conversion: { from: remote.format, to: writer.target, mode: 'stream', outputBytes: out.bytes, outputSha256: out.sha256, outputDigest: out.digest },
     };
   } finally {
     await disk.close();
@@ -213,7 +219,7 @@ async function convertFromCopy(
 ): Promise<Converted> {
   const partial = checkpointedPartial(destination, true);
   const r = await fetchToFile({ ...req, destination, partial, info, spec, progress });
-  const sha256Verified = await checkFileAgainstTag(partial, expectedSha256, req.url, req.signal);
+  const digestVerified = await checkFileAgainstTag(partial, expectedSha256, req.url, req.signal);
   progress.phase('converting');
   const c = await convertFile({ source: partial, destination, to: req.to!, from: remote.format, disk: req.disk, signal: req.signal });
   await unlink(partial).catch((err) => {
@@ -223,8 +229,8 @@ async function convertFromCopy(
     rangesFetched: r.fetched,
     rangesSkipped: r.skipped,
     verified: r.verified,
-    sha256Verified,
-    conversion: { from: remote.format, to: c.target, mode: 'local', outputBytes: c.outputBytes, outputSha256: c.outputSha256 },
+    ...verifiedFields(digestVerified),
+    conversion: { from: remote.format, to: c.target, mode: 'local', outputBytes: c.outputBytes, outputSha256: c.outputSha256, outputDigest: c.outputDigest },
   };
 }
 

@@ -11,6 +11,6 @@ export const TRANSFER = defineErrorCodes('XFER', {
   PART_MISSING: { category: 'integrity', summary: 'The store does not confirm every part 1..N, so the upload was not completed.' },
   CHECKPOINT_CORRUPT: { category: 'invalid-input', summary: 'A checkpoint file is not valid JSON of the expected shape.' },
   TAGS: { category: 'usage', summary: 'The --tag values use a key vmxfer reserves (vmxfer-*) or would not fit beside its SHA-256 tags in the 10 tags S3 and OSS allow per object.' },
-  SHA256_MISMATCH: { category: 'integrity', summary: 'The downloaded object\'s SHA-256 differs from the vmxfer-sha256 tag recorded when it was uploaded.' },
+  SHA256_MISMATCH: { category: 'integrity', summary: 'The object\'s bytes (or, with verify --source, the source\'s content) differ from the digest tag (vmxfer-digest, vmxfer-sha256 or the source tag) recorded when it was uploaded.' },
   RETRIES_EXHAUSTED: { category: 'remote', summary: 'A transient store error persisted through every retry.' },
 });

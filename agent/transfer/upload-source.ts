@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createContentDigest, DEFAULT_DIGEST, type DigestKind } from '../hashing/content-digest.js';
 import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
 import type { ProgressTracker } from '../core/progress.js';
@@ -23,7 +23,7 @@ const ORIGINAL_ENCODER: EncoderSettings = { writer: 'original/1' };
 export interface UploadOutput {
   /** The output cut into parts of `partSize` in buffers from `acquire`; with `holdFirst`, part 1 comes last. */
   parts(partSize: number, acquire: () => Promise<Buffer>, holdFirst: boolean, signal?: AbortSignal): AsyncIterable<CutPart>;
-  /** SHA-256 of the bytes streamed (valid once consumed; meaningless if the head was patched). */
+  /** Digest (`<kind>:<hex>`) of the bytes streamed (valid once consumed; meaningless if the head was patched). */
   hasher: (() => Promise<string | undefined>) | undefined;
 }
 
@@ -34,7 +34,7 @@ export interface UploadSource {
   /** Everything besides source and identity that determines the output bytes, for the checkpoint. */
   encoder: EncoderSettings;
   output: UploadOutput;
-  /** The SHA-256 of the source's content once all of it was read (hashed on its own thread for conversions). */
+  /** The digest (`<kind>:<hex>`) of the source's content once all of it was read (hashed on its own thread). */
   sourceSha256(): Promise<string | undefined>;
   /** Fingerprints of the source bytes read so far (and those a resumed checkpoint proved before). */
   fingerprints(): SourceFingerprintRecord | undefined;
@@ -51,6 +51,8 @@ export interface UploadSourceOptions {
   pool?: WorkerPool | undefined;
   chunkBytes?: number | undefined;
   fingerprinter: ChunkFingerprinter;
+  /** The digest kind of the source and output (docs/integrity.md); default sha256-linear-512k. */
+  digest?: DigestKind | undefined;
   /** What the checkpoint of the interrupted upload recorded; the source must read back the same. */
   priorFingerprints?: SourceFingerprintRecord | undefined;
 }
@@ -67,8 +69,9 @@ export async function openUploadSource(path: string, as: string, opts: UploadSou
   const disk = await openDisk(path, { format: opts.from, parent: opts.parent, signal: opts.signal });
   progress.totalBytes = disk.virtualSize;
   const fingerprints = sourceFingerprints(opts, fingerprintWindow(disk.virtualSize), path);
-  const hashing = new HashingSource(withFingerprints(withProgress(disk, progress), fingerprints));
-  const outHash = createHash('sha256');
+  const kind = opts.digest ?? DEFAULT_DIGEST;
+  const hashing = new HashingSource(withFingerprints(withProgress(disk, progress), fingerprints), kind);
+  const outHash = createContentDigest(kind);
   let done = false;
   const chunks = (async function* () {
     for await (const c of writer.write(hashing.source, { signal: opts.signal, identity: opts.identity, pool: opts.pool, chunkBytes: opts.chunkBytes })) {
@@ -84,7 +87,7 @@ export async function openUploadSource(path: string, as: string, opts: UploadSou
     encoder: writer.encoder,
     output: {
       parts: (partSize, acquire, holdFirst, signal) => cutParts(chunks, partSize, acquire, holdFirst, signal),
-      hasher: async () => (done ? (digest ??= outHash.digest('hex')) : undefined),
+      hasher: async () => (done ? (digest ??= outHash.digest()) : undefined),
     },
     sourceSha256: () => hashing.digest(),
     fingerprints: () => fingerprints.record(),
@@ -111,10 +114,11 @@ async function openOriginal(path: string, opts: UploadSourceOptions, progress: P
   // One window per part, closed as the part is read: a changed part is named before it is compared or sent.
   let fingerprints: SourceFingerprints | undefined;
   // The passthrough's main thread reads, MD5s and sends; the SHA-256 runs beside it.
-  const sha256 = new Sha256Thread();
+  const kind = opts.digest ?? DEFAULT_DIGEST;
+  const sha256 = new Sha256Thread(undefined, undefined, kind);
   let done = false;
   let digest: Promise<string> | undefined;
-  const final = async () => (done ? (digest ??= sha256.digest()) : undefined);
+  const final = async () => (done ? (digest ??= sha256.digest().then((hex) => `${kind}:${hex}`)) : undefined);
   return {
     maxOutputSize: file.size,
     patchableHead: 0,

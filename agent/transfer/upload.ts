@@ -27,6 +27,7 @@ import type { WorkerPool } from '../pipeline/worker-pool.js';
 import { ChunkFingerprinter } from '../hashing/fingerprint.js';
 import { allocAligned } from '../io/aligned-buffer.js';
 import { checkUserTags, integrityTags } from './object-tags.js';
+import { sha256Hex, type DigestKind } from '../hashing/content-digest.js';
 
 export interface UploadRequest {
   source: string;
@@ -48,6 +49,8 @@ export interface UploadRequest {
    * otherwise abort its upload, replace it and start afresh (the daemon after a restart).
    */
   resume: boolean | 'if-compatible' | 'restart';
+  /** The digest kind of the integrity tags and result (docs/integrity.md); default sha256-linear-512k. */
+  digest?: DigestKind | undefined;
   /** A sentence worth telling the user (a checkpoint replaced). */
   onNote?: ((sentence: string) => void) | undefined;
   checkpoints: CheckpointStore<UploadCheckpoint>;
@@ -83,9 +86,13 @@ export interface UploadResult {
   etag: string;
   /** What vouched for the finished object: the store's CRC-64, its multipart ETag, or only its size. */
   verified: 'crc64' | 'etag' | 'size';
+  /** The source's and the object's digests, `<kind>:<hex>` (docs/integrity.md). */
+  sourceDigest: string | undefined;
+  outputDigest: string | undefined;
+  /** Their hex when the kind is the full-content `sha256` (--sha256), else undefined. */
   sourceSha256: string | undefined;
   outputSha256: string | undefined;
-  /** The tag set written after the object was verified (the user's tags plus vmxfer's SHA-256s). */
+  /** The tag set written after the object was verified (the user's tags plus vmxfer's digests). */
   tags: Record<string, string> | undefined;
   seconds: number;
 }
@@ -128,10 +135,10 @@ export async function uploadImage(request: UploadRequest): Promise<UploadResult>
     const state = await sendParts(req, cp, src, partSize, progress);
     progress.phase('verifying');
     const { info, verified } = completed ?? (await finish(req, cp, state.parts));
-    const outputSha256 = src.patchableHead > 0 ? undefined : state.outputSha256;
+    const outputDigest = src.patchableHead > 0 ? undefined : state.outputSha256;
     // HashingSource.digest() finalizes its hash: read it once.
-    const sourceSha256 = await src.sourceSha256();
-    const tags = integrityTags(req.uploadOptions?.tags, outputSha256, sourceSha256);
+    const sourceDigest = await src.sourceSha256();
+    const tags = integrityTags(req.uploadOptions?.tags, outputDigest, sourceDigest);
     // Only now are the SHA-256s known and the object verified; metadata was fixed at create.
     if (tags) await req.sink.putTags(req.key, tags, req.signal);
     await req.checkpoints.delete(id);
@@ -147,8 +154,10 @@ export async function uploadImage(request: UploadRequest): Promise<UploadResult>
       partsSkipped: state.skipped,
       etag: info.etag,
       verified,
-      sourceSha256,
-      outputSha256,
+      sourceDigest,
+      outputDigest,
+      sourceSha256: sha256Hex(sourceDigest),
+      outputSha256: sha256Hex(outputDigest),
       tags,
       seconds: (performance.now() - started) / 1000,
     };
@@ -198,6 +207,7 @@ async function openJob(req: UploadRequest, id: string, source: UploadCheckpoint[
       chunkBytes: req.chunkBytes,
       fingerprinter: await ChunkFingerprinter.create('xxh64'),
       priorFingerprints: prior?.source.fingerprints,
+      digest: req.digest,
     },
     progress,
   );

@@ -50,7 +50,7 @@ for (const kind of ['file', 's3', 'oss'] as const) {
       assert.ok(info.parts >= 2, `${info.parts} parts`);
       assert.equal(info.etag.replace(/"/g, ''), String(uploaded.etag).replace(/"/g, ''));
       assert.equal(info.format, 'qcow2');
-      assert.equal(info.tags['vmxfer-sha256'], uploaded.outputSha256);
+      assert.equal(info.tags['vmxfer-digest'], uploaded.outputDigest);
       const text = await vmxfer(['stat', url, ...flags], { env });
       assert.match(text.stdout, new RegExp(`^parts: ${uploaded.parts}$`, 'm'));
       assert.match(text.stdout, /^format: qcow2$/m);

@@ -74,8 +74,9 @@ test('a download job with format "qcow2" converts a stream-optimized VMDK object
   assert.equal(r.json.job.format, 'qcow2');
   const job = await finished(r.json.job.id);
   assert.equal(job.state, 'completed', JSON.stringify(job.error));
-  assert.deepEqual({ ...job.result.conversion, outputBytes: undefined, outputSha256: undefined }, { from: 'vmdk', to: 'qcow2', mode: 'stream', outputBytes: undefined, outputSha256: undefined });
-  assert.equal(job.result.outputSha256, job.result.conversion.outputSha256);
+  assert.deepEqual({ ...job.result.conversion, outputBytes: undefined, outputDigest: undefined }, { from: 'vmdk', to: 'qcow2', mode: 'stream', outputBytes: undefined, outputDigest: undefined });
+  assert.match(job.result.outputDigest, /^sha256-linear-512k:[0-9a-f]{64}$/);
+  assert.equal(job.result.outputDigest, job.result.conversion.outputDigest);
   assert.equal(job.result.objectSize, streamVmdk.length);
   assert.equal((await qemuInfo(dst)).format, 'qcow2');
   await qemuCompare(raw, dst);

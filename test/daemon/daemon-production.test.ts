@@ -60,10 +60,10 @@ test('a read-only metrics token opens GET /metrics and nothing else; requests an
     const done = lines.find((l) => l.msg === 'job completed');
     assert.ok(done, 'a completion line');
     assert.deepEqual(
-      { job: done.job, destination: done.destination, bytes: done.bytes, etag: done.etag, sha256: done.sha256 },
-      { job: id, destination, bytes: 3 << 20, etag: job.result.etag, sha256: job.result.outputSha256 },
+      { job: done.job, destination: done.destination, bytes: done.bytes, etag: done.etag, digest: done.digest },
+      { job: id, destination, bytes: 3 << 20, etag: job.result.etag, digest: job.result.outputDigest },
     );
-    assert.ok(done.seconds >= 0 && typeof done.sha256 === 'string' && done.sha256.length === 64);
+    assert.ok(done.seconds >= 0 && /^sha256-linear-512k:[0-9a-f]{64}$/.test(done.digest), done.digest);
   } finally {
     await d.stop();
   }

@@ -9,7 +9,7 @@ import { ensureRgw, createTestBucket, type RgwEnv, type TestBucket } from '../he
 import { startDaemon, waitForJob, type TestDaemon } from '../helpers/daemon.js';
 import { buildRealisticDisk, SMALL_DISK } from '../helpers/realistic-disk.js';
 import { fixtureCacheDir } from '../helpers/tmp.js';
-import { sha256File } from '../helpers/hash.js';
+import { linearDigestByDocScript, sha256File } from '../helpers/hash.js';
 import { qemuImg } from '../helpers/qemu.js';
 import { objectSha256, pendingUploads } from '../helpers/s3-object.js';
 import { vmxfer } from '../helpers/run-command.js';
@@ -67,7 +67,8 @@ test('an API upload job converts to qcow2 with correct bytes, a download job bri
     const conv = await vmxfer(['convert', disk, reference, '--to', 'qcow2']);
     assert.equal(conv.code, 0, conv.stderr);
     assert.equal(sha, await sha256File(reference), 'object bytes equal a local conversion');
-    assert.equal(job.result.sourceSha256, await sha256File(disk));
+    assert.equal(job.result.sourceDigest, await linearDigestByDocScript(disk));
+    assert.equal(job.result.sourceSha256, null, 'no full SHA-256 without options.sha256');
     await qemuImg(['compare', '-f', 'raw', '-F', 'qcow2', disk, local]);
 
     await writeFile(d.configFile, JSON.stringify({ ...JSON.parse(await readFile(d.configFile, 'utf8')), source_roots: [cache, d.stateDir] }));
@@ -212,7 +213,7 @@ test('kill -9 mid-download and a restart resume the download from its checkpoint
     const done = await waitForJob(d, dl.json.job.id, (j) => ['completed', 'failed'].includes(j.state));
     assert.equal(done.state, 'completed', JSON.stringify(done.error));
     assert.equal(await sha256File(out), await sha256File(src));
-    assert.equal(done.result.outputSha256, await sha256File(src), 'the copy checked against the vmxfer-sha256 tag reports that digest');
+    assert.equal(done.result.outputDigest, await linearDigestByDocScript(src), 'the copy checked against the vmxfer-digest tag reports that digest');
     const fetchedAfterRestart = metric(await metricsText(d), /^vmxfer_transferred_bytes_total\{direction="download",store="s3"\}/);
     assert.ok(fetchedAfterRestart <= 30 * MiB - 2 * 5 * MiB, `after the restart ${fetchedAfterRestart} bytes were fetched: the ranges done before the kill must not be fetched again`);
     assert.deepEqual((await readdir(cpDir)).filter((f) => f.endsWith('.json')), [], 'the checkpoint is gone once the download completed');

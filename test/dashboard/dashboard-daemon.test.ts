@@ -113,7 +113,7 @@ test('a submitted upload: its progress bar advances and the row reaches complete
   assert.equal(head.ContentLength, SMALL_MIB * MiB);
   await page.getByRole('button', { name: `Open job ${id}` }).click();
   const api = await daemon.api('GET', `/v1/jobs/${id}`);
-  await page.locator('#job-checksums dd', { hasText: api.json.job.result.sourceSha256 }).first().waitFor();
+  await page.locator('#job-checksums dd', { hasText: api.json.job.result.sourceDigest }).first().waitFor();
   await saveScreenshot(page, 'daemon-upload-completed');
 });
 

@@ -9,12 +9,17 @@ import { Sha256Thread } from '../../agent/hashing/sha256-thread.js';
 const MiB = 1024 * 1024;
 
 /** A disk of data and zero runs whose expected SHA-256 is computed independently with node:crypto. */
-function fakeDisk(): { disk: DiskSource; sha256: string } {
+function fakeDisk(): { disk: DiskSource; sha256: string; linear: string } {
   const a = randomBytes(9 * MiB + 17);
   const b = randomBytes(3 * MiB);
   const extents: Extent[] = [dataExtent(0, a), emptyExtent('zero', a.length, 5 * MiB + 3), dataExtent(a.length + 5 * MiB + 3, b), emptyExtent('unallocated', a.length + 8 * MiB + 3, 2 * MiB)];
   const size = a.length + 10 * MiB + 3;
-  const sha256 = createHash('sha256').update(a).update(Buffer.alloc(5 * MiB + 3)).update(b).update(Buffer.alloc(2 * MiB)).digest('hex');
+  const content = Buffer.concat([a, Buffer.alloc(5 * MiB + 3), b, Buffer.alloc(2 * MiB)]);
+  const sha256 = createHash('sha256').update(content).digest('hex');
+  // docs/integrity.md: SHA-256 over the SHA-256s of 512 KiB blocks, computed here block by block.
+  const outer = createHash('sha256');
+  for (let at = 0; at < content.length; at += 512 * 1024) outer.update(createHash('sha256').update(content.subarray(at, at + 512 * 1024)).digest());
+  const linear = `sha256-linear-512k:${outer.digest('hex')}`;
   const disk = {
     virtualSize: size,
     info: { format: 'test', virtualSize: size, files: [], warnings: [] },
@@ -23,12 +28,15 @@ function fakeDisk(): { disk: DiskSource; sha256: string } {
     },
     close: async () => undefined,
   } as DiskSource;
-  return { disk, sha256 };
+  return { disk, sha256: `sha256:${sha256}`, linear };
 }
 
 test('HashingSource: the digest on its own thread equals node:crypto over the same content (data larger than its buffers, zero runs as lengths)', async () => {
-  const { disk, sha256 } = fakeDisk();
-  const h = new HashingSource(disk);
+  const { disk, sha256, linear } = fakeDisk();
+  const byDefault = new HashingSource(disk);
+  for await (const _ of byDefault.source.extents()) void _;
+  assert.equal(await byDefault.digest(), linear, 'the default digest is sha256-linear-512k');
+  const h = new HashingSource(disk, 'sha256');
   for await (const _ of h.source.extents()) void _;
   assert.equal(await h.digest(), sha256);
   // A second pass (the OVA writer's sizing pass then its real pass) gives the same digest.
@@ -38,7 +46,7 @@ test('HashingSource: the digest on its own thread equals node:crypto over the sa
 
 test('HashingSource: a pass abandoned half-way has no digest, and a later full pass has the right one', async () => {
   const { disk, sha256 } = fakeDisk();
-  const h = new HashingSource(disk);
+  const h = new HashingSource(disk, 'sha256');
   for await (const _ of h.source.extents()) break;
   assert.equal(await h.digest(), undefined);
   for await (const _ of h.source.extents()) void _;

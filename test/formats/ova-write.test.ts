@@ -28,7 +28,7 @@ test('vmxfer convert a.raw b.vmdk out.ova --to ova: tar order, qemu-img check/co
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout.trim().split('\n').pop()!);
     assert.equal(result.target, 'ova');
-    assert.equal(result.sourceSha256s.length, 2);
+    assert.equal(result.sourceDigests.length, 2);
     const listing = (await run('tar', ['-tf', out])).trim().split('\n');
     assert.deepEqual(listing, ['export.ovf', 'export-disk1.vmdk', 'export-disk2.vmdk', 'export.mf']);
     await run('tar', ['-xf', out, '-C', dir]);

@@ -20,15 +20,16 @@ test('raw reader yields the bytes qemu-img convert -O raw yields', async () => {
   }
 });
 
-test('vmxfer convert --to raw round-trips a raw disk and reports both SHA-256s', async () => {
+test('vmxfer convert --to raw --sha256 round-trips a raw disk and reports both SHA-256s', async () => {
   const { dir, cleanup } = await tempDir();
   try {
     const src = await buildRealisticDisk(SMALL_DISK);
     const out = join(dir, 'out.raw');
-    const r = await vmxfer(['convert', src, out, '--to', 'raw', '--format', 'raw', '--json']);
+    const r = await vmxfer(['convert', src, out, '--to', 'raw', '--format', 'raw', '--json', '--sha256']);
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout.trim().split('\n').pop()!);
     assert.equal(result.type, 'result');
+    assert.match(result.sourceSha256, /^[0-9a-f]{64}$/);
     assert.equal(result.sourceSha256, result.outputSha256);
     assert.equal(result.outputBytes, SMALL_DISK.size);
   } finally {

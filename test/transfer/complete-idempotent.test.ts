@@ -6,8 +6,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MiB } from '../../agent/core/units.js';
 import { checkpointId } from '../../agent/transfer/upload-checkpoint.js';
-import { SHA256_TAG } from '../../agent/transfer/object-tags.js';
-import { sha256File } from '../helpers/hash.js';
+import { DIGEST_TAG } from '../../agent/transfer/object-tags.js';
+import { linearDigestByDocScript, sha256File } from '../helpers/hash.js';
 import { vmxfer } from '../helpers/run-command.js';
 import { jsonResult } from '../helpers/killable-cli.js';
 import { spawn } from 'node:child_process';
@@ -56,7 +56,7 @@ for (const i of [0, 1]) {
     const result = jsonResult(run);
     assert.notEqual(result.verified, 'size', 'a checksum vouched for the object');
     assert.equal(await s.store.objectSha256(key), await sha256File(source));
-    assert.equal((await s.store.sink().getTags(key))[SHA256_TAG], await sha256File(source), 'tagged after the confirmation');
+    assert.equal((await s.store.sink().getTags(key))[DIGEST_TAG], await linearDigestByDocScript(source), 'tagged after the confirmation');
     assert.ok(!existsSync(join(work.dir, 'state', 'checkpoints', `${checkpointId(source, s.store.url(key))}.json`)), 'checkpoint removed');
     await s.store.sink().deleteObject(key);
   });
@@ -80,7 +80,7 @@ for (const i of [0, 1]) {
     assert.equal(result.partsSkipped, 3);
     assert.deepEqual(s.proxy.log.slice(cursor).filter((e) => e.method === 'PUT' && e.partNumber !== undefined), [], 'no part sent again');
     assert.ok(!s.proxy.log.slice(cursor).some(isComplete), 'no second Complete');
-    assert.equal((await s.store.sink().getTags(key))[SHA256_TAG], await sha256File(source), 'the tagging was finished');
+    assert.equal((await s.store.sink().getTags(key))[DIGEST_TAG], await linearDigestByDocScript(source), 'the tagging was finished');
     assert.ok(!existsSync(cp), 'checkpoint removed');
     await s.store.sink().deleteObject(key);
   });

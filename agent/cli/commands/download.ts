@@ -20,7 +20,8 @@ export const DOWNLOAD_USAGE = `Usage: vmxfer download URL DST [--to FORMAT] [opt
 Downloads the object at URL (s3://bucket/key, oss://bucket/key or file:///path) with parallel
 ranged GETs written in place into .DST.vmxfer-partial, a checkpoint after each range; verifies the
 size and the store's whole-object checksum (S3 multipart ETag, OSS CRC-64) before renaming it to DST;
-an object vmxfer uploaded is also checked against the SHA-256 in its vmxfer-sha256 tag.
+an object vmxfer uploaded is also checked against its vmxfer-digest (or older vmxfer-sha256) tag
+(docs/integrity.md).
   --to FORMAT         convert on the way: ${WRITERS.map((w) => w.target).join(' | ')}
                       A stream-optimized VMDK or a raw object is converted straight from the ordered
                       stream of GETs (no temporary copy; such a conversion restarts from the first
@@ -80,7 +81,7 @@ export async function downloadCommand(argv: string[], signal: AbortSignal): Prom
       process.stdout.write(
         `${result.destination}: ${formatBytes(result.objectSize)} in ${result.rangesFetched + result.rangesSkipped} ranges ` +
           `(${result.rangesFetched} fetched, ${result.rangesSkipped} already there)${conv} in ${result.seconds.toFixed(2)} s, verified by ${result.verified}` +
-          `${result.sha256Verified ? ` and the vmxfer-sha256 tag (${result.sha256Verified})` : ''}\n`,
+          `${result.digestVerified ? ` and the object's digest tag (${result.digestVerified})` : ''}\n`,
       );
     }
     return 0;

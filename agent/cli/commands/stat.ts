@@ -11,8 +11,8 @@ import { READERS } from '../../formats/registry.js';
 export const STAT_USAGE = `Usage: vmxfer stat URL [--json] [options]
 
 Shows an object of s3://, oss:// or file:// without downloading it: size, ETag, the number of parts
-of a multipart upload (from the ETag's -N suffix), its metadata and tags (vmxfer-sha256 and
-vmxfer-source-sha256 when vmxfer uploaded and verified it) and the disk image format sniffed from its
+of a multipart upload (from the ETag's -N suffix), its metadata and tags (vmxfer-digest and
+vmxfer-source-digest, or vmxfer-sha256 with --sha256, when vmxfer uploaded and verified it) and the disk image format sniffed from its
 first 64 KiB and last 512 bytes (two ranged GETs).
   --json              one JSON object
 ${STORE_FLAGS_HELP}`;

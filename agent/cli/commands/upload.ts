@@ -41,8 +41,10 @@ with the compressor the upload started with, or refuses (XFER_RESUME_ENCODER) na
   --sse ALG           server-side encryption: AES256, aws:kms (S3) or KMS (OSS)
   --sse-kms-key-id ID KMS key for --sse aws:kms / KMS
   --storage-class C   e.g. STANDARD_IA, GLACIER_IR (S3), IA, Archive (OSS)
-  --tag K=V           object tag (repeatable, at most 8: vmxfer adds vmxfer-sha256 and
-                      vmxfer-source-sha256 once the object is verified; S3 and OSS allow 10)
+  --tag K=V           object tag (repeatable, at most 8: vmxfer adds vmxfer-digest and
+                      vmxfer-source-digest once the object is verified; S3 and OSS allow 10)
+  --sha256            tag full-content SHA-256s (vmxfer-sha256, vmxfer-source-sha256; comparable
+                      with sha256sum, they hash every zero) instead of sha256-linear-512k digests
   --metadata K=V      object metadata (repeatable)
   --format FMT        read SRC as FMT instead of detecting it
   --parent FILE       parent of a differencing/delta SRC
@@ -58,6 +60,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
     {
       ...STORE_FLAGS,
       as: { type: 'string' },
+      sha256: { type: 'boolean' },
       resume: { type: 'boolean' },
       cancel: { type: 'boolean' },
       restart: { type: 'boolean' },
@@ -113,6 +116,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       partSize: values['part-size'] ? parseSize(values['part-size'] as string, '--part-size') : transfer.part_size === 'auto' ? undefined : transfer.part_size,
       concurrency,
       resume: values.restart ? 'restart' : Boolean(values.resume),
+      digest: values.sha256 ? 'sha256' : undefined,
       onNote: (sentence) => process.stderr.write(`vmxfer: ${sentence}\n`),
       checkpoints,
       uploadOptions: uploadOptions(values),
@@ -129,7 +133,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       process.stdout.write(
         `${url}: ${formatBytes(result.objectSize)} in ${result.parts} parts of ${formatBytes(result.partSize)} ` +
           `(${result.partsSent} sent, ${result.partsSkipped} already there) in ${result.seconds.toFixed(2)} s, verified by ${result.verified}\n` +
-          `etag: ${result.etag}\nsource sha256: ${result.sourceSha256 ?? '-'}\noutput sha256: ${result.outputSha256 ?? '-'}\n` +
+          `etag: ${result.etag}\nsource digest: ${result.sourceDigest ?? '-'}\noutput digest: ${result.outputDigest ?? '-'}\n` +
           (imported ? importSummary(imported) : '') +
           (distributed ? distributeSummary(distributed) : ''),
       );

@@ -84,7 +84,7 @@ async function stillThere<R>(finished: readonly FinishedDisk<R>[] | null | undef
 async function downloadDisk<R extends { objectSize: number }>(p: DiskDownloads<R>, disk: ExportDisk, progress: ProgressTracker): Promise<FinishedDisk<R>> {
   const result = await p.download(disk, progress);
   try {
-    const sha256 = p.knownSha256?.(result) ?? (await fileSha256(disk.destination, p.signal));
+    const sha256 = p.knownSha256?.(result) ?? (await fileSha256(disk.destination, 'sha256', p.signal)).slice('sha256:'.length);
     const { size } = await stat(disk.destination);
     const finished = { key: disk.key, destination: disk.destination, fileSize: size, sha256, result };
     await p.onFinished?.(finished);

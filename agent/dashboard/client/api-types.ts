@@ -51,7 +51,8 @@ export interface Job {
   progress: Progress;
   parts?: Part[];
   result: {
-    etag: string; objectSize: number; sourceSha256: string; outputSha256: string; seconds: number;
+    etag: string; objectSize: number; sourceSha256: string | null; outputSha256: string | null; seconds: number;
+    sourceDigest?: string | null; outputDigest?: string | null;
     import?: ImportOutcome;
     export?: { taskId: string; bucket: string; key: string; dataKeys?: string[] };
     dataDisks?: DataDisk[];

@@ -112,8 +112,9 @@ export class JobView {
 
   private renderOutcome(job: Job): void {
     const r = job.result;
-    this.checksums.set('Source SHA-256', r?.sourceSha256 || '—');
-    this.checksums.set('Output SHA-256', r?.outputSha256 || '—');
+    // docs/integrity.md: `<kind>:<hex>`; results of older daemons carry only the bare SHA-256.
+    this.checksums.set('Source digest', r?.sourceDigest || (r?.sourceSha256 ? `sha256:${r.sourceSha256}` : '—'));
+    this.checksums.set('Output digest', r?.outputDigest || (r?.outputSha256 ? `sha256:${r.outputSha256}` : '—'));
     this.checksums.set('ETag', r?.etag || '—');
     this.checksums.set('Object size', r ? formatBytes(r.objectSize) : '—');
     this.checksums.set('Seconds', r ? r.seconds.toFixed(1) : '—');
