@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { DiskInfo, DiskSource } from '../../disk/disk-source.js';
 import { vmxError } from '../../core/errors.js';
@@ -89,6 +90,8 @@ export async function openPackageDisk(pkg: OvaPackage, index: number, opts: Disk
  * archive (DSP0243 §5.3: a ustar archive, so the body is stored as is), for random access.
  */
 async function seekableMember(path: string, member: TarEntry, warnings: string[], signal: AbortSignal | undefined): Promise<VmdkDisk | undefined> {
+  // A member cut short by the archive's end is the tar reader's error to report (OVA_TAR_TRUNCATED).
+  if (member.dataOffset + member.size > (await stat(path)).size) return undefined;
   const window = await RandomAccessFile.openWindow(path, member.dataOffset, member.size);
   try {
     return (await openBinaryVmdk(window, signal)).disk;
