@@ -98,6 +98,7 @@ async function seekableMember(path: string, member: TarEntry, warnings: string[]
   } catch (err) {
     // The stream reader, which the transfer uses, accepted the member; only inspection loses speed.
     await window.close();
+    if (signal?.aborted) throw err;
     warnings.push(`member "${member.name}" cannot be read through its grain directory (${(err as Error).message}); guest inspection reads it in order`);
     return undefined;
   }
