@@ -8,7 +8,9 @@ import type { GuestFiles } from './guest-files.js';
  * Documentation/filesystems/ext4/ (super.rst, group_descr.rst, inodes.rst, ifork.rst, directory.rst).
  * Written here rather than through balena's ext2fs (e2fsprogs in WebAssembly) because it reads only
  * the blocks of the paths asked for, through the inspector's byte counter and cache, with every
- * length bounded; ext2fs was not measured against it (see docs/guest.md).
+ * length bounded. Measured against ext2fs 4.2.5 on the 4 GiB Debian disk (docs/guest.md): 7-15 ms and
+ * under 3.4 MiB of RSS growth here, 50-66 ms and 5-7 MiB for ext2fs, which also needs a file-disk Disk
+ * instead of GuestBytes; so ext2fs is not used.
  */
 
 const EXTENTS_FL = 0x80000;

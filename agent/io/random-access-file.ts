@@ -9,6 +9,8 @@ export class RandomAccessFile {
     private readonly fh: FileHandle,
     readonly size: number,
     readonly mtimeMs: number,
+    /** Where this view starts in the file: 0, or a tar member's body (openWindow). */
+    private readonly base = 0,
   ) {}
 
   static async open(path: string): Promise<RandomAccessFile> {
@@ -24,6 +26,19 @@ export class RandomAccessFile {
       throw vmxError(CORE.IO, `not a regular file or block device`, { file: path });
     }
     return new RandomAccessFile(path, fh, st.size, st.mtimeMs);
+  }
+
+  /**
+   * A view of `length` bytes of the file from `offset` on (an OVA's disk member, whose body is a byte
+   * range of the archive: POSIX ustar stores member bodies unencoded); positions are the view's own.
+   */
+  static async openWindow(path: string, offset: number, length: number): Promise<RandomAccessFile> {
+    const whole = await RandomAccessFile.open(path);
+    if (offset < 0 || offset + length > whole.size) {
+      await whole.close();
+      throw vmxError(CORE.TRUNCATED, `the range [${offset}, ${offset + length}) extends past the end of the file (size ${whole.size})`, { file: path, offset });
+    }
+    return new RandomAccessFile(path, whole.fh, length, whole.mtimeMs, offset);
   }
 
   /** Reads exactly `length` bytes at `position`; `what` names the structure for the error message. */
@@ -44,18 +59,18 @@ export class RandomAccessFile {
     while (done < buf.length) {
       let n: number;
       try {
-        ({ bytesRead: n } = await this.fh.read(buf, done, buf.length - done, position + done));
+        ({ bytesRead: n } = await this.fh.read(buf, done, buf.length - done, this.base + position + done));
       } catch (err) {
-        throw fsError(err, this.path, position + done);
+        throw fsError(err, this.path, this.base + position + done);
       }
       if (n === 0) {
-        throw vmxError(CORE.TRUNCATED, `${what} ends early: the file shrank while being read`, { file: this.path, offset: position + done });
+        throw vmxError(CORE.TRUNCATED, `${what} ends early: the file shrank while being read`, { file: this.path, offset: this.base + position + done });
       }
       done += n;
     }
   }
 
-  /** The descriptor, for lseek-based hole detection (file-data-ranges.ts); reads stay positional. */
+  /** The descriptor, for lseek-based hole detection (file-data-ranges.ts) of a whole file (not a window); reads stay positional. */
   get fd(): number {
     return this.fh.fd;
   }

@@ -11,6 +11,7 @@ import { sourceFacts } from '../cloud/upload-import/source-facts.js';
 import { planUploadImport, type UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
 import { remoteImportPreflight } from '../cloud/upload-import/remote-import-preflight.js';
 import { guestPreflight } from '../guest/guest-preflight.js';
+import type { GuestReport } from '../guest/inspector.js';
 import { cancelTaskUnlessShutdown, jobTaskCallbacks } from './job-cloud-task.js';
 import type { JobRecord } from './job-types.js';
 import type { RunContext } from './run-context.js';
@@ -28,11 +29,16 @@ export interface ImportHooks {
  * `import.checkRole` is false, or a restarted job already follows its task); the upload does not
  * start when it fails.
  */
-export async function preflightJobImport(job: JobRecord, ctx: RunContext, signal: AbortSignal): Promise<UploadImportPlan | undefined> {
+export async function preflightJobImport(job: JobRecord, ctx: RunContext, signal: AbortSignal, onGuest?: (report: GuestReport) => void): Promise<UploadImportPlan | undefined> {
   if (!job.import) return undefined;
   const facts = await sourceFacts(job.source, { parent: job.options.parent, signal });
   const plan = planUploadImport(job.import, facts, job.format);
-  if (!job.importTask && !job.uploaded) plan.findings.push(...(await guestPreflight({ ...job.import, path: job.source, parent: job.options.parent, signal })).findings);
+  if (!job.importTask && !job.uploaded) {
+    const guest = await guestPreflight({ ...job.import, path: job.source, parent: job.options.parent, signal });
+    // The facts are recorded before the findings can refuse the job, so a failed job shows why.
+    if (guest.report) onGuest?.(guest.report);
+    plan.findings.push(...guest.findings);
+  }
   if (!job.importTask) plan.findings.push(...(await remoteImportPreflight(job.import, connectionsFromConfig(ctx.config), signal)));
   refuseFindings(plan.findings, `${job.import.target} import`);
   return plan;

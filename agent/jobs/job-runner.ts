@@ -22,6 +22,7 @@ import { importAfterUpload, preflightJobImport, type ImportHooks } from './impor
 import type { UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
 import { exportForJob, type ExportHooks } from './export-for-job.js';
 import type { Finding } from '../cloud/preflight/finding.js';
+import type { GuestReport } from '../guest/inspector.js';
 import { preflightJobExport } from './export-job-preflight.js';
 import { exportedObjectUrl } from '../cloud/export-options.js';
 import { discardDisks, discardDownload, downloadDisks, exportDisks, type FinishedDisk } from '../cloud/tasks/export-disks.js';
@@ -35,6 +36,8 @@ export interface JobRun extends ImportHooks, ExportHooks, DistributeHooks {
   onPhase(phase: JobPhase): void;
   /** The job passed its checks; `findings` are the preflight's repairs and warnings (never errors). */
   onValidated(findings?: Finding[]): void;
+  /** What the guest inspection of an import job found (docs/api.md Job.guest), before its rules judge it. */
+  onGuest(report: GuestReport): void;
   /** Resolves once the finished upload is durable in the job record (an import follows). */
   onUploaded(result: JobResult): Promise<void>;
   /** Resolves once the finished export's object is durable in the job record (the download follows). */
@@ -54,7 +57,7 @@ export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Prom
   const direction: Direction = job.kind === 'download' ? 'download' : 'upload';
   const opened = await openJobSink(job, ctx, run, direction);
   await preflight(job, opened, run.signal);
-  const plan = await preflightJobImport(job, ctx, run.signal);
+  const plan = await preflightJobImport(job, ctx, run.signal, (report) => run.onGuest(report));
   checkJobDistribute(job, ctx);
   run.onValidated(plan ? notErrors(plan.findings) : undefined);
   forwardPhases(job, run);

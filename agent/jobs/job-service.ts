@@ -14,6 +14,7 @@ import { cleanupCancelled, runJob } from './job-runner.js';
 import { cancelStartedCloudTask } from './cancel-cloud-task.js';
 import { withCopyTokens } from './copy-tokens.js';
 import type { Finding } from '../cloud/preflight/finding.js';
+import type { GuestReport } from '../guest/inspector.js';
 import { withExportToken } from '../cloud/export-options.js';
 import { jobView, progressOf } from './job-view.js';
 import { outcomeOfImport, withCopiesCancelled, withCopy, withShares } from './job-outcome.js';
@@ -235,6 +236,9 @@ export class JobService extends EventEmitter<JobServiceEvents> {
           for (const f of findings) this.log.warn({ job: rec.id, rule: f.rule, cloudCode: f.cloudCode }, `preflight ${f.severity}: ${f.message}`);
         }
         if (rec.state === 'validating') this.move(rec, 'active', { phase: FIRST_PHASE[rec.kind] });
+      },
+      onGuest: (report: GuestReport) => {
+        rec.guest = report;
       },
       onPhase: (phase: JobPhase) => {
         if (rec.state === 'active' && rec.phase !== phase) this.move(rec, 'active', { phase });

@@ -1,5 +1,6 @@
 import type { DiskPosition } from '../core/progress.js';
 import type { Finding } from '../cloud/preflight/finding.js';
+import type { GuestReport } from '../guest/inspector.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
 import type { StartedImport } from '../cloud/tasks/import-step.js';
 import type { ImportOptions } from '../cloud/upload-import/import-options.js';
@@ -130,6 +131,8 @@ export interface JobRecord {
   cloudTask?: CloudTaskStatus | null | undefined;
   /** The import or export preflight's repairs and warnings (role not verifiable, conversions vmxfer makes). */
   preflight?: Finding[] | null | undefined;
+  /** Import jobs: the guest inspector's facts (docs/guest.md), recorded while the job validates. */
+  guest?: GuestReport | null | undefined;
   /** Persisted, not shown: the finished upload, so a restart mid-import does not upload again. */
   uploaded?: JobResult | null | undefined;
   /** What the import made so far, copies and shares included (docs/api.md Job.cloudOutcome). */

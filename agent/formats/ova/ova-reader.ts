@@ -1,8 +1,13 @@
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { DiskInfo, DiskSource } from '../../disk/disk-source.js';
 import { vmxError } from '../../core/errors.js';
 import type { FormatReader, OpenOptions, ProbeInput } from '../format-reader.js';
 import { vmdkStreamReader } from '../vmdk/stream-reader.js';
+import { openBinaryVmdk } from '../vmdk/binary-vmdk.js';
+import type { VmdkDisk } from '../vmdk/vmdk-disk.js';
+import { RandomAccessFile } from '../../io/random-access-file.js';
+import type { TarEntry } from './tar/tar-reader.js';
 import { OVA } from './error-codes.js';
 import { OvaPackage, type OvaOpenOptions } from './ova-package.js';
 import { PackageDisk } from './package-disk.js';
@@ -55,14 +60,20 @@ export async function openPackageDisk(pkg: OvaPackage, index: number, opts: Disk
   const disk = env.disks[index - 1]!;
   const file = fileOfDisk(env, index);
   let inner: DiskSource;
+  let seekable: VmdkDisk | undefined;
   if (!file) {
     inner = blankDisk(disk.capacityBytes, `${pkg.name}:${disk.diskId}`);
   } else {
     if (disk.format !== undefined && !/vmdk/i.test(disk.format)) {
       throw vmxError(OVA.UNSUPPORTED_DISK_FORMAT, `disk ${index} ("${disk.diskId}") has ovf:format "${disk.format}"; only stream-optimized VMDK disks can be read from an OVA`, { file: pkg.name });
     }
-    const stream = await openOvfFile(pkg, file, `disk ${index} ("${disk.diskId}") file`);
+    let member: TarEntry | undefined;
+    const tap = { name: pkg.name, seek: async (n: string, what: string) => (member = await pkg.seek(n, what)), nextIf: (n: string) => pkg.nextIf(n) };
+    const stream = await openOvfFile(tap, file, `disk ${index} ("${disk.diskId}") file`);
     inner = await vmdkStreamReader.open(stream, { name: `${pkg.name}:${file.href}`, signal: opts.signal });
+    if (pkg.path !== undefined && member && file.chunkSize === undefined && file.compression === undefined) {
+      seekable = await seekableMember(pkg.path, member, inner.info.warnings, opts.signal);
+    }
   }
   const info = packageDiskInfo('ova', pkg.name, pkg.descriptorName, env, index, inner);
   info.details!['manifest'] = pkg.verdict();
@@ -70,7 +81,27 @@ export async function openPackageDisk(pkg: OvaPackage, index: number, opts: Disk
     finish: opts.verifyAtEnd ? () => pkg.finish() : undefined,
     reopen: opts.reopen,
     close: () => pkg.close(),
+    seekable,
   });
+}
+
+/**
+ * The disk member of an OVA file opened a second time as a sparse VMDK in its byte window of the
+ * archive (DSP0243 §5.3: a ustar archive, so the body is stored as is), for random access.
+ */
+async function seekableMember(path: string, member: TarEntry, warnings: string[], signal: AbortSignal | undefined): Promise<VmdkDisk | undefined> {
+  // A member cut short by the archive's end is the tar reader's error to report (OVA_TAR_TRUNCATED).
+  if (member.dataOffset + member.size > (await stat(path)).size) return undefined;
+  const window = await RandomAccessFile.openWindow(path, member.dataOffset, member.size);
+  try {
+    return (await openBinaryVmdk(window, signal)).disk;
+  } catch (err) {
+    // The stream reader, which the transfer uses, accepted the member; only inspection loses speed.
+    await window.close();
+    if (signal?.aborted) throw err;
+    warnings.push(`member "${member.name}" cannot be read through its grain directory (${(err as Error).message}); guest inspection reads it in order`);
+    return undefined;
+  }
 }
 
 /** DiskInfo of one disk of a package: the disk reader's facts under the package's summary. */

@@ -11,6 +11,11 @@ export interface PackageDiskHooks {
   /** A fresh pass over a package read from a file (sources are iterated again by some writers). */
   reopen?: (() => Promise<PackageDisk>) | undefined;
   close: () => Promise<void>;
+  /**
+   * Random access to the disk without the tar stream: set for a member of an OVA file stored whole
+   * (neither chunked nor gzipped), read through the VMDK's grain tables in its byte window.
+   */
+  seekable?: { readAt(offset: number, buf: Buffer): Promise<void>; close(): Promise<void> } | undefined;
 }
 
 /**
@@ -25,7 +30,10 @@ export class PackageDisk implements DiskSource {
     private readonly inner: DiskSource,
     readonly info: DiskInfo,
     private readonly hooks: PackageDiskHooks,
-  ) {}
+  ) {
+    const seekable = hooks.seekable;
+    if (seekable) this.readAt = (offset, buf) => seekable.readAt(offset, buf);
+  }
 
   get virtualSize(): number {
     return this.inner.virtualSize;
@@ -47,8 +55,11 @@ export class PackageDisk implements DiskSource {
     this.record(await this.hooks.finish().catch(unwrap));
   }
 
+  /** Present only where the package gives one (hooks.seekable); the guest inspector probes for it. */
+  readonly readAt?: (offset: number, buf: Buffer) => Promise<void>;
+
   close(): Promise<void> {
-    return Promise.all([this.inner.close(), this.hooks.close()]).then(() => undefined);
+    return Promise.all([this.inner.close(), this.hooks.close(), this.hooks.seekable?.close()]).then(() => undefined);
   }
 
   private async *firstPass(opts: ExtentReadOptions): AsyncGenerator<Extent> {

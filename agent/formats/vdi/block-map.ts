@@ -26,6 +26,12 @@ export async function* vdiRuns(file: RandomAccessFile, h: VdiHeader, signal?: Ab
   }
 }
 
+/** The run of block `block` alone, reading its one block map entry (random access). */
+export async function blockRun(file: RandomAccessFile, h: VdiHeader, block: number): Promise<MappedRun> {
+  const entry = (await file.read(h.blockMapOffset + block * 4, 4, 'VDI block map')).readUInt32LE(0);
+  return runOf(file, h, block, entry);
+}
+
 function runOf(file: RandomAccessFile, h: VdiHeader, block: number, entry: number): MappedRun {
   const offset = block * h.blockSize;
   const length = Math.min(h.blockSize, h.diskSize - offset);

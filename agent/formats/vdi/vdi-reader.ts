@@ -3,7 +3,7 @@ import type { Extent } from '../../disk/extent.js';
 import { runsToExtents } from '../../disk/mapped-runs.js';
 import { RandomAccessFile } from '../../io/random-access-file.js';
 import type { FormatReader } from '../format-reader.js';
-import { vdiRuns } from './block-map.js';
+import { blockRun, vdiRuns } from './block-map.js';
 import { IMAGE_TYPE, readVdiHeader, VDI_SIGNATURE, type VdiHeader } from './vdi-header.js';
 
 /** A VirtualBox VDI image (dynamic or static) as a DiskSource. */
@@ -22,6 +22,25 @@ export class VdiDisk implements DiskSource {
   extents(opts: ExtentReadOptions = {}): AsyncIterable<Extent> {
     const read = (fileOffset: number, buf: Buffer) => this.file.readInto(buf, fileOffset, 'VDI data block');
     return runsToExtents(vdiRuns(this.file, this.header, opts.signal), read, opts);
+  }
+
+  /** Random access for the guest inspector (agent/guest/byte-source.ts): one block map entry per block. */
+  async readAt(offset: number, buf: Buffer): Promise<void> {
+    const end = offset + buf.length;
+    const size = this.header.blockSize;
+    for (let b = Math.floor(offset / size); b * size < end; b++) {
+      if (b * size >= this.header.diskSize) {
+        buf.subarray(Math.max(0, b * size - offset)).fill(0);
+        break;
+      }
+      const r = await blockRun(this.file, this.header, b);
+      const from = Math.max(offset, r.offset);
+      const to = Math.min(end, r.offset + r.length);
+      if (from >= to) continue;
+      const dst = buf.subarray(from - offset, to - offset);
+      if (r.kind === 'data') await this.file.readInto(dst, r.fileOffset! + (from - r.offset), 'VDI data block');
+      else dst.fill(0);
+    }
   }
 
   close(): Promise<void> {

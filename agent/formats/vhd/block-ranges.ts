@@ -35,7 +35,7 @@ function canMerge(a: MappedRange, b: MappedRange): boolean {
   return a.kind === 'unallocated' || a.fileOffset + a.length === (b as { fileOffset: number }).fileOffset;
 }
 
-async function blockRanges(file: RandomAccessFile, layout: BlockLayout, b: number, virtualSize: number): Promise<MappedRange[]> {
+export async function blockRanges(file: RandomAccessFile, layout: BlockLayout, b: number, virtualSize: number): Promise<MappedRange[]> {
   const start = b * layout.blockSize;
   const end = Math.min(start + layout.blockSize, virtualSize);
   const entry = layout.entries[b]!;

@@ -23,6 +23,11 @@ export class FixedVhd implements DiskSource {
     }
   }
 
+  /** Random access for the guest inspector (agent/guest/byte-source.ts): the bytes are where they are. */
+  readAt(offset: number, buf: Buffer): Promise<void> {
+    return this.file.readInto(buf, offset, 'fixed disk data');
+  }
+
   close(): Promise<void> {
     return this.file.close();
   }

@@ -18,5 +18,7 @@ export interface VmdkComponent {
   /** Bytes it stores itself (data grains and zeroed grains; whole size for flat files). */
   readonly allocatedBytes: number;
   extents(opts: ComponentReadOptions): AsyncIterable<Extent>;
+  /** Fills `buf` with the bytes at `offset` (relative to this component), zeros where nothing is stored. */
+  readAt(offset: number, buf: Buffer): Promise<void>;
   close(): Promise<void>;
 }

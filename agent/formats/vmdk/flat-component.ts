@@ -34,6 +34,10 @@ export class FlatComponent implements VmdkComponent {
     }
   }
 
+  readAt(offset: number, buf: Buffer): Promise<void> {
+    return this.file.readInto(buf, this.start + offset, 'flat extent data');
+  }
+
   close(): Promise<void> {
     return this.file.close();
   }

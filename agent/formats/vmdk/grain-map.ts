@@ -24,7 +24,7 @@ export interface GrainPiece {
 }
 
 const GD_CHUNK_ENTRIES = 4096;
-const GRAIN_ENTRY_BYTES = 4;
+export const GRAIN_ENTRY_BYTES = 4;
 
 /**
  * Walks the grain directory and its grain tables in order, VMDK 5.0 §"Grain Directories and Grain
@@ -55,12 +55,18 @@ export async function* grainPieces(layout: SparseLayout, signal: AbortSignal | u
 }
 
 
+/** Reads grain table `t` (its GD entry given), checked as the ordered walk checks it. */
+export async function readGrainTable(layout: SparseLayout, t: number, gtSector: number, gdEntryPos: number): Promise<Buffer> {
+  const gtPos = gtSector * SECTOR;
+  const gtBytes = layout.header.numGTEsPerGT * GRAIN_ENTRY_BYTES;
+  checkMetadataPlace(layout, gtPos, gtBytes, VMDK.GT_OUT_OF_BOUNDS, `grain table ${t}`, gdEntryPos);
+  return layout.file.read(gtPos, gtBytes, `grain table ${t}`);
+}
+
 async function* tablePieces(layout: SparseLayout, t: number, gtSector: number, gdEntryPos: number): AsyncGenerator<GrainPiece> {
   const h = layout.header;
   const gtPos = gtSector * SECTOR;
-  const gtBytes = h.numGTEsPerGT * GRAIN_ENTRY_BYTES;
-  checkMetadataPlace(layout, gtPos, gtBytes, VMDK.GT_OUT_OF_BOUNDS, `grain table ${t}`, gdEntryPos);
-  const gt = await layout.file.read(gtPos, gtBytes, `grain table ${t}`);
+  const gt = await readGrainTable(layout, t, gtSector, gdEntryPos);
   const grainBytes = h.grainSectors * SECTOR;
   const firstGrain = t * h.numGTEsPerGT;
   const grains = Math.min(h.numGTEsPerGT, grainCount(h) - firstGrain);
@@ -72,7 +78,7 @@ async function* tablePieces(layout: SparseLayout, t: number, gtSector: number, g
   }
 }
 
-function grainPiece(layout: SparseLayout, gte: number, offset: number, length: number, gtePos: number): GrainPiece {
+export function grainPiece(layout: SparseLayout, gte: number, offset: number, length: number, gtePos: number): GrainPiece {
   const h = layout.header;
   if (gte === 0) return { kind: 'unallocated', offset, length, filePos: 0, compressed: false };
   if (gte === 1 && h.zeroedGrainGTEs) return { kind: 'zero', offset, length, filePos: 0, compressed: false };

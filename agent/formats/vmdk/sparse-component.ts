@@ -6,6 +6,7 @@ import type { ComponentReadOptions, VmdkComponent } from './component.js';
 import { GRAIN_HEADER_BYTES, checkGrainHeader, inflateGrain, readGrainHeader } from './compressed-grain.js';
 import { VMDK } from './error-codes.js';
 import { checkMetadataPlace, grainPieces, type SparseLayout } from './grain-map.js';
+import { GrainLookup } from './grain-lookup.js';
 import { coalesceGrains, type GrainSlice } from './grain-runs.js';
 import { SECTOR, gtCount, parseSparseHeader, type SparseHeader } from './sparse-header.js';
 
@@ -15,11 +16,14 @@ import { SECTOR, gtCount, parseSparseHeader, type SparseHeader } from './sparse-
  */
 export class SparseComponent implements VmdkComponent {
   private lastGrain: { filePos: number; data: Buffer } | undefined;
+  private readonly lookup: GrainLookup;
 
   private constructor(
     private readonly layout: SparseLayout,
     readonly allocatedBytes: number,
-  ) {}
+  ) {
+    this.lookup = new GrainLookup(layout);
+  }
 
   /** Opens and validates every table once; `size` is the extent line's size (default: the capacity). */
   static async open(file: RandomAccessFile, size?: number, signal?: AbortSignal): Promise<SparseComponent> {
@@ -59,6 +63,24 @@ export class SparseComponent implements VmdkComponent {
         await this.layout.file.readInto(buf, run.filePos, 'grain data');
       }
       yield dataExtent(run.offset, buf);
+    }
+  }
+
+  /**
+   * Random access for the guest inspector (agent/guest/byte-source.ts): each grain is looked up
+   * through the grain directory and tables, compressed grains inflated (the last one kept).
+   */
+  async readAt(offset: number, buf: Buffer): Promise<void> {
+    const grainBytes = this.lookup.grainBytes;
+    const end = offset + buf.length;
+    for (let pos = offset; pos < end; ) {
+      const p = await this.lookup.piece(Math.floor(pos / grainBytes));
+      const to = Math.min(end, p.offset + p.length);
+      const dst = buf.subarray(pos - offset, to - offset);
+      if (p.kind !== 'data') dst.fill(0);
+      else if (p.compressed) (await this.inflated({ ...p, inGrain: 0, grainOffset: p.offset })).copy(dst, 0, pos - p.offset, to - p.offset);
+      else await this.layout.file.readInto(dst, p.filePos + (pos - p.offset), 'grain data');
+      pos = to;
     }
   }
 

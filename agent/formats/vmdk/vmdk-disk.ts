@@ -26,6 +26,20 @@ export class VmdkDisk implements DiskSource {
     }
   }
 
+  /** Random access for the guest inspector (agent/guest/byte-source.ts), component by component. */
+  async readAt(offset: number, buf: Buffer): Promise<void> {
+    const end = offset + buf.length;
+    let base = 0;
+    for (const c of this.components) {
+      const from = Math.max(offset, base);
+      const to = Math.min(end, base + c.size);
+      if (from < to) await c.readAt(from - base, buf.subarray(from - offset, to - offset));
+      base += c.size;
+      if (base >= end) break;
+    }
+    if (end > base) buf.subarray(Math.max(0, base - offset)).fill(0);
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.components.map((c) => c.close()));
   }

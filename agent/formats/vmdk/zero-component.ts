@@ -11,5 +11,9 @@ export class ZeroComponent implements VmdkComponent {
     yield emptyExtent('zero', 0, this.size);
   }
 
+  async readAt(_offset: number, buf: Buffer): Promise<void> {
+    buf.fill(0);
+  }
+
   async close(): Promise<void> {}
 }
