@@ -104,8 +104,11 @@ function report(err: unknown, command: string | undefined, json: boolean): numbe
   return typed.exitCode;
 }
 
-/** A usage error without the help text the commands attach: its first line, its code and where help is. */
+/**
+ * A usage error without the help text the commands attach after a blank line: its sentence (with any
+ * lines that belong to it, such as preflight findings), its code and where help is.
+ */
 function usageLine(err: VmxferError, command: string | undefined): string {
-  const sentence = err.message.split('\n')[0]!.replace(/ \[[A-Z0-9_]+\]$/, '');
+  const sentence = err.message.split('\n\n')[0]!.replace(/ \[[A-Z0-9_]+\]$/, '');
   return `${sentence} [${err.code}]; see vmxfer ${command ? `${command} ` : ''}--help`;
 }

@@ -48,7 +48,10 @@ test('vmxfer preflight --json: a clean AWS ImportImage passes, license type with
   assert.deepEqual(JSON.parse(ok.stdout), []);
   const both = await vmxfer(['preflight', raw, '--import', 'aws-image', '--license-type', 'BYOL', '--usage-operation', 'RunInstances:0800', '--json']);
   assert.equal(both.code, 2);
-  assert.deepEqual(JSON.parse(both.stdout).map((f: { cloudCode: string }) => f.cloudCode), ['InvalidParameterCombination']);
+  // With --json the findings come first, then the failure as one JSON error line.
+  const [findings, failure] = both.stdout.trim().split(/\n(?=\{"type":"error")/);
+  assert.deepEqual(JSON.parse(findings!).map((f: { cloudCode: string }) => f.cloudCode), ['InvalidParameterCombination']);
+  assert.equal(JSON.parse(failure!).code, 'CLOUD_PREFLIGHT_FAILED');
   const bad = await vmxfer(['preflight', raw, '--import', 'ecs-image', '--bogus']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /VMX_USAGE/);
