@@ -49,6 +49,11 @@ if [ "$core" = 0 ]; then
   want ceph ceph-common
   want monmaptool ceph-base
   want flock util-linux
+  want mount mount                  # the disk-full and read-only cases of cli-errors (tmpfs, as root)
+  want umount mount
+  want script bsdutils              # a terminal for the progress-bar test
+  want which debianutils
+  want touch coreutils
   want /usr/bin/chromium chromium   # the dashboard tests drive Debian's Chromium
   # The guest inspector tests (test/guest): real guests built in image files, blkid as the oracle.
   want debootstrap debootstrap
