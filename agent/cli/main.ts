@@ -17,6 +17,7 @@ const COMMANDS: Record<string, Command> = {
   upload: { load: async () => (await import('./commands/upload.js')).uploadCommand, summary: 'convert on the fly and upload to s3://, oss:// or file:// (parallel, resumable, verified)' },
   download: { load: async () => (await import('./commands/download.js')).downloadCommand, summary: 'download with parallel ranged GETs, optionally converting (resumable, verified)' },
   stat: { load: async () => (await import('./commands/stat.js')).statCommand, summary: 'show a remote object: size, parts, ETag, tags, metadata and sniffed image format' },
+  ls: { load: async () => (await import('./commands/ls.js')).lsCommand, summary: 'list the objects under a prefix of s3://, oss:// or file:// (size, last modified, key)' },
   rm: { load: async () => (await import('./commands/rm.js')).rmCommand, summary: 'delete a remote object (s3://, oss://, file://)' },
   verify: { load: async () => (await import('./commands/verify.js')).verifyCommand, summary: 'read an object back and check its store checksum, digest tag and (--source) source' },
   gc: { load: async () => (await import('./commands/gc.js')).gcCommand, summary: 'list and abort stale multipart uploads under a prefix' },
