@@ -23,6 +23,7 @@ const COMMANDS: Record<string, Command> = {
   gc: { load: async () => (await import('./commands/gc.js')).gcCommand, summary: 'list and abort stale multipart uploads under a prefix' },
   daemon: { load: async () => (await import('./commands/daemon.js')).daemonCommand, summary: 'run the agent as a service: job queue, HTTP API, /metrics, live feed' },
   jobs: { load: async () => (await import('./commands/jobs.js')).jobsCommand, summary: 'submit, list, show, cancel and watch jobs of a running daemon' },
+  health: { load: async () => (await import('./commands/health.js')).healthCommand, summary: "check a running daemon's /healthz at its configured address and TLS (the container's HEALTHCHECK)" },
   errors: { load: async () => (await import('./commands/errors.js')).errorsCommand, summary: 'list every error code with its exit status and meaning' },
   export: { load: async () => (await import('./commands/export.js')).exportCommand, summary: 'export an AWS or Alibaba Cloud image to a bucket and download it' },
   unpack: { load: async () => (await import('./commands/unpack.js')).unpackCommand, summary: 'extract a local OVA into a directory, verifying its manifest' },
