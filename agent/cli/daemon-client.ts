@@ -29,16 +29,22 @@ export const CLIENT_FLAGS_HELP = `  --config FILE       the daemon's configurati
   --json              machine-readable output`;
 
 export async function daemonTarget(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<DaemonTarget> {
-  const config = await loadDaemonConfig({ file: findConfigFile(values.config as string | undefined, env), env, overrides: {} });
-  const tls = Boolean(config.listen.tls_cert);
-  const host = ['0.0.0.0', '::', ''].includes(config.listen.host) ? '127.0.0.1' : config.listen.host;
-  const url = (values.url as string | undefined) ?? `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${config.listen.port}`;
+  const { url, ca, config } = await daemonAddress(values, env);
   let token: string;
   if (values['token-file']) token = await readTokenFile(values['token-file'] as string);
   else if (env.VMXFER_TOKEN) token = env.VMXFER_TOKEN.trim();
   else token = await readTokenFile(config.auth.token_file || join(config.state_dir, 'token'));
+  return { url, token, ca };
+}
+
+/** The daemon's URL (listen.host, listen.port, https when listen.tls_cert is set) and the certificate to trust. */
+export async function daemonAddress(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env) {
+  const config = await loadDaemonConfig({ file: findConfigFile(values.config as string | undefined, env), env, overrides: {} });
+  const tls = Boolean(config.listen.tls_cert);
+  const host = ['0.0.0.0', '::', ''].includes(config.listen.host) ? '127.0.0.1' : config.listen.host;
+  const url = (values.url as string | undefined) ?? `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${config.listen.port}`;
   const ca = tls ? await readFile(config.listen.tls_cert).catch(() => undefined) : undefined;
-  return { url: url.replace(/\/+$/, ''), token, ca };
+  return { url: url.replace(/\/+$/, ''), ca, config };
 }
 
 /** One API call; the body of any answer is parsed as JSON. */

@@ -21,6 +21,7 @@ export function decorateSink(inner: ObjectSink, overrides: Partial<Operations>):
     abortUpload: (...a) => inner.abortUpload(...a),
     listUploads: (...a) => inner.listUploads(...a),
     head: (...a) => inner.head(...a),
+    listObjects: (...a) => inner.listObjects(...a),
     getRange: (...a) => inner.getRange(...a),
     deleteObject: (...a) => inner.deleteObject(...a),
     getTags: (...a) => inner.getTags(...a),

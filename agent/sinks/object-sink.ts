@@ -58,6 +58,14 @@ export interface ObjectInfo {
   metadata?: Record<string, string> | undefined;
 }
 
+/** One entry of a bucket listing (S3 ListObjectsV2 / OSS ListObjects "Contents"). */
+export interface ListedObject {
+  key: string;
+  size: number;
+  lastModified: Date;
+  etag: string;
+}
+
 export interface PendingUpload {
   key: string;
   uploadId: string;
@@ -92,6 +100,8 @@ export interface ObjectSink {
   abortUpload(key: string, uploadId: string, signal?: AbortSignal): Promise<void>;
   listUploads(prefix: string, signal?: AbortSignal): Promise<PendingUpload[]>;
   head(key: string, signal?: AbortSignal): Promise<ObjectInfo | undefined>;
+  /** The completed objects whose keys start with `prefix`, in key order, fetched a page at a time. */
+  listObjects(prefix: string, signal?: AbortSignal): AsyncIterable<ListedObject>;
   /** Bytes [start, end) of an object. */
   getRange(key: string, start: number, end: number, signal?: AbortSignal): Promise<Buffer>;
   deleteObject(key: string, signal?: AbortSignal): Promise<void>;

@@ -16,6 +16,8 @@ export interface StoreConnection {
   maxSockets?: number | undefined;
   /** Idle time after which a request on which no byte moved is abandoned and retried (default 45 s). */
   stallTimeoutMs?: number | undefined;
+  /** Keys or uploads per listing request (S3 and OSS cap it at 1000). */
+  listPageSize?: number | undefined;
 }
 
 /** The stall policy of a connection: its idle time, and the floor rate a part's deadline scales with. */
@@ -73,6 +75,7 @@ async function openBucket(kind: ObjectSink['kind'], bucket: string, conn: StoreC
         forcePathStyle: conn.pathStyle,
         maxSockets: conn.maxSockets,
         stallTimeoutMs: stallPolicy(conn).idleMs,
+        listPageSize: conn.listPageSize,
       });
     }
     case 'oss': {
@@ -85,6 +88,7 @@ async function openBucket(kind: ObjectSink['kind'], bucket: string, conn: StoreC
         sldEnable: conn.pathStyle,
         maxSockets: conn.maxSockets,
         timeoutMs: stallPolicy(conn).idleMs,
+        listPageSize: conn.listPageSize,
       }));
     }
   }

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MiB } from '../../agent/core/units.js';
@@ -67,6 +67,56 @@ for (const kind of ['file', 's3', 'oss'] as const) {
       const forced = await vmxfer(['rm', url, '--force', '--json', ...flags], { env });
       assert.equal(forced.code, 0, forced.stderr);
       assert.deepEqual(JSON.parse(forced.stdout), { type: 'result', url, deleted: false });
+    });
+  });
+}
+
+for (const kind of ['file', 's3', 'oss'] as const) {
+  describe(`ls on ${kind}`, { skip: QEMU_MISSING }, () => {
+    test('ls lists the objects under a prefix in key order with size, last modified and ETag, across pages of 2 keys; --json has one line per object', async () => {
+      const store = stores[kind]!;
+      const sink = store.sink();
+      const base = `ls-${randomBytes(3).toString('hex')}`;
+      const keys = ['a', 'b/c', 'b/d', 'e', 'f'].map((k) => `${base}/${k}`);
+      const started = Date.now() - 5_000;
+      const etags: Record<string, string> = {};
+      for (const [i, k] of keys.entries()) {
+        const id = await sink.createUpload(k, {});
+        const body = randomBytes(100 + i);
+        const ref = await sink.uploadPart(k, id, 1, body);
+        const done = await sink.completeUpload(k, id, [ref]);
+        // file:///bucket/dir/ opens dir as the bucket, where the sidecars of bucket/ are not: the ETag is the bytes' MD5.
+        etags[k] = kind === 'file' ? createHash('md5').update(body).digest('hex') : done.etag;
+      }
+      const otherId = await sink.createUpload(`${base}x`, {});
+      await sink.completeUpload(`${base}x`, otherId, [await sink.uploadPart(`${base}x`, otherId, 1, randomBytes(7))]);
+      const env = { ...store.cliEnv, VMXFER_STATE_DIR: join(work.dir, 'state') };
+      const flags = store.cliFlags();
+      const prefixUrl = store.url(`${base}/`);
+
+      const json = await vmxfer(['ls', prefixUrl, '--json', '--page-size', '2', ...flags], { env });
+      assert.equal(json.code, 0, json.stderr);
+      const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const objects = lines.filter((l) => l.type === 'object');
+      // file:// treats the URL's directory as the bucket, so its keys are relative to it.
+      const expectKey = (k: string) => (kind === 'file' ? k.slice(base.length + 1) : k);
+      assert.deepEqual(objects.map((o) => o.key), keys.map(expectKey));
+      for (const [i, o] of objects.entries()) {
+        assert.equal(o.size, 100 + i, o.key);
+        assert.equal(o.etag, etags[keys[i]!], o.key);
+        const t = Date.parse(o.lastModified);
+        assert.ok(t >= started && t <= Date.now() + 5_000, `${o.key} ${o.lastModified}`);
+      }
+      assert.deepEqual(lines.at(-1), { type: 'result', url: prefixUrl, objects: 5, bytes: 100 + 101 + 102 + 103 + 104 });
+
+      const text = await vmxfer(['ls', store.url(`${base}/b`), ...flags], { env });
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, new RegExp(`^ +101  \\S+Z  ${kind === 'file' ? '' : `${base}/`}b/c$`, 'm'));
+      assert.match(text.stdout, /^2 object\(s\), /m);
+
+      const bad = await vmxfer(['ls', prefixUrl, '--page-size', '0', ...flags], { env });
+      assert.equal(bad.code, EXIT_CODES.usage, bad.stderr);
+      for (const k of [...keys, `${base}x`]) await sink.deleteObject(k);
     });
   });
 }

@@ -15,7 +15,8 @@ test('config/container.yaml is valid, listens on all interfaces and keeps state 
   const docker = await readFile(join(REPO_ROOT, 'Dockerfile'), 'utf8');
   assert.match(docker, /^VOLUME \["\/var\/lib\/vmxfer"\]$/m);
   assert.match(docker, new RegExp(`^EXPOSE ${c.listen.port}$`, 'm'));
-  assert.match(docker, /^HEALTHCHECK .*\n.*\/healthz/m);
+  // The health check asks the address and TLS of the configuration the daemon runs with, not a fixed port.
+  assert.match(docker, /^HEALTHCHECK .*\n {2}CMD \["vmxfer", "health", "--config", "\/opt\/vmxfer\/config\/container\.yaml"\]$/m);
   assert.match(docker, /^CMD \["daemon", "--config", "\/opt\/vmxfer\/config\/container\.yaml"\]$/m);
   // The image installs the npm package (npm pack: prepack builds dist/agent and dist/dashboard) under /opt/vmxfer,
   // on the Node line that package.json's engines names as tested.

@@ -219,6 +219,43 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
       for (const [i, id] of ids.entries()) await sink.abortUpload(`${prefix}/${i}`, id);
     });
 
+    test('listObjects yields every completed object under a prefix in key order across pages (size, ETag, last modified), never pending uploads or other prefixes', async () => {
+      const base = `conformance-${run}/objects`;
+      const started = Date.now() - 5_000;
+      const put = async (k: string, body: Buffer) => {
+        const id = await sink.createUpload(k, {});
+        const ref = await sink.uploadPart(k, id, 1, body);
+        return sink.completeUpload(k, id, [ref]);
+      };
+      // More keys than a page of the listings the targets are built with, in nested "directories".
+      const keys = ['a/1', 'a/2', 'a/b/3', 'a-x', 'c', 'd/e/f'].map((k) => `${base}/${k}`);
+      const infos = new Map<string, { size: number; etag: string }>();
+      for (const [i, k] of [...keys].reverse().entries()) infos.set(k, await put(k, randomBytes(50 + i)));
+      const outside = `${base}x/outside`;
+      await put(outside, randomBytes(10));
+      const pendingKey = `${base}/pending`;
+      const pendingId = await sink.createUpload(pendingKey, {});
+      try {
+        const listed = [];
+        for await (const o of sink.listObjects(`${base}/`)) listed.push(o);
+        assert.deepEqual(listed.map((o) => o.key), [...keys].sort());
+        for (const o of listed) {
+          const info = infos.get(o.key)!;
+          assert.deepEqual([o.size, o.etag], [info.size, info.etag], o.key);
+          assert.ok(o.lastModified.getTime() >= started && o.lastModified.getTime() <= Date.now() + 5_000, `${o.key} last modified ${o.lastModified.toISOString()}`);
+        }
+        const sub = [];
+        for await (const o of sink.listObjects(`${base}/a/`)) sub.push(o.key);
+        assert.deepEqual(sub, [`${base}/a/1`, `${base}/a/2`, `${base}/a/b/3`]);
+        const none = [];
+        for await (const o of sink.listObjects(`${base}/nothing-here/`)) none.push(o.key);
+        assert.deepEqual(none, []);
+      } finally {
+        await sink.abortUpload(pendingKey, pendingId);
+        for (const k of [...keys, outside]) await sink.deleteObject(k);
+      }
+    });
+
     test('reads past the end and reads of a missing key fail with BAD_RANGE and NO_SUCH_KEY', async () => {
       const k = key('range');
       const id = await sink.createUpload(k, {});

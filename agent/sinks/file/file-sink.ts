@@ -5,12 +5,13 @@ import { throwIfAborted } from '../../core/abort.js';
 import { vmxError } from '../../core/errors.js';
 import { fsError } from '../../io/random-access-file.js';
 import { STORE } from '../error-codes.js';
-import type { ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
+import type { ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
 import { checkCompleteOrder, checkPartShape, checkRange, multipartEtag, partMd5 } from '../part-rules.js';
 import { S3_LIMITS } from '../store-limits.js';
 import { syncDirectory, tempSibling } from '../../io/atomic-write.js';
 import { readJsonState, writeJsonState } from './json-state.js';
 import { keyToPath, metaPath } from './key-path.js';
+import { walkObjects } from './list-objects.js';
 import { UploadStaging, type StagedPart } from './upload-staging.js';
 
 /** What S3 keeps beside an object's bytes, kept here in `<bucket>/.vmxfer-meta/<key>.json`. */
@@ -119,6 +120,15 @@ export class FileSink implements ObjectSink, ObjectTagReader {
     const current = meta && meta.size === st.size && meta.mtimeMs === st.mtimeMs ? meta : undefined;
     const etag = current?.etag ?? (await md5OfFile(path, st.size, signal));
     return { key, size: st.size, etag, metadata: current?.options.metadata ?? {} };
+  }
+
+  /** A walk of the bucket directory; each ETag comes from head (the sidecar, or the bytes' MD5). */
+  async *listObjects(prefix: string, signal?: AbortSignal): AsyncGenerator<ListedObject> {
+    await this.requireBucket();
+    for await (const entry of walkObjects(this.bucket, prefix, signal)) {
+      const info = await this.head(entry.key, signal);
+      if (info) yield { ...entry, size: info.size, etag: info.etag };
+    }
   }
 
   async getTags(key: string, signal?: AbortSignal): Promise<Record<string, string>> {

@@ -34,6 +34,11 @@ export interface AliOssClient {
     query: Record<string, string | number>,
     options: CallOptions,
   ): Promise<WithRes & { uploads: unknown; isTruncated: boolean; nextKeyMarker?: string; nextUploadIdMarker?: string }>;
+  /** lib/object.js list: GET /?prefix&marker&max-keys (ListObjects v1), parsed into `objects`. */
+  list(
+    query: Record<string, string | number>,
+    options: CallOptions,
+  ): Promise<WithRes & { objects: unknown; isTruncated: boolean; nextMarker?: string | null }>;
   head(name: string, options: CallOptions): Promise<WithRes & { status: number; meta: Record<string, string> | null }>;
   get(name: string, options: CallOptions): Promise<WithRes & { content: Buffer }>;
   delete(name: string, options: CallOptions): Promise<WithRes>;

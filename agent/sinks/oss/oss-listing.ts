@@ -1,6 +1,7 @@
 import { vmxError } from '../../core/errors.js';
-import type { PartRef, PendingUpload } from '../object-sink.js';
+import type { ListedObject, PartRef, PendingUpload } from '../object-sink.js';
 import { STORE } from '../error-codes.js';
+import { bareEtag } from '../part-rules.js';
 import { OSS_LIMITS } from '../store-limits.js';
 
 /**
@@ -55,4 +56,21 @@ export function uploadFromListing(target: string, raw: RawUpload): PendingUpload
   }
   const when = typeof raw.initiated === 'string' ? new Date(raw.initiated) : undefined;
   return { key: raw.name, uploadId: raw.uploadId, initiated: when && !Number.isNaN(when.getTime()) ? when : undefined };
+}
+
+export interface RawObject {
+  name?: unknown;
+  size?: unknown;
+  lastModified?: unknown;
+  etag?: unknown;
+}
+
+/** One ListObjects "Contents" entry as ali-oss's list() hands it over; the ETag bare lower-case hex, as everywhere in the seam. */
+export function objectFromListing(target: string, raw: RawObject): ListedObject {
+  if (typeof raw.name !== 'string' || raw.name === '') badResponse(target, 'ListObjects returned an object without a Key');
+  const size = Number(raw.size);
+  if (!Number.isSafeInteger(size) || size < 0) badResponse(target, `ListObjects returned Size "${String(raw.size).slice(0, 40)}" for ${raw.name}`);
+  const when = new Date(typeof raw.lastModified === 'string' ? raw.lastModified : NaN);
+  if (Number.isNaN(when.getTime())) badResponse(target, `ListObjects returned no valid LastModified for ${raw.name}`);
+  return { key: raw.name, size, lastModified: when, etag: bareEtag(typeof raw.etag === 'string' ? raw.etag.trim() : undefined).toLowerCase() };
 }

@@ -1,14 +1,14 @@
 import { throwIfAborted } from '../../core/abort.js';
 import { vmxError } from '../../core/errors.js';
 import { STORE } from '../error-codes.js';
-import type { ObjectInfo, ObjectSink, PartRef, PendingUpload, SinkCapabilities, UploadOptions } from '../object-sink.js';
+import type { ListedObject, ObjectInfo, ObjectSink, PartRef, PendingUpload, SinkCapabilities, UploadOptions } from '../object-sink.js';
 import { bareEtag, checkCompleteOrder, checkPartShape, checkRange, partMd5 } from '../part-rules.js';
 import { OSS_LIMITS } from '../store-limits.js';
 import { createAliOssClient, type AliOssClient, type CallOptions } from './ali-oss-client.js';
 import { resolveOssConfig, type OssSinkOptions, type ResolvedOssConfig } from './oss-config.js';
 import { mapOssError } from './oss-error-map.js';
 import { OssHttpClient, type OssCallContext } from './oss-http-client.js';
-import { asArray, partFromListing, uploadFromListing, type RawUpload } from './oss-listing.js';
+import { asArray, objectFromListing, partFromListing, uploadFromListing, type RawObject, type RawUpload } from './oss-listing.js';
 import { initiateHeaders, metadataHeaders } from './oss-upload-headers.js';
 
 /**
@@ -168,6 +168,24 @@ export class OssSink implements ObjectSink {
       }
       keyMarker = nextKey;
       idMarker = nextId;
+    }
+  }
+
+  /** ListObjects (v1), a page of `listPageSize` keys at a time, following NextMarker. */
+  async *listObjects(prefix: string, signal?: AbortSignal): AsyncGenerator<ListedObject> {
+    let marker = '';
+    for (;;) {
+      const query: Record<string, string | number> = { prefix, 'max-keys': this.config.listPageSize };
+      if (marker) query.marker = marker;
+      const r = await this.call('ListObjects', prefix, signal, undefined, (o) => this.client.list(query, o));
+      const page = asArray(r.objects as RawObject | RawObject[]).map((raw) => objectFromListing(this.target(prefix), raw));
+      yield* page;
+      if (!r.isTruncated) return;
+      const next = r.nextMarker ?? '';
+      if (page.length === 0 || next === '' || next === marker) {
+        throw vmxError(STORE.BAD_RESPONSE, `ListObjects is truncated but its marker does not advance (marker "${next}")`, { file: this.target(prefix) });
+      }
+      marker = next;
     }
   }
 

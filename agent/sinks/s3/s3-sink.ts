@@ -8,6 +8,7 @@ import {
   HeadObjectCommand,
   PutObjectTaggingCommand,
   ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   ListPartsCommand,
   UploadPartCommand,
   type CreateMultipartUploadCommandInput,
@@ -17,7 +18,7 @@ import {
 import { throwIfAborted } from '../../core/abort.js';
 import { isVmxferError, vmxError } from '../../core/errors.js';
 import { STORE } from '../error-codes.js';
-import type { ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
+import type { ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
 import { bareEtag, checkCompleteOrder, checkPartShape, checkRange, partMd5 } from '../part-rules.js';
 import { S3_LIMITS } from '../store-limits.js';
 import { createS3Client, type S3ConnectionOptions } from './s3-client.js';
@@ -144,6 +145,25 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
       throw mapped;
     }
     return { key, size: out.ContentLength ?? 0, etag: bareEtag(out.ETag), metadata: out.Metadata ?? {}, checksums: headChecksums(out) };
+  }
+
+  /** ListObjectsV2, a page of `listPageSize` keys at a time, following NextContinuationToken. */
+  async *listObjects(prefix: string, signal?: AbortSignal): AsyncGenerator<ListedObject> {
+    let token: string | undefined;
+    for (;;) {
+      throwIfAborted(signal);
+      const page = await this.attempt('ListObjectsV2', prefix, signal, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, MaxKeys: this.pageSize, ContinuationToken: token }), { abortSignal: signal }),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key !== undefined) yield { key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0), etag: bareEtag(o.ETag) };
+      }
+      if (!page.IsTruncated) return;
+      if (!page.NextContinuationToken || page.NextContinuationToken === token) {
+        throw vmxError(STORE.REQUEST_REJECTED, 'S3 ListObjectsV2 says the listing is truncated but gives no new continuation token', { file: this.where(prefix) });
+      }
+      token = page.NextContinuationToken;
+    }
   }
 
   async getTags(key: string, signal?: AbortSignal): Promise<Record<string, string>> {

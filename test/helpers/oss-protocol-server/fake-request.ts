@@ -28,6 +28,8 @@ export function classifyOperation(method: string, bucket: string | undefined, ke
     if (method === 'PUT' && [...q.keys()].length === 0) return 'PutBucket';
     if (method === 'DELETE' && [...q.keys()].length === 0) return 'DeleteBucket';
     if (method === 'GET' && q.has('uploads')) return 'ListMultipartUploads';
+    if (method === 'GET' && q.get('list-type') === '2') return 'ListObjectsV2';
+    if (method === 'GET' && ![...q.keys()].some((k) => !['prefix', 'marker', 'max-keys', 'encoding-type'].includes(k))) return 'ListObjects';
     return 'Unsupported';
   }
   // DeleteObjectTagging is not implemented: named so that it is answered NotImplemented, never taken for DeleteObject.

@@ -22,7 +22,7 @@ function uploadOf(req: FakeRequest): FakeUpload {
   return req.store.upload(req.store.bucket(req.bucket!), req.key!, req.query.get('uploadId') ?? '');
 }
 
-function boundedInt(req: FakeRequest, name: string, dflt: number, min: number, max: number): number {
+export function boundedInt(req: FakeRequest, name: string, dflt: number, min: number, max: number): number {
   const raw = req.query.get(name);
   if (raw === null || raw === '') return dflt;
   const n = Number(raw);

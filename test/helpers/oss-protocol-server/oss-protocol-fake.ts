@@ -8,7 +8,7 @@ import { classifyOperation, type FakeRequest, type FakeResponse } from './fake-r
 import { FakeStore } from './fake-store.js';
 import { verifySignatureV1 } from './fake-signature-v1.js';
 import { deleteObject, getObject, headObject, putObject } from './object-operations.js';
-import { deleteBucket, putBucket } from './bucket-operations.js';
+import { deleteBucket, listObjects, putBucket } from './bucket-operations.js';
 import { getObjectTagging, putObjectTagging } from './tagging-operations.js';
 import {
   abortMultipartUpload,
@@ -64,6 +64,8 @@ type Operation = (req: FakeRequest) => FakeResponse;
 const OPERATIONS: Record<string, Operation> = {
   PutBucket: putBucket,
   DeleteBucket: deleteBucket,
+  ListObjects: listObjects,
+  ListObjectsV2: listObjects,
   PutObject: putObject,
   GetObject: getObject,
   HeadObject: headObject,
