@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { writeFile, mkdir, chmod } from 'node:fs/promises';
-import { run, vmxfer } from '../helpers/run-command.js';
+import { collectOutput, run, vmxfer } from '../helpers/run-command.js';
 import { REPO_ROOT, tempDir } from '../helpers/tmp.js';
 import { EXIT_CODES } from '../../agent/core/errors.js';
 
@@ -44,15 +44,7 @@ test('vmxfer help CMD and CMD --help print the same help; -V and --version name 
 });
 
 test('stdout closed early (vmxfer errors | head -1) ends quietly with status 0', async () => {
-  const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" bin/vmxfer.js errors | head -1`], { cwd: REPO_ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  const r = await collectOutput(spawn('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" bin/vmxfer.js errors | head -1`], { cwd: REPO_ROOT }));
   assert.equal(r.stderr, '');
   assert.equal(r.code, 0);
   assert.equal(r.stdout.split('\n').filter(Boolean).length, 1);
