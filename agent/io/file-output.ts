@@ -1,5 +1,7 @@
 import { createContentDigest, DEFAULT_DIGEST, sha256Hex, type ContentDigest, type DigestKind } from '../hashing/content-digest.js';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { vmxError } from '../core/errors.js';
+import { CORE } from '../core/error-codes.js';
 import { dirname, basename, join } from 'node:path';
 import { throwIfAborted } from '../core/abort.js';
 import { fsError } from './random-access-file.js';
@@ -25,6 +27,7 @@ export async function writeStreamToFile(
   chunks: AsyncIterable<WriterOutput>,
   opts: { signal?: AbortSignal | undefined; onWrite?: (n: number) => void; digest?: DigestKind | undefined } = {},
 ): Promise<FileOutputResult> {
+  await refuseNonFile(path);
   const tmp = join(dirname(path), `.${basename(path)}.vmxfer-partial`);
   let fh: FileHandle;
   try {
@@ -66,6 +69,14 @@ export async function writeStreamToFile(
   }
   const digest = hash.digest();
   return { bytes: pos, digest, sha256: sha256Hex(digest) };
+}
+
+/** rename(2) over a device node, FIFO or socket would replace it with a regular file: only files are outputs. */
+async function refuseNonFile(path: string): Promise<void> {
+  const st = await stat(path).catch(() => undefined);
+  if (st && !st.isFile()) {
+    throw vmxError(CORE.USAGE, `${path} exists and is not a regular file (a device, FIFO, socket or directory); vmxfer writes image files and would replace it`, { file: path });
+  }
 }
 
 async function writeAll(fh: FileHandle, buf: Buffer, pos: number, file: string): Promise<void> {

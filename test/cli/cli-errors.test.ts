@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { writeFile, mkdir, chmod } from 'node:fs/promises';
+import { writeFile, mkdir, chmod, lstat } from 'node:fs/promises';
 import { collectOutput, run, vmxfer } from '../helpers/run-command.js';
 import { REPO_ROOT, tempDir } from '../helpers/tmp.js';
 import { EXIT_CODES } from '../../agent/core/errors.js';
@@ -136,6 +136,22 @@ test('-v traces each store request with its duration on stderr; without it nothi
     const quiet = await vmxfer(['upload', src, `file://${store}/b.raw`, '--part-size', '5MiB'], { env });
     assert.equal(quiet.code, 0, quiet.stderr);
     assert.doesNotMatch(quiet.stderr, /uploadPart/);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('convert to an existing FIFO (or device) is refused with exit 2 and the node is left as it was, not replaced by a file', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const src = join(dir, 'a.raw');
+    await writeFile(src, Buffer.alloc(1 << 20, 7));
+    const fifo = join(dir, 'out.raw');
+    await run('mkfifo', [fifo]);
+    const r = await vmxfer(['convert', src, fifo, '--to', 'raw']);
+    assert.equal(r.code, EXIT_CODES.usage, r.stderr);
+    assert.match(r.stderr, /not a regular file/);
+    assert.ok((await lstat(fifo)).isFIFO(), 'the FIFO is still a FIFO');
   } finally {
     await cleanup();
   }
