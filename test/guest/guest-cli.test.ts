@@ -78,7 +78,10 @@ test('vmxfer preflight runs the guest rules (dual boot refused with exit 2); --s
   assert.match(mode.stdout, /ERROR \[ClientError\] boot mode legacy-bios was asked, but the disk boots only in UEFI — Import with --boot-mode uefi\./);
   const r = await vmxfer(['preflight', dual, '--import', 'ecs-image', '--name', 'web01', '--json']);
   assert.equal(r.code, 2);
-  assert.deepEqual(JSON.parse(r.stdout).map((f: { rule: string }) => f.rule), ['guest-dual-boot']);
+  // With --json the findings come first, then the failure as one JSON error line.
+  const [findings, failure] = r.stdout.trim().split(/\n(?=\{"type":"error")/);
+  assert.deepEqual(JSON.parse(findings!).map((f: { rule: string }) => f.rule), ['guest-dual-boot']);
+  assert.equal(JSON.parse(failure!).code, 'CLOUD_PREFLIGHT_FAILED');
   const skipped = await vmxfer(['preflight', dual, '--import', 'ecs-image', '--name', 'web01', '--skip-guest-checks', '--json']);
   assert.equal(skipped.code, 0, skipped.stderr);
   assert.deepEqual(JSON.parse(skipped.stdout).map((f: { severity: string; rule: string }) => [f.severity, f.rule]), [['warning', 'guest-checks-skipped']]);
