@@ -35,7 +35,7 @@ export interface UploadSource {
   encoder: EncoderSettings;
   output: UploadOutput;
   /** The digest (`<kind>:<hex>`) of the source's content once all of it was read (hashed on its own thread). */
-  sourceSha256(): Promise<string | undefined>;
+  sourceDigest(): Promise<string | undefined>;
   /** Fingerprints of the source bytes read so far (and those a resumed checkpoint proved before). */
   fingerprints(): SourceFingerprintRecord | undefined;
   close(): Promise<void>;
@@ -89,7 +89,7 @@ export async function openUploadSource(path: string, as: string, opts: UploadSou
       parts: (partSize, acquire, holdFirst, signal) => cutParts(chunks, partSize, acquire, holdFirst, signal),
       hasher: async () => (done ? (digest ??= outHash.digest()) : undefined),
     },
-    sourceSha256: () => hashing.digest(),
+    sourceDigest: () => hashing.digest(),
     fingerprints: () => fingerprints.record(),
     close: () => disk.close(),
   };
@@ -131,7 +131,7 @@ async function openOriginal(path: string, opts: UploadSourceOptions, progress: P
       },
       hasher: final,
     },
-    sourceSha256: final,
+    sourceDigest: final,
     fingerprints: () => fingerprints?.record() ?? opts.priorFingerprints,
     close: async () => {
       await sha256.close();

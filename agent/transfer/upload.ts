@@ -135,9 +135,9 @@ export async function uploadImage(request: UploadRequest): Promise<UploadResult>
     const state = await sendParts(req, cp, src, partSize, progress);
     progress.phase('verifying');
     const { info, verified } = completed ?? (await finish(req, cp, state.parts));
-    const outputDigest = src.patchableHead > 0 ? undefined : state.outputSha256;
+    const outputDigest = src.patchableHead > 0 ? undefined : state.outputDigest;
     // HashingSource.digest() finalizes its hash: read it once.
-    const sourceDigest = await src.sourceSha256();
+    const sourceDigest = await src.sourceDigest();
     const tags = integrityTags(req.uploadOptions?.tags, outputDigest, sourceDigest);
     // Only now are the SHA-256s known and the object verified; metadata was fixed at create.
     if (tags) await req.sink.putTags(req.key, tags, req.signal);
@@ -307,14 +307,15 @@ interface SendState {
   parts: CheckpointPart[];
   sent: number;
   skipped: number;
-  outputSha256: string | undefined;
+  /** The output's digest (`<kind>:<hex>`) when its bytes streamed in order (no head patch). */
+  outputDigest: string | undefined;
 }
 
 async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSource, partSize: number, progress: ProgressTracker): Promise<SendState> {
   const bufferBytes = Math.min(partSize, Math.max(src.maxOutputSize, 1));
   const confirmed = new Map(cp.parts.map((p) => [p.partNumber, p]));
   const done = new Map<number, CheckpointPart>();
-  const state: SendState = { parts: [], sent: 0, skipped: 0, outputSha256: undefined };
+  const state: SendState = { parts: [], sent: 0, skipped: 0, outputDigest: undefined };
   const pool: Buffer[] = [];
   const limit = pLimit(req.concurrency);
   const inner = new AbortController();
@@ -387,7 +388,7 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
   if (failure) throw failure;
   throwIfAborted(req.signal);
   state.parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
-  state.outputSha256 = await hashOut?.();
+  state.outputDigest = await hashOut?.();
   return state;
 }
 
