@@ -11,7 +11,11 @@ import { Volume } from '../../agent/guest/volume-probe.js';
 import { NtfsReader } from '../../agent/guest/ntfs-reader.js';
 import { RegistryHive } from '../../agent/guest/regf-hive.js';
 import type { WindowsFacts } from '../../agent/guest/windows-facts.js';
-import { run } from '../helpers/run-command.js';
+import { run, vmxfer } from '../helpers/run-command.js';
+import { preflightJobImport } from '../../agent/jobs/import-after-upload.js';
+import { DEFAULTS } from '../../agent/config/schema.js';
+import type { JobRecord } from '../../agent/jobs/job-types.js';
+import type { RunContext } from '../../agent/jobs/run-context.js';
 import { tempDir } from '../helpers/tmp.js';
 import { buildWindowsDisk, SERVER_2022, WINDOWS_10, WINDOWS_TOOLS_MISSING } from '../helpers/windows-disk.js';
 
@@ -132,4 +136,24 @@ test('ECS: Platform and OSType must agree with the Windows found', async (t) => 
   assert.deepEqual(rules(gpt.report, { platform: 'Windows Server 2022', osType: 'windows' }, 'ecs-image'), []);
   assert.deepEqual(rules(gpt.report, { platform: 'CentOS', osType: 'linux' }, 'ecs-image'), [['error', 'guest-ecs-os-type'], ['error', 'guest-ecs-platform']]);
   assert.match(guestRules({ target: 'ecs-image', guest: gpt.report, platform: 'Windows Server 2019' }).find((f) => f.rule === 'guest-ecs-platform')!.hint, /Platform Windows Server 2022/);
+});
+
+test('vmxfer inspect --guest (text and --json), vmxfer preflight and an API import job\'s preflight carry the Windows facts and rules', async (t) => {
+  if (skip) return t.skip(skip);
+  const text = await vmxfer(['inspect', gpt.path, '--guest']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /OS: Windows Server 2022 Datacenter \(Windows Server 2022; build 20348 21H2, version 10\.0, edition ServerDatacenter, Server\) in \/Windows on partition 2/);
+  assert.match(text.stdout, /Windows boot manager: no bootmgr; \/EFI\/Microsoft\/Boot\/BOOTMGFW\.EFI on partition 1 with BCD/);
+  const json = JSON.parse((await vmxfer(['inspect', gpt.path, '--guest', '--json'])).stdout);
+  assert.deepEqual(json.guest.systems, gpt.report.systems);
+  assert.deepEqual(json.guest.windowsBoot, gpt.report.windowsBoot);
+  const mode = await vmxfer(['preflight', mbr.path, '--import', 'aws-image', '--boot-mode', 'uefi']);
+  assert.equal(mode.code, 2, mode.stdout + mode.stderr);
+  assert.match(mode.stdout, /ERROR \[ClientError\] boot mode uefi was asked, but Windows on this disk cannot boot in UEFI mode/);
+  const ctx = { config: { ...DEFAULTS, cloud: { ...DEFAULTS.cloud, aws_region: 'us-east-1' } } } as unknown as RunContext;
+  const job = { id: 'j1', source: gpt.path, destination: 's3://b/k.raw', options: {}, import: { target: 'aws-image', checkRole: false, bootMode: 'uefi' } } as unknown as JobRecord;
+  let seen: GuestReport | undefined;
+  const plan = await preflightJobImport(job, ctx, new AbortController().signal, (g) => (seen = g));
+  assert.deepEqual(seen?.systems, gpt.report.systems, 'job.guest gets the Windows facts');
+  assert.deepEqual(plan?.findings.filter((f) => f.rule.startsWith('guest-')), []);
 });
