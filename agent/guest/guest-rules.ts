@@ -2,7 +2,7 @@ import { finding, type Finding, type ImportTarget } from '../cloud/preflight/fin
 import type { GuestReport } from './inspector.js';
 import { compareVersions, type LinuxFacts } from './linux-facts.js';
 import type { WindowsFacts } from './windows-facts.js';
-import { AWS_LINUX, AWS_MIN_KERNEL, AWS_ROOT_FILESYSTEMS, AWS_WINDOWS, ECS_LINUX, ECS_ROOT_FILESYSTEMS, ECS_WINDOWS, MBR_MAX_BYTES } from './supported-os.js';
+import { AWS_LINUX, AWS_MIN_KERNEL, AWS_ROOT_FILESYSTEMS, AWS_WINDOWS, ECS_LINUX, ECS_ROOT_FILESYSTEMS, ecsWindowsPlatform, MBR_MAX_BYTES } from './supported-os.js';
 
 export interface GuestRuleInput {
   target: ImportTarget;
@@ -50,7 +50,7 @@ const windowsSupported: Rule = (i) => {
   const out: Finding[] = [];
   for (const w of windows(i.guest)) {
     if (i.target === 'ecs-image') {
-      if (!w.release || !ECS_WINDOWS.includes(w.release)) out.push(finding('warning', 'guest-os-unsupported', ECS, `${winName(w)} is not among ECS ImportImage's Windows platforms`, 'Import with Platform "Others Windows" and check the drivers yourself.'));
+      if (ecsWindowsPlatform(w.release) === 'Others Windows') out.push(finding('warning', 'guest-os-unsupported', ECS, `${winName(w)} is not among ECS ImportImage's Windows platforms`, 'Import with Platform "Others Windows" and check the drivers yourself.'));
       continue;
     }
     const entry = AWS_WINDOWS.find((e) => e.name === w.release);
@@ -205,7 +205,7 @@ const ecsPlatform: Rule = (i) => {
   if (win) {
     const found: Finding[] = [];
     if (i.osType && i.osType.toLowerCase() !== 'windows') found.push(finding('error', 'guest-ecs-os-type', ECS, `OSType ${i.osType} was asked, but the disk holds ${winName(win)}`, 'Import with OSType windows.'));
-    const expected = win.release && ECS_WINDOWS.includes(win.release) ? win.release : 'Others Windows';
+    const expected = ecsWindowsPlatform(win.release);
     if (i.platform && i.platform !== expected) found.push(finding('error', 'guest-ecs-platform', ECS, `Platform ${i.platform} was asked, but the disk holds ${winName(win)}`, `Import with Platform ${expected}.`));
     return found;
   }

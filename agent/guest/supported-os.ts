@@ -9,6 +9,8 @@
  *   64-bit only from Server 2008 R2 and Windows 8.1 on; Windows 11 needs UEFI). Windows Server 2022
  *   and 2025 are in the current guide's table, which the archived repository predates.
  * - Alibaba Cloud ECS ImportImage API reference, Platform parameter (the Linux and Windows values).
+ *   Its older revisions list Windows Server 2003, 2008 and 2012 (an R2 imports under its base
+ *   release's value); 2016, 2019, 2022, Windows 7 and 10 are the current reference's additions.
  */
 
 export interface SupportedOs {
@@ -104,6 +106,12 @@ export const AWS_WINDOWS: readonly { name: string; bits32: boolean; uefiOnly?: b
 
 /** ECS ImportImage Platform values for Windows; any other Windows imports as "Others Windows". */
 export const ECS_WINDOWS: readonly string[] = ['Windows Server 2003', 'Windows Server 2008', 'Windows Server 2012', 'Windows Server 2016', 'Windows Server 2019', 'Windows Server 2022', 'Windows 7', 'Windows 10'];
+
+/** The ECS Platform value for a Windows release: the release itself, an R2 under its base release, else "Others Windows". */
+export function ecsWindowsPlatform(release: string | undefined): string {
+  const base = release?.replace(/ R2$/, '');
+  return base && ECS_WINDOWS.includes(base) ? base : 'Others Windows';
+}
 
 /** The release of a Windows build: server or client, by CurrentBuild and InstallationType. */
 export function windowsRelease(build: number, server: boolean): WindowsRelease | undefined {

@@ -68,6 +68,8 @@ test('AWS Windows: Vista and an unknown server build are "Unknown OS"; Windows 1
 
 test('ECS Windows: each Platform value passes; a release without one (Windows Server 2025, Windows 11) is a warning naming "Others Windows"', () => {
   for (const name of ECS_WINDOWS) assert.deepEqual(unsupported(report(windows(name)), 'ecs-image'), [], name);
+  const r2 = guestRules({ target: 'ecs-image', guest: report(windows('Windows Server 2012 R2')), platform: 'Windows Server 2012 R2' });
+  assert.deepEqual(r2.map((f) => [f.rule, f.hint]), [['guest-ecs-platform', 'Import with Platform Windows Server 2012.']], 'an R2 imports under its base release\'s Platform value');
   for (const name of ['Windows Server 2025', 'Windows 11']) {
     const f = guestRules({ target: 'ecs-image', guest: report(windows(name)) }).filter((x) => x.rule === 'guest-os-unsupported');
     assert.deepEqual(f.map((x) => [x.severity, x.cloudCode]), [['warning', '-']], name);
