@@ -252,7 +252,8 @@ export class S3Sink implements ObjectSink, ObjectTagReader, DamagedPartSender {
   private fullObjectChecksum(parts: PartRef[]): { ChecksumCRC64NVME?: string; ChecksumType?: 'FULL_OBJECT' } {
     if (this.capabilities.partChecksum !== 'crc64nvme') return {};
     const crcs = parts.map((p) => ({ size: p.size, crc64nvme: p.checksums?.crc64nvme ?? '' }));
-    if (crcs.some((p) => p.crc64nvme === '')) return { ChecksumType: 'FULL_OBJECT' };
+    // Parts sent by an older vmxfer with Content-MD5 (a resumed upload): its upload has no checksum type to name.
+    if (crcs.some((p) => p.crc64nvme === '')) return {};
     return { ChecksumCRC64NVME: fullObjectCrc64Nvme(crcs), ChecksumType: 'FULL_OBJECT' };
   }
 
