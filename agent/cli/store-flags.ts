@@ -1,6 +1,7 @@
 import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
 import type { StoreConnection } from '../sinks/open-sink.js';
+import { S3_PART_CHECKSUMS, type S3PartChecksum } from '../sinks/s3/s3-checksum.js';
 import { findConfigFile } from '../config/default-paths.js';
 import { connectionFor } from '../config/store-profiles.js';
 import type { AgentConfig } from '../config/schema.js';
@@ -13,6 +14,7 @@ export const STORE_FLAGS = {
   endpoint: { type: 'string' },
   region: { type: 'string' },
   'path-style': { type: 'boolean' },
+  'store-checksum': { type: 'string' },
   'stall-timeout': { type: 'string' },
   'state-dir': { type: 'string' },
 } as const;
@@ -23,6 +25,8 @@ export const STORE_FLAGS_HELP = `  --config FILE       configuration (default: f
   --endpoint URL      S3/OSS endpoint (S3 also honours AWS_ENDPOINT_URL)
   --region R          region (S3 also honours AWS_REGION / profiles)
   --path-style        path-style bucket addressing (S3-compatible servers, custom OSS endpoints)
+  --store-checksum C  S3 part checksum the store verifies: crc64nvme (AWS S3) or md5 (Content-MD5);
+                      default crc64nvme on AWS endpoints, md5 on any other (docs/integrity.md)
   --stall-timeout S   seconds without a byte moving before a store request is abandoned and retried
                       (default transfer.stall_timeout: $VMXFER_TRANSFER_STALL_TIMEOUT, the file, or 45);
                       a part may take this plus its size at 64 KiB/s
@@ -51,7 +55,13 @@ export function storeConnection(values: Record<string, unknown>, url: string): S
     ...(values.endpoint !== undefined && { endpoint: values.endpoint as string }),
     ...(values.region !== undefined && { region: values.region as string }),
     ...(values['path-style'] !== undefined && { pathStyle: values['path-style'] as boolean }),
+    ...(values['store-checksum'] !== undefined && { checksum: storeChecksum(values['store-checksum'] as string) }),
   };
+}
+
+function storeChecksum(value: string): S3PartChecksum {
+  if (!(S3_PART_CHECKSUMS as readonly string[]).includes(value)) throw vmxError(CORE.USAGE, `--store-checksum expects one of ${S3_PART_CHECKSUMS.join(', ')}, got "${value}"`);
+  return value as S3PartChecksum;
 }
 
 export function stateDir(values: Record<string, unknown>): string {

@@ -3,17 +3,20 @@ import { vmxError } from '../core/errors.js';
 import { CONFIG } from './error-codes.js';
 import type { AgentConfig } from './schema.js';
 import type { StoreConnection } from '../sinks/open-sink.js';
+import { S3_PART_CHECKSUMS, type S3PartChecksum } from '../sinks/s3/s3-checksum.js';
 
 /** A named store: how to reach one S3-compatible or OSS service, and the URLs that use it by default. */
 export interface StoreProfile {
   endpoint: string;
   region: string;
   path_style: boolean;
+  /** S3 part checksum: md5 or crc64nvme ('' = by endpoint: crc64nvme on AWS, md5 elsewhere; docs/integrity.md). */
+  checksum: '' | S3PartChecksum;
   /** URL prefixes (s3://bucket, oss://bucket/prefix) whose objects live on this store. */
   urls: string[];
 }
 
-const PROFILE_KEYS = ['endpoint', 'region', 'path_style', 'urls'];
+const PROFILE_KEYS = ['endpoint', 'region', 'path_style', 'checksum', 'urls'];
 
 /** The `store_profiles` leaf: a mapping of name → profile, from YAML or (VMXFER_STORE_PROFILES) a YAML/JSON string. */
 export function parseStoreProfiles(raw: unknown): Record<string, StoreProfile> {
@@ -42,7 +45,9 @@ function parseProfile(name: string, p: unknown): StoreProfile {
   if (!Array.isArray(urls) || urls.some((u) => typeof u !== 'string' || !/^[a-z0-9]+:\/\/[^/]+/.test(u))) {
     throw new Error(`store "${name}": urls must be a list of URL prefixes such as s3://bucket`);
   }
-  return { endpoint: text('endpoint'), region: text('region'), path_style: o.path_style === true, urls: urls as string[] };
+  const checksum = text('checksum');
+  if (checksum !== '' && !(S3_PART_CHECKSUMS as readonly string[]).includes(checksum)) throw new Error(`store "${name}": checksum must be one of ${S3_PART_CHECKSUMS.join(', ')}`);
+  return { endpoint: text('endpoint'), region: text('region'), path_style: o.path_style === true, checksum: checksum as '' | S3PartChecksum, urls: urls as string[] };
 }
 
 /** The profile whose longest URL prefix covers `url` (a prefix matches whole path segments only). */
@@ -77,7 +82,7 @@ export function connectionFor(url: string, config: AgentConfig, storeName?: stri
   const picked = pickProfile(url, config, storeName);
   if (picked) {
     const p = picked[1];
-    return { endpoint: p.endpoint || undefined, region: p.region || undefined, pathStyle: p.path_style || undefined, stallTimeoutMs };
+    return { endpoint: p.endpoint || undefined, region: p.region || undefined, pathStyle: p.path_style || undefined, checksum: p.checksum || undefined, stallTimeoutMs };
   }
   const oss = url.startsWith('oss://');
   const s = config.stores;

@@ -22,7 +22,7 @@ export const STORE = defineErrorCodes('STORE', {
   ENTITY_TOO_SMALL: { category: 'remote', summary: 'A part other than the last is smaller than the store minimum (EntityTooSmall).' },
   INVALID_PART: { category: 'remote', summary: 'Complete named a part that was not uploaded or whose ETag differs (InvalidPart).' },
   INVALID_PART_ORDER: { category: 'remote', summary: 'Complete listed parts out of ascending order or twice (InvalidPartOrder).' },
-  BAD_DIGEST: { category: 'integrity', summary: 'The body does not match its Content-MD5: it was corrupted on the way (BadDigest).' },
+  BAD_DIGEST: { category: 'integrity', summary: "A part's bytes do not match the checksum sent with it (Content-MD5, x-amz-checksum-crc64nvme: BadDigest) or OSS's CRC-64 of what arrived differs from the part's: it was corrupted on the way." },
   ETAG_MISMATCH: { category: 'integrity', summary: "The store's ETag for a part differs from the MD5 of the bytes sent." },
   SIZE_MISMATCH: { category: 'integrity', summary: 'The store reports an object or range size other than the bytes sent or asked for.' },
   CORRUPT_STATE: { category: 'integrity', summary: "The file sink's own bookkeeping (an upload manifest or metadata sidecar) is unreadable." },

@@ -15,6 +15,9 @@ export interface StoreLimits {
   maxObjectSize: number;
 }
 
+/** Checksums a store verifies per part (part-checksum.ts spells each). */
+export type PartChecksumAlgorithm = 'md5' | 'crc64nvme' | 'crc64ecma';
+
 export interface PartChecksums {
   /** Base64 MD5 of the part body (Content-MD5). */
   md5?: string | undefined;
@@ -77,8 +80,14 @@ export interface PendingUpload {
  * whole-object checks apply after Complete.
  */
 export interface SinkCapabilities {
+  /**
+   * The checksum every part carries and the store checks, so a part damaged on the way is refused:
+   * md5 (Content-MD5: S3-compatible stores such as Ceph RGW, the file store), crc64nvme (AWS S3),
+   * crc64ecma (OSS, compared by the sink with what the store computed over the bytes it received).
+   */
+  partChecksum: PartChecksumAlgorithm;
   /** A whole-object checksum the store reports on Complete and HEAD (ObjectInfo), folded from per-part values. */
-  objectChecksum: 'crc64ecma' | undefined;
+  objectChecksum: 'crc64ecma' | 'crc64nvme' | undefined;
   /** The completed object's ETag is S3's multipart ETag: MD5 of the parts' binary MD5s, "-", the part count. */
   multipartEtag: boolean;
 }
@@ -92,7 +101,7 @@ export interface ObjectSink {
   /** Whether its requests are stalled now (set by the stall guard openSink puts around every store). */
   readonly stalls?: StallState | undefined;
   createUpload(key: string, opts: UploadOptions, signal?: AbortSignal): Promise<string>;
-  /** Sends one part with a checksum the store verifies (Content-MD5 at least). */
+  /** Sends one part with the checksum of `capabilities.partChecksum`, which the store verifies; the PartRef carries it. */
   uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef>;
   /** The store's truth about confirmed parts, for resume. */
   listParts(key: string, uploadId: string, signal?: AbortSignal): Promise<PartRef[]>;
@@ -109,6 +118,14 @@ export interface ObjectSink {
   getTags(key: string, signal?: AbortSignal): Promise<Record<string, string>>;
   /** Replaces the object's whole tag set (S3 PutObjectTagging, OSS PutObjectTagging). */
   putTags(key: string, tags: Record<string, string>, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * A damaged part, for the conformance suite: sends `sent` with the part checksum computed over
+ * `checksummed` (bytes that differ), as if `checksummed` had been damaged into `sent` on the way.
+ */
+export interface DamagedPartSender {
+  uploadDamagedPart(key: string, uploadId: string, partNumber: number, sent: Buffer, checksummed: Buffer, signal?: AbortSignal): Promise<PartRef>;
 }
 
 /** Reads an object's tags; every sink implements it (kept as a name for the conformance suite). */

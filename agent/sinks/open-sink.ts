@@ -7,6 +7,7 @@ import { retryingSink, DEFAULT_RETRY, type RetryPolicy } from './retrying-sink.j
 import { DEFAULT_STALL, StallState, stallGuardedSink, type StallPolicy } from './stall-guard.js';
 import { tracedSink } from './traced-sink.js';
 import { verbose, verboseEnabled } from '../core/verbose.js';
+import type { S3PartChecksum } from './s3/s3-checksum.js';
 
 /** Connection settings from flags and configuration; empty means "the SDK's standard source". */
 export interface StoreConnection {
@@ -18,6 +19,8 @@ export interface StoreConnection {
   stallTimeoutMs?: number | undefined;
   /** Keys or uploads per listing request (S3 and OSS cap it at 1000). */
   listPageSize?: number | undefined;
+  /** S3's part checksum (s3-checksum.ts); default by endpoint: crc64nvme on AWS, md5 elsewhere. */
+  checksum?: S3PartChecksum | undefined;
 }
 
 /** The stall policy of a connection: its idle time, and the floor rate a part's deadline scales with. */
@@ -76,6 +79,7 @@ async function openBucket(kind: ObjectSink['kind'], bucket: string, conn: StoreC
         maxSockets: conn.maxSockets,
         stallTimeoutMs: stallPolicy(conn).idleMs,
         listPageSize: conn.listPageSize,
+        checksum: conn.checksum,
       });
     }
     case 'oss': {

@@ -5,10 +5,16 @@ export interface CheckpointPart {
   partNumber: number;
   etag: string;
   size: number;
-  /** Base64 MD5 of the part body: a regenerated part must match it before it is skipped. */
-  md5: string;
-  /** CRC-64/XZ of the body as a decimal string, for stores that report the object's CRC-64 (OSS). */
+  /**
+   * The part checksum the sink sent (SinkCapabilities.partChecksum), one of these three: a
+   * regenerated part must match it before it is skipped, and the whole-object checks fold them.
+   * Base64 MD5 of the part body (Content-MD5 stores).
+   */
+  md5?: string | undefined;
+  /** CRC-64/XZ of the body as a decimal string (OSS's x-oss-hash-crc64ecma). */
   crc64?: string | undefined;
+  /** CRC-64/NVME of the body, base64 (AWS S3's x-amz-checksum-crc64nvme). */
+  crc64nvme?: string | undefined;
 }
 
 export interface SourceIdentity {
@@ -43,6 +49,6 @@ export function isUploadCheckpoint(x: unknown): x is UploadCheckpoint {
     typeof c.destination === 'string' && typeof c.source?.path === 'string' && typeof c.source?.size === 'number' &&
     (c.source.fingerprints === undefined || isFingerprintRecord(c.source.fingerprints)) &&
     typeof c.options === 'object' && Array.isArray(c.parts) &&
-    c.parts.every((p) => typeof p.partNumber === 'number' && typeof p.etag === 'string' && typeof p.md5 === 'string')
+    c.parts.every((p) => typeof p.partNumber === 'number' && typeof p.etag === 'string' && [p.md5, p.crc64, p.crc64nvme].some((v) => typeof v === 'string'))
   );
 }

@@ -1,5 +1,6 @@
 import { vmxError } from '../core/errors.js';
 import { combineCrc64 } from '../hashing/crc64.js';
+import { fullObjectCrc64Nvme } from '../sinks/part-checksum.js';
 import type { ObjectInfo, ObjectSink } from '../sinks/object-sink.js';
 import { TRANSFER } from './error-codes.js';
 import { multipartEtag, stripQuotes } from './multipart-etag.js';
@@ -38,14 +39,21 @@ export function verifyUploadedObject(sink: ObjectSink, key: string, info: Object
   if (info.size !== size) {
     throw vmxError(TRANSFER.VERIFY_FAILED, `${key}: the store reports ${info.size} bytes, ${size} were sent`);
   }
+  const nvme = info.checksums?.crc64nvme;
+  if (nvme !== undefined && parts.every((p) => p.crc64nvme !== undefined)) {
+    // S3 FULL_OBJECT: the object's CRC-64/NVME is the parts' folded in order (crc64-combine.ts).
+    const whole = fullObjectCrc64Nvme(parts.map((p) => ({ size: p.size, crc64nvme: p.crc64nvme! })));
+    if (whole !== nvme) throw vmxError(TRANSFER.VERIFY_FAILED, `${key}: the store's CRC-64/NVME ${nvme} differs from the local ${whole}`);
+    return 'crc64';
+  }
   if (info.crc64ecma !== undefined && parts.every((p) => p.crc64 !== undefined)) {
     const whole = parts.reduce((acc, p) => combineCrc64('xz', acc, BigInt(p.crc64!), p.size), 0n).toString();
     if (whole !== info.crc64ecma) throw vmxError(TRANSFER.VERIFY_FAILED, `${key}: the store's CRC-64 ${info.crc64ecma} differs from the local ${whole}`);
     return 'crc64';
   }
   const etag = stripQuotes(info.etag);
-  if (sink.capabilities.multipartEtag && !etagsOpaque) {
-    const want = multipartEtag(parts.map((p) => p.md5));
+  if (sink.capabilities.multipartEtag && !etagsOpaque && parts.every((p) => p.md5 !== undefined)) {
+    const want = multipartEtag(parts.map((p) => p.md5!));
     if (etag !== want) throw vmxError(TRANSFER.VERIFY_FAILED, `${key}: the store's multipart ETag ${etag} differs from the local ${want}`);
     return 'etag';
   }

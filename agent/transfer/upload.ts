@@ -14,7 +14,8 @@ import { throttledSink } from '../sinks/throttled-sink.js';
 import { TRANSFER } from './error-codes.js';
 import { choosePartSize } from './part-sizing.js';
 import type { CutPart } from './part-cutter.js';
-import { md5Base64, stripQuotes } from './multipart-etag.js';
+import { stripQuotes } from './multipart-etag.js';
+import { checkpointPart, samePartBytes } from './part-record.js';
 import { sendPart } from './send-part.js';
 import { confirmAllParts, opaqueEtags } from './upload-verify.js';
 import { completeOrConfirm, confirmCompleted, type CompletedObject } from './complete-upload.js';
@@ -22,7 +23,6 @@ import { STORE } from '../sinks/error-codes.js';
 import { checkpointId, type CheckpointPart, type UploadCheckpoint } from './upload-checkpoint.js';
 import { openUploadSource, type UploadSource } from './upload-source.js';
 import { fsError } from '../io/random-access-file.js';
-import { crc64 } from '../hashing/crc64.js';
 import type { WorkerPool } from '../pipeline/worker-pool.js';
 import { ChunkFingerprinter } from '../hashing/fingerprint.js';
 import { allocAligned } from '../io/aligned-buffer.js';
@@ -327,10 +327,9 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
     const t0 = performance.now();
     const prior = confirmed.get(part.partNumber);
     try {
-      // The MD5 is computed here only to compare with a confirmed part; otherwise the sink's
-      // Content-MD5 of the part (PartRef.checksums.md5) is reused rather than hashing twice.
-      const priorMd5 = prior ? md5Base64(part.body) : undefined;
-      if (prior && prior.md5 === priorMd5 && prior.size === part.body.length) {
+      // A checksum is computed here only to compare with a confirmed part; otherwise the one the
+      // sink sent with the part (PartRef.checksums) is recorded rather than hashing twice.
+      if (prior && samePartBytes(prior, part.body)) {
         done.set(part.partNumber, prior);
         state.skipped++;
         progress.confirmed(part.body.length);
@@ -342,9 +341,7 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
         throw vmxError(TRANSFER.RESUME_MISMATCH, `part ${part.partNumber} (${range}) regenerated with different bytes than the confirmed part: the source changed`, { file: req.source });
       }
       const ref: PartRef = await sendPart(req.sink, req.key, cp.uploadId, part.partNumber, part.body, signal, req.onCorruptedPart);
-      const md5 = ref.checksums?.md5 ?? md5Base64(part.body);
-      const crc = wantsCrc64(req.sink) ? crc64('xz', part.body).toString() : undefined;
-      const entry = { partNumber: part.partNumber, etag: ref.etag, size: part.body.length, md5, crc64: crc };
+      const entry = checkpointPart(req.sink, ref, part.body);
       done.set(part.partNumber, entry);
       state.sent++;
       progress.wrote(part.body.length);
@@ -397,13 +394,9 @@ async function finish(req: UploadRequest, cp: UploadCheckpoint, parts: Checkpoin
     // An empty output still needs one (empty) part to complete a multipart upload.
     const empty = Buffer.alloc(0);
     const ref = await sendPart(req.sink, req.key, cp.uploadId, 1, empty, req.signal);
-    parts = [{ partNumber: 1, etag: ref.etag, size: 0, md5: md5Base64(empty), crc64: '0' }];
+    parts = [checkpointPart(req.sink, ref, empty)];
   }
   await confirmAllParts(req.sink, req.key, cp.uploadId, parts, req.signal);
   return completeOrConfirm(req.sink, req.key, cp.uploadId, parts, opaqueEtags(req.uploadOptions?.encryption?.algorithm), req.signal);
 }
 
-/** Sinks that report a whole-object CRC-64 get per-part CRCs to fold into it. */
-function wantsCrc64(sink: ObjectSink): boolean {
-  return sink.capabilities.objectChecksum === 'crc64ecma';
-}

@@ -3,30 +3,26 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { isVmxferError, vmxError, type ErrorCodeDef } from '../../agent/core/errors.js';
 import { STORE } from '../../agent/sinks/error-codes.js';
-import type { ObjectSink, ObjectTagReader, PartRef } from '../../agent/sinks/object-sink.js';
+import type { DamagedPartSender, ObjectSink, ObjectTagReader, PartRef } from '../../agent/sinks/object-sink.js';
+import { partChecksum } from '../../agent/sinks/part-checksum.js';
+import { checkpointPart } from '../../agent/transfer/part-record.js';
 import { retryingSink } from '../../agent/sinks/retrying-sink.js';
 import { decorateSink } from '../../agent/sinks/decorate-sink.js';
 import { StallState, stallGuardedSink, transferDeadlineMs } from '../../agent/sinks/stall-guard.js';
 import { DIGEST_ATTEMPTS, sendPart } from '../../agent/transfer/send-part.js';
 import { completeOrConfirm } from '../../agent/transfer/complete-upload.js';
-import { md5Base64 } from '../../agent/transfer/multipart-etag.js';
-import { crc64 } from '../../agent/hashing/crc64.js';
+import { crc64, crc64ToS3 } from '../../agent/hashing/crc64.js';
 import { startFaultProxy, type FaultPlan, type FaultProxy } from '../helpers/fault-proxy.js';
 
-/** Sinks under test also expose the path that sends a part with a caller-chosen Content-MD5. */
-export interface PartMd5Sender {
-  uploadPartWithMd5(key: string, uploadId: string, partNumber: number, body: Buffer, md5Base64: string, signal?: AbortSignal): Promise<PartRef>;
-}
-
 export interface ConformanceTarget {
-  sink: ObjectSink & ObjectTagReader & PartMd5Sender;
+  sink: ObjectSink & ObjectTagReader & DamagedPartSender;
   /** The same store reached with a wrong secret / an unknown access key (absent: the store has no credentials). */
   wrongSecret?: ObjectSink | undefined;
   unknownAccessKey?: ObjectSink | undefined;
   /** The same store, a bucket that does not exist. */
   missingBucket: ObjectSink;
   /** The same store and bucket reached through another endpoint (a fault proxy); absent: the store has no endpoint. */
-  viaEndpoint?: ((endpoint: string, opts?: { stallTimeoutMs?: number }) => ObjectSink & PartMd5Sender) | undefined;
+  viaEndpoint?: ((endpoint: string, opts?: { stallTimeoutMs?: number }) => ObjectSink & DamagedPartSender) | undefined;
   /** Where the store listens, for a fault proxy in front of it. */
   endpoint?: string | undefined;
   cleanup(): Promise<void>;
@@ -65,6 +61,9 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
     after(async () => {
       await t?.cleanup();
     });
+
+    /** Stores that refuse a damaged part before keeping it; OSS keeps it and the sink refuses its CRC-64 answer. */
+    const storeChecksPart = () => sink.capabilities.partChecksum !== 'crc64ecma';
 
     /** Uploads `bodies` as parts 1..n in the given order of part numbers; returns refs by part number. */
     async function putParts(k: string, id: string, bodies: Buffer[], order = bodies.map((_, i) => i + 1)): Promise<PartRef[]> {
@@ -160,18 +159,24 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
       await sink.abortUpload(k, id);
     });
 
-    test('a body that does not match its Content-MD5 is refused with BAD_DIGEST and not stored', async () => {
+    test('a damaged part (a body other than the one its part checksum was computed over) is refused with BAD_DIGEST, whatever checksum the store verifies', async (ctx) => {
       const k = key('bad-digest');
       const id = await sink.createUpload(k, {});
-      const body = randomBytes(64 * 1024);
-      const wrong = createHash('md5').update(Buffer.concat([body, Buffer.from('x')])).digest('base64');
-      await assert.rejects(sink.uploadPartWithMd5(k, id, 1, body, wrong), (err: unknown) => {
+      const intended = randomBytes(64 * 1024);
+      const damaged = Buffer.from(intended);
+      damaged[12345] ^= 0x20;
+      ctx.diagnostic(`${name}: part checksum ${sink.capabilities.partChecksum}`);
+      await assert.rejects(sink.uploadDamagedPart(k, id, 1, damaged, intended), (err: unknown) => {
         assert.ok(isVmxferError(err) && err.code === STORE.BAD_DIGEST.code, String(err));
         assert.equal(err.category, 'integrity');
         assert.equal(err.retryable, false);
         return true;
       });
-      assert.deepEqual(await sink.listParts(k, id), [], 'the corrupted part was not kept');
+      // OSS takes the part and returns its CRC-64 of what arrived: the sink refused the answer, and the engine sends the part again over it.
+      if (storeChecksPart()) assert.deepEqual(await sink.listParts(k, id), [], 'the damaged part was not kept');
+      const ref = await sink.uploadPart(k, id, 1, intended);
+      assert.equal(ref.checksums?.[sink.capabilities.partChecksum], partChecksum(sink.capabilities.partChecksum, intended), 'the part carries the checksum the store verified');
+      assert.deepEqual((await sink.listParts(k, id)).map((p) => p.etag), [md5Hex(intended)], 'the intended part is the one kept');
       await sink.abortUpload(k, id);
     });
 
@@ -339,6 +344,11 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
         assert.equal(info.crc64ecma, crc, 'a sink claiming a whole-object CRC-64 reports it on complete');
         assert.equal(head?.crc64ecma, crc, 'and on head');
       }
+      const nvme = crc64ToS3(crc64('nvme', Buffer.concat(bodies)));
+      if (sink.capabilities.objectChecksum === 'crc64nvme') {
+        assert.equal(info.checksums?.crc64nvme, nvme, 'a sink claiming a full-object CRC-64/NVME reports it on complete');
+        assert.equal(head?.checksums?.crc64nvme, nvme, 'and on head');
+      }
       assert.ok(sink.capabilities.multipartEtag || sink.capabilities.objectChecksum !== undefined, 'every sink vouches for its objects with some checksum');
       await sink.deleteObject(k);
     });
@@ -347,7 +357,7 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
       const k = key('lost-complete-seam');
       const bodies = [randomBytes(min), randomBytes(321)];
       const id = await sink.createUpload(k, {});
-      const parts = (await putParts(k, id, bodies)).map((r, i) => ({ ...r, md5: md5Base64(bodies[i]!), crc64: crc64('xz', bodies[i]!).toString() }));
+      const parts = (await putParts(k, id, bodies)).map((r, i) => checkpointPart(sink, r, bodies[i]!));
       let completes = 0;
       const lossy = decorateSink(sink, {
         completeUpload: async (...a) => {
@@ -365,7 +375,7 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
 
     describe('through a fault proxy', () => {
       let proxy: FaultProxy | undefined;
-      let viaProxy: (ObjectSink & PartMd5Sender) | undefined;
+      let viaProxy: (ObjectSink & DamagedPartSender) | undefined;
       before(async () => {
         if (!t.viaEndpoint || !t.endpoint) return;
         proxy = await startFaultProxy(t.endpoint);
@@ -420,7 +430,9 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
         await assert.rejects(sendPart(retrying, k, id, 2, body, undefined), (err: unknown) => isVmxferError(err) && err.code === 'XFER_RETRIES_EXHAUSTED' && /corrupted 4 times/.test(err.message));
         assert.equal(proxy!.log.filter((e) => e.partNumber === 2 && e.url.includes('/digest-resend.img')).length, DIGEST_ATTEMPTS, 'each damaged send went out once');
         plan(() => undefined);
-        assert.deepEqual((await sink.listParts(k, id)).map((p) => p.partNumber), [1], 'no damaged part was kept');
+        // OSS keeps what arrived (the sink refused its CRC-64); the engine never completes with it.
+        const kept = (await sink.listParts(k, id)).filter((p) => p.partNumber === 1 || storeChecksPart());
+        assert.deepEqual(kept.map((p) => p.partNumber), [1], 'no damaged part was kept');
         await sink.abortUpload(k, id);
       });
 
@@ -476,7 +488,7 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
         const retrying = retryingSink(viaProxy, { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 });
         const id = await retrying.createUpload(k, {});
         const refs = await putParts(k, id, bodies);
-        const parts = refs.map((r, i) => ({ ...r, md5: md5Base64(bodies[i]!), crc64: crc64('xz', bodies[i]!).toString() }));
+        const parts = refs.map((r, i) => checkpointPart(sink, r, bodies[i]!));
         plan((r) => (r.method === 'POST' && r.url.includes('uploadId=') ? { kind: 'drop-answer' } : undefined));
         const done = await completeOrConfirm(retrying, k, id, parts, false);
         plan(() => undefined);
@@ -486,7 +498,7 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
         assert.ok((await sink.getRange(k, 0, min + 999)).equals(Buffer.concat(bodies)));
         const otherBodies = [randomBytes(min), randomBytes(999)];
         const other = await sink.createUpload(k, {});
-        const otherParts = (await putParts(k, other, otherBodies)).map((r, i) => ({ ...r, md5: md5Base64(otherBodies[i]!), crc64: crc64('xz', otherBodies[i]!).toString() }));
+        const otherParts = (await putParts(k, other, otherBodies)).map((r, i) => checkpointPart(sink, r, otherBodies[i]!));
         plan((r) => (r.method === 'POST' && r.url.includes('uploadId=') ? { kind: 'status', status: 400, code: 'InvalidPart' } : undefined));
         // The object there (the first one, same size) is not the one these parts make: the failure stands.
         await rejectsWithCode(completeOrConfirm(viaProxy, k, other, otherParts, false), STORE.INVALID_PART, false);

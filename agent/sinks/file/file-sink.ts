@@ -5,7 +5,7 @@ import { throwIfAborted } from '../../core/abort.js';
 import { vmxError } from '../../core/errors.js';
 import { fsError } from '../../io/random-access-file.js';
 import { STORE } from '../error-codes.js';
-import type { ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
+import type { DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
 import { checkCompleteOrder, checkPartShape, checkRange, multipartEtag, partMd5 } from '../part-rules.js';
 import { S3_LIMITS } from '../store-limits.js';
 import { syncDirectory, tempSibling } from '../../io/atomic-write.js';
@@ -29,10 +29,10 @@ const COPY_CHUNK = 4 * 1024 * 1024;
  * relative paths. Multipart uploads are emulated with the semantics and limits of S3, so the
  * transfer engine and its resume logic behave the same against a disk and a cloud.
  */
-export class FileSink implements ObjectSink, ObjectTagReader {
+export class FileSink implements ObjectSink, ObjectTagReader, DamagedPartSender {
   readonly kind = 'file' as const;
   /** The object's ETag is S3's multipart ETag; no whole-object CRC is reported. */
-  readonly capabilities: SinkCapabilities = { objectChecksum: undefined, multipartEtag: true };
+  readonly capabilities: SinkCapabilities = { partChecksum: 'md5', objectChecksum: undefined, multipartEtag: true };
   private readonly staging: UploadStaging;
 
   constructor(
@@ -55,9 +55,9 @@ export class FileSink implements ObjectSink, ObjectTagReader {
     return this.storePart(key, uploadId, partNumber, body, md5.base64, md5, signal);
   }
 
-  /** Stores a part only if its body matches `md5Base64` (S3's Content-MD5 rule, BadDigest otherwise). */
-  uploadPartWithMd5(key: string, uploadId: string, partNumber: number, body: Buffer, md5Base64: string, signal?: AbortSignal): Promise<PartRef> {
-    return this.storePart(key, uploadId, partNumber, body, md5Base64, partMd5(body), signal);
+  /** Stores a part only if its body matches the MD5 of `checksummed` (S3's Content-MD5 rule, BadDigest otherwise). */
+  uploadDamagedPart(key: string, uploadId: string, partNumber: number, sent: Buffer, checksummed: Buffer, signal?: AbortSignal): Promise<PartRef> {
+    return this.storePart(key, uploadId, partNumber, sent, partMd5(checksummed).base64, partMd5(sent), signal);
   }
 
   private async storePart(key: string, uploadId: string, partNumber: number, body: Buffer, md5Base64: string, md5: ReturnType<typeof partMd5>, signal?: AbortSignal): Promise<PartRef> {

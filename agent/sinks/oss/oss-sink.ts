@@ -1,8 +1,9 @@
 import { throwIfAborted } from '../../core/abort.js';
 import { vmxError } from '../../core/errors.js';
 import { STORE } from '../error-codes.js';
-import type { ListedObject, ObjectInfo, ObjectSink, PartRef, PendingUpload, SinkCapabilities, UploadOptions } from '../object-sink.js';
-import { bareEtag, checkCompleteOrder, checkPartShape, checkRange, partMd5 } from '../part-rules.js';
+import type { DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, PartRef, PendingUpload, SinkCapabilities, UploadOptions } from '../object-sink.js';
+import { partChecksum } from '../part-checksum.js';
+import { bareEtag, checkCompleteOrder, checkPartShape, checkRange } from '../part-rules.js';
 import { OSS_LIMITS } from '../store-limits.js';
 import { createAliOssClient, type AliOssClient, type CallOptions } from './ali-oss-client.js';
 import { resolveOssConfig, type OssSinkOptions, type ResolvedOssConfig } from './oss-config.js';
@@ -12,8 +13,11 @@ import { asArray, objectFromListing, partFromListing, uploadFromListing, type Ra
 import { initiateHeaders, metadataHeaders } from './oss-upload-headers.js';
 
 /**
- * The Alibaba Cloud OSS object sink, over ali-oss. Parts carry Content-MD5 (OSS verifies it and
- * answers InvalidDigest on mismatch) and the ETag OSS returns is checked against the same MD5.
+ * The Alibaba Cloud OSS object sink, over ali-oss. OSS computes the CRC-64/XZ of every part it
+ * receives and returns it (x-oss-hash-crc64ecma, "Check data integrity by using CRC-64"); the sink
+ * compares it with the CRC of the part in memory and refuses a mismatch as BAD_DIGEST, so the
+ * engine sends the part again. No Content-MD5 is computed: the CRC costs a fraction of an MD5,
+ * and the per-part CRCs fold into the object's, which Complete reports.
  * Every failure becomes a typed VmxferError whose `retryable` flag the retry decorator obeys.
  */
 
@@ -34,12 +38,12 @@ function headerValue(headers: Record<string, string | string[] | undefined>, nam
   return Array.isArray(v) ? v[0] : v;
 }
 
-export class OssSink implements ObjectSink {
+export class OssSink implements ObjectSink, DamagedPartSender {
   readonly kind = 'oss' as const;
   readonly bucket: string;
   readonly limits = OSS_LIMITS;
   /** OSS reports x-oss-hash-crc64ecma for the whole object; its multipart ETag is not documented as S3's MD5 of MD5s. */
-  readonly capabilities: SinkCapabilities = { objectChecksum: 'crc64ecma', multipartEtag: false };
+  readonly capabilities: SinkCapabilities = { partChecksum: 'crc64ecma', objectChecksum: 'crc64ecma', multipartEtag: false };
   private readonly config: ResolvedOssConfig;
   private readonly http: OssHttpClient;
   private readonly client: AliOssClient;
@@ -84,29 +88,28 @@ export class OssSink implements ObjectSink {
   }
 
   uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef> {
-    const md5 = partMd5(body);
-    return this.sendPart(key, uploadId, partNumber, body, md5.base64, md5.hex, signal);
+    return this.sendPart(key, uploadId, partNumber, body, body, signal);
   }
 
-  /** Sends a part with the given Content-MD5 (the conformance suite sends a wrong one to see BAD_DIGEST). */
-  uploadPartWithMd5(key: string, uploadId: string, partNumber: number, body: Buffer, md5Base64: string, signal?: AbortSignal): Promise<PartRef> {
-    return this.sendPart(key, uploadId, partNumber, body, md5Base64, partMd5(body).hex, signal);
+  uploadDamagedPart(key: string, uploadId: string, partNumber: number, sent: Buffer, checksummed: Buffer, signal?: AbortSignal): Promise<PartRef> {
+    return this.sendPart(key, uploadId, partNumber, sent, checksummed, signal);
   }
 
-  private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, md5: string, bodyMd5: string, signal?: AbortSignal): Promise<PartRef> {
+  /** Sends `body`; OSS's CRC-64 of what arrived must equal the CRC-64 of `checksummed` (the same buffer but in the damaged-part test). */
+  private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, checksummed: Buffer, signal?: AbortSignal): Promise<PartRef> {
     checkPartShape(this.limits, partNumber, body.length, this.target(key));
-    const r = await this.call('UploadPart', key, signal, undefined, (o) =>
-      this.client.uploadPart(key, uploadId, partNumber, body, 0, body.length, { ...o, headers: { 'Content-MD5': md5 } }),
-    );
+    const crc = partChecksum('crc64ecma', checksummed);
+    const r = await this.call('UploadPart', key, signal, undefined, (o) => this.client.uploadPart(key, uploadId, partNumber, body, 0, body.length, o));
     const raw = r.etag ?? headerValue(r.res.headers, 'etag');
     if (!raw) throw vmxError(STORE.BAD_RESPONSE, `UploadPart of part ${partNumber} returned no ETag`, { file: this.target(key) });
-    const etag = bare(raw);
-    // OSS's part ETag is the MD5 of the part (UploadPart "Response headers").
-    if (etag !== bodyMd5) {
-      throw vmxError(STORE.ETAG_MISMATCH, `part ${partNumber}: OSS returned ETag ${raw}, but the MD5 of the ${body.length} bytes sent is ${bodyMd5}`, { file: this.target(key) });
+    const stored = headerValue(r.res.headers, 'x-oss-hash-crc64ecma');
+    if (stored === undefined) {
+      throw vmxError(STORE.BAD_RESPONSE, `UploadPart of part ${partNumber} returned no x-oss-hash-crc64ecma: nothing vouches for the bytes that arrived`, { file: this.target(key) });
     }
-    const crc64ecma = headerValue(r.res.headers, 'x-oss-hash-crc64ecma');
-    return { partNumber, etag, size: body.length, checksums: { md5, crc64ecma } };
+    if (stored !== crc) {
+      throw vmxError(STORE.BAD_DIGEST, `part ${partNumber}: OSS computed CRC-64 ${stored} over the ${body.length} bytes it received, the part's is ${crc}`, { file: this.target(key) });
+    }
+    return { partNumber, etag: bare(raw), size: body.length, checksums: { crc64ecma: crc } };
   }
 
   async listParts(key: string, uploadId: string, signal?: AbortSignal): Promise<PartRef[]> {

@@ -18,8 +18,10 @@ import {
 import { throwIfAborted } from '../../core/abort.js';
 import { isVmxferError, vmxError } from '../../core/errors.js';
 import { STORE } from '../error-codes.js';
-import type { ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
+import type { DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
+import { fullObjectCrc64Nvme, partChecksum } from '../part-checksum.js';
 import { bareEtag, checkCompleteOrder, checkPartShape, checkRange, partMd5 } from '../part-rules.js';
+import { defaultS3Checksum, type S3PartChecksum } from './s3-checksum.js';
 import { S3_LIMITS } from '../store-limits.js';
 import { createS3Client, type S3ConnectionOptions } from './s3-client.js';
 import { s3Error } from './s3-errors.js';
@@ -31,13 +33,18 @@ export interface S3SinkOptions extends S3ConnectionOptions {
   /** Page size of ListParts / ListMultipartUploads (S3 caps it at 1000). */
   listPageSize?: number | undefined;
   limits?: StoreLimits | undefined;
+  /** The part checksum (s3-checksum.ts); default: crc64nvme on AWS's endpoints, md5 elsewhere. */
+  checksum?: S3PartChecksum | undefined;
 }
 
 /** An ObjectSink over the S3 API (AWS S3 and S3-compatible stores such as Ceph RGW). */
-export class S3Sink implements ObjectSink, ObjectTagReader {
+export class S3Sink implements ObjectSink, ObjectTagReader, DamagedPartSender {
   readonly kind = 's3' as const;
-  /** The object's ETag is S3's multipart ETag; no whole-object CRC is reported. */
-  readonly capabilities: SinkCapabilities = { objectChecksum: undefined, multipartEtag: true };
+  /**
+   * The object's ETag is S3's multipart ETag. With crc64nvme, parts carry x-amz-checksum-crc64nvme
+   * and the upload is FULL_OBJECT, so the store also reports the object's CRC-64/NVME.
+   */
+  readonly capabilities: SinkCapabilities;
   readonly bucket: string;
   readonly limits: StoreLimits;
   readonly client: S3Client;
@@ -55,6 +62,8 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
     this.pageSize = Math.max(1, Math.min(1000, opts.listPageSize ?? 1000));
     this.signPayload = opts.signPayload ?? false;
     this.client = client ?? createS3Client(opts);
+    const checksum = opts.checksum ?? defaultS3Checksum(opts.endpoint);
+    this.capabilities = { partChecksum: checksum, objectChecksum: checksum === 'crc64nvme' ? 'crc64nvme' : undefined, multipartEtag: true };
   }
 
   async createUpload(key: string, opts: UploadOptions, signal?: AbortSignal): Promise<string> {
@@ -67,13 +76,11 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
   }
 
   uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef> {
-    const md5 = partMd5(body);
-    return this.sendPart(key, uploadId, partNumber, body, md5.base64, md5.hex, signal);
+    return this.sendPart(key, uploadId, partNumber, body, body, signal);
   }
 
-  /** Sends a part with the given Content-MD5 (tests use it to send a wrong one and see BadDigest). */
-  uploadPartWithMd5(key: string, uploadId: string, partNumber: number, body: Buffer, md5Base64: string, signal?: AbortSignal): Promise<PartRef> {
-    return this.sendPart(key, uploadId, partNumber, body, md5Base64, partMd5(body).hex, signal);
+  uploadDamagedPart(key: string, uploadId: string, partNumber: number, sent: Buffer, checksummed: Buffer, signal?: AbortSignal): Promise<PartRef> {
+    return this.sendPart(key, uploadId, partNumber, sent, checksummed, signal);
   }
 
   async listParts(key: string, uploadId: string, signal?: AbortSignal): Promise<PartRef[]> {
@@ -94,7 +101,7 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
     checkCompleteOrder(parts, this.where(key));
     const Parts = parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${bareEtag(p.etag)}"` }));
     const out = await this.attemptOnUpload('CompleteMultipartUpload', key, signal, () =>
-      this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts } }), { abortSignal: signal }),
+      this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts }, ...this.fullObjectChecksum(parts) }), { abortSignal: signal }),
     ).catch((err) => this.explainFailedComplete(err, key, uploadId, signal));
     await this.applyTags(key, uploadId, signal);
     // Verify against the store's own record, not our arithmetic: the size must be the bytes sent.
@@ -138,7 +145,9 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
   async head(key: string, signal?: AbortSignal): Promise<ObjectInfo | undefined> {
     let out: HeadObjectCommandOutput;
     try {
-      out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+      // S3 returns x-amz-checksum-* on HEAD only when asked (x-amz-checksum-mode: ENABLED).
+      const mode = this.capabilities.objectChecksum === 'crc64nvme' ? { ChecksumMode: 'ENABLED' as const } : {};
+      out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, ...mode }), { abortSignal: signal });
     } catch (err) {
       const mapped = s3Error(err, 'HeadObject', this.where(key), signal);
       if (mapped.code === STORE.NO_SUCH_KEY.code) return undefined;
@@ -206,10 +215,14 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
     );
   }
 
-  private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, contentMd5: string, bodyMd5Hex: string, signal?: AbortSignal): Promise<PartRef> {
+  /** Sends `body` with the part checksum of `checksummed` (the same buffer, except in the damaged-part test). */
+  private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, checksummed: Buffer, signal?: AbortSignal): Promise<PartRef> {
     checkPartShape(this.limits, partNumber, body.length, this.where(key));
+    if (this.capabilities.partChecksum === 'crc64nvme') return this.sendCrcPart(key, uploadId, partNumber, body, partChecksum('crc64nvme', checksummed), signal);
+    const contentMd5 = partChecksum('md5', checksummed);
+    const bodyMd5Hex = body === checksummed ? Buffer.from(contentMd5, 'base64').toString('hex') : partMd5(body).hex;
     const out = await this.attemptOnUpload('UploadPart', key, signal, () =>
-      this.client.send(this.uploadPartCommand(key, uploadId, partNumber, body, contentMd5), { abortSignal: signal }),
+      this.client.send(this.uploadPartCommand(key, uploadId, partNumber, body, { ContentMD5: contentMd5 }), { abortSignal: signal }),
     );
     const etag = bareEtag(out.ETag);
     // S3 "Checking object integrity": a part's ETag is the MD5 of its bytes unless SSE-KMS or SSE-C
@@ -221,13 +234,40 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
     return { partNumber, etag, size: body.length, checksums: { md5: contentMd5 } };
   }
 
-  private uploadPartCommand(key: string, uploadId: string, partNumber: number, body: Buffer, contentMd5: string): UploadPartCommand {
-    const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length, ContentMD5: contentMd5 });
+  /**
+   * AWS S3 checks x-amz-checksum-crc64nvme against the bytes it received (400 BadDigest otherwise)
+   * and echoes it; the ETag, an MD5, is not computed here: the CRC vouches for the part.
+   */
+  private async sendCrcPart(key: string, uploadId: string, partNumber: number, body: Buffer, crc: string, signal?: AbortSignal): Promise<PartRef> {
+    const out = await this.attemptOnUpload('UploadPart', key, signal, () =>
+      this.client.send(this.uploadPartCommand(key, uploadId, partNumber, body, { ChecksumCRC64NVME: crc }), { abortSignal: signal }),
+    );
+    if (out.ChecksumCRC64NVME !== undefined && out.ChecksumCRC64NVME !== crc) {
+      throw vmxError(STORE.BAD_DIGEST, `part ${partNumber}: the store answered CRC-64/NVME ${out.ChecksumCRC64NVME}, the part's is ${crc}`, { file: this.where(key) });
+    }
+    return { partNumber, etag: bareEtag(out.ETag), size: body.length, checksums: { crc64nvme: crc } };
+  }
+
+  /** For a FULL_OBJECT upload: the object's CRC-64/NVME folded from the parts', which S3 checks on Complete. */
+  private fullObjectChecksum(parts: PartRef[]): { ChecksumCRC64NVME?: string; ChecksumType?: 'FULL_OBJECT' } {
+    if (this.capabilities.partChecksum !== 'crc64nvme') return {};
+    const crcs = parts.map((p) => ({ size: p.size, crc64nvme: p.checksums?.crc64nvme ?? '' }));
+    // Parts sent by an older vmxfer with Content-MD5 (a resumed upload): its upload has no checksum type to name.
+    if (crcs.some((p) => p.crc64nvme === '')) return {};
+    return { ChecksumCRC64NVME: fullObjectCrc64Nvme(crcs), ChecksumType: 'FULL_OBJECT' };
+  }
+
+  private uploadPartCommand(key: string, uploadId: string, partNumber: number, body: Buffer, checksum: { ContentMD5: string } | { ChecksumCRC64NVME: string }): UploadPartCommand {
+    const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length, ...checksum });
     return this.signPayload ? command : sendUnsignedPayload(command);
   }
 
   private createInput(key: string, opts: UploadOptions): CreateMultipartUploadCommandInput {
     const input: CreateMultipartUploadCommandInput = { Bucket: this.bucket, Key: key };
+    if (this.capabilities.partChecksum === 'crc64nvme') {
+      input.ChecksumAlgorithm = 'CRC64NVME';
+      input.ChecksumType = 'FULL_OBJECT';
+    }
     if (opts.contentType) input.ContentType = opts.contentType;
     if (opts.metadata) input.Metadata = opts.metadata;
     if (opts.tags && Object.keys(opts.tags).length > 0) input.Tagging = new URLSearchParams(opts.tags).toString();

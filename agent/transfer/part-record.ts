@@ -1,0 +1,26 @@
+import type { ObjectSink, PartRef } from '../sinks/object-sink.js';
+import { partChecksum } from '../sinks/part-checksum.js';
+import type { CheckpointPart } from './upload-checkpoint.js';
+
+/**
+ * A sent part as the checkpoint keeps it: its ETag, size and the checksum the sink sent with it
+ * (SinkCapabilities.partChecksum). The sink's value is reused; the part is hashed here only when
+ * a sink returned none (a decorator in a test).
+ */
+export function checkpointPart(sink: ObjectSink, ref: PartRef, body: Uint8Array): CheckpointPart {
+  const algorithm = sink.capabilities.partChecksum;
+  const value = ref.checksums?.[algorithm] ?? partChecksum(algorithm, body);
+  const entry: CheckpointPart = { partNumber: ref.partNumber, etag: ref.etag, size: body.length };
+  if (algorithm === 'md5') entry.md5 = value;
+  else if (algorithm === 'crc64ecma') entry.crc64 = value;
+  else entry.crc64nvme = value;
+  return entry;
+}
+
+/** Whether a regenerated part has the bytes of a confirmed one, by the checksum the confirmed one carries. */
+export function samePartBytes(prior: CheckpointPart, body: Uint8Array): boolean {
+  if (prior.size !== body.length) return false;
+  if (prior.md5 !== undefined) return prior.md5 === partChecksum('md5', body);
+  if (prior.crc64nvme !== undefined) return prior.crc64nvme === partChecksum('crc64nvme', body);
+  return prior.crc64 !== undefined && prior.crc64 === partChecksum('crc64ecma', body);
+}
