@@ -15,10 +15,10 @@ const THROTTLE_CODES = /^(RequestLimitExceeded|Throttling(\..*)?|ThrottlingExcep
 /**
  * Server-side faults the SDKs retry: EC2 "InternalError", "Unavailable", "ServiceUnavailable" (EC2 API
  * reference, Server error codes), IAM "ServiceFailure", ECS "InternalError", "ServiceUnavailable",
- * "UnknownError" (ECS API, common error codes: HTTP 500/503), EBS "InternalServerException". Retried like throttling; CLOUD_UNAVAILABLE
+ * "UnknownError" (ECS API, common error codes: HTTP 500/503); any 5xx (EBS InternalServerException is a 500). Retried like throttling; CLOUD_UNAVAILABLE
  * when they outlast every attempt.
  */
-const SERVER_FAULT_CODES = /^(InternalError|InternalServerException|InternalFailure|InternalServerError|ServiceFailure|ServiceUnavailable|Unavailable|UnknownError|RequestTimeout|RequestTimeoutException|Service\.Unavailable|ServiceUnavailable\..*)$/;
+const SERVER_FAULT_CODES = /^(InternalError|InternalFailure|InternalServerError|ServiceFailure|ServiceUnavailable|Unavailable|UnknownError|RequestTimeout|RequestTimeoutException|Service\.Unavailable|ServiceUnavailable\..*)$/;
 
 /** Errno-style codes of a connection that failed before an answer arrived (node:net, undici). */
 const TRANSPORT_CODES = new Set([
