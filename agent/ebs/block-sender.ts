@@ -26,6 +26,11 @@ export class BlockSender {
     this.inflight.add(p);
   }
 
+  /** Waits for every request in flight to end, however it ends (after a failure or an abort). */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.inflight);
+  }
+
   async drain(): Promise<void> {
     await Promise.all(this.inflight);
     this.throwIfFailed();

@@ -200,20 +200,27 @@ async function writeBlocks(req: EbsUploadRequest, plan: Plan, disk: Awaited<Retu
     });
   };
   const zeroDigest = blockDigest(ZERO);
-  for await (const b of diskBlocks(disk, sender.signal)) {
-    if (b.kind === 'data') {
-      await write(b.index, b.data, blockDigest(b.data));
-      continue;
+  try {
+    for await (const b of diskBlocks(disk, sender.signal)) {
+      if (b.kind === 'data') {
+        await write(b.index, b.data, blockDigest(b.data));
+        continue;
+      }
+      c.zeroBlocksSkipped += b.count;
+      // A zero block over parent data must be written: the child inherits every block it does not write.
+      for (const i of plan.parent?.within(b.index, b.count) ?? []) {
+        c.zeroBlocksSkipped--;
+        c.zeroBlocksWritten++;
+        await write(i, ZERO, zeroDigest);
+      }
     }
-    c.zeroBlocksSkipped += b.count;
-    // A zero block over parent data must be written: the child inherits every block it does not write.
-    for (const i of plan.parent?.within(b.index, b.count) ?? []) {
-      c.zeroBlocksSkipped--;
-      c.zeroBlocksWritten++;
-      await write(i, ZERO, zeroDigest);
-    }
+    await sender.drain();
+  } catch (err) {
+    // Ctrl-C, SIGTERM or a failed block: every block confirmed so far goes into the checkpoint first.
+    await sender.settle();
+    await save.flush().catch(() => undefined);
+    throw err;
   }
-  await sender.drain();
   await save.flush();
   c.checksum = Buffer.from(aggregate.digest(), 'hex').toString('base64');
   return c;
