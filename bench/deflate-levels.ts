@@ -16,6 +16,7 @@ import { closeSync, existsSync, openSync, readSync, rmSync, statSync } from 'nod
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { loadLibdeflate } from '../agent/compression/libdeflate-addon.js';
+import { nativeEngine } from '../agent/compression/libdeflate-engine.js';
 import { libdeflateDeflater, type ZlibDeflater } from '../agent/compression/deflate-zlib.js';
 import { encodeGrains, looksIncompressible, MAX_GRAIN_RECORD_BYTES } from '../agent/formats/vmdk/grain-encoder.js';
 import { maxStreamOptimizedSize } from '../agent/formats/vmdk/stream-optimized-writer.js';
@@ -53,7 +54,7 @@ function zlibConfig(level: number, memLevel: number): Config {
 function configs(): Config[] {
   const load = loadLibdeflate();
   if (!('addon' in load)) throw new Error(`libdeflate addon not loaded: ${load.reason} (run node scripts/build-native.mjs)`);
-  const lib = libdeflateDeflater(load.addon);
+  const lib = libdeflateDeflater(nativeEngine(load.addon));
   const out: Config[] = [];
   for (let level = 1; level <= 9; level++) out.push({ name: `libdeflate level ${level}`, level, deflater: lib });
   for (const level of [1, 4, 6]) for (const mem of [8, 9]) out.push(zlibConfig(level, mem));

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds vmxfer's optional native addons with node-gyp:
-//   native/libdeflate   Node-API over the system libdeflate (grain compression; fallback node:zlib)
+//   native/libdeflate   Node-API over the system libdeflate (grain compression, ~1.25x the speed of the
+//                       WebAssembly build native-wasm/deflate.wasm, which is the fallback and gives the same bytes)
 //   native/sparse-file  lseek SEEK_DATA/SEEK_HOLE (skips a raw image's holes; fallback: read them)
 // It must never fail an install or a test run: when a header, a C toolchain, Node's headers or node-gyp
 // are missing, or a build fails, it prints one line per addon and exits 0, and vmxfer uses the fallback.
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const nativeDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'native');
 
 const ADDONS = [
-  { dir: 'libdeflate', target: 'vmxfer_libdeflate', headers: ['libdeflate.h'], hint: 'apt-get install libdeflate-dev', fallback: 'vmxfer will compress with node:zlib' },
+  { dir: 'libdeflate', target: 'vmxfer_libdeflate', headers: ['libdeflate.h'], hint: 'apt-get install libdeflate-dev', fallback: 'vmxfer will compress with libdeflate in WebAssembly' },
   { dir: 'sparse-file', target: 'vmxfer_sparse_file', headers: [], hint: '', fallback: 'vmxfer will read the holes of raw images' },
 ];
 

@@ -60,6 +60,10 @@ if [ "$core" = 0 ]; then
   want mkfs.xfs xfsprogs
   want mkfs.btrfs btrfs-progs
   want mkntfs ntfs-3g
+  want ntfscat ntfs-3g              # ntfscat / ntfsls: the oracle of the NTFS reader
+  want wimcapture wimtools          # a Windows-like tree applied onto an unmounted NTFS volume (wimapply)
+  want wimapply wimtools
+  want hivexget libhivex-bin        # the oracle of the registry hive reader
   want cryptsetup cryptsetup-bin
   want sfdisk fdisk
   want blkid util-linux

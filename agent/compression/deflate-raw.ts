@@ -1,5 +1,5 @@
 import { deflateRawSync } from 'node:zlib';
-import { loadLibdeflate, type LibdeflateAddon } from './libdeflate-addon.js';
+import { chooseEngine, deflateSetting, type LibdeflateEngine } from './libdeflate-engine.js';
 
 /**
  * Raw deflate (RFC 1951) of one qcow2 cluster (qcow2.txt §Compressed Clusters Descriptor): libdeflate
@@ -13,8 +13,10 @@ import { loadLibdeflate, type LibdeflateAddon } from './libdeflate-addon.js';
  * compare on such an image). node:zlib keeps the 4 KiB window.
  */
 export interface RawDeflater {
-  /** "libdeflate 1.14" or "node:zlib". */
+  /** What decides the bytes, as the writer identity records it: "libdeflate 1.14" or "node:zlib". */
   readonly name: string;
+  /** How it runs, as `convert --json` reports it: "libdeflate 1.14 (wasm)", "libdeflate 1.14 (native)", "node:zlib". */
+  readonly display: string;
   /** The deflate stream of `input` when it is at most `limit` bytes; undefined otherwise (store the cluster). */
   compress(input: Uint8Array, limit: number): Buffer | undefined;
 }
@@ -28,13 +30,14 @@ export const QCOW2_LEVEL = 1;
 /** zlib: qemu's 4 KiB window, see above. */
 export const QCOW2_ZLIB_OPTIONS = { windowBits: 12, level: QCOW2_LEVEL } as const;
 
-export function libdeflateRawDeflater(addon: LibdeflateAddon): RawDeflater {
+export function libdeflateRawDeflater(engine: LibdeflateEngine): RawDeflater {
   let scratch = Buffer.alloc(0);
   return {
-    name: `libdeflate ${addon.version}`,
+    name: `libdeflate ${engine.version}`,
+    display: `libdeflate ${engine.version} (${engine.kind})`,
     compress: (input, limit) => {
       if (scratch.length < limit) scratch = Buffer.allocUnsafe(limit);
-      const n = addon.deflateCompress(input, scratch.subarray(0, limit), QCOW2_LEVEL);
+      const n = engine.compress('raw', input, scratch.subarray(0, limit), QCOW2_LEVEL);
       // A copy: the stream is handed to the output, the scratch is reused for the next cluster.
       return n === 0 ? undefined : Buffer.from(scratch.subarray(0, n));
     },
@@ -43,15 +46,17 @@ export function libdeflateRawDeflater(addon: LibdeflateAddon): RawDeflater {
 
 export const nodeZlibRawDeflater: RawDeflater = {
   name: 'node:zlib',
+  display: 'node:zlib',
   compress: (input, limit) => {
     const packed = deflateRawSync(input, QCOW2_ZLIB_OPTIONS);
     return packed.length <= limit ? packed : undefined;
   },
 };
 
+/** VMXFER_DEFLATE picks it as for VMDK grains (libdeflate-engine.ts); throws when it cannot be honoured. */
 export function chooseRawDeflater(env: NodeJS.ProcessEnv = process.env): RawDeflater {
-  const load = loadLibdeflate(env);
-  return 'addon' in load ? libdeflateRawDeflater(load.addon) : nodeZlibRawDeflater;
+  const setting = deflateSetting(env);
+  return setting === 'node:zlib' ? nodeZlibRawDeflater : libdeflateRawDeflater(chooseEngine(setting, env).engine);
 }
 
 export const RAW_DEFLATER: RawDeflater = chooseRawDeflater();

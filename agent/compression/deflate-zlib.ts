@@ -1,27 +1,30 @@
 import { deflateSync } from 'node:zlib';
-import { loadLibdeflate, type LibdeflateAddon } from './libdeflate-addon.js';
+import { chooseEngine, deflateSetting, type LibdeflateEngine } from './libdeflate-engine.js';
+import { WASM_DEFLATE_PATH, WASM_LIBDEFLATE_VERSION } from './wasm-deflate.js';
 
 /**
  * zlib-wrapped deflate (RFC 1950) of whole buffers, as stream-optimized VMDK grains need: libdeflate
- * when its addon loads, node:zlib otherwise. Both emit standard zlib streams any inflater reads; the
- * bytes differ, so the default level is chosen per compressor (bench/README.md, "Compression").
+ * (native addon or WebAssembly, same bytes: libdeflate-engine.ts) unless VMXFER_DEFLATE=node:zlib.
+ * Both emit standard zlib streams any inflater reads; the bytes differ, so the default level is
+ * chosen per compressor (bench/README.md, "Compression").
  */
 export interface ZlibDeflater {
-  /** "libdeflate 1.14" or "node:zlib": what `vmxfer convert --json` reports as `compressor`. */
+  /** "libdeflate 1.14 (native)", "libdeflate 1.14 (wasm)" or "node:zlib": what `vmxfer convert --json` reports as `compressor`. */
   readonly name: string;
   /**
-   * The exact implementation, as an upload's checkpoint records it: deflate output differs between
-   * implementations and may between their versions ("libdeflate 1.14", "node:zlib 1.3.0.1-motley").
+   * What decides the bytes, as an upload's checkpoint and the writer identity record it: deflate
+   * output differs between implementations and may between their versions ("libdeflate 1.14",
+   * "node:zlib 1.3.0.1-motley"); the addon and the WebAssembly build of one libdeflate version
+   * share it because they give the same bytes.
    */
   readonly implementation: string;
   /** The cheapest level whose VMDK output stays within 5% of qemu-img's on the bench disk. */
   readonly defaultLevel: number;
-  /** Why libdeflate is not in use; undefined when it is. */
+  /** Why the native libdeflate addon is not in use; undefined when it is. */
   readonly fallbackReason: string | undefined;
   /**
    * Writes the zlib stream of `input` at the start of `output` with `level` (1-9); returns the bytes
    * written, or 0 when the stream is longer than `output` (the caller then stores the data).
-   * libdeflate also answers 0 when fewer than ~9 bytes of room would be left after the stream.
    */
   compressInto(input: Uint8Array, output: Uint8Array, level: number): number;
 }
@@ -39,13 +42,13 @@ export const ZLIB_DEFAULT_LEVEL = 4;
  */
 export const ZLIB_MEM_LEVEL = 8;
 
-export function libdeflateDeflater(addon: LibdeflateAddon): ZlibDeflater {
+export function libdeflateDeflater(engine: LibdeflateEngine, notNative: string | undefined = undefined): ZlibDeflater {
   return {
-    name: `libdeflate ${addon.version}`,
-    implementation: `libdeflate ${addon.version}`,
+    name: `libdeflate ${engine.version} (${engine.kind})`,
+    implementation: `libdeflate ${engine.version}`,
     defaultLevel: LIBDEFLATE_DEFAULT_LEVEL,
-    fallbackReason: undefined,
-    compressInto: (input, output, level) => addon.zlibCompress(input, output, level),
+    fallbackReason: engine.kind === 'native' ? undefined : notNative,
+    compressInto: (input, output, level) => engine.compress('zlib', input, output, level),
   };
 }
 
@@ -64,20 +67,31 @@ export function nodeZlibDeflater(fallbackReason: string): ZlibDeflater {
   };
 }
 
-/** Chosen once per thread at load (each worker thread loads its own copy of the addon). */
-export function chooseDeflater(env: NodeJS.ProcessEnv = process.env): ZlibDeflater {
-  const load = loadLibdeflate(env);
-  return 'addon' in load ? libdeflateDeflater(load.addon) : nodeZlibDeflater(load.reason);
+/**
+ * Chosen once per thread at load (each worker thread loads its own addon or module instance) from
+ * VMXFER_DEFLATE (libdeflate-engine.ts); throws when the setting cannot be honoured.
+ */
+export function chooseDeflater(env: NodeJS.ProcessEnv = process.env, wasmFile = WASM_DEFLATE_PATH): ZlibDeflater {
+  const setting = deflateSetting(env);
+  if (setting === 'node:zlib') return nodeZlibDeflater('VMXFER_DEFLATE=node:zlib');
+  const { engine, notNative } = chooseEngine(setting, env, wasmFile);
+  return libdeflateDeflater(engine, notNative);
 }
 
 export const ZLIB_DEFLATER: ZlibDeflater = chooseDeflater();
 
-/** node:zlib, always available: what a resume of an upload written with it uses even where libdeflate loads. */
+/** node:zlib, always available: what a resume of an upload written with it uses. */
 const NODE_ZLIB_DEFLATER = nodeZlibDeflater('asked for by name');
+let wasmDeflater: ZlibDeflater | undefined;
 
 /** The deflater whose `implementation` is `implementation`, when it is available on this thread. */
 export function deflaterFor(implementation: string): ZlibDeflater | undefined {
   if (implementation === ZLIB_DEFLATER.implementation) return ZLIB_DEFLATER;
   if (implementation === NODE_ZLIB_DEFLATER.implementation) return NODE_ZLIB_DEFLATER;
+  // The WebAssembly build reproduces libdeflate 1.14 wherever another compressor is configured.
+  if (implementation === `libdeflate ${WASM_LIBDEFLATE_VERSION}`) {
+    wasmDeflater ??= chooseDeflater({ VMXFER_DEFLATE: 'wasm' });
+    return wasmDeflater;
+  }
   return undefined;
 }

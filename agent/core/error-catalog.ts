@@ -16,6 +16,7 @@ import { OVA } from '../formats/ova/error-codes.js';
 import { API } from '../api/error-codes.js';
 import { JOB } from '../jobs/error-codes.js';
 import { GUEST } from '../guest/error-codes.js';
+import { DEFLATE } from '../compression/error-codes.js';
 import { EBS } from '../ebs/error-codes.js';
 
 /**
@@ -40,6 +41,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   API,
   JOB,
   GUEST,
+  DEFLATE,
   EBS,
 ];
 

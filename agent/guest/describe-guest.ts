@@ -15,9 +15,19 @@ export function describeGuest(g: GuestReport): string {
   lines.push(`  boot modes: ${g.bootModes.join(', ') || 'none found'}`);
   for (const l of g.efiLoaders) lines.push(`  EFI loader: ${l.path} (${l.architecture ?? 'not a PE image'})`);
   for (const s of g.systems) {
+    if (s.family === 'windows') {
+      lines.push(`  OS: ${s.productName ?? 'Windows'} (${s.release ?? 'release unknown'}; build ${s.currentBuild ?? '?'}${s.displayVersion ? ` ${s.displayVersion}` : ''}, version ${s.version ?? '?'}, edition ${s.editionId ?? '?'}, ${s.installationType ?? '?'}) in ${s.windowsDir} on ${where(g, s.volume)}`);
+      continue;
+    }
     lines.push(`  OS: ${s.prettyName ?? s.id ?? 'Linux'} (ID=${s.id ?? '?'}, VERSION_ID=${s.versionId ?? '?'}) on ${where(g, s.volume)}`);
     lines.push(`  kernels: ${s.kernels.join(', ') || 'none'}; modules for: ${s.modules.join(', ') || 'none'}`);
     for (const e of s.fstab) lines.push(`  fstab line ${e.line}: ${e.device} ${e.mountPoint} ${e.type} (${e.naming})`);
+  }
+  const wb = g.windowsBoot;
+  if (wb) {
+    const bios = wb.bios ? `bootmgr on ${where(g, wb.bios.volume)}${wb.bios.bcd ? ' with Boot/BCD' : ' WITHOUT Boot/BCD'}` : 'no bootmgr';
+    const uefi = wb.uefi ? `${wb.uefi.path} on ${where(g, wb.uefi.volume)}${wb.uefi.bcd ? ' with BCD' : ' WITHOUT BCD'}` : 'no bootmgfw.efi';
+    lines.push(`  Windows boot manager: ${bios}; ${uefi}`);
   }
   if (g.boot) {
     lines.push(`  boot configuration on ${where(g, g.boot.volume)}: ${g.boot.grubConfigs.map((c) => c.path).join(', ') || 'no grub.cfg'}${g.boot.usesBls ? `; BLS entries: ${g.boot.blsEntries.map((e) => e.id).join(', ')}` : ''}`);

@@ -11,6 +11,16 @@ import { readBootConfig, type BootConfig } from './boot-config.js';
 import { peArchitecture } from './kernel-arch.js';
 import { kernelDisk } from './fstab.js';
 import { logicalVolumes } from './lvm-metadata.js';
+import { NtfsReader } from './ntfs-reader.js';
+import { windowsDirectory, windowsFacts, type WindowsFacts } from './windows-facts.js';
+
+export type GuestSystem = (LinuxFacts | WindowsFacts) & { volume: number };
+
+/** Where the Windows boot manager lies: bootmgr and Boot/BCD on an NTFS volume (BIOS), bootmgfw.efi and BCD on the ESP (UEFI). */
+export interface WindowsBootManager {
+  bios?: { volume: number; bcd: boolean } | undefined;
+  uefi?: { volume: number; path: string; bcd: boolean } | undefined;
+}
 
 export interface GuestVolume {
   /** The partition number, absent for a disk without a partition table. */
@@ -47,7 +57,9 @@ export interface GuestReport {
   /** The firmware modes the disk can boot in: BIOS (MBR boot code), UEFI (an EFI loader on an ESP). */
   bootModes: ('BIOS' | 'UEFI')[];
   efiLoaders: EfiLoader[];
-  systems: (LinuxFacts & { volume: number })[];
+  systems: GuestSystem[];
+  /** Present when a Windows system or a Windows boot manager was found. */
+  windowsBoot?: WindowsBootManager | undefined;
   boot?: (BootConfig & { volume: number }) | undefined;
   architecture?: string | undefined;
   encrypted: boolean;
@@ -82,6 +94,7 @@ export async function inspectGuest(disk: DiskSource, name: string, opts: Inspect
   for (const v of [...volumes]) if (v.content.kind === 'lvm2-pv') volumes.push(...(await followLvm(bytes, v, warnings)));
   const systems: GuestReport['systems'] = [];
   const efiLoaders: EfiLoader[] = [];
+  const windowsBoot: WindowsBootManager = {};
   let boot: GuestReport['boot'];
   for (const [i, v] of volumes.entries()) {
     const files = await filesOf(bytes, v);
@@ -90,6 +103,18 @@ export async function inspectGuest(disk: DiskSource, name: string, opts: Inspect
       const loaders = await efiLoadersOf(files, i);
       if (loaders.length) v.role = 'esp';
       efiLoaders.push(...loaders);
+      const mgr = loaders.find((l) => l.path.toLowerCase() === WINDOWS_EFI_LOADER);
+      if (mgr && !windowsBoot.uefi) windowsBoot.uefi = { volume: i, path: mgr.path, bcd: (await files.readFile('/EFI/Microsoft/Boot/BCD', 1)) !== undefined };
+    } else if (files instanceof NtfsReader) {
+      const dir = await windowsDirectory(files);
+      const facts = dir ? await windowsFacts(files, dir) : undefined;
+      if (facts) {
+        v.role = 'root';
+        systems.push({ ...facts, volume: i });
+      }
+      const bootmgr = facts ? facts.bootmgr : (await files.readFile('/bootmgr', 1)) !== undefined;
+      if (bootmgr && !facts) v.role = 'boot';
+      if (bootmgr && !windowsBoot.bios) windowsBoot.bios = { volume: i, bcd: facts ? facts.bcd : (await files.readFile('/Boot/BCD', 1)) !== undefined };
     } else if (await isLinuxRoot(files)) {
       v.role = 'root';
       systems.push({ ...(await linuxFacts(files)), volume: i });
@@ -108,6 +133,7 @@ export async function inspectGuest(disk: DiskSource, name: string, opts: Inspect
     bootModes: bootModes(table, sector0, efiLoaders),
     efiLoaders,
     systems,
+    windowsBoot: systems.some((x) => x.family === 'windows') || windowsBoot.bios || windowsBoot.uefi ? windowsBoot : undefined,
     boot,
     architecture: efiLoaders.find((l) => l.architecture)?.architecture ?? systems.find((s) => s.architecture)?.architecture,
     encrypted: volumes.some((v) => v.content.encrypted === true),
@@ -146,19 +172,28 @@ async function filesOf(bytes: GuestBytes, v: GuestVolume): Promise<GuestFiles | 
   const vol = new Volume(bytes, v.offset, v.length);
   if (['ext2', 'ext3', 'ext4'].includes(v.content.kind)) return Ext4Reader.open(vol);
   if (v.content.kind === 'vfat') return FatReader.open(vol);
+  if (v.content.kind === 'ntfs') return NtfsReader.open(vol);
   return undefined;
 }
 
-/** UEFI 2.10 §3.5.1.1: removable-media loaders /EFI/BOOT/BOOT{X64,AA64,IA32}.EFI, plus each vendor directory's .efi files. */
+/** The Windows boot manager's path on the ESP (Microsoft, "UEFI/GPT-based hard drive partitions"). */
+const WINDOWS_EFI_LOADER = '/efi/microsoft/boot/bootmgfw.efi';
+
+/** UEFI 2.10 §3.5.1.1: removable-media loaders /EFI/BOOT/BOOT{X64,AA64,IA32}.EFI, plus the .efi files of each vendor directory and its subdirectories (Microsoft keeps bootmgfw.efi in /EFI/Microsoft/Boot). */
 async function efiLoadersOf(fs: GuestFiles, volume: number): Promise<EfiLoader[]> {
   const out: EfiLoader[] = [];
-  for (const dir of (await fs.list('/EFI')) ?? []) {
-    for (const f of ((await fs.list(`/EFI/${dir}`)) ?? []).filter((n) => /\.efi$/i.test(n))) {
-      const path = `/EFI/${dir}/${f}`;
-      const head = await fs.readFile(path, 4096);
-      out.push({ volume, path, architecture: head ? peArchitecture(head) : undefined });
+  const scan = async (dir: string, depth: number): Promise<void> => {
+    for (const name of (await fs.list(dir)) ?? []) {
+      const path = `${dir}/${name}`;
+      if (/\.efi$/i.test(name)) {
+        const head = await fs.readFile(path, 4096);
+        out.push({ volume, path, architecture: head ? peArchitecture(head) : undefined });
+      } else if (depth < 2 && (await fs.isDirectory(path))) {
+        await scan(path, depth + 1);
+      }
     }
-  }
+  };
+  for (const dir of (await fs.list('/EFI')) ?? []) if (await fs.isDirectory(`/EFI/${dir}`)) await scan(`/EFI/${dir}`, 1);
   return out;
 }
 
@@ -175,7 +210,8 @@ function bootModes(table: PartitionTable, sector0: Buffer, loaders: EfiLoader[])
   return modes;
 }
 
-function rootPlacement(os: LinuxFacts & { volume: number }, volumes: GuestVolume[], table: PartitionTable): RootPlacement {
+function rootPlacement(os: GuestSystem, volumes: GuestVolume[], table: PartitionTable): RootPlacement {
+  if (os.family === 'windows') return { device: os.windowsDir, naming: 'found', volume: os.volume, onBootDisk: 'yes' };
   const e = os.fstab.find((x) => x.mountPoint === '/');
   if (!e) return { device: `volume ${os.volume}`, naming: 'found', volume: os.volume, onBootDisk: 'yes' };
   const value = e.device.replace(/^[A-Z]+=/i, '').replace(/^"(.*)"$/, '$1');
@@ -207,4 +243,9 @@ function lvmName(device: string): string | undefined {
 function index(vs: GuestVolume[], f: (v: GuestVolume) => boolean): number | undefined {
   const i = vs.findIndex(f);
   return i < 0 ? undefined : i;
+}
+
+/** The Linux systems of a report. */
+export function linuxSystems(r: GuestReport): (LinuxFacts & { volume: number })[] {
+  return r.systems.filter((s): s is LinuxFacts & { volume: number } => s.family === 'linux');
 }

@@ -21,9 +21,11 @@ export class WorkerPool {
   private readonly created = performance.now();
   private queued = 0;
 
-  constructor(readonly threads: number) {
+  /** `env`: the workers' process.env, default this process's (how a test runs workers with another VMXFER_DEFLATE). */
+  constructor(readonly threads: number, env?: NodeJS.ProcessEnv) {
     if (threads > 0) {
       this.piscina = new Piscina({
+        ...(env ? { env } : {}),
         filename: new URL('./chunk-worker.js', import.meta.url).href,
         minThreads: threads,
         maxThreads: threads,

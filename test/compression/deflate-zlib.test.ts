@@ -7,7 +7,8 @@ import { loadLibdeflate } from '../../agent/compression/libdeflate-addon.js';
 import { encodeGrains } from '../../agent/formats/vmdk/grain-encoder.js';
 
 const GRAIN = 64 * 1024;
-const addonBuilt = 'addon' in loadLibdeflate({});
+const ADDON = loadLibdeflate({});
+const addonBuilt = 'addon' in ADDON && ADDON.addon.version === '1.14';
 
 function textGrains(n: number): Buffer {
   return Buffer.from(Array.from({ length: (n * GRAIN) / 16 }, (_, i) => `row ${(i * 31) % 977} ok;`.padEnd(16, '.')).join('')).subarray(0, n * GRAIN);
@@ -25,22 +26,31 @@ function decodeRecords(records: Buffer, recordBytes: Uint32Array): Buffer[] {
   return out;
 }
 
-test('VMXFER_NO_NATIVE=1 selects node:zlib with its own default level and the reason', () => {
-  const d = chooseDeflater({ VMXFER_NO_NATIVE: '1' });
+test('VMXFER_DEFLATE=node:zlib selects node:zlib with its own default level and the reason', () => {
+  const d = chooseDeflater({ VMXFER_DEFLATE: 'node:zlib' });
   assert.equal(d.name, 'node:zlib');
   assert.equal(d.defaultLevel, ZLIB_DEFAULT_LEVEL);
+  assert.equal(d.fallbackReason, 'VMXFER_DEFLATE=node:zlib');
+});
+
+test('VMXFER_NO_NATIVE=1 selects the WebAssembly libdeflate, with libdeflate\'s default level, recorded as "libdeflate 1.14"', () => {
+  const d = chooseDeflater({ VMXFER_NO_NATIVE: '1' });
+  assert.equal(d.name, 'libdeflate 1.14 (wasm)');
+  assert.equal(d.implementation, 'libdeflate 1.14');
+  assert.equal(d.defaultLevel, LIBDEFLATE_DEFAULT_LEVEL);
   assert.equal(d.fallbackReason, 'VMXFER_NO_NATIVE=1');
 });
 
-test('without VMXFER_NO_NATIVE the built addon is chosen, named with libdeflate\'s version', { skip: addonBuilt ? false : 'native/libdeflate addon not built; run node scripts/build-native.mjs' }, () => {
+test('without VMXFER_NO_NATIVE the built addon is chosen, named with libdeflate\'s version, recorded like the WebAssembly build', { skip: addonBuilt ? false : 'native/libdeflate addon not built; run node scripts/build-native.mjs' }, () => {
   const d = chooseDeflater({});
-  assert.match(d.name, /^libdeflate \d+\.\d+/);
+  assert.equal(d.name, 'libdeflate 1.14 (native)');
+  assert.equal(d.implementation, 'libdeflate 1.14');
   assert.equal(d.defaultLevel, LIBDEFLATE_DEFAULT_LEVEL);
   assert.equal(d.fallbackReason, undefined);
 });
 
-test('both deflaters: encodeGrains records inflate to the grains; random grains are stored; a stream that does not fit gives 0', () => {
-  const deflaters = [chooseDeflater({ VMXFER_NO_NATIVE: '1' }), ...(addonBuilt ? [chooseDeflater({})] : [])];
+test('every deflater: encodeGrains records inflate to the grains; random grains are stored; a stream that does not fit gives 0', () => {
+  const deflaters = [chooseDeflater({ VMXFER_DEFLATE: 'node:zlib' }), chooseDeflater({ VMXFER_DEFLATE: 'wasm' }), ...(addonBuilt ? [chooseDeflater({})] : [])];
   const data = Buffer.concat([textGrains(3), Buffer.alloc(GRAIN), randomBytes(GRAIN)]);
   for (const d of deflaters) {
     const r = encodeGrains({ firstGrain: 7, data, level: d.defaultLevel }, d);

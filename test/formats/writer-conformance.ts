@@ -18,7 +18,7 @@ import { tempDir } from '../helpers/tmp.js';
  * The contract every DiskWriter meets, run once per writer by writer-conformance.test.ts:
  *  - the same source and the same ImageIdentity give byte-identical output (an upload's resume
  *    regenerates parts and compares them with the confirmed ones), inline or on worker threads,
- *    whatever the chunk size;
+ *    whatever the chunk size, and whichever deflate engine runs (native libdeflate or its WebAssembly build);
  *  - the output never exceeds maxOutputSize, on compressible and on incompressible data;
  *  - HeadPatches come after every Buffer and lie within patchableHead;
  *  - qemu-img check (where qemu checks the format) and qemu-img compare against the source pass;
@@ -120,6 +120,17 @@ export function writerConformance(c: WriterCase, name = c.writer.target): void {
     }
     const small = await render(c.writer, mixed, IDENTITY, { chunkBytes: 64 * 1024 });
     assert.equal(sha256(small.bytes), sha256(inline.bytes), 'inline with 64 KiB chunks');
+  });
+
+  test(`${name}: the bytes do not depend on the deflate engine: workers with the WebAssembly libdeflate reproduce this thread's output under the same encoder record`, async () => {
+    const here = await render(c.writer, mixed, IDENTITY);
+    const pool = new WorkerPool(2, { ...process.env, VMXFER_DEFLATE: 'wasm' });
+    try {
+      const wasm = await render(c.writer, mixed, IDENTITY, { pool, chunkBytes: 256 * 1024 });
+      assert.equal(sha256(wasm.bytes), sha256(here.bytes), `${c.writer.encoder.compressor ?? 'no compressor'} on this thread (${c.writer.compressor ?? 'none'}) vs the WebAssembly build on the workers`);
+    } finally {
+      await pool.destroy();
+    }
   });
 
   test(`${name}: output within maxOutputSize on compressible and incompressible data`, async () => {

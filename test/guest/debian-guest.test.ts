@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openDisk } from '../../agent/formats/detect.js';
-import { inspectGuest, type GuestReport } from '../../agent/guest/inspector.js';
+import { inspectGuest, linuxSystems, type GuestReport } from '../../agent/guest/inspector.js';
 import { tempDir } from '../helpers/tmp.js';
 import { GUEST_TOOLS_MISSING } from '../helpers/guest-disks.js';
 import { QEMU_MISSING, qemuFromRaw } from '../helpers/qemu.js';
@@ -56,7 +56,7 @@ test('a debootstrapped Debian on a 4 GiB GPT disk with an ESP: every fact as bui
   assert.deepEqual([root!.content.kind, root!.content.uuid, root!.content.label, root!.role], ['ext4', gpt.rootUuid, 'debian-root', 'root']);
   assert.deepEqual(r.bootModes, ['UEFI']);
   assert.deepEqual(r.efiLoaders.map((l) => [l.path.toUpperCase(), l.architecture]), [['/EFI/BOOT/BOOTX64.EFI', 'x86_64'], ['/EFI/DEBIAN/GRUBX64.EFI', 'x86_64']]);
-  const os = r.systems[0]!;
+  const os = linuxSystems(r)[0]!;
   assert.equal(r.systems.length, 1);
   assert.deepEqual([os.id, os.versionId, os.prettyName], ['debian', gpt.versionId, gpt.prettyName]);
   assert.deepEqual(os.kernels, [KERNEL]);
@@ -80,7 +80,7 @@ test('the same Debian on MBR with boot code and a bootable partition: BIOS only,
   assert.deepEqual(r.bootModes, ['BIOS']);
   assert.deepEqual(r.efiLoaders, []);
   assert.equal(r.volumes[0]!.content.uuid, mbr.rootUuid);
-  assert.deepEqual([r.systems[0]!.id, r.systems[0]!.versionId, r.systems[0]!.kernels], ['debian', mbr.versionId, [KERNEL]]);
+  assert.deepEqual([linuxSystems(r)[0]!.id, linuxSystems(r)[0]!.versionId, linuxSystems(r)[0]!.kernels], ['debian', mbr.versionId, [KERNEL]]);
   assert.equal(r.root?.onBootDisk, 'yes');
 });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { openDisk } from '../../agent/formats/detect.js';
-import { inspectGuest, type GuestReport } from '../../agent/guest/inspector.js';
+import { inspectGuest, linuxSystems, type GuestReport } from '../../agent/guest/inspector.js';
 import { guestRules, type GuestRuleInput } from '../../agent/guest/guest-rules.js';
 import type { ImportTarget } from '../../agent/cloud/preflight/finding.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -137,7 +137,7 @@ test('BLS entries without a saved default: "BLSC-style GRUB found, but unable to
 test('fstab naming /dev/sda1 and /dev/xvdb: a warning naming the lines; root on /dev/sda2 is found on this disk', async (t) => {
   if (skip) return t.skip(skip);
   const g = await guest({ files: (u) => base(u, [{ path: 'etc/fstab', content: `# static\n/dev/sda2 / ext4 defaults 0 1\nUUID=${u} /srv ext4 defaults 0 2\n/dev/xvdb /data xfs defaults 0 2\nproc /proc proc defaults 0 0\n` }]) });
-  assert.deepEqual(g.systems[0]!.fstab.map((e) => [e.line, e.naming]), [[2, 'device-path'], [3, 'uuid'], [4, 'device-path'], [5, 'other']]);
+  assert.deepEqual(linuxSystems(g)[0]!.fstab.map((e) => [e.line, e.naming]), [[2, 'device-path'], [3, 'uuid'], [4, 'device-path'], [5, 'other']]);
   assert.deepEqual(g.root, { device: '/dev/sda2', naming: 'device-path', volume: 1, onBootDisk: 'yes' });
   const f = guestRules({ target: 'aws-image', guest: g });
   assert.deepEqual(f.map((x) => [x.severity, x.rule]), [['warning', 'guest-fstab-device-names']]);
@@ -156,7 +156,7 @@ test('the root on another disk (fstab / on /dev/sdb1, or a UUID no volume here h
 test('two operating systems on one disk: dual boot', async (t) => {
   if (skip) return t.skip(skip);
   const g = await guest({ secondRoot: true });
-  assert.deepEqual(g.systems.map((s) => s.id), ['debian', 'ubuntu']);
+  assert.deepEqual(linuxSystems(g).map((s) => s.id), ['debian', 'ubuntu']);
   assert.equal(g.dualBoot, true);
   assert.deepEqual(rules(g), [['error', 'guest-dual-boot']]);
 });
@@ -164,7 +164,7 @@ test('two operating systems on one disk: dual boot', async (t) => {
 test('a default kernel older than the supported range: "Unsupported kernel version"; no kernel at all: "Missing OS files"', async (t) => {
   if (skip) return t.skip(skip);
   const old = await guest({ files: (u) => [{ path: 'etc/os-release', content: DEBIAN_RELEASE }, ...debianBootFiles(u, '', '2.6.9-1-686')] });
-  assert.deepEqual(old.systems[0]!.kernels, ['2.6.9-1-686']);
+  assert.deepEqual(linuxSystems(old)[0]!.kernels, ['2.6.9-1-686']);
   const f = guestRules({ target: 'aws-image', guest: old });
   assert.deepEqual(f.map((x) => x.rule), ['guest-kernel-unsupported']);
   assert.match(f[0]!.message, /2\.6\.9-1-686.*Unsupported kernel version/);

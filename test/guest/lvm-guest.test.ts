@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openDisk } from '../../agent/formats/detect.js';
-import { inspectGuest } from '../../agent/guest/inspector.js';
+import { inspectGuest, linuxSystems } from '../../agent/guest/inspector.js';
 import { guestRules } from '../../agent/guest/guest-rules.js';
 import { tempDir } from '../helpers/tmp.js';
 import { vmxfer } from '../helpers/run-command.js';
@@ -137,7 +137,7 @@ test('a Debian root in a linear LVM2 logical volume is followed: facts from insi
   assert.ok(lv, JSON.stringify(r.volumes));
   assert.deepEqual([lv.offset, lv.length, lv.content.kind, lv.content.uuid, lv.content.label, lv.role], [lvOffset, 32 * MiB, 'ext4', uuid, 'lvroot', 'root']);
   assert.equal(r.volumes.find((v) => v.content.kind === 'lvm2-pv')?.content.uuid, PV_ID);
-  assert.deepEqual(r.systems.map((s) => [s.id, s.versionId]), [['debian', '12']]);
+  assert.deepEqual(linuxSystems(r).map((s) => [s.id, s.versionId]), [['debian', '12']]);
   assert.deepEqual(r.root, { device: '/dev/mapper/vg0-root', naming: 'mapper', volume: r.volumes.indexOf(lv), onBootDisk: 'yes' });
   assert.ok(r.warnings.some((w) => /vg0\/swap .* not read: a striped segment of 2 stripes/.test(w)), r.warnings.join('\n'));
   assert.deepEqual(guestRules({ target: 'aws-image', guest: r }).map((f) => f.rule), []);

@@ -24,7 +24,7 @@ test('package.json builds on prepack and ships only the runtime: dist/agent, dis
   assert.match(pkg.scripts.build, /tsc -p tsconfig\.json/);
   const { stdout } = await pexec(NPM, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO_ROOT, maxBuffer: 64 << 20 });
   const files: string[] = JSON.parse(stdout)[0].files.map((f: { path: string }) => f.path);
-  for (const need of ['bin/vmxfer.js', 'dist/agent/cli/main.js', 'dist/dashboard/index.html', 'LICENSE', 'native-wasm/crc64-slice16.wasm', 'native/libdeflate/binding.gyp', 'scripts/build-native.mjs']) {
+  for (const need of ['bin/vmxfer.js', 'dist/agent/cli/main.js', 'dist/dashboard/index.html', 'LICENSE', 'native-wasm/crc64-slice16.wasm', 'native-wasm/deflate.wasm', 'native-wasm/libdeflate/COPYING', 'native/libdeflate/binding.gyp', 'scripts/build-native.mjs']) {
     assert.ok(files.includes(need), `${need} is in the package`);
   }
   const stray = files.filter((f) => /^(dist\/test|dist\/bench|test|bench|agent)\/|\.node$/.test(f));
@@ -43,7 +43,7 @@ test('npm pack → npm install -g into a temporary prefix gives a working vmxfer
     const install = await pexec(NPM, ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', tarball], { cwd: dir, maxBuffer: 64 << 20 });
     // The optional addons' install step says, one line each, whether it built them or what vmxfer falls back to.
     const installLog = install.stdout + install.stderr;
-    assert.match(installLog, /^native\/libdeflate (built|up to date|not built \(.+\); vmxfer will compress with node:zlib)$/m);
+    assert.match(installLog, /^native\/libdeflate (built|up to date|not built \(.+\); vmxfer will compress with libdeflate in WebAssembly)$/m);
     assert.match(installLog, /^native\/sparse-file (built|up to date|not built \(.+\); vmxfer will read the holes of raw images)$/m);
 
     const bin = join(prefix, 'bin', 'vmxfer');

@@ -15,7 +15,8 @@ Prints what PATH is: format, subformat, virtual size, allocated bytes, the files
   --parent FILE   the parent of a differencing/delta disk when it is not beside it
   --guest         also look inside the disk (docs/guest.md): partition table, filesystems with labels and
                   UUIDs, encryption, boot modes, EFI loaders, OS, kernels, default boot entry, fstab, where
-                  the root is; with --json under the key "guest"
+                  the root is; Windows version, edition, architecture and boot manager (NTFS); with --json
+                  under the key "guest"
   --disk N        which disk of an OVA/OVF to describe (1-based, in OVF order; default 1); the whole
                   package is read to verify its manifest`;
 

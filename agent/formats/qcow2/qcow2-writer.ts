@@ -39,11 +39,14 @@ export function createQcow2Writer(options: Qcow2WriterOptions): DiskWriter {
     patchableHead: (source) => planLayout(source.virtualSize, clusterSize).headBytes,
     maxOutputSize: (source) => planLayout(source.virtualSize, clusterSize).maxOutputSize,
     write: (source, opts = {}) => writeQcow2(source, planLayout(source.virtualSize, clusterSize), options.compress, opts),
-    compressor: options.compress ? RAW_DEFLATER.name : undefined,
-    // The raw deflater's level is fixed (QCOW2_LEVEL); its implementation decides the bytes.
-    encoder: options.compress ? { writer: 'qcow2/1', compressor: RAW_DEFLATER.name, level: QCOW2_LEVEL } : { writer: 'qcow2/1' },
+    compressor: options.compress ? RAW_DEFLATER.display : undefined,
+    // The raw deflater's level is fixed (QCOW2_LEVEL); its implementation decides the bytes. 2: as vmdk-stream/3.
+    encoder: options.compress ? { writer: QCOW2_WRITER_VERSION, compressor: RAW_DEFLATER.name, level: QCOW2_LEVEL } : { writer: QCOW2_WRITER_VERSION },
   };
 }
+
+/** Bumped when the same source and settings would give other bytes (2: libdeflate's deflate-or-store answer depends on the stream's length alone). */
+export const QCOW2_WRITER_VERSION = 'qcow2/2';
 
 /** The `--to qcow2` writer: uncompressed, 64 KiB clusters. */
 export const qcow2Writer: DiskWriter = createQcow2Writer({ compress: false });

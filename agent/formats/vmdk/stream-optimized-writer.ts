@@ -49,8 +49,12 @@ export function createStreamOptimizedWriter(opts: StreamOptimizedOptions = {}): 
   };
 }
 
-/** Bumped when the same source, identity and settings would give other bytes (2: the CID derives from the identity). */
-export const STREAM_OPTIMIZED_VERSION = 'vmdk-stream/2';
+/**
+ * Bumped when the same source, identity and settings would give other bytes (2: the CID derives from
+ * the identity; 3: libdeflate's deflate-or-store answer depends on the stream's length alone, so the
+ * native addon and the WebAssembly build agree, agent/compression/libdeflate-engine.ts).
+ */
+export const STREAM_OPTIMIZED_VERSION = 'vmdk-stream/3';
 
 /** The writer with `e`'s compressor and level, or a sentence naming what this machine lacks. */
 export function reproduceStreamOptimized(opts: StreamOptimizedOptions, e: EncoderSettings, version = STREAM_OPTIMIZED_VERSION, label = 'VMDK'): DiskWriter | string {
@@ -62,7 +66,7 @@ export function reproduceStreamOptimized(opts: StreamOptimizedOptions, e: Encode
 
 export function missingCompressor(e: EncoderSettings): string {
   const here = resolveOptions({});
-  const why = here.deflater.fallbackReason ? ` (the libdeflate addon did not load: ${here.deflater.fallbackReason})` : '';
+  const why = here.deflater.fallbackReason ? ` (the native libdeflate addon is not in use: ${here.deflater.fallbackReason})` : '';
   return `the upload was compressed with ${e.compressor} level ${e.level}, which is not available here; this machine has ${here.deflater.implementation}${why}`;
 }
 

@@ -10,8 +10,9 @@ export interface StreamOptimizedOptions {
    * Deflate level for compressible grains, 0 (store all) to 9, for the compressor in use
    * (agent/compression/deflate-zlib.ts). Default: the cheapest level whose output stays within 5% of
    * qemu-img's (zlib level 6) on the 4 GiB bench disk (bench/README.md, "Compression"):
-   * with libdeflate, level 2 (+1.9%; level 1 is +5.4%), at 86 MB per CPU-second, 3.0x qemu's level 6;
-   * with the node:zlib fallback, level 4 (+3.0%; level 3 is +5.2%), at 48 MB per CPU-second.
+   * with libdeflate (native addon or WebAssembly), level 2 (+1.9%; level 1 is +5.4%), at 86 MB per
+   * CPU-second native, 3.0x qemu's level 6; with VMXFER_DEFLATE=node:zlib, level 4 (+3.0%; level 3
+   * is +5.2%), at 48 MB per CPU-second.
    */
   compressionLevel?: number;
   /** ddb.adapterType; default lsilogic. */
@@ -26,7 +27,7 @@ export interface StreamOptimizedOptions {
   cid?: number;
   /**
    * The deflate implementation (ZlibDeflater.implementation) to use, for a resume that must
-   * reproduce bytes written with it; default the one this thread loaded (libdeflate, else node:zlib).
+   * reproduce bytes written with it; default the one VMXFER_DEFLATE picks on this thread (libdeflate).
    */
   compressor?: string;
 }

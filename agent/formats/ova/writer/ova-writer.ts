@@ -40,8 +40,8 @@ export function isMultiDiskWriter(w: DiskWriter): w is MultiDiskWriter {
   return typeof (w as Partial<MultiDiskWriter>).writeMany === 'function';
 }
 
-/** Bumped when the same sources, identity and settings would give other bytes (2: CIDs and tar mtimes derive from the identity). */
-export const OVA_WRITER_VERSION = 'ova/2';
+/** Bumped when the same sources, identity and settings would give other bytes (2: CIDs and tar mtimes derive from the identity; 3: as vmdk-stream/3). */
+export const OVA_WRITER_VERSION = 'ova/3';
 
 export function createOvaWriter(opts: OvaWriterOptions = {}): MultiDiskWriter {
   const o: ResolvedOva = { holdBytes: opts.holdBytes ?? DEFAULT_HOLD, compressionLevel: opts.compressionLevel ?? 1, compressor: opts.compressor, cpus: opts.cpus ?? 1, memoryMiB: opts.memoryMiB ?? 1024 };
