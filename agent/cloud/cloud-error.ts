@@ -7,14 +7,15 @@ export type CloudName = 'aws' | 'alibaba';
 /**
  * Throttling codes: EC2 "RequestLimitExceeded" (EC2 API reference, Error codes; also "Throttling" from
  * IAM/S3's query protocol), ECS "Throttling" and its ".User"/".Api" variants (ECS API, Service error
- * codes). Retried with backoff; CLOUD_THROTTLED when they outlast every attempt.
+ * codes), the EBS direct APIs' "RequestThrottledException" and "ConcurrentLimitExceededException" (EBS
+ * API reference, Errors). Retried with backoff; CLOUD_THROTTLED when they outlast every attempt.
  */
-const THROTTLE_CODES = /^(RequestLimitExceeded|Throttling(\..*)?|ThrottlingException|TooManyRequestsException|SlowDown)$/;
+const THROTTLE_CODES = /^(RequestLimitExceeded|Throttling(\..*)?|ThrottlingException|TooManyRequestsException|SlowDown|RequestThrottledException|ConcurrentLimitExceededException)$/;
 
 /**
  * Server-side faults the SDKs retry: EC2 "InternalError", "Unavailable", "ServiceUnavailable" (EC2 API
  * reference, Server error codes), IAM "ServiceFailure", ECS "InternalError", "ServiceUnavailable",
- * "UnknownError" (ECS API, common error codes: HTTP 500/503). Retried like throttling; CLOUD_UNAVAILABLE
+ * "UnknownError" (ECS API, common error codes: HTTP 500/503); any 5xx (EBS InternalServerException is a 500). Retried like throttling; CLOUD_UNAVAILABLE
  * when they outlast every attempt.
  */
 const SERVER_FAULT_CODES = /^(InternalError|InternalFailure|InternalServerError|ServiceFailure|ServiceUnavailable|Unavailable|UnknownError|RequestTimeout|RequestTimeoutException|Service\.Unavailable|ServiceUnavailable\..*)$/;

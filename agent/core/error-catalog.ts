@@ -17,6 +17,7 @@ import { API } from '../api/error-codes.js';
 import { JOB } from '../jobs/error-codes.js';
 import { GUEST } from '../guest/error-codes.js';
 import { DEFLATE } from '../compression/error-codes.js';
+import { EBS } from '../ebs/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -41,6 +42,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   JOB,
   GUEST,
   DEFLATE,
+  EBS,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {

@@ -58,6 +58,15 @@ export class LinearSha256 {
     }
   }
 
+  /**
+   * A whole block given by its SHA-256, already computed by the caller (the EBS writer hashes each block
+   * once for PutSnapshotBlock); only between whole blocks.
+   */
+  blockDigest(digest: Uint8Array): void {
+    if (this.fill !== 0 || digest.length !== 32) throw new Error('LinearSha256.blockDigest takes a 32-byte digest between whole blocks');
+    this.outer.update(digest);
+  }
+
   /** The hex digest; the last, shorter block is hashed as it is. */
   digest(): string {
     if (this.fill > 0) this.outer.update(createHash('sha256').update(this.block.subarray(0, this.fill)).digest());

@@ -21,11 +21,13 @@ import { IMPORT_FLAGS, IMPORT_FLAGS_HELP, importOptions } from '../import-flags.
 import { checkUploadDistribute, importSummary, preflightUploadImport, runUploadDistribute, runUploadImport } from '../upload-import.js';
 import { DISTRIBUTE_FLAGS, DISTRIBUTE_FLAGS_HELP, distributeFromFlags } from '../distribute-flags.js';
 import { distributeSummary, throwIfShareFailed } from '../distribute-output.js';
+import { EBS_FLAGS, EBS_FLAGS_HELP, ebsUploadCommand } from '../ebs-upload.js';
+import { isEbsUrl } from '../../ebs/ebs-url.js';
 
 export const UPLOAD_USAGE = `Usage: vmxfer upload SRC URL [--as FORMAT] [options]
 
 Converts SRC on the fly and uploads it as a multipart object to URL (s3://bucket/key,
-oss://bucket/key or file:///path), sending parts in parallel and writing a checkpoint after each
+oss://bucket/key or file:///path), or writes it into an EBS snapshot (ebs://REGION[/snap-PARENT]), sending parts in parallel and writing a checkpoint after each
 confirmed part. After a crash, kill -9, SIGTERM or network loss, run the same command with
 --resume: only the parts the store does not confirm are sent again. A resume regenerates the parts
 with the compressor the upload started with, or refuses (XFER_RESUME_ENCODER) naming the missing one.
@@ -52,7 +54,8 @@ with the compressor the upload started with, or refuses (XFER_RESUME_ENCODER) na
   --json              JSON progress lines and a JSON result
 ${STORE_FLAGS_HELP}
 ${IMPORT_FLAGS_HELP}
-${DISTRIBUTE_FLAGS_HELP}`;
+${DISTRIBUTE_FLAGS_HELP}
+${EBS_FLAGS_HELP}`;
 
 export async function uploadCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseCommand(
@@ -78,6 +81,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       workers: { type: 'string' },
       ...IMPORT_FLAGS,
       ...DISTRIBUTE_FLAGS,
+      ...EBS_FLAGS,
     },
     UPLOAD_USAGE,
   );
@@ -91,6 +95,12 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw vmxError(CORE.USAGE, `--concurrency must be an integer from 1 to 64`);
   const cloudImport = values.cancel ? undefined : importOptions(values, UPLOAD_USAGE);
   const distribute = values.cancel ? undefined : distributeFromFlags(values, cloudImport, UPLOAD_USAGE);
+  if (isEbsUrl(url!)) {
+    if (distribute) throw vmxError(CORE.USAGE, `copies and shares do not follow an ebs:// upload\n\n${UPLOAD_USAGE}`);
+    return ebsUploadCommand(src!, url!, values, cloudImport, UPLOAD_USAGE, signal);
+  }
+  const ebsOnly = (Object.keys(EBS_FLAGS) as Array<keyof typeof EBS_FLAGS>).find((k) => values[k] !== undefined);
+  if (ebsOnly) throw vmxError(CORE.USAGE, `--${ebsOnly} applies to an ebs:// destination only\n\n${UPLOAD_USAGE}`);
   if (distribute && cloudImport) checkUploadDistribute(distribute, cloudImport, values, UPLOAD_USAGE);
   const plan = cloudImport && (await preflightUploadImport(src!, url!, cloudImport, values, UPLOAD_USAGE, signal));
   const { sink, key } = await openSink(url!, storeConnection(values, url!));

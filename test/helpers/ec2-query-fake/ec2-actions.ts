@@ -28,6 +28,8 @@ export interface Ec2World {
   images: Map<string, FakeAmi>;
   /** EBS snapshots that exist: made by ImportSnapshot tasks when they complete. */
   snapshots: Set<string>;
+  /** A snapshot the EBS direct APIs fake made: its DescribeSnapshots fields. */
+  describeSnapshot?: ((id: string) => { state: string; message: string; progress: string; volumeSize: number; encrypted: boolean } | undefined) | undefined;
   /** Buckets that exist (ExportImage: "The destination bucket must exist"). */
   buckets: ReadonlyMap<string, unknown>;
 }
@@ -301,7 +303,17 @@ const modifyImageAttribute: Handler = (w, p, region) => {
   return { return: true };
 };
 
+/** DescribeSnapshots with SnapshotId.N (EC2 API reference): an id it does not know is InvalidSnapshot.NotFound. */
+const describeSnapshots: Handler = (w, p) => ({
+  snapshotSet: list(p, 'SnapshotId.').map((id) => {
+    const s = w.describeSnapshot?.(id);
+    if (!s) throw new Ec2Error(400, 'InvalidSnapshot.NotFound', `The snapshot '${id}' does not exist.`);
+    return { snapshotId: id, status: s.state, stateMessage: s.message, progress: s.progress, volumeSize: String(s.volumeSize), encrypted: String(s.encrypted), ownerId: '123456789012' };
+  }),
+});
+
 export const EC2_ACTIONS: Record<string, Handler> = {
+  DescribeSnapshots: describeSnapshots,
   ImportImage: importImage,
   DescribeImportImageTasks: describeImportImageTasks,
   ImportSnapshot: importSnapshot,

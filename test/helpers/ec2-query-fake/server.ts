@@ -8,6 +8,7 @@ import { IAM_NS, iamGetRole } from './iam-actions.js';
 import { s3Error, s3Route, type FakeBucket } from './s3-routes.js';
 import { parseSigV4 } from './sigv4-shape.js';
 import { esc, xmlDocument } from './xml.js';
+import { EbsDirectFake } from '../ebs-fake/ebs-direct-fake.js';
 
 export const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
@@ -52,8 +53,11 @@ export class Ec2QueryFake {
     launchPermissions: new Map(),
     images: new Map([[EXAMPLE_AMI, { region: 'eu-west-1', encrypted: false }]]),
     snapshots: new Set(),
+    describeSnapshot: (id) => this.ebs.describe(id),
     buckets: this.buckets,
   };
+  /** The EBS direct APIs on the same endpoint (requests signed for "ebs"); the snapshots it completes exist for EC2. */
+  readonly ebs = new EbsDirectFake((id) => this.world.snapshots.add(id));
   /** Action → how many of its next calls answer RequestLimitExceeded. */
   readonly throttle = new Map<string, number>();
   /** Action → an error its next call answers. */
@@ -88,6 +92,7 @@ export class Ec2QueryFake {
     for await (const c of req) chunks.push(c as Buffer);
     const auth = parseSigV4(req.headers.authorization, req.headers['x-amz-date'] as string | undefined);
     if (typeof auth === 'string') return this.ec2Error(res, new Ec2Error(401, 'AuthFailure', `AWS was not able to validate the provided access credentials: ${auth}`));
+    if (auth.service === 'ebs') return this.ebs.handle(req, res, Buffer.concat(chunks));
     if (req.method === 'GET' || req.method === 'HEAD') {
       this.calls.push({ service: 's3', action: `${req.method} ${req.url}`, params: {}, region: auth.region });
       // A caller without s3:GetBucketAcl is refused the ACL read (S3 "Error responses": AccessDenied, 403).
