@@ -60,7 +60,9 @@ if [ "$core" = 0 ]; then
   want mkfs.xfs xfsprogs
   want mkfs.btrfs btrfs-progs
   want mkntfs ntfs-3g
-  want ntfscat ntfs-3g              # ntfscat / ntfsls: the oracle of the NTFS reader
+  want ntfscat ntfs-3g              # ntfscat, ntfsls, ntfsinfo: the oracle of the NTFS reader
+  want ntfsls ntfs-3g
+  want ntfsinfo ntfs-3g
   want wimcapture wimtools          # a Windows-like tree applied onto an unmounted NTFS volume (wimapply)
   want wimapply wimtools
   want hivexget libhivex-bin        # the oracle of the registry hive reader

@@ -17,7 +17,9 @@ import { DEFAULTS } from '../../agent/config/schema.js';
 import type { JobRecord } from '../../agent/jobs/job-types.js';
 import type { RunContext } from '../../agent/jobs/run-context.js';
 import { tempDir } from '../helpers/tmp.js';
-import { buildWindowsDisk, SERVER_2022, WINDOWS_10, WINDOWS_TOOLS_MISSING } from '../helpers/windows-disk.js';
+import { buildWindowsDisk, ntfsVolume, SERVER_2022, WINDOWS_10, WINDOWS_TOOLS_MISSING, windowsTree } from '../helpers/windows-disk.js';
+import { partitionDisk, writeBootCode } from '../helpers/guest-disks.js';
+import { mkdir, writeFile } from 'node:fs/promises';
 
 /*
  * Windows-like guests on NTFS (mkntfs + wimapply, no mounts): GPT with an ESP (UEFI) holding a
@@ -156,4 +158,24 @@ test('vmxfer inspect --guest (text and --json), vmxfer preflight and an API impo
   const plan = await preflightJobImport(job, ctx, new AbortController().signal, (g) => (seen = g));
   assert.deepEqual(seen?.systems, gpt.report.systems, 'job.guest gets the Windows facts');
   assert.deepEqual(plan?.findings.filter((f) => f.rule.startsWith('guest-')), []);
+});
+
+test('MBR with a System Reserved partition (bootmgr, Boot/BCD) before the Windows partition: BIOS boot manager found on partition 1, Windows on 2', async (t) => {
+  if (skip) return t.skip(skip);
+  const path = `${dir}/reserved.raw`;
+  const [reserved, system] = await partitionDisk(path, 96, 'mbr', [{ sizeMiB: 16, type: '7', bootable: true }, { sizeMiB: 0, type: '7' }]);
+  const boot = `${dir}/reserved-tree`;
+  await mkdir(`${boot}/Boot`, { recursive: true });
+  await writeFile(`${boot}/bootmgr`, 'BOOTMGR');
+  await writeFile(`${boot}/Boot/BCD`, Buffer.alloc(8192));
+  for (const [at, tree, name] of [[reserved!, boot, 'reserved'], [system!, await windowsTree(`${dir}/reserved-win`, SERVER_2022, { bios: false }), 'system']] as const) {
+    await ntfsVolume(`${dir}/${name}.img`, at.length, tree, name);
+    await run('dd', [`if=${dir}/${name}.img`, `of=${path}`, 'bs=1M', `seek=${at.offset / (1024 * 1024)}`, 'conv=notrunc,sparse', 'status=none']);
+  }
+  await writeBootCode(path);
+  const r = await inspect(path);
+  assert.deepEqual(r.volumes.map((v) => [v.partition, v.content.kind, v.role]), [[1, 'ntfs', 'boot'], [2, 'ntfs', 'root']]);
+  assert.deepEqual([win(r).volume, win(r).bootmgr, r.windowsBoot], [1, false, { bios: { volume: 0, bcd: true } }]);
+  assert.deepEqual(rules(r, { bootMode: 'legacy-bios' }), []);
+  assert.deepEqual(rules(r, { bootMode: 'uefi' }), [['error', 'guest-boot-mode']]);
 });
