@@ -22,7 +22,7 @@ export async function preflightJobExport(job: JobRecord, ctx: RunContext, signal
   return findings;
 }
 
-/** The SDKs load only here, as in export-for-job.ts. */
+/** The SDKs load only here, as in agent/workflows/export.ts. */
 async function exportFindings(e: ExportOptions, ctx: RunContext, signal: AbortSignal): Promise<Finding[]> {
   const connections = connectionsFromConfig(ctx.config);
   if (e.cloud === 'aws') {
