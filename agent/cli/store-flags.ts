@@ -1,8 +1,8 @@
 import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
-import type { StoreConnection } from '../sinks/open-sink.js';
 import { findConfigFile } from '../config/default-paths.js';
-import { connectionFor } from '../config/store-profiles.js';
+import type { SinkFactory } from '../workflows/ports.js';
+import { sinkFactory } from '../workflows/sink-factory.js';
 import type { AgentConfig } from '../config/schema.js';
 import { loadConfigForCli } from '../daemon/daemon-config.js';
 
@@ -43,15 +43,16 @@ export function cliConfig(values: Record<string, unknown>, env: NodeJS.ProcessEn
   });
 }
 
-/** Flags, then the `--store` or URL-matched store profile, then the configuration's `stores` section. */
-export function storeConnection(values: Record<string, unknown>, url: string): StoreConnection {
-  const base = connectionFor(url, cliConfig(values), values.store as string | undefined);
-  return {
-    ...base,
-    ...(values.endpoint !== undefined && { endpoint: values.endpoint as string }),
-    ...(values.region !== undefined && { region: values.region as string }),
-    ...(values['path-style'] !== undefined && { pathStyle: values['path-style'] as boolean }),
-  };
+/** The sinks of a command: the flags over the `--store` or URL-matched store profile over the configuration's `stores`. */
+export function cliSinks(values: Record<string, unknown>): SinkFactory {
+  return sinkFactory(cliConfig(values), {
+    profile: values.store as string | undefined,
+    overrides: {
+      ...(values.endpoint !== undefined && { endpoint: values.endpoint as string }),
+      ...(values.region !== undefined && { region: values.region as string }),
+      ...(values['path-style'] !== undefined && { pathStyle: values['path-style'] as boolean }),
+    },
+  });
 }
 
 export function stateDir(values: Record<string, unknown>): string {

@@ -1,7 +1,6 @@
 import { uploadImage, type UploadRequest, type UploadResult } from '../transfer/upload.js';
 import type { ImportStepResult, StartedImport } from '../cloud/tasks/import-step.js';
-import type { DistributeResult, ImageShares } from '../cloud/distribute/distribute-step.js';
-import type { CopyOutcome } from '../cloud/distribute/copy-outcome.js';
+import type { DistributeResult } from '../cloud/distribute/distribute-step.js';
 import { distributedImageId } from '../cloud/distribute/distributed-image.js';
 import { cloudOf, type ImportOptions } from '../cloud/upload-import/import-options.js';
 import { importStepParams } from '../cloud/upload-import/import-step-params.js';
@@ -10,6 +9,7 @@ import type { UploadImportPlan } from '../cloud/upload-import/upload-preflight.j
 import { parseObjectUrl } from '../sinks/object-url.js';
 import type { CloudPort, WorkflowPorts } from './ports.js';
 import { STEP } from './steps.js';
+import { distributeWorkflow } from './distribute.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
 
 /** `vmxfer upload` and an upload job: the transfer, then the optional import, copies and shares. */
@@ -46,7 +46,11 @@ export async function uploadWorkflow(request: UploadWorkflowRequest, ports: Work
   const imported = await ports.journal.once(STEP.imported, () => importObject(request.transfer.destination, request.import!, ports));
   if (!wantsDistribute(request.import.options)) return { upload, imported };
   ports.reporter.outcome({ imported });
-  const distributed = await ports.journal.once(STEP.distributed, () => distribute(imported, request.import!.options, ports));
+  const o = request.import.options;
+  const distributed = await distributeWorkflow(
+    { cloud: cloudOf(o.target), sourceImageId: distributedImageId(imported), sourceRegion: importRegion(o, ports.cloud)!, request: { copies: o.copy, share: o.share }, dryRun: o.dryRun !== false },
+    ports,
+  );
   return { upload, imported, distributed };
 }
 
@@ -63,32 +67,4 @@ async function importObject(url: string, { options, plan }: NonNullable<UploadWo
   const params = importStepParams(options, object, ports.cloud.connections, ports.cloud.poll);
   const step = { ...params, resume: ports.journal.read<StartedImport>(STEP.importStarted), cancelOnAbort: ports.cloud.cancelOnAbort };
   return runImportStep(step, { ...taskCallbacks(ports), onStarted: (started) => ports.journal.note(STEP.importStarted, started) }, ports.signal);
-}
-
-/**
- * The copies (each ClientToken fixed with the request; each started copy's id recorded before it is
- * followed), then the shares. All ECS copies of the process share one limiter (five per region).
- */
-async function distribute(imported: ImportStepResult, o: ImportOptions, ports: WorkflowPorts): Promise<DistributeResult> {
-  const [{ runDistribute }, { processCopyLimiter }] = await Promise.all([import('../cloud/distribute/distribute-step.js'), import('../cloud/tasks/copy-limiter.js')]);
-  const c = ports.cloud.connections;
-  const common = {
-    sourceImageId: distributedImageId(imported),
-    sourceRegion: importRegion(o, ports.cloud)!,
-    request: { copies: o.copy, share: o.share },
-    poll: ports.cloud.poll,
-    dryRun: o.dryRun !== false,
-    started: ports.journal.read<Record<string, string>>(STEP.copiesStarted),
-    cancelOnAbort: ports.cloud.cancelOnAbort,
-  };
-  const params = cloudOf(o.target) === 'aws' ? { ...common, cloud: 'aws' as const, connection: c.aws! } : { ...common, cloud: 'ecs' as const, connection: c.ecs!, limiter: processCopyLimiter() };
-  const callbacks = {
-    ...taskCallbacks(ports),
-    onPhase: (phase: 'copying' | 'sharing') => ports.reporter.phase(phase),
-    // Synchronous read then write: copies started at once all land in the one map.
-    onCopyStarted: (region: string, imageId: string) => ports.journal.note(STEP.copiesStarted, { ...ports.journal.read<Record<string, string>>(STEP.copiesStarted), [region]: imageId }),
-    onCopyState: (copy: CopyOutcome) => ports.reporter.outcome({ copy }),
-    onShared: (shares: ImageShares) => ports.reporter.outcome({ shares }),
-  };
-  return runDistribute(params, callbacks, ports.signal);
 }
