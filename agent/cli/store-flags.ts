@@ -1,6 +1,7 @@
 import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
 import { findConfigFile } from '../config/default-paths.js';
+import type { StoreConnection } from '../sinks/open-sink.js';
 import type { SinkFactory } from '../workflows/ports.js';
 import { sinkFactory } from '../workflows/sink-factory.js';
 import type { AgentConfig } from '../config/schema.js';
@@ -44,15 +45,16 @@ export function cliConfig(values: Record<string, unknown>, env: NodeJS.ProcessEn
 }
 
 /** The sinks of a command: the flags over the `--store` or URL-matched store profile over the configuration's `stores`. */
-export function cliSinks(values: Record<string, unknown>): SinkFactory {
-  return sinkFactory(cliConfig(values), {
-    profile: values.store as string | undefined,
-    overrides: {
-      ...(values.endpoint !== undefined && { endpoint: values.endpoint as string }),
-      ...(values.region !== undefined && { region: values.region as string }),
-      ...(values['path-style'] !== undefined && { pathStyle: values['path-style'] as boolean }),
-    },
-  });
+export function cliSinks(values: Record<string, unknown>, overrides: Partial<StoreConnection> = storeFlagOverrides(values)): SinkFactory {
+  return sinkFactory(cliConfig(values), { profile: values.store as string | undefined, overrides });
+}
+
+function storeFlagOverrides(values: Record<string, unknown>): Partial<StoreConnection> {
+  return {
+    ...(values.endpoint !== undefined && { endpoint: values.endpoint as string }),
+    ...(values.region !== undefined && { region: values.region as string }),
+    ...(values['path-style'] !== undefined && { pathStyle: values['path-style'] as boolean }),
+  };
 }
 
 export function stateDir(values: Record<string, unknown>): string {

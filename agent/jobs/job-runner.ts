@@ -119,6 +119,8 @@ async function exportThenDownload(job: JobRecord, ctx: RunContext, run: JobRun):
       destination: job.destination,
       download: async (disk, progress) => download({ ...dl, source: disk.url, destination: disk.destination }, ctx, { ...run, progress }, await ports.sinks.open(disk.url)),
       knownSha256: (r) => r.outputSha256,
+      checkpoints: downloadCheckpoints(ctx),
+      converting: conversionTarget(job) !== undefined,
     },
     ports,
   );

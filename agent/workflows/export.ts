@@ -1,7 +1,11 @@
 import type { AwsInstanceExportParams } from '../cloud/aws/aws-export.js';
 import { exportedObjectUrl, isInstanceExport, type AwsInstanceExportOptions, type ExportOptions } from '../cloud/export-options.js';
 import type { ExportedObject, ExportTaskParams } from '../cloud/tasks/export-task.js';
-import { downloadDisks, exportDisks, type ExportDisk, type FinishedDisk } from '../cloud/tasks/export-disks.js';
+export { exportResult } from '../cloud/tasks/export-download.js';
+export type { ExportResult } from '../cloud/tasks/export-types.js';
+import { discardDisks, downloadDisks, exportDisks, type ExportDisk, type FinishedDisk } from '../cloud/tasks/export-disks.js';
+import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
+import type { DownloadCheckpoint } from '../transfer/download-checkpoint.js';
 import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
 import type { ProgressTracker } from '../core/progress.js';
@@ -17,6 +21,9 @@ export interface ExportWorkflowRequest<R extends { objectSize: number }> {
   download(disk: ExportDisk, progress: ProgressTracker): Promise<R>;
   /** The written file's SHA-256 when the download knows it (a conversion's output). */
   knownSha256?(result: R): string | null | undefined;
+  /** Where the downloads keep their checkpoints, and whether they convert: what a final abort removes. */
+  checkpoints: CheckpointStore<DownloadCheckpoint>;
+  converting: boolean;
 }
 
 export interface ExportWorkflowResult<R> {
@@ -33,15 +40,22 @@ export async function exportWorkflow<R extends { objectSize: number }>(request: 
   const exported = await ports.journal.once(STEP.exported, () => exportTask(request.export, ports));
   ports.reporter.phase('downloading');
   const { sink } = await ports.sinks.open(exportedObjectUrl(request.export.cloud, exported.bucket, exported.key));
+  const all = exportDisks(request.export.cloud, exported, request.destination);
+  const finished = () => ports.journal.read<FinishedDisk<R>[]>(STEP.disksDownloaded) ?? [];
   const disks = await downloadDisks({
-    disks: exportDisks(request.export.cloud, exported, request.destination),
+    disks: all,
     finished: ports.journal.read<FinishedDisk<R>[]>(STEP.disksDownloaded),
     sink,
     progress: ports.progress,
     download: request.download,
     knownSha256: request.knownSha256,
-    onFinished: (disk) => ports.journal.note(STEP.disksDownloaded, [...(ports.journal.read<FinishedDisk<R>[]>(STEP.disksDownloaded) ?? []).filter((d) => d.key !== disk.key), disk]),
+    onFinished: (disk) => ports.journal.note(STEP.disksDownloaded, [...finished().filter((d) => d.key !== disk.key), disk]),
     signal: ports.signal,
+  }).catch(async (err: unknown) => {
+    // An abort that ends the run for good (Ctrl-C, a job cancel) leaves no half set of disks that looks
+    // complete; one the run comes back from (a daemon stopping) keeps them for the restart.
+    if (ports.signal.aborted && (ports.cloud.cancelOnAbort?.(ports.signal.reason) ?? true)) await discardDisks(all, finished(), request.converting, request.checkpoints);
+    throw err;
   });
   return { exported, disks };
 }
