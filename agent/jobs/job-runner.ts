@@ -117,7 +117,7 @@ async function exportThenDownload(job: JobRecord, ctx: RunContext, run: JobRun):
     {
       export: job.export!,
       destination: job.destination,
-      download: async (disk, progress) => download({ ...dl, source: disk.url, destination: disk.destination }, ctx, { ...run, progress }, await ports.sinks.open(disk.url)),
+      download: (disk, progress, sink) => download({ ...dl, source: disk.url, destination: disk.destination }, ctx, { ...run, progress }, { sink, key: disk.key }),
       knownSha256: (r) => r.outputSha256,
       checkpoints: downloadCheckpoints(ctx),
       converting: conversionTarget(job) !== undefined,

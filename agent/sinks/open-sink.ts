@@ -6,6 +6,7 @@ import { parseObjectUrl } from './object-url.js';
 import { retryingSink, DEFAULT_RETRY, type RetryPolicy } from './retrying-sink.js';
 import { DEFAULT_STALL, StallState, stallGuardedSink, type StallPolicy } from './stall-guard.js';
 import { tracedSink } from './traced-sink.js';
+import type { AlibabaCredential } from '../cloud/ecs/alibaba-credentials.js';
 import { verbose, verboseEnabled } from '../core/verbose.js';
 
 /** Connection settings from flags and configuration; empty means "the SDK's standard source". */
@@ -18,6 +19,8 @@ export interface StoreConnection {
   stallTimeoutMs?: number | undefined;
   /** Keys or uploads per listing request (S3 and OSS cap it at 1000). */
   listPageSize?: number | undefined;
+  /** OSS: the credential to sign with when no key pair is set, e.g. the ECS connection's of the same run (one chain lookup). */
+  credential?: AlibabaCredential | undefined;
 }
 
 /** The stall policy of a connection: its idle time, and the floor rate a part's deadline scales with. */
@@ -89,7 +92,7 @@ async function openBucket(kind: ObjectSink['kind'], bucket: string, conn: StoreC
         maxSockets: conn.maxSockets,
         timeoutMs: stallPolicy(conn).idleMs,
         listPageSize: conn.listPageSize,
-      }));
+      }, conn.credential));
     }
   }
 }

@@ -9,6 +9,7 @@ import type { DownloadCheckpoint } from '../transfer/download-checkpoint.js';
 import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
 import type { ProgressTracker } from '../core/progress.js';
+import type { ObjectSink } from '../sinks/object-sink.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
 import type { WorkflowPorts } from './ports.js';
 import { STEP } from './steps.js';
@@ -17,8 +18,8 @@ import { STEP } from './steps.js';
 export interface ExportWorkflowRequest<R extends { objectSize: number }> {
   export: ExportOptions;
   destination: string;
-  /** One disk's download (resumed from its checkpoint), converted or not: the front end's transfer settings. */
-  download(disk: ExportDisk, progress: ProgressTracker): Promise<R>;
+  /** One disk's download from the bucket's `sink` (resumed from its checkpoint), converted or not: the front end's transfer settings. */
+  download(disk: ExportDisk, progress: ProgressTracker, sink: ObjectSink): Promise<R>;
   /** The written file's SHA-256 when the download knows it (a conversion's output). */
   knownSha256?(result: R): string | null | undefined;
   /** Where the downloads keep their checkpoints, and whether they convert: what a final abort removes. */
@@ -39,7 +40,9 @@ export interface ExportWorkflowResult<R> {
 export async function exportWorkflow<R extends { objectSize: number }>(request: ExportWorkflowRequest<R>, ports: WorkflowPorts): Promise<ExportWorkflowResult<R>> {
   const exported = await ports.journal.once(STEP.exported, () => exportTask(request.export, ports));
   ports.reporter.phase('downloading');
-  const { sink } = await ports.sinks.open(exportedObjectUrl(request.export.cloud, exported.bucket, exported.key));
+  // An ECS export's OSS bucket signs with the ECS connection's credential: one lookup of the chain per run.
+  const signing = request.export.cloud === 'ecs' ? { credential: ports.cloud.connections.ecs?.credential } : {};
+  const { sink } = await ports.sinks.open(exportedObjectUrl(request.export.cloud, exported.bucket, exported.key), signing);
   const all = exportDisks(request.export.cloud, exported, request.destination);
   const finished = () => ports.journal.read<FinishedDisk<R>[]>(STEP.disksDownloaded) ?? [];
   const disks = await downloadDisks({
@@ -47,7 +50,7 @@ export async function exportWorkflow<R extends { objectSize: number }>(request: 
     finished: ports.journal.read<FinishedDisk<R>[]>(STEP.disksDownloaded),
     sink,
     progress: ports.progress,
-    download: request.download,
+    download: (disk, progress) => request.download(disk, progress, sink),
     knownSha256: request.knownSha256,
     onFinished: (disk) => ports.journal.note(STEP.disksDownloaded, [...finished().filter((d) => d.key !== disk.key), disk]),
     signal: ports.signal,

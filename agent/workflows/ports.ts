@@ -4,7 +4,7 @@ import type { CloudConnections } from '../cloud/upload-import/import-step-params
 import type { Finding } from '../cloud/preflight/finding.js';
 import type { GuestReport } from '../guest/inspector.js';
 import type { ProgressTracker } from '../core/progress.js';
-import type { OpenedSink } from '../sinks/open-sink.js';
+import type { OpenedSink, StoreConnection } from '../sinks/open-sink.js';
 import type { ObjectSink } from '../sinks/object-sink.js';
 import type { CopyOutcome } from '../cloud/distribute/copy-outcome.js';
 import type { ImportStepResult } from '../cloud/tasks/import-step.js';
@@ -25,7 +25,8 @@ export interface StepJournal {
 
 /** Builds every sink: the store connection of a URL from one configuration model (flags over profiles over `stores`). */
 export interface SinkFactory {
-  open(url: string): Promise<OpenedSink>;
+  /** `signing`: what the run adds to the configuration's connection (the cloud connection's credential). */
+  open(url: string, signing?: Pick<StoreConnection, 'credential'>): Promise<OpenedSink>;
   openBucket(url: string, listPageSize?: number): Promise<{ sink: ObjectSink; prefix: string }>;
 }
 

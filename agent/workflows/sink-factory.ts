@@ -26,8 +26,8 @@ export function sinkFactory(config: AgentConfig, options: SinkFactoryOptions = {
   const retry = options.retry ?? DEFAULT_RETRY;
   const wrap = options.wrap ?? ((s: ObjectSink) => s);
   return {
-    async open(url) {
-      const { sink, key } = await openSink(url, connection(url), retry);
+    async open(url, signing) {
+      const { sink, key } = await openSink(url, { ...connection(url), ...signing }, retry);
       return { sink: wrap(sink), key };
     },
     async openBucket(url, listPageSize) {

@@ -103,9 +103,8 @@ export async function exportCommand(argv: string[], signal: AbortSignal): Promis
         destination,
         checkpoints,
         converting: step.to !== undefined,
-        download: async (disk, progress) => {
-          const { sink, key } = await ports.sinks.open(disk.url);
-          return downloadObject({ url: disk.url, key, sink, destination: disk.destination, to: step.to, disk: step.disk, concurrency: 4, resume: false, checkpoints, signal, progress });
+        download: (disk, progress, sink) => {
+          return downloadObject({ url: disk.url, key: disk.key, sink, destination: disk.destination, to: step.to, disk: step.disk, concurrency: 4, resume: false, checkpoints, signal, progress });
         },
         knownSha256: (r) => r.conversion?.outputSha256 ?? r.sha256Verified,
       },
