@@ -86,3 +86,18 @@ test('upload workflow (EC2 Query API protocol fake): killed right after CopyImag
   assert.equal(real('CopyImage').length, copies.copies, 'no second CopyImage');
   assert.deepEqual(r.distributed?.copies, [{ region: 'us-west-2', imageId: started['us-west-2'] }]);
 });
+
+test('upload workflow (EC2 Query API protocol fake): the shares are their own step: a restart after the copies shares without copying again, one after the shares calls nothing', async () => {
+  const journal = new MemoryJournal();
+  const req = await request('shares', { share: { accounts: ['111122223333'] } });
+  const first = await uploadWorkflow(req, fakePorts(fake, journal).ports);
+  assert.deepEqual(first.distributed?.shares.map((s) => s.accounts.map((a) => a.shared)), [[true], [true]], 'the imported AMI and its copy');
+  const calls = { copies: real('CopyImage').length, shares: real('ModifyImageAttribute').length };
+  const { [STEP.shared]: _shares, ...copiedOnly } = journal.snapshot();
+  const resharing = await uploadWorkflow(req, fakePorts(fake, new MemoryJournal(copiedOnly)).ports);
+  assert.equal(real('CopyImage').length, calls.copies, 'no second CopyImage');
+  assert.equal(real('ModifyImageAttribute').length, calls.shares * 2, 'the shares run again, once per image');
+  assert.deepEqual(resharing.distributed, first.distributed);
+  await uploadWorkflow(req, fakePorts(fake, new MemoryJournal(journal.snapshot())).ports);
+  assert.equal(real('ModifyImageAttribute').length, calls.shares * 2, 'a finished share step is not run again');
+});
