@@ -6,7 +6,7 @@ import { formatBytes } from '../core/units.js';
 import { WRITERS, writerByTarget } from '../formats/registry.js';
 import { checkUnpackDirectory, unpackOva, type UnpackResult } from '../formats/ova/unpack-ova.js';
 import { fsError } from '../io/random-access-file.js';
-import type { ExportResult } from '../cloud/tasks/export-types.js';
+import type { ExportResult } from '../workflows/export.js';
 import { parseDiskOption } from './disk-option.js';
 
 type Values = Record<string, string | boolean | undefined>;

@@ -1,9 +1,10 @@
 import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
-import type { StoreConnection } from '../sinks/open-sink.js';
 import { S3_PART_CHECKSUMS, type S3PartChecksum } from '../sinks/s3/s3-checksum.js';
 import { findConfigFile } from '../config/default-paths.js';
-import { connectionFor } from '../config/store-profiles.js';
+import type { StoreConnection } from '../sinks/open-sink.js';
+import type { SinkFactory } from '../workflows/ports.js';
+import { sinkFactory } from '../workflows/sink-factory.js';
 import type { AgentConfig } from '../config/schema.js';
 import { loadConfigForCli } from '../daemon/daemon-config.js';
 
@@ -47,11 +48,13 @@ export function cliConfig(values: Record<string, unknown>, env: NodeJS.ProcessEn
   });
 }
 
-/** Flags, then the `--store` or URL-matched store profile, then the configuration's `stores` section. */
-export function storeConnection(values: Record<string, unknown>, url: string): StoreConnection {
-  const base = connectionFor(url, cliConfig(values), values.store as string | undefined);
+/** The sinks of a command: the flags over the `--store` or URL-matched store profile over the configuration's `stores`. */
+export function cliSinks(values: Record<string, unknown>, overrides: Partial<StoreConnection> = storeFlagOverrides(values)): SinkFactory {
+  return sinkFactory(cliConfig(values), { profile: values.store as string | undefined, overrides });
+}
+
+export function storeFlagOverrides(values: Record<string, unknown>): Partial<StoreConnection> {
   return {
-    ...base,
     ...(values.endpoint !== undefined && { endpoint: values.endpoint as string }),
     ...(values.region !== undefined && { region: values.region as string }),
     ...(values['path-style'] !== undefined && { pathStyle: values['path-style'] as boolean }),

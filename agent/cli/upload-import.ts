@@ -1,22 +1,15 @@
 import { formatFinding } from '../cloud/preflight/finding.js';
-import { parseObjectUrl } from '../sinks/object-url.js';
 import type { ImportOptions } from '../cloud/upload-import/import-options.js';
 import { cloudOf } from '../cloud/upload-import/import-options.js';
-import { objectFormat } from '../cloud/upload-import/output-facts.js';
 import { refuseFindings } from '../cloud/upload-import/refuse-findings.js';
 import { sourceFacts } from '../cloud/upload-import/source-facts.js';
 import { planUploadImport, type UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
-import { importStepParams } from '../cloud/upload-import/import-step-params.js';
 import { remoteImportPreflight } from '../cloud/upload-import/remote-import-preflight.js';
 import { guestPreflight } from '../guest/guest-preflight.js';
-import type { ImportStepResult } from '../cloud/tasks/import-step.js';
 import { importConnections, requireImportStore } from './import-flags.js';
-import { pollPolicy, statusPrinter } from './cloud-connection.js';
-import { runCliDistribute } from './run-distribute.js';
+import type { UploadWorkflowResult } from '../workflows/upload.js';
 import type { DistributeRequest } from '../cloud/distribute/distribute-options.js';
 import { distributeProblems, refuseDistribute } from '../cloud/distribute/distribute-rules.js';
-import type { DistributeResult } from '../cloud/distribute/distribute-step.js';
-import { distributedImageId } from '../cloud/distribute/distributed-image.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -38,18 +31,8 @@ export async function preflightUploadImport(src: string, url: string, options: I
   return plan;
 }
 
-/** After the upload: the import of the stored object, each task status on stderr (JSON lines with --json). */
-export async function runUploadImport(url: string, options: ImportOptions, plan: UploadImportPlan, values: Values, usage: string, signal: AbortSignal): Promise<ImportStepResult> {
-  // The SDKs load only when an import runs (seconds of start-up plain uploads do not pay).
-  const { runImportStep } = await import('../cloud/tasks/import-step.js');
-  const { bucket, key } = parseObjectUrl(url);
-  const object = { bucket, key, format: objectFormat(plan.facts, cloudOf(options.target)), virtualSize: plan.facts.disks[0]?.virtualSize ?? 0 };
-  const params = importStepParams(options, object, importConnections(values, options, usage), pollPolicy(values, usage));
-  return runImportStep(params, { onStatus: statusPrinter(values.json === true) }, signal);
-}
-
 /** The lines the terminal shows once the import is done. */
-export function importSummary(r: ImportStepResult): string {
+export function importSummary(r: NonNullable<UploadWorkflowResult['imported']>): string {
   const what = r.target === 'aws-image' ? 'AMI' : r.target === 'aws-snapshot' ? 'snapshot' : 'image';
   const ami = r.imageId ? `; AMI ${r.imageId} (task ${r.imageTaskId})` : '';
   return `${r.target}: ${what} ${r.resourceIds.join(', ')} (task ${r.taskIds.join(', ')})${ami}\n`;
@@ -60,9 +43,4 @@ export function checkUploadDistribute(request: DistributeRequest, options: Impor
   const c = importConnections(values, options, usage);
   const cloud = cloudOf(options.target);
   refuseDistribute(distributeProblems(cloud, request, cloud === 'aws' ? c.aws?.region : c.ecs?.region));
-}
-
-/** After the import: the copies, then the shares (of the registered AMI after aws-snapshot), each status on stderr like the import's. */
-export async function runUploadDistribute(imported: ImportStepResult, request: DistributeRequest, options: ImportOptions, values: Values, usage: string, signal: AbortSignal): Promise<DistributeResult> {
-  return runCliDistribute(distributedImageId(imported), request, importConnections(values, options, usage), values, usage, signal);
 }

@@ -1,51 +1,83 @@
 import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { ProgressTracker, type Phase } from '../core/progress.js';
 import { openDisk } from '../formats/detect.js';
 import { fsError } from '../io/random-access-file.js';
-import { openSink, type OpenedSink } from '../sinks/open-sink.js';
+import type { OpenedSink } from '../sinks/open-sink.js';
+import type { ObjectSink } from '../sinks/object-sink.js';
 import { vmxError } from '../core/errors.js';
 import { STORE } from '../sinks/error-codes.js';
-import { uploadImage, type PartEvent } from '../transfer/upload.js';
+import type { PartEvent, UploadResult } from '../transfer/upload.js';
 import { checkpointId } from '../transfer/upload-checkpoint.js';
 import { checkpointedPartial, downloadObject } from '../transfer/download.js';
 import { downloadCheckpointId, isDownloadCheckpoint, type DownloadCheckpoint } from '../transfer/download-checkpoint.js';
 import { FileCheckpointStore } from '../checkpoint/checkpoint-store.js';
-import { join, resolve } from 'node:path';
 import type { Direction } from '../metrics/agent-metrics.js';
+import { pollEvery } from '../cloud/poll-task.js';
+import type { CloudTaskStatus } from '../cloud/task-events.js';
+import { connectionsFromConfig } from '../cloud/upload-import/config-connections.js';
+import type { UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
+import type { ImportStepResult } from '../cloud/tasks/import-step.js';
+import { discardDisks, discardDownload, exportDisks, type FinishedDisk } from '../cloud/tasks/export-disks.js';
+import type { ExportedObject } from '../cloud/tasks/export-task.js';
+import type { Finding } from '../cloud/preflight/finding.js';
+import type { GuestReport } from '../guest/inspector.js';
+import type { SinkFactory, StepJournal, WorkflowPorts, WorkflowReporter } from '../workflows/ports.js';
+import { sinkFactory } from '../workflows/sink-factory.js';
+import { STEP } from '../workflows/steps.js';
+import { uploadWorkflow } from '../workflows/upload.js';
+import { exportWorkflow } from '../workflows/export.js';
 import { observedSink } from './observed-sink.js';
 import { confineJobOutputs } from './confine-job.js';
 import type { PartBoard } from './part-board.js';
-import { connectionFor, retryPolicy, type RunContext } from './run-context.js';
+import { retryPolicy, type RunContext } from './run-context.js';
 import type { ImportedResult, JobPhase, JobRecord, JobResult } from './job-types.js';
-import { checkJobDistribute, distributeAfterImport, wantsDistribute, type DistributeHooks } from './distribute-after-import.js';
-import { importAfterUpload, preflightJobImport, type ImportHooks } from './import-after-upload.js';
-import type { UploadImportPlan } from '../cloud/upload-import/upload-preflight.js';
-import { exportForJob, type ExportHooks } from './export-for-job.js';
-import type { Finding } from '../cloud/preflight/finding.js';
-import type { GuestReport } from '../guest/inspector.js';
+import { checkJobDistribute, preflightJobImport } from './import-after-upload.js';
 import { preflightJobExport } from './export-job-preflight.js';
-import { exportedObjectUrl } from '../cloud/export-options.js';
-import { discardDisks, discardDownload, downloadDisks, exportDisks, type FinishedDisk } from '../cloud/tasks/export-disks.js';
-import type { ExportedObject } from '../cloud/tasks/export-task.js';
+import { cancelTaskUnlessShutdown } from './job-cloud-task.js';
+import { stepsOf } from './record-step-journal.js';
 
-/** One run of one job: its progress, its parts and the signal that stops it. */
-export interface JobRun extends ImportHooks, ExportHooks, DistributeHooks {
+export type OutcomeChange = Parameters<WorkflowReporter['outcome']>[0];
+
+/**
+ * One run of one job: its progress, its parts, the signal that stops it, the journal of its steps
+ * (the record's `steps`), and what it tells the job service.
+ */
+export interface JobRun {
   progress: ProgressTracker;
   parts: PartBoard;
   signal: AbortSignal;
+  journal: StepJournal;
   onPhase(phase: JobPhase): void;
   /** The job passed its checks; `findings` are the preflight's repairs and warnings (never errors). */
   onValidated(findings?: Finding[]): void;
   /** What the guest inspection of an import job found (docs/api.md Job.guest), before its rules judge it. */
   onGuest(report: GuestReport): void;
-  /** Resolves once the finished upload is durable in the job record (an import follows). */
-  onUploaded(result: JobResult): Promise<void>;
-  /** Resolves once the finished export's object is durable in the job record (the download follows). */
-  onExported(exported: ExportedObject): Promise<void>;
-  /** Resolves once a finished disk of an export is durable in the job record (a restart skips it). */
-  onDiskDownloaded(disk: FinishedDisk<JobResult>): Promise<void>;
+  onCloudTask(status: CloudTaskStatus): void;
+  /** The import's result once copies or shares follow it, then each copy's state and each image's shares. */
+  onOutcome(change: OutcomeChange): void;
 }
 
+/** The workflow ports of a job: its journal, the daemon's sink factory and cloud, and the job service as reporter. */
+export function jobPorts(ctx: RunContext, run: JobRun, direction: Direction): WorkflowPorts {
+  return {
+    journal: run.journal,
+    sinks: jobSinks(ctx, run, direction),
+    cloud: { connections: connectionsFromConfig(ctx.config), poll: pollEvery(ctx.config.cloud.poll_seconds), cancelOnAbort: cancelTaskUnlessShutdown, onRetry: (code) => ctx.metrics.retries.inc({ reason: code }) },
+    reporter: {
+      phase: (phase) => run.onPhase(phase),
+      validated: (findings) => run.onValidated(findings),
+      guest: (report) => run.onGuest(report),
+      cloudTask: (s) => {
+        ctx.metrics.cloudTaskUpdates.inc({ kind: s.kind, state: s.state });
+        run.onCloudTask(s);
+      },
+      outcome: (change) => run.onOutcome(change),
+    },
+    progress: run.progress,
+    signal: run.signal,
+  };
+}
 
 /**
  * Validates then runs a job. Uploads resume from their checkpoint when one exists (a restart after
@@ -55,7 +87,7 @@ export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Prom
   await confineJobOutputs(job, ctx.config.output_roots);
   if (job.kind === 'export') return exportThenDownload(job, ctx, run);
   const direction: Direction = job.kind === 'download' ? 'download' : 'upload';
-  const opened = await openJobSink(job, ctx, run, direction);
+  const opened = await jobSinks(ctx, run, direction).open(job.kind === 'download' ? job.source : job.destination);
   await preflight(job, opened, run.signal);
   const plan = await preflightJobImport(job, ctx, run.signal, (report) => run.onGuest(report));
   checkJobDistribute(job, ctx);
@@ -63,81 +95,58 @@ export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Prom
   forwardPhases(job, run);
   meterProgress(run.progress, ctx, direction, opened.sink.kind);
   if (direction === 'download') return download(job, ctx, run, opened);
-  return plan ? uploadThenImport(job, plan, ctx, run, opened) : upload(job, ctx, run, opened);
+  return upload(job, plan, ctx, run);
 }
 
 function notErrors(findings: readonly Finding[]): Finding[] {
   return findings.filter((f) => f.severity !== 'error');
 }
 
-/** The object an export job downloads: the export's object as a download job reads it. */
-function downloadOfExport(job: JobRecord, exported: ExportedObject): JobRecord {
-  return { ...job, kind: 'download', source: exportedObjectUrl(job.export!.cloud, exported.bucket, exported.key) };
-}
-
 /**
  * The cloud export (skipped when a restart finds it done), then the ranged, resumable download of its
- * objects, one per disk (export-disks.ts): a disk the record names as finished, whose file is still
- * there with its size, is not fetched again, and each disk is recorded as soon as it finishes.
+ * objects, one per disk (agent/workflows/export.ts): a disk the journal names as finished, whose file is
+ * still there with its size, is not fetched again.
  */
 async function exportThenDownload(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
   run.onValidated(notErrors(await preflightJobExport(job, ctx, run.signal)));
-  const exported = job.exported ?? (await exportForJob(job, ctx, run));
-  if (!job.exported) await run.onExported(exported);
-  const dl = downloadOfExport(job, exported);
-  const opened = await openJobSink(dl, ctx, run, 'download');
-  run.onPhase('downloading');
+  const ports = jobPorts(ctx, run, 'download');
+  const dl: JobRecord = { ...job, kind: 'download' };
   forwardPhases(dl, run);
-  meterProgress(run.progress, ctx, 'download', opened.sink.kind);
-  const [system, ...data] = await downloadDisks({
-    disks: exportDisks(job.export!.cloud, exported, job.destination),
-    finished: job.downloadedDisks,
-    sink: opened.sink,
-    progress: run.progress,
-    download: (disk, progress) => download({ ...dl, source: disk.url, destination: disk.destination }, ctx, { ...run, progress }, { ...opened, key: disk.key }),
-    knownSha256: (r) => r.outputSha256,
-    onFinished: (disk) => run.onDiskDownloaded(disk),
-    signal: run.signal,
-  });
+  meterProgress(run.progress, ctx, 'download', job.export!.cloud === 'aws' ? 's3' : 'oss');
+  const { exported, disks } = await exportWorkflow(
+    {
+      export: job.export!,
+      destination: job.destination,
+      download: (disk, progress, sink) => download({ ...dl, source: disk.url, destination: disk.destination }, ctx, { ...run, progress }, { sink, key: disk.key }),
+      knownSha256: (r) => r.outputSha256,
+      checkpoints: downloadCheckpoints(ctx),
+      converting: conversionTarget(job) !== undefined,
+    },
+    ports,
+  );
+  const [system, ...data] = disks;
   // docs/api.md "Export jobs": outputSha256 is each disk's file as written.
   const dataDisks = data.map((d) => ({ key: d.key, destination: d.destination, objectSize: d.result.objectSize, outputSha256: d.sha256 }));
   return { ...system!.result, outputSha256: system!.sha256, export: exported, ...(dataDisks.length ? { dataDisks } : {}) };
 }
 
-/** The upload (skipped when a restart finds it done), then the import of the stored object. */
-async function uploadThenImport(job: JobRecord, plan: UploadImportPlan, ctx: RunContext, run: JobRun, opened: OpenedSink): Promise<JobResult> {
-  const uploaded = job.uploaded ?? (await upload(job, ctx, run, opened, plan.as));
-  if (!job.uploaded) await run.onUploaded(uploaded);
-  const imported = job.imported ?? (await importOnce(job, plan, ctx, run));
-  const distributed = await distributeAfterImport(job, imported, ctx, run);
-  return { ...uploaded, import: distributed ? { ...imported, ...distributed } : imported };
-}
-
-/** The import; its result is made durable when copies or shares follow it. */
-async function importOnce(job: JobRecord, plan: UploadImportPlan, ctx: RunContext, run: JobRun): Promise<ImportedResult> {
-  run.onPhase('importing');
-  const r = await importAfterUpload(job, plan, ctx, run);
-  const imported = { target: r.target, taskIds: r.taskIds, resourceIds: r.resourceIds, ...(r.imageId ? { imageId: r.imageId, imageTaskId: r.imageTaskId } : {}) };
-  if (wantsDistribute(job.import)) await run.onImported(imported);
-  return imported;
-}
-
-async function openJobSink(job: JobRecord, ctx: RunContext, run: JobRun, direction: Direction): Promise<OpenedSink> {
-  const url = job.kind === 'download' ? job.source : job.destination;
-  const { sink, key } = await openSink(url, connectionFor(url, ctx.config), retryPolicy(ctx));
-  const store = sink.kind;
-  const observed = observedSink(sink, {
-    partStarted: (n, size) => run.parts.set(n, 'in-flight', size),
-    partEnded: (_n, size, seconds, ok) => {
-      ctx.metrics.partSeconds.observe({ direction, store }, seconds);
-      if (ok) ctx.metrics.transferredBytes.inc({ direction, store }, size);
-    },
-    rangeFetched: (bytes, seconds) => {
-      ctx.metrics.partSeconds.observe({ direction, store }, seconds);
-      ctx.metrics.transferredBytes.inc({ direction, store }, bytes);
-    },
-  });
-  return { sink: observed, key };
+/** The sink factory of a job's runs: the daemon's configuration, `transfer.retries`, each part on the job's board and in the metrics. */
+function jobSinks(ctx: RunContext, run: JobRun, direction: Direction): SinkFactory {
+  const wrap = (sink: ObjectSink) => {
+    const store = sink.kind;
+    return observedSink(sink, {
+      partStarted: (n, size) => run.parts.set(n, 'in-flight', size),
+      partEnded: (_n, size, seconds, ok) => {
+        ctx.metrics.partSeconds.observe({ direction, store }, seconds);
+        if (ok) ctx.metrics.transferredBytes.inc({ direction, store }, size);
+      },
+      rangeFetched: (bytes, seconds) => {
+        ctx.metrics.partSeconds.observe({ direction, store }, seconds);
+        ctx.metrics.transferredBytes.inc({ direction, store }, bytes);
+      },
+    });
+  };
+  return sinkFactory(ctx.config, { retry: retryPolicy(ctx), wrap });
 }
 
 /** The checks a job passes before it counts as active: its source opens and its store answers. */
@@ -182,32 +191,38 @@ function meterProgress(progress: ProgressTracker, ctx: RunContext, direction: Di
   });
 }
 
-async function upload(job: JobRecord, ctx: RunContext, run: JobRun, opened: OpenedSink, as = job.format): Promise<JobResult> {
+/** An upload or convert job, and the import, copies and shares that follow it (agent/workflows/upload.ts). */
+async function upload(job: JobRecord, plan: UploadImportPlan | undefined, ctx: RunContext, run: JobRun): Promise<JobResult> {
   const o = job.options;
   const t = ctx.config.transfer;
-  const r = await uploadImage({
+  const transfer = {
     source: job.source,
     destination: job.destination,
-    key: opened.key,
-    sink: opened.sink,
-    as,
+    as: plan?.as ?? job.format,
     parent: o.parent,
     partSize: o.partSize ?? (t.part_size === 'auto' ? undefined : t.part_size),
     concurrency: o.concurrency ?? t.concurrency,
     // A restart continues the job's own checkpoint; one another job left (other options) is replaced, never fatal.
-    resume: 'if-compatible',
-    digest: o.sha256 ? 'sha256' : undefined,
-    onNote: (sentence) => process.stderr.write(`job ${job.id}: ${sentence}\n`),
+    resume: 'if-compatible' as const,
+    digest: o.sha256 ? ('sha256' as const) : undefined,
+    onNote: (sentence: string) => process.stderr.write(`job ${job.id}: ${sentence}\n`),
     checkpoints: ctx.checkpoints,
     uploadOptions: { storageClass: o.storageClass, encryption: o.encryption, tags: o.tags, metadata: o.metadata },
     bandwidth: ctx.bandwidth,
     pool: ctx.pool,
     chunkBytes: ctx.config.pipeline.chunk_size,
-    signal: run.signal,
-    progress: run.progress,
     onPart: (e: PartEvent) => onPart(e, run, ctx),
-  });
-  run.parts.partSize = r.partSize;
+  };
+  const r = await uploadWorkflow({ transfer, import: plan && { options: job.import!, plan } }, jobPorts(ctx, run, 'upload'));
+  if (r.upload.partSize) run.parts.partSize = r.upload.partSize;
+  const uploaded = uploadedResult(r.upload);
+  if (!r.imported) return uploaded;
+  const imported = importedResult(r.imported);
+  return { ...uploaded, import: r.distributed ? { ...imported, ...r.distributed } : imported };
+}
+
+/** The job's result of an upload (a record written before `steps` kept this shape as `uploaded`). */
+function uploadedResult(r: Pick<UploadResult, 'etag' | 'objectSize' | 'seconds'> & Partial<Record<'sourceDigest' | 'outputDigest' | 'sourceSha256' | 'outputSha256', string | null>>): JobResult {
   return {
     etag: r.etag,
     objectSize: r.objectSize,
@@ -217,6 +232,11 @@ async function upload(job: JobRecord, ctx: RunContext, run: JobRun, opened: Open
     outputSha256: r.outputSha256 ?? null,
     seconds: r.seconds,
   };
+}
+
+/** docs/api.md result.import: the ids, without the cloud's final task statuses. */
+export function importedResult(r: ImportStepResult | ImportedResult): ImportedResult {
+  return { target: r.target, taskIds: r.taskIds, resourceIds: r.resourceIds, ...(r.imageId ? { imageId: r.imageId, imageTaskId: r.imageTaskId } : {}) };
 }
 
 function onPart(e: PartEvent, run: JobRun, ctx: RunContext): void {
@@ -279,14 +299,17 @@ function downloadCheckpoints(ctx: RunContext): FileCheckpointStore<DownloadCheck
 export async function cleanupCancelled(job: JobRecord, ctx: RunContext): Promise<void> {
   const converting = conversionTarget(job) !== undefined;
   if (job.kind === 'export') {
-    if (job.exported) await discardDisks(exportDisks(job.export!.cloud, job.exported, job.destination), job.downloadedDisks ?? [], converting, downloadCheckpoints(ctx));
+    const steps = stepsOf(job);
+    const exported = steps[STEP.exported] as ExportedObject | undefined;
+    const finished = (steps[STEP.disksDownloaded] as FinishedDisk<JobResult>[] | undefined) ?? [];
+    if (exported) await discardDisks(exportDisks(job.export!.cloud, exported, job.destination), finished, converting, downloadCheckpoints(ctx));
     return;
   }
   if (job.kind === 'download') return discardDownload(job.source, job.destination, converting, downloadCheckpoints(ctx));
   const id = checkpointId(job.source, job.destination);
   const cp = await ctx.checkpoints.load(id).catch(() => undefined);
   if (!cp) return;
-  const { sink, key } = await openSink(job.destination, connectionFor(job.destination, ctx.config), retryPolicy(ctx));
+  const { sink, key } = await sinkFactory(ctx.config, { retry: retryPolicy(ctx) }).open(job.destination);
   await sink.abortUpload(key, cp.uploadId);
   await ctx.checkpoints.delete(id);
 }

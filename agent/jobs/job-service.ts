@@ -10,7 +10,8 @@ import type { JobSpec } from '../api/submit-body.js';
 import { JOB } from './error-codes.js';
 import { newJobId } from './job-id.js';
 import { assertMove } from './job-state-machine.js';
-import { cleanupCancelled, runJob } from './job-runner.js';
+import { cleanupCancelled, importedResult, runJob, type OutcomeChange } from './job-runner.js';
+import { recordStepJournal } from './record-step-journal.js';
 import { cancelStartedCloudTask } from './cancel-cloud-task.js';
 import { withCopyTokens } from './copy-tokens.js';
 import type { Finding } from '../cloud/preflight/finding.js';
@@ -18,19 +19,14 @@ import type { GuestReport } from '../guest/inspector.js';
 import { withExportToken } from '../cloud/export-options.js';
 import { jobView, progressOf } from './job-view.js';
 import { outcomeOfImport, withCopiesCancelled, withCopy, withShares } from './job-outcome.js';
-import type { CopyOutcome } from '../cloud/distribute/copy-outcome.js';
-import type { ImageShares } from '../cloud/distribute/distribute-step.js';
 import { PartBoard } from './part-board.js';
 import { destinationKey, type RunContext } from './run-context.js';
 import { Scheduler } from './scheduler.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
-import type { StartedImport } from '../cloud/tasks/import-step.js';
-import type { ExportedObject } from '../cloud/tasks/export-task.js';
-import type { FinishedDisk } from '../cloud/tasks/export-disks.js';
 import { SAMPLE_SECONDS, ThroughputHistory } from './throughput-history.js';
 import {
   TERMINAL_STATES, emptyProgress,
-  type ImportedResult, type JobCloudOutcome, type JobError, type JobKind, type JobPhase, type JobResult, type JobProgress, type JobRecord, type JobState, type JobView, type PartView,
+  type JobCloudOutcome, type JobError, type JobKind, type JobPhase, type JobProgress, type JobRecord, type JobState, type JobView, type PartView,
 } from './job-types.js';
 
 /** The phase a job enters when it becomes active. */
@@ -229,6 +225,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       progress: tracker,
       parts,
       signal: controller.signal,
+      journal: recordStepJournal(rec, () => this.persist(rec)),
       onValidated: (findings?: Finding[]) => {
         // A restarted job that skips its checks keeps the findings of the run that made them.
         if (findings?.length) {
@@ -243,38 +240,14 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       onPhase: (phase: JobPhase) => {
         if (rec.state === 'active' && rec.phase !== phase) this.move(rec, 'active', { phase });
       },
-      onUploaded: async (uploaded: JobResult) => {
-        rec.uploaded = uploaded;
-        await this.persist(rec);
-      },
-      onImportStarted: async (started: StartedImport) => {
-        rec.importTask = started;
-        await this.persist(rec);
-      },
       onCloudTask: (status: CloudTaskStatus) => this.cloudTaskChanged(rec, status),
-      onImported: async (imported: ImportedResult) => {
-        rec.imported = imported;
-        rec.cloudOutcome = outcomeOfImport(imported);
-        this.emit('job', jobView(this.fresh(rec)));
-        await this.persist(rec);
-      },
-      onCopyState: (copy: CopyOutcome) => this.outcomeChanged(rec, (o) => withCopy(o, copy, (rec.import?.copy ?? []).map((c) => c.region))),
-      onShared: (shared: ImageShares) => this.outcomeChanged(rec, (o) => withShares(o, shared)),
-      onCopyStarted: async (region: string, imageId: string) => {
-        rec.copiesStarted = { ...rec.copiesStarted, [region]: imageId };
-        await this.persist(rec);
-      },
-      onExportStarted: async (taskId: string) => {
-        rec.exportTask = { taskId };
-        await this.persist(rec);
-      },
-      onExported: async (exported: ExportedObject) => {
-        rec.exported = exported;
-        await this.persist(rec);
-      },
-      onDiskDownloaded: async (disk: FinishedDisk<JobResult>) => {
-        rec.downloadedDisks = [...(rec.downloadedDisks ?? []).filter((d) => d.key !== disk.key), disk];
-        await this.persist(rec);
+      onOutcome: (change: OutcomeChange) => {
+        if ('imported' in change) {
+          rec.cloudOutcome = outcomeOfImport(importedResult(change.imported));
+          this.emit('job', jobView(this.fresh(rec)));
+          void this.persist(rec);
+        } else if ('copy' in change) this.outcomeChanged(rec, (o) => withCopy(o, change.copy, (rec.import?.copy ?? []).map((c) => c.region)));
+        else this.outcomeChanged(rec, (o) => withShares(o, change.shares));
       },
     };
     let abandon!: (reason: unknown) => void;

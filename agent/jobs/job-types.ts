@@ -108,7 +108,7 @@ export interface JobError {
 }
 
 /** One job as persisted in <state_dir>/jobs/<id>.json (atomic, fsynced). */
-export interface JobRecord {
+export interface JobRecord extends LegacyStepFields {
   id: string;
   version: 1;
   kind: JobKind;
@@ -133,23 +133,28 @@ export interface JobRecord {
   preflight?: Finding[] | null | undefined;
   /** Import jobs: the guest inspector's facts (docs/guest.md), recorded while the job validates. */
   guest?: GuestReport | null | undefined;
-  /** Persisted, not shown: the finished upload, so a restart mid-import does not upload again. */
-  uploaded?: JobResult | null | undefined;
   /** What the import made so far, copies and shares included (docs/api.md Job.cloudOutcome). */
   cloudOutcome?: JobCloudOutcome | null | undefined;
-  /** Persisted, not shown: the started cloud task, so a restart follows it instead of starting another. */
-  importTask?: StartedImport | null | undefined;
-  /** Persisted, not shown: the finished import, so a restart mid-copy goes straight to the copies. */
-  imported?: ImportedResult | null | undefined;
-  /** Persisted, not shown: region → image id of each copy CopyImage started, followed again after a restart. */
-  copiesStarted?: Record<string, string> | null | undefined;
   /** An export job's image export (docs/api.md "Export jobs"). */
   export?: ExportOptions | null | undefined;
-  /** Persisted, not shown: the started export task, followed again after a restart. */
+  /**
+   * Persisted, not shown: the workflow's step journal (agent/workflows/ports.ts StepJournal), so a
+   * restarted job skips what it finished and follows the cloud tasks it started.
+   */
+  steps?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Persisted, not shown, by records written before `steps`: read only to move them into `steps`
+ * (agent/jobs/record-step-journal.ts) and never written again.
+ */
+export interface LegacyStepFields {
+  uploaded?: JobResult | null | undefined;
+  importTask?: StartedImport | null | undefined;
+  imported?: ImportedResult | null | undefined;
+  copiesStarted?: Record<string, string> | null | undefined;
   exportTask?: { taskId: string } | null | undefined;
-  /** Persisted, not shown: the finished export's object, so a restart goes straight to the download. */
   exported?: ExportedObject | null | undefined;
-  /** Persisted, not shown: each disk of the export whose download finished, so a restart does not fetch it again. */
   downloadedDisks?: FinishedDisk<JobResult>[] | null | undefined;
 }
 
@@ -159,7 +164,7 @@ export interface PartView {
 }
 
 /** The API's Job: the record plus, for GET one job only, its parts and throughput history. */
-export interface JobView extends Omit<JobRecord, 'version' | 'options' | 'uploaded' | 'importTask' | 'imported' | 'copiesStarted' | 'exportTask' | 'exported' | 'downloadedDisks' | 'cloudTask' | 'cloudOutcome' | 'import' | 'export'> {
+export interface JobView extends Omit<JobRecord, 'version' | 'options' | 'steps' | keyof LegacyStepFields | 'cloudTask' | 'cloudOutcome' | 'import' | 'export'> {
   options: JobOptions;
   cloudOutcome: JobCloudOutcome | null;
   import: ImportOptions | null;

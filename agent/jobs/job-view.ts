@@ -23,7 +23,7 @@ export function progressOf(s: ProgressSnapshot, parts: PartBoard): JobProgress {
 
 /** docs/api.md Job: lists and the feed get it without parts and throughput, GET one job with them. */
 export function jobView(rec: JobRecord, detail?: { parts: PartBoard | undefined; history: ThroughputHistory | undefined }): JobView {
-  const { version: _version, uploaded: _u, importTask: _i, imported: _m, copiesStarted: _c, exportTask: _t, exported: _e, downloadedDisks: _d, export: exp, ...rest } = rec;
+  const { version: _version, uploaded: _u, importTask: _i, imported: _m, copiesStarted: _c, exportTask: _t, exported: _e, downloadedDisks: _d, steps: _s, export: exp, ...rest } = rec;
   const view: JobView = { ...rest, progress: { ...rec.progress }, import: rec.import ?? null, cloudTask: rec.cloudTask ?? null, cloudOutcome: rec.cloudOutcome ?? null, ...(exp ? { export: exp } : {}) };
   if (detail) {
     view.parts = detail.parts?.list() ?? [];

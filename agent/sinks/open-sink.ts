@@ -6,6 +6,7 @@ import { parseObjectUrl } from './object-url.js';
 import { retryingSink, DEFAULT_RETRY, type RetryPolicy } from './retrying-sink.js';
 import { DEFAULT_STALL, StallState, stallGuardedSink, type StallPolicy } from './stall-guard.js';
 import { tracedSink } from './traced-sink.js';
+import type { AlibabaCredential } from '../cloud/ecs/alibaba-credentials.js';
 import { verbose, verboseEnabled } from '../core/verbose.js';
 import type { S3PartChecksum } from './s3/s3-checksum.js';
 
@@ -21,6 +22,8 @@ export interface StoreConnection {
   listPageSize?: number | undefined;
   /** S3's part checksum (s3-checksum.ts); default by endpoint: crc64nvme on AWS, md5 elsewhere. */
   checksum?: S3PartChecksum | undefined;
+  /** OSS: the credential to sign with when no key pair is set, e.g. the ECS connection's of the same run (one chain lookup). */
+  credential?: AlibabaCredential | undefined;
 }
 
 /** The stall policy of a connection: its idle time, and the floor rate a part's deadline scales with. */
@@ -93,7 +96,7 @@ async function openBucket(kind: ObjectSink['kind'], bucket: string, conn: StoreC
         maxSockets: conn.maxSockets,
         timeoutMs: stallPolicy(conn).idleMs,
         listPageSize: conn.listPageSize,
-      }));
+      }, conn.credential));
     }
   }
 }

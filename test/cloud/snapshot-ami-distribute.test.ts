@@ -40,7 +40,8 @@ const withDaemon = (fn: (d: TestDaemon) => Promise<void>) => withImportDaemon(wo
 async function copiesPersisted(d: TestDaemon, id: string): Promise<Record<string, string>> {
   for (;;) {
     const rec = JSON.parse(await readFile(join(d.stateDir, 'jobs', `${id}.json`), 'utf8').catch(() => '{}'));
-    if (Object.keys(rec.copiesStarted ?? {}).length === REGIONS.length) return rec.copiesStarted;
+    const started = rec.steps?.['copies.started'] ?? {};
+    if (Object.keys(started).length === REGIONS.length) return started;
     if (settled(rec)) throw new Error(`job ended ${rec.state} before both copies started: ${JSON.stringify(rec.error)}`);
     await sleep(20);
   }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULTS } from '../../agent/config/schema.js';
 import { connectionFor, parseStoreProfiles } from '../../agent/config/store-profiles.js';
-import { storeConnection } from '../../agent/cli/store-flags.js';
+import { storeFlagOverrides } from '../../agent/cli/store-flags.js';
 import { openSink } from '../../agent/sinks/open-sink.js';
 import { isVmxferError } from '../../agent/core/errors.js';
 
@@ -19,5 +19,5 @@ test('a store profile\'s checksum and --store-checksum choose the S3 part checks
   const plainSink = await openSink('s3://plain/disk.vmdk', { endpoint: 'http://rgw.lab:7480', region: 'us-east-1' });
   assert.equal(plainSink.sink.capabilities.partChecksum, 'md5', 'a non-AWS endpoint keeps Content-MD5');
   assert.throws(() => parseStoreProfiles({ bad: { endpoint: 'http://x', checksum: 'sha1' } }), /checksum must be one of md5, crc64nvme/);
-  assert.throws(() => storeConnection({ 'store-checksum': 'crc32' }, 's3://b/k'), (err: unknown) => isVmxferError(err) && err.code === 'VMX_USAGE' && /--store-checksum/.test(err.message));
+  assert.throws(() => storeFlagOverrides({ 'store-checksum': 'crc32' }), (err: unknown) => isVmxferError(err) && err.code === 'VMX_USAGE' && /--store-checksum/.test(err.message));
 });

@@ -1,14 +1,13 @@
 import { join } from 'node:path';
 import { parseCommand, requirePositionals } from '../args.js';
 import { printUsage } from './inspect.js';
-import { STORE_FLAGS, STORE_FLAGS_HELP, stateDir, storeConnection } from '../store-flags.js';
+import { STORE_FLAGS, STORE_FLAGS_HELP, stateDir, cliSinks } from '../store-flags.js';
 import { renderProgress } from '../progress-renderer.js';
 import { ProgressTracker } from '../../core/progress.js';
 import { formatBytes, parseSize } from '../../core/units.js';
 import { CORE } from '../../core/error-codes.js';
 import { vmxError } from '../../core/errors.js';
 import { WRITERS } from '../../formats/registry.js';
-import { openSink } from '../../sinks/open-sink.js';
 import { sharedTokenBucket } from '../../sinks/token-bucket.js';
 import { FileCheckpointStore } from '../../checkpoint/checkpoint-store.js';
 import { isDownloadCheckpoint, type DownloadCheckpoint } from '../../transfer/download-checkpoint.js';
@@ -55,7 +54,7 @@ export async function downloadCommand(argv: string[], signal: AbortSignal): Prom
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw vmxError(CORE.USAGE, `--concurrency must be an integer from 1 to 64`);
   const rangeSize = values['range-size'] ? parseSize(values['range-size'] as string, '--range-size') : undefined;
   if (rangeSize !== undefined && (rangeSize < 1 || rangeSize > MAX_RANGE_SIZE)) throw vmxError(CORE.USAGE, `--range-size must be from 1 byte to ${formatBytes(MAX_RANGE_SIZE)}`);
-  const { sink, key } = await openSink(url!, storeConnection(values, url!));
+  const { sink, key } = await cliSinks(values).open(url!);
   const checkpoints = new FileCheckpointStore<DownloadCheckpoint>(join(stateDir(values), 'downloads'), isDownloadCheckpoint);
   const progress = new ProgressTracker();
   const stop = renderProgress(progress, values.json ? 'json' : process.stderr.isTTY ? 'tty' : 'none');

@@ -7,16 +7,21 @@ import { vmxError } from '../../core/errors.js';
 import { CLOUD } from '../../cloud/error-codes.js';
 import { AWS_EXPORT_FORMATS, AWS_INSTANCE_DISK_FORMATS, AWS_TARGET_ENVIRONMENTS, ECS_EXPORT_FORMATS } from '../../cloud/export-formats.js';
 import { formatFinding, hasErrors, type Finding } from '../../cloud/preflight/finding.js';
-import type { ExportCommon, ExportResult } from '../../cloud/tasks/export-types.js';
 import { WRITERS } from '../../formats/registry.js';
 import { exportSummary, localStep, ovaCopyPath, unpackDownloaded } from '../export-local.js';
 import { describeUnpack } from './unpack.js';
 import { join } from 'node:path';
 import { FileCheckpointStore } from '../../checkpoint/checkpoint-store.js';
-import { retryingSink } from '../../sinks/retrying-sink.js';
 import { isDownloadCheckpoint, type DownloadCheckpoint } from '../../transfer/download-checkpoint.js';
-import { stateDir } from '../store-flags.js';
-import { awsConnection, CLOUD_OPTIONS, ecsConnection, oneOf, pollPolicy, requireOption, statusPrinter } from '../cloud-connection.js';
+import { cliSinks, stateDir } from '../store-flags.js';
+import { cliPorts } from '../cli-ports.js';
+import { exportResult, exportWorkflow, type ExportResult } from '../../workflows/export.js';
+import { exportFindings } from '../../workflows/export-preflight.js';
+import { downloadObject } from '../../transfer/download.js';
+import type { ExportOptions } from '../../cloud/export-options.js';
+import type { AwsExportFormat } from '../../cloud/export-formats.js';
+import type { CloudConnections } from '../../cloud/upload-import/import-step-params.js';
+import { awsConnection, CLOUD_OPTIONS, ecsConnection, oneOf, requireOption } from '../cloud-connection.js';
 
 export const EXPORT_USAGE = `Usage:
   vmxfer export aws --image-id ami-… --format vmdk|vhd|raw --bucket B [--prefix P] [--to FORMAT] DST
@@ -83,16 +88,33 @@ export async function exportCommand(argv: string[], signal: AbortSignal): Promis
   refuseForeignFlags(values, cloud === 'ecs' ? 'ecs' : instance ? 'instance' : 'image');
   if (values['no-dry-run'] && instance) throw vmxError(CORE.USAGE, `--no-dry-run applies to image exports only: CreateInstanceExportTask makes no DryRun call\n\n${EXPORT_USAGE}`);
   const step = await localStep(values, dst!, instance, EXPORT_USAGE);
+  const request = exportRequest(cloud, instance, values);
+  const connections = cloud === 'aws' ? { aws: awsConnection(values, EXPORT_USAGE) } : { ecs: ecsConnection(values, EXPORT_USAGE) };
+  if (!values['no-preflight']) refuse(await exportFindings(request, connections, values['oss-endpoint'] as string | undefined, signal));
   const shown = downloadProgress(json);
-  const local: Local = { ...step, destination: step.unpack ? ovaCopyPath(dst!) : dst!, progress: shown.progress };
+  const destination = step.unpack ? ovaCopyPath(dst!) : dst!;
+  const checkpoints = downloadCheckpoints(values);
+  const ports = { ...cliPorts(values, connections, EXPORT_USAGE, signal, shown.progress), sinks: exportSinks(values, connections) };
   let result: ExportResult;
   try {
-    if (cloud === 'aws') result = instance ? await exportInstance(values, local, signal) : await exportAwsImage(values, local, signal);
-    else result = await exportEcs(values, local, signal);
+    const done = await exportWorkflow(
+      {
+        export: request,
+        destination,
+        checkpoints,
+        converting: step.to !== undefined,
+        download: (disk, progress, sink) => {
+          return downloadObject({ url: disk.url, key: disk.key, sink, destination: disk.destination, to: step.to, disk: step.disk, concurrency: 4, resume: false, checkpoints, signal, progress });
+        },
+        knownSha256: (r) => r.conversion?.outputSha256 ?? r.sha256Verified,
+      },
+      ports,
+    );
+    result = exportResult(done.exported, done.disks);
   } finally {
     shown.stop();
   }
-  const unpacked = step.unpack ? await unpackDownloaded(local.destination, dst!, signal) : undefined;
+  const unpacked = step.unpack ? await unpackDownloaded(destination, dst!, signal) : undefined;
   if (json) process.stdout.write(JSON.stringify({ type: 'result', ...result, ...(unpacked ? { unpacked } : {}) }) + '\n');
   else process.stdout.write(exportSummary(dst!, result, unpacked) + (unpacked ? describeUnpack(unpacked) : ''));
   return 0;
@@ -110,9 +132,6 @@ function refuseForeignFlags(values: Values, kind: 'image' | 'instance' | 'ecs'):
   const what = { image: 'an AWS image export', instance: 'an AWS instance export', ecs: 'an ECS export' }[kind];
   if (stray) throw vmxError(CORE.USAGE, `--${stray} is not an option of ${what}\n\n${EXPORT_USAGE}`);
 }
-
-/** The download's local side: where it goes, the conversion it makes (export-local.ts) and its progress. */
-type Local = Pick<ExportCommon, 'destination' | 'to' | 'disk' | 'progress'>;
 
 /**
  * One progress over the download of every disk (export-progress.ts), drawn as `vmxfer download` draws its
@@ -135,81 +154,31 @@ function refuse(findings: Finding[]): void {
   throw vmxError(CLOUD.PREFLIGHT_FAILED, `the export would fail:\n${findings.filter((f) => f.severity === 'error').map(formatFinding).join('\n')}`);
 }
 
-/** The SDK-backed modules load only when an export runs (seconds of start-up other commands do not pay). */
-async function awsModules() {
-  const [{ awsClients }, { awsExportPreflight }, { runAwsImageExport, runAwsInstanceExport }] = await Promise.all([
-    import('../../cloud/aws/aws-clients.js'),
-    import('../../cloud/preflight/aws-remote-preflight.js'),
-    import('../../cloud/tasks/aws-export-step.js'),
-  ]);
-  return { awsClients, awsExportPreflight, runAwsImageExport, runAwsInstanceExport };
-}
-
-async function exportAwsImage(values: Values, local: Local, signal: AbortSignal): Promise<ExportResult> {
-  const { awsClients, awsExportPreflight, runAwsImageExport } = await awsModules();
-  const connection = awsConnection(values, EXPORT_USAGE);
+/** The export the flags describe, as an export job's `export` says it. */
+function exportRequest(cloud: 'aws' | 'ecs', instance: boolean, values: Values): ExportOptions {
+  const checks = { dryRun: values['no-dry-run'] === true ? false : undefined };
+  if (cloud === 'ecs') {
+    const format = oneOf(requireOption(values, 'format', EXPORT_USAGE), ECS_EXPORT_FORMATS, 'format', EXPORT_USAGE);
+    return { cloud, imageId: requireOption(values, 'image-id', EXPORT_USAGE), format, bucket: requireOption(values, 'oss-bucket', EXPORT_USAGE), prefix: requireOption(values, 'oss-prefix', EXPORT_USAGE), roleName: values['role-name'] as string | undefined, ...checks };
+  }
   const bucket = requireOption(values, 'bucket', EXPORT_USAGE);
-  const roleName = values['role-name'] as string | undefined;
-  if (!values['no-preflight']) refuse(await awsExportPreflight(awsClients(connection), bucket, roleName ?? 'vmimport', signal));
-  return runAwsImageExport(connection, {
-    imageId: requireOption(values, 'image-id', EXPORT_USAGE),
-    format: oneOf(requireOption(values, 'format', EXPORT_USAGE), AWS_EXPORT_FORMATS, 'format', EXPORT_USAGE),
-    bucket,
-    prefix: (values.prefix as string | undefined) ?? '',
-    roleName,
-    ...local,
-    checkpoints: downloadCheckpoints(values),
-    poll: pollPolicy(values, EXPORT_USAGE),
-    dryRunFirst: values['no-dry-run'] !== true,
-  }, { onStatus: statusPrinter(values.json === true) }, signal);
+  const prefix = (values.prefix as string | undefined) ?? '';
+  if (!instance) {
+    const format = oneOf(requireOption(values, 'format', EXPORT_USAGE), AWS_EXPORT_FORMATS, 'format', EXPORT_USAGE);
+    return { cloud, imageId: requireOption(values, 'image-id', EXPORT_USAGE), format, bucket, prefix, roleName: values['role-name'] as string | undefined, ...checks };
+  }
+  const instanceId = requireOption(values, 'instance-id', EXPORT_USAGE);
+  const diskFormat = oneOf(requireOption(values, 'disk-format', EXPORT_USAGE).toUpperCase(), AWS_INSTANCE_DISK_FORMATS, 'disk-format', EXPORT_USAGE);
+  const targetEnvironment = oneOf(requireOption(values, 'target-environment', EXPORT_USAGE), AWS_TARGET_ENVIRONMENTS, 'target-environment', EXPORT_USAGE);
+  return { cloud, instanceId, format: diskFormat.toLowerCase() as AwsExportFormat, targetEnvironment, bucket, prefix };
 }
 
-async function exportInstance(values: Values, local: Local, signal: AbortSignal): Promise<ExportResult> {
-  const { awsClients, awsExportPreflight, runAwsInstanceExport } = await awsModules();
-  const connection = awsConnection(values, EXPORT_USAGE);
-  const bucket = requireOption(values, 'bucket', EXPORT_USAGE);
-  if (!values['no-preflight']) refuse(await awsExportPreflight(awsClients(connection), bucket, null, signal));
-  return runAwsInstanceExport(connection, {
-    instanceId: requireOption(values, 'instance-id', EXPORT_USAGE),
-    diskFormat: oneOf(requireOption(values, 'disk-format', EXPORT_USAGE).toUpperCase(), AWS_INSTANCE_DISK_FORMATS, 'disk-format', EXPORT_USAGE),
-    targetEnvironment: oneOf(requireOption(values, 'target-environment', EXPORT_USAGE), AWS_TARGET_ENVIRONMENTS, 'target-environment', EXPORT_USAGE),
-    bucket,
-    prefix: (values.prefix as string | undefined) ?? '',
-    ...local,
-    checkpoints: downloadCheckpoints(values),
-    poll: pollPolicy(values, EXPORT_USAGE),
-  }, { onStatus: statusPrinter(values.json === true) }, signal);
-}
-
-async function exportEcs(values: Values, local: Local, signal: AbortSignal): Promise<ExportResult> {
-  const [{ ecsClients }, { ossClient, ossConnectionOf }, { ecsExportPreflight }, { runEcsExport }, { OssSink }] = await Promise.all([
-    import('../../cloud/ecs/ecs-clients.js'),
-    import('../../cloud/ecs/ecs-checks.js'),
-    import('../../cloud/preflight/ecs-remote-preflight.js'),
-    import('../../cloud/tasks/ecs-export-step.js'),
-    import('../../sinks/oss/oss-sink.js'),
-  ]);
-  const connection = ecsConnection(values, EXPORT_USAGE);
-  const ossBucket = requireOption(values, 'oss-bucket', EXPORT_USAGE);
-  const clients = ecsClients(connection);
-  // ECS, RAM and OSS sign with the connection's one credential (the default chain's unless given).
-  const ossConn = await ossConnectionOf(clients, values['oss-endpoint'] as string | undefined);
-  const oss = ossClient(ossConn, ossBucket);
-  const req = {
-    imageId: requireOption(values, 'image-id', EXPORT_USAGE),
-    ossBucket,
-    ossPrefix: requireOption(values, 'oss-prefix', EXPORT_USAGE),
-    roleName: values['role-name'] as string | undefined,
-  };
-  if (!values['no-preflight']) refuse(await ecsExportPreflight(clients, oss, req, signal));
-  return runEcsExport(connection, {
-    ...req,
-    format: oneOf(requireOption(values, 'format', EXPORT_USAGE), ECS_EXPORT_FORMATS, 'format', EXPORT_USAGE),
-    ...local,
-    poll: pollPolicy(values, EXPORT_USAGE),
-    dryRunFirst: values['no-dry-run'] !== true,
-    checkpoints: downloadCheckpoints(values),
-    // A custom OSS endpoint (a test server, a private gateway) takes path-style requests.
-    sink: retryingSink(new OssSink({ bucket: ossBucket, endpoint: ossConn.endpoint, region: `oss-${ossConn.region}`, sldEnable: Boolean(ossConn.endpoint), accessKeyId: ossConn.accessKeyId, accessKeySecret: ossConn.accessKeySecret, securityToken: ossConn.securityToken, refreshCredentials: ossConn.refreshCredentials })),
-  }, { onStatus: statusPrinter(values.json === true) }, signal);
+/**
+ * The export bucket's sink, from the same configuration model as every store: the cloud's region (an ECS
+ * region cn-hangzhou is the OSS region oss-cn-hangzhou) and the S3 or OSS endpoint flag, path-style with one.
+ */
+function exportSinks(values: Values, c: CloudConnections) {
+  const endpoint = c.aws ? ((values['s3-endpoint'] ?? values.endpoint) as string | undefined) : (values['oss-endpoint'] as string | undefined);
+  const region = c.aws ? c.aws.region : `oss-${c.ecs!.region}`;
+  return cliSinks({ 'state-dir': values['state-dir'] }, { region, ...(endpoint !== undefined && { endpoint, pathStyle: true }) });
 }

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { parseCommand, requirePositionals } from '../args.js';
 import { printUsage } from './inspect.js';
-import { STORE_FLAGS, STORE_FLAGS_HELP, stateDir, storeConnection } from '../store-flags.js';
+import { STORE_FLAGS, STORE_FLAGS_HELP, stateDir, cliSinks } from '../store-flags.js';
 import { parseDuration } from '../duration.js';
-import { openBucketSink } from '../../sinks/open-sink.js';
 import { FileCheckpointStore } from '../../checkpoint/checkpoint-store.js';
 import { isUploadCheckpoint, type UploadCheckpoint } from '../../transfer/upload-checkpoint.js';
 import { collectStaleUploads, type GcEntry } from '../../transfer/gc.js';
@@ -36,7 +35,7 @@ export async function gcCommand(argv: string[], signal: AbortSignal): Promise<nu
   if (values.help) return printUsage(GC_USAGE);
   const [url] = requirePositionals(positionals, ['URL-PREFIX'], GC_USAGE);
   const olderThanMs = parseDuration((values['older-than'] as string | undefined) ?? '24h', '--older-than');
-  const { sink, prefix } = await openBucketSink(url!, storeConnection(values, url!));
+  const { sink, prefix } = await cliSinks(values).openBucket(url!);
   const checkpoints = new FileCheckpointStore<UploadCheckpoint>(join(stateDir(values), 'checkpoints'), isUploadCheckpoint);
   const entries = await collectStaleUploads({ sink, prefix, olderThanMs, dryRun: Boolean(values['dry-run']), force: Boolean(values.force), checkpoints, signal });
   if (values.json) {

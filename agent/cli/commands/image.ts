@@ -1,4 +1,5 @@
-import { runCliDistribute } from '../run-distribute.js';
+import { distributeWorkflow } from '../../workflows/distribute.js';
+import { cliPorts } from '../cli-ports.js';
 import { parseCommand, requirePositionals } from '../args.js';
 import { printUsage } from './inspect.js';
 import { CORE } from '../../core/error-codes.js';
@@ -80,5 +81,6 @@ export async function imageCommand(argv: string[], signal: AbortSignal): Promise
 
 async function run(cloud: Cloud, imageId: string, req: DistributeRequest, values: Values, signal: AbortSignal) {
   const connections = cloud === 'aws' ? { aws: awsConnection(values, IMAGE_USAGE) } : { ecs: ecsConnection(values, IMAGE_USAGE) };
-  return runCliDistribute(imageId, req, connections, values, IMAGE_USAGE, signal);
+  const sourceRegion = cloud === 'aws' ? connections.aws!.region : connections.ecs!.region;
+  return distributeWorkflow({ cloud, sourceImageId: imageId, sourceRegion, request: req, dryRun: values['no-dry-run'] !== true }, cliPorts(values, connections, IMAGE_USAGE, signal));
 }

@@ -1,10 +1,9 @@
 import { parseCommand, requirePositionals } from '../args.js';
 import { printUsage } from './inspect.js';
-import { STORE_FLAGS, STORE_FLAGS_HELP, storeConnection } from '../store-flags.js';
+import { STORE_FLAGS, STORE_FLAGS_HELP, cliSinks } from '../store-flags.js';
 import { CORE } from '../../core/error-codes.js';
 import { vmxError } from '../../core/errors.js';
 import { formatBytes } from '../../core/units.js';
-import { openBucketSink } from '../../sinks/open-sink.js';
 
 export const LS_USAGE = `Usage: vmxfer ls URL-PREFIX [--json] [--page-size N] [options]
 
@@ -21,7 +20,7 @@ export async function lsCommand(argv: string[], signal: AbortSignal): Promise<nu
   if (values.help) return printUsage(LS_USAGE);
   const [url] = requirePositionals(positionals, ['URL-PREFIX'], LS_USAGE);
   const pageSize = parsePageSize(values['page-size']);
-  const { sink, prefix } = await openBucketSink(url!, { ...storeConnection(values, url!), listPageSize: pageSize });
+  const { sink, prefix } = await cliSinks(values).openBucket(url!, pageSize);
   let count = 0;
   let bytes = 0;
   for await (const o of sink.listObjects(prefix, signal)) {

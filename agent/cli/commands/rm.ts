@@ -1,9 +1,8 @@
 import { parseCommand, requirePositionals } from '../args.js';
 import { printUsage } from './inspect.js';
-import { STORE_FLAGS, STORE_FLAGS_HELP, storeConnection } from '../store-flags.js';
+import { STORE_FLAGS, STORE_FLAGS_HELP, cliSinks } from '../store-flags.js';
 import { STORE } from '../../sinks/error-codes.js';
 import { vmxError } from '../../core/errors.js';
-import { openSink } from '../../sinks/open-sink.js';
 
 export const RM_USAGE = `Usage: vmxfer rm URL [--force] [--json] [options]
 
@@ -17,7 +16,7 @@ export async function rmCommand(argv: string[], signal: AbortSignal): Promise<nu
   const { values, positionals } = parseCommand(argv, { ...STORE_FLAGS, force: { type: 'boolean' }, json: { type: 'boolean' } }, RM_USAGE);
   if (values.help) return printUsage(RM_USAGE);
   const [url] = requirePositionals(positionals, ['URL'], RM_USAGE);
-  const { sink, key } = await openSink(url!, storeConnection(values, url!));
+  const { sink, key } = await cliSinks(values).open(url!);
   // S3 and OSS answer a DELETE of a missing key with success: the HEAD first is what tells the operator.
   const existed = (await sink.head(key, signal)) !== undefined;
   if (!existed && !values.force) throw vmxError(STORE.NO_SUCH_KEY, `no object ${url} (use --force to accept that)`);

@@ -1,10 +1,9 @@
 import { parseCommand, requirePositionals } from '../args.js';
 import { printUsage } from './inspect.js';
-import { STORE_FLAGS, STORE_FLAGS_HELP, storeConnection } from '../store-flags.js';
+import { STORE_FLAGS, STORE_FLAGS_HELP, cliSinks } from '../store-flags.js';
 import { formatBytes } from '../../core/units.js';
 import { STORE } from '../../sinks/error-codes.js';
 import { vmxError } from '../../core/errors.js';
-import { openSink } from '../../sinks/open-sink.js';
 import type { ObjectSink } from '../../sinks/object-sink.js';
 import { READERS } from '../../formats/registry.js';
 
@@ -21,7 +20,7 @@ export async function statCommand(argv: string[], signal: AbortSignal): Promise<
   const { values, positionals } = parseCommand(argv, { ...STORE_FLAGS, json: { type: 'boolean' } }, STAT_USAGE);
   if (values.help) return printUsage(STAT_USAGE);
   const [url] = requirePositionals(positionals, ['URL'], STAT_USAGE);
-  const { sink, key } = await openSink(url!, storeConnection(values, url!));
+  const { sink, key } = await cliSinks(values).open(url!);
   const info = await sink.head(key, signal);
   if (!info) throw vmxError(STORE.NO_SUCH_KEY, `no object ${url}`);
   const [tags, format] = await Promise.all([sink.getTags(key, signal), sniffFormat(sink, key, info.size, signal)]);

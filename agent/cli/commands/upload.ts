@@ -1,24 +1,24 @@
 import { join } from 'node:path';
 import { parseCommand, requirePositionals } from '../args.js';
 import { printUsage } from './inspect.js';
-import { STORE_FLAGS, STORE_FLAGS_HELP, cliConfig, keyValues, stateDir, storeConnection } from '../store-flags.js';
+import { STORE_FLAGS, STORE_FLAGS_HELP, cliConfig, keyValues, stateDir, cliSinks } from '../store-flags.js';
 import { renderProgress } from '../progress-renderer.js';
 import { ProgressTracker } from '../../core/progress.js';
 import { parseSize, formatBytes } from '../../core/units.js';
 import { CORE } from '../../core/error-codes.js';
 import { vmxError } from '../../core/errors.js';
 import { WRITERS } from '../../formats/registry.js';
-import { openSink } from '../../sinks/open-sink.js';
 import { sharedTokenBucket } from '../../sinks/token-bucket.js';
 import { FileCheckpointStore } from '../../checkpoint/checkpoint-store.js';
 import { isUploadCheckpoint, type UploadCheckpoint } from '../../transfer/upload-checkpoint.js';
-import { uploadImage } from '../../transfer/upload.js';
+import { uploadWorkflow } from '../../workflows/upload.js';
+import { cliPorts } from '../cli-ports.js';
 import { cancelUpload } from '../../transfer/cancel-upload.js';
 import type { UploadOptions } from '../../sinks/object-sink.js';
 import { WorkerPool } from '../../pipeline/worker-pool.js';
 import { parseWorkers } from './convert.js';
-import { IMPORT_FLAGS, IMPORT_FLAGS_HELP, importOptions } from '../import-flags.js';
-import { checkUploadDistribute, importSummary, preflightUploadImport, runUploadDistribute, runUploadImport } from '../upload-import.js';
+import { IMPORT_FLAGS, IMPORT_FLAGS_HELP, importConnections, importOptions } from '../import-flags.js';
+import { checkUploadDistribute, importSummary, preflightUploadImport } from '../upload-import.js';
 import { DISTRIBUTE_FLAGS, DISTRIBUTE_FLAGS_HELP, distributeFromFlags } from '../distribute-flags.js';
 import { distributeSummary, throwIfShareFailed } from '../distribute-output.js';
 import { EBS_FLAGS, EBS_FLAGS_HELP, ebsUploadCommand } from '../ebs-upload.js';
@@ -103,9 +103,9 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   if (ebsOnly) throw vmxError(CORE.USAGE, `--${ebsOnly} applies to an ebs:// destination only\n\n${UPLOAD_USAGE}`);
   if (distribute && cloudImport) checkUploadDistribute(distribute, cloudImport, values, UPLOAD_USAGE);
   const plan = cloudImport && (await preflightUploadImport(src!, url!, cloudImport, values, UPLOAD_USAGE, signal));
-  const { sink, key } = await openSink(url!, storeConnection(values, url!));
   const checkpoints = new FileCheckpointStore<UploadCheckpoint>(join(stateDir(values), 'checkpoints'), isUploadCheckpoint);
   if (values.cancel) {
+    const { sink, key } = await cliSinks(values).open(url!);
     const c = await cancelUpload({ source: src!, destination: url!, key, sink, checkpoints, signal });
     const what = c.uploadId === undefined ? 'no interrupted upload to cancel' : `upload ${c.uploadId} ${c.abortedAtStore ? 'aborted' : 'was already gone at the store'}; checkpoint deleted`;
     process.stdout.write(values.json ? JSON.stringify({ type: 'result', cancelled: c.uploadId !== undefined, ...c }) + '\n' : `${url}: ${what}\n`);
@@ -115,29 +115,29 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   const pool = new WorkerPool(parseWorkers(values.workers as string | undefined) ?? WorkerPool.defaultThreads());
   const stop = renderProgress(progress, values.json ? 'json' : process.stderr.isTTY ? 'tty' : 'none');
   try {
-    const result = await uploadImage({
+    const request = {
       source: src!,
       destination: url!,
-      key,
-      sink,
       as: plan?.as ?? (values.as as string | undefined) ?? 'original',
       from: values.format as string | undefined,
       parent: values.parent as string | undefined,
       partSize: values['part-size'] ? parseSize(values['part-size'] as string, '--part-size') : transfer.part_size === 'auto' ? undefined : transfer.part_size,
       concurrency,
-      resume: values.restart ? 'restart' : Boolean(values.resume),
-      digest: values.sha256 ? 'sha256' : undefined,
-      onNote: (sentence) => process.stderr.write(`vmxfer: ${sentence}\n`),
+      resume: values.restart ? ('restart' as const) : Boolean(values.resume),
+      digest: values.sha256 ? ('sha256' as const) : undefined,
+      onNote: (sentence: string) => process.stderr.write(`vmxfer: ${sentence}\n`),
       checkpoints,
       uploadOptions: uploadOptions(values),
       bandwidth: sharedTokenBucket(values.bwlimit ? parseSize(values.bwlimit as string, '--bwlimit') : transfer.bwlimit || undefined),
       pool,
-      signal,
-      progress,
-    });
+    };
+    const connections = cloudImport ? importConnections(values, cloudImport, UPLOAD_USAGE) : {};
+    const ports = cliPorts(values, connections, UPLOAD_USAGE, signal, progress);
+    // The terminal's progress line ends with the transfer; the import's task statuses follow it.
+    const reporter = { ...ports.reporter, phase: () => stop() };
+    const done = await uploadWorkflow({ transfer: request, import: cloudImport && plan ? { options: { ...cloudImport, copy: distribute?.copies, share: distribute?.share }, plan } : undefined }, { ...ports, reporter });
     stop();
-    const imported = cloudImport && plan && (await runUploadImport(url!, cloudImport, plan, values, UPLOAD_USAGE, signal));
-    const distributed = imported && distribute && (await runUploadDistribute(imported, distribute, cloudImport!, values, UPLOAD_USAGE, signal));
+    const { upload: result, imported, distributed } = done;
     if (values.json) process.stdout.write(JSON.stringify({ type: 'result', ...result, ...(imported ? { import: distributed ? { ...imported, ...distributed } : imported } : {}) }) + '\n');
     else {
       process.stdout.write(

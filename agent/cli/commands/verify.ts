@@ -1,12 +1,11 @@
 import { parseCommand, requirePositionals } from '../args.js';
 import { printUsage } from './inspect.js';
-import { STORE_FLAGS, STORE_FLAGS_HELP, storeConnection } from '../store-flags.js';
+import { STORE_FLAGS, STORE_FLAGS_HELP, cliSinks } from '../store-flags.js';
 import { renderProgress } from '../progress-renderer.js';
 import { ProgressTracker } from '../../core/progress.js';
 import { formatBytes } from '../../core/units.js';
 import { CORE } from '../../core/error-codes.js';
 import { vmxError } from '../../core/errors.js';
-import { openSink } from '../../sinks/open-sink.js';
 import { verifyObject } from '../../transfer/verify-object.js';
 
 export const VERIFY_USAGE = `Usage: vmxfer verify URL [--source FILE] [options]
@@ -32,7 +31,7 @@ export async function verifyCommand(argv: string[], signal: AbortSignal): Promis
   const [url] = requirePositionals(positionals, ['URL'], VERIFY_USAGE);
   const concurrency = values.concurrency ? Number(values.concurrency) : 4;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw vmxError(CORE.USAGE, `--concurrency must be an integer from 1 to 64`);
-  const { sink, key } = await openSink(url!, storeConnection(values, url!));
+  const { sink, key } = await cliSinks(values).open(url!);
   const progress = new ProgressTracker();
   const stop = renderProgress(progress, values.json ? 'json' : process.stderr.isTTY ? 'tty' : 'none');
   try {

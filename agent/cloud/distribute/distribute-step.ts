@@ -60,6 +60,11 @@ export async function runDistribute(p: DistributeParams, callbacks: DistributeCa
   if (failure) throw failure.reason;
   const copies = settled.map((s) => (s as PromiseFulfilledResult<CopyResult>).value).map((c) => ({ region: c.destinationRegion, imageId: c.imageId }));
   if (!p.request.share) return { copies, shares: [] };
+  return { copies, shares: await runShares(p, copies, callbacks, signal) };
+}
+
+/** The shares of the source image and of each of its `copies`, one image after the other. */
+export async function runShares(p: DistributeParams, copies: DistributeResult['copies'], callbacks: DistributeCallbacks = {}, signal?: AbortSignal): Promise<ImageShares[]> {
   callbacks.onPhase?.('sharing');
   const images = [{ region: p.sourceRegion, imageId: p.sourceImageId }, ...copies];
   const shares: ImageShares[] = [];
@@ -68,7 +73,7 @@ export async function runDistribute(p: DistributeParams, callbacks: DistributeCa
     callbacks.onShared?.(shared);
     shares.push(shared);
   }
-  return { copies, shares };
+  return shares;
 }
 
 /** One copy, each change of its state handed to onCopyState. */

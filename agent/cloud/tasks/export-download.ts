@@ -29,7 +29,12 @@ export async function downloadExported(cloud: 'aws' | 'ecs', done: ExportedObjec
     if (signal?.aborted) await discardDisks(disks, written, p.to !== undefined, p.checkpoints);
     throw err;
   }
-  const [system, ...data] = written;
+  return exportResult(done, written);
+}
+
+/** What an export reports: the system disk's download and its file's SHA-256, the task and its object, each data disk. */
+export function exportResult(done: ExportedObject, disks: readonly FinishedDisk<DownloadResult>[]): ExportResult {
+  const [system, ...data] = disks;
   const dataDisks = data.map((d) => ({ ...d.result, key: d.key, sha256: d.sha256 }));
   return { ...system!.result, sha256: system!.sha256, taskId: done.taskId, bucket: done.bucket, key: done.key, ...(dataDisks.length ? { dataDisks } : {}) };
 }
