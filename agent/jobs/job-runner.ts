@@ -220,7 +220,7 @@ async function upload(job: JobRecord, ctx: RunContext, run: JobRun, opened: Open
 }
 
 function onPart(e: PartEvent, run: JobRun, ctx: RunContext): void {
-  run.parts.set(e.partNumber, e.state === 'sent' ? 'done' : e.state, e.size);
+  run.parts.set(e.partNumber, e.state === 'sent' || e.state === 'copied' ? 'done' : e.state, e.size);
   ctx.metrics.parts.inc({ result: e.state });
 }
 

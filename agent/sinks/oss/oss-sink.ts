@@ -1,7 +1,7 @@
 import { throwIfAborted } from '../../core/abort.js';
 import { vmxError } from '../../core/errors.js';
 import { STORE } from '../error-codes.js';
-import type { ListedObject, ObjectInfo, ObjectSink, PartRef, PendingUpload, SinkCapabilities, UploadOptions } from '../object-sink.js';
+import type { ListedObject, ObjectInfo, ObjectSink, PartCopySource, PartRef, PendingUpload, SinkCapabilities, UploadOptions } from '../object-sink.js';
 import { bareEtag, checkCompleteOrder, checkPartShape, checkRange, partMd5 } from '../part-rules.js';
 import { OSS_LIMITS } from '../store-limits.js';
 import { createAliOssClient, type AliOssClient, type CallOptions } from './ali-oss-client.js';
@@ -107,6 +107,23 @@ export class OssSink implements ObjectSink {
     }
     const crc64ecma = headerValue(r.res.headers, 'x-oss-hash-crc64ecma');
     return { partNumber, etag, size: body.length, checksums: { md5, crc64ecma } };
+  }
+
+  /**
+   * OSS API reference, UploadPartCopy: UploadPart plus x-oss-copy-source "/bucket/key",
+   * x-oss-copy-source-range "bytes=first-last" (inclusive) and x-oss-copy-source-if-match.
+   */
+  async copyPart(key: string, uploadId: string, partNumber: number, source: PartCopySource, signal?: AbortSignal): Promise<PartRef> {
+    const size = source.end - source.start;
+    checkRange(source.start, source.end, this.target(source.key));
+    checkPartShape(this.limits, partNumber, size, this.target(key));
+    const headers: Record<string, string> = source.ifMatch ? { 'x-oss-copy-source-if-match': ossEtag(source.ifMatch) } : {};
+    const r = await this.call('UploadPartCopy', key, signal, undefined, (o) =>
+      this.client.uploadPartCopy(key, uploadId, partNumber, `${source.start}-${source.end - 1}`, { sourceKey: source.key, sourceBucketName: this.bucket }, { ...o, headers }),
+    );
+    const raw = r.etag ?? headerValue(r.res.headers, 'etag');
+    if (!raw) throw vmxError(STORE.BAD_RESPONSE, `UploadPartCopy of part ${partNumber} returned no ETag`, { file: this.target(key) });
+    return { partNumber, etag: bare(raw), size, checksums: { crc64ecma: headerValue(r.res.headers, 'x-oss-hash-crc64ecma') } };
   }
 
   async listParts(key: string, uploadId: string, signal?: AbortSignal): Promise<PartRef[]> {
