@@ -16,6 +16,7 @@ import { OVA } from '../formats/ova/error-codes.js';
 import { API } from '../api/error-codes.js';
 import { JOB } from '../jobs/error-codes.js';
 import { GUEST } from '../guest/error-codes.js';
+import { INCR } from '../incremental/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -39,6 +40,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   API,
   JOB,
   GUEST,
+  INCR,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {

@@ -71,6 +71,10 @@ export interface UploadRequest {
 
 /** Decides, per part, whether the store can make it from the object it already holds (agent/incremental). */
 export interface PartCopier {
+  /** Sees every part of the output once per run, whatever becomes of it (sent, copied, or confirmed earlier). */
+  record(partNumber: number, body: Buffer): void;
+  /** The store's ETag of a part now confirmed in this upload (sent, copied, or confirmed before a resume). */
+  confirmed(partNumber: number, etag: string): void;
   /** A ref when part `partNumber` was copied server-side and holds exactly `body`; undefined: send it. */
   copy(key: string, uploadId: string, partNumber: number, body: Buffer, signal: AbortSignal): Promise<PartRef | undefined>;
 }
@@ -342,12 +346,14 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
   const send = async (part: CutPart) => {
     const t0 = performance.now();
     const prior = confirmed.get(part.partNumber);
+    req.partCopier?.record(part.partNumber, part.body);
     try {
       // The MD5 is computed here only to compare with a confirmed part; otherwise the sink's
       // Content-MD5 of the part (PartRef.checksums.md5) is reused rather than hashing twice.
       const priorMd5 = prior ? md5Base64(part.body) : undefined;
       if (prior && prior.md5 === priorMd5 && prior.size === part.body.length) {
         done.set(part.partNumber, prior);
+        req.partCopier?.confirmed(part.partNumber, prior.etag);
         state.skipped++;
         progress.confirmed(part.body.length);
         req.onPart?.({ partNumber: part.partNumber, state: 'skipped', size: part.body.length, seconds: 0 });
@@ -363,6 +369,7 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
       const crc = wantsCrc64(req.sink) ? crc64('xz', part.body).toString() : undefined;
       const entry = { partNumber: part.partNumber, etag: ref.etag, size: part.body.length, md5, crc64: crc };
       done.set(part.partNumber, entry);
+      req.partCopier?.confirmed(part.partNumber, ref.etag);
       if (copied) {
         state.copied++;
       } else {

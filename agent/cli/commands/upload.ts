@@ -13,6 +13,7 @@ import { sharedTokenBucket } from '../../sinks/token-bucket.js';
 import { FileCheckpointStore } from '../../checkpoint/checkpoint-store.js';
 import { isUploadCheckpoint, type UploadCheckpoint } from '../../transfer/upload-checkpoint.js';
 import { uploadImage } from '../../transfer/upload.js';
+import { uploadIncremental } from '../../incremental/incremental-upload.js';
 import { cancelUpload } from '../../transfer/cancel-upload.js';
 import type { UploadOptions } from '../../sinks/object-sink.js';
 import { WorkerPool } from '../../pipeline/worker-pool.js';
@@ -30,6 +31,11 @@ confirmed part. After a crash, kill -9, SIGTERM or network loss, run the same co
 --resume: only the parts the store does not confirm are sent again. A resume regenerates the parts
 with the compressor the upload started with, or refuses (XFER_RESUME_ENCODER) naming the missing one.
   --as FORMAT         ${['original', ...WRITERS.map((w) => w.target)].join(' | ')} (default original: bytes unchanged)
+  --incremental       send only the parts that changed since the last --incremental upload to URL;
+                      the store copies the others from the object it holds (UploadPartCopy) and
+                      Complete replaces it atomically; URL.vmxfer-manifest records each part's
+                      SHA-256. Needs --as raw or vhd-fixed, or original of a raw file
+                      (docs/warm-migration.md); without a matching manifest it uploads in full
   --resume            continue the interrupted upload of SRC to URL
   --cancel            abort the interrupted upload of SRC to URL at the store and delete its checkpoint
   --restart           abandon the interrupted upload of SRC to URL (aborted at the store) and start again;
@@ -62,6 +68,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       as: { type: 'string' },
       sha256: { type: 'boolean' },
       resume: { type: 'boolean' },
+      incremental: { type: 'boolean' },
       cancel: { type: 'boolean' },
       restart: { type: 'boolean' },
       'part-size': { type: 'string' },
@@ -105,7 +112,9 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   const pool = new WorkerPool(parseWorkers(values.workers as string | undefined) ?? WorkerPool.defaultThreads());
   const stop = renderProgress(progress, values.json ? 'json' : process.stderr.isTTY ? 'tty' : 'none');
   try {
-    const result = await uploadImage({
+    const warn = (sentence: string) => process.stderr.write(`vmxfer: warning: ${sentence}\n`);
+    const run = values.incremental ? (r: Parameters<typeof uploadImage>[0]) => uploadIncremental(r, warn) : uploadImage;
+    const result = await run({
       source: src!,
       destination: url!,
       key,
@@ -132,7 +141,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
     else {
       process.stdout.write(
         `${url}: ${formatBytes(result.objectSize)} in ${result.parts} parts of ${formatBytes(result.partSize)} ` +
-          `(${result.partsSent} sent, ${result.partsSkipped} already there) in ${result.seconds.toFixed(2)} s, verified by ${result.verified}\n` +
+          `(${result.partsSent} sent, ${result.partsCopied ? `${result.partsCopied} copied by the store, ` : ''}${result.partsSkipped} already there; ${formatBytes(result.bytesSent)} sent) in ${result.seconds.toFixed(2)} s, verified by ${result.verified}\n` +
           `etag: ${result.etag}\nsource digest: ${result.sourceDigest ?? '-'}\noutput digest: ${result.outputDigest ?? '-'}\n` +
           (imported ? importSummary(imported) : '') +
           (distributed ? distributeSummary(distributed) : ''),
