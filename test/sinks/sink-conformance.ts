@@ -441,7 +441,15 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
       const id0 = await sink.createUpload(src, {});
       const body = randomBytes(min + 5);
       const info = await sink.completeUpload(src, id0, await putParts(src, id0, [body]));
-      let decorated: ObjectSink = retryingSink(sink, { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 });
+      // The first copy fails as a dropped connection would: only a retry decorator that wraps copyPart gets past it.
+      let failures = 1;
+      const flaky = decorateSink(sink, {
+        copyPart: async (...a) => {
+          if (failures-- > 0) throw vmxError(STORE.NETWORK, 'connection reset (conformance decorator)', { retryable: true });
+          return sink.copyPart!(...a);
+        },
+      });
+      let decorated: ObjectSink = retryingSink(flaky, { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 });
       decorated = stallGuardedSink(decorated, { idleMs: 30_000, floorBytesPerSecond: 1024 }, new StallState());
       decorated = throttledSink(tracedSink(decorated), new TokenBucket(1024 * 1024 * 1024));
       assert.equal(typeof decorated.copyPart, 'function');
@@ -450,6 +458,7 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
       const part = await decorated.copyPart!(dst, id, 1, { key: src, start: 5, end: min + 5, ifMatch: info.etag });
       await decorated.completeUpload(dst, id, [part]);
       assert.ok((await sink.getRange(dst, 0, min)).equals(body.subarray(5)));
+      assert.equal(failures, -1, 'the failed copy was retried');
       const plain: ObjectSink = { ...decorateSink(sink, {}), copyPart: undefined };
       assert.equal(retryingSink(tracedSink(plain)).copyPart, undefined, 'a sink without the capability stays without it through decorators');
       await sink.deleteObject(src);
