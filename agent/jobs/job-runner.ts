@@ -6,6 +6,7 @@ import { openSink, type OpenedSink } from '../sinks/open-sink.js';
 import { vmxError } from '../core/errors.js';
 import { STORE } from '../sinks/error-codes.js';
 import { uploadImage, type PartEvent } from '../transfer/upload.js';
+import { uploadIncremental } from '../incremental/incremental-upload.js';
 import { checkpointId } from '../transfer/upload-checkpoint.js';
 import { checkpointedPartial, downloadObject } from '../transfer/download.js';
 import { downloadCheckpointId, isDownloadCheckpoint, type DownloadCheckpoint } from '../transfer/download-checkpoint.js';
@@ -185,7 +186,8 @@ function meterProgress(progress: ProgressTracker, ctx: RunContext, direction: Di
 async function upload(job: JobRecord, ctx: RunContext, run: JobRun, opened: OpenedSink, as = job.format): Promise<JobResult> {
   const o = job.options;
   const t = ctx.config.transfer;
-  const r = await uploadImage({
+  const send = o.incremental ? (r: Parameters<typeof uploadImage>[0]) => uploadIncremental(r, (w) => process.stderr.write(`job ${job.id}: warning: ${w}\n`)) : uploadImage;
+  const r = await send({
     source: job.source,
     destination: job.destination,
     key: opened.key,

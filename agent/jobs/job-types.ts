@@ -38,6 +38,8 @@ export interface JobOptions {
   metadata?: Record<string, string> | undefined;
   /** Full-content SHA-256s instead of the default sha256-linear-512k digests (docs/integrity.md). */
   sha256?: boolean | undefined;
+  /** Send only the parts changed since the last incremental upload to the destination (docs/warm-migration.md). */
+  incremental?: boolean | undefined;
 }
 
 export interface JobProgress {
