@@ -218,6 +218,9 @@ async function upload(job: JobRecord, ctx: RunContext, run: JobRun, opened: Open
     sourceSha256: r.sourceSha256 ?? null,
     outputSha256: r.outputSha256 ?? null,
     seconds: r.seconds,
+    partsSent: r.partsSent,
+    partsCopied: r.partsCopied,
+    bytesSent: r.bytesSent,
   };
 }
 

@@ -32,7 +32,8 @@ test('API options.incremental: a second upload job of a changed disk sends the c
     await fh.write(randomBytes(4096), 0, 4096, 3 * 8 * MiB + 5);
     await fh.close();
     const cursor = await rgwLogCursor(s3.env.stateDir);
-    await runJob();
+    const second = await runJob();
+    assert.deepEqual([second.result.partsSent, second.result.partsCopied, second.result.bytesSent], [1, 3, 8 * MiB], 'the job\'s result reports parts sent, copied and bytes sent');
     await rgwLogCursor(s3.env.stateDir);
     const mine = (await readRgwLog(s3.env.stateDir)).slice(cursor).filter((e) => e.path === `/${s3.bucket.name}/${key}` && e.status === 200);
     assert.deepEqual(mine.filter((e) => e.operation === 'UploadPart').map((e) => e.query.get('partNumber')), ['4']);
