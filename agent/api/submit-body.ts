@@ -33,7 +33,7 @@ export interface JobSpec {
   export?: ExportOptions | undefined;
 }
 
-const OPTION_KEYS = ['disk', 'parent', 'partSize', 'concurrency', 'storageClass', 'encryption', 'tags', 'metadata', 'sha256'];
+const OPTION_KEYS = ['disk', 'parent', 'partSize', 'concurrency', 'storageClass', 'encryption', 'tags', 'metadata', 'sha256', 'incremental'];
 
 /**
  * docs/api.md "Submit body". An upload reads a local path and writes an s3://, oss:// or file://
@@ -140,6 +140,10 @@ async function parseOptions(raw: unknown, roots: readonly string[]): Promise<Job
   if (o.sha256 !== undefined) {
     if (typeof o.sha256 !== 'boolean') throw bad('options.sha256', 'must be true or false');
     out.sha256 = o.sha256;
+  }
+  if (o.incremental !== undefined) {
+    if (typeof o.incremental !== 'boolean') throw bad('options.incremental', 'must be true or false');
+    out.incremental = o.incremental;
   }
   return out;
 }

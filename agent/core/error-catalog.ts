@@ -18,6 +18,7 @@ import { JOB } from '../jobs/error-codes.js';
 import { GUEST } from '../guest/error-codes.js';
 import { DEFLATE } from '../compression/error-codes.js';
 import { EBS } from '../ebs/error-codes.js';
+import { INCR } from '../incremental/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -43,6 +44,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   GUEST,
   DEFLATE,
   EBS,
+  INCR,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {

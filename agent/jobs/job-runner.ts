@@ -213,7 +213,7 @@ async function upload(job: JobRecord, plan: UploadImportPlan | undefined, ctx: R
     chunkBytes: ctx.config.pipeline.chunk_size,
     onPart: (e: PartEvent) => onPart(e, run, ctx),
   };
-  const r = await uploadWorkflow({ transfer, import: plan && { options: job.import!, plan } }, jobPorts(ctx, run, 'upload'));
+  const r = await uploadWorkflow({ transfer, incremental: o.incremental ? { warn: (w: string) => process.stderr.write(`job ${job.id}: warning: ${w}\n`) } : undefined, import: plan && { options: job.import!, plan } }, jobPorts(ctx, run, 'upload'));
   if (r.upload.partSize) run.parts.partSize = r.upload.partSize;
   const uploaded = uploadedResult(r.upload);
   if (!r.imported) return uploaded;
@@ -222,7 +222,7 @@ async function upload(job: JobRecord, plan: UploadImportPlan | undefined, ctx: R
 }
 
 /** The job's result of an upload (a record written before `steps` kept this shape as `uploaded`). */
-function uploadedResult(r: Pick<UploadResult, 'etag' | 'objectSize' | 'seconds'> & Partial<Record<'sourceDigest' | 'outputDigest' | 'sourceSha256' | 'outputSha256', string | null>>): JobResult {
+function uploadedResult(r: Pick<UploadResult, 'etag' | 'objectSize' | 'seconds'> & Partial<Pick<UploadResult, 'partsSent' | 'partsCopied' | 'bytesSent'>> & Partial<Record<'sourceDigest' | 'outputDigest' | 'sourceSha256' | 'outputSha256', string | null>>): JobResult {
   return {
     etag: r.etag,
     objectSize: r.objectSize,
@@ -231,6 +231,9 @@ function uploadedResult(r: Pick<UploadResult, 'etag' | 'objectSize' | 'seconds'>
     sourceSha256: r.sourceSha256 ?? null,
     outputSha256: r.outputSha256 ?? null,
     seconds: r.seconds,
+    partsSent: r.partsSent,
+    partsCopied: r.partsCopied,
+    bytesSent: r.bytesSent,
   };
 }
 
@@ -240,7 +243,7 @@ export function importedResult(r: ImportStepResult | ImportedResult): ImportedRe
 }
 
 function onPart(e: PartEvent, run: JobRun, ctx: RunContext): void {
-  run.parts.set(e.partNumber, e.state === 'sent' ? 'done' : e.state, e.size);
+  run.parts.set(e.partNumber, e.state === 'sent' || e.state === 'copied' ? 'done' : e.state, e.size);
   ctx.metrics.parts.inc({ result: e.state });
 }
 

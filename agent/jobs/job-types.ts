@@ -38,6 +38,8 @@ export interface JobOptions {
   metadata?: Record<string, string> | undefined;
   /** Full-content SHA-256s instead of the default sha256-linear-512k digests (docs/integrity.md). */
   sha256?: boolean | undefined;
+  /** Send only the parts changed since the last incremental upload to the destination (docs/warm-migration.md). */
+  incremental?: boolean | undefined;
 }
 
 export interface JobProgress {
@@ -69,6 +71,10 @@ export interface JobResult {
   sourceSha256: string | null;
   outputSha256: string | null;
   seconds: number;
+  /** An upload: parts sent, parts the store copied from the object it held (options.incremental), and bytes sent. */
+  partsSent?: number | undefined;
+  partsCopied?: number | undefined;
+  bytesSent?: number | undefined;
   /** An upload with an `import`: what the cloud made of the object (AMI, snapshot or ECS image ids). */
   import?: ImportedResult | undefined;
   /** A download or export job with a `format`: the object's format, the target and how it was converted. */

@@ -8,6 +8,7 @@ type Operations = Omit<ObjectSink, 'kind' | 'bucket' | 'limits' | 'capabilities'
  * it changes and a property added to the seam reaches every wrapped sink.
  */
 export function decorateSink(inner: ObjectSink, overrides: Partial<Operations>): ObjectSink {
+  const copyPart = inner.copyPart;
   return {
     kind: inner.kind,
     bucket: inner.bucket,
@@ -16,6 +17,8 @@ export function decorateSink(inner: ObjectSink, overrides: Partial<Operations>):
     stalls: inner.stalls,
     createUpload: (...a) => inner.createUpload(...a),
     uploadPart: (...a) => inner.uploadPart(...a),
+    // An optional operation stays absent when the inner sink lacks it: its presence is the capability.
+    ...(copyPart ? { copyPart: (...a: Parameters<typeof copyPart>) => copyPart.apply(inner, a) } : {}),
     listParts: (...a) => inner.listParts(...a),
     completeUpload: (...a) => inner.completeUpload(...a),
     abortUpload: (...a) => inner.abortUpload(...a),

@@ -19,6 +19,7 @@ export const STORE = defineErrorCodes('STORE', {
   NO_SUCH_BUCKET: { category: 'remote', summary: 'The bucket (or local directory) does not exist (NoSuchBucket).' },
   NO_SUCH_KEY: { category: 'remote', summary: 'The object does not exist (NoSuchKey).' },
   NO_SUCH_UPLOAD: { category: 'remote', summary: 'The multipart upload does not exist: completed, aborted or expired (NoSuchUpload).' },
+  PRECONDITION_FAILED: { category: 'remote', summary: 'A conditional request found the object changed: its ETag is no longer the one named (PreconditionFailed, 412).' },
   ENTITY_TOO_SMALL: { category: 'remote', summary: 'A part other than the last is smaller than the store minimum (EntityTooSmall).' },
   INVALID_PART: { category: 'remote', summary: 'Complete named a part that was not uploaded or whose ETag differs (InvalidPart).' },
   INVALID_PART_ORDER: { category: 'remote', summary: 'Complete listed parts out of ascending order or twice (InvalidPartOrder).' },

@@ -36,6 +36,16 @@ export interface PartRef {
   checksums?: PartChecksums | undefined;
 }
 
+/** A byte range of a completed object of the same bucket, copied into a part by the store itself. */
+export interface PartCopySource {
+  key: string;
+  /** Bytes [start, end) of the source object. */
+  start: number;
+  end: number;
+  /** The copy happens only while the source's ETag is this one (x-amz-copy-source-if-match); STORE_PRECONDITION_FAILED otherwise. */
+  ifMatch?: string | undefined;
+}
+
 export interface ServerSideEncryption {
   /** S3: AES256 | aws:kms; OSS: AES256 | KMS. */
   algorithm: string;
@@ -103,6 +113,12 @@ export interface ObjectSink {
   createUpload(key: string, opts: UploadOptions, signal?: AbortSignal): Promise<string>;
   /** Sends one part with the checksum of `capabilities.partChecksum`, which the store verifies; the PartRef carries it. */
   uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef>;
+  /**
+   * Makes part `partNumber` from a range of an object already in the bucket, without its bytes
+   * passing through vmxfer (S3 UploadPartCopy with x-amz-copy-source-range, OSS UploadPartCopy with
+   * x-oss-copy-source-range). Present only on stores that can: its presence is the capability.
+   */
+  copyPart?(key: string, uploadId: string, partNumber: number, source: PartCopySource, signal?: AbortSignal): Promise<PartRef>;
   /** The store's truth about confirmed parts, for resume. */
   listParts(key: string, uploadId: string, signal?: AbortSignal): Promise<PartRef[]>;
   completeUpload(key: string, uploadId: string, parts: PartRef[], signal?: AbortSignal): Promise<ObjectInfo>;

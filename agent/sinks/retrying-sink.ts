@@ -60,6 +60,7 @@ export function retryingSink(inner: ObjectSink, policy: RetryPolicy = DEFAULT_RE
   return decorateSink(inner, {
     createUpload: wrap(inner.createUpload, 2),
     uploadPart: wrap(inner.uploadPart, 4),
+    ...(inner.copyPart ? { copyPart: wrap(inner.copyPart, 4) } : {}),
     listParts: wrap(inner.listParts, 2),
     completeUpload: wrap(inner.completeUpload, 3),
     abortUpload: wrap(inner.abortUpload, 2),

@@ -66,6 +66,7 @@ export function stallGuardedSink(inner: ObjectSink, policy: StallPolicy, state: 
   const guarded = decorateSink(inner, {
     createUpload: watch(inner.createUpload),
     uploadPart: (key, uploadId, partNumber, body, signal) => timed(`part ${partNumber}`, body.length, signal, (s) => inner.uploadPart(key, uploadId, partNumber, body, s)),
+    ...(inner.copyPart ? { copyPart: watch(inner.copyPart) } : {}),
     listParts: watch(inner.listParts),
     completeUpload: watch(inner.completeUpload),
     abortUpload: watch(inner.abortUpload),

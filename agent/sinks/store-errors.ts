@@ -19,6 +19,7 @@ const BY_STORE_CODE: Readonly<Record<string, ErrorCodeDef>> = {
   NotFound: STORE.NO_SUCH_KEY,
   NoSuchUpload: STORE.NO_SUCH_UPLOAD,
   EntityTooSmall: STORE.ENTITY_TOO_SMALL,
+  PreconditionFailed: STORE.PRECONDITION_FAILED,
   InvalidPart: STORE.INVALID_PART,
   InvalidPartOrder: STORE.INVALID_PART_ORDER,
   BadDigest: STORE.BAD_DIGEST,
@@ -54,7 +55,7 @@ export interface StoreVerdict {
 export function classifyStoreAnswer(storeCode: string | undefined, status: number): StoreVerdict {
   const def =
     (storeCode ? BY_STORE_CODE[storeCode] : undefined) ??
-    (status === 501 ? STORE.CONFIG : status === 503 || status === 429 ? STORE.SERVER_BUSY : status >= 500 ? STORE.SERVER_ERROR : status === 403 ? STORE.ACCESS_DENIED : STORE.REQUEST_REJECTED);
+    (status === 501 ? STORE.CONFIG : status === 503 || status === 429 ? STORE.SERVER_BUSY : status >= 500 ? STORE.SERVER_ERROR : status === 403 ? STORE.ACCESS_DENIED : status === 412 ? STORE.PRECONDITION_FAILED : STORE.REQUEST_REJECTED);
   const fix = def === STORE.CONFIG ? 'the endpoint does not implement this operation: check that the URL scheme (s3:// or oss://) and --endpoint name the right kind of store' : undefined;
   return { def, retryable: isRetryableStoreCode(def.code), fix };
 }

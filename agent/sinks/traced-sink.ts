@@ -22,6 +22,7 @@ export function tracedSink(inner: ObjectSink): ObjectSink {
   return decorateSink(inner, {
     createUpload: trace('createUpload', inner.createUpload, (k) => k),
     uploadPart: trace('uploadPart', inner.uploadPart, (k, _u, n, body) => `${k} part ${n} (${body.length} bytes)`),
+    ...(inner.copyPart ? { copyPart: trace('copyPart', inner.copyPart, (k, _u, n, src) => `${k} part ${n} from ${src.key} bytes ${src.start}-${src.end}`) } : {}),
     listParts: trace('listParts', inner.listParts, (k) => k),
     completeUpload: trace('completeUpload', inner.completeUpload, (k, _u, parts) => `${k} (${parts.length} parts)`),
     abortUpload: trace('abortUpload', inner.abortUpload, (k, u) => `${k} upload ${u}`),

@@ -65,11 +65,23 @@ export interface UploadRequest {
   onPart?: ((e: PartEvent) => void) | undefined;
   /** Called when the store reports a part corrupted in transit (BadDigest), before it is sent again. */
   onCorruptedPart?: ((attempt: number, err: unknown) => void) | undefined;
+  /** Makes unchanged parts server-side from the object already at the key (an incremental upload). */
+  partCopier?: PartCopier | undefined;
+}
+
+/** Decides, per part, whether the store can make it from the object it already holds (agent/incremental). */
+export interface PartCopier {
+  /** Sees every part of the output once per run, whatever becomes of it (sent, copied, or confirmed earlier). */
+  record(partNumber: number, body: Buffer): void;
+  /** The store's ETag of a part now confirmed in this upload (sent, copied, or confirmed before a resume). */
+  confirmed(partNumber: number, etag: string): void;
+  /** A ref when part `partNumber` was copied server-side and holds exactly `body`; undefined: send it. */
+  copy(key: string, uploadId: string, partNumber: number, body: Buffer, signal: AbortSignal): Promise<PartRef | undefined>;
 }
 
 export interface PartEvent {
   partNumber: number;
-  state: 'sent' | 'skipped' | 'failed';
+  state: 'sent' | 'copied' | 'skipped' | 'failed';
   size: number;
   seconds: number;
 }
@@ -83,6 +95,10 @@ export interface UploadResult {
   partSize: number;
   partsSent: number;
   partsSkipped: number;
+  /** Parts the store made from the object it held (incremental uploads; 0 otherwise). */
+  partsCopied: number;
+  /** Body bytes of the parts sent in this run. */
+  bytesSent: number;
   etag: string;
   /** What vouched for the finished object: the store's CRC-64, its multipart ETag, or only its size. */
   verified: 'crc64' | 'etag' | 'size';
@@ -152,6 +168,8 @@ export async function uploadImage(request: UploadRequest): Promise<UploadResult>
       partSize,
       partsSent: state.sent,
       partsSkipped: state.skipped,
+      partsCopied: state.copied,
+      bytesSent: state.bytesSent,
       etag: info.etag,
       verified,
       sourceDigest,
@@ -307,6 +325,8 @@ interface SendState {
   parts: CheckpointPart[];
   sent: number;
   skipped: number;
+  copied: number;
+  bytesSent: number;
   /** The output's digest (`<kind>:<hex>`) when its bytes streamed in order (no head patch). */
   outputDigest: string | undefined;
 }
@@ -315,7 +335,7 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
   const bufferBytes = Math.min(partSize, Math.max(src.maxOutputSize, 1));
   const confirmed = new Map(cp.parts.map((p) => [p.partNumber, p]));
   const done = new Map<number, CheckpointPart>();
-  const state: SendState = { parts: [], sent: 0, skipped: 0, outputDigest: undefined };
+  const state: SendState = { parts: [], sent: 0, skipped: 0, copied: 0, bytesSent: 0, outputDigest: undefined };
   const pool: Buffer[] = [];
   const limit = pLimit(req.concurrency);
   const inner = new AbortController();
@@ -326,11 +346,13 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
   const send = async (part: CutPart) => {
     const t0 = performance.now();
     const prior = confirmed.get(part.partNumber);
+    req.partCopier?.record(part.partNumber, part.body);
     try {
       // A checksum is computed here only to compare with a confirmed part; otherwise the one the
       // sink sent with the part (PartRef.checksums) is recorded rather than hashing twice.
       if (prior && samePartBytes(prior, part.body)) {
         done.set(part.partNumber, prior);
+        req.partCopier?.confirmed(part.partNumber, prior.etag);
         state.skipped++;
         progress.confirmed(part.body.length);
         req.onPart?.({ partNumber: part.partNumber, state: 'skipped', size: part.body.length, seconds: 0 });
@@ -340,17 +362,24 @@ async function sendParts(req: UploadRequest, cp: UploadCheckpoint, src: UploadSo
         const range = `output bytes [${part.offset}, ${part.offset + part.body.length})`;
         throw vmxError(TRANSFER.RESUME_MISMATCH, `part ${part.partNumber} (${range}) regenerated with different bytes than the confirmed part: the source changed`, { file: req.source });
       }
-      const ref: PartRef = await sendPart(req.sink, req.key, cp.uploadId, part.partNumber, part.body, signal, req.onCorruptedPart);
+      const copied = await req.partCopier?.copy(req.key, cp.uploadId, part.partNumber, part.body, signal);
+      const ref: PartRef = copied ?? (await sendPart(req.sink, req.key, cp.uploadId, part.partNumber, part.body, signal, req.onCorruptedPart));
       const entry = checkpointPart(req.sink, ref, part.body);
       done.set(part.partNumber, entry);
-      state.sent++;
-      progress.wrote(part.body.length);
+      req.partCopier?.confirmed(part.partNumber, ref.etag);
+      if (copied) {
+        state.copied++;
+      } else {
+        state.sent++;
+        state.bytesSent += part.body.length;
+        progress.wrote(part.body.length);
+      }
       progress.confirmed(part.body.length);
       cp.parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
       cp.source = { ...cp.source, fingerprints: src.fingerprints() };
       cp.updatedAt = new Date().toISOString();
       await req.checkpoints.save({ ...cp, parts: cp.parts });
-      req.onPart?.({ partNumber: part.partNumber, state: 'sent', size: part.body.length, seconds: (performance.now() - t0) / 1000 });
+      req.onPart?.({ partNumber: part.partNumber, state: copied ? 'copied' : 'sent', size: part.body.length, seconds: (performance.now() - t0) / 1000 });
     } catch (err) {
       req.onPart?.({ partNumber: part.partNumber, state: 'failed', size: part.body.length, seconds: (performance.now() - t0) / 1000 });
       throw err;

@@ -9,6 +9,9 @@ import { checkpointPart } from '../../agent/transfer/part-record.js';
 import { retryingSink } from '../../agent/sinks/retrying-sink.js';
 import { decorateSink } from '../../agent/sinks/decorate-sink.js';
 import { StallState, stallGuardedSink, transferDeadlineMs } from '../../agent/sinks/stall-guard.js';
+import { tracedSink } from '../../agent/sinks/traced-sink.js';
+import { throttledSink } from '../../agent/sinks/throttled-sink.js';
+import { TokenBucket } from '../../agent/sinks/token-bucket.js';
 import { DIGEST_ATTEMPTS, sendPart } from '../../agent/transfer/send-part.js';
 import { completeOrConfirm } from '../../agent/transfer/complete-upload.js';
 import { crc64, crc64ToS3 } from '../../agent/hashing/crc64.js';
@@ -23,6 +26,10 @@ export interface ConformanceTarget {
   missingBucket: ObjectSink;
   /** The same store and bucket reached through another endpoint (a fault proxy); absent: the store has no endpoint. */
   viaEndpoint?: ((endpoint: string, opts?: { stallTimeoutMs?: number }) => ObjectSink & DamagedPartSender) | undefined;
+  /** The store has no server-side part copy (copyPart absent); every store here has one. */
+  noPartCopy?: boolean | undefined;
+  /** Why the server copies a part whatever x-*-copy-source-if-match says (measured, not assumed); absent: it honours it. */
+  copyIgnoresIfMatch?: string | undefined;
   /** Where the store listens, for a fault proxy in front of it. */
   endpoint?: string | undefined;
   cleanup(): Promise<void>;
@@ -351,6 +358,121 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
       }
       assert.ok(sink.capabilities.multipartEtag || sink.capabilities.objectChecksum !== undefined, 'every sink vouches for its objects with some checksum');
       await sink.deleteObject(k);
+    });
+
+    /** The sink's copyPart, or a skip/failure: a store either has it or says it has none. */
+    function copier(ctx: { skip(why: string): void }): NonNullable<ObjectSink['copyPart']> | undefined {
+      if (t.noPartCopy) {
+        assert.equal(sink.copyPart, undefined, 'a store that declares no part copy has no copyPart');
+        ctx.skip('the store has no server-side part copy');
+        return undefined;
+      }
+      assert.equal(typeof sink.copyPart, 'function', 'the store copies parts server-side (copyPart)');
+      return sink.copyPart!.bind(sink);
+    }
+
+    test('copyPart makes parts from ranges of an existing object; mixed with sent parts they complete into the exact bytes', async (ctx) => {
+      const copyPart = copier(ctx);
+      if (!copyPart) return;
+      const src = key('copy-source');
+      const dst = key('copy-dest');
+      const old = [randomBytes(min), randomBytes(min), randomBytes(min + 99)];
+      const id0 = await sink.createUpload(src, {});
+      const srcInfo = await sink.completeUpload(src, id0, await putParts(src, id0, old));
+      const fresh = randomBytes(min);
+      const id = await sink.createUpload(dst, {});
+      const p1 = await copyPart(dst, id, 1, { key: src, start: 0, end: min, ifMatch: srcInfo.etag });
+      const p2 = await sink.uploadPart(dst, id, 2, fresh);
+      // A range that straddles the source's part boundaries: the store copies bytes, not parts.
+      const p3 = await copyPart(dst, id, 3, { key: src, start: min + 7, end: 3 * min + 99, ifMatch: srcInfo.etag });
+      const whole = Buffer.concat(old);
+      assert.equal(p1.etag, md5Hex(old[0]!), 'a copied part\'s ETag is the MD5 of the bytes copied');
+      assert.equal(p3.etag, md5Hex(whole.subarray(min + 7)));
+      assert.deepEqual([p1.size, p3.size], [min, 2 * min + 92]);
+      const listed = await sink.listParts(dst, id);
+      assert.deepEqual(listed.map((p) => [p.partNumber, p.etag, p.size]), [p1, p2, p3].map((p) => [p.partNumber, p.etag, p.size]));
+      const info = await sink.completeUpload(dst, id, [p1, p2, p3]);
+      const expect = Buffer.concat([old[0]!, fresh, whole.subarray(min + 7)]);
+      assert.equal(info.size, expect.length);
+      assert.ok((await sink.getRange(dst, 0, expect.length)).equals(expect), 'the object is the copied ranges and the sent part, in order');
+      await sink.deleteObject(src);
+      await sink.deleteObject(dst);
+    });
+
+    test('copyPart from the very key being replaced: Complete swaps the object atomically, copied ranges are the old bytes', async (ctx) => {
+      const copyPart = copier(ctx);
+      if (!copyPart) return;
+      const k = key('copy-self');
+      const old = [randomBytes(min), randomBytes(min), randomBytes(500)];
+      const id0 = await sink.createUpload(k, {});
+      const first = await sink.completeUpload(k, id0, await putParts(k, id0, old));
+      const changed = randomBytes(min);
+      const id = await sink.createUpload(k, {});
+      const parts = [
+        await copyPart(k, id, 1, { key: k, start: 0, end: min, ifMatch: first.etag }),
+        await sink.uploadPart(k, id, 2, changed),
+        await copyPart(k, id, 3, { key: k, start: 2 * min, end: 2 * min + 500, ifMatch: first.etag }),
+      ];
+      assert.ok((await sink.getRange(k, 0, 2 * min + 500)).equals(Buffer.concat(old)), 'until Complete the old object stands');
+      await sink.completeUpload(k, id, parts);
+      assert.ok((await sink.getRange(k, 0, 2 * min + 500)).equals(Buffer.concat([old[0]!, changed, old[2]!])));
+      await sink.deleteObject(k);
+    });
+
+    test('copyPart refuses a source whose ETag changed (STORE_PRECONDITION_FAILED) and a missing source (STORE_NO_SUCH_KEY), neither retryable', async (ctx) => {
+      const copyPart = copier(ctx);
+      if (!copyPart) return;
+      const src = key('copy-precondition');
+      const dst = key('copy-precondition-dest');
+      const id0 = await sink.createUpload(src, {});
+      await sink.completeUpload(src, id0, await putParts(src, id0, [randomBytes(min), randomBytes(10)]));
+      const id = await sink.createUpload(dst, {});
+      await rejectsWithCode(copyPart(dst, id, 1, { key: key('copy-no-such-source'), start: 0, end: min }), STORE.NO_SUCH_KEY, false);
+      const stale = copyPart(dst, id, 1, { key: src, start: 0, end: min, ifMatch: md5Hex(Buffer.from('another object')) });
+      if (t.copyIgnoresIfMatch) {
+        // The engine cannot lean on this server's precondition: it compares each copied part's ETag with its manifest instead.
+        ctx.diagnostic(`if-match not honoured: ${t.copyIgnoresIfMatch}`);
+        const part = await stale;
+        assert.notEqual(part.etag, md5Hex(Buffer.from('another object')), 'the copied part\'s ETag tells which bytes were copied');
+        await sink.abortUpload(dst, id);
+        await sink.deleteObject(src);
+        return;
+      }
+      await rejectsWithCode(stale, STORE.PRECONDITION_FAILED, false);
+      assert.deepEqual(await sink.listParts(dst, id), [], 'no part was made');
+      await sink.abortUpload(dst, id);
+      await sink.deleteObject(src);
+    });
+
+    test('the decorators (retry, stall guard, trace, throttle) pass copyPart through, and do not invent it', async (ctx) => {
+      const copyPart = copier(ctx);
+      if (!copyPart) return;
+      const src = key('copy-decorated');
+      const id0 = await sink.createUpload(src, {});
+      const body = randomBytes(min + 5);
+      const info = await sink.completeUpload(src, id0, await putParts(src, id0, [body]));
+      // The first copy fails as a dropped connection would: only a retry decorator that wraps copyPart gets past it.
+      let failures = 1;
+      const flaky = decorateSink(sink, {
+        copyPart: async (...a) => {
+          if (failures-- > 0) throw vmxError(STORE.NETWORK, 'connection reset (conformance decorator)', { retryable: true });
+          return sink.copyPart!(...a);
+        },
+      });
+      let decorated: ObjectSink = retryingSink(flaky, { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 });
+      decorated = stallGuardedSink(decorated, { idleMs: 30_000, floorBytesPerSecond: 1024 }, new StallState());
+      decorated = throttledSink(tracedSink(decorated), new TokenBucket(1024 * 1024 * 1024));
+      assert.equal(typeof decorated.copyPart, 'function');
+      const dst = key('copy-decorated-dest');
+      const id = await decorated.createUpload(dst, {});
+      const part = await decorated.copyPart!(dst, id, 1, { key: src, start: 5, end: min + 5, ifMatch: info.etag });
+      await decorated.completeUpload(dst, id, [part]);
+      assert.ok((await sink.getRange(dst, 0, min)).equals(body.subarray(5)));
+      assert.equal(failures, -1, 'the failed copy was retried');
+      const plain: ObjectSink = { ...decorateSink(sink, {}), copyPart: undefined };
+      assert.equal(retryingSink(tracedSink(plain)).copyPart, undefined, 'a sink without the capability stays without it through decorators');
+      await sink.deleteObject(src);
+      await sink.deleteObject(dst);
     });
 
     test('a Complete whose answer is lost after the store completed (at the seam, for every store) is confirmed by HEAD and the local checksum', async () => {

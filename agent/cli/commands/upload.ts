@@ -32,6 +32,11 @@ confirmed part. After a crash, kill -9, SIGTERM or network loss, run the same co
 --resume: only the parts the store does not confirm are sent again. A resume regenerates the parts
 with the compressor the upload started with, or refuses (XFER_RESUME_ENCODER) naming the missing one.
   --as FORMAT         ${['original', ...WRITERS.map((w) => w.target)].join(' | ')} (default original: bytes unchanged)
+  --incremental       send only the parts that changed since the last --incremental upload to URL;
+                      the store copies the others from the object it holds (UploadPartCopy) and
+                      Complete replaces it atomically; URL.vmxfer-manifest records each part's
+                      SHA-256. Needs --as raw or vhd-fixed, or original of a raw file
+                      (docs/warm-migration.md); without a matching manifest it uploads in full
   --resume            continue the interrupted upload of SRC to URL
   --cancel            abort the interrupted upload of SRC to URL at the store and delete its checkpoint
   --restart           abandon the interrupted upload of SRC to URL (aborted at the store) and start again;
@@ -65,6 +70,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       as: { type: 'string' },
       sha256: { type: 'boolean' },
       resume: { type: 'boolean' },
+      incremental: { type: 'boolean' },
       cancel: { type: 'boolean' },
       restart: { type: 'boolean' },
       'part-size': { type: 'string' },
@@ -135,14 +141,15 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
     const ports = cliPorts(values, connections, UPLOAD_USAGE, signal, progress);
     // The terminal's progress line ends with the transfer; the import's task statuses follow it.
     const reporter = { ...ports.reporter, phase: () => stop() };
-    const done = await uploadWorkflow({ transfer: request, import: cloudImport && plan ? { options: { ...cloudImport, copy: distribute?.copies, share: distribute?.share }, plan } : undefined }, { ...ports, reporter });
+    const incremental = values.incremental ? { warn: (sentence: string) => process.stderr.write(`vmxfer: warning: ${sentence}\n`) } : undefined;
+    const done = await uploadWorkflow({ transfer: request, incremental, import: cloudImport && plan ? { options: { ...cloudImport, copy: distribute?.copies, share: distribute?.share }, plan } : undefined }, { ...ports, reporter });
     stop();
     const { upload: result, imported, distributed } = done;
     if (values.json) process.stdout.write(JSON.stringify({ type: 'result', ...result, ...(imported ? { import: distributed ? { ...imported, ...distributed } : imported } : {}) }) + '\n');
     else {
       process.stdout.write(
         `${url}: ${formatBytes(result.objectSize)} in ${result.parts} parts of ${formatBytes(result.partSize)} ` +
-          `(${result.partsSent} sent, ${result.partsSkipped} already there) in ${result.seconds.toFixed(2)} s, verified by ${result.verified}\n` +
+          `(${result.partsSent} sent, ${result.partsCopied ? `${result.partsCopied} copied by the store, ` : ''}${result.partsSkipped} already there; ${formatBytes(result.bytesSent)} sent) in ${result.seconds.toFixed(2)} s, verified by ${result.verified}\n` +
           `etag: ${result.etag}\nsource digest: ${result.sourceDigest ?? '-'}\noutput digest: ${result.outputDigest ?? '-'}\n` +
           (imported ? importSummary(imported) : '') +
           (distributed ? distributeSummary(distributed) : ''),

@@ -5,7 +5,7 @@ import { throwIfAborted } from '../../core/abort.js';
 import { vmxError } from '../../core/errors.js';
 import { fsError } from '../../io/random-access-file.js';
 import { STORE } from '../error-codes.js';
-import type { DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
+import type { DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartCopySource, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
 import { checkCompleteOrder, checkPartShape, checkRange, multipartEtag, partMd5 } from '../part-rules.js';
 import { S3_LIMITS } from '../store-limits.js';
 import { syncDirectory, tempSibling } from '../../io/atomic-write.js';
@@ -67,6 +67,28 @@ export class FileSink implements ObjectSink, ObjectTagReader, DamagedPartSender 
     if (md5.base64 !== md5Base64) {
       throw vmxError(STORE.BAD_DIGEST, `part ${partNumber}: Content-MD5 ${md5Base64} does not match the body's MD5 ${md5.base64}`, { file: this.where(key) });
     }
+    await this.staging.writePart(key, uploadId, partNumber, body, md5.hex);
+    return { partNumber, etag: md5.hex, size: body.length, checksums: { md5: md5.base64 } };
+  }
+
+  /**
+   * S3 UploadPartCopy's equivalent: the range is read from the completed object in the bucket and
+   * staged as the part, with the same preconditions (the source's ETag, the range inside it).
+   */
+  async copyPart(key: string, uploadId: string, partNumber: number, source: PartCopySource, signal?: AbortSignal): Promise<PartRef> {
+    throwIfAborted(signal);
+    checkRange(source.start, source.end, this.where(source.key));
+    checkPartShape(this.limits, partNumber, source.end - source.start, this.where(key));
+    await this.staging.load(key, uploadId);
+    if (source.ifMatch !== undefined) {
+      const info = await this.head(source.key, signal);
+      if (!info) throw this.noSuchKey(source.key);
+      if (info.etag !== source.ifMatch.replace(/"/g, '')) {
+        throw vmxError(STORE.PRECONDITION_FAILED, `the copy source's ETag is ${info.etag}, not ${source.ifMatch}`, { file: this.where(source.key) });
+      }
+    }
+    const body = await this.getRange(source.key, source.start, source.end, signal);
+    const md5 = partMd5(body);
     await this.staging.writePart(key, uploadId, partNumber, body, md5.hex);
     return { partNumber, etag: md5.hex, size: body.length, checksums: { md5: md5.base64 } };
   }

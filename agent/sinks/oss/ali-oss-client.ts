@@ -22,6 +22,15 @@ interface WithRes {
 export interface AliOssClient {
   initMultipartUpload(name: string, options: CallOptions & { meta?: Record<string, string> | undefined; mime?: string | undefined }): Promise<WithRes & { uploadId?: string }>;
   uploadPart(name: string, uploadId: string, partNo: number, file: Buffer, start: number, end: number, options: CallOptions): Promise<WithRes & { etag?: string }>;
+  /** lib/common/multipart-copy.js: PUT ?partNumber&uploadId with x-oss-copy-source(-range); `range` is "first-last". */
+  uploadPartCopy(
+    name: string,
+    uploadId: string,
+    partNo: number,
+    range: string,
+    sourceData: { sourceKey: string; sourceBucketName: string },
+    options: CallOptions,
+  ): Promise<WithRes & { etag?: string }>;
   listParts(
     name: string,
     uploadId: string,

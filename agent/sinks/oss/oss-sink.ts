@@ -1,7 +1,7 @@
 import { throwIfAborted } from '../../core/abort.js';
 import { vmxError } from '../../core/errors.js';
 import { STORE } from '../error-codes.js';
-import type { DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, PartRef, PendingUpload, SinkCapabilities, UploadOptions } from '../object-sink.js';
+import type { DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, PartCopySource, PartRef, PendingUpload, SinkCapabilities, UploadOptions } from '../object-sink.js';
 import { partChecksum } from '../part-checksum.js';
 import { bareEtag, checkCompleteOrder, checkPartShape, checkRange } from '../part-rules.js';
 import { OSS_LIMITS } from '../store-limits.js';
@@ -110,6 +110,23 @@ export class OssSink implements ObjectSink, DamagedPartSender {
       throw vmxError(STORE.BAD_DIGEST, `part ${partNumber}: OSS computed CRC-64 ${stored} over the ${body.length} bytes it received, the part's is ${crc}`, { file: this.target(key) });
     }
     return { partNumber, etag: bare(raw), size: body.length, checksums: { crc64ecma: crc } };
+  }
+
+  /**
+   * OSS API reference, UploadPartCopy: UploadPart plus x-oss-copy-source "/bucket/key",
+   * x-oss-copy-source-range "bytes=first-last" (inclusive) and x-oss-copy-source-if-match.
+   */
+  async copyPart(key: string, uploadId: string, partNumber: number, source: PartCopySource, signal?: AbortSignal): Promise<PartRef> {
+    const size = source.end - source.start;
+    checkRange(source.start, source.end, this.target(source.key));
+    checkPartShape(this.limits, partNumber, size, this.target(key));
+    const headers: Record<string, string> = source.ifMatch ? { 'x-oss-copy-source-if-match': ossEtag(source.ifMatch) } : {};
+    const r = await this.call('UploadPartCopy', key, signal, undefined, (o) =>
+      this.client.uploadPartCopy(key, uploadId, partNumber, `${source.start}-${source.end - 1}`, { sourceKey: source.key, sourceBucketName: this.bucket }, { ...o, headers }),
+    );
+    const raw = r.etag ?? headerValue(r.res.headers, 'etag');
+    if (!raw) throw vmxError(STORE.BAD_RESPONSE, `UploadPartCopy of part ${partNumber} returned no ETag`, { file: this.target(key) });
+    return { partNumber, etag: bare(raw), size, checksums: { crc64ecma: headerValue(r.res.headers, 'x-oss-hash-crc64ecma') } };
   }
 
   async listParts(key: string, uploadId: string, signal?: AbortSignal): Promise<PartRef[]> {

@@ -11,6 +11,7 @@ import {
   ListObjectsV2Command,
   ListPartsCommand,
   UploadPartCommand,
+  UploadPartCopyCommand,
   type CreateMultipartUploadCommandInput,
   type HeadObjectCommandOutput,
   type S3Client,
@@ -18,7 +19,7 @@ import {
 import { throwIfAborted } from '../../core/abort.js';
 import { isVmxferError, vmxError } from '../../core/errors.js';
 import { STORE } from '../error-codes.js';
-import type { DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
+import type { DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartCopySource, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
 import { fullObjectCrc64Nvme, partChecksum } from '../part-checksum.js';
 import { bareEtag, checkCompleteOrder, checkPartShape, checkRange, partMd5 } from '../part-rules.js';
 import { defaultS3Checksum, type S3PartChecksum } from './s3-checksum.js';
@@ -81,6 +82,34 @@ export class S3Sink implements ObjectSink, ObjectTagReader, DamagedPartSender {
 
   uploadDamagedPart(key: string, uploadId: string, partNumber: number, sent: Buffer, checksummed: Buffer, signal?: AbortSignal): Promise<PartRef> {
     return this.sendPart(key, uploadId, partNumber, sent, checksummed, signal);
+  }
+
+  /**
+   * S3 UploadPartCopy: x-amz-copy-source names the object (URL-encoded key), x-amz-copy-source-range
+   * "bytes=first-last" its inclusive range, x-amz-copy-source-if-match its ETag. The answer's
+   * CopyPartResult carries the new part's ETag, the MD5 of the copied bytes unless SSE-KMS hides it.
+   */
+  async copyPart(key: string, uploadId: string, partNumber: number, source: PartCopySource, signal?: AbortSignal): Promise<PartRef> {
+    const size = source.end - source.start;
+    checkRange(source.start, source.end, this.where(source.key));
+    checkPartShape(this.limits, partNumber, size, this.where(key));
+    const out = await this.attempt('UploadPartCopy', key, signal, () =>
+      this.client.send(
+        new UploadPartCopyCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          CopySource: `${this.bucket}/${encodeURIComponent(source.key)}`,
+          CopySourceRange: `bytes=${source.start}-${source.end - 1}`,
+          CopySourceIfMatch: source.ifMatch ? `"${bareEtag(source.ifMatch)}"` : undefined,
+        }),
+        { abortSignal: signal },
+      ),
+    );
+    const etag = bareEtag(out.CopyPartResult?.ETag);
+    if (!etag) throw vmxError(STORE.BAD_RESPONSE, `UploadPartCopy of part ${partNumber} answered without an ETag`, { file: this.where(key) });
+    return { partNumber, etag, size };
   }
 
   async listParts(key: string, uploadId: string, signal?: AbortSignal): Promise<PartRef[]> {

@@ -50,6 +50,7 @@ export const FakeErrors = {
   invalidArgument: (name: string, value: string, why: string) => new FakeOssError(400, 'InvalidArgument', why, { ArgumentName: name, ArgumentValue: value }),
   invalidTag: (why: string) => new FakeOssError(400, 'InvalidTag', why),
   malformedXml: (why: string) => new FakeOssError(400, 'MalformedXML', why),
+  preconditionFailed: (condition: string) => new FakeOssError(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold.', { Condition: condition }),
   invalidRange: () => new FakeOssError(416, 'InvalidRange', 'The requested range cannot be satisfied.'),
   bucketAlreadyExists: (bucket: string) => new FakeOssError(409, 'BucketAlreadyExists', 'The requested bucket name is not available.', { BucketName: bucket }),
   bucketNotEmpty: (bucket: string) => new FakeOssError(409, 'BucketNotEmpty', 'The bucket you tried to delete is not empty.', { BucketName: bucket }),

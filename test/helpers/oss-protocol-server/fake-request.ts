@@ -22,7 +22,7 @@ export interface FakeResponse {
 }
 
 /** Names the OSS API operation a request invokes (OSS API reference operation names). */
-export function classifyOperation(method: string, bucket: string | undefined, key: string | undefined, q: URLSearchParams): string {
+export function classifyOperation(method: string, bucket: string | undefined, key: string | undefined, q: URLSearchParams, headers: IncomingHttpHeaders = {}): string {
   if (bucket === undefined) return method === 'GET' ? 'ListBuckets' : 'Unsupported';
   if (key === undefined) {
     if (method === 'PUT' && [...q.keys()].length === 0) return 'PutBucket';
@@ -34,7 +34,9 @@ export function classifyOperation(method: string, bucket: string | undefined, ke
   }
   // DeleteObjectTagging is not implemented: named so that it is answered NotImplemented, never taken for DeleteObject.
   if (q.has('tagging')) return method === 'PUT' ? 'PutObjectTagging' : method === 'GET' ? 'GetObjectTagging' : method === 'DELETE' ? 'DeleteObjectTagging' : 'Unsupported';
-  if (method === 'PUT') return q.has('uploadId') || q.has('partNumber') ? 'UploadPart' : 'PutObject';
+  // UploadPartCopy is UploadPart with an x-oss-copy-source header (OSS API reference, UploadPartCopy).
+  if (method === 'PUT' && (q.has('uploadId') || q.has('partNumber'))) return headers['x-oss-copy-source'] !== undefined ? 'UploadPartCopy' : 'UploadPart';
+  if (method === 'PUT') return headers['x-oss-copy-source'] !== undefined ? 'CopyObject' : 'PutObject';
   if (method === 'GET') return q.has('uploadId') ? 'ListParts' : 'GetObject';
   if (method === 'HEAD') return 'HeadObject';
   if (method === 'DELETE') return q.has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject';

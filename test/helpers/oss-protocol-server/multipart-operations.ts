@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { FakeErrors } from './fake-oss-error.js';
 import { FakeCrc64Ecma, fakeCrc64Ecma } from './crc64-ecma.js';
-import { attributesFromHeaders, verifyContentMd5, type FakeRequest, type FakeResponse } from './fake-request.js';
+import { attributesFromHeaders, header, verifyContentMd5, type FakeRequest, type FakeResponse } from './fake-request.js';
 import { md5ETag, type FakeUpload, type StoredObject } from './fake-store.js';
 import { parseCompleteMultipartUpload, xmlDocument, type CompletePart } from './fake-xml.js';
 
@@ -55,6 +55,49 @@ export function uploadPart(req: FakeRequest): FakeResponse {
   const part = { partNumber, body: req.body, etag: md5ETag(req.body), crc64ecma: fakeCrc64Ecma(req.body), lastModified: new Date() };
   upload.parts.set(partNumber, part);
   return { status: 200, headers: { ETag: part.etag, 'Content-MD5': md5, 'x-oss-hash-crc64ecma': part.crc64ecma } };
+}
+
+/** x-oss-copy-source: "/bucket/key" with the key URL-encoded (OSS API reference, UploadPartCopy). */
+function copySource(req: FakeRequest): { bucket: string; key: string } {
+  const raw = header(req, 'x-oss-copy-source') ?? '';
+  const m = /^\/([^/?]+)\/([^?]+)$/.exec(raw);
+  if (!m) throw FakeErrors.invalidArgument('x-oss-copy-source', raw, 'x-oss-copy-source must be "/SourceBucketName/SourceObjectName".');
+  return { bucket: decodeURIComponent(m[1]!), key: decodeURIComponent(m[2]!) };
+}
+
+/**
+ * x-oss-copy-source-range "bytes=first-last": a range that does not conform to the specification
+ * copies the whole source object (OSS API reference, UploadPartCopy request headers).
+ */
+function copyRange(req: FakeRequest, size: number): { start: number; end: number } {
+  const m = /^bytes=(\d+)-(\d+)$/.exec((header(req, 'x-oss-copy-source-range') ?? '').trim());
+  if (!m) return { start: 0, end: size };
+  const first = Number(m[1]);
+  const last = Number(m[2]);
+  if (first > last || last >= size) return { start: 0, end: size };
+  return { start: first, end: last + 1 };
+}
+
+/** UploadPartCopy: UploadPart whose body is a range of an existing object; x-oss-copy-source-if-match is checked (412 otherwise). */
+export function uploadPartCopy(req: FakeRequest): FakeResponse {
+  const upload = uploadOf(req);
+  const partNumber = boundedInt(req, 'partNumber', -1, 1, MAX_PART_NUMBER);
+  if (partNumber < 0) throw FakeErrors.invalidArgument('partNumber', '', 'UploadPartCopy needs a partNumber.');
+  const src = copySource(req);
+  const obj = req.store.bucket(src.bucket).objects.get(src.key);
+  if (!obj) throw FakeErrors.noSuchKey(src.key);
+  const ifMatch = header(req, 'x-oss-copy-source-if-match');
+  const normalize = (etag: string) => etag.replace(/"/g, '').trim().toUpperCase();
+  if (ifMatch !== undefined && normalize(ifMatch) !== normalize(obj.etag)) throw FakeErrors.preconditionFailed('x-oss-copy-source-if-match');
+  const range = copyRange(req, obj.body.length);
+  const body = Buffer.from(obj.body.subarray(range.start, range.end));
+  req.store.reserve(body.length);
+  const old = upload.parts.get(partNumber);
+  if (old) req.store.release(old.body.length);
+  const part = { partNumber, body, etag: md5ETag(body), crc64ecma: fakeCrc64Ecma(body), lastModified: new Date() };
+  upload.parts.set(partNumber, part);
+  const xml = xmlDocument('CopyPartResult', { LastModified: part.lastModified.toISOString(), ETag: part.etag });
+  return { status: 200, headers: { ...XML_HEADERS, ETag: part.etag, 'x-oss-hash-crc64ecma': part.crc64ecma }, body: xml };
 }
 
 export function listParts(req: FakeRequest): FakeResponse {

@@ -17,6 +17,7 @@ import {
   listMultipartUploads,
   listParts,
   uploadPart,
+  uploadPartCopy,
 } from './multipart-operations.js';
 
 /**
@@ -38,6 +39,8 @@ export interface OssProtocolFakeOptions {
 
 export interface FakeRequestRecord {
   operation: string;
+  /** Body bytes the request carried: what crossed the wire into the store. */
+  bytesIn?: number | undefined;
   method: string;
   url: string;
   status: number;
@@ -74,6 +77,7 @@ const OPERATIONS: Record<string, Operation> = {
   GetObjectTagging: getObjectTagging,
   InitiateMultipartUpload: initiateMultipartUpload,
   UploadPart: uploadPart,
+  UploadPartCopy: uploadPartCopy,
   ListParts: listParts,
   CompleteMultipartUpload: completeMultipartUpload,
   AbortMultipartUpload: abortMultipartUpload,
@@ -143,7 +147,7 @@ class FakeServer {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://fake.invalid');
     const { bucket, key } = splitPath(url.pathname);
-    const operation = classifyOperation(method, bucket, key, url.searchParams);
+    const operation = classifyOperation(method, bucket, key, url.searchParams, req.headers);
     const requestId = randomBytes(12).toString('hex').toUpperCase();
     const record: FakeRequestRecord = { operation, method, url: req.url ?? '/', status: 0, host: req.headers.host };
     this.requests.push(record);
@@ -157,6 +161,7 @@ class FakeServer {
       }
       if (fault?.kind === 'delay') await sleep(fault.ms);
       const body = await readBody(req, this.store.capacity - this.store.bytesUsed);
+      record.bytesIn = body.length;
       if (fault?.kind === 'corrupt' && body.length > 0) body[0] = body[0]! ^ 0xff;
       if (fault?.kind === 'error') throw new FakeOssError(fault.status, fault.code, fault.message ?? `Injected ${fault.code} (OSS protocol fake fault).`);
       const resource = bucket === undefined ? '/' : key === undefined ? `/${bucket}/` : `/${bucket}/${key}`;

@@ -1,0 +1,11 @@
+import { defineErrorCodes } from '../core/errors.js';
+
+/** Incremental uploads (docs/warm-migration.md). */
+export const INCR = defineErrorCodes('INCR', {
+  LAYOUT: {
+    category: 'unsupported',
+    summary: 'An incremental upload needs an output whose bytes sit at fixed disk offsets (raw, vhd-fixed, or original of a raw/flat file); formats whose layout moves with the content (stream-optimized VMDK, dynamic VHD, qcow2, ...) would change every part.',
+  },
+  NO_PART_COPY: { category: 'unsupported', summary: 'The destination store cannot copy parts server-side (no UploadPartCopy), which an incremental upload needs.' },
+  MANIFEST_CORRUPT: { category: 'invalid-input', summary: 'The object\'s .vmxfer-manifest is not a manifest vmxfer wrote (bad JSON, shape or size); the message names the field.' },
+});

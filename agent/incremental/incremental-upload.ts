@@ -1,0 +1,99 @@
+import { stat } from 'node:fs/promises';
+import { vmxError } from '../core/errors.js';
+import { fsError } from '../io/random-access-file.js';
+import { uploadImage, type UploadRequest, type UploadResult } from '../transfer/upload.js';
+import { opaqueEtags } from '../transfer/upload-verify.js';
+import { checkIncrementalLayout } from './eligibility.js';
+import { INCR } from './error-codes.js';
+import { manifestKey, readManifest, writeManifest, type IncrementalManifest } from './manifest.js';
+import { ManifestPartCopier } from './part-copier.js';
+
+export interface IncrementalReport {
+  /** Where the manifest lives. */
+  manifestKey: string;
+  /** What the pass started from: no manifest (a full upload), one that matches the object, or one that does not (a full upload). */
+  base: 'none' | 'manifest' | 'stale-manifest';
+  partsCopied: number;
+  partsSent: number;
+  bytesCopied: number;
+  bytesSent: number;
+  /** Why copying stopped or never started, when it did. */
+  warning: string | undefined;
+}
+
+export type IncrementalResult = UploadResult & { incremental: IncrementalReport };
+
+/**
+ * `upload --incremental`: a normal upload (checkpoint, resume, verification, tags) in which each
+ * part whose bytes equal the last pass's is copied by the store from the object at the key, and
+ * the rest are sent; Complete replaces the object atomically and the manifest is rewritten after.
+ */
+export async function uploadIncremental(req: UploadRequest, warn: (sentence: string) => void = () => undefined): Promise<IncrementalResult> {
+  await checkIncrementalLayout(req.source, req.as, req.from);
+  if (!req.sink.copyPart) {
+    throw vmxError(INCR.NO_PART_COPY, `${req.sink.kind}://${req.sink.bucket} cannot copy parts server-side, which --incremental needs`, { file: req.destination });
+  }
+  const warnings: string[] = [];
+  const say = (s: string) => {
+    warnings.push(s);
+    warn(s);
+  };
+  const { manifest, base } = await usableManifest(req, say);
+  const copier = new ManifestPartCopier(req.sink, manifest, opaqueEtags(req.uploadOptions?.encryption?.algorithm), say);
+  if (manifest && req.partSize !== undefined && req.partSize !== manifest.partSize) {
+    say(`--part-size ${req.partSize} ignored: the object was uploaded in parts of ${manifest.partSize} bytes, and only parts of that size can be copied`);
+  }
+  const result = await uploadImage({ ...req, partSize: manifest?.partSize ?? req.partSize, partCopier: copier });
+  const st = await stat(req.source).catch((err) => {
+    throw fsError(err, req.source);
+  });
+  const next: IncrementalManifest = {
+    version: 1,
+    key: req.key,
+    as: req.as,
+    partSize: result.partSize,
+    objectSize: result.objectSize,
+    objectEtag: result.etag,
+    source: { path: req.source, size: st.size, mtimeMs: st.mtimeMs },
+    parts: copier.manifestParts(result.partSize, result.objectSize),
+    writtenAt: new Date().toISOString(),
+  };
+  // After Complete: a kill in between leaves a manifest whose ETag is not the object's, and the next pass uploads in full.
+  await writeManifest(req.sink, next, req.signal);
+  return {
+    ...result,
+    incremental: {
+      manifestKey: manifestKey(req.key),
+      base,
+      partsCopied: result.partsCopied,
+      partsSent: result.partsSent,
+      bytesCopied: copier.bytesCopied,
+      bytesSent: result.bytesSent,
+      warning: warnings.length ? warnings.join('; ') : undefined,
+    },
+  };
+}
+
+/** The manifest when it describes the object now at the key (same size, ETag and format); otherwise a full pass, said aloud. */
+async function usableManifest(req: UploadRequest, warn: (s: string) => void): Promise<{ manifest: IncrementalManifest | undefined; base: IncrementalReport['base'] }> {
+  let manifest: IncrementalManifest | undefined;
+  try {
+    manifest = await readManifest(req.sink, req.key, req.signal);
+  } catch (err) {
+    if ((err as { code?: string }).code !== INCR.MANIFEST_CORRUPT.code) throw err;
+    warn(`${(err as Error).message}; uploading in full`);
+    return { manifest: undefined, base: 'stale-manifest' };
+  }
+  if (!manifest) return { manifest: undefined, base: 'none' };
+  const info = await req.sink.head(req.key, req.signal);
+  const why = !info
+    ? 'the object it describes is gone'
+    : info.size !== manifest.objectSize || info.etag !== manifest.objectEtag
+      ? `the object is ${info.size} bytes with ETag ${info.etag}, the manifest describes ${manifest.objectSize} bytes with ETag ${manifest.objectEtag} (edited or replaced since)`
+      : manifest.as !== req.as
+        ? `it describes a ${manifest.as} object, this upload makes ${req.as}`
+        : undefined;
+  if (!why) return { manifest, base: 'manifest' };
+  warn(`the manifest ${manifestKey(req.key)} does not match the object: ${why}; uploading in full`);
+  return { manifest: undefined, base: 'stale-manifest' };
+}
