@@ -68,7 +68,7 @@ export class FileJobStore implements JobStore {
   }
 
   async recover(): Promise<RecoveredJob[]> {
-    const orphans = this.sorted().filter((r) => r.owner !== null && !this.owners.has(r.owner) && !TERMINAL_STATES.has(r.state));
+    const orphans = this.sorted().filter((r) => this.orphaned(r));
     const out = orphans.map((r) => ({ id: r.id, was: r.state }));
     await Promise.all(orphans.map((r) => this.write(this.next(r, r.state === 'cancelling' ? { owner: null } : { state: 'queued', owner: null, phase: null }))));
     return out;
@@ -87,6 +87,13 @@ export class FileJobStore implements JobStore {
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.writes]);
+  }
+
+  /** Started and owned by nobody alive here (a schema-1 record has no owner at all), or cancelling for a dead owner. */
+  private orphaned(r: JobRecord): boolean {
+    const dead = r.owner === null || !this.owners.has(r.owner);
+    if (r.state === 'validating' || r.state === 'active') return dead;
+    return r.state === 'cancelling' && r.owner !== null && dead;
   }
 
   private current(id: string): JobRecord {

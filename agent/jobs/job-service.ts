@@ -32,6 +32,15 @@ import {
 /** The phase a job enters when it becomes active. */
 const FIRST_PHASE: Record<JobKind, JobPhase> = { download: 'downloading', convert: 'converting', upload: 'uploading', export: 'exporting' };
 
+/** What runs a claimed job and cleans up after a cancel: the real runner, or a test's. */
+export interface JobRunner {
+  run: typeof runJob;
+  cleanup: typeof cleanupCancelled;
+  cancelCloudTask: typeof cancelStartedCloudTask;
+}
+
+const REAL_RUNNER: JobRunner = { run: runJob, cleanup: cleanupCancelled, cancelCloudTask: cancelStartedCloudTask };
+
 interface Run {
   controller: AbortController;
   done: Promise<void>;
@@ -59,6 +68,7 @@ export class JobService {
     private readonly live: LiveProgress,
     private ctx: RunContext,
     private readonly log: Logger,
+    private readonly runner: JobRunner = REAL_RUNNER,
     readonly owner = `${hostname()}:${process.pid}:${randomUUID()}`,
   ) {
     this.writer = new JobWriter(store, (rec) => this.cancelRequested(rec), log);
@@ -127,7 +137,9 @@ export class JobService {
 
   private changed(c: JobChange): void {
     if (c.type !== 'put') return;
-    if (c.record.state === 'queued') this.pump();
+    // A job queued or a slot freed (a finished job has no owner): the claim loop looks again.
+    if (c.record.state === 'queued' || TERMINAL_STATES.has(c.record.state)) this.pump();
+    if (TERMINAL_STATES.has(c.record.state)) void this.prune();
     if (c.record.state === 'cancelling' && c.record.owner === this.owner) this.cancelRequested(c.record);
   }
 
@@ -228,7 +240,7 @@ export class JobService {
     };
     let abandon!: (reason: unknown) => void;
     const abandoned = new Promise<never>((_, reject) => (abandon = reject));
-    const ran = runJob(rec, this.ctx, run);
+    const ran = this.runner.run(rec, this.ctx, run);
     ran.catch(() => undefined);
     const done = Promise.race([ran, abandoned]).then(
       (result) => {
@@ -247,7 +259,6 @@ export class JobService {
       this.live.stop(rec.id);
       this.runs.delete(rec.id);
       this.working.delete(rec.id);
-      void this.prune();
       this.pump();
     });
     this.runs.set(rec.id, { controller, done, abandon });
@@ -271,12 +282,12 @@ export class JobService {
 
   private async finishCancel(rec: JobRecord): Promise<void> {
     try {
-      await cleanupCancelled(rec, this.ctx);
+      await this.runner.cleanup(rec, this.ctx);
     } catch (err) {
       this.log.warn({ job: rec.id, code: isVmxferError(err) ? err.code : undefined }, 'could not abort the multipart upload of a cancelled job');
     }
     if (!this.runs.has(rec.id)) {
-      await cancelStartedCloudTask(rec, this.ctx).catch((err: unknown) => {
+      await this.runner.cancelCloudTask(rec, this.ctx).catch((err: unknown) => {
         this.log.warn({ job: rec.id, code: isVmxferError(err) ? err.code : undefined }, 'could not cancel the cloud task of a cancelled job');
       });
     }
