@@ -1,9 +1,10 @@
 import { throwIfAborted } from '../../core/abort.js';
 import { vmxError } from '../../core/errors.js';
 import { STORE } from '../error-codes.js';
-import type { ListedObject, ObjectInfo, ObjectSink, PartRef, PendingUpload, SinkCapabilities, UploadOptions } from '../object-sink.js';
+import type { BodyPacer, ListedObject, ObjectInfo, ObjectSink, PartRef, PendingUpload, SinkCapabilities, UploadOptions } from '../object-sink.js';
 import { bareEtag, checkCompleteOrder, checkPartShape, checkRange, partMd5 } from '../part-rules.js';
 import { OSS_LIMITS } from '../store-limits.js';
+import { pacedBody } from '../paced-body.js';
 import { createAliOssClient, type AliOssClient, type CallOptions } from './ali-oss-client.js';
 import { resolveOssConfig, type OssSinkOptions, type ResolvedOssConfig } from './oss-config.js';
 import { mapOssError } from './oss-error-map.js';
@@ -83,9 +84,9 @@ export class OssSink implements ObjectSink {
     return r.uploadId;
   }
 
-  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef> {
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal, pacer?: BodyPacer): Promise<PartRef> {
     const md5 = partMd5(body);
-    return this.sendPart(key, uploadId, partNumber, body, md5.base64, md5.hex, signal);
+    return this.sendPart(key, uploadId, partNumber, body, md5.base64, md5.hex, signal, pacer);
   }
 
   /** Sends a part with the given Content-MD5 (the conformance suite sends a wrong one to see BAD_DIGEST). */
@@ -93,10 +94,10 @@ export class OssSink implements ObjectSink {
     return this.sendPart(key, uploadId, partNumber, body, md5Base64, partMd5(body).hex, signal);
   }
 
-  private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, md5: string, bodyMd5: string, signal?: AbortSignal): Promise<PartRef> {
+  private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, md5: string, bodyMd5: string, signal?: AbortSignal, pacer?: BodyPacer): Promise<PartRef> {
     checkPartShape(this.limits, partNumber, body.length, this.target(key));
     const r = await this.call('UploadPart', key, signal, undefined, (o) =>
-      this.client.uploadPart(key, uploadId, partNumber, body, 0, body.length, { ...o, headers: { 'Content-MD5': md5 } }),
+      this.client.uploadPart(key, uploadId, partNumber, pacer ? pacedBody(body, pacer, signal) : body, 0, body.length, { ...o, headers: { 'Content-MD5': md5 } }),
     );
     const raw = r.etag ?? headerValue(r.res.headers, 'etag');
     if (!raw) throw vmxError(STORE.BAD_RESPONSE, `UploadPart of part ${partNumber} returned no ETag`, { file: this.target(key) });

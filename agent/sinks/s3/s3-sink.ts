@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -18,13 +19,14 @@ import {
 import { throwIfAborted } from '../../core/abort.js';
 import { isVmxferError, vmxError } from '../../core/errors.js';
 import { STORE } from '../error-codes.js';
-import type { ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
+import type { BodyPacer, ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
 import { bareEtag, checkCompleteOrder, checkPartShape, checkRange, partMd5 } from '../part-rules.js';
 import { S3_LIMITS } from '../store-limits.js';
 import { createS3Client, type S3ConnectionOptions } from './s3-client.js';
 import { s3Error } from './s3-errors.js';
 import { readBodyExactly } from './read-body.js';
-import { sendUnsignedPayload } from './unsigned-payload.js';
+import { sendPayloadHash, sendUnsignedPayload } from './unsigned-payload.js';
+import { pacedBody } from '../paced-body.js';
 
 export interface S3SinkOptions extends S3ConnectionOptions {
   bucket: string;
@@ -66,9 +68,9 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
     return out.UploadId;
   }
 
-  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef> {
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal, pacer?: BodyPacer): Promise<PartRef> {
     const md5 = partMd5(body);
-    return this.sendPart(key, uploadId, partNumber, body, md5.base64, md5.hex, signal);
+    return this.sendPart(key, uploadId, partNumber, body, md5.base64, md5.hex, signal, pacer);
   }
 
   /** Sends a part with the given Content-MD5 (tests use it to send a wrong one and see BadDigest). */
@@ -206,10 +208,10 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
     );
   }
 
-  private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, contentMd5: string, bodyMd5Hex: string, signal?: AbortSignal): Promise<PartRef> {
+  private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, contentMd5: string, bodyMd5Hex: string, signal?: AbortSignal, pacer?: BodyPacer): Promise<PartRef> {
     checkPartShape(this.limits, partNumber, body.length, this.where(key));
     const out = await this.attemptOnUpload('UploadPart', key, signal, () =>
-      this.client.send(this.uploadPartCommand(key, uploadId, partNumber, body, contentMd5), { abortSignal: signal }),
+      this.client.send(this.uploadPartCommand(key, uploadId, partNumber, body, contentMd5, pacer, signal), { abortSignal: signal }),
     );
     const etag = bareEtag(out.ETag);
     // S3 "Checking object integrity": a part's ETag is the MD5 of its bytes unless SSE-KMS or SSE-C
@@ -221,9 +223,15 @@ export class S3Sink implements ObjectSink, ObjectTagReader {
     return { partNumber, etag, size: body.length, checksums: { md5: contentMd5 } };
   }
 
-  private uploadPartCommand(key: string, uploadId: string, partNumber: number, body: Buffer, contentMd5: string): UploadPartCommand {
-    const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length, ContentMD5: contentMd5 });
-    return this.signPayload ? command : sendUnsignedPayload(command);
+  /**
+   * A paced body is a stream, whose bytes the SDK cannot hash to sign: a signed payload then carries
+   * the SHA-256 of the buffer the stream is cut from (the value the SDK would have computed).
+   */
+  private uploadPartCommand(key: string, uploadId: string, partNumber: number, body: Buffer, contentMd5: string, pacer: BodyPacer | undefined, signal: AbortSignal | undefined): UploadPartCommand {
+    const Body = pacer ? pacedBody(body, pacer, signal) : body;
+    const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body, ContentLength: body.length, ContentMD5: contentMd5 });
+    if (!this.signPayload) return sendUnsignedPayload(command);
+    return pacer ? sendPayloadHash(command, createHash('sha256').update(body).digest('hex')) : command;
   }
 
   private createInput(key: string, opts: UploadOptions): CreateMultipartUploadCommandInput {
