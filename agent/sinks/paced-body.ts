@@ -23,7 +23,9 @@ export function pacedBody(body: Buffer, pacer: BodyPacer, signal?: AbortSignal):
           this.push(slice);
           if (offset >= body.length) this.push(null);
         },
-        (err: unknown) => this.destroy(err as Error),
+        // A take fails only when `signal` aborted, which aborts the request reading this stream too; an
+        // error here would reach no listener (the request no longer reads) and crash the process.
+        () => this.destroy(),
       );
     },
   });
