@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { parseSize } from '../core/units.js';
 import { parseObjectUrl } from '../sinks/object-url.js';
 import { writerByTarget } from '../formats/registry.js';
-import { API_FORMATS, type JobKind, type JobOptions } from '../jobs/job-types.js';
+import { API_FORMATS, type JobKind, type JobOptions, type JobSync } from '../jobs/job-types.js';
+import { parseSyncBody } from './sync-body.js';
 import { bad, obj, str, stringMap } from './body-fields.js';
 import { API } from './error-codes.js';
 import { fieldError } from './field-error.js';
@@ -31,6 +32,8 @@ export interface JobSpec {
   import?: ImportOptions | undefined;
   /** An export job: the cloud image export whose object the job downloads. */
   export?: ExportOptions | undefined;
+  /** A sync job: incremental passes on a schedule, the import after the cutover (docs/api.md "Sync jobs"). */
+  sync?: JobSync | undefined;
 }
 
 const OPTION_KEYS = ['disk', 'parent', 'partSize', 'concurrency', 'storageClass', 'encryption', 'tags', 'metadata', 'sha256', 'incremental'];
@@ -46,7 +49,7 @@ export async function parseSubmitBody(body: unknown, roots: JobRoots): Promise<J
   const b = body as Record<string, unknown>;
   if (b.kind !== undefined && b.kind !== 'export') throw bad('kind', 'must be "export" (uploads, conversions and downloads follow from source and destination)');
   if (b.kind === 'export') return parseExportJob(b, roots);
-  for (const k of Object.keys(b)) if (!['source', 'destination', 'format', 'options', 'import'].includes(k)) throw bad(k, 'is not a field of a job');
+  for (const k of Object.keys(b)) if (!['source', 'destination', 'format', 'options', 'import', 'sync'].includes(k)) throw bad(k, 'is not a field of a job');
   const source = str(b.source, 'source');
   const destination = str(b.destination, 'destination');
   const download = /^(s3|oss):\/\//i.test(source);
@@ -54,6 +57,7 @@ export async function parseSubmitBody(body: unknown, roots: JobRoots): Promise<J
   const options = await parseOptions(b.options, roots.source);
   if (download) {
     if (b.import !== undefined) throw bad('import', 'applies to uploads only (a download has nothing to import)');
+    if (b.sync !== undefined) throw bad('sync', 'applies to uploads only (a sync job uploads incremental passes)');
     checkUrl(source, 'source', true);
     return { kind: 'download', source, destination: await confineNew(destination, roots.output, 'destination'), format, options };
   }
@@ -61,6 +65,10 @@ export async function parseSubmitBody(body: unknown, roots: JobRoots): Promise<J
   const cloudImport = b.import === undefined ? undefined : parseImportBody(b.import, destination);
   const confinedSource = await confineSource(source, roots.source, 'source');
   const confined = kind === 'convert' ? await confineFileUrl(destination, roots.output, 'destination') : destination;
+  if (b.sync !== undefined) {
+    if (kind !== 'upload') throw bad('sync', 'applies to uploads to s3:// or oss:// only (a sync job copies unchanged parts server-side)');
+    return { kind: 'sync', source: confinedSource, destination, format, options: { ...options, incremental: true }, import: cloudImport, sync: parseSyncBody(b.sync) };
+  }
   return { kind, source: confinedSource, destination: confined, format, options, import: cloudImport };
 }
 

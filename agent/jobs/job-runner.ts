@@ -25,7 +25,8 @@ import type { GuestReport } from '../guest/inspector.js';
 import type { SinkFactory, StepJournal, WorkflowPorts, WorkflowReporter } from '../workflows/ports.js';
 import { sinkFactory } from '../workflows/sink-factory.js';
 import { STEP } from '../workflows/steps.js';
-import { uploadWorkflow } from '../workflows/upload.js';
+import { uploadWorkflow, type UploadWorkflowResult } from '../workflows/upload.js';
+import { syncWorkflow, type Cutover, type SyncPass } from '../workflows/sync.js';
 import { exportWorkflow } from '../workflows/export.js';
 import { observedSink } from './observed-sink.js';
 import { confineJobOutputs } from './confine-job.js';
@@ -56,6 +57,10 @@ export interface JobRun {
   onCloudTask(status: CloudTaskStatus): void;
   /** The import's result once copies or shares follow it, then each copy's state and each image's shares. */
   onOutcome(change: OutcomeChange): void;
+  /** A sync job: its cutover request, the wait before its next pass, and its passes after each one. */
+  cutover: Cutover;
+  onWaiting(): void;
+  onPass(passes: SyncPass[]): void;
 }
 
 /** The workflow ports of a job: its journal, the daemon's sink factory and cloud, and the job service as reporter. */
@@ -95,7 +100,8 @@ export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Prom
   forwardPhases(job, run);
   meterProgress(run.progress, ctx, direction, opened.sink.kind);
   if (direction === 'download') return download(job, ctx, run, opened);
-  return upload(job, plan, ctx, run);
+  if (job.kind === 'sync') return sync(job, plan, ctx, run);
+  return uploadJob(job, plan, ctx, run);
 }
 
 function notErrors(findings: readonly Finding[]): Finding[] {
@@ -191,8 +197,45 @@ function meterProgress(progress: ProgressTracker, ctx: RunContext, direction: Di
   });
 }
 
+/**
+ * A sync job (agent/workflows/sync.ts): incremental passes, each recorded on the job; the job waits
+ * between them, and after a cutover the final pass runs the import.
+ */
+async function sync(job: JobRecord, plan: UploadImportPlan | undefined, ctx: RunContext, run: JobRun): Promise<JobResult> {
+  const ports = jobPorts(ctx, run, 'upload');
+  const { last } = await syncWorkflow(
+    {
+      schedule: { everyMs: job.sync?.everyMs, passes: job.sync?.passes },
+      cutover: run.cutover,
+      pass: async (_n, final, journal) => {
+        run.onPhase('uploading');
+        const before = run.progress.snapshot().bytesRead;
+        const r = await upload(job, final ? plan : undefined, ctx, run, journal);
+        const after = run.progress.snapshot().bytesRead;
+        const counts = { bytesRead: after >= before ? after - before : after, bytesSent: r.upload.bytesSent, partsSent: r.upload.partsSent, partsCopied: r.upload.partsCopied };
+        return { result: r, counts };
+      },
+      onPass: (_p, all) => run.onPass(all),
+      onWait: () => run.onWaiting(),
+    },
+    ports,
+  );
+  return jobResult(last!);
+}
+
 /** An upload or convert job, and the import, copies and shares that follow it (agent/workflows/upload.ts). */
-async function upload(job: JobRecord, plan: UploadImportPlan | undefined, ctx: RunContext, run: JobRun): Promise<JobResult> {
+async function uploadJob(job: JobRecord, plan: UploadImportPlan | undefined, ctx: RunContext, run: JobRun): Promise<JobResult> {
+  return jobResult(await upload(job, plan, ctx, run, run.journal));
+}
+
+function jobResult(r: UploadWorkflowResult): JobResult {
+  const uploaded = uploadedResult(r.upload);
+  if (!r.imported) return uploaded;
+  const imported = importedResult(r.imported);
+  return { ...uploaded, import: r.distributed ? { ...imported, ...r.distributed } : imported };
+}
+
+async function upload(job: JobRecord, plan: UploadImportPlan | undefined, ctx: RunContext, run: JobRun, journal: StepJournal): Promise<UploadWorkflowResult> {
   const o = job.options;
   const t = ctx.config.transfer;
   const transfer = {
@@ -213,12 +256,9 @@ async function upload(job: JobRecord, plan: UploadImportPlan | undefined, ctx: R
     chunkBytes: ctx.config.pipeline.chunk_size,
     onPart: (e: PartEvent) => onPart(e, run, ctx),
   };
-  const r = await uploadWorkflow({ transfer, incremental: o.incremental ? { warn: (w: string) => process.stderr.write(`job ${job.id}: warning: ${w}\n`) } : undefined, import: plan && { options: job.import!, plan } }, jobPorts(ctx, run, 'upload'));
+  const r = await uploadWorkflow({ transfer, incremental: o.incremental ? { warn: (w: string) => process.stderr.write(`job ${job.id}: warning: ${w}\n`) } : undefined, import: plan && { options: job.import!, plan } }, { ...jobPorts(ctx, run, 'upload'), journal });
   if (r.upload.partSize) run.parts.partSize = r.upload.partSize;
-  const uploaded = uploadedResult(r.upload);
-  if (!r.imported) return uploaded;
-  const imported = importedResult(r.imported);
-  return { ...uploaded, import: r.distributed ? { ...imported, ...r.distributed } : imported };
+  return r;
 }
 
 /** The job's result of an upload (a record written before `steps` kept this shape as `uploaded`). */

@@ -20,6 +20,7 @@ import { withExportToken } from '../cloud/export-options.js';
 import { jobView, progressOf } from './job-view.js';
 import { outcomeOfImport, withCopiesCancelled, withCopy, withShares } from './job-outcome.js';
 import { PartBoard } from './part-board.js';
+import { Cutover, type SyncPass } from '../workflows/sync.js';
 import { destinationKey, type RunContext } from './run-context.js';
 import { Scheduler } from './scheduler.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
@@ -30,7 +31,7 @@ import {
 } from './job-types.js';
 
 /** The phase a job enters when it becomes active. */
-const FIRST_PHASE: Record<JobKind, JobPhase> = { download: 'downloading', convert: 'converting', upload: 'uploading', export: 'exporting' };
+const FIRST_PHASE: Record<JobKind, JobPhase> = { download: 'downloading', convert: 'converting', upload: 'uploading', export: 'exporting', sync: 'uploading' };
 
 /** docs/api.md: progress and parts at most 4 times per second per job. */
 const TICK_MS = 250;
@@ -41,6 +42,8 @@ interface Live {
   done: Promise<void>;
   /** Ends the run at once without waiting for it (a cancel while it validates). */
   abandon(reason: unknown): void;
+  /** A sync job's cutover request, which ends its wait between passes. */
+  cutover: Cutover;
 }
 
 export interface JobServiceEvents {
@@ -83,7 +86,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     const all = (await this.store.list()).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     for (const rec of all) {
       this.records.set(rec.id, rec);
-      if (rec.state === 'validating' || rec.state === 'active') {
+      if (rec.state === 'validating' || rec.state === 'active' || rec.state === 'waiting') {
         this.log.info({ job: rec.id, was: rec.state }, 'resuming interrupted job');
         this.move(rec, 'queued', { phase: null });
       }
@@ -119,6 +122,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       // One ClientToken for the job's whole life: a retried or restarted ImportImage returns the same task.
       import: spec.import ? withCopyTokens({ ...spec.import, clientToken: randomUUID() }) : null, cloudTask: null,
       ...(spec.export ? { export: withExportToken(spec.export) } : {}),
+      ...(spec.sync ? { sync: spec.sync, passes: [] } : {}),
     };
     this.records.set(rec.id, rec);
     await this.persist(rec);
@@ -158,6 +162,20 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       this.scheduler.remove(id);
       void this.finishCancel(rec);
     }
+    return jobView(rec);
+  }
+
+  /** docs/api.md "Sync jobs": the next pass is the final one (at once when the job waits), then the import. */
+  async cutover(id: string): Promise<JobView> {
+    const rec = this.records.get(id);
+    if (!rec) throw vmxError(API.NOT_FOUND, `no job ${id}`);
+    if (rec.kind !== 'sync' || !rec.sync) throw vmxError(API.NOT_SYNC, `job ${id} is a ${rec.kind} job; only a sync job has a cutover`);
+    if (TERMINAL_STATES.has(rec.state) || rec.state === 'cancelling') throw vmxError(API.NOT_SYNC, `job ${id} is already ${rec.state}`);
+    rec.sync = { ...rec.sync, cutover: true };
+    await this.persist(rec);
+    this.live.get(id)?.cutover.request();
+    this.log.info({ job: id }, 'sync cutover requested');
+    this.emit('job', jobView(this.fresh(rec)));
     return jobView(rec);
   }
 
@@ -221,7 +239,14 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     rec.startedAt ??= new Date().toISOString();
     rec.error = null;
     this.move(rec, 'validating');
+    const cutover = new Cutover(rec.sync?.cutover ?? false);
     const run = {
+      cutover,
+      onWaiting: () => this.move(rec, 'waiting', { phase: null }),
+      onPass: (passes: SyncPass[]) => {
+        rec.passes = passes;
+        this.emit('job', jobView(this.fresh(rec)));
+      },
       progress: tracker,
       parts,
       signal: controller.signal,
@@ -238,7 +263,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
         rec.guest = report;
       },
       onPhase: (phase: JobPhase) => {
-        if (rec.state === 'active' && rec.phase !== phase) this.move(rec, 'active', { phase });
+        if ((rec.state === 'active' && rec.phase !== phase) || rec.state === 'waiting') this.move(rec, 'active', { phase });
       },
       onCloudTask: (status: CloudTaskStatus) => this.cloudTaskChanged(rec, status),
       onOutcome: (change: OutcomeChange) => {
@@ -275,7 +300,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       this.prune();
       this.pump();
     });
-    this.live.set(rec.id, { controller, tracker, done, abandon });
+    this.live.set(rec.id, { controller, tracker, done, abandon, cutover });
   }
 
   private async failed(rec: JobRecord, signal: AbortSignal, err: unknown): Promise<void> {

@@ -10,16 +10,17 @@ import type { FinishedDisk } from '../cloud/tasks/export-disks.js';
 import type { DownloadResult } from '../transfer/download.js';
 import type { DistributeResult } from '../cloud/distribute/distribute-step.js';
 import type { CopyOutcome } from '../cloud/distribute/copy-outcome.js';
+import type { SyncPass } from '../workflows/sync.js';
 
 /** The job model exactly as docs/api.md (v1) fixes it, plus what the daemon persists to resume a job. */
 
-export const JOB_STATES = ['queued', 'validating', 'active', 'completed', 'failed', 'cancelling', 'cancelled'] as const;
+export const JOB_STATES = ['queued', 'validating', 'active', 'waiting', 'completed', 'failed', 'cancelling', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export const JOB_PHASES = ['converting', 'uploading', 'downloading', 'verifying', 'importing', 'copying', 'sharing', 'exporting'] as const;
 export type JobPhase = (typeof JOB_PHASES)[number];
 
-export type JobKind = 'upload' | 'download' | 'convert' | 'export';
+export type JobKind = 'upload' | 'download' | 'convert' | 'export' | 'sync';
 
 export const PART_STATES = ['pending', 'in-flight', 'done', 'skipped', 'failed'] as const;
 export type PartState = (typeof PART_STATES)[number];
@@ -40,6 +41,12 @@ export interface JobOptions {
   sha256?: boolean | undefined;
   /** Send only the parts changed since the last incremental upload to the destination (docs/warm-migration.md). */
   incremental?: boolean | undefined;
+}
+
+export interface JobSync {
+  everyMs?: number | undefined;
+  passes?: number | undefined;
+  cutover: boolean;
 }
 
 export interface JobProgress {
@@ -143,6 +150,10 @@ export interface JobRecord extends LegacyStepFields {
   cloudOutcome?: JobCloudOutcome | null | undefined;
   /** An export job's image export (docs/api.md "Export jobs"). */
   export?: ExportOptions | null | undefined;
+  /** A sync job's schedule (docs/api.md "Sync jobs"); `cutover` turns true when one is requested. */
+  sync?: JobSync | undefined;
+  /** A sync job's finished passes, oldest first (docs/api.md Job.passes). */
+  passes?: SyncPass[] | undefined;
   /**
    * Persisted, not shown: the workflow's step journal (agent/workflows/ports.ts StepJournal), so a
    * restarted job skips what it finished and follows the cloud tasks it started.
