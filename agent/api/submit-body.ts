@@ -5,6 +5,8 @@ import { parseObjectUrl } from '../sinks/object-url.js';
 import { writerByTarget } from '../formats/registry.js';
 import { API_FORMATS, type JobKind, type JobOptions, type JobSync } from '../jobs/job-types.js';
 import { parseSyncBody } from './sync-body.js';
+import { isEbsUrl, parseEbsUrl } from '../ebs/ebs-url.js';
+import { checkSnapshotImage } from '../ebs/snapshot-image.js';
 import { bad, obj, str, stringMap } from './body-fields.js';
 import { API } from './error-codes.js';
 import { fieldError } from './field-error.js';
@@ -61,6 +63,7 @@ export async function parseSubmitBody(body: unknown, roots: JobRoots): Promise<J
     checkUrl(source, 'source', true);
     return { kind: 'download', source, destination: await confineNew(destination, roots.output, 'destination'), format, options };
   }
+  if (isEbsUrl(destination)) return parseEbsJob(b, { source, destination, format, options }, roots);
   const kind = checkUrl(destination, 'destination', false);
   const cloudImport = b.import === undefined ? undefined : parseImportBody(b.import, destination);
   const confinedSource = await confineSource(source, roots.source, 'source');
@@ -70,6 +73,31 @@ export async function parseSubmitBody(body: unknown, roots: JobRoots): Promise<J
     return { kind: 'sync', source: confinedSource, destination, format, options: { ...options, incremental: true }, import: cloudImport, sync: parseSyncBody(b.sync) };
   }
   return { kind, source: confinedSource, destination: confined, format, options, import: cloudImport };
+}
+
+/** Options an EBS snapshot has no use for (docs/api.md "EBS snapshot destinations"): parts, object metadata, digests. */
+const NOT_EBS: ReadonlyArray<keyof JobOptions> = ['partSize', 'storageClass', 'encryption', 'metadata', 'sha256', 'incremental'];
+
+/** An upload to `ebs://REGION[/snap-PARENT]`: the disk into a new EBS snapshot, then the optional aws-image import of it. */
+async function parseEbsJob(b: Record<string, unknown>, spec: Pick<JobSpec, 'source' | 'destination' | 'format' | 'options'>, roots: JobRoots): Promise<JobSpec> {
+  try {
+    parseEbsUrl(spec.destination);
+  } catch (err) {
+    throw bad('destination', (err as Error).message);
+  }
+  if (b.sync !== undefined) throw bad('sync', 'applies to s3:// and oss:// destinations (an ebs:// upload names its parent snapshot instead)');
+  if (spec.format !== 'original') throw bad('format', 'an EBS snapshot holds the disk\'s blocks: only original applies');
+  const stray = NOT_EBS.find((k) => spec.options[k] !== undefined);
+  if (stray) throw bad(`options.${stray}`, 'does not apply to an EBS snapshot destination');
+  const cloudImport = b.import === undefined ? undefined : parseImportBody(b.import, spec.destination);
+  if (cloudImport) {
+    try {
+      checkSnapshotImage(cloudImport);
+    } catch (err) {
+      throw bad('import', (err as Error).message);
+    }
+  }
+  return { kind: 'upload', ...spec, source: await confineSource(spec.source, roots.source, 'source'), import: cloudImport };
 }
 
 /** An export job: no source (the cloud image or instance is it), a new local destination, the `export` object. */

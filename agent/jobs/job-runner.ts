@@ -27,6 +27,9 @@ import { sinkFactory } from '../workflows/sink-factory.js';
 import { STEP } from '../workflows/steps.js';
 import { uploadWorkflow, type UploadWorkflowResult } from '../workflows/upload.js';
 import { syncWorkflow, type Cutover, type SyncPass } from '../workflows/sync.js';
+import { ebsUploadWorkflow } from '../workflows/ebs-upload.js';
+import { isEbsUrl, parseEbsUrl } from '../ebs/ebs-url.js';
+import { ebsCheckpointId, isEbsCheckpoint, type EbsCheckpoint } from '../ebs/snapshot-checkpoint.js';
 import { exportWorkflow } from '../workflows/export.js';
 import { observedSink } from './observed-sink.js';
 import { confineJobOutputs } from './confine-job.js';
@@ -91,6 +94,7 @@ export function jobPorts(ctx: RunContext, run: JobRun, direction: Direction): Wo
 export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
   await confineJobOutputs(job, ctx.config.output_roots);
   if (job.kind === 'export') return exportThenDownload(job, ctx, run);
+  if (isEbsUrl(job.destination)) return ebsSnapshot(job, ctx, run);
   const direction: Direction = job.kind === 'download' ? 'download' : 'upload';
   const opened = await jobSinks(ctx, run, direction).open(job.kind === 'download' ? job.source : job.destination);
   await preflight(job, opened, run.signal);
@@ -195,6 +199,50 @@ function meterProgress(progress: ProgressTracker, ctx: RunContext, direction: Di
     read = s.bytesRead;
     written = s.bytesWritten;
   });
+}
+
+/**
+ * An upload job to ebs://REGION[/snap-PARENT] (agent/workflows/ebs-upload.ts): the EBS direct APIs write
+ * the snapshot (resumed from its checkpoint after a restart), then the optional aws-image import of it.
+ */
+async function ebsSnapshot(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
+  await stat(job.source).catch((err) => {
+    throw fsError(err, job.source);
+  });
+  run.onValidated();
+  run.onPhase('uploading');
+  const aws = connectionsFromConfig(ctx.config).aws;
+  const endpoint = ctx.config.cloud.aws_endpoint || undefined;
+  const retry = { attempts: ctx.config.cloud.retries, baseDelayMs: 500, maxDelayMs: 30_000, requestTimeoutMs: ctx.config.cloud.request_timeout_seconds * 1000 };
+  // Job.cloudTask: the snapshot until it is completed (DescribeSnapshots), then the ImportImage task.
+  const onStatus = (s: CloudTaskStatus) => run.onCloudTask(s);
+  const checkpoints = ebsCheckpoints(ctx);
+  const r = await ebsUploadWorkflow(
+    {
+      upload: {
+        source: job.source,
+        destination: job.destination,
+        parent: job.options.parent,
+        connection: { endpoint, retry },
+        concurrency: job.options.concurrency ?? 16,
+        // A restart continues the job's own snapshot from its checkpoint.
+        resume: (await checkpoints.load(ebsCheckpointId(job.source, job.destination)).catch(() => undefined)) !== undefined,
+        snapshot: { tags: job.options.tags },
+        checkpoints,
+        onNote: (sentence: string) => process.stderr.write(`job ${job.id}: ${sentence}\n`),
+      },
+      import: job.import ? { options: job.import, region: aws?.region ?? parseEbsUrl(job.destination).region, endpoint } : undefined,
+    },
+    { journal: run.journal, poll: pollEvery(ctx.config.cloud.poll_seconds), onStatus, onRetry: (code) => ctx.metrics.retries.inc({ reason: code }), onImporting: () => run.onPhase('importing'), signal: run.signal },
+  );
+  const s = r.snapshot;
+  const { checksum, seconds, bytesSent, ...snapshot } = s;
+  const result: JobResult = { etag: checksum, objectSize: s.volumeSizeGiB * 1024 ** 3, sourceSha256: null, outputSha256: null, seconds, bytesSent, snapshot: { ...snapshot, checksum } };
+  return r.imported ? { ...result, import: importedResult(r.imported) } : result;
+}
+
+function ebsCheckpoints(ctx: RunContext): FileCheckpointStore<EbsCheckpoint> {
+  return new FileCheckpointStore<EbsCheckpoint>(join(ctx.config.state_dir, 'checkpoints'), isEbsCheckpoint);
 }
 
 /**
@@ -349,6 +397,8 @@ export async function cleanupCancelled(job: JobRecord, ctx: RunContext): Promise
     return;
   }
   if (job.kind === 'download') return discardDownload(job.source, job.destination, converting, downloadCheckpoints(ctx));
+  // EBS discards a pending snapshot after its timeout; the job's checkpoint goes, so a new job starts afresh.
+  if (isEbsUrl(job.destination)) return ebsCheckpoints(ctx).delete(ebsCheckpointId(job.source, job.destination));
   const id = checkpointId(job.source, job.destination);
   const cp = await ctx.checkpoints.load(id).catch(() => undefined);
   if (!cp) return;

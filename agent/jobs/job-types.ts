@@ -11,6 +11,10 @@ import type { DownloadResult } from '../transfer/download.js';
 import type { DistributeResult } from '../cloud/distribute/distribute-step.js';
 import type { CopyOutcome } from '../cloud/distribute/copy-outcome.js';
 import type { SyncPass } from '../workflows/sync.js';
+import type { EbsUploadResult } from '../ebs/ebs-upload.js';
+
+/** docs/api.md result.snapshot. */
+export type EbsSnapshotResult = Omit<EbsUploadResult, 'seconds' | 'bytesSent'>;
 
 /** The job model exactly as docs/api.md (v1) fixes it, plus what the daemon persists to resume a job. */
 
@@ -84,6 +88,8 @@ export interface JobResult {
   bytesSent?: number | undefined;
   /** An upload with an `import`: what the cloud made of the object (AMI, snapshot or ECS image ids). */
   import?: ImportedResult | undefined;
+  /** An upload to ebs://: the snapshot written (docs/api.md "EBS snapshot destinations"). */
+  snapshot?: EbsSnapshotResult | undefined;
   /** A download or export job with a `format`: the object's format, the target and how it was converted. */
   conversion?: DownloadResult['conversion'];
   /** An export job: the task and the object it wrote (then downloaded). */
