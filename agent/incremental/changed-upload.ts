@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import pLimit from 'p-limit';
 import { isVmxferError, vmxError } from '../core/errors.js';
-import { detectFormat } from '../formats/detect.js';
+import { detectFormat, openDisk } from '../formats/detect.js';
+import { Qcow2Disk } from '../formats/qcow2/qcow2-disk.js';
 import { RandomAccessFile } from '../io/random-access-file.js';
 import { STORE } from '../sinks/error-codes.js';
 import { bareEtag, partMd5 } from '../sinks/part-rules.js';
@@ -33,11 +34,44 @@ export interface ChangedPassResult {
   bytesRead: number;
 }
 
-/** The one output --changed-blocks writes: the raw disk, whose byte N is the source file's byte N. */
+/** Random reads of the source's virtual disk: the only reads a change-list pass makes. */
+interface PartReader {
+  size: number;
+  read(offset: number, length: number, what: string): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/**
+ * The sources a change-list pass can read at random, and the output it writes: the raw disk. A raw
+ * file is read in place; a qcow2 image without a backing file through its L2 tables (Qcow2Disk.readAt).
+ */
 export async function checkChangedBlocksSource(req: UploadRequest): Promise<void> {
   const format = req.from ?? (await detectFormat(req.source)).name;
   if ((req.as === 'raw' || req.as === 'original') && format === 'raw') return;
-  throw vmxError(INCR.LAYOUT, `--changed-blocks reads only the changed ranges of a raw source file and uploads it as raw; this is a ${format} source uploaded as ${req.as}`, { file: req.source });
+  if (req.as === 'raw' && format === 'qcow2') return;
+  throw vmxError(INCR.LAYOUT, `a changed-block pass reads only the changed ranges of a raw file or a qcow2 image and uploads them --as raw; this is a ${format} source uploaded as ${req.as}`, { file: req.source });
+}
+
+async function openPartReader(req: UploadRequest): Promise<PartReader> {
+  const format = req.from ?? (await detectFormat(req.source)).name;
+  if (format === 'raw') {
+    const file = await RandomAccessFile.open(req.source);
+    return { size: file.size, read: (o, n, what) => file.read(o, n, what), close: () => file.close() };
+  }
+  const disk = await openDisk(req.source, { format, signal: req.signal });
+  if (!(disk instanceof Qcow2Disk) || disk.info.parent) {
+    await disk.close();
+    throw vmxError(INCR.LAYOUT, 'a changed-block pass reads a qcow2 image at random, which vmxfer does only for an image without a backing file', { file: req.source });
+  }
+  return {
+    size: disk.virtualSize,
+    async read(o, n) {
+      const buf = Buffer.allocUnsafe(n);
+      await disk.readAt(o, buf);
+      return buf;
+    },
+    close: () => disk.close(),
+  };
 }
 
 /**
@@ -49,7 +83,7 @@ export async function checkChangedBlocksSource(req: UploadRequest): Promise<void
  * manifest: that part and every later one are read and sent instead.
  */
 export async function uploadChangedParts(req: UploadRequest, manifest: IncrementalManifest, list: ChangedExtentList, warn: (s: string) => void): Promise<ChangedPassResult> {
-  const file = await RandomAccessFile.open(req.source);
+  const file = await openPartReader(req);
   try {
     const size = file.size;
     if (list.virtualSize !== size || manifest.objectSize !== size) {
@@ -96,7 +130,7 @@ class ChangedPass {
   constructor(
     private readonly req: UploadRequest,
     private readonly sink: ObjectSink,
-    private readonly file: RandomAccessFile,
+    private readonly file: PartReader,
     private readonly manifest: IncrementalManifest,
     private readonly uploadId: string,
     private readonly warn: (s: string) => void,
