@@ -1,12 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GiB, MiB } from '../../agent/core/units.js';
 import { EXIT_CODES } from '../../agent/core/errors.js';
 import { sha256File } from '../helpers/hash.js';
-import { vmxfer } from '../helpers/run-command.js';
+import { run, vmxfer } from '../helpers/run-command.js';
 import { tempDir } from '../helpers/tmp.js';
 import { jsonResult } from '../helpers/killable-cli.js';
 import { s3Store } from '../helpers/transfer-stores.js';
@@ -143,4 +143,51 @@ test('RGW: without a manifest the change list cannot be used: a full upload with
   assert.match(stderr, /warning: no manifest matches the object/);
   assert.equal(await s3.objectSha256(key), await sha256File(src));
   await removeObject(key);
+});
+
+/** `count` distinct random 1 MiB blocks written through qemu-io (pattern `fill`); their offsets. */
+async function qemuWrites(img: string, size: number, count: number, fill: number): Promise<number[]> {
+  const blocks = new Set<number>();
+  while (blocks.size < count) blocks.add(randomInt(0, size / BLOCK));
+  const offsets = [...blocks].map((b) => b * BLOCK).sort((a, b) => a - b);
+  await run('qemu-io', [...offsets.flatMap((o) => ['-c', `write -P ${fill} ${o} ${BLOCK}`]), img]);
+  return offsets;
+}
+
+test('RGW: 1 GiB qcow2 with a persistent dirty bitmap, 1% of its blocks written, --changed-since: only the dirty parts are read and sent, the raw object equals the new disk', async (ctx) => {
+  const img = join(work.dir, 'disk-1g.qcow2');
+  const key = `cbt/bitmap-${randomBytes(3).toString('hex')}.raw`;
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', img, '1G']);
+  await qemuWrites(img, GiB, 48, 0x11);
+  const first = await upload(img, key, ['--as', 'raw']);
+  assert.equal(first.result.incremental.base, 'none');
+  // The bitmap starts recording at the moment the pass read the image (the VM stopped between them).
+  await run('qemu-img', ['bitmap', '--add', '--enable', img, 'b0']);
+  const changed = await qemuWrites(img, GiB, GiB / BLOCK / 100, 0x5a);
+  const touched = touchedParts(changed, BLOCK, PART);
+  const second = await upload(img, key, ['--as', 'raw', '--changed-since', 'b0']);
+  const r = second.result;
+  assert.equal(r.incremental.changeList, true, second.stderr);
+  const raw = join(work.dir, 'bitmap-now.raw');
+  await run('qemu-img', ['convert', '-O', 'raw', img, raw]);
+  assert.equal(await s3.objectSha256(key), await sha256File(raw), 'the object equals qemu-img convert of the new image');
+  assert.equal(r.incremental.bytesRead, touched.size * PART, 'only the dirty parts were read from the image');
+  const log = (await rgwUploadRequests(s3.env.stateDir, r.uploadId)).filter((e) => e.status === 200);
+  const sent = log.filter((e) => e.operation === 'UploadPart');
+  const bytesIn = sent.reduce((n, e) => n + e.bytes, 0);
+  assert.deepEqual(sent.map((e) => Number(e.query.get('partNumber'))).sort((a, b) => a - b), [...touched].sort((a, b) => a - b));
+  assert.equal(log.filter((e) => e.operation === 'UploadPartCopy').length, r.parts - touched.size);
+  assert.ok(bytesIn <= touched.size * PART);
+  ctx.diagnostic(`${changed.length} MiB written through qemu-io, dirty in ${touched.size} of ${r.parts} parts: read ${r.incremental.bytesRead} bytes, sent ${bytesIn} (RGW log)`);
+  await removeObject(key);
+});
+
+test('--changed-since refuses a bitmap the image does not have, before anything is created', async () => {
+  const img = join(work.dir, 'nobitmap.qcow2');
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', img, '16M']);
+  const key = `cbt/nobitmap-${randomBytes(3).toString('hex')}.raw`;
+  const r = await vmxfer(args(img, key, ['--as', 'raw', '--changed-since', 'b0']), { env: s3.cliEnv });
+  assert.equal(r.code, EXIT_CODES['invalid-input'], r.stderr);
+  assert.match(r.stderr, /INCR_BITMAP_INVALID/);
+  assert.equal(await s3.sink().head(key), undefined);
 });
