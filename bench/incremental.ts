@@ -4,12 +4,14 @@
  * after 1% and after 10% of its 1 MiB blocks changed in scattered places. Each run is the real CLI
  * under GNU time (the child's own wall and CPU seconds); bytes sent are the CLI's `bytesSent`, and
  * the UploadPartCopy count is RGW's own access log. Prints JSON and the ratios to the full upload.
- * Changed-block inputs (--changed-since / --changed-blocks) are not in this build, so every pass
- * reads and hashes the whole source.
+ * Each change is uploaded twice, to two objects that both had the same first pass: a plain
+ * --incremental pass (reads and hashes the whole source) and one with a changed-block input
+ * (--changed-blocks, the list of the changed blocks: reads only the parts they touch); bytesRead is
+ * the result's incremental.bytesRead (the whole source for the plain pass).
  * Run: npx tsc -p . && node dist/bench/incremental.js
  */
 import { spawn } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTestBucket, ensureRgw } from '../test/helpers/rgw.js';
 import { tempDir, REPO_ROOT } from '../test/helpers/tmp.js';
@@ -27,6 +29,7 @@ interface Run {
   bytesSent: number;
   partsSent: number;
   partsCopied: number;
+  bytesRead: number;
   uploadId: string;
 }
 
@@ -42,7 +45,7 @@ async function timed(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   const [wall, user, sys] = (await readFile(timeFile, 'utf8')).trim().split('\n').pop()!.split(' ').map(Number);
   await rm(timeFile, { force: true });
   const result = JSON.parse(out.trim().split('\n').reverse().find((l) => l.includes('"type":"result"'))!);
-  return { wallSec: wall!, cpuSec: +(user! + sys!).toFixed(2), bytesSent: result.bytesSent, partsSent: result.partsSent, partsCopied: result.partsCopied, uploadId: result.uploadId };
+  return { wallSec: wall!, cpuSec: +(user! + sys!).toFixed(2), bytesSent: result.bytesSent, partsSent: result.partsSent, partsCopied: result.partsCopied, bytesRead: result.incremental?.bytesRead ?? result.objectSize, uploadId: result.uploadId };
 }
 
 async function main(): Promise<void> {
@@ -58,6 +61,9 @@ async function main(): Promise<void> {
     await bucket.client.send(new (await import('@aws-sdk/client-s3')).DeleteObjectCommand({ Bucket: bucket.name, Key: 'full.raw' }));
     const key = `s3://${bucket.name}/incr.raw`;
     const firstPass = await timed(['upload', src, key, '--incremental', ...common], cliEnv);
+    const listKey = `s3://${bucket.name}/cbt.raw`;
+    await timed(['upload', src, listKey, '--incremental', ...common], cliEnv);
+    const list = join(work.dir, 'changed.json');
     const rows: Record<string, unknown>[] = [];
     for (const percent of [1, 10]) {
       const changed = await changeBlocks(src, SIZE, (SIZE / BLOCK) * (percent / 100), BLOCK);
@@ -65,6 +71,9 @@ async function main(): Promise<void> {
       const pass = await timed(['upload', src, key, '--incremental', ...common], cliEnv);
       const log = await rgwUploadRequests(env.stateDir, pass.uploadId);
       const copiesAtRgw = log.filter((e) => e.operation === 'UploadPartCopy' && e.status === 200).length;
+      await writeFile(list, JSON.stringify({ version: 1, virtualSize: SIZE, extents: changed.map((offset) => ({ offset, length: BLOCK })) }));
+      const withList = await timed(['upload', src, listKey, '--incremental', '--changed-blocks', list, ...common], cliEnv);
+      const listLog = await rgwUploadRequests(env.stateDir, withList.uploadId);
       rows.push({
         changedPercent: percent,
         changedBlocks: changed.length,
@@ -74,6 +83,14 @@ async function main(): Promise<void> {
         wallRatio: +(pass.wallSec / full.wallSec).toFixed(2),
         cpuRatio: +(pass.cpuSec / full.cpuSec).toFixed(2),
         bytesRatio: +(pass.bytesSent / full.bytesSent).toFixed(3),
+        withChangedBlocks: {
+          ...withList,
+          copiesAtRgw: listLog.filter((e) => e.operation === 'UploadPartCopy' && e.status === 200).length,
+          wallRatio: +(withList.wallSec / full.wallSec).toFixed(2),
+          cpuRatio: +(withList.cpuSec / full.cpuSec).toFixed(2),
+          bytesRatio: +(withList.bytesSent / full.bytesSent).toFixed(3),
+          readRatio: +(withList.bytesRead / SIZE).toFixed(3),
+        },
       });
     }
     console.log(JSON.stringify({ sizeBytes: SIZE, partSize: PART, full, firstIncrementalPass: { ...firstPass, wallRatio: +(firstPass.wallSec / full.wallSec).toFixed(2), cpuRatio: +(firstPass.cpuSec / full.cpuSec).toFixed(2) }, passes: rows }, null, 2));

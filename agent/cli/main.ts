@@ -16,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   convert: { load: async () => (await import('./commands/convert.js')).convertCommand, summary: 'convert a disk image to another format in one streaming pass' },
   upload: { load: async () => (await import('./commands/upload.js')).uploadCommand, summary: 'convert on the fly and upload to s3://, oss:// or file:// (parallel, resumable, verified)' },
   sync: { load: async () => (await import('./commands/sync.js')).syncCommand, summary: 'warm migration: incremental upload passes (--every 1h), then --cutover and the import' },
+  'changed-blocks': { load: async () => (await import('./commands/changed-blocks.js')).changedBlocksCommand, summary: "convert VMware QueryChangedDiskAreas or qemu-img map JSON into a --changed-blocks list" },
   download: { load: async () => (await import('./commands/download.js')).downloadCommand, summary: 'download with parallel ranged GETs, optionally converting (resumable, verified)' },
   stat: { load: async () => (await import('./commands/stat.js')).statCommand, summary: 'show a remote object: size, parts, ETag, tags, metadata and sniffed image format' },
   ls: { load: async () => (await import('./commands/ls.js')).lsCommand, summary: 'list the objects under a prefix of s3://, oss:// or file:// (size, last modified, key)' },

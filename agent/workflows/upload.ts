@@ -1,5 +1,6 @@
 import { uploadImage, type UploadRequest, type UploadResult } from '../transfer/upload.js';
 import { uploadIncremental } from '../incremental/incremental-upload.js';
+import type { ChangedExtentList } from '../incremental/changed-blocks/extent-list.js';
 import type { ImportStepResult, StartedImport } from '../cloud/tasks/import-step.js';
 import type { DistributeResult } from '../cloud/distribute/distribute-step.js';
 import { distributedImageId } from '../cloud/distribute/distributed-image.js';
@@ -18,7 +19,7 @@ export interface UploadWorkflowRequest {
   /** The transfer as uploadImage takes it, less what the ports give (sink, key, progress, signal). */
   transfer: Omit<UploadRequest, 'sink' | 'key' | 'progress' | 'signal'>;
   /** Send only the parts that changed since the object's manifest (agent/incremental); warnings go to `warn`. */
-  incremental?: { warn: (sentence: string) => void } | undefined;
+  incremental?: { warn: (sentence: string) => void; changed?: ChangedExtentList | undefined } | undefined;
   /** The import of the stored object, planned by its preflight (agent/cloud/upload-import). */
   import?: { options: ImportOptions; plan: UploadImportPlan } | undefined;
 }
@@ -46,7 +47,7 @@ export async function uploadWorkflow(request: UploadWorkflowRequest, ports: Work
   const { sink, key } = await ports.sinks.open(request.transfer.destination);
   const transfer: UploadRequest = { ...request.transfer, sink, key, progress: ports.progress, signal: ports.signal };
   const incremental = request.incremental;
-  const upload = await ports.journal.once(STEP.upload, () => (incremental ? uploadIncremental(transfer, incremental.warn) : uploadImage(transfer)));
+  const upload = await ports.journal.once(STEP.upload, () => (incremental ? uploadIncremental(transfer, incremental.warn, incremental.changed) : uploadImage(transfer)));
   if (!request.import) return { upload };
   const imported = await ports.journal.once(STEP.imported, () => importObject(request.transfer.destination, request.import!, ports));
   if (!wantsDistribute(request.import.options)) return { upload, imported };

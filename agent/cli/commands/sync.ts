@@ -15,7 +15,9 @@ only the parts changed since the last one and having the store copy the rest.
   --cutover           the final pass (stop the VM first): one pass, then the --import given, if any;
                       --import is refused without --cutover, since only the last pass is imported
 Every other option is upload's (vmxfer upload --help): --as raw | vhd-fixed (or original of a raw file),
---part-size, --concurrency, --bwlimit, store flags, --json, ...`;
+--part-size, --concurrency, --bwlimit, --changed-blocks FILE, --changed-since BITMAP, store flags, --json, ...
+With --changed-blocks FILE each pass reads FILE afresh: rewrite it between passes with the ranges
+written since the previous pass (docs/warm-migration.md, "Changed-block inputs").`;
 
 /** The flags sync owns, taken out of argv; the rest is handed to upload unchanged. */
 function takeSyncFlags(argv: string[]): { rest: string[]; every?: string; passes?: string; cutover: boolean; help: boolean } {

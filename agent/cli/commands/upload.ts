@@ -23,6 +23,8 @@ import { DISTRIBUTE_FLAGS, DISTRIBUTE_FLAGS_HELP, distributeFromFlags } from '..
 import { distributeSummary, throwIfShareFailed } from '../distribute-output.js';
 import { EBS_FLAGS, EBS_FLAGS_HELP, ebsUploadCommand } from '../ebs-upload.js';
 import { isEbsUrl } from '../../ebs/ebs-url.js';
+import { readChangedExtentList } from '../../incremental/changed-blocks/extent-list.js';
+import { changedSinceBitmap } from '../../incremental/changed-blocks/qcow2-bitmap.js';
 
 export const UPLOAD_USAGE = `Usage: vmxfer upload SRC URL [--as FORMAT] [options]
 
@@ -37,6 +39,15 @@ with the compressor the upload started with, or refuses (XFER_RESUME_ENCODER) na
                       Complete replaces it atomically; URL.vmxfer-manifest records each part's
                       SHA-256. Needs --as raw or vhd-fixed, or original of a raw file
                       (docs/warm-migration.md); without a matching manifest it uploads in full
+  --changed-blocks FILE  with --incremental, a raw SRC: read only the parts that the extents in FILE
+                      touch (JSON {"version":1,"virtualSize":N,"extents":[{"offset":O,"length":L}]},
+                      every range written since the pass that wrote the manifest; vmxfer changed-blocks
+                      converts VMware and qemu-img map output); the store copies every other part
+                      without the source being read. A list whose virtualSize is not the source's
+                      and the object's is refused (INCR_CHANGED_MISMATCH)
+  --changed-since BITMAP  with --incremental, a qcow2 SRC (no backing file) uploaded --as raw: the
+                      changed ranges are the bits set in SRC's persistent dirty bitmap BITMAP
+                      (qemu-img bitmap --add --enable); one marked in use is refused (INCR_BITMAP_IN_USE)
   --resume            continue the interrupted upload of SRC to URL
   --cancel            abort the interrupted upload of SRC to URL at the store and delete its checkpoint
   --restart           abandon the interrupted upload of SRC to URL (aborted at the store) and start again;
@@ -71,6 +82,8 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
       sha256: { type: 'boolean' },
       resume: { type: 'boolean' },
       incremental: { type: 'boolean' },
+      'changed-blocks': { type: 'string' },
+      'changed-since': { type: 'string' },
       cancel: { type: 'boolean' },
       restart: { type: 'boolean' },
       'part-size': { type: 'string' },
@@ -93,6 +106,10 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   );
   if (values.help) return printUsage(UPLOAD_USAGE);
   const [src, url] = requirePositionals(positionals, ['SRC', 'URL'], UPLOAD_USAGE);
+  for (const k of ['changed-blocks', 'changed-since'] as const) {
+    if (values[k] !== undefined && !values.incremental) throw vmxError(CORE.USAGE, `--${k} needs --incremental (or vmxfer sync)\n\n${UPLOAD_USAGE}`);
+  }
+  if (values['changed-blocks'] !== undefined && values['changed-since'] !== undefined) throw vmxError(CORE.USAGE, `--changed-blocks and --changed-since exclude each other\n\n${UPLOAD_USAGE}`);
   const chosen = (['resume', 'cancel', 'restart'] as const).filter((k) => values[k]);
   if (chosen.length > 1) throw vmxError(CORE.USAGE, `--${chosen[0]} and --${chosen[1]} exclude each other\n\n${UPLOAD_USAGE}`);
   // The configuration's transfer section (file, VMXFER_TRANSFER_*) gives the defaults, as for daemon jobs.
@@ -141,7 +158,12 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
     const ports = cliPorts(values, connections, UPLOAD_USAGE, signal, progress);
     // The terminal's progress line ends with the transfer; the import's task statuses follow it.
     const reporter = { ...ports.reporter, phase: () => stop() };
-    const incremental = values.incremental ? { warn: (sentence: string) => process.stderr.write(`vmxfer: warning: ${sentence}\n`) } : undefined;
+    const changed = values['changed-blocks']
+      ? await readChangedExtentList(values['changed-blocks'] as string)
+      : values['changed-since']
+        ? await changedSinceBitmap(src!, values['changed-since'] as string)
+        : undefined;
+    const incremental = values.incremental ? { warn: (sentence: string) => process.stderr.write(`vmxfer: warning: ${sentence}\n`), changed } : undefined;
     const done = await uploadWorkflow({ transfer: request, incremental, import: cloudImport && plan ? { options: { ...cloudImport, copy: distribute?.copies, share: distribute?.share }, plan } : undefined }, { ...ports, reporter });
     stop();
     const { upload: result, imported, distributed } = done;
