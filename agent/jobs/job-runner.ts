@@ -33,7 +33,7 @@ import { confineJobOutputs } from './confine-job.js';
 import type { PartBoard } from './part-board.js';
 import { retryPolicy, type RunContext } from './run-context.js';
 import type { ImportedResult, JobPhase, JobRecord, JobResult } from './job-types.js';
-import { checkJobDistribute, preflightJobImport } from './import-after-upload.js';
+import { preflightJobImport } from './import-after-upload.js';
 import { preflightJobExport } from './export-job-preflight.js';
 import { cancelTaskUnlessShutdown } from './job-cloud-task.js';
 import { stepsOf } from './record-step-journal.js';
@@ -91,7 +91,6 @@ export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Prom
   const opened = await jobSinks(ctx, run, direction).open(job.kind === 'download' ? job.source : job.destination);
   await preflight(job, opened, run.signal);
   const plan = await preflightJobImport(job, ctx, run.signal, (report) => run.onGuest(report));
-  checkJobDistribute(job, ctx);
   run.onValidated(plan ? notErrors(plan.findings) : undefined);
   forwardPhases(job, run);
   meterProgress(run.progress, ctx, direction, opened.sink.kind);
