@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds vmxfer's optional native addons with node-gyp:
-//   native/libdeflate   Node-API over the system libdeflate (grain compression, ~1.25x the speed of the
+//   native/libdeflate   Node-API over the system libdeflate (grain compression, ~0.75x the CPU of the
 //                       WebAssembly build native-wasm/deflate.wasm, which is the fallback and gives the same bytes)
 //   native/sparse-file  lseek SEEK_DATA/SEEK_HOLE (skips a raw image's holes; fallback: read them)
 // It must never fail an install or a test run: when a header, a C toolchain, Node's headers or node-gyp

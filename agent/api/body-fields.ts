@@ -1,5 +1,5 @@
 import { API } from './error-codes.js';
-import { fieldError } from './field-error.js';
+import { fieldError } from '../core/field-error.js';
 
 /** Shape checks shared by the submit body's parts (docs/api.md "Submit body"); each names the bad field. */
 const MAX_STRING = 4096;

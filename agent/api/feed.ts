@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import type { JobService } from '../jobs/job-service.js';
+import type { JobViews } from '../jobs/job-views.js';
 import type { AgentMetrics } from '../metrics/agent-metrics.js';
 import { tokenMatches } from './auth.js';
 import { FeedClient, type FeedMessage } from './feed-client.js';
@@ -14,22 +14,25 @@ const MAX_CLIENT_MESSAGE = 4096;
 
 /**
  * `/v1/feed` (docs/api.md): first-message auth (4401 otherwise), a snapshot, then job, progress and
- * parts events from the JobService, which already limits progress and parts to 4 per second per job.
+ * parts events from the JobViews (the store's changes and the live progress, which already limits
+ * progress and parts to 4 per second per job).
  */
 export class Feed {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE });
   private readonly clients = new Set<FeedClient>();
+  /** What happened while a new client's snapshot was read, per client. */
+  private readonly waiting = new Set<FeedMessage[]>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly service: JobService,
+    private readonly views: JobViews,
     private readonly token: () => string,
     private readonly metrics: AgentMetrics,
     private readonly log: Logger,
   ) {
-    service.on('job', (job) => this.broadcast({ type: 'job', job }));
-    service.on('progress', (id, progress) => this.broadcast({ type: 'progress', id, progress }));
-    service.on('parts', (id, parts) => this.broadcast({ type: 'parts', id, parts }));
+    views.on('job', (job) => this.broadcast({ type: 'job', job }));
+    views.on('progress', (id, progress) => this.broadcast({ type: 'progress', id, progress }));
+    views.on('parts', (id, parts) => this.broadcast({ type: 'parts', id, parts }));
     this.timer = setInterval(() => this.clients.forEach((c) => c.flush()), FLUSH_MS);
     this.timer.unref();
   }
@@ -50,15 +53,29 @@ export class Feed {
         this.metrics.feedDropped.inc();
         this.log.warn('feed client dropped: more than 8 MiB unsent');
       });
-      this.clients.add(client);
       ws.on('close', () => {
         client.closed = true;
         this.clients.delete(client);
       });
       ws.on('message', () => undefined);
-      client.offer({ type: 'snapshot', jobs: this.service.list() });
+      this.welcome(client);
     });
     ws.on('error', () => ws.terminate());
+  }
+
+  /** The snapshot first; what happens while the store is read follows it, in order. */
+  private welcome(client: FeedClient): void {
+    const early: FeedMessage[] = [];
+    this.waiting.add(early);
+    void this.views.list().then(
+      (jobs) => client.offer({ type: 'snapshot', jobs }),
+      (err) => this.log.error({ err: (err as Error).message }, 'feed snapshot failed'),
+    ).finally(() => {
+      this.waiting.delete(early);
+      if (client.closed) return;
+      early.forEach((m) => client.offer(m));
+      this.clients.add(client);
+    });
   }
 
   private authorised(data: unknown): boolean {
@@ -72,6 +89,7 @@ export class Feed {
 
   private broadcast(msg: FeedMessage): void {
     for (const c of this.clients) c.offer(msg);
+    for (const w of this.waiting) w.push(msg);
   }
 
   stats(): { clients: number; maxBufferedBytes: number } {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isVmxferError, vmxError } from '../core/errors.js';
 import { API } from './error-codes.js';
-import { fieldError, fieldOf } from './field-error.js';
+import { fieldError, fieldOf } from '../core/field-error.js';
 
 /** docs/api.md: a submit body is a few hundred bytes; anything past this is refused unread. */
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { vmxError } from '../core/errors.js';
 import type { JobService } from '../jobs/job-service.js';
-import { JOB_STATES } from '../jobs/job-types.js';
+import type { JobViews } from '../jobs/job-views.js';
+import { JOB_STATES, type JobState } from '../jobs/job-types.js';
 import type { AgentMetrics } from '../metrics/agent-metrics.js';
 import { bearerMatches } from './auth.js';
 import { API } from './error-codes.js';
-import { fieldError } from './field-error.js';
+import { fieldError } from '../core/field-error.js';
+import { asApi } from './job-errors.js';
 import { readJsonBody, sendError, sendJson } from './http-io.js';
 import { dashboardAssets } from '../dashboard/serve-dashboard.js';
 import { parseSubmitBody } from './submit-body.js';
@@ -13,6 +15,8 @@ import { parseSubmitBody } from './submit-body.js';
 /** What the request handler reads on every request (the token and roots change on SIGHUP). */
 export interface ApiState {
   service: JobService;
+  /** Jobs as the store holds them, with the live progress of those this daemon runs. */
+  views: JobViews;
   metrics: AgentMetrics;
   token(): string;
   /** The read-only token that opens GET /metrics and nothing else, when one is configured. */
@@ -96,26 +100,26 @@ async function jobs(state: ApiState, req: IncomingMessage, res: ServerResponse, 
   if (req.method === 'POST') {
     if (state.phase() !== 'ready' || !state.service.isAccepting) throw vmxError(API.UNAVAILABLE, 'the daemon is not taking jobs now');
     const spec = await parseSubmitBody(await readJsonBody(req), { source: state.sourceRoots(), output: state.outputRoots() });
-    return sendJson(res, 201, { job: await state.service.submit(spec) });
+    return sendJson(res, 201, { job: await asApi(() => state.service.submit(spec)) });
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') throw notAllowed(req, ['GET', 'HEAD', 'POST']);
-  sendJson(res, 200, { jobs: state.service.list(stateFilter(url)) });
+  sendJson(res, 200, { jobs: await state.views.list(stateFilter(url)) });
 }
 
 /** `?state=S`, repeatable or comma-separated. */
-function stateFilter(url: URL): ReadonlySet<string> | undefined {
+function stateFilter(url: URL): ReadonlySet<JobState> | undefined {
   const states = url.searchParams.getAll('state').flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
   if (states.length === 0) return undefined;
   for (const s of states) {
     if (!(JOB_STATES as readonly string[]).includes(s)) throw fieldError(API.BAD_REQUEST, 'state', `"${s}" is not a job state (${JOB_STATES.join(', ')})`);
   }
-  return new Set(states);
+  return new Set(states as JobState[]);
 }
 
 async function oneJob(state: ApiState, req: IncomingMessage, res: ServerResponse, id: string, cancel: boolean): Promise<void> {
-  if (cancel) return only(req, 'POST', async () => sendJson(res, 202, { job: await state.service.cancel(id) }));
-  await only(req, 'GET', () => {
-    const job = state.service.get(id);
+  if (cancel) return only(req, 'POST', async () => sendJson(res, 202, { job: await asApi(() => state.service.cancel(id)) }));
+  await only(req, 'GET', async () => {
+    const job = await state.views.get(id);
     if (!job) throw vmxError(API.NOT_FOUND, `no job ${id}`);
     sendJson(res, 200, { job });
   });

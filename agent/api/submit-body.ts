@@ -1,18 +1,16 @@
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseSize } from '../core/units.js';
 import { parseObjectUrl } from '../sinks/object-url.js';
 import { writerByTarget } from '../formats/registry.js';
 import { API_FORMATS, type JobKind, type JobOptions } from '../jobs/job-types.js';
 import { bad, obj, str, stringMap } from './body-fields.js';
 import { API } from './error-codes.js';
-import { fieldError } from './field-error.js';
+import { fieldError } from '../core/field-error.js';
 import { parseImportBody } from './import-body.js';
 import type { ImportOptions } from '../cloud/upload-import/import-options.js';
 import { exportSource, type ExportOptions } from '../cloud/export-options.js';
 import { parseExportBody } from './export-body.js';
-import { confineExisting, confineNew, confineOutput } from './confine-path.js';
-import { pathToFileURL } from 'node:url';
+import { confineExisting, confineFileUrl, confineNew } from '../roots/confine-path.js';
 
 /** Where jobs read (`source_roots`) and write (`output_roots`). */
 export interface JobRoots {
@@ -99,12 +97,6 @@ async function confineSource(path: string, roots: readonly string[], field: stri
     throw fieldError(API.NOT_A_FILE, field, `"${path}" ${what}; a source must be a regular file or a block device`);
   }
   return real;
-}
-
-/** A file:// destination (a conversion, or an upload to a directory store): its resolved path, confined to the output roots. */
-export async function confineFileUrl(url: string, roots: readonly string[], field: string): Promise<string> {
-  const { bucket, key } = parseObjectUrl(url);
-  return pathToFileURL(await confineOutput(join(bucket, key), roots, field)).href;
 }
 
 function checkUrl(url: string, field: string, remoteOnly: boolean): JobKind {

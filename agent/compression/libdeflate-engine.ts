@@ -9,7 +9,7 @@ import { loadWasmDeflate, WASM_DEFLATE_PATH, WASM_LIBDEFLATE_VERSION } from './w
  * for the same input and level when the system library is the version the WebAssembly build was
  * made from (test/compression/wasm-deflate.test.ts compares them), so writers record one
  * implementation, "libdeflate 1.14", whichever ran: the output does not depend on whether the
- * addon built. The addon is ~1.25x faster (bench/README.md, "Compression in WebAssembly") and is
+ * addon built. The addon costs 0.75-0.85x the CPU (bench/README.md, "Compression in WebAssembly") and is
  * used where it loads and is that version; elsewhere the WebAssembly build.
  */
 export interface LibdeflateEngine {

@@ -5,12 +5,15 @@ import type { Logger } from 'pino';
 import { isVmxferError } from '../core/errors.js';
 import type { AgentConfig } from '../config/schema.js';
 import { FileCheckpointStore } from '../checkpoint/checkpoint-store.js';
+import { FileJobStore } from '../jobs/file-job-store.js';
+import { LiveProgress } from '../jobs/live-progress.js';
+import { JobViews } from '../jobs/job-views.js';
+import { JobTally } from '../jobs/job-tally.js';
 import { isUploadCheckpoint, type UploadCheckpoint } from '../transfer/upload-checkpoint.js';
 import { sharedTokenBucket } from '../sinks/token-bucket.js';
 import { WorkerPool } from '../pipeline/worker-pool.js';
 import { AgentMetrics } from '../metrics/agent-metrics.js';
 import { JobService } from '../jobs/job-service.js';
-import { isJobRecord, type JobRecord } from '../jobs/job-types.js';
 import type { RunContext } from '../jobs/run-context.js';
 import { Feed } from '../api/feed.js';
 import { createApiServer, listen } from '../api/api-server.js';
@@ -44,24 +47,26 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
     bandwidth: sharedTokenBucket(config.transfer.bwlimit || undefined),
     pool,
   };
-  const store = new FileCheckpointStore<JobRecord>(join(config.state_dir, 'jobs'), isJobRecord, metrics.onCheckpointSave('job'));
-  const service = new JobService(store, ctx, log);
+  const store = await FileJobStore.open(join(config.state_dir, 'jobs'), metrics.onCheckpointSave('job'));
+  const live = new LiveProgress();
+  const service = new JobService(store, live, ctx, log);
+  const views = new JobViews(store, live);
+  const tally = await JobTally.follow(store);
   let phase: ReturnType<ApiState['phase']> = 'starting';
-  const feed = new Feed(service, () => token, metrics, log);
+  const feed = new Feed(views, () => token, metrics, log);
   metrics.setSources({
-    jobsByState: () => service.counts(),
-    remainingBytes: () => service.remainingBytes(),
+    jobsByState: () => tally.counts(),
+    remainingBytes: () => live.remainingBytes(),
     pool: () => ({ utilisation: pool.utilisation(), queueDepth: pool.queueDepth }),
     feed: () => feed.stats(),
-    cloudTasks: () => service.cloudTasks(),
+    cloudTasks: () => tally.cloudTasks(),
   });
-  const state: ApiState = { service, metrics, token: () => token, metricsToken: () => metricsToken, sourceRoots: () => config.source_roots, outputRoots: () => config.output_roots, phase: () => phase };
+  const state: ApiState = { service, views, metrics, token: () => token, metricsToken: () => metricsToken, sourceRoots: () => config.source_roots, outputRoots: () => config.output_roots, phase: () => phase };
   const server = await createApiServer(config, state, feed, log);
   const addr = await listen(server, config.listen.host, config.listen.port);
   const scheme = config.listen.tls_cert ? 'https' : 'http';
   log.info({ url: `${scheme}://${addr.host}:${addr.port}`, stateDir: config.state_dir, tokenFrom: origin, sourceRoots: config.source_roots, outputRoots: config.output_roots }, 'listening');
-  await service.load();
-  service.start();
+  await service.start();
   phase = 'ready';
   log.info('ready');
 
@@ -88,10 +93,10 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   process.on('SIGHUP', onHup);
   await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
   process.off('SIGHUP', onHup);
-  return shutdown(log, () => (phase = 'stopping'), service, feed, server, pool);
+  return shutdown(log, () => (phase = 'stopping'), service, store, feed, server, pool);
 }
 
-async function shutdown(log: Logger, markStopping: () => void, service: JobService, feed: Feed, server: Server, pool: WorkerPool): Promise<number> {
+async function shutdown(log: Logger, markStopping: () => void, service: JobService, store: FileJobStore, feed: Feed, server: Server, pool: WorkerPool): Promise<number> {
   const t0 = performance.now();
   markStopping();
   log.info('stopping: no new jobs; checkpointing running ones');
@@ -100,6 +105,7 @@ async function shutdown(log: Logger, markStopping: () => void, service: JobServi
     process.exit(1);
   }, HARD_EXIT_MS).unref();
   await service.shutdown(JOB_STOP_MS);
+  await store.close();
   feed.close();
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,5 +1,4 @@
-import { confineOutput } from '../api/confine-path.js';
-import { confineFileUrl } from '../api/submit-body.js';
+import { confineFileUrl, confineOutput } from '../roots/confine-path.js';
 import type { JobRecord } from './job-types.js';
 
 /**

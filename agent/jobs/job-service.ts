@@ -1,12 +1,8 @@
-import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { isVmxferError, vmxError } from '../core/errors.js';
-import { ProgressTracker } from '../core/progress.js';
-import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
-import { API } from '../api/error-codes.js';
 import { CORE } from '../core/error-codes.js';
-import type { JobSpec } from '../api/submit-body.js';
 import { JOB } from './error-codes.js';
 import { newJobId } from './job-id.js';
 import { assertMove } from './job-state-machine.js';
@@ -19,89 +15,78 @@ import type { GuestReport } from '../guest/inspector.js';
 import { withExportToken } from '../cloud/export-options.js';
 import { jobView, progressOf } from './job-view.js';
 import { outcomeOfImport, withCopiesCancelled, withCopy, withShares } from './job-outcome.js';
-import { PartBoard } from './part-board.js';
 import { destinationKey, type RunContext } from './run-context.js';
-import { Scheduler } from './scheduler.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
-import { SAMPLE_SECONDS, ThroughputHistory } from './throughput-history.js';
+import type { JobChange, JobStore } from './job-store.js';
+import type { LiveProgress } from './live-progress.js';
+import { JobWriter } from './job-writer.js';
 import {
   TERMINAL_STATES, emptyProgress,
-  type JobCloudOutcome, type JobError, type JobKind, type JobPhase, type JobProgress, type JobRecord, type JobState, type JobView, type PartView,
+  type JobCloudOutcome, type JobError, type JobKind, type JobPhase, type JobRecord, type JobRequest, type JobState, type JobView,
 } from './job-types.js';
 
 /** The phase a job enters when it becomes active. */
 const FIRST_PHASE: Record<JobKind, JobPhase> = { download: 'downloading', convert: 'converting', upload: 'uploading', export: 'exporting' };
 
-/** docs/api.md: progress and parts at most 4 times per second per job. */
-const TICK_MS = 250;
+/** What runs a claimed job and cleans up after a cancel: the real runner, or a test's. */
+export interface JobRunner {
+  run: typeof runJob;
+  cleanup: typeof cleanupCancelled;
+  cancelCloudTask: typeof cancelStartedCloudTask;
+}
 
-interface Live {
+const REAL_RUNNER: JobRunner = { run: runJob, cleanup: cleanupCancelled, cancelCloudTask: cancelStartedCloudTask };
+
+interface Run {
   controller: AbortController;
-  tracker: ProgressTracker;
   done: Promise<void>;
   /** Ends the run at once without waiting for it (a cancel while it validates). */
   abandon(reason: unknown): void;
 }
 
-export interface JobServiceEvents {
-  job: [JobView];
-  progress: [string, JobProgress];
-  parts: [string, PartView[]];
-}
-
 /**
- * The job queue: persists every job as an atomic JSON record, runs queued jobs within the global
- * and per-destination limits, resumes interrupted ones at start, and publishes state changes and
- * throttled progress for the API and the feed.
+ * The job lifecycle of one runner: submit puts a job in the store, the claim loop takes queued jobs
+ * within the admission limits (applied by the store), a claimed job runs, a cancel is a request the
+ * job's owner sees in the store's changes. Records live in the store, live progress in LiveProgress.
  */
-export class JobService extends EventEmitter<JobServiceEvents> {
-  private readonly records = new Map<string, JobRecord>();
-  private readonly live = new Map<string, Live>();
-  private readonly boards = new Map<string, PartBoard>();
-  private readonly histories = new Map<string, ThroughputHistory>();
-  private readonly scheduler: Scheduler<{ id: string; destinationKey: string }>;
-  private readonly saves = new Set<Promise<void>>();
+export class JobService {
+  /** The records of the jobs this runner owns and runs, as the run changes them. */
+  private readonly working = new Map<string, JobRecord>();
+  private readonly runs = new Map<string, Run>();
+  private readonly writer: JobWriter;
+  private unsubscribe: (() => void) | undefined;
   private accepting = false;
-  private ticker: NodeJS.Timeout | undefined;
-  private ticks = 0;
+  private claiming = false;
+  private claimAgain = false;
 
   constructor(
-    private readonly store: CheckpointStore<JobRecord>,
+    private readonly store: JobStore,
+    private readonly live: LiveProgress,
     private ctx: RunContext,
     private readonly log: Logger,
+    private readonly runner: JobRunner = REAL_RUNNER,
+    readonly owner = `${hostname()}:${process.pid}:${randomUUID()}`,
   ) {
-    super();
-    this.scheduler = new Scheduler(this.limits());
+    this.writer = new JobWriter(store, (rec) => this.cancelRequested(rec), log);
   }
 
   private limits() {
     return { global: this.ctx.config.jobs.max_concurrent, perDestination: this.ctx.config.jobs.per_destination };
   }
 
-  /** Reads the store; jobs a stop or crash interrupted go back to the queue, cancels are finished. */
-  async load(): Promise<void> {
-    const all = (await this.store.list()).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-    for (const rec of all) {
-      this.records.set(rec.id, rec);
-      if (rec.state === 'validating' || rec.state === 'active') {
-        this.log.info({ job: rec.id, was: rec.state }, 'resuming interrupted job');
-        this.move(rec, 'queued', { phase: null });
-      }
-      if (rec.state === 'queued') this.enqueue(rec);
-      if (rec.state === 'cancelling') void this.finishCancel(rec);
+  /** Jobs whose runner stopped or crashed go back to the queue, cancels are finished, then the claim loop runs. */
+  async start(): Promise<void> {
+    for (const r of await this.store.recover()) {
+      if (r.was !== 'cancelling') this.log.info({ job: r.id, was: r.was }, 'resuming interrupted job');
     }
-  }
-
-  start(): void {
+    for (const rec of await this.store.list(new Set<JobState>(['cancelling']))) if (rec.owner === null) void this.finishCancel(rec);
+    this.unsubscribe = this.store.subscribe((c) => this.changed(c));
     this.accepting = true;
-    this.ticker = setInterval(() => this.tick(), TICK_MS);
-    this.ticker.unref();
     this.pump();
   }
 
   reconfigure(ctx: RunContext): void {
     this.ctx = ctx;
-    this.scheduler.setLimits(this.limits());
     this.pump();
   }
 
@@ -109,114 +94,91 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     return this.accepting;
   }
 
-  async submit(spec: JobSpec): Promise<JobView> {
-    if (!this.accepting) throw vmxError(API.UNAVAILABLE, 'the daemon is stopping and takes no new jobs');
-    const rec: JobRecord = {
-      id: newJobId(), version: 1, kind: spec.kind, state: 'queued', phase: null,
+  async submit(spec: JobRequest): Promise<JobView> {
+    if (!this.accepting) throw vmxError(JOB.NOT_ACCEPTING, 'the daemon is stopping and takes no new jobs');
+    const rec = await this.store.create({
+      id: newJobId(), owner: null, destinationKey: destinationKey(spec.kind, spec.source, spec.destination, this.ctx.config), steps: {},
+      kind: spec.kind, state: 'queued', phase: null,
       source: spec.source, destination: spec.destination, format: spec.format, options: spec.options,
       createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
       progress: emptyProgress(), result: null, error: null, attempts: 0,
       // One ClientToken for the job's whole life: a retried or restarted ImportImage returns the same task.
       import: spec.import ? withCopyTokens({ ...spec.import, clientToken: randomUUID() }) : null, cloudTask: null,
       ...(spec.export ? { export: withExportToken(spec.export) } : {}),
-    };
-    this.records.set(rec.id, rec);
-    await this.persist(rec);
+    });
     this.log.info({ job: rec.id, kind: rec.kind, format: rec.format }, 'job submitted');
-    this.emit('job', jobView(rec));
-    this.enqueue(rec);
-    this.pump();
     return jobView(rec);
   }
 
-  list(states?: ReadonlySet<string>): JobView[] {
-    return [...this.records.values()].filter((r) => !states || states.has(r.state)).map((r) => jobView(this.fresh(r)));
-  }
-
-  get(id: string): JobView | undefined {
-    const rec = this.records.get(id);
-    return rec && jobView(this.fresh(rec), { parts: this.boards.get(id), history: this.histories.get(id) });
-  }
-
+  /** Asks the job's owner to stop it; a job nobody runs is finished here. */
   async cancel(id: string): Promise<JobView> {
-    const rec = this.records.get(id);
-    if (!rec) throw vmxError(API.NOT_FOUND, `no job ${id}`);
-    if (TERMINAL_STATES.has(rec.state) || rec.state === 'cancelling') {
-      if (rec.state === 'cancelling') return jobView(rec);
-      throw vmxError(API.NOT_CANCELLABLE, `job ${id} is already ${rec.state}`);
-    }
-    const validating = rec.state === 'validating';
-    this.move(rec, 'cancelling');
-    const live = this.live.get(id);
-    if (live) {
-      const reason = vmxError(CORE.ABORTED, `job ${id} cancelled through the API`);
-      live.controller.abort(reason);
-      // Validation may wait on what no signal interrupts (an open(2) of a FIFO blocks until a writer
-      // comes); nothing is written before it ends, so the job ends now and the run is left to unwind.
-      if (validating) live.abandon(reason);
-    } else {
-      this.scheduler.remove(id);
-      void this.finishCancel(rec);
-    }
-    return jobView(rec);
-  }
-
-  counts(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const r of this.records.values()) out[r.state] = (out[r.state] ?? 0) + 1;
-    return out;
-  }
-
-  cloudTasks(): Array<{ kind: string; state: string; count: number }> {
-    const counts = new Map<string, { kind: string; state: string; count: number }>();
-    for (const r of this.records.values()) {
-      if (!r.cloudTask || TERMINAL_STATES.has(r.state)) continue;
-      const k = `${r.cloudTask.kind}\u0000${r.cloudTask.state}`;
-      const c = counts.get(k) ?? { kind: r.cloudTask.kind, state: r.cloudTask.state, count: 0 };
-      c.count++;
-      counts.set(k, c);
-    }
-    return [...counts.values()];
-  }
-
-  remainingBytes(): number {
-    let n = 0;
-    for (const [id, l] of this.live) {
-      const s = l.tracker.snapshot();
-      if (this.records.get(id)?.state === 'active') n += Math.max(0, s.totalBytes - s.bytesRead);
-    }
-    return n;
+    const rec = await this.store.get(id);
+    if (!rec) throw vmxError(JOB.NOT_FOUND, `no job ${id}`);
+    if (rec.state === 'cancelling') return jobView(rec);
+    const requested = await this.store.requestCancel(id);
+    if (requested.owner === null) void this.finishCancel(requested);
+    return jobView({ ...requested, progress: this.live.progress(id) ?? requested.progress });
   }
 
   /** Stops taking jobs and stops the running ones; their checkpoints and uploads stay for the next start. */
   async shutdown(timeoutMs: number): Promise<void> {
     this.accepting = false;
-    clearInterval(this.ticker);
-    for (const [id, l] of this.live) l.controller.abort(vmxError(JOB.SHUTDOWN, `the daemon is stopping; job ${id} resumes at the next start`));
-    const all = Promise.allSettled([...this.live.values()].map((l) => l.done));
+    for (const [id, r] of this.runs) r.controller.abort(vmxError(JOB.SHUTDOWN, `the daemon is stopping; job ${id} resumes at the next start`));
+    const all = Promise.allSettled([...this.runs.values()].map((r) => r.done));
     await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
-    await Promise.allSettled([...this.saves]);
+    await this.writer.settled();
+    this.unsubscribe?.();
+    this.live.close();
   }
 
-  private enqueue(rec: JobRecord): void {
-    this.scheduler.enqueue({ id: rec.id, destinationKey: destinationKey(rec.kind, rec.source, rec.destination, this.ctx.config) });
+  private changed(c: JobChange): void {
+    if (c.type !== 'put') return;
+    // A job queued or a slot freed (a finished job has no owner): the claim loop looks again.
+    if (c.record.state === 'queued' || TERMINAL_STATES.has(c.record.state)) this.pump();
+    if (TERMINAL_STATES.has(c.record.state)) void this.prune();
+    if (c.record.state === 'cancelling' && c.record.owner === this.owner) this.cancelRequested(c.record);
   }
 
+  /** The store says a job this runner owns is to be cancelled: the run stops, the run's end finishes the cancel. */
+  private cancelRequested(stored: JobRecord): void {
+    const rec = this.working.get(stored.id);
+    if (!rec || rec.state === 'cancelling' || TERMINAL_STATES.has(rec.state)) return;
+    const validating = rec.state === 'validating';
+    rec.state = 'cancelling';
+    rec.version = Math.max(rec.version, stored.version);
+    const run = this.runs.get(rec.id);
+    if (!run) return;
+    const reason = vmxError(CORE.ABORTED, `job ${rec.id} cancelled through the API`);
+    run.controller.abort(reason);
+    // Validation may wait on what no signal interrupts (an open(2) of a FIFO blocks until a writer
+    // comes); nothing is written before it ends, so the job ends now and the run is left to unwind.
+    if (validating) run.abandon(reason);
+  }
+
+  /** The claim loop: one claim at a time, another one after it when something changed meanwhile. */
   private pump(): void {
     if (!this.accepting) return;
-    for (const item of this.scheduler.takeRunnable()) {
-      const rec = this.records.get(item.id);
-      if (rec?.state === 'queued') this.begin(rec);
-      else this.scheduler.release(item.id);
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
     }
+    this.claiming = true;
+    this.store.claim(this.owner, this.limits()).then(
+      (claimed) => claimed.forEach((rec) => this.begin(rec)),
+      (err) => this.log.error({ err: (err as Error).message }, 'could not claim jobs'),
+    ).finally(() => {
+      this.claiming = false;
+      if (this.claimAgain) {
+        this.claimAgain = false;
+        this.pump();
+      }
+    });
   }
 
   private begin(rec: JobRecord): void {
     const controller = new AbortController();
-    const tracker = new ProgressTracker();
-    const parts = new PartBoard();
-    this.boards.set(rec.id, parts);
-    this.histories.set(rec.id, new ThroughputHistory());
+    const { tracker, parts } = this.live.start(rec.id);
+    this.working.set(rec.id, rec);
     rec.attempts++;
     rec.startedAt ??= new Date().toISOString();
     rec.error = null;
@@ -244,7 +206,6 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       onOutcome: (change: OutcomeChange) => {
         if ('imported' in change) {
           rec.cloudOutcome = outcomeOfImport(importedResult(change.imported));
-          this.emit('job', jobView(this.fresh(rec)));
           void this.persist(rec);
         } else if ('copy' in change) this.outcomeChanged(rec, (o) => withCopy(o, change.copy, (rec.import?.copy ?? []).map((c) => c.region)));
         else this.outcomeChanged(rec, (o) => withShares(o, change.shares));
@@ -252,7 +213,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     };
     let abandon!: (reason: unknown) => void;
     const abandoned = new Promise<never>((_, reject) => (abandon = reject));
-    const ran = runJob(rec, this.ctx, run);
+    const ran = this.runner.run(rec, this.ctx, run);
     ran.catch(() => undefined);
     const done = Promise.race([ran, abandoned]).then(
       (result) => {
@@ -268,14 +229,12 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       },
       (err) => this.failed(rec, controller.signal, err),
     ).finally(() => {
-      const last = parts.takeChanges();
-      if (last.length) this.emit('parts', rec.id, last);
-      this.live.delete(rec.id);
-      this.scheduler.release(rec.id);
-      this.prune();
+      this.live.stop(rec.id);
+      this.runs.delete(rec.id);
+      this.working.delete(rec.id);
       this.pump();
     });
-    this.live.set(rec.id, { controller, tracker, done, abandon });
+    this.runs.set(rec.id, { controller, done, abandon });
   }
 
   private async failed(rec: JobRecord, signal: AbortSignal, err: unknown): Promise<void> {
@@ -296,12 +255,12 @@ export class JobService extends EventEmitter<JobServiceEvents> {
 
   private async finishCancel(rec: JobRecord): Promise<void> {
     try {
-      await cleanupCancelled(rec, this.ctx);
+      await this.runner.cleanup(rec, this.ctx);
     } catch (err) {
       this.log.warn({ job: rec.id, code: isVmxferError(err) ? err.code : undefined }, 'could not abort the multipart upload of a cancelled job');
     }
-    if (!this.live.has(rec.id)) {
-      await cancelStartedCloudTask(rec, this.ctx).catch((err: unknown) => {
+    if (!this.runs.has(rec.id)) {
+      await this.runner.cancelCloudTask(rec, this.ctx).catch((err: unknown) => {
         this.log.warn({ job: rec.id, code: isVmxferError(err) ? err.code : undefined }, 'could not cancel the cloud task of a cancelled job');
       });
     }
@@ -315,71 +274,44 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     const base = rec.cloudOutcome ?? (rec.imported ? outcomeOfImport(rec.imported) : undefined);
     if (!base) return;
     rec.cloudOutcome = change(base);
-    this.fresh(rec);
     void this.persist(rec);
-    this.emit('job', jobView(rec));
   }
 
   /** A new cloud task status: recorded, persisted in the background and published like a state change. */
   private cloudTaskChanged(rec: JobRecord, status: CloudTaskStatus): void {
     rec.cloudTask = { ...status };
-    this.fresh(rec);
     void this.persist(rec);
     this.log.info({ job: rec.id, cloudTask: status.id, state: status.state, progress: status.progress }, 'cloud task');
-    this.emit('job', jobView(rec));
   }
 
-  /** Changes state (checked against the state machine), persists in the background and publishes. */
+  /** Changes state (checked against the state machine) and persists in the background; a finished job has no owner. */
   private move(rec: JobRecord, state: JobState, patch: Partial<JobRecord> = {}): void {
     if (rec.state !== state) assertMove(rec.id, rec.state, state);
-    Object.assign(rec, patch, { state });
-    this.fresh(rec);
+    Object.assign(rec, patch, { state }, TERMINAL_STATES.has(state) ? { owner: null } : {});
     void this.persist(rec);
     if (state !== 'active' || patch.phase) this.log.info({ job: rec.id, state, phase: rec.phase }, 'job state');
-    this.emit('job', jobView(rec));
   }
 
   private persist(rec: JobRecord): Promise<void> {
-    const p = this.store.save(structuredClone(rec)).catch((err) => {
-      this.log.error({ job: rec.id, err: (err as Error).message }, 'could not persist a job record');
-    });
-    this.saves.add(p);
-    void p.finally(() => this.saves.delete(p));
-    return p;
+    return this.writer.write(this.fresh(rec));
   }
 
   /** Copies a running job's live progress into its record. */
   private fresh(rec: JobRecord): JobRecord {
-    const l = this.live.get(rec.id);
-    const parts = this.boards.get(rec.id);
-    if (l && parts && !TERMINAL_STATES.has(rec.state)) rec.progress = progressOf(l.tracker.snapshot(), parts);
+    const progress = TERMINAL_STATES.has(rec.state) ? undefined : this.live.progress(rec.id);
+    if (progress) rec.progress = progress;
     return rec;
   }
 
-  private tick(): void {
-    this.ticks++;
-    const sample = this.ticks % ((SAMPLE_SECONDS * 1000) / TICK_MS) === 0;
-    for (const id of this.live.keys()) {
-      const rec = this.records.get(id)!;
-      const before = JSON.stringify(rec.progress);
-      this.fresh(rec);
-      if (JSON.stringify(rec.progress) !== before) this.emit('progress', id, { ...rec.progress });
-      const changes = this.boards.get(id)?.takeChanges() ?? [];
-      if (changes.length) this.emit('parts', id, changes);
-      if (sample) this.histories.get(id)?.sample(rec.progress.bytesRead);
-    }
-  }
-
-  private prune(): void {
-    const finished = [...this.records.values()].filter((r) => TERMINAL_STATES.has(r.state));
+  /** Retention (`jobs.keep_finished`): the oldest finished jobs leave the store. */
+  private async prune(): Promise<void> {
+    const finished = await this.store.list(TERMINAL_STATES);
     const excess = finished.length - this.ctx.config.jobs.keep_finished;
     if (excess <= 0) return;
     finished.sort((a, b) => (a.finishedAt ?? '').localeCompare(b.finishedAt ?? ''));
     for (const r of finished.slice(0, excess)) {
-      this.records.delete(r.id);
-      this.boards.delete(r.id);
-      this.histories.delete(r.id);
-      void this.store.delete(r.id).catch(() => undefined);
+      this.live.forget(r.id);
+      await this.store.remove(r.id).catch(() => undefined);
     }
   }
 }

@@ -113,10 +113,32 @@ export interface JobError {
   message: string;
 }
 
-/** One job as persisted in <state_dir>/jobs/<id>.json (atomic, fsynced). */
+/** What a job is asked to do: the submit body after validation (the API's JobSpec is one). */
+export interface JobRequest {
+  kind: JobKind;
+  source: string;
+  destination: string;
+  format: string;
+  options: JobOptions;
+  import?: ImportOptions | undefined;
+  export?: ExportOptions | undefined;
+}
+
+/** The record format this build writes; job-record-migration.ts reads the older ones. */
+export const JOB_SCHEMA = 2;
+
+/** One job as a JobStore holds it (FileJobStore: <state_dir>/jobs/<id>.json, atomic, fsynced). */
 export interface JobRecord extends LegacyStepFields {
   id: string;
-  version: 1;
+  schema: typeof JOB_SCHEMA;
+  /** Compare-and-set revision: every store write moves it on by one; a writer holding an older one gets JOB_CONFLICT. */
+  version: number;
+  /** The runner that claimed the job and runs it now; null while queued or finished. */
+  owner: string | null;
+  /** Admission key (store kind, bucket, region): at most `per_destination` jobs of one key run at once. */
+  destinationKey: string;
+  /** The step journal of the job's workflow: step name -> what the step left for a restart. */
+  steps: Record<string, unknown>;
   kind: JobKind;
   state: JobState;
   phase: JobPhase | null;
@@ -143,11 +165,6 @@ export interface JobRecord extends LegacyStepFields {
   cloudOutcome?: JobCloudOutcome | null | undefined;
   /** An export job's image export (docs/api.md "Export jobs"). */
   export?: ExportOptions | null | undefined;
-  /**
-   * Persisted, not shown: the workflow's step journal (agent/workflows/ports.ts StepJournal), so a
-   * restarted job skips what it finished and follows the cloud tasks it started.
-   */
-  steps?: Record<string, unknown> | undefined;
 }
 
 /**
@@ -170,7 +187,7 @@ export interface PartView {
 }
 
 /** The API's Job: the record plus, for GET one job only, its parts and throughput history. */
-export interface JobView extends Omit<JobRecord, 'version' | 'options' | 'steps' | keyof LegacyStepFields | 'cloudTask' | 'cloudOutcome' | 'import' | 'export'> {
+export interface JobView extends Omit<JobRecord, 'schema' | 'version' | 'owner' | 'destinationKey' | 'steps' | 'options' | keyof LegacyStepFields | 'cloudTask' | 'cloudOutcome' | 'import' | 'export'> {
   options: JobOptions;
   cloudOutcome: JobCloudOutcome | null;
   import: ImportOptions | null;
@@ -186,12 +203,14 @@ export function emptyProgress(): JobProgress {
   return { bytesRead: 0, totalBytes: 0, bytesWritten: 0, rate: 0, etaSeconds: null, partsDone: 0, partsInFlight: 0, partsTotal: null, partSize: 0 };
 }
 
+/** A record of the current schema (older ones go through migrateJobRecord first). */
 export function isJobRecord(x: unknown): x is JobRecord {
   const j = x as JobRecord;
   return (
-    typeof j === 'object' && j !== null && j.version === 1 && typeof j.id === 'string' &&
+    typeof j === 'object' && j !== null && j.schema === JOB_SCHEMA && Number.isInteger(j.version) && typeof j.id === 'string' &&
     (JOB_STATES as readonly string[]).includes(j.state) && typeof j.source === 'string' &&
     typeof j.destination === 'string' && typeof j.format === 'string' && typeof j.options === 'object' &&
-    typeof j.progress === 'object' && j.progress !== null && typeof j.createdAt === 'string' && typeof j.attempts === 'number'
+    typeof j.progress === 'object' && j.progress !== null && typeof j.createdAt === 'string' && typeof j.attempts === 'number' &&
+    (j.owner === null || typeof j.owner === 'string') && typeof j.destinationKey === 'string' && typeof j.steps === 'object' && j.steps !== null
   );
 }

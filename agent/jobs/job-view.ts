@@ -1,7 +1,6 @@
 import type { ProgressSnapshot } from '../core/progress.js';
 import type { PartBoard } from './part-board.js';
-import type { JobProgress, JobRecord, JobView } from './job-types.js';
-import type { ThroughputHistory } from './throughput-history.js';
+import type { JobProgress, JobRecord, JobView, PartView } from './job-types.js';
 
 /** The API's progress object from a tracker snapshot and the job's part board. */
 export function progressOf(s: ProgressSnapshot, parts: PartBoard): JobProgress {
@@ -22,12 +21,12 @@ export function progressOf(s: ProgressSnapshot, parts: PartBoard): JobProgress {
 }
 
 /** docs/api.md Job: lists and the feed get it without parts and throughput, GET one job with them. */
-export function jobView(rec: JobRecord, detail?: { parts: PartBoard | undefined; history: ThroughputHistory | undefined }): JobView {
-  const { version: _version, uploaded: _u, importTask: _i, imported: _m, copiesStarted: _c, exportTask: _t, exported: _e, downloadedDisks: _d, steps: _s, export: exp, ...rest } = rec;
+export function jobView(rec: JobRecord, detail?: { parts: PartView[]; throughput: Array<[number, number]> }): JobView {
+  const { schema: _s, version: _version, owner: _o, destinationKey: _k, steps: _j, uploaded: _u, importTask: _i, imported: _m, copiesStarted: _c, exportTask: _t, exported: _e, downloadedDisks: _d, export: exp, ...rest } = rec;
   const view: JobView = { ...rest, progress: { ...rec.progress }, import: rec.import ?? null, cloudTask: rec.cloudTask ?? null, cloudOutcome: rec.cloudOutcome ?? null, ...(exp ? { export: exp } : {}) };
   if (detail) {
-    view.parts = detail.parts?.list() ?? [];
-    view.throughput = detail.history?.list() ?? [];
+    view.parts = detail.parts;
+    view.throughput = detail.throughput;
   }
   return view;
 }

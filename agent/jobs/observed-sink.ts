@@ -14,11 +14,11 @@ export interface SinkObserver {
  */
 export function observedSink(inner: ObjectSink, o: SinkObserver): ObjectSink {
   return decorateSink(inner, {
-    uploadPart: async (key, uploadId, partNumber, body, signal) => {
+    uploadPart: async (key, uploadId, partNumber, body, signal, pacer) => {
       const t0 = performance.now();
       o.partStarted(partNumber, body.length);
       try {
-        const ref = await inner.uploadPart(key, uploadId, partNumber, body, signal);
+        const ref = await inner.uploadPart(key, uploadId, partNumber, body, signal, pacer);
         o.partEnded(partNumber, body.length, (performance.now() - t0) / 1000, true);
         return ref;
       } catch (err) {

@@ -16,23 +16,31 @@ export interface ChunkJob {
  * Chunk bytes are never copied: jobs carry an offset into a SharedArrayBuffer slab.
  */
 export class WorkerPool {
-  private readonly piscina: Piscina | undefined;
+  private piscinaPool: Piscina | undefined;
   private busyMs = 0;
   private readonly created = performance.now();
   private queued = 0;
 
   /** `env`: the workers' process.env, default this process's (how a test runs workers with another VMXFER_DEFLATE). */
-  constructor(readonly threads: number, env?: NodeJS.ProcessEnv) {
-    if (threads > 0) {
-      this.piscina = new Piscina({
-        ...(env ? { env } : {}),
+  constructor(readonly threads: number, private readonly env?: NodeJS.ProcessEnv) {}
+
+  /**
+   * The threads start with the first task, not with the pool: a run with nothing to encode (an empty
+   * disk) then never starts a worker, and none is torn down while still loading its module, which
+   * Node 20 can answer with a fatal V8 error (v8::Module::IsGraphAsync) in the exiting process.
+   */
+  private get piscina(): Piscina | undefined {
+    if (this.threads > 0 && !this.piscinaPool) {
+      this.piscinaPool = new Piscina({
+        ...(this.env ? { env: this.env } : {}),
         filename: new URL('./chunk-worker.js', import.meta.url).href,
-        minThreads: threads,
-        maxThreads: threads,
+        minThreads: this.threads,
+        maxThreads: this.threads,
         idleTimeout: 30_000,
         concurrentTasksPerWorker: 1,
       });
     }
+    return this.piscinaPool;
   }
 
   /** Threads from the cores this process may use (cgroup-aware in node ≥ 18.14). */
@@ -71,6 +79,6 @@ export class WorkerPool {
   }
 
   async destroy(): Promise<void> {
-    await this.piscina?.destroy();
+    await this.piscinaPool?.destroy();
   }
 }

@@ -102,6 +102,17 @@ export interface SinkCapabilities {
   multipartEtag: boolean;
 }
 
+/**
+ * Paces a part's bytes onto the wire (`--bwlimit`): a sink given one sends its body a slice of at
+ * most `sliceBytes` at a time, each slice after `take` resolved for it, so the bytes leave at the
+ * pacer's rate instead of in one burst per part. Each attempt draws its bytes again: the limit is on
+ * the bytes sent.
+ */
+export interface BodyPacer {
+  readonly sliceBytes: number;
+  take(bytes: number, signal?: AbortSignal): Promise<void>;
+}
+
 export interface ObjectSink {
   /** The URL scheme, for labels (metrics, logs) only: behaviour follows `capabilities` and `limits`. */
   readonly kind: StoreKind;
@@ -111,8 +122,11 @@ export interface ObjectSink {
   /** Whether its requests are stalled now (set by the stall guard openSink puts around every store). */
   readonly stalls?: StallState | undefined;
   createUpload(key: string, opts: UploadOptions, signal?: AbortSignal): Promise<string>;
-  /** Sends one part with the checksum of `capabilities.partChecksum`, which the store verifies; the PartRef carries it. */
-  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef>;
+  /**
+   * Sends one part with the checksum of `capabilities.partChecksum`, which the store verifies (the PartRef
+   * carries it), its bytes drawn through `pacer` when given.
+   */
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal, pacer?: BodyPacer): Promise<PartRef>;
   /**
    * Makes part `partNumber` from a range of an object already in the bucket, without its bytes
    * passing through vmxfer (S3 UploadPartCopy with x-amz-copy-source-range, OSS UploadPartCopy with

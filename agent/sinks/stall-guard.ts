@@ -3,7 +3,7 @@ import { isVmxferError, vmxError } from '../core/errors.js';
 import { KiB } from '../core/units.js';
 import { decorateSink } from './decorate-sink.js';
 import { STORE } from './error-codes.js';
-import type { ObjectSink } from './object-sink.js';
+import type { BodyPacer, ObjectSink } from './object-sink.js';
 
 export interface StallPolicy {
   /** A request on which no byte moved for this long is abandoned (each transport's idle timer). */
@@ -48,24 +48,24 @@ export function stallGuardedSink(inner: ObjectSink, policy: StallPolicy, state: 
         throw err;
       }
     };
-  const timed = <R>(what: string, bytes: number, signal: AbortSignal | undefined, run: (signal: AbortSignal) => Promise<R>): Promise<R> =>
+  const timed = <R>(what: string, bytes: number, signal: AbortSignal | undefined, run: (signal: AbortSignal, deadline: Deadline) => Promise<R>): Promise<R> =>
     watch(async () => {
-      const deadline = transferDeadlineMs(policy, bytes);
-      const timer = new AbortController();
-      const handle = setTimeout(() => timer.abort(), deadline);
+      const ms = transferDeadlineMs(policy, bytes);
+      const deadline = new Deadline(ms);
       try {
-        return await run(signal ? AbortSignal.any([signal, timer.signal]) : timer.signal);
+        return await run(signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal, deadline);
       } catch (err) {
-        if (!timer.signal.aborted || signal?.aborted) throw err;
+        if (!deadline.signal.aborted || signal?.aborted) throw err;
         const floor = `${Math.round(policy.floorBytesPerSecond / KiB)} KiB/s`;
-        throw vmxError(STORE.STALLED, `${what} of ${bytes} bytes did not finish within ${deadline} ms (the stall timeout plus its size at ${floor})`, { cause: err, retryable: true });
+        throw vmxError(STORE.STALLED, `${what} of ${bytes} bytes did not finish within ${ms} ms (the stall timeout plus its size at ${floor}), not counting ${Math.round(deadline.extendedMs)} ms waiting for --bwlimit`, { cause: err, retryable: true });
       } finally {
-        clearTimeout(handle);
+        deadline.clear();
       }
     })();
   const guarded = decorateSink(inner, {
     createUpload: watch(inner.createUpload),
-    uploadPart: (key, uploadId, partNumber, body, signal) => timed(`part ${partNumber}`, body.length, signal, (s) => inner.uploadPart(key, uploadId, partNumber, body, s)),
+    uploadPart: (key, uploadId, partNumber, body, signal, pacer) =>
+      timed(`part ${partNumber}`, body.length, signal, (s, deadline) => inner.uploadPart(key, uploadId, partNumber, body, s, pacer && deadline.excluding(pacer))),
     ...(inner.copyPart ? { copyPart: watch(inner.copyPart) } : {}),
     listParts: watch(inner.listParts),
     completeUpload: watch(inner.completeUpload),
@@ -78,4 +78,52 @@ export function stallGuardedSink(inner: ObjectSink, policy: StallPolicy, state: 
     putTags: watch(inner.putTags),
   });
   return { ...guarded, stalls: state };
+}
+
+/**
+ * A part's deadline that time spent waiting for the bandwidth limit pushes out: a part held back by
+ * `--bwlimit` is slow on purpose, not stalled (its socket's idle timer still sees each slice move).
+ */
+class Deadline {
+  private readonly timer = new AbortController();
+  private at: number;
+  private handle: NodeJS.Timeout | undefined;
+  extendedMs = 0;
+
+  constructor(ms: number) {
+    this.at = performance.now() + ms;
+    this.arm();
+  }
+
+  get signal(): AbortSignal {
+    return this.timer.signal;
+  }
+
+  /** The pacer, with each of its waits added to this deadline. */
+  excluding(pacer: BodyPacer): BodyPacer {
+    return {
+      sliceBytes: pacer.sliceBytes,
+      take: async (bytes, signal) => {
+        const t0 = performance.now();
+        try {
+          await pacer.take(bytes, signal);
+        } finally {
+          const waited = performance.now() - t0;
+          this.at += waited;
+          this.extendedMs += waited;
+        }
+      },
+    };
+  }
+
+  clear(): void {
+    clearTimeout(this.handle);
+  }
+
+  private arm(): void {
+    this.handle = setTimeout(() => {
+      if (performance.now() >= this.at) this.timer.abort();
+      else this.arm();
+    }, Math.max(0, this.at - performance.now()));
+  }
 }

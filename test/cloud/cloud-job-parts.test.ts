@@ -56,7 +56,7 @@ test('cancelling a queued job whose import had started (a restart) calls CancelI
   process.env.AWS_SECRET_ACCESS_KEY = 'fake';
   const ctx = { config: { ...DEFAULTS, cloud: { ...DEFAULTS.cloud, aws_region: 'eu-west-1', aws_endpoint: fake.url } } } as RunContext;
   const job: JobRecord = {
-    id: 'j-1', version: 1, kind: 'upload', state: 'cancelling', phase: null, source: '/x', destination: 's3://up/x.vmdk', format: 'vmdk', options: {},
+    id: 'j-1', schema: 2, version: 1, owner: null, destinationKey: 's3://up@eu-west-1', steps: {}, kind: 'upload', state: 'cancelling', phase: null, source: '/x', destination: 's3://up/x.vmdk', format: 'vmdk', options: {},
     createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, progress: emptyProgress(), result: null, error: null, attempts: 1,
     import: { target: 'aws-image' }, importTask: { taskId: 'import-ami-0123456789abcdef0' },
   };
@@ -78,7 +78,7 @@ test('cancelling a queued ECS import job whose import.region differs from the co
     ecs.world.tasks.set('t-shanghai', { id: 't-shanghai', action: 'ImportImage', region: 'cn-shanghai', script: ecs.world.scripts.importTask, step: 0, cancelled: false, imageId: 'm-shanghai' });
     const ctx = { config: { ...DEFAULTS, cloud: { ...DEFAULTS.cloud, ecs_region: 'cn-hangzhou', ecs_endpoint: `http://${ecs.host}` } } } as RunContext;
     const job: JobRecord = {
-      id: 'j-2', version: 1, kind: 'upload', state: 'cancelling', phase: null, source: '/x', destination: 'oss://up/x.qcow2', format: 'qcow2', options: {},
+      id: 'j-2', schema: 2, version: 1, owner: null, destinationKey: 'oss://up@cn-hangzhou', steps: {}, kind: 'upload', state: 'cancelling', phase: null, source: '/x', destination: 'oss://up/x.qcow2', format: 'qcow2', options: {},
       createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, progress: emptyProgress(), result: null, error: null, attempts: 1,
       import: { target: 'ecs-image', imageName: 'web01', region: 'cn-shanghai' }, importTask: { taskId: 't-shanghai', imageId: 'm-shanghai' },
     };

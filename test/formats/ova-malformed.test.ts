@@ -153,6 +153,7 @@ test('manifest: a wrong digest fails naming the file (manifest first and last); 
       await assert.rejects(async () => {
         for await (const _ of viaReader.extents()) void _;
       }, (e: VmxferError) => e.code === 'OVA_MANIFEST_MISMATCH');
+      await viaReader.close();
     }
     await writeManifest(s, 'vm.mf', ['vm.ovf'], 'sha1-nospace');
     const partial = await gnuTar(s, join(dir, 'partial.ova'), ['vm.ovf', 'vm.mf', 'disk.vmdk'], 'ustar');
@@ -160,6 +161,7 @@ test('manifest: a wrong digest fails naming the file (manifest first and last); 
     for await (const _ of disk.extents()) void _;
     assert.equal((disk.info.details!['manifest'] as { status: string }).status, 'verified');
     assert.ok(disk.info.warnings.some((w) => /"disk\.vmdk" is not listed in manifest vm\.mf/.test(w)), disk.info.warnings.join('; '));
+    await disk.close();
   } finally {
     await cleanup();
   }

@@ -34,6 +34,8 @@ export interface FaultProxy {
   endpoint: string;
   log: ProxyLogEntry[];
   setPlan(plan: FaultPlan | undefined): void;
+  /** Request body bytes as they arrived here, with performance.now() of their arrival (a pacing oracle). */
+  received: Array<{ t: number; bytes: number }>;
   /** UploadPart requests per part number that the store answered 200 (or every attempt when `all`). */
   partPuts(all?: boolean): Map<number, number>;
   close(): Promise<void>;
@@ -42,6 +44,8 @@ export interface FaultProxy {
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   const log: ProxyLogEntry[] = [];
+  const received: Array<{ t: number; bytes: number }> = [];
+  const arrived = (bytes: number) => received.push({ t: performance.now(), bytes });
   let plan: FaultPlan | undefined;
   let seq = 0;
   const server: Server = createServer((req, res) => {
@@ -56,10 +60,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
 
   async function handle(req: IncomingMessage, res: ServerResponse, fault: ProxyFault | undefined, entry: ProxyLogEntry): Promise<void> {
     if (fault?.kind === 'status') return answerError(req, res, fault, entry);
-    if (fault?.kind === 'reset') return resetMidBody(req, entry);
+    if (fault?.kind === 'reset') return resetMidBody(req, entry, arrived);
     // Unref'd: a stalled request whose client is gone (killed, cancelled) does not keep the test process alive.
     if (fault?.kind === 'stall') await sleep(fault.ms, undefined, { ref: false });
-    const body = await readAll(req);
+    const body = await readAll(req, arrived);
     if (fault?.kind === 'flip' && body.length > 0) body[body.length >> 1] ^= 0xff;
     const up = request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
@@ -83,6 +87,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     log,
+    received,
     setPlan: (p) => {
       plan = p;
     },
@@ -102,9 +107,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   };
 }
 
-async function readAll(req: IncomingMessage): Promise<Buffer> {
+async function readAll(req: IncomingMessage, arrived?: (bytes: number) => void): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
+  for await (const c of req) {
+    arrived?.((c as Buffer).length);
+    chunks.push(c as Buffer);
+  }
   return Buffer.concat(chunks);
 }
 
@@ -117,9 +125,12 @@ async function answerError(req: IncomingMessage, res: ServerResponse, fault: { s
 }
 
 /** Takes the first body chunk (or nothing, for bodiless requests) and drops the connection. */
-async function resetMidBody(req: IncomingMessage, entry: ProxyLogEntry): Promise<void> {
+async function resetMidBody(req: IncomingMessage, entry: ProxyLogEntry, arrived: (bytes: number) => void): Promise<void> {
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0;
-  if (hasBody) await new Promise<void>((resolve) => req.once('data', () => resolve()));
+  if (hasBody) await new Promise<void>((resolve) => req.once('data', (c: Buffer) => {
+      arrived(c.length);
+      resolve();
+    }));
   entry.status = 0;
   req.socket.destroy();
 }

@@ -7,7 +7,7 @@ import { STEP } from '../../agent/workflows/steps.js';
 
 function record(extra: Partial<JobRecord> = {}): JobRecord {
   return {
-    id: 'j-1', version: 1, kind: 'upload', state: 'queued', phase: null, source: '/x', destination: 's3://b/x.raw', format: 'raw', options: {},
+    id: 'j-1', schema: 2, version: 1, owner: null, destinationKey: 's3|b|', steps: {}, kind: 'upload', state: 'queued', phase: null, source: '/x', destination: 's3://b/x.raw', format: 'raw', options: {},
     createdAt: '2026-01-01T00:00:00.000Z', startedAt: null, finishedAt: null, progress: emptyProgress(), result: null, error: null, attempts: 1,
     import: { target: 'aws-image', copy: [{ region: 'us-west-2' }] }, ...extra,
   };

@@ -1,28 +1,30 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Scheduler } from '../../agent/jobs/scheduler.js';
+import { admit } from '../../agent/jobs/admission.js';
+import type { JobRecord, JobState } from '../../agent/jobs/job-types.js';
 import { canMove } from '../../agent/jobs/job-state-machine.js';
 import { PartBoard } from '../../agent/jobs/part-board.js';
 import { ThroughputHistory, HISTORY_SAMPLES } from '../../agent/jobs/throughput-history.js';
 import { destinationKey } from '../../agent/jobs/run-context.js';
 import { DEFAULTS } from '../../agent/config/schema.js';
 
-test('the scheduler holds the global and per-destination limits and skips a blocked destination', () => {
-  const s = new Scheduler({ global: 3, perDestination: 2 });
-  const jobs = ['a1', 'a2', 'a3', 'b1', 'b2', 'c1'].map((id) => ({ id, destinationKey: id[0]! }));
-  jobs.forEach((j) => s.enqueue(j));
-  assert.deepEqual(s.takeRunnable().map((j) => j.id), ['a1', 'a2', 'b1']);
-  assert.deepEqual(s.takeRunnable(), []);
-  s.release('a1');
-  assert.deepEqual(s.takeRunnable().map((j) => j.id), ['a3'], 'first in line once bucket a has a free slot');
-  s.release('a2');
-  s.release('a3');
-  assert.deepEqual(s.takeRunnable().map((j) => j.id), ['b2', 'c1']);
-  assert.equal(s.activeCount, 3);
-  assert.equal(s.remove('zz'), false);
-  s.setLimits({ global: 1, perDestination: 1 });
-  s.enqueue({ id: 'd1', destinationKey: 'd' });
-  assert.deepEqual(s.takeRunnable(), [], 'lowered limits apply to waiting jobs');
+/** A record as admission sees it: id, destination key, state and owner; created in id order. */
+function rec(id: string, state: JobState = 'queued', owner: string | null = null): JobRecord {
+  return { id, destinationKey: id[0]!, state, owner, createdAt: id } as JobRecord;
+}
+
+test('admission holds the global and per-destination limits and skips a blocked destination', () => {
+  const limits = { global: 3, perDestination: 2 };
+  const jobs = ['a1', 'a2', 'a3', 'b1', 'b2', 'c1'].map((id) => rec(id));
+  assert.deepEqual(admit(jobs, limits).map((j) => j.id), ['a1', 'a2', 'b1']);
+  const running = jobs.map((j) => (['a1', 'a2', 'b1'].includes(j.id) ? { ...j, state: 'active' as const, owner: 'r' } : j));
+  assert.deepEqual(admit(running, limits), []);
+  running[0] = { ...running[0]!, state: 'completed', owner: null };
+  assert.deepEqual(admit(running, limits).map((j) => j.id), ['a3'], 'first in line once bucket a has a free slot');
+  running[1] = { ...running[1]!, state: 'failed', owner: null };
+  assert.deepEqual(admit(running, limits).map((j) => j.id), ['a3', 'b2'], 'two free slots with b1 still running');
+  assert.deepEqual(admit([rec('d1'), rec('e1', 'active', 'r')], { global: 1, perDestination: 1 }), [], 'lowered limits apply to waiting jobs');
+  assert.deepEqual(admit([rec('f1', 'cancelling', 'r'), rec('f2')], { global: 5, perDestination: 1 }), [], 'a cancelling job that still runs holds its slot');
 });
 
 test('the state machine allows the documented moves only', () => {

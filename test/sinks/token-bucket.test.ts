@@ -45,6 +45,38 @@ test('token bucket: a caller aborted while queued behind a long wait rejects wit
 test('token bucket: an already aborted signal rejects before anything is charged', async () => {
   const bucket = new TokenBucket(MiB);
   await assert.rejects(bucket.take(MiB, AbortSignal.abort()), aborted);
-  const s = await elapsed(bucket.take(MiB)); // the full burst is still there; charged, it would wait 1 s
-  assert.ok(s < 0.8, `took ${s.toFixed(2)} s`);
+  // 0.5 MiB at 1 MiB/s past the burst: ~0.5 s; with the aborted MiB charged, ~1.5 s.
+  const s = await elapsed(bucket.take(bucket.burstBytes + MiB / 2));
+  assert.ok(s < 1.1, `took ${s.toFixed(2)} s`);
+});
+
+test('token bucket: the burst after an idle spell is one slice, not a second of the rate', async () => {
+  const bucket = new TokenBucket(4 * MiB);
+  assert.equal(bucket.sliceBytes, 64 * 1024);
+  await new Promise((r) => setTimeout(r, 300)); // idle: a one-second burst would now hold 4 MiB
+  const s = await elapsed(bucket.take(MiB));
+  assert.ok(s >= 0.2, `1 MiB after idling took ${s.toFixed(2)} s; at 4 MiB/s less the 64 KiB burst it takes ~0.23 s`);
+});
+
+test('token bucket: the oldest pacer is served first, and a waiter passed over for 500 ms is served anyway', async () => {
+  const bucket = new TokenBucket(MiB); // 16 KiB slices, ~16 ms each
+  const older = bucket.pacer();
+  const newer = bucket.pacer();
+  await bucket.take(bucket.burstBytes);
+  const order: string[] = [];
+  const t0 = performance.now();
+  const draw = async (name: string, pacer: typeof older, slices: number) => {
+    for (let i = 0; i < slices; i++) {
+      await pacer.take(pacer.sliceBytes);
+      order.push(name);
+    }
+  };
+  let newerFirstAt = 0;
+  const newerDone = (async () => {
+    await newer.take(newer.sliceBytes);
+    newerFirstAt = performance.now() - t0;
+  })();
+  await Promise.all([draw('older', older, 60), newerDone]); // ~1 s of the older pacer's slices
+  assert.equal(order[0], 'older', 'the older pacer went first though the newer one asked at the same time');
+  assert.ok(newerFirstAt >= 450 && newerFirstAt < 900, `the newer pacer waited ${newerFirstAt.toFixed(0)} ms: passed over for ~500 ms, then served`);
 });

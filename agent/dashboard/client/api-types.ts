@@ -23,6 +23,8 @@ export interface Progress {
   outputBytes?: number;
   /** An export of several disks: the one downloading, 1-based. */
   disk?: { index: number; count: number };
+  /** Present while no byte has moved to or from the store for the stall timeout. */
+  stalled?: true;
 }
 
 export interface Part {

@@ -112,13 +112,27 @@ function updateRow(row: Row, job: Job): void {
   row.lastState = job.state;
   setAttr(row.tr, 'data-state', job.state);
   setAttr(row.state, 'data-state', job.state);
-  setText(row.state, job.phase && job.state === 'active' ? `${job.state} · ${job.phase}` : job.state);
+  const stalled = isStalled(job);
+  setAttr(row.tr, 'data-stalled', String(stalled));
+  setAttr(row.state, 'data-stalled', String(stalled));
+  setText(row.state, stateWords(job));
   updateProgressBar(row.bar, job.progress, job.state);
   setText(row.rate, job.state === 'active' ? formatRate(job.progress.rate) : '—');
   setText(row.eta, job.state === 'active' ? formatEta(job.progress.etaSeconds) : '—');
   setText(row.source, job.source);
   setText(row.destination, job.destination);
   setText(row.format, job.format);
+}
+
+/** docs/api.md progress.stalled: only an active job's requests can be stalled now. */
+export function isStalled(job: Job): boolean {
+  return job.state === 'active' && job.progress.stalled === true;
+}
+
+/** The state cell: the state, the active job's phase, and "stalled" while no byte moves. */
+export function stateWords(job: Job): string {
+  if (job.state !== 'active') return job.state;
+  return [job.state, job.phase, isStalled(job) ? 'stalled' : undefined].filter(Boolean).join(' · ');
 }
 
 function countSentence(shown: number, total: number, filter: string): string {

@@ -28,8 +28,10 @@ export function updateProgressBar(bar: ProgressBar, progress: Progress, state: J
   }
   const rounded = Math.floor(pct);
   setAttr(bar.root, 'aria-valuenow', String(rounded));
-  setAttr(bar.root, 'aria-valuetext', progress.outputBytes !== undefined ? `${rounded}% (${formatBytes(progress.bytesConfirmed ?? 0)} of ${formatBytes(progress.outputBytes)} sent)` : `${rounded}% (${formatBytes(progress.bytesRead)} of ${formatBytes(progress.totalBytes)})`);
+  const stalled = state === 'active' && progress.stalled === true ? ', stalled' : '';
+  setAttr(bar.root, 'aria-valuetext', progress.outputBytes !== undefined ? `${rounded}% (${formatBytes(progress.bytesConfirmed ?? 0)} of ${formatBytes(progress.outputBytes)} sent${stalled})` : `${rounded}% (${formatBytes(progress.bytesRead)} of ${formatBytes(progress.totalBytes)}${stalled})`);
   setAttr(bar.root, 'data-state', state);
+  setAttr(bar.root, 'data-stalled', String(state === 'active' && progress.stalled === true));
   bar.fill.style.transform = `scaleX(${pct / 100})`;
   setText(bar.label, `${rounded}%`);
 }

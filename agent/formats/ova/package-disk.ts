@@ -59,7 +59,12 @@ export class PackageDisk implements DiskSource {
   readonly readAt?: (offset: number, buf: Buffer) => Promise<void>;
 
   close(): Promise<void> {
-    return Promise.all([this.inner.close(), this.hooks.close(), this.hooks.seekable?.close()]).then(() => undefined);
+    return Promise.all([this.release(), this.hooks.close()]).then(() => undefined);
+  }
+
+  /** Closes what this disk alone holds (its reader, its window on the archive), not the package the next disk is read from. */
+  release(): Promise<void> {
+    return Promise.all([this.inner.close(), this.hooks.seekable?.close()]).then(() => undefined);
   }
 
   private async *firstPass(opts: ExtentReadOptions): AsyncGenerator<Extent> {

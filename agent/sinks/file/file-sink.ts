@@ -5,9 +5,10 @@ import { throwIfAborted } from '../../core/abort.js';
 import { vmxError } from '../../core/errors.js';
 import { fsError } from '../../io/random-access-file.js';
 import { STORE } from '../error-codes.js';
-import type { DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartCopySource, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
+import type { BodyPacer, DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartCopySource, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
 import { checkCompleteOrder, checkPartShape, checkRange, multipartEtag, partMd5 } from '../part-rules.js';
 import { S3_LIMITS } from '../store-limits.js';
+import { drawBytes } from '../paced-body.js';
 import { syncDirectory, tempSibling } from '../../io/atomic-write.js';
 import { readJsonState, writeJsonState } from './json-state.js';
 import { keyToPath, metaPath } from './key-path.js';
@@ -49,10 +50,10 @@ export class FileSink implements ObjectSink, ObjectTagReader, DamagedPartSender 
     return this.staging.create(key, opts);
   }
 
-  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef> {
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal, pacer?: BodyPacer): Promise<PartRef> {
     // The body's MD5 is computed once: the Content-MD5 sent and the one checked are the same value here.
     const md5 = partMd5(body);
-    return this.storePart(key, uploadId, partNumber, body, md5.base64, md5, signal);
+    return this.storePart(key, uploadId, partNumber, body, md5.base64, md5, signal, pacer);
   }
 
   /** Stores a part only if its body matches the MD5 of `checksummed` (S3's Content-MD5 rule, BadDigest otherwise). */
@@ -60,9 +61,11 @@ export class FileSink implements ObjectSink, ObjectTagReader, DamagedPartSender 
     return this.storePart(key, uploadId, partNumber, sent, partMd5(checksummed).base64, partMd5(sent), signal);
   }
 
-  private async storePart(key: string, uploadId: string, partNumber: number, body: Buffer, md5Base64: string, md5: ReturnType<typeof partMd5>, signal?: AbortSignal): Promise<PartRef> {
+  private async storePart(key: string, uploadId: string, partNumber: number, body: Buffer, md5Base64: string, md5: ReturnType<typeof partMd5>, signal?: AbortSignal, pacer?: BodyPacer): Promise<PartRef> {
     throwIfAborted(signal);
     checkPartShape(this.limits, partNumber, body.length, this.where(key));
+    // No wire here: the part is written once all its slices were drawn.
+    if (pacer) await drawBytes(body.length, pacer, signal);
     await this.staging.load(key, uploadId);
     if (md5.base64 !== md5Base64) {
       throw vmxError(STORE.BAD_DIGEST, `part ${partNumber}: Content-MD5 ${md5Base64} does not match the body's MD5 ${md5.base64}`, { file: this.where(key) });

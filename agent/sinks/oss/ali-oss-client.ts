@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { ResolvedOssConfig } from './oss-config.js';
 import type { OssCallContext, OssHttpClient } from './oss-http-client.js';
 
@@ -21,7 +22,8 @@ interface WithRes {
 
 export interface AliOssClient {
   initMultipartUpload(name: string, options: CallOptions & { meta?: Record<string, string> | undefined; mime?: string | undefined }): Promise<WithRes & { uploadId?: string }>;
-  uploadPart(name: string, uploadId: string, partNo: number, file: Buffer, start: number, end: number, options: CallOptions): Promise<WithRes & { etag?: string }>;
+  /** A stream `file` is sent as it is (managed-upload.js _createStream); a Buffer is sliced [start, end). */
+  uploadPart(name: string, uploadId: string, partNo: number, file: Buffer | Readable, start: number, end: number, options: CallOptions): Promise<WithRes & { etag?: string }>;
   /** lib/common/multipart-copy.js: PUT ?partNumber&uploadId with x-oss-copy-source(-range); `range` is "first-last". */
   uploadPartCopy(
     name: string,

@@ -1,10 +1,11 @@
 import { throwIfAborted } from '../../core/abort.js';
 import { vmxError } from '../../core/errors.js';
 import { STORE } from '../error-codes.js';
-import type { DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, PartCopySource, PartRef, PendingUpload, SinkCapabilities, UploadOptions } from '../object-sink.js';
+import type { BodyPacer, DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, PartCopySource, PartRef, PendingUpload, SinkCapabilities, UploadOptions } from '../object-sink.js';
 import { partChecksum } from '../part-checksum.js';
 import { bareEtag, checkCompleteOrder, checkPartShape, checkRange } from '../part-rules.js';
 import { OSS_LIMITS } from '../store-limits.js';
+import { pacedBody } from '../paced-body.js';
 import { createAliOssClient, type AliOssClient, type CallOptions } from './ali-oss-client.js';
 import { resolveOssConfig, type OssSinkOptions, type ResolvedOssConfig } from './oss-config.js';
 import { mapOssError } from './oss-error-map.js';
@@ -87,8 +88,8 @@ export class OssSink implements ObjectSink, DamagedPartSender {
     return r.uploadId;
   }
 
-  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef> {
-    return this.sendPart(key, uploadId, partNumber, body, body, signal);
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal, pacer?: BodyPacer): Promise<PartRef> {
+    return this.sendPart(key, uploadId, partNumber, body, body, signal, pacer);
   }
 
   uploadDamagedPart(key: string, uploadId: string, partNumber: number, sent: Buffer, checksummed: Buffer, signal?: AbortSignal): Promise<PartRef> {
@@ -96,10 +97,12 @@ export class OssSink implements ObjectSink, DamagedPartSender {
   }
 
   /** Sends `body`; OSS's CRC-64 of what arrived must equal the CRC-64 of `checksummed` (the same buffer but in the damaged-part test). */
-  private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, checksummed: Buffer, signal?: AbortSignal): Promise<PartRef> {
+  private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, checksummed: Buffer, signal?: AbortSignal, pacer?: BodyPacer): Promise<PartRef> {
     checkPartShape(this.limits, partNumber, body.length, this.target(key));
     const crc = partChecksum('crc64ecma', checksummed);
-    const r = await this.call('UploadPart', key, signal, undefined, (o) => this.client.uploadPart(key, uploadId, partNumber, body, 0, body.length, o));
+    const r = await this.call('UploadPart', key, signal, undefined, (o) =>
+      this.client.uploadPart(key, uploadId, partNumber, pacer ? pacedBody(body, pacer, signal) : body, 0, body.length, o),
+    );
     const raw = r.etag ?? headerValue(r.res.headers, 'etag');
     if (!raw) throw vmxError(STORE.BAD_RESPONSE, `UploadPart of part ${partNumber} returned no ETag`, { file: this.target(key) });
     const stored = headerValue(r.res.headers, 'x-oss-hash-crc64ecma');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -19,7 +20,7 @@ import {
 import { throwIfAborted } from '../../core/abort.js';
 import { isVmxferError, vmxError } from '../../core/errors.js';
 import { STORE } from '../error-codes.js';
-import type { DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartCopySource, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
+import type { BodyPacer, DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartCopySource, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
 import { fullObjectCrc64Nvme, partChecksum } from '../part-checksum.js';
 import { bareEtag, checkCompleteOrder, checkPartShape, checkRange, partMd5 } from '../part-rules.js';
 import { defaultS3Checksum, type S3PartChecksum } from './s3-checksum.js';
@@ -27,7 +28,8 @@ import { S3_LIMITS } from '../store-limits.js';
 import { createS3Client, type S3ConnectionOptions } from './s3-client.js';
 import { s3Error } from './s3-errors.js';
 import { readBodyExactly } from './read-body.js';
-import { sendUnsignedPayload } from './unsigned-payload.js';
+import { sendPayloadHash, sendUnsignedPayload } from './unsigned-payload.js';
+import { pacedBody } from '../paced-body.js';
 
 export interface S3SinkOptions extends S3ConnectionOptions {
   bucket: string;
@@ -76,8 +78,8 @@ export class S3Sink implements ObjectSink, ObjectTagReader, DamagedPartSender {
     return out.UploadId;
   }
 
-  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal): Promise<PartRef> {
-    return this.sendPart(key, uploadId, partNumber, body, body, signal);
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer, signal?: AbortSignal, pacer?: BodyPacer): Promise<PartRef> {
+    return this.sendPart(key, uploadId, partNumber, body, body, signal, pacer);
   }
 
   uploadDamagedPart(key: string, uploadId: string, partNumber: number, sent: Buffer, checksummed: Buffer, signal?: AbortSignal): Promise<PartRef> {
@@ -245,13 +247,13 @@ export class S3Sink implements ObjectSink, ObjectTagReader, DamagedPartSender {
   }
 
   /** Sends `body` with the part checksum of `checksummed` (the same buffer, except in the damaged-part test). */
-  private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, checksummed: Buffer, signal?: AbortSignal): Promise<PartRef> {
+  private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, checksummed: Buffer, signal?: AbortSignal, pacer?: BodyPacer): Promise<PartRef> {
     checkPartShape(this.limits, partNumber, body.length, this.where(key));
-    if (this.capabilities.partChecksum === 'crc64nvme') return this.sendCrcPart(key, uploadId, partNumber, body, partChecksum('crc64nvme', checksummed), signal);
+    if (this.capabilities.partChecksum === 'crc64nvme') return this.sendCrcPart(key, uploadId, partNumber, body, partChecksum('crc64nvme', checksummed), signal, pacer);
     const contentMd5 = partChecksum('md5', checksummed);
     const bodyMd5Hex = body === checksummed ? Buffer.from(contentMd5, 'base64').toString('hex') : partMd5(body).hex;
     const out = await this.attemptOnUpload('UploadPart', key, signal, () =>
-      this.client.send(this.uploadPartCommand(key, uploadId, partNumber, body, { ContentMD5: contentMd5 }), { abortSignal: signal }),
+      this.client.send(this.uploadPartCommand(key, uploadId, partNumber, body, { ContentMD5: contentMd5 }, pacer, signal), { abortSignal: signal }),
     );
     const etag = bareEtag(out.ETag);
     // S3 "Checking object integrity": a part's ETag is the MD5 of its bytes unless SSE-KMS or SSE-C
@@ -267,9 +269,9 @@ export class S3Sink implements ObjectSink, ObjectTagReader, DamagedPartSender {
    * AWS S3 checks x-amz-checksum-crc64nvme against the bytes it received (400 BadDigest otherwise)
    * and echoes it; the ETag, an MD5, is not computed here: the CRC vouches for the part.
    */
-  private async sendCrcPart(key: string, uploadId: string, partNumber: number, body: Buffer, crc: string, signal?: AbortSignal): Promise<PartRef> {
+  private async sendCrcPart(key: string, uploadId: string, partNumber: number, body: Buffer, crc: string, signal?: AbortSignal, pacer?: BodyPacer): Promise<PartRef> {
     const out = await this.attemptOnUpload('UploadPart', key, signal, () =>
-      this.client.send(this.uploadPartCommand(key, uploadId, partNumber, body, { ChecksumCRC64NVME: crc }), { abortSignal: signal }),
+      this.client.send(this.uploadPartCommand(key, uploadId, partNumber, body, { ChecksumCRC64NVME: crc }, pacer, signal), { abortSignal: signal }),
     );
     if (out.ChecksumCRC64NVME !== undefined && out.ChecksumCRC64NVME !== crc) {
       throw vmxError(STORE.BAD_DIGEST, `part ${partNumber}: the store answered CRC-64/NVME ${out.ChecksumCRC64NVME}, the part's is ${crc}`, { file: this.where(key) });
@@ -286,9 +288,18 @@ export class S3Sink implements ObjectSink, ObjectTagReader, DamagedPartSender {
     return { ChecksumCRC64NVME: fullObjectCrc64Nvme(crcs), ChecksumType: 'FULL_OBJECT' };
   }
 
-  private uploadPartCommand(key: string, uploadId: string, partNumber: number, body: Buffer, checksum: { ContentMD5: string } | { ChecksumCRC64NVME: string }): UploadPartCommand {
-    const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length, ...checksum });
-    return this.signPayload ? command : sendUnsignedPayload(command);
+  /**
+   * A paced body is a stream, whose bytes the SDK cannot hash to sign: a signed payload then carries
+   * the SHA-256 of the buffer the stream is cut from (the value the SDK would have computed).
+   */
+  private uploadPartCommand(
+    key: string, uploadId: string, partNumber: number, body: Buffer,
+    checksum: { ContentMD5: string } | { ChecksumCRC64NVME: string }, pacer: BodyPacer | undefined, signal: AbortSignal | undefined,
+  ): UploadPartCommand {
+    const Body = pacer ? pacedBody(body, pacer, signal) : body;
+    const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body, ContentLength: body.length, ...checksum });
+    if (!this.signPayload) return sendUnsignedPayload(command);
+    return pacer ? sendPayloadHash(command, createHash('sha256').update(body).digest('hex')) : command;
   }
 
   private createInput(key: string, opts: UploadOptions): CreateMultipartUploadCommandInput {

@@ -18,10 +18,15 @@ export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
  * the sink restores the signed hash for plain-HTTP endpoints where that matters.
  */
 export function sendUnsignedPayload(command: UploadPartCommand): UploadPartCommand {
+  return sendPayloadHash(command, UNSIGNED_PAYLOAD);
+}
+
+/** Makes the request carry `x-amz-content-sha256: value`, which the signer uses instead of hashing the body. */
+export function sendPayloadHash(command: UploadPartCommand, value: string): UploadPartCommand {
   command.middlewareStack.add(
     (next) => async (args) => {
       const request = args.request as { headers?: Record<string, string> };
-      if (request.headers) request.headers['x-amz-content-sha256'] = UNSIGNED_PAYLOAD;
+      if (request.headers) request.headers['x-amz-content-sha256'] = value;
       return next(args);
     },
     { step: 'build', name: 'vmxferUnsignedPayload' },

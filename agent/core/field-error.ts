@@ -1,4 +1,4 @@
-import { vmxError, type ErrorCodeDef, type VmxferError } from '../core/errors.js';
+import { vmxError, type ErrorCodeDef, type VmxferError } from './errors.js';
 
 /** A VmxferError that also names the request field at fault (docs/api.md: `error.field`). */
 export type FieldError = VmxferError & { field: string };

@@ -1,7 +1,9 @@
 import { realpath, lstat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
-import { API } from './error-codes.js';
-import { fieldError } from './field-error.js';
+import { pathToFileURL } from 'node:url';
+import { parseObjectUrl } from '../sinks/object-url.js';
+import { ROOTS } from './error-codes.js';
+import { fieldError } from '../core/field-error.js';
 
 /** Which roots a path was checked against: the message names them. */
 export type RootKind = 'source' | 'output';
@@ -13,12 +15,12 @@ export type RootKind = 'source' | 'output';
  * redirect it.
  */
 export async function confineExisting(path: string, roots: readonly string[], field: string): Promise<string> {
-  if (!isAbsolute(path)) throw fieldError(API.BAD_REQUEST, field, `"${path}" must be an absolute path`);
+  if (!isAbsolute(path)) throw fieldError(ROOTS.BAD_REQUEST, field, `"${path}" must be an absolute path`);
   let real: string;
   try {
     real = await realpath(path);
   } catch {
-    throw fieldError(API.BAD_REQUEST, field, `"${path}" does not exist or cannot be resolved`);
+    throw fieldError(ROOTS.BAD_REQUEST, field, `"${path}" does not exist or cannot be resolved`);
   }
   await requireInside(real, roots, field, path, 'source');
   return real;
@@ -26,17 +28,17 @@ export async function confineExisting(path: string, roots: readonly string[], fi
 
 /** A file to be created (a download, an export): its directory must resolve inside an output root and the name must be free. */
 export async function confineNew(path: string, roots: readonly string[], field: string): Promise<string> {
-  if (!isAbsolute(path) || path.endsWith('/')) throw fieldError(API.BAD_REQUEST, field, `"${path}" must be an absolute file path`);
+  if (!isAbsolute(path) || path.endsWith('/')) throw fieldError(ROOTS.BAD_REQUEST, field, `"${path}" must be an absolute file path`);
   let dir: string;
   try {
     dir = await realpath(dirname(path));
   } catch {
-    throw fieldError(API.BAD_REQUEST, field, `the directory of "${path}" does not exist`);
+    throw fieldError(ROOTS.BAD_REQUEST, field, `the directory of "${path}" does not exist`);
   }
   const target = join(dir, basename(path));
   await requireInside(target, roots, field, path, 'output');
   const exists = await lstat(target).then(() => true, () => false);
-  if (exists) throw fieldError(API.BAD_REQUEST, field, `"${path}" already exists; a download never overwrites a file`);
+  if (exists) throw fieldError(ROOTS.BAD_REQUEST, field, `"${path}" already exists; a download never overwrites a file`);
   return target;
 }
 
@@ -47,7 +49,7 @@ export async function confineNew(path: string, roots: readonly string[], field: 
  * Everything written beside it (.vmxfer-uploads, .vmxfer-meta, partial files) shares its directory.
  */
 export async function confineOutput(path: string, roots: readonly string[], field: string): Promise<string> {
-  if (!isAbsolute(path) || path.endsWith('/')) throw fieldError(API.BAD_REQUEST, field, `"${path}" must be an absolute file path`);
+  if (!isAbsolute(path) || path.endsWith('/')) throw fieldError(ROOTS.BAD_REQUEST, field, `"${path}" must be an absolute file path`);
   const target = await resolveForWrite(path, field);
   await requireInside(target, roots, field, path, 'output');
   return target;
@@ -59,7 +61,7 @@ async function resolveForWrite(path: string, field: string): Promise<string> {
     try {
       return await realpath(path);
     } catch {
-      throw fieldError(API.BAD_REQUEST, field, `"${path}" is a symlink that resolves nowhere`);
+      throw fieldError(ROOTS.BAD_REQUEST, field, `"${path}" is a symlink that resolves nowhere`);
     }
   }
   const parent = dirname(path);
@@ -74,5 +76,11 @@ async function requireInside(real: string, roots: readonly string[], field: stri
     const rel = relative(r, real);
     if (rel === '' || (rel !== '..' && !rel.startsWith('../') && !isAbsolute(rel))) return;
   }
-  throw fieldError(API.OUTSIDE_ROOTS, field, `"${given}" resolves to ${real}, outside the configured ${kind} roots (${kind}_roots)`);
+  throw fieldError(ROOTS.OUTSIDE_ROOTS, field, `"${given}" resolves to ${real}, outside the configured ${kind} roots (${kind}_roots)`);
+}
+
+/** A file:// destination (a conversion, or an upload to a directory store): its resolved path, confined to the output roots. */
+export async function confineFileUrl(url: string, roots: readonly string[], field: string): Promise<string> {
+  const { bucket, key } = parseObjectUrl(url);
+  return pathToFileURL(await confineOutput(join(bucket, key), roots, field)).href;
 }
