@@ -29,14 +29,15 @@ test('a job record in the format before steps (uploaded, importTask) resumes aft
     const taskId = importing.cloudTask.id;
     const imports = ec2.callsOf('ImportImage').length;
     assert.equal(await d.stop(), 0);
-    // Rewrite the record as a daemon before the step journal wrote it: the resume fields at the top level.
+    // Rewrite the record as a daemon before the JobStore and the step journal wrote it (schema 1,
+    // agent/jobs/job-record-migration.ts): the resume fields at the top level, no schema, owner or steps.
     const file = join(d.stateDir, 'jobs', `${id}.json`);
-    const rec = JSON.parse(await readFile(file, 'utf8'));
+    const { schema: _schema, owner: _owner, destinationKey: _key, ...rec } = JSON.parse(await readFile(file, 'utf8'));
     assert.ok(rec.steps?.[STEP.upload] && rec.steps?.[STEP.importStarted], `the stopped job recorded its upload and its task: ${JSON.stringify(rec.steps)}`);
     const { [STEP.upload]: uploaded, [STEP.importStarted]: importTask, ...rest } = rec.steps;
     assert.deepEqual(rest, {}, 'nothing else was recorded yet');
     delete rec.steps;
-    await writeFile(file, JSON.stringify({ ...rec, uploaded, importTask }));
+    await writeFile(file, JSON.stringify({ ...rec, version: 1, uploaded, importTask }));
     await d.restart();
     const task = ec2.world.tasks.get(taskId)!;
     task.script = [{ status: 'updating', message: 'updating', progress: '80' }, { status: 'completed', message: '' }];
