@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitForJob } from '../helpers/daemon.js';
-import { importWorld, startImportDaemon, type ImportWorld } from '../helpers/import-world.js';
+import { finishImport, importWorld, startImportDaemon, type ImportWorld } from '../helpers/import-world.js';
 import { IMPORT_IMAGE_SCRIPT, type TaskStep } from '../helpers/ec2-query-fake/fake-state.js';
 import { STEP } from '../../agent/workflows/steps.js';
 
@@ -39,10 +39,7 @@ test('a job record in the format before steps (uploaded, importTask) resumes aft
     delete rec.steps;
     await writeFile(file, JSON.stringify({ ...rec, version: 1, uploaded, importTask }));
     await d.restart();
-    const task = ec2.world.tasks.get(taskId)!;
-    task.script = [{ status: 'updating', message: 'updating', progress: '80' }, { status: 'completed', message: '' }];
-    task.step = 0;
-    const done = await waitForJob(d, id, (j) => ['completed', 'failed', 'cancelled'].includes(j.state));
+    const { task, done } = await finishImport(d, ec2, taskId, id);
     assert.equal(done.state, 'completed', JSON.stringify(done.error));
     assert.equal(done.result.import.taskIds[0], taskId);
     assert.equal(done.result.import.resourceIds[0], task.resultId);
