@@ -16,6 +16,7 @@ export const API = {
   ...defineErrorCodes('API', {
     NOT_A_FILE: { category: 'usage', summary: 'A job source (or options.parent) is not a regular file or block device: a FIFO, socket, character device or directory (HTTP 400).' },
     WEAK_TOKEN: { category: 'usage', summary: 'The API token (auth.token_file, VMXFER_TOKEN or <state_dir>/token) is shorter than 16 characters or holds whitespace.' },
+    NOT_SYNC: { category: 'usage', summary: 'A cutover was asked of a job that is not a sync job, or of one that already finished (HTTP 409).' },
     NOT_CANCELLABLE: { category: 'usage', summary: 'The job already finished, so it cannot be cancelled (HTTP 409).' },
     UNAVAILABLE: { category: 'remote', summary: 'The daemon is starting or stopping and takes no new jobs (HTTP 503).' },
     TOKEN_FILE: { category: 'usage', summary: 'The configured token file cannot be read or holds no token.' },

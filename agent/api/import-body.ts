@@ -3,6 +3,7 @@ import { bootModesFor, cloudOf, type ImportOptions } from '../cloud/upload-impor
 import { bad, obj, str, stringMap } from './body-fields.js';
 import { isVmxferError } from '../core/errors.js';
 import { parseDistribute } from './distribute-body.js';
+import { isEbsUrl } from '../ebs/ebs-url.js';
 import { AWS_IMAGE_MAX_VOLUMES, parseExtraDisk, type ExtraDisk } from '../cloud/upload-import/extra-disks.js';
 
 const COMMON = ['target', 'description', 'licenseType', 'bootMode', 'platform', 'architecture', 'roleName', 'tags', 'extraDisks', 'checkRole', 'dryRun', 'guestChecks', 'copy', 'share'];
@@ -22,7 +23,9 @@ export function parseImportBody(raw: unknown, destination: string): ImportOption
   const allowed = [...COMMON, ...(cloudOf(t) === 'aws' ? AWS_ONLY : ECS_ONLY)];
   for (const k of Object.keys(o)) if (!allowed.includes(k)) throw bad(`import.${k}`, `is not a field of an ${t} import`);
   const scheme = cloudOf(t) === 'aws' ? 's3' : 'oss';
-  if (!destination.toLowerCase().startsWith(`${scheme}://`)) throw bad('import.target', `${t} imports an ${scheme}:// object; the destination is ${destination}`);
+  if (isEbsUrl(destination)) {
+    if (t !== 'aws-image') throw bad('import.target', `an ebs:// upload is already a snapshot: only aws-image (an AMI of it) applies, not ${t}`);
+  } else if (!destination.toLowerCase().startsWith(`${scheme}://`)) throw bad('import.target', `${t} imports an ${scheme}:// object; the destination is ${destination}`);
   const s = (k: string) => (o[k] === undefined ? undefined : str(o[k], `import.${k}`));
   if (o.licenseType !== undefined && o.usageOperation !== undefined) throw bad('import.usageOperation', 'cannot be given with import.licenseType (InvalidParameterCombination)');
   for (const k of ['encrypted', 'checkRole', 'dryRun', 'manifest', 'guestChecks']) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw bad(`import.${k}`, 'must be true or false');

@@ -7,6 +7,7 @@ const AS_API: ReadonlyMap<string, ErrorCodeDef> = new Map([
   [JOB.NOT_FOUND.code, API.NOT_FOUND],
   [JOB.NOT_CANCELLABLE.code, API.NOT_CANCELLABLE],
   [JOB.NOT_ACCEPTING.code, API.UNAVAILABLE],
+  [JOB.NOT_SYNC.code, API.NOT_SYNC],
 ]);
 
 /** Runs a job-service call, answering its refusals with the API's codes. */

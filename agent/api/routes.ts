@@ -46,6 +46,8 @@ export async function handleRequest(state: ApiState, req: IncomingMessage, res: 
     if (path === '/v1/jobs') return await jobs(state, req, res, url);
     const m = /^\/v1\/jobs\/([^/]+)(\/cancel)?$/.exec(path);
     if (m) return await oneJob(state, req, res, jobIdOf(m[1]!), Boolean(m[2]));
+    const cut = /^\/v1\/jobs\/([^/]+)\/cutover$/.exec(path);
+    if (cut) return await only(req, 'POST', async () => sendJson(res, 202, { job: await asApi(() => state.service.cutover(jobIdOf(cut[1]!))) }));
     throw vmxError(API.NOT_FOUND, `no endpoint ${path}`);
   } catch (err) {
     if ((err as { code?: string }).code === API.BODY_TOO_LARGE.code) res.setHeader('connection', 'close');

@@ -2,7 +2,10 @@ import { stat } from 'node:fs/promises';
 import { parseSize } from '../core/units.js';
 import { parseObjectUrl } from '../sinks/object-url.js';
 import { writerByTarget } from '../formats/registry.js';
-import { API_FORMATS, type JobKind, type JobOptions } from '../jobs/job-types.js';
+import { API_FORMATS, type JobKind, type JobOptions, type JobSync } from '../jobs/job-types.js';
+import { parseSyncBody } from './sync-body.js';
+import { isEbsUrl, parseEbsUrl } from '../ebs/ebs-url.js';
+import { checkSnapshotImage } from '../ebs/snapshot-image.js';
 import { bad, obj, str, stringMap } from './body-fields.js';
 import { API } from './error-codes.js';
 import { fieldError } from '../core/field-error.js';
@@ -29,6 +32,8 @@ export interface JobSpec {
   import?: ImportOptions | undefined;
   /** An export job: the cloud image export whose object the job downloads. */
   export?: ExportOptions | undefined;
+  /** A sync job: incremental passes on a schedule, the import after the cutover (docs/api.md "Sync jobs"). */
+  sync?: JobSync | undefined;
 }
 
 const OPTION_KEYS = ['disk', 'parent', 'partSize', 'concurrency', 'storageClass', 'encryption', 'tags', 'metadata', 'sha256', 'incremental'];
@@ -44,7 +49,7 @@ export async function parseSubmitBody(body: unknown, roots: JobRoots): Promise<J
   const b = body as Record<string, unknown>;
   if (b.kind !== undefined && b.kind !== 'export') throw bad('kind', 'must be "export" (uploads, conversions and downloads follow from source and destination)');
   if (b.kind === 'export') return parseExportJob(b, roots);
-  for (const k of Object.keys(b)) if (!['source', 'destination', 'format', 'options', 'import'].includes(k)) throw bad(k, 'is not a field of a job');
+  for (const k of Object.keys(b)) if (!['source', 'destination', 'format', 'options', 'import', 'sync'].includes(k)) throw bad(k, 'is not a field of a job');
   const source = str(b.source, 'source');
   const destination = str(b.destination, 'destination');
   const download = /^(s3|oss):\/\//i.test(source);
@@ -52,14 +57,45 @@ export async function parseSubmitBody(body: unknown, roots: JobRoots): Promise<J
   const options = await parseOptions(b.options, roots.source);
   if (download) {
     if (b.import !== undefined) throw bad('import', 'applies to uploads only (a download has nothing to import)');
+    if (b.sync !== undefined) throw bad('sync', 'applies to uploads only (a sync job uploads incremental passes)');
     checkUrl(source, 'source', true);
     return { kind: 'download', source, destination: await confineNew(destination, roots.output, 'destination'), format, options };
   }
+  if (isEbsUrl(destination)) return parseEbsJob(b, { source, destination, format, options }, roots);
   const kind = checkUrl(destination, 'destination', false);
   const cloudImport = b.import === undefined ? undefined : parseImportBody(b.import, destination);
   const confinedSource = await confineSource(source, roots.source, 'source');
   const confined = kind === 'convert' ? await confineFileUrl(destination, roots.output, 'destination') : destination;
+  if (b.sync !== undefined) {
+    if (kind !== 'upload') throw bad('sync', 'applies to uploads to s3:// or oss:// only (a sync job copies unchanged parts server-side)');
+    return { kind: 'sync', source: confinedSource, destination, format, options: { ...options, incremental: true }, import: cloudImport, sync: parseSyncBody(b.sync) };
+  }
   return { kind, source: confinedSource, destination: confined, format, options, import: cloudImport };
+}
+
+/** Options an EBS snapshot has no use for (docs/api.md "EBS snapshot destinations"): parts, object metadata, digests. */
+const NOT_EBS: ReadonlyArray<keyof JobOptions> = ['partSize', 'storageClass', 'encryption', 'metadata', 'sha256', 'incremental'];
+
+/** An upload to `ebs://REGION[/snap-PARENT]`: the disk into a new EBS snapshot, then the optional aws-image import of it. */
+async function parseEbsJob(b: Record<string, unknown>, spec: Pick<JobSpec, 'source' | 'destination' | 'format' | 'options'>, roots: JobRoots): Promise<JobSpec> {
+  try {
+    parseEbsUrl(spec.destination);
+  } catch (err) {
+    throw bad('destination', (err as Error).message);
+  }
+  if (b.sync !== undefined) throw bad('sync', 'applies to s3:// and oss:// destinations (an ebs:// upload names its parent snapshot instead)');
+  if (spec.format !== 'original') throw bad('format', 'an EBS snapshot holds the disk\'s blocks: only original applies');
+  const stray = NOT_EBS.find((k) => spec.options[k] !== undefined);
+  if (stray) throw bad(`options.${stray}`, 'does not apply to an EBS snapshot destination');
+  const cloudImport = b.import === undefined ? undefined : parseImportBody(b.import, spec.destination);
+  if (cloudImport) {
+    try {
+      checkSnapshotImage(cloudImport);
+    } catch (err) {
+      throw bad('import', (err as Error).message);
+    }
+  }
+  return { kind: 'upload', ...spec, source: await confineSource(spec.source, roots.source, 'source'), import: cloudImport };
 }
 
 /** An export job: no source (the cloud image or instance is it), a new local destination, the `export` object. */

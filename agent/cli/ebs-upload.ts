@@ -11,6 +11,8 @@ import { cliConfig, keyValues } from './store-flags.js';
 import { pollPolicy, statusPrinter } from './cloud-connection.js';
 import { importSummary } from './upload-import.js';
 import { checkSnapshotImage } from '../ebs/snapshot-image.js';
+import { ebsUploadWorkflow } from '../workflows/ebs-upload.js';
+import { MemoryJournal } from '../workflows/memory-journal.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -47,36 +49,38 @@ export async function ebsUploadCommand(src: string, url: string, values: Values,
   const retry = { attempts: config.cloud.retries, baseDelayMs: 500, maxDelayMs: 30_000, requestTimeoutMs: config.cloud.request_timeout_seconds * 1000 };
   const poll = values['poll-seconds'] !== undefined ? pollPolicy(values, usage) : pollEvery(config.cloud.poll_seconds);
   const json = values.json === true;
-  const { uploadToEbs } = await import('../ebs/ebs-upload.js');
+  const onStatus = statusPrinter(json);
   let result;
+  let imported;
   try {
-    result = await uploadToEbs({
-      source: src,
-      destination: url,
-      from: values.format as string | undefined,
-      parent: values.parent as string | undefined,
-      connection: { endpoint, retry },
-      concurrency,
-      resume: values.restart ? 'restart' : Boolean(values.resume),
-      snapshot: {
-        description: values['ebs-description'] as string | undefined,
-        tags: keyValues(values.tag as string[] | undefined, 'tag'),
-        encrypted: values['ebs-encrypted'] === true ? true : undefined,
-        kmsKeyArn: values['ebs-kms-key-arn'] as string | undefined,
-        timeoutMinutes: timeout,
+    ({ snapshot: result, imported } = await ebsUploadWorkflow(
+      {
+        upload: {
+          source: src,
+          destination: url,
+          from: values.format as string | undefined,
+          parent: values.parent as string | undefined,
+          connection: { endpoint, retry },
+          concurrency,
+          resume: values.restart ? 'restart' : Boolean(values.resume),
+          snapshot: {
+            description: values['ebs-description'] as string | undefined,
+            tags: keyValues(values.tag as string[] | undefined, 'tag'),
+            encrypted: values['ebs-encrypted'] === true ? true : undefined,
+            kmsKeyArn: values['ebs-kms-key-arn'] as string | undefined,
+            timeoutMinutes: timeout,
+          },
+          checkpoints: new FileCheckpointStore<EbsCheckpoint>(join(config.state_dir, 'checkpoints'), isEbsCheckpoint),
+          onNote: (sentence) => process.stderr.write(`vmxfer: ${sentence}\n`),
+        },
+        import: cloudImport && { options: cloudImport, region: (values['cloud-region'] as string | undefined) ?? target.region, endpoint: (values['cloud-endpoint'] as string | undefined) ?? endpoint },
       },
-      checkpoints: new FileCheckpointStore<EbsCheckpoint>(join(config.state_dir, 'checkpoints'), isEbsCheckpoint),
-      poll,
-      onNote: (sentence) => process.stderr.write(`vmxfer: ${sentence}\n`),
-      onStatus: statusPrinter(json),
-      onRetry: (code, attempt) => process.stderr.write(`vmxfer: ${code}, retry ${attempt}\n`),
-      signal,
-    });
+      { journal: new MemoryJournal(), poll, onStatus, onRetry: (code, attempt) => process.stderr.write(`vmxfer: ${code}, retry ${attempt}\n`), signal },
+    ));
   } catch (err) {
     if (signal.aborted) process.stderr.write(`vmxfer: upload interrupted; the confirmed blocks are kept. Continue with the same command and --resume\n`);
     throw err;
   }
-  const imported = cloudImport ? await importSnapshot(result.snapshotId, cloudImport, values, target.region, endpoint, poll, json, signal) : undefined;
   if (json) process.stdout.write(JSON.stringify({ type: 'result', ...result, ...(imported ? { import: imported } : {}) }) + '\n');
   else {
     process.stdout.write(
@@ -87,10 +91,4 @@ export async function ebsUploadCommand(src: string, url: string, values: Values,
     );
   }
   return 0;
-}
-
-async function importSnapshot(snapshotId: string, o: ImportOptions, values: Values, region: string, endpoint: string | undefined, poll: ReturnType<typeof pollEvery>, json: boolean, signal: AbortSignal) {
-  const { importSnapshotImage } = await import('../ebs/snapshot-image.js');
-  const connection = { region: (values['cloud-region'] as string | undefined) ?? region, endpoint: (values['cloud-endpoint'] as string | undefined) ?? endpoint };
-  return importSnapshotImage(snapshotId, o, connection, poll, { onStatus: statusPrinter(json) }, signal);
 }

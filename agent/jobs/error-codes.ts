@@ -10,6 +10,7 @@ export const JOB = defineErrorCodes('JOB', {
   DUPLICATE_ID: { category: 'internal', summary: 'A new job record has the id of one the job store already holds (a bug: ids are 128-bit UUIDv7).' },
   NOT_FOUND: { category: 'usage', summary: 'The job store holds no job with this id (the API answers API_NOT_FOUND).' },
   NOT_CANCELLABLE: { category: 'usage', summary: 'The job already finished, so it cannot be cancelled (the API answers API_NOT_CANCELLABLE).' },
+  NOT_SYNC: { category: 'usage', summary: 'A cutover was asked of a job that is not a sync job, or of one that already finished (the API answers API_NOT_SYNC).' },
   NOT_ACCEPTING: { category: 'remote', summary: 'The job service is stopping and takes no new jobs (the API answers API_UNAVAILABLE).' },
   SHUTDOWN: { category: 'aborted', summary: 'The daemon stopped while the job ran; it resumes from its checkpoint at the next start.' },
 });

@@ -92,7 +92,7 @@ export class FileJobStore implements JobStore {
   /** Started and owned by nobody alive here (a schema-1 record has no owner at all), or cancelling for a dead owner. */
   private orphaned(r: JobRecord): boolean {
     const dead = r.owner === null || !this.owners.has(r.owner);
-    if (r.state === 'validating' || r.state === 'active') return dead;
+    if (r.state === 'validating' || r.state === 'active' || r.state === 'waiting') return dead;
     return r.state === 'cancelling' && r.owner !== null && dead;
   }
 

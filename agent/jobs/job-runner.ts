@@ -25,7 +25,11 @@ import type { GuestReport } from '../guest/inspector.js';
 import type { SinkFactory, StepJournal, WorkflowPorts, WorkflowReporter } from '../workflows/ports.js';
 import { sinkFactory } from '../workflows/sink-factory.js';
 import { STEP } from '../workflows/steps.js';
-import { uploadWorkflow } from '../workflows/upload.js';
+import { uploadWorkflow, type UploadWorkflowResult } from '../workflows/upload.js';
+import { syncWorkflow, type Cutover, type SyncPass } from '../workflows/sync.js';
+import { ebsUploadWorkflow } from '../workflows/ebs-upload.js';
+import { isEbsUrl, parseEbsUrl } from '../ebs/ebs-url.js';
+import { ebsCheckpointId, isEbsCheckpoint, type EbsCheckpoint } from '../ebs/snapshot-checkpoint.js';
 import { exportWorkflow } from '../workflows/export.js';
 import { downloadedSha256, downloadWorkflow, exportDiskDownload, type DownloadSettings } from '../workflows/download.js';
 import { observedSink } from './observed-sink.js';
@@ -57,6 +61,10 @@ export interface JobRun {
   onCloudTask(status: CloudTaskStatus): void;
   /** The import's result once copies or shares follow it, then each copy's state and each image's shares. */
   onOutcome(change: OutcomeChange): void;
+  /** A sync job: its cutover request, the wait before its next pass, and its passes after each one. */
+  cutover: Cutover;
+  onWaiting(): void;
+  onPass(passes: SyncPass[]): void;
 }
 
 /** The workflow ports of a job: its journal, the daemon's sink factory and cloud, and the job service as reporter. */
@@ -87,6 +95,7 @@ export function jobPorts(ctx: RunContext, run: JobRun, direction: Direction): Wo
 export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
   await confineJobOutputs(job, ctx.config.output_roots);
   if (job.kind === 'export') return exportThenDownload(job, ctx, run);
+  if (isEbsUrl(job.destination)) return ebsSnapshot(job, ctx, run);
   const direction: Direction = job.kind === 'download' ? 'download' : 'upload';
   const opened = await jobSinks(ctx, run, direction).open(job.kind === 'download' ? job.source : job.destination);
   await preflight(job, opened, run.signal);
@@ -95,7 +104,8 @@ export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Prom
   forwardPhases(job, run);
   meterProgress(run.progress, ctx, direction, opened.sink.kind);
   if (direction === 'download') return download(job, ctx, run);
-  return upload(job, plan, ctx, run);
+  if (job.kind === 'sync') return sync(job, plan, ctx, run);
+  return uploadJob(job, plan, ctx, run);
 }
 
 function notErrors(findings: readonly Finding[]): Finding[] {
@@ -190,8 +200,89 @@ function meterProgress(progress: ProgressTracker, ctx: RunContext, direction: Di
   });
 }
 
+/**
+ * An upload job to ebs://REGION[/snap-PARENT] (agent/workflows/ebs-upload.ts): the EBS direct APIs write
+ * the snapshot (resumed from its checkpoint after a restart), then the optional aws-image import of it.
+ */
+async function ebsSnapshot(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
+  await stat(job.source).catch((err) => {
+    throw fsError(err, job.source);
+  });
+  run.onValidated();
+  run.onPhase('uploading');
+  const aws = connectionsFromConfig(ctx.config).aws;
+  const endpoint = ctx.config.cloud.aws_endpoint || undefined;
+  const retry = { attempts: ctx.config.cloud.retries, baseDelayMs: 500, maxDelayMs: 30_000, requestTimeoutMs: ctx.config.cloud.request_timeout_seconds * 1000 };
+  // Job.cloudTask: the snapshot until it is completed (DescribeSnapshots), then the ImportImage task.
+  const onStatus = (s: CloudTaskStatus) => run.onCloudTask(s);
+  const checkpoints = ebsCheckpoints(ctx);
+  const r = await ebsUploadWorkflow(
+    {
+      upload: {
+        source: job.source,
+        destination: job.destination,
+        parent: job.options.parent,
+        connection: { endpoint, retry },
+        concurrency: job.options.concurrency ?? 16,
+        // A restart continues the job's own snapshot from its checkpoint.
+        resume: (await checkpoints.load(ebsCheckpointId(job.source, job.destination)).catch(() => undefined)) !== undefined,
+        snapshot: { tags: job.options.tags },
+        checkpoints,
+        onNote: (sentence: string) => process.stderr.write(`job ${job.id}: ${sentence}\n`),
+      },
+      import: job.import ? { options: job.import, region: aws?.region ?? parseEbsUrl(job.destination).region, endpoint } : undefined,
+    },
+    { journal: run.journal, poll: pollEvery(ctx.config.cloud.poll_seconds), onStatus, onRetry: (code) => ctx.metrics.retries.inc({ reason: code }), onImporting: () => run.onPhase('importing'), signal: run.signal },
+  );
+  const s = r.snapshot;
+  const { checksum, seconds, bytesSent, ...snapshot } = s;
+  const result: JobResult = { etag: checksum, objectSize: s.volumeSizeGiB * 1024 ** 3, sourceSha256: null, outputSha256: null, seconds, bytesSent, snapshot: { ...snapshot, checksum } };
+  return r.imported ? { ...result, import: importedResult(r.imported) } : result;
+}
+
+function ebsCheckpoints(ctx: RunContext): FileCheckpointStore<EbsCheckpoint> {
+  return new FileCheckpointStore<EbsCheckpoint>(join(ctx.config.state_dir, 'checkpoints'), isEbsCheckpoint);
+}
+
+/**
+ * A sync job (agent/workflows/sync.ts): incremental passes, each recorded on the job; the job waits
+ * between them, and after a cutover the final pass runs the import.
+ */
+async function sync(job: JobRecord, plan: UploadImportPlan | undefined, ctx: RunContext, run: JobRun): Promise<JobResult> {
+  const ports = jobPorts(ctx, run, 'upload');
+  const { last } = await syncWorkflow(
+    {
+      schedule: { everyMs: job.sync?.everyMs, passes: job.sync?.passes },
+      cutover: run.cutover,
+      pass: async (_n, final, journal) => {
+        run.onPhase('uploading');
+        const before = run.progress.snapshot().bytesRead;
+        const r = await upload(job, final ? plan : undefined, ctx, run, journal);
+        const after = run.progress.snapshot().bytesRead;
+        const counts = { bytesRead: after >= before ? after - before : after, bytesSent: r.upload.bytesSent, partsSent: r.upload.partsSent, partsCopied: r.upload.partsCopied };
+        return { result: r, counts };
+      },
+      onPass: (_p, all) => run.onPass(all),
+      onWait: () => run.onWaiting(),
+    },
+    ports,
+  );
+  return jobResult(last!);
+}
+
 /** An upload or convert job, and the import, copies and shares that follow it (agent/workflows/upload.ts). */
-async function upload(job: JobRecord, plan: UploadImportPlan | undefined, ctx: RunContext, run: JobRun): Promise<JobResult> {
+async function uploadJob(job: JobRecord, plan: UploadImportPlan | undefined, ctx: RunContext, run: JobRun): Promise<JobResult> {
+  return jobResult(await upload(job, plan, ctx, run, run.journal));
+}
+
+function jobResult(r: UploadWorkflowResult): JobResult {
+  const uploaded = uploadedResult(r.upload);
+  if (!r.imported) return uploaded;
+  const imported = importedResult(r.imported);
+  return { ...uploaded, import: r.distributed ? { ...imported, ...r.distributed } : imported };
+}
+
+async function upload(job: JobRecord, plan: UploadImportPlan | undefined, ctx: RunContext, run: JobRun, journal: StepJournal): Promise<UploadWorkflowResult> {
   const o = job.options;
   const t = ctx.config.transfer;
   const transfer = {
@@ -212,12 +303,9 @@ async function upload(job: JobRecord, plan: UploadImportPlan | undefined, ctx: R
     chunkBytes: ctx.config.pipeline.chunk_size,
     onPart: (e: PartEvent) => onPart(e, run, ctx),
   };
-  const r = await uploadWorkflow({ transfer, incremental: o.incremental ? { warn: (w: string) => process.stderr.write(`job ${job.id}: warning: ${w}\n`) } : undefined, import: plan && { options: job.import!, plan } }, jobPorts(ctx, run, 'upload'));
+  const r = await uploadWorkflow({ transfer, incremental: o.incremental ? { warn: (w: string) => process.stderr.write(`job ${job.id}: warning: ${w}\n`) } : undefined, import: plan && { options: job.import!, plan } }, { ...jobPorts(ctx, run, 'upload'), journal });
   if (r.upload.partSize) run.parts.partSize = r.upload.partSize;
-  const uploaded = uploadedResult(r.upload);
-  if (!r.imported) return uploaded;
-  const imported = importedResult(r.imported);
-  return { ...uploaded, import: r.distributed ? { ...imported, ...r.distributed } : imported };
+  return r;
 }
 
 /** The job's result of an upload (a record written before `steps` kept this shape as `uploaded`). */
@@ -305,6 +393,8 @@ export async function cleanupCancelled(job: JobRecord, ctx: RunContext): Promise
     return;
   }
   if (job.kind === 'download') return discardDownload(job.source, job.destination, converting, downloadCheckpoints(ctx));
+  // EBS discards a pending snapshot after its timeout; the job's checkpoint goes, so a new job starts afresh.
+  if (isEbsUrl(job.destination)) return ebsCheckpoints(ctx).delete(ebsCheckpointId(job.source, job.destination));
   const id = checkpointId(job.source, job.destination);
   const cp = await ctx.checkpoints.load(id).catch(() => undefined);
   if (!cp) return;

@@ -15,6 +15,7 @@ import type { GuestReport } from '../guest/inspector.js';
 import { withExportToken } from '../cloud/export-options.js';
 import { jobView, progressOf } from './job-view.js';
 import { outcomeOfImport, withCopiesCancelled, withCopy, withShares } from './job-outcome.js';
+import { Cutover, type SyncPass } from '../workflows/sync.js';
 import { destinationKey, type RunContext } from './run-context.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
 import type { JobChange, JobStore } from './job-store.js';
@@ -26,7 +27,7 @@ import {
 } from './job-types.js';
 
 /** The phase a job enters when it becomes active. */
-const FIRST_PHASE: Record<JobKind, JobPhase> = { download: 'downloading', convert: 'converting', upload: 'uploading', export: 'exporting' };
+const FIRST_PHASE: Record<JobKind, JobPhase> = { download: 'downloading', convert: 'converting', upload: 'uploading', export: 'exporting', sync: 'uploading' };
 
 /** What runs a claimed job and cleans up after a cancel: the real runner, or a test's. */
 export interface JobRunner {
@@ -42,6 +43,8 @@ interface Run {
   done: Promise<void>;
   /** Ends the run at once without waiting for it (a cancel while it validates). */
   abandon(reason: unknown): void;
+  /** A sync job's cutover request, which ends its wait between passes. */
+  cutover: Cutover;
 }
 
 /**
@@ -105,6 +108,7 @@ export class JobService {
       // One ClientToken for the job's whole life: a retried or restarted ImportImage returns the same task.
       import: spec.import ? withCopyTokens({ ...spec.import, clientToken: randomUUID() }) : null, cloudTask: null,
       ...(spec.export ? { export: withExportToken(spec.export) } : {}),
+      ...(spec.sync ? { sync: spec.sync, passes: [] } : {}),
     });
     this.log.info({ job: rec.id, kind: rec.kind, format: rec.format }, 'job submitted');
     return jobView(rec);
@@ -118,6 +122,24 @@ export class JobService {
     const requested = await this.store.requestCancel(id);
     if (requested.owner === null) void this.finishCancel(requested);
     return jobView({ ...requested, progress: this.live.progress(id) ?? requested.progress });
+  }
+
+  /**
+   * docs/api.md "Sync jobs": the next pass is the final one (at once when the job waits), then the
+   * import. The owner of a running job hears it now; a queued one finds it in its record when claimed.
+   */
+  async cutover(id: string): Promise<JobView> {
+    const working = this.working.get(id);
+    const rec = working ?? (await this.store.get(id));
+    if (!rec) throw vmxError(JOB.NOT_FOUND, `no job ${id}`);
+    if (rec.kind !== 'sync' || !rec.sync) throw vmxError(JOB.NOT_SYNC, `job ${id} is a ${rec.kind} job; only a sync job has a cutover`);
+    if (TERMINAL_STATES.has(rec.state) || rec.state === 'cancelling') throw vmxError(JOB.NOT_SYNC, `job ${id} is already ${rec.state}`);
+    rec.sync = { ...rec.sync, cutover: true };
+    if (working) await this.persist(working);
+    else await this.store.update(id, rec.version, rec);
+    this.runs.get(id)?.cutover.request();
+    this.log.info({ job: id }, 'sync cutover requested');
+    return jobView({ ...rec, progress: this.live.progress(id) ?? rec.progress });
   }
 
   /** Stops taking jobs and stops the running ones; their checkpoints and uploads stay for the next start. */
@@ -183,7 +205,14 @@ export class JobService {
     rec.startedAt ??= new Date().toISOString();
     rec.error = null;
     this.move(rec, 'validating');
+    const cutover = new Cutover(rec.sync?.cutover ?? false);
     const run = {
+      cutover,
+      onWaiting: () => this.move(rec, 'waiting', { phase: null }),
+      onPass: (passes: SyncPass[]) => {
+        rec.passes = passes;
+        void this.persist(rec);
+      },
       progress: tracker,
       parts,
       signal: controller.signal,
@@ -200,7 +229,7 @@ export class JobService {
         rec.guest = report;
       },
       onPhase: (phase: JobPhase) => {
-        if (rec.state === 'active' && rec.phase !== phase) this.move(rec, 'active', { phase });
+        if ((rec.state === 'active' && rec.phase !== phase) || rec.state === 'waiting') this.move(rec, 'active', { phase });
       },
       onCloudTask: (status: CloudTaskStatus) => this.cloudTaskChanged(rec, status),
       onOutcome: (change: OutcomeChange) => {
@@ -234,7 +263,7 @@ export class JobService {
       this.working.delete(rec.id);
       this.pump();
     });
-    this.runs.set(rec.id, { controller, done, abandon });
+    this.runs.set(rec.id, { controller, done, abandon, cutover });
   }
 
   private async failed(rec: JobRecord, signal: AbortSignal, err: unknown): Promise<void> {

@@ -10,16 +10,21 @@ import type { FinishedDisk } from '../cloud/tasks/export-disks.js';
 import type { DownloadResult } from '../transfer/download.js';
 import type { DistributeResult } from '../cloud/distribute/distribute-step.js';
 import type { CopyOutcome } from '../cloud/distribute/copy-outcome.js';
+import type { SyncPass } from '../workflows/sync.js';
+import type { EbsUploadResult } from '../ebs/ebs-upload.js';
+
+/** docs/api.md result.snapshot. */
+export type EbsSnapshotResult = Omit<EbsUploadResult, 'seconds' | 'bytesSent'>;
 
 /** The job model exactly as docs/api.md (v1) fixes it, plus what the daemon persists to resume a job. */
 
-export const JOB_STATES = ['queued', 'validating', 'active', 'completed', 'failed', 'cancelling', 'cancelled'] as const;
+export const JOB_STATES = ['queued', 'validating', 'active', 'waiting', 'completed', 'failed', 'cancelling', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export const JOB_PHASES = ['converting', 'uploading', 'downloading', 'verifying', 'importing', 'copying', 'sharing', 'exporting'] as const;
 export type JobPhase = (typeof JOB_PHASES)[number];
 
-export type JobKind = 'upload' | 'download' | 'convert' | 'export';
+export type JobKind = 'upload' | 'download' | 'convert' | 'export' | 'sync';
 
 export const PART_STATES = ['pending', 'in-flight', 'done', 'skipped', 'failed'] as const;
 export type PartState = (typeof PART_STATES)[number];
@@ -40,6 +45,12 @@ export interface JobOptions {
   sha256?: boolean | undefined;
   /** Send only the parts changed since the last incremental upload to the destination (docs/warm-migration.md). */
   incremental?: boolean | undefined;
+}
+
+export interface JobSync {
+  everyMs?: number | undefined;
+  passes?: number | undefined;
+  cutover: boolean;
 }
 
 export interface JobProgress {
@@ -77,6 +88,8 @@ export interface JobResult {
   bytesSent?: number | undefined;
   /** An upload with an `import`: what the cloud made of the object (AMI, snapshot or ECS image ids). */
   import?: ImportedResult | undefined;
+  /** An upload to ebs://: the snapshot written (docs/api.md "EBS snapshot destinations"). */
+  snapshot?: EbsSnapshotResult | undefined;
   /** A download or export job with a `format`: the object's format, the target and how it was converted. */
   conversion?: DownloadResult['conversion'];
   /** An export job: the task and the object it wrote (then downloaded). */
@@ -122,6 +135,7 @@ export interface JobRequest {
   options: JobOptions;
   import?: ImportOptions | undefined;
   export?: ExportOptions | undefined;
+  sync?: JobSync | undefined;
 }
 
 /** The record format this build writes; job-record-migration.ts reads the older ones. */
@@ -165,6 +179,10 @@ export interface JobRecord extends LegacyStepFields {
   cloudOutcome?: JobCloudOutcome | null | undefined;
   /** An export job's image export (docs/api.md "Export jobs"). */
   export?: ExportOptions | null | undefined;
+  /** A sync job's schedule (docs/api.md "Sync jobs"); `cutover` turns true when one is requested. */
+  sync?: JobSync | undefined;
+  /** A sync job's finished passes, oldest first (docs/api.md Job.passes). */
+  passes?: SyncPass[] | undefined;
 }
 
 /**

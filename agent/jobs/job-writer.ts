@@ -21,9 +21,14 @@ export class JobWriter {
     private readonly log: Logger,
   ) {}
 
-  /** Resolves once the record as it is when its turn comes is durable (or the failure is logged). */
+  /**
+   * Resolves once the record as it is now is durable (or the failure is logged). Each write stores its
+   * own snapshot, in order: a state that lasts less than a write (a copy turning available just
+   * before the shares start) still reaches the store's change stream, the feed and the dashboard.
+   */
   write(rec: JobRecord): Promise<void> {
-    const next = (this.chains.get(rec.id) ?? Promise.resolve()).then(() => this.put(rec)).catch((err: unknown) => {
+    const snapshot = structuredClone(rec);
+    const next = (this.chains.get(rec.id) ?? Promise.resolve()).then(() => this.put(rec, snapshot)).catch((err: unknown) => {
       this.log.error({ job: rec.id, code: isVmxferError(err) ? err.code : undefined, err: (err as Error).message }, 'could not persist a job record');
     });
     this.chains.set(rec.id, next);
@@ -36,10 +41,11 @@ export class JobWriter {
     await Promise.allSettled([...this.chains.values()]);
   }
 
-  private async put(rec: JobRecord): Promise<void> {
+  private async put(rec: JobRecord, written: JobRecord): Promise<void> {
+    let snapshot = written;
     for (let conflicts = 0; ; conflicts++) {
       try {
-        const saved = await this.store.update(rec.id, rec.version, structuredClone(rec));
+        const saved = await this.store.update(rec.id, rec.version, snapshot);
         rec.version = Math.max(rec.version, saved.version);
         return;
       } catch (err) {
@@ -47,6 +53,8 @@ export class JobWriter {
         if (!stored) throw err;
         if (stored.state === 'cancelling' && !TERMINAL_STATES.has(rec.state)) this.onCancelRequested(stored);
         rec.version = stored.version;
+        // The owner's record now reflects the stored one (a cancel it was handed): write that, not the stale snapshot.
+        snapshot = structuredClone(rec);
       }
     }
   }

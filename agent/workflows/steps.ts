@@ -1,6 +1,7 @@
 /** The names of the journal's steps, shared by the workflows and the migration of old job records. */
 export const STEP = {
   upload: 'upload',
+  ebsSnapshot: 'ebs.snapshot',
   importStarted: 'import.started',
   imported: 'import',
   copiesStarted: 'copies.started',

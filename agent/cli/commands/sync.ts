@@ -3,7 +3,8 @@ import { vmxError } from '../../core/errors.js';
 import { parseDuration } from '../duration.js';
 import { printUsage } from './inspect.js';
 import { uploadCommand } from './upload.js';
-import { runSyncPasses } from '../../incremental/sync-schedule.js';
+import { Cutover, syncWorkflow } from '../../workflows/sync.js';
+import { MemoryJournal } from '../../workflows/memory-journal.js';
 
 export const SYNC_USAGE = `Usage: vmxfer sync SRC URL [--every DURATION] [--passes N] [--cutover] [upload options]
 
@@ -45,12 +46,21 @@ export async function syncCommand(argv: string[], signal: AbortSignal): Promise<
   const passes = f.passes === undefined ? undefined : Number(f.passes);
   if (passes !== undefined && (!Number.isInteger(passes) || passes < 1)) throw vmxError(CORE.USAGE, `--passes must be a positive integer`);
   let code = 0;
-  await runSyncPasses(
-    async (n) => {
-      process.stderr.write(`vmxfer: sync pass ${n}${f.cutover ? ' (cutover)' : ''} started ${new Date().toISOString()}\n`);
-      code = await uploadCommand([...f.rest, '--incremental'], signal);
+  await syncWorkflow(
+    {
+      schedule: { everyMs, passes },
+      cutover: new Cutover(f.cutover),
+      pass: async (n, final) => {
+        process.stderr.write(`vmxfer: sync pass ${n}${final ? ' (cutover)' : ''} started ${new Date().toISOString()}\n`);
+        code = await uploadCommand([...f.rest, '--incremental'], signal);
+        return { result: code };
+      },
+      onWait: (ms, next) => process.stderr.write(`vmxfer: sync pass ${next} in ${Math.round(ms / 1000)} s (Ctrl-C stops here, nothing is lost)\n`),
     },
-    { everyMs, passes, signal, onWait: (ms, next) => process.stderr.write(`vmxfer: sync pass ${next} in ${Math.round(ms / 1000)} s (Ctrl-C stops here, nothing is lost)\n`) },
-  );
+    { journal: new MemoryJournal(), signal },
+  ).catch((err: unknown) => {
+    // Ctrl-C while waiting between passes: the passes done are complete objects; nothing is lost.
+    if (!signal.aborted) throw err;
+  });
   return code;
 }

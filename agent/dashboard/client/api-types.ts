@@ -1,6 +1,6 @@
 /** The daemon's JSON shapes, exactly as docs/api.md (v1) fixes them. */
 
-export const JOB_STATES = ['queued', 'validating', 'active', 'completed', 'failed', 'cancelling', 'cancelled'] as const;
+export const JOB_STATES = ['queued', 'validating', 'active', 'waiting', 'completed', 'failed', 'cancelling', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export const PART_STATES = ['pending', 'in-flight', 'done', 'skipped', 'failed'] as const;
@@ -67,8 +67,23 @@ export interface Job {
   preflight?: Finding[];
   /** What the import made so far, each copy with its state (docs/api.md Job.cloudOutcome); null until the import ends. */
   cloudOutcome?: CloudOutcomeSoFar | null;
+  /** A sync job's finished passes (docs/api.md "Sync jobs"). */
+  passes?: SyncPass[];
   attempts: number;
   throughput?: Array<[number, number]>;
+}
+
+/** docs/api.md Job.passes: one incremental pass of a sync job. */
+export interface SyncPass {
+  n: number;
+  startedAt: string;
+  finishedAt: string;
+  seconds: number;
+  bytesRead?: number;
+  bytesSent?: number;
+  partsSent?: number;
+  partsCopied?: number;
+  final: boolean;
 }
 
 /** docs/api.md Job.result.import: the task and resource ids, the AMI registered from snapshots, copies and shares. */
@@ -137,5 +152,5 @@ export type FeedMessage =
 
 /** States from which a cancel is meaningful (docs/api.md: cancel moves a job to cancelling, then cancelled). */
 export function isCancellable(state: JobState): boolean {
-  return state === 'queued' || state === 'validating' || state === 'active';
+  return state === 'queued' || state === 'validating' || state === 'active' || state === 'waiting';
 }

@@ -2,6 +2,7 @@ import { isCancellable, type Job, type Part } from './api-types.js';
 import type { ApiClient } from './api-client.js';
 import { byId, setText } from './dom.js';
 import { CloudOutcome } from './cloud-outcome.js';
+import { SyncPasses } from './sync-passes.js';
 import { FactsList } from './facts-list.js';
 import { formatBytes, formatEta, formatRate, formatTime } from './format.js';
 import { PartsGrid } from './parts-grid.js';
@@ -25,6 +26,7 @@ export class JobView {
   private readonly checksums = new FactsList(byId('job-checksums'));
   private readonly cloud = new FactsList(byId('job-cloud-facts'));
   private readonly cloudOutcome = new CloudOutcome();
+  private readonly passes = new SyncPasses();
   private readonly bar = createProgressBar('Job progress');
   private readonly grid = new PartsGrid(byId<HTMLCanvasElement>('parts-canvas'), byId('parts-legend'));
   private readonly chart = new ThroughputChart(byId<HTMLCanvasElement>('throughput-canvas'));
@@ -130,6 +132,7 @@ export class JobView {
       this.cloud.set('Result', r?.import?.resourceIds.join(', ') || (r?.export ? `${r.export.bucket}/${r.export.key}` : '—'));
     }
     this.cloudOutcome.render(job);
+    this.passes.render(job);
     byId('job-error').hidden = !job.error;
     setText(byId('job-error-code'), job.error?.code ?? '');
     setText(byId('job-error-category'), job.error?.category ?? '');
