@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ProgressTracker, type Phase } from '../core/progress.js';
 import { openDisk } from '../formats/detect.js';
 import { fsError } from '../io/random-access-file.js';
@@ -9,8 +9,8 @@ import { vmxError } from '../core/errors.js';
 import { STORE } from '../sinks/error-codes.js';
 import type { PartEvent, UploadResult } from '../transfer/upload.js';
 import { checkpointId } from '../transfer/upload-checkpoint.js';
-import { checkpointedPartial, downloadObject } from '../transfer/download.js';
-import { downloadCheckpointId, isDownloadCheckpoint, type DownloadCheckpoint } from '../transfer/download-checkpoint.js';
+import type { DownloadResult } from '../transfer/download.js';
+import { isDownloadCheckpoint, type DownloadCheckpoint } from '../transfer/download-checkpoint.js';
 import { FileCheckpointStore } from '../checkpoint/checkpoint-store.js';
 import type { Direction } from '../metrics/agent-metrics.js';
 import { pollEvery } from '../cloud/poll-task.js';
@@ -31,12 +31,13 @@ import { ebsUploadWorkflow } from '../workflows/ebs-upload.js';
 import { isEbsUrl, parseEbsUrl } from '../ebs/ebs-url.js';
 import { ebsCheckpointId, isEbsCheckpoint, type EbsCheckpoint } from '../ebs/snapshot-checkpoint.js';
 import { exportWorkflow } from '../workflows/export.js';
+import { downloadedSha256, downloadWorkflow, exportDiskDownload, type DownloadSettings } from '../workflows/download.js';
 import { observedSink } from './observed-sink.js';
 import { confineJobOutputs } from './confine-job.js';
 import type { PartBoard } from './part-board.js';
 import { retryPolicy, type RunContext } from './run-context.js';
 import type { ImportedResult, JobPhase, JobRecord, JobResult } from './job-types.js';
-import { checkJobDistribute, preflightJobImport } from './import-after-upload.js';
+import { preflightJobImport } from './import-after-upload.js';
 import { preflightJobExport } from './export-job-preflight.js';
 import { cancelTaskUnlessShutdown } from './job-cloud-task.js';
 import { stepsOf } from './record-step-journal.js';
@@ -99,11 +100,10 @@ export async function runJob(job: JobRecord, ctx: RunContext, run: JobRun): Prom
   const opened = await jobSinks(ctx, run, direction).open(job.kind === 'download' ? job.source : job.destination);
   await preflight(job, opened, run.signal);
   const plan = await preflightJobImport(job, ctx, run.signal, (report) => run.onGuest(report));
-  checkJobDistribute(job, ctx);
   run.onValidated(plan ? notErrors(plan.findings) : undefined);
   forwardPhases(job, run);
   meterProgress(run.progress, ctx, direction, opened.sink.kind);
-  if (direction === 'download') return download(job, ctx, run, opened);
+  if (direction === 'download') return download(job, ctx, run);
   if (job.kind === 'sync') return sync(job, plan, ctx, run);
   return uploadJob(job, plan, ctx, run);
 }
@@ -120,14 +120,13 @@ function notErrors(findings: readonly Finding[]): Finding[] {
 async function exportThenDownload(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
   run.onValidated(notErrors(await preflightJobExport(job, ctx, run.signal)));
   const ports = jobPorts(ctx, run, 'download');
-  const dl: JobRecord = { ...job, kind: 'download' };
-  forwardPhases(dl, run);
+  forwardPhases({ ...job, kind: 'download' }, run);
   meterProgress(run.progress, ctx, 'download', job.export!.cloud === 'aws' ? 's3' : 'oss');
   const { exported, disks } = await exportWorkflow(
     {
       export: job.export!,
       destination: job.destination,
-      download: (disk, progress, sink) => download({ ...dl, source: disk.url, destination: disk.destination }, ctx, { ...run, progress }, { sink, key: disk.key }),
+      download: async (disk, progress, sink) => downloadedResult(await exportDiskDownload(downloadSettings(job, ctx), run.signal)(disk, progress, sink)),
       knownSha256: (r) => r.outputSha256,
       checkpoints: downloadCheckpoints(ctx),
       converting: conversionTarget(job) !== undefined,
@@ -341,38 +340,35 @@ function conversionTarget(job: JobRecord): string | undefined {
 }
 
 /**
- * A download job: parallel ranged GETs into a partial file, resumed from its checkpoint after a
- * restart; with a `format`, converted on the way (a format that needs seeks from a resumable local copy).
+ * A download job (agent/workflows/download.ts): parallel ranged GETs into a partial file, resumed from
+ * its checkpoint after a restart; with a `format`, converted on the way.
  */
-async function download(job: JobRecord, ctx: RunContext, run: JobRun, opened: OpenedSink): Promise<JobResult> {
+async function download(job: JobRecord, ctx: RunContext, run: JobRun): Promise<JobResult> {
+  const r = await downloadWorkflow({ ...downloadSettings(job, ctx), url: job.source, destination: job.destination, resume: 'if-checkpointed' }, jobPorts(ctx, run, 'download'));
+  return downloadedResult(r);
+}
+
+/** A download's settings: the job's options over the daemon's `transfer` section, its shared bandwidth. */
+function downloadSettings(job: JobRecord, ctx: RunContext): DownloadSettings {
   const ps = job.options.partSize ?? ctx.config.transfer.part_size;
-  const checkpoints = downloadCheckpoints(ctx);
-  const destination = resolve(job.destination);
-  const to = conversionTarget(job);
-  const partial = checkpointedPartial(destination, to !== undefined);
-  const resume = (await checkpoints.load(downloadCheckpointId(job.source, partial)).catch(() => undefined)) !== undefined;
-  const r = await downloadObject({
-    url: job.source,
-    sink: opened.sink,
-    key: opened.key,
-    destination,
-    to,
+  return {
+    to: conversionTarget(job),
     disk: job.options.disk,
     rangeSize: ps === 'auto' ? undefined : ps,
     concurrency: job.options.concurrency ?? ctx.config.transfer.concurrency,
-    resume,
-    checkpoints,
+    checkpoints: downloadCheckpoints(ctx),
     bandwidth: ctx.bandwidth,
-    signal: run.signal,
-    progress: run.progress,
-  });
+  };
+}
+
+function downloadedResult(r: DownloadResult): JobResult {
   return {
     etag: `verified by ${r.verified}`,
     objectSize: r.objectSize,
     sourceSha256: null,
     // The file written: a conversion's output, or the copy checked against the object's digest tag.
     outputDigest: r.conversion?.outputDigest ?? r.digestVerified ?? null,
-    outputSha256: r.conversion?.outputSha256 ?? r.sha256Verified ?? null,
+    outputSha256: downloadedSha256(r) ?? null,
     seconds: r.seconds,
     ...(r.conversion ? { conversion: r.conversion } : {}),
   };

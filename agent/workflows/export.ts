@@ -1,8 +1,7 @@
 import type { AwsInstanceExportParams } from '../cloud/aws/aws-export.js';
 import { exportedObjectUrl, isInstanceExport, type AwsInstanceExportOptions, type ExportOptions } from '../cloud/export-options.js';
 import type { ExportedObject, ExportTaskParams } from '../cloud/tasks/export-task.js';
-export { exportResult } from '../cloud/tasks/export-download.js';
-export type { ExportResult } from '../cloud/tasks/export-types.js';
+import type { DownloadResult } from '../transfer/download.js';
 import { discardDisks, downloadDisks, exportDisks, type ExportDisk, type FinishedDisk } from '../cloud/tasks/export-disks.js';
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import type { DownloadCheckpoint } from '../transfer/download-checkpoint.js';
@@ -90,4 +89,21 @@ async function exportTask(e: ExportOptions, ports: WorkflowPorts): Promise<Expor
 function instanceParams(e: AwsInstanceExportOptions): AwsInstanceExportParams {
   const diskFormat = e.format.toUpperCase() as AwsInstanceExportParams['diskFormat'];
   return { instanceId: e.instanceId, diskFormat, targetEnvironment: e.targetEnvironment, bucket: e.bucket, prefix: e.prefix };
+}
+
+export interface ExportResult extends DownloadResult {
+  taskId: string;
+  bucket: string;
+  key: string;
+  /** SHA-256 of the file written to `destination`. */
+  sha256: string;
+  /** ECS images with data disks: each data disk's object, where it was written (dataDiskPath) and that file's SHA-256. */
+  dataDisks?: Array<DownloadResult & { key: string; sha256: string }> | undefined;
+}
+
+/** What `vmxfer export` reports: the system disk's download and its file's SHA-256, the task and its object, each data disk. */
+export function exportResult(done: ExportedObject, disks: readonly FinishedDisk<DownloadResult>[]): ExportResult {
+  const [system, ...data] = disks;
+  const dataDisks = data.map((d) => ({ ...d.result, key: d.key, sha256: d.sha256 }));
+  return { ...system!.result, sha256: system!.sha256, taskId: done.taskId, bucket: done.bucket, key: done.key, ...(dataDisks.length ? { dataDisks } : {}) };
 }

@@ -35,7 +35,7 @@ export function wantsDistribute(o: ImportOptions | null | undefined): boolean {
 }
 
 /** Where the imported image lives: ECS `import.region` when given, else the connection's region. */
-export function importRegion(o: ImportOptions, cloud: CloudPort): string | undefined {
+export function importRegion(o: ImportOptions, cloud: Pick<CloudPort, 'connections'>): string | undefined {
   return cloudOf(o.target) === 'aws' ? cloud.connections.aws?.region : (o.region ?? cloud.connections.ecs?.region);
 }
 

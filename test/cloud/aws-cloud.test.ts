@@ -8,7 +8,7 @@ import { Ec2Error } from '../helpers/ec2-query-fake/ec2-actions.js';
 import { tempDir } from '../helpers/tmp.js';
 import { readyExportBucket } from '../helpers/export-daemon.js';
 import { runImportStep } from '../../agent/cloud/tasks/import-step.js';
-import { runAwsImageExport, runAwsInstanceExport } from '../../agent/cloud/tasks/aws-export-step.js';
+import { runExport } from '../helpers/export-run.js';
 import { copyAwsImage } from '../../agent/cloud/tasks/copy-step.js';
 import { shareAwsImage } from '../../agent/cloud/tasks/share-step.js';
 import { awsClients, type AwsConnection } from '../../agent/cloud/aws/aws-clients.js';
@@ -99,7 +99,7 @@ test('throttling that outlasts the retry budget is CLOUD_THROTTLED', async () =>
   fake.throttle.set('DescribeExportImageTasks', 50);
   const { dir, cleanup } = await tempDir();
   try {
-    const err = await rejectsWith(runAwsImageExport(connection(), { imageId: 'ami-0123456789abcdef0', format: 'vmdk', bucket: 'exp', prefix: 'p/', destination: join(dir, 'x.vmdk'), poll: POLL, checkpoints: checkpoints(dir) }), 'CLOUD_THROTTLED', 'RequestLimitExceeded');
+    const err = await rejectsWith(runExport({ aws: connection() }, { cloud: 'aws', imageId: 'ami-0123456789abcdef0', format: 'vmdk', bucket: 'exp', prefix: 'p/' }, { destination: join(dir, 'x.vmdk'), poll: POLL, checkpoints: checkpoints(dir) }), 'CLOUD_THROTTLED', 'RequestLimitExceeded');
     assert.match(err.message, /after 5 attempts/);
   } finally {
     fake.throttle.delete('DescribeExportImageTasks');
@@ -166,7 +166,7 @@ test('ExportImage against an EC2 Query API protocol fake, then a ranged download
   try {
     const { seen, callbacks } = recorder();
     const dst = join(dir, 'web01.vmdk');
-    const r = await runAwsImageExport(connection(), { imageId: 'ami-0123456789abcdef0', format: 'vmdk', bucket: 'exp', prefix: 'exports/', destination: dst, poll: POLL, partSize: 64 * 1024, checkpoints: checkpoints(dir) }, callbacks);
+    const r = await runExport({ aws: connection() }, { cloud: 'aws', imageId: 'ami-0123456789abcdef0', format: 'vmdk', bucket: 'exp', prefix: 'exports/' }, { destination: dst, poll: POLL, partSize: 64 * 1024, checkpoints: checkpoints(dir) }, callbacks);
     assert.match(r.key, /^exports\/export-ami-[0-9a-f]{17}\.vmdk$/);
     assert.equal(r.key, `exports/${r.taskId}.vmdk`);
     assert.deepEqual(seen.map((s) => s.progress), [0, 50, undefined]);
@@ -189,7 +189,7 @@ test('CreateInstanceExportTask (ova container) against an EC2 Query API protocol
   const { dir, cleanup } = await tempDir();
   try {
     const { seen, callbacks } = recorder();
-    const r = await runAwsInstanceExport(connection(), { instanceId: 'i-0abc', diskFormat: 'VMDK', targetEnvironment: 'vmware', bucket: 'exp', prefix: 'vms/', destination: join(dir, 'i.ova'), poll: POLL, checkpoints: checkpoints(dir) }, callbacks);
+    const r = await runExport({ aws: connection() }, { cloud: 'aws', instanceId: 'i-0abc', format: 'vmdk', targetEnvironment: 'vmware', bucket: 'exp', prefix: 'vms/' }, { destination: join(dir, 'i.ova'), poll: POLL, checkpoints: checkpoints(dir) }, callbacks);
     assert.equal(r.key, `vms/${r.taskId}.ova`);
     assert.ok((await readFile(join(dir, 'i.ova'))).equals(fake.world.exportBytes));
     assert.deepEqual(seen.map((s) => `${s.state}:${s.message}`), ['active:validating', 'active:exporting', 'completed:']);
@@ -207,7 +207,7 @@ test('cancelling an image export mid-task calls CancelExportTask and leaves no f
   const { dir, cleanup } = await tempDir();
   const ac = new AbortController();
   try {
-    const run = runAwsImageExport(connection(), { imageId: 'ami-0123456789abcdef0', format: 'raw', bucket: 'exp', prefix: '', destination: join(dir, 'x.raw'), poll: POLL, checkpoints: checkpoints(dir) }, { onStatus: (s) => s.progress === 20 && ac.abort() }, ac.signal);
+    const run = runExport({ aws: connection() }, { cloud: 'aws', imageId: 'ami-0123456789abcdef0', format: 'raw', bucket: 'exp', prefix: '' }, { destination: join(dir, 'x.raw'), poll: POLL, checkpoints: checkpoints(dir) }, { onStatus: (s) => s.progress === 20 && ac.abort() }, ac.signal);
     await rejectsWith(run, 'VMX_ABORTED');
     const id = fake.callsOf('CancelExportTask').at(-1)!.params.ExportTaskId!;
     assert.match(id, /^export-ami-/);

@@ -11,8 +11,7 @@ import { startFaultProxy, type FaultProxy, type ProxyFault } from '../helpers/fa
 import { readyExportBucket } from '../helpers/export-daemon.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runImportStep } from '../../agent/cloud/tasks/import-step.js';
-import { runAwsImageExport } from '../../agent/cloud/tasks/aws-export-step.js';
-import { runEcsExport } from '../../agent/cloud/tasks/ecs-export-step.js';
+import { runExport } from '../helpers/export-run.js';
 import { copyAwsImage, copyEcsImage } from '../../agent/cloud/tasks/copy-step.js';
 import { CopyLimiter } from '../../agent/cloud/tasks/copy-limiter.js';
 import { shareAwsImage, shareEcsImage } from '../../agent/cloud/tasks/share-step.js';
@@ -122,7 +121,7 @@ test('EC2 Query API protocol fake behind a fault proxy (reset, 500, 503 Unavaila
     ec2.world.exportBytes = randomBytes(200_000);
     const dst = join(dir, 'web01.vmdk');
     const checkpoints = new FileCheckpointStore<DownloadCheckpoint>(join(dir, '.checkpoints'), isDownloadCheckpoint);
-    await runAwsImageExport(awsConn(), { imageId: 'ami-0123456789abcdef0', format: 'vmdk', bucket: 'exp', prefix: 'exports/', destination: dst, poll: POLL, partSize: 64 * 1024, checkpoints });
+    await runExport({ aws: awsConn() }, { cloud: 'aws', imageId: 'ami-0123456789abcdef0', format: 'vmdk', bucket: 'exp', prefix: 'exports/' }, { destination: dst, poll: POLL, partSize: 64 * 1024, checkpoints });
     assert.ok((await readFile(dst)).equals(ec2.world.exportBytes));
   } finally {
     ec2Proxy.setPlan(undefined);
@@ -150,7 +149,7 @@ test('ECS RPC API protocol fake behind a fault proxy (reset, 500, 503 ServiceUna
     ecs.world.exportBytes = randomBytes(150_000);
     const sink = retryingSink(new OssSink({ bucket: 'exports', endpoint: `http://localhost:${ecs.host.split(':')[1]}`, sldEnable: true, accessKeyId: FAKE_ACCESS_KEY.id, accessKeySecret: FAKE_ACCESS_KEY.secret, env: {} }));
     const checkpoints = new FileCheckpointStore<DownloadCheckpoint>(join(dir, '.checkpoints'), isDownloadCheckpoint);
-    await runEcsExport(ecsConn(), { imageId: id, format: 'qcow2', ossBucket: 'exports', ossPrefix: 'web01', destination: join(dir, 'web01.qcow2'), poll: POLL, partSize: 64 * 1024, sink, checkpoints });
+    await runExport({ ecs: ecsConn() }, { cloud: 'ecs', imageId: id, format: 'qcow2', bucket: 'exports', prefix: 'web01' }, { destination: join(dir, 'web01.qcow2'), poll: POLL, partSize: 64 * 1024, sink, checkpoints });
     assert.ok((await readFile(join(dir, 'web01.qcow2'))).equals(ecs.world.exportBytes));
   } finally {
     ecsProxy.setPlan(undefined);

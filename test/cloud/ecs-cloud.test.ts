@@ -7,7 +7,7 @@ import { EcsRpcFake, FAKE_ACCESS_KEY } from '../helpers/ecs-rpc-fake/server.js';
 import { ecsId, RpcError } from '../helpers/ecs-rpc-fake/ecs-world.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runImportStep } from '../../agent/cloud/tasks/import-step.js';
-import { runEcsExport } from '../../agent/cloud/tasks/ecs-export-step.js';
+import { runExport } from '../helpers/export-run.js';
 import { runExportTask } from '../../agent/cloud/tasks/export-task.js';
 import { dryRunEcsExport } from '../../agent/cloud/ecs/ecs-export.js';
 import { copyEcsImage } from '../../agent/cloud/tasks/copy-step.js';
@@ -140,7 +140,7 @@ test('ECS ExportImage against an ECS RPC API protocol fake, then the object is d
     const seen: string[] = [];
     const sink = retryingSink(new OssSink({ bucket: 'exports', endpoint: `http://localhost:${fake.host.split(':')[1]}`, sldEnable: true, accessKeyId: FAKE_ACCESS_KEY.id, accessKeySecret: FAKE_ACCESS_KEY.secret, env: {} }));
     const checkpoints = new FileCheckpointStore<DownloadCheckpoint>(join(dir, '.checkpoints'), isDownloadCheckpoint);
-    const r = await runEcsExport(connection(), { imageId, format: 'qcow2', ossBucket: 'exports', ossPrefix: 'web01', destination: join(dir, 'web01.qcow2'), poll: POLL, partSize: 64 * 1024, sink, checkpoints }, { onStatus: (s) => seen.push(s.state) });
+    const r = await runExport({ ecs: connection() }, { cloud: 'ecs', imageId, format: 'qcow2', bucket: 'exports', prefix: 'web01' }, { destination: join(dir, 'web01.qcow2'), poll: POLL, partSize: 64 * 1024, sink, checkpoints }, { onStatus: (s) => seen.push(s.state) });
     assert.equal(r.key, `web01_${imageId}_system.qcow2`);
     assert.ok((await readFile(join(dir, 'web01.qcow2'))).equals(fake.world.exportBytes));
     assert.deepEqual(seen, ['Waiting', 'Processing', 'Finished']);

@@ -7,7 +7,7 @@ import { EcsRpcFake, FAKE_ACCESS_KEY } from '../helpers/ecs-rpc-fake/server.js';
 import { ecsId } from '../helpers/ecs-rpc-fake/ecs-world.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runImportStep } from '../../agent/cloud/tasks/import-step.js';
-import { runEcsExport } from '../../agent/cloud/tasks/ecs-export-step.js';
+import { runExport } from '../helpers/export-run.js';
 import { dataDiskPath } from '../../agent/cloud/tasks/data-disk-path.js';
 import type { EcsConnection } from '../../agent/cloud/ecs/ecs-clients.js';
 import { OssSink } from '../../agent/sinks/oss/oss-sink.js';
@@ -32,7 +32,7 @@ function image(dataDisks: number[]): string {
 async function exportTo(dir: string, imageId: string, seen: CloudTaskStatus[] = []) {
   const sink = retryingSink(new OssSink({ bucket: 'exports', endpoint: `http://localhost:${fake.host.split(':')[1]}`, sldEnable: true, accessKeyId: FAKE_ACCESS_KEY.id, accessKeySecret: FAKE_ACCESS_KEY.secret, env: {} }));
   const checkpoints = new FileCheckpointStore<DownloadCheckpoint>(join(dir, '.checkpoints'), isDownloadCheckpoint);
-  return runEcsExport(connection(), { imageId, format: 'qcow2', ossBucket: 'exports', ossPrefix: 'web01', destination: join(dir, 'web01.qcow2'), poll: POLL, partSize: 64 * 1024, sink, checkpoints }, { onStatus: (s) => seen.push(s) });
+  return runExport({ ecs: connection() }, { cloud: 'ecs', imageId, format: 'qcow2', bucket: 'exports', prefix: 'web01' }, { destination: join(dir, 'web01.qcow2'), poll: POLL, partSize: 64 * 1024, sink, checkpoints }, { onStatus: (s) => seen.push(s) });
 }
 
 async function failsWith(p: Promise<unknown>, text: string): Promise<void> {

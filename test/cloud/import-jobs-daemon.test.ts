@@ -8,7 +8,7 @@ import type { TestBucket } from '../helpers/rgw.js';
 import { waitForJob, type TestDaemon } from '../helpers/daemon.js';
 import { getObjectBytes } from '../helpers/s3-object.js';
 import type { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
-import { importWorld, startImportDaemon, type ImportWorld } from '../helpers/import-world.js';
+import { finishImport, importWorld, startImportDaemon, type ImportWorld } from '../helpers/import-world.js';
 import { closeFeed, feed } from '../helpers/feed-socket.js';
 import { IMPORT_IMAGE_SCRIPT, type TaskStep } from '../helpers/ec2-query-fake/fake-state.js';
 
@@ -141,10 +141,7 @@ test('a daemon restarted mid-import follows the same import task: no second Impo
     const imports = ec2.callsOf('ImportImage').length;
     await d.restart();
     // The cloud finishes the conversion while the daemon is back.
-    const task = ec2.world.tasks.get(taskId)!;
-    task.script = [{ status: 'updating', message: 'updating', progress: '80' }, { status: 'completed', message: '' }];
-    task.step = 0;
-    const done = await waitForJob(d, id, (j) => ['completed', 'failed', 'cancelled'].includes(j.state));
+    const { task, done } = await finishImport(d, ec2, taskId, id);
     assert.equal(done.state, 'completed', JSON.stringify(done.error));
     assert.equal(done.cloudTask.id, taskId);
     assert.equal(done.result.import.taskIds[0], taskId);

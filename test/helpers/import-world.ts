@@ -5,7 +5,7 @@ import { ensureRgw, createTestBucket, type RgwEnv, type TestBucket } from './rgw
 import { tempDir } from './tmp.js';
 import { Ec2QueryFake } from './ec2-query-fake/server.js';
 import { COPY_SCRIPT } from './ec2-query-fake/fake-state.js';
-import { startDaemon, type TestDaemon } from './daemon.js';
+import { startDaemon, waitForJob, type TestDaemon } from './daemon.js';
 
 /** What the upload-then-import tests share: a small raw disk, a fresh bucket on the real RGW, an EC2 Query API protocol fake. */
 export interface ImportWorld {
@@ -63,4 +63,13 @@ export async function withImportDaemon(world: ImportWorld, fn: (d: TestDaemon) =
 /** CopyImage calls that really copy (not the DryRun before them) for one source AMI. */
 export function realCopies(ec2: Ec2QueryFake, source: string) {
   return ec2.callsOf('CopyImage').filter((c) => c.params.SourceImageId === source && c.params.DryRun !== 'true');
+}
+
+/** The cloud finishes a stuck import task while the daemon is back; then the job's end. */
+export async function finishImport(d: TestDaemon, ec2: Ec2QueryFake, taskId: string, jobId: string) {
+  const task = ec2.world.tasks.get(taskId)!;
+  task.script = [{ status: 'updating', message: 'updating', progress: '80' }, { status: 'completed', message: '' }];
+  task.step = 0;
+  const done = await waitForJob(d, jobId, (j) => ['completed', 'failed', 'cancelled'].includes(j.state));
+  return { task, done };
 }

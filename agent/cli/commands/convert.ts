@@ -1,6 +1,6 @@
 import { parseCommand, requirePositionals } from '../args.js';
 import { printUsage } from './inspect.js';
-import { convertFile } from '../../pipeline/convert.js';
+import { convertWorkflow } from '../../workflows/convert.js';
 import { ProgressTracker } from '../../core/progress.js';
 import { renderProgress } from '../progress-renderer.js';
 import { formatBytes } from '../../core/units.js';
@@ -45,21 +45,22 @@ export async function convertCommand(argv: string[], signal: AbortSignal): Promi
   const progress = new ProgressTracker();
   const stop = renderProgress(progress, values.json ? 'json' : process.stderr.isTTY ? 'tty' : 'none');
   try {
-    const result = await convertFile({
-      source: src!,
-      destination: dst!,
-      to: values.to as string,
-      from: values.format as string | undefined,
-      parent: values.parent as string | undefined,
-      extraSources: rest,
-      disk,
-      signal,
-      progress,
-      workers: parseWorkers(values.workers as string | undefined),
-      compress: values.compress as boolean | undefined,
-      hashSource: !values['no-source-hash'],
-      digest: values.sha256 ? 'sha256' : undefined,
-    });
+    const result = await convertWorkflow(
+      {
+        source: src!,
+        destination: dst!,
+        to: values.to as string,
+        from: values.format as string | undefined,
+        parent: values.parent as string | undefined,
+        extraSources: rest,
+        disk,
+        workers: parseWorkers(values.workers as string | undefined),
+        compress: values.compress as boolean | undefined,
+        hashSource: !values['no-source-hash'],
+        digest: values.sha256 ? 'sha256' : undefined,
+      },
+      { signal, progress },
+    );
     stop();
     if (values.json) process.stdout.write(JSON.stringify({ type: 'result', ...result }) + '\n');
     else {

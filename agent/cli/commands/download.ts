@@ -11,7 +11,7 @@ import { WRITERS } from '../../formats/registry.js';
 import { sharedTokenBucket } from '../../sinks/token-bucket.js';
 import { FileCheckpointStore } from '../../checkpoint/checkpoint-store.js';
 import { isDownloadCheckpoint, type DownloadCheckpoint } from '../../transfer/download-checkpoint.js';
-import { downloadObject } from '../../transfer/download.js';
+import { downloadWorkflow } from '../../workflows/download.js';
 import { MAX_RANGE_SIZE } from '../../transfer/range-plan.js';
 
 export const DOWNLOAD_USAGE = `Usage: vmxfer download URL DST [--to FORMAT] [options]
@@ -54,25 +54,23 @@ export async function downloadCommand(argv: string[], signal: AbortSignal): Prom
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw vmxError(CORE.USAGE, `--concurrency must be an integer from 1 to 64`);
   const rangeSize = values['range-size'] ? parseSize(values['range-size'] as string, '--range-size') : undefined;
   if (rangeSize !== undefined && (rangeSize < 1 || rangeSize > MAX_RANGE_SIZE)) throw vmxError(CORE.USAGE, `--range-size must be from 1 byte to ${formatBytes(MAX_RANGE_SIZE)}`);
-  const { sink, key } = await cliSinks(values).open(url!);
   const checkpoints = new FileCheckpointStore<DownloadCheckpoint>(join(stateDir(values), 'downloads'), isDownloadCheckpoint);
   const progress = new ProgressTracker();
   const stop = renderProgress(progress, values.json ? 'json' : process.stderr.isTTY ? 'tty' : 'none');
   try {
-    const result = await downloadObject({
-      url: url!,
-      key,
-      sink,
-      destination: dst!,
-      to: values.to as string | undefined,
-      concurrency,
-      resume: Boolean(values.resume),
-      checkpoints,
-      rangeSize,
-      bandwidth: sharedTokenBucket(values.bwlimit ? parseSize(values.bwlimit as string, '--bwlimit') : undefined),
-      signal,
-      progress,
-    });
+    const result = await downloadWorkflow(
+      {
+        url: url!,
+        destination: dst!,
+        to: values.to as string | undefined,
+        concurrency,
+        resume: Boolean(values.resume),
+        checkpoints,
+        rangeSize,
+        bandwidth: sharedTokenBucket(values.bwlimit ? parseSize(values.bwlimit as string, '--bwlimit') : undefined),
+      },
+      { sinks: cliSinks(values), progress, signal },
+    );
     stop();
     if (values.json) process.stdout.write(JSON.stringify({ type: 'result', ...result }) + '\n');
     else {

@@ -17,7 +17,7 @@ import { cliSinks, stateDir } from '../store-flags.js';
 import { cliPorts } from '../cli-ports.js';
 import { exportResult, exportWorkflow, type ExportResult } from '../../workflows/export.js';
 import { exportFindings } from '../../workflows/export-preflight.js';
-import { downloadObject } from '../../transfer/download.js';
+import { downloadedSha256, exportDiskDownload } from '../../workflows/download.js';
 import type { ExportOptions } from '../../cloud/export-options.js';
 import type { AwsExportFormat } from '../../cloud/export-formats.js';
 import type { CloudConnections } from '../../cloud/upload-import/import-step-params.js';
@@ -103,10 +103,8 @@ export async function exportCommand(argv: string[], signal: AbortSignal): Promis
         destination,
         checkpoints,
         converting: step.to !== undefined,
-        download: (disk, progress, sink) => {
-          return downloadObject({ url: disk.url, key: disk.key, sink, destination: disk.destination, to: step.to, disk: step.disk, concurrency: 4, resume: false, checkpoints, signal, progress });
-        },
-        knownSha256: (r) => r.conversion?.outputSha256 ?? r.sha256Verified,
+        download: exportDiskDownload({ to: step.to, disk: step.disk, concurrency: 4, checkpoints }, signal),
+        knownSha256: downloadedSha256,
       },
       ports,
     );

@@ -18,7 +18,7 @@ import type { UploadOptions } from '../../sinks/object-sink.js';
 import { WorkerPool } from '../../pipeline/worker-pool.js';
 import { parseWorkers } from './convert.js';
 import { IMPORT_FLAGS, IMPORT_FLAGS_HELP, importConnections, importOptions } from '../import-flags.js';
-import { checkUploadDistribute, importSummary, preflightUploadImport } from '../upload-import.js';
+import { importSummary, preflightUploadImport } from '../upload-import.js';
 import { DISTRIBUTE_FLAGS, DISTRIBUTE_FLAGS_HELP, distributeFromFlags } from '../distribute-flags.js';
 import { distributeSummary, throwIfShareFailed } from '../distribute-output.js';
 import { EBS_FLAGS, EBS_FLAGS_HELP, ebsUploadCommand } from '../ebs-upload.js';
@@ -124,8 +124,8 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   }
   const ebsOnly = (Object.keys(EBS_FLAGS) as Array<keyof typeof EBS_FLAGS>).find((k) => values[k] !== undefined);
   if (ebsOnly) throw vmxError(CORE.USAGE, `--${ebsOnly} applies to an ebs:// destination only\n\n${UPLOAD_USAGE}`);
-  if (distribute && cloudImport) checkUploadDistribute(distribute, cloudImport, values, UPLOAD_USAGE);
-  const plan = cloudImport && (await preflightUploadImport(src!, url!, cloudImport, values, UPLOAD_USAGE, signal));
+  const importing = cloudImport && { ...cloudImport, copy: distribute?.copies, share: distribute?.share };
+  const plan = importing && (await preflightUploadImport(src!, url!, importing, values, UPLOAD_USAGE, signal));
   const checkpoints = new FileCheckpointStore<UploadCheckpoint>(join(stateDir(values), 'checkpoints'), isUploadCheckpoint);
   if (values.cancel) {
     const { sink, key } = await cliSinks(values).open(url!);
@@ -164,7 +164,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
         ? await changedSinceBitmap(src!, values['changed-since'] as string)
         : undefined;
     const incremental = values.incremental ? { warn: (sentence: string) => process.stderr.write(`vmxfer: warning: ${sentence}\n`), changed } : undefined;
-    const done = await uploadWorkflow({ transfer: request, incremental, import: cloudImport && plan ? { options: { ...cloudImport, copy: distribute?.copies, share: distribute?.share }, plan } : undefined }, { ...ports, reporter });
+    const done = await uploadWorkflow({ transfer: request, incremental, import: importing && plan ? { options: importing, plan } : undefined }, { ...ports, reporter });
     stop();
     const { upload: result, imported, distributed } = done;
     if (values.json) process.stdout.write(JSON.stringify({ type: 'result', ...result, ...(imported ? { import: distributed ? { ...imported, ...distributed } : imported } : {}) }) + '\n');
