@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { parseSize } from '../core/units.js';
 import { parseObjectUrl } from '../sinks/object-url.js';
 import { writerByTarget } from '../formats/registry.js';
-import { API_FORMATS, type JobKind, type JobOptions, type JobSync } from '../jobs/job-types.js';
+import { API_FORMATS, type JobKind, type JobOptions, type JobRequest } from '../jobs/job-types.js';
 import { parseSyncBody } from './sync-body.js';
 import { isEbsUrl, parseEbsUrl } from '../ebs/ebs-url.js';
 import { checkSnapshotImage } from '../ebs/snapshot-image.js';
@@ -10,8 +10,7 @@ import { bad, obj, str, stringMap } from './body-fields.js';
 import { API } from './error-codes.js';
 import { fieldError } from '../core/field-error.js';
 import { parseImportBody } from './import-body.js';
-import type { ImportOptions } from '../cloud/upload-import/import-options.js';
-import { exportSource, type ExportOptions } from '../cloud/export-options.js';
+import { exportSource } from '../cloud/export-options.js';
 import { parseExportBody } from './export-body.js';
 import { confineExisting, confineFileUrl, confineNew } from '../roots/confine-path.js';
 
@@ -21,20 +20,8 @@ export interface JobRoots {
   output: readonly string[];
 }
 
-/** A submit request after validation: paths resolved and confined, sizes parsed. */
-export interface JobSpec {
-  kind: JobKind;
-  source: string;
-  destination: string;
-  format: string;
-  options: JobOptions;
-  /** A cloud import after the upload (uploads to s3:// or oss:// only). */
-  import?: ImportOptions | undefined;
-  /** An export job: the cloud image export whose object the job downloads. */
-  export?: ExportOptions | undefined;
-  /** A sync job: incremental passes on a schedule, the import after the cutover (docs/api.md "Sync jobs"). */
-  sync?: JobSync | undefined;
-}
+/** A submit request after validation (paths resolved and confined, sizes parsed): what the job service takes. */
+export type JobSpec = JobRequest;
 
 const OPTION_KEYS = ['disk', 'parent', 'partSize', 'concurrency', 'storageClass', 'encryption', 'tags', 'metadata', 'sha256', 'incremental'];
 
