@@ -234,7 +234,10 @@ export class JobService {
       onCloudTask: (status: CloudTaskStatus) => this.cloudTaskChanged(rec, status),
       onOutcome: (change: OutcomeChange) => {
         if ('imported' in change) {
-          rec.cloudOutcome = outcomeOfImport(importedResult(change.imported));
+          // A restarted run reports the journaled import again: the copies and shares recorded since stay.
+          const fresh = outcomeOfImport(importedResult(change.imported));
+          if (rec.cloudOutcome?.resourceIds.join() === fresh.resourceIds.join()) return;
+          rec.cloudOutcome = fresh;
           void this.persist(rec);
         } else if ('copy' in change) this.outcomeChanged(rec, (o) => withCopy(o, change.copy, (rec.import?.copy ?? []).map((c) => c.region)));
         else this.outcomeChanged(rec, (o) => withShares(o, change.shares));

@@ -10,7 +10,7 @@ import { ThroughputChart } from './throughput-chart.js';
 import { createProgressBar, updateProgressBar } from './progress-bar.js';
 import { confirmCancel } from './cancel-dialog.js';
 import { isStaleReply } from './stale-reply.js';
-import { isStalled, stateWords } from './jobs-table.js';
+import { isStalled } from './jobs-table.js';
 
 /**
  * One job in detail: facts, progress, the parts grid, the throughput chart, checksums, the cloud
@@ -97,7 +97,8 @@ export class JobView {
     this.root.dataset.state = job.state;
     this.root.dataset.stalled = String(isStalled(job));
     this.cancelButton.disabled = !isCancellable(job.state);
-    this.facts.set('State', isStalled(job) ? `${stateWords(job)}: no byte has moved to or from the store for the stall timeout; retrying` : stateWords(job));
+    const state = job.phase ? `${job.state} (${job.phase})` : job.state;
+    this.facts.set('State', isStalled(job) ? `${state}, stalled: no byte has moved to or from the store for the stall timeout; retrying` : state);
     this.facts.set('Source', job.source);
     this.facts.set('Destination', job.destination);
     this.facts.set('Format', job.format);
