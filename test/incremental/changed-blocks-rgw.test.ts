@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import { open, writeFile } from 'node:fs/promises';
@@ -7,9 +7,7 @@ import { GiB, MiB } from '../../agent/core/units.js';
 import { EXIT_CODES } from '../../agent/core/errors.js';
 import { sha256File } from '../helpers/hash.js';
 import { run, vmxfer } from '../helpers/run-command.js';
-import { tempDir } from '../helpers/tmp.js';
-import { jsonResult } from '../helpers/killable-cli.js';
-import { s3Store } from '../helpers/transfer-stores.js';
+import { incrementalRgw } from '../helpers/incremental-rgw.js';
 import { rgwUploadRequests } from '../helpers/rgw-request-log.js';
 import { changeBlocks, touchedParts, writeSparseDisk } from '../helpers/changed-disk.js';
 
@@ -21,54 +19,34 @@ import { changeBlocks, touchedParts, writeSparseDisk } from '../helpers/changed-
  */
 const PART = 8 * MiB;
 const BLOCK = 1 * MiB;
-let work: { dir: string; cleanup: () => Promise<void> };
-let s3: Awaited<ReturnType<typeof s3Store>>;
-
-before(async () => {
-  work = await tempDir('vmxfer-cbt-rgw-');
-  s3 = await s3Store('cbt');
-});
-after(async () => {
-  await s3?.close();
-  await work?.cleanup();
-});
-
-function args(src: string, key: string, extra: string[] = []): string[] {
-  return ['upload', src, s3.url(key), '--incremental', '--part-size', '8MiB', '--state-dir', join(work.dir, 'state'), '--json', ...s3.cliFlags(), ...extra];
-}
-
-async function upload(src: string, key: string, extra: string[] = []) {
-  const r = await vmxfer(args(src, key, extra), { env: s3.cliEnv });
-  assert.equal(r.code, 0, r.stderr);
-  return { result: jsonResult(r), stderr: r.stderr };
-}
+const { world, args, upload } = incrementalRgw('vmxfer-cbt-rgw-', 'cbt');
 
 async function writeList(path: string, virtualSize: number, offsets: number[], length: number): Promise<void> {
   await writeFile(path, JSON.stringify({ version: 1, virtualSize, extents: offsets.map((offset) => ({ offset, length })) }));
 }
 
 async function removeObject(key: string): Promise<void> {
-  const sink = s3.sink();
+  const sink = world.s3.sink();
   await sink.deleteObject(key);
   await sink.deleteObject(`${key}.vmxfer-manifest`);
 }
 
 test('RGW: 1 GiB raw disk, 1% of its 1 MiB blocks changed, --changed-blocks: only the touched parts are read and sent, RGW copies the rest, the object equals the new source', async (ctx) => {
-  const src = join(work.dir, 'disk-1g.raw');
+  const src = join(world.work.dir, 'disk-1g.raw');
   const key = `cbt/disk-${randomBytes(3).toString('hex')}.raw`;
   await writeSparseDisk(src, GiB, 96, BLOCK);
   const first = await upload(src, key);
   assert.equal(first.result.incremental.base, 'none');
   const changed = await changeBlocks(src, GiB, GiB / BLOCK / 100, BLOCK);
   const touched = touchedParts(changed, BLOCK, PART);
-  const list = join(work.dir, 'changed.json');
+  const list = join(world.work.dir, 'changed.json');
   await writeList(list, GiB, changed, BLOCK);
   const second = await upload(src, key, ['--changed-blocks', list]);
   const r = second.result;
   assert.equal(r.incremental.changeList, true, second.stderr);
-  assert.equal(await s3.objectSha256(key), await sha256File(src), 'the object equals the new source byte for byte');
+  assert.equal(await world.s3.objectSha256(key), await sha256File(src), 'the object equals the new source byte for byte');
   assert.equal(r.incremental.bytesRead, touched.size * PART, 'only the touched parts were read from the source');
-  const log = (await rgwUploadRequests(s3.env.stateDir, r.uploadId)).filter((e) => e.status === 200);
+  const log = (await rgwUploadRequests(world.s3.env.stateDir, r.uploadId)).filter((e) => e.status === 200);
   const sent = log.filter((e) => e.operation === 'UploadPart');
   const copied = log.filter((e) => e.operation === 'UploadPartCopy');
   const bytesIn = sent.reduce((n, e) => n + e.bytes, 0);
@@ -81,35 +59,35 @@ test('RGW: 1 GiB raw disk, 1% of its 1 MiB blocks changed, --changed-blocks: onl
   // The next pass starts from the manifest this one wrote.
   const third = await upload(src, key, ['--changed-blocks', await emptyList(GiB)]);
   assert.deepEqual([third.result.incremental.bytesRead, third.result.partsSent, third.result.partsCopied], [0, 0, r.parts]);
-  assert.equal(await s3.objectSha256(key), await sha256File(src));
+  assert.equal(await world.s3.objectSha256(key), await sha256File(src));
   await removeObject(key);
 });
 
 async function emptyList(size: number): Promise<string> {
-  const path = join(work.dir, `empty-${size}.json`);
+  const path = join(world.work.dir, `empty-${size}.json`);
   await writeList(path, size, [], 1);
   return path;
 }
 
 test('RGW: a part the list calls unchanged is copied from the object without the source being read there (the contract: the list must name every write)', async () => {
   const size = 32 * MiB;
-  const src = join(work.dir, 'disk-contract.raw');
+  const src = join(world.work.dir, 'disk-contract.raw');
   const key = `cbt/contract-${randomBytes(3).toString('hex')}.raw`;
   await writeSparseDisk(src, size, 8, BLOCK);
   await upload(src, key);
-  const before = await s3.sink().getRange(key, 2 * PART, 3 * PART);
+  const before = await world.s3.sink().getRange(key, 2 * PART, 3 * PART);
   // Part 3 changes but the list names only part 1's first block.
   const fh = await open(src, 'r+');
   await fh.write(randomBytes(BLOCK), 0, BLOCK, 0);
   await fh.write(randomBytes(BLOCK), 0, BLOCK, 2 * PART);
   await fh.close();
-  const list = join(work.dir, 'lying.json');
+  const list = join(world.work.dir, 'lying.json');
   await writeList(list, size, [0], BLOCK);
   const r = (await upload(src, key, ['--changed-blocks', list])).result;
   assert.equal(r.incremental.bytesRead, PART);
-  const after = await s3.sink().getRange(key, 2 * PART, 3 * PART);
+  const after = await world.s3.sink().getRange(key, 2 * PART, 3 * PART);
   assert.ok(after.equals(before), 'part 3 holds the old bytes: the source was not read there');
-  const head = await s3.sink().getRange(key, 0, BLOCK);
+  const head = await world.s3.sink().getRange(key, 0, BLOCK);
   const fh2 = await open(src, 'r');
   const want = Buffer.alloc(BLOCK);
   await fh2.read(want, 0, BLOCK, 0);
@@ -120,28 +98,28 @@ test('RGW: a part the list calls unchanged is copied from the object without the
 
 test('RGW: a list whose virtualSize is not the source\'s is refused (INCR_CHANGED_MISMATCH) and the object is left as it was', async () => {
   const size = 16 * MiB;
-  const src = join(work.dir, 'disk-size.raw');
+  const src = join(world.work.dir, 'disk-size.raw');
   const key = `cbt/size-${randomBytes(3).toString('hex')}.raw`;
   await writeSparseDisk(src, size, 4, BLOCK);
   const first = await upload(src, key);
-  const list = join(work.dir, 'other-size.json');
+  const list = join(world.work.dir, 'other-size.json');
   await writeList(list, size * 2, [0], BLOCK);
-  const r = await vmxfer(args(src, key, ['--changed-blocks', list]), { env: s3.cliEnv });
+  const r = await vmxfer(args(src, key, ['--changed-blocks', list]), { env: world.s3.cliEnv });
   assert.equal(r.code, EXIT_CODES['invalid-input'], r.stderr);
   assert.match(r.stderr, /INCR_CHANGED_MISMATCH/);
-  assert.equal((await s3.sink().head(key))?.etag, first.result.etag);
+  assert.equal((await world.s3.sink().head(key))?.etag, first.result.etag);
   await removeObject(key);
 });
 
 test('RGW: without a manifest the change list cannot be used: a full upload with a warning', async () => {
   const size = 16 * MiB;
-  const src = join(work.dir, 'disk-fresh.raw');
+  const src = join(world.work.dir, 'disk-fresh.raw');
   const key = `cbt/fresh-${randomBytes(3).toString('hex')}.raw`;
   await writeSparseDisk(src, size, 4, BLOCK);
   const { result, stderr } = await upload(src, key, ['--changed-blocks', await emptyList(size)]);
   assert.equal(result.incremental.changeList, false);
   assert.match(stderr, /warning: no manifest matches the object/);
-  assert.equal(await s3.objectSha256(key), await sha256File(src));
+  assert.equal(await world.s3.objectSha256(key), await sha256File(src));
   await removeObject(key);
 });
 
@@ -155,7 +133,7 @@ async function qemuWrites(img: string, size: number, count: number, fill: number
 }
 
 test('RGW: 1 GiB qcow2 with a persistent dirty bitmap, 1% of its blocks written, --changed-since: only the dirty parts are read and sent, the raw object equals the new disk', async (ctx) => {
-  const img = join(work.dir, 'disk-1g.qcow2');
+  const img = join(world.work.dir, 'disk-1g.qcow2');
   const key = `cbt/bitmap-${randomBytes(3).toString('hex')}.raw`;
   await run('qemu-img', ['create', '-q', '-f', 'qcow2', img, '1G']);
   await qemuWrites(img, GiB, 48, 0x11);
@@ -168,11 +146,11 @@ test('RGW: 1 GiB qcow2 with a persistent dirty bitmap, 1% of its blocks written,
   const second = await upload(img, key, ['--as', 'raw', '--changed-since', 'b0']);
   const r = second.result;
   assert.equal(r.incremental.changeList, true, second.stderr);
-  const raw = join(work.dir, 'bitmap-now.raw');
+  const raw = join(world.work.dir, 'bitmap-now.raw');
   await run('qemu-img', ['convert', '-O', 'raw', img, raw]);
-  assert.equal(await s3.objectSha256(key), await sha256File(raw), 'the object equals qemu-img convert of the new image');
+  assert.equal(await world.s3.objectSha256(key), await sha256File(raw), 'the object equals qemu-img convert of the new image');
   assert.equal(r.incremental.bytesRead, touched.size * PART, 'only the dirty parts were read from the image');
-  const log = (await rgwUploadRequests(s3.env.stateDir, r.uploadId)).filter((e) => e.status === 200);
+  const log = (await rgwUploadRequests(world.s3.env.stateDir, r.uploadId)).filter((e) => e.status === 200);
   const sent = log.filter((e) => e.operation === 'UploadPart');
   const bytesIn = sent.reduce((n, e) => n + e.bytes, 0);
   assert.deepEqual(sent.map((e) => Number(e.query.get('partNumber'))).sort((a, b) => a - b), [...touched].sort((a, b) => a - b));
@@ -183,11 +161,11 @@ test('RGW: 1 GiB qcow2 with a persistent dirty bitmap, 1% of its blocks written,
 });
 
 test('--changed-since refuses a bitmap the image does not have, before anything is created', async () => {
-  const img = join(work.dir, 'nobitmap.qcow2');
+  const img = join(world.work.dir, 'nobitmap.qcow2');
   await run('qemu-img', ['create', '-q', '-f', 'qcow2', img, '16M']);
   const key = `cbt/nobitmap-${randomBytes(3).toString('hex')}.raw`;
-  const r = await vmxfer(args(img, key, ['--as', 'raw', '--changed-since', 'b0']), { env: s3.cliEnv });
+  const r = await vmxfer(args(img, key, ['--as', 'raw', '--changed-since', 'b0']), { env: world.s3.cliEnv });
   assert.equal(r.code, EXIT_CODES['invalid-input'], r.stderr);
   assert.match(r.stderr, /INCR_BITMAP_INVALID/);
-  assert.equal(await s3.sink().head(key), undefined);
+  assert.equal(await world.s3.sink().head(key), undefined);
 });

@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -7,9 +7,8 @@ import { EXIT_CODES } from '../../agent/core/errors.js';
 import { checkpointId } from '../../agent/transfer/upload-checkpoint.js';
 import { sha256File } from '../helpers/hash.js';
 import { vmxfer } from '../helpers/run-command.js';
-import { tempDir } from '../helpers/tmp.js';
-import { jsonResult, runAndKill } from '../helpers/killable-cli.js';
-import { s3Store } from '../helpers/transfer-stores.js';
+import { runAndKill } from '../helpers/killable-cli.js';
+import { incrementalRgw } from '../helpers/incremental-rgw.js';
 import { rgwLogCursor, rgwUploadRequests, type RgwLogEntry } from '../helpers/rgw-request-log.js';
 import { changeBlocks, touchedParts, writeSparseDisk } from '../helpers/changed-disk.js';
 
@@ -19,27 +18,7 @@ import { changeBlocks, touchedParts, writeSparseDisk } from '../helpers/changed-
  */
 const PART = 8 * MiB;
 const BLOCK = 1 * MiB;
-let work: { dir: string; cleanup: () => Promise<void> };
-let s3: Awaited<ReturnType<typeof s3Store>>;
-
-before(async () => {
-  work = await tempDir('vmxfer-incr-rgw-');
-  s3 = await s3Store('incremental');
-});
-after(async () => {
-  await s3?.close();
-  await work?.cleanup();
-});
-
-function args(src: string, key: string, extra: string[] = []): string[] {
-  return ['upload', src, s3.url(key), '--incremental', '--part-size', '8MiB', '--state-dir', join(work.dir, 'state'), '--json', ...s3.cliFlags(), ...extra];
-}
-
-async function upload(src: string, key: string, extra: string[] = []) {
-  const r = await vmxfer(args(src, key, extra), { env: s3.cliEnv });
-  assert.equal(r.code, 0, r.stderr);
-  return { result: jsonResult(r), stderr: r.stderr };
-}
+const { world, args, upload } = incrementalRgw('vmxfer-incr-rgw-', 'incremental');
 
 function summarize(log: RgwLogEntry[]) {
   const ok = log.filter((e) => e.status === 200);
@@ -53,13 +32,13 @@ function summarize(log: RgwLogEntry[]) {
 }
 
 async function removeObject(key: string): Promise<void> {
-  const sink = s3.sink();
+  const sink = world.s3.sink();
   await sink.deleteObject(key);
   await sink.deleteObject(`${key}.vmxfer-manifest`);
 }
 
 test('RGW: 1 GiB sparse raw disk, 1% of its 1 MiB blocks changed in scattered places: --incremental sends only the touched parts, RGW copies the rest; the object equals the new source', async (ctx) => {
-  const src = join(work.dir, 'disk-1g.raw');
+  const src = join(world.work.dir, 'disk-1g.raw');
   const key = `incr/disk-${randomBytes(3).toString('hex')}.raw`;
   await writeSparseDisk(src, GiB, 96, BLOCK);
   const first = await upload(src, key);
@@ -71,8 +50,8 @@ test('RGW: 1 GiB sparse raw disk, 1% of its 1 MiB blocks changed in scattered pl
   const second = await upload(src, key);
   const r = second.result;
   assert.equal(r.incremental.base, 'manifest');
-  assert.equal(await s3.objectSha256(key), await sha256File(src), 'the object equals the new source byte for byte');
-  const seen = summarize(await rgwUploadRequests(s3.env.stateDir, r.uploadId));
+  assert.equal(await world.s3.objectSha256(key), await sha256File(src), 'the object equals the new source byte for byte');
+  const seen = summarize(await rgwUploadRequests(world.s3.env.stateDir, r.uploadId));
   assert.deepEqual([...seen.sentParts].sort((a, b) => a - b), [...touched].sort((a, b) => a - b), 'RGW received exactly the parts the changed blocks fall in');
   assert.equal(seen.copiedParts.size, r.parts - touched.size, 'RGW copied every other part itself');
   assert.ok(seen.bytesIn <= touched.size * PART, `RGW logged ${seen.bytesIn} bytes of part bodies, at most the ${touched.size} changed parts`);
@@ -83,22 +62,22 @@ test('RGW: 1 GiB sparse raw disk, 1% of its 1 MiB blocks changed in scattered pl
 });
 
 test('RGW: an object edited behind its manifest (replaced by a plain upload) is uploaded in full with a warning, never stitched', async () => {
-  const src = join(work.dir, 'disk-edit.raw');
+  const src = join(world.work.dir, 'disk-edit.raw');
   const key = `incr/edited-${randomBytes(3).toString('hex')}.raw`;
   await writeSparseDisk(src, 48 * MiB, 8, BLOCK);
   await upload(src, key);
-  const other = join(work.dir, 'other.raw');
+  const other = join(world.work.dir, 'other.raw');
   await writeSparseDisk(other, 48 * MiB, 20, BLOCK);
-  const plain = await vmxfer(['upload', other, s3.url(key), '--part-size', '8MiB', '--state-dir', join(work.dir, 'state'), ...s3.cliFlags()], { env: s3.cliEnv });
+  const plain = await vmxfer(['upload', other, world.s3.url(key), '--part-size', '8MiB', '--state-dir', join(world.work.dir, 'state'), ...world.s3.cliFlags()], { env: world.s3.cliEnv });
   assert.equal(plain.code, 0, plain.stderr);
   await changeBlocks(src, 48 * MiB, 1, BLOCK);
   const again = await upload(src, key);
   assert.equal(again.result.incremental.base, 'stale-manifest');
   assert.match(again.stderr, /warning: the manifest .* does not match the object/);
   assert.equal(again.result.partsCopied, 0);
-  const seen = summarize(await rgwUploadRequests(s3.env.stateDir, again.result.uploadId));
+  const seen = summarize(await rgwUploadRequests(world.s3.env.stateDir, again.result.uploadId));
   assert.equal(seen.copiedParts.size, 0, 'RGW copied nothing');
-  assert.equal(await s3.objectSha256(key), await sha256File(src));
+  assert.equal(await world.s3.objectSha256(key), await sha256File(src));
   // The manifest now describes the new object: the next pass is incremental again.
   const third = await upload(src, key);
   assert.equal(third.result.incremental.base, 'manifest');
@@ -107,7 +86,7 @@ test('RGW: an object edited behind its manifest (replaced by a plain upload) is 
 });
 
 test('RGW: kill -9 in the middle of an incremental pass, then --incremental --resume: confirmed parts are not redone, the object equals the new source', async () => {
-  const src = join(work.dir, 'disk-kill.raw');
+  const src = join(world.work.dir, 'disk-kill.raw');
   const key = `incr/kill-${randomBytes(3).toString('hex')}.raw`;
   const size = 96 * MiB;
   await writeSparseDisk(src, size, 16, BLOCK);
@@ -119,16 +98,16 @@ test('RGW: kill -9 in the middle of an incremental pass, then --incremental --re
   await fh.write(randomBytes(BLOCK), 0, BLOCK, 0);
   await fh.close();
   changed.push(0);
-  const cp = join(work.dir, 'state', 'checkpoints', `${checkpointId(src, s3.url(key))}.json`);
+  const cp = join(world.work.dir, 'state', 'checkpoints', `${checkpointId(src, world.s3.url(key))}.json`);
   const slow = ['--concurrency', '1', '--bwlimit', '6MiB'];
-  const kill = await runAndKill(args(src, key, slow), s3.cliEnv, cp, 2);
+  const kill = await runAndKill(args(src, key, slow), world.s3.cliEnv, cp, 2);
   assert.ok(!kill.finished, 'killed before the pass finished');
-  const cursor = await rgwLogCursor(s3.env.stateDir);
+  const cursor = await rgwLogCursor(world.s3.env.stateDir);
   const resumed = await upload(src, key, ['--resume']);
   const r = resumed.result;
-  assert.equal(await s3.objectSha256(key), await sha256File(src), 'the object equals the new source');
+  assert.equal(await world.s3.objectSha256(key), await sha256File(src), 'the object equals the new source');
   assert.equal(r.partsSkipped, kill.confirmed.length, 'every part confirmed before the kill was kept');
-  const seen = summarize(await rgwUploadRequests(s3.env.stateDir, r.uploadId, cursor));
+  const seen = summarize(await rgwUploadRequests(world.s3.env.stateDir, r.uploadId, cursor));
   for (const n of kill.confirmed) assert.ok(!seen.sentParts.has(n) && !seen.copiedParts.has(n), `part ${n} was not redone`);
   const touched = touchedParts(changed, BLOCK, PART);
   assert.ok(r.partsCopied >= r.parts - touched.size - kill.confirmed.length, 'unchanged parts are still copied after a resume');
@@ -136,11 +115,11 @@ test('RGW: kill -9 in the middle of an incremental pass, then --incremental --re
 });
 
 test('--incremental refuses outputs whose layout moves with the content, naming the formats that qualify', async () => {
-  const src = join(work.dir, 'small.raw');
+  const src = join(world.work.dir, 'small.raw');
   await writeSparseDisk(src, 4 * MiB, 2, BLOCK);
-  const r = await vmxfer(['upload', src, s3.url('incr/refused.qcow2'), '--incremental', '--as', 'qcow2', '--state-dir', join(work.dir, 'state'), ...s3.cliFlags()], { env: s3.cliEnv });
+  const r = await vmxfer(['upload', src, world.s3.url('incr/refused.qcow2'), '--incremental', '--as', 'qcow2', '--state-dir', join(world.work.dir, 'state'), ...world.s3.cliFlags()], { env: world.s3.cliEnv });
   assert.equal(r.code, EXIT_CODES.unsupported, r.stderr);
   assert.match(r.stderr, /INCR_LAYOUT/);
   assert.match(r.stderr, /raw, vhd-fixed, or original of a raw\/flat file/);
-  assert.equal(await s3.sink().head('incr/refused.qcow2'), undefined, 'nothing was created');
+  assert.equal(await world.s3.sink().head('incr/refused.qcow2'), undefined, 'nothing was created');
 });
