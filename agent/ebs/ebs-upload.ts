@@ -163,15 +163,7 @@ async function prepare(req: EbsUploadRequest, api: EbsApi, source: EbsCheckpoint
   return { ...base, cp: old, confirmed };
 }
 
-interface WriteCounts {
-  blocksWritten: number;
-  blocksSent: number;
-  blocksResumed: number;
-  zeroBlocksSkipped: number;
-  zeroBlocksWritten: number;
-  bytesSent: number;
-  checksum: string;
-}
+type WriteCounts = Pick<EbsUploadResult, 'blocksWritten' | 'blocksSent' | 'blocksResumed' | 'zeroBlocksSkipped' | 'zeroBlocksWritten' | 'bytesSent' | 'checksum'>;
 
 /**
  * Reads the source once in block order: each block to write is hashed once, its digest goes into the
