@@ -33,7 +33,9 @@ oss://bucket/key or file:///path), or writes it into an EBS snapshot (ebs://REGI
 confirmed part. After a crash, kill -9, SIGTERM or network loss, run the same command with
 --resume: only the parts the store does not confirm are sent again. A resume regenerates the parts
 with the compressor the upload started with, or refuses (XFER_RESUME_ENCODER) naming the missing one.
-  --as FORMAT         ${['original', ...WRITERS.map((w) => w.target)].join(' | ')} (default original: bytes unchanged)
+  --as FORMAT         ${['original', ...WRITERS.map((w) => w.target)].join(' | ')} (default original: bytes unchanged,
+                      after the reader checked the container: one cut short or with tables
+                      past its end is refused with the reader's code)
   --incremental       send only the parts that changed since the last --incremental upload to URL;
                       the store copies the others from the object it holds (UploadPartCopy) and
                       Complete replaces it atomically; URL.vmxfer-manifest records each part's
