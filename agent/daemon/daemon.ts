@@ -20,6 +20,7 @@ import { createApiServer, listen } from '../api/api-server.js';
 import { loadMetricsToken, loadToken } from '../api/auth.js';
 import type { ApiState } from '../api/routes.js';
 import { createLogger } from './logger.js';
+import { lockStateDir } from './state-dir-lock.js';
 import { changedKeys, RESTART_KEYS } from './config-diff.js';
 import { defaultOutputRoot, loadDaemonConfig, workerThreads, type DaemonConfigSource } from './daemon-config.js';
 
@@ -35,6 +36,7 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   let config = await loadDaemonConfig(src);
   const log = createLogger(config.logging.level);
   await mkdir(config.state_dir, { recursive: true, mode: 0o700 });
+  const lock = await lockStateDir(config.state_dir);
   await mkdir(defaultOutputRoot(config.state_dir), { recursive: true, mode: 0o700 });
   let { token, origin } = await loadToken(config, src.env, config.state_dir);
   let metricsToken = await loadMetricsToken(config, src.env, token);
@@ -93,7 +95,9 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   process.on('SIGHUP', onHup);
   await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
   process.off('SIGHUP', onHup);
-  return shutdown(log, () => (phase = 'stopping'), service, store, feed, server, pool);
+  const code = await shutdown(log, () => (phase = 'stopping'), service, store, feed, server, pool);
+  await lock.release();
+  return code;
 }
 
 async function shutdown(log: Logger, markStopping: () => void, service: JobService, store: FileJobStore, feed: Feed, server: Server, pool: WorkerPool): Promise<number> {
