@@ -20,6 +20,7 @@ import { DEFLATE } from '../compression/error-codes.js';
 import { EBS } from '../ebs/error-codes.js';
 import { INCR } from '../incremental/error-codes.js';
 import { DAEMON } from '../daemon/error-codes.js';
+import { FLEET } from '../fleet/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -47,6 +48,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   EBS,
   INCR,
   DAEMON,
+  FLEET,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {
