@@ -10,7 +10,6 @@ import { isEbsCheckpoint, type EbsCheckpoint } from '../ebs/snapshot-checkpoint.
 import { cliConfig, keyValues } from './store-flags.js';
 import { pollPolicy, statusPrinter } from './cloud-connection.js';
 import { importSummary } from './upload-import.js';
-import { checkSnapshotImage } from '../ebs/snapshot-image.js';
 import { ebsUploadWorkflow } from '../workflows/ebs-upload.js';
 import { MemoryJournal } from '../workflows/memory-journal.js';
 
@@ -39,7 +38,8 @@ export async function ebsUploadCommand(src: string, url: string, values: Values,
   if (stray) throw vmxError(CORE.USAGE, `--${stray} does not apply to an EBS snapshot destination (${url})\n\n${usage}`);
   if (cloudImport && cloudImport.target !== 'aws-image') throw vmxError(CORE.USAGE, `an ebs:// upload is already a snapshot: only --import aws-image (an AMI of it) applies, not ${cloudImport.target}\n\n${usage}`);
   if (values['ebs-kms-key-arn'] !== undefined && !values['ebs-encrypted']) throw vmxError(CORE.USAGE, `--ebs-kms-key-arn needs --ebs-encrypted\n\n${usage}`);
-  if (cloudImport) checkSnapshotImage(cloudImport);
+  // Loaded here, not at the top: it pulls in the EC2 and IAM SDKs (~0.6 CPU-s), which every `vmxfer upload` would pay.
+  if (cloudImport) (await import('../ebs/snapshot-image.js')).checkSnapshotImage(cloudImport);
   const timeout = values['ebs-timeout'] === undefined ? undefined : Number(values['ebs-timeout']);
   if (timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 10 && timeout <= 4320)) throw vmxError(CORE.USAGE, `--ebs-timeout takes whole minutes from 10 to 4320\n\n${usage}`);
   const concurrency = values.concurrency === undefined ? 16 : Number(values.concurrency);

@@ -23,7 +23,7 @@ export interface ChangedPassResult {
   uploadId: string;
   objectSize: number;
   etag: string;
-  verified: 'crc64' | 'etag' | 'size';
+  verified: 'crc64' | 'crc32c' | 'etag' | 'size';
   partSize: number;
   parts: ManifestPart[];
   partsCopied: number;

@@ -103,7 +103,7 @@ export interface UploadResult {
   bytesSent: number;
   etag: string;
   /** What vouched for the finished object: the store's CRC-64, its multipart ETag, or only its size. */
-  verified: 'crc64' | 'etag' | 'size';
+  verified: 'crc64' | 'crc32c' | 'etag' | 'size';
   /** The source's and the object's digests, `<kind>:<hex>` (docs/integrity.md). */
   sourceDigest: string | undefined;
   outputDigest: string | undefined;
