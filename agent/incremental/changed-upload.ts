@@ -89,11 +89,9 @@ export async function uploadChangedParts(req: UploadRequest, manifest: Increment
     const source = { path: req.source, size: st.size, mtimeMs: st.mtimeMs };
     const run = await openChangedRun(req, changedOptions(req, manifest, list), source, () => sink.createUpload(req.key, { ...req.uploadOptions, metadata }, req.signal));
     const pass = new ChangedPass(req, sink, file, manifest, run.cp, warn);
-    const count = Math.ceil(size / partSize);
-    const limit = pLimit(req.concurrency);
     req.progress?.phase('uploading');
     req.progress?.uploading(size, partSize);
-    const done = await Promise.all(Array.from({ length: count }, (_, i) => limit(() => pass.part(i + 1, toRead.has(i + 1)))));
+    const done = await allParts(req, Math.ceil(size / partSize), (n, signal) => pass.part(n, toRead.has(n), signal));
     req.progress?.phase('verifying');
     const parts = done.map((d) => d.checkpoint);
     const { info, verified } = run.completed ?? (await completeOrConfirm(sink, req.key, run.cp.uploadId, parts, false, req.signal));
@@ -106,6 +104,34 @@ export async function uploadChangedParts(req: UploadRequest, manifest: Increment
   } finally {
     await file.close();
   }
+}
+
+/**
+ * Every part, `concurrency` at a time. The first failure stops the rest (the parts in flight are
+ * aborted, none is started) and is thrown once they have settled, so no part or checkpoint save
+ * outlives the pass: what the checkpoint holds then is what a resume continues from.
+ */
+async function allParts<T>(req: UploadRequest, count: number, part: (n: number, signal: AbortSignal) => Promise<T>): Promise<T[]> {
+  const inner = new AbortController();
+  const signal = req.signal ? AbortSignal.any([req.signal, inner.signal]) : inner.signal;
+  const limit = pLimit(req.concurrency);
+  let failure: unknown;
+  const settled = await Promise.allSettled(
+    Array.from({ length: count }, (_, i) =>
+      limit(async () => {
+        signal.throwIfAborted();
+        return part(i + 1, signal);
+      }).catch((err: unknown) => {
+        if (failure === undefined) {
+          failure = err;
+          inner.abort(err);
+        }
+        throw err;
+      }),
+    ),
+  );
+  if (failure !== undefined) throw failure;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 interface PartOutcome {
@@ -129,14 +155,14 @@ class ChangedPass {
     this.confirmed = new Map(cp.parts.map((p) => [p.partNumber, p]));
   }
 
-  async part(n: number, changed: boolean): Promise<PartOutcome> {
+  async part(n: number, changed: boolean, signal: AbortSignal): Promise<PartOutcome> {
     const t0 = performance.now();
     const before = this.manifest.parts[n - 1]!;
     const prior = this.confirmed.get(n);
     if (prior) return this.skip(n, prior, changed, before);
-    let outcome = !changed && !this.stopped ? await this.copy(n, before) : undefined;
+    let outcome = !changed && !this.stopped ? await this.copy(n, before, signal) : undefined;
     const state = outcome ? 'copied' : 'sent';
-    outcome ??= await this.send(n, before.size);
+    outcome ??= await this.send(n, before.size, signal);
     this.confirmed.set(n, outcome.checkpoint);
     this.cp.parts = [...this.confirmed.values()].sort((a, b) => a.partNumber - b.partNumber);
     this.cp.updatedAt = new Date().toISOString();
@@ -167,11 +193,11 @@ class ChangedPass {
     return { checkpoint: prior, manifest: { partNumber: n, size: prior.size, sha256: partDigest(blocks), blocks: blocks.toString('base64'), etag: bareEtag(prior.etag) } };
   }
 
-  private async copy(n: number, before: ManifestPart): Promise<PartOutcome | undefined> {
+  private async copy(n: number, before: ManifestPart, signal: AbortSignal): Promise<PartOutcome | undefined> {
     const start = (n - 1) * this.manifest.partSize;
     let ref: PartRef;
     try {
-      ref = await this.sink.copyPart!(this.req.key, this.cp.uploadId, n, { key: this.manifest.key, start, end: start + before.size, ifMatch: this.manifest.objectEtag }, this.req.signal);
+      ref = await this.sink.copyPart!(this.req.key, this.cp.uploadId, n, { key: this.manifest.key, start, end: start + before.size, ifMatch: this.manifest.objectEtag }, signal);
     } catch (err) {
       if (!isVmxferError(err) || !STALE_SOURCE.has(err.code)) throw err;
       this.stop(`copying part ${n} failed (${err.message}): the object changed since its manifest was written; the remaining parts are read and sent`);
@@ -189,10 +215,10 @@ class ChangedPass {
     return { checkpoint: { partNumber: n, etag: ref.etag, size: before.size, md5 }, manifest: { ...before, etag: bareEtag(ref.etag) } };
   }
 
-  private async send(n: number, size: number): Promise<PartOutcome> {
+  private async send(n: number, size: number, signal: AbortSignal): Promise<PartOutcome> {
     const body = await this.read(n, size);
     const blocks = blockDigests(body);
-    const ref = await sendPart(this.sink, this.req.key, this.cp.uploadId, n, body, this.req.signal, this.req.onCorruptedPart);
+    const ref = await sendPart(this.sink, this.req.key, this.cp.uploadId, n, body, signal, this.req.onCorruptedPart);
     const md5 = partMd5(body);
     this.counts.partsSent++;
     this.counts.bytesSent += size;

@@ -129,7 +129,7 @@ test('options.changedBlocks is checked at submit: confined to the source roots, 
   }
 });
 
-test('kill -9 of the daemon in the middle of a sync pass: after a restart the pass resumes from its checkpoint (confirmed parts not sent again), the job completes with its passes recorded once each, and the object equals the source', async () => {
+test('kill -9 of the daemon in the middle of a sync pass: after a restart the pass resumes from its checkpoint (confirmed parts not sent again), the job completes with its passes recorded once each, and the object equals the source', async (ctx) => {
   const d = await daemon({ transfer: { bwlimit: '6MiB', concurrency: 1 } });
   try {
     const size = 48 * MiB;
@@ -168,6 +168,7 @@ test('kill -9 of the daemon in the middle of a sync pass: after a restart the pa
     assert.equal(job.passes[1].partsSent, after.sent.length);
     assert.equal(await objectSha256(bucket.client, bucket.name, key), await sha256File(src));
     assert.equal(await pendingUploads(bucket.client, bucket.name, key), 0);
+    ctx.diagnostic(`killed in pass 2 with parts ${atKill.join(',')} confirmed; after the restart RGW got parts ${after.sent.join(',')} sent and ${after.copied.join(',')} copied`);
   } finally {
     await stopped(d);
   }
