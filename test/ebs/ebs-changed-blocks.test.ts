@@ -1,6 +1,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { FileCheckpointStore } from '../../agent/checkpoint/checkpoint-store.js';
+import { isEbsCheckpoint, type EbsCheckpoint } from '../../agent/ebs/snapshot-checkpoint.js';
+import { uploadToEbs, type EbsUploadRequest } from '../../agent/ebs/ebs-upload.js';
+import { isVmxferError } from '../../agent/core/errors.js';
+import type { ChangedExtentList } from '../../agent/incremental/changed-blocks/extent-list.js';
 import { join } from 'node:path';
 import { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -91,4 +97,56 @@ test('ebs:// --changed-blocks refusals before any EBS call: no parent snapshot (
     assert.match(r.stderr, expected);
   }
   assert.equal(fake.ebs.calls.length, before, 'no EBS request was made');
+});
+
+function request(source: string, destination: string, over: Partial<EbsUploadRequest> = {}): EbsUploadRequest {
+  return {
+    source,
+    destination,
+    connection: { endpoint: fake.url, credentials: { accessKeyId: 'AKIDFAKEFAKE', secretAccessKey: 'fake-secret' }, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 4 } },
+    concurrency: 1,
+    resume: false,
+    snapshot: {},
+    checkpoints: new FileCheckpointStore<EbsCheckpoint>(join(dir, 'lib-checkpoints'), isEbsCheckpoint),
+    poll: { initialIntervalMs: 2, maxIntervalMs: 5, factor: 1.5, timeoutMs: 10_000 },
+    signal: new AbortController().signal,
+    ...over,
+  };
+}
+
+test('an incremental EBS pass with a change list, interrupted: the checkpoint records the list, so another list cannot resume it (XFER_RESUME_MISMATCH); the same list finishes the same snapshot without re-sending confirmed blocks (EBS direct APIs protocol fake)', async () => {
+  const src = join(dir, 'lib.raw');
+  await writeFile(src, randomBytes(16 * BLOCK));
+  const full = await uploadToEbs(request(src, 'ebs://eu-west-1'));
+  const changed = [1, 5, 9, 12];
+  const fh = await open(src, 'r+');
+  for (const i of changed) await fh.write(randomBytes(BLOCK), 0, BLOCK, i * BLOCK);
+  await fh.close();
+  const list: ChangedExtentList = { version: 1, virtualSize: 16 * BLOCK, extents: changed.map((i) => ({ offset: i * BLOCK, length: BLOCK })) };
+  const url = `ebs://eu-west-1/${full.snapshotId}`;
+  const stop = new AbortController();
+  const base = fake.ebs.callsOf('PutSnapshotBlock').length;
+  const checkpoints = new FileCheckpointStore<EbsCheckpoint>(join(dir, 'lib-checkpoints'), isEbsCheckpoint, () => {
+    if (fake.ebs.callsOf('PutSnapshotBlock').length >= base + 2) stop.abort(new Error('interrupted by the test'));
+  });
+  fake.ebs.putDelayMs = 20;
+  const err = await uploadToEbs(request(src, url, { changed: list, checkpoints, signal: stop.signal })).then(() => undefined, (e: unknown) => e);
+  fake.ebs.putDelayMs = 0;
+  assert.ok(err, 'the first run was interrupted');
+  const cp = (await checkpoints.list()).find((c) => c.destination === url)!;
+  assert.ok(cp.changeList && cp.snapshotId, 'the checkpoint names the list and the snapshot');
+  const other = { ...list, extents: list.extents.slice(1) };
+  const refused = await uploadToEbs(request(src, url, { changed: other, resume: true })).then(() => undefined, (e: unknown) => e);
+  assert.ok(isVmxferError(refused) && refused.code === 'XFER_RESUME_MISMATCH', String(refused));
+  const mark = fake.ebs.calls.length;
+  const r = await uploadToEbs(request(src, url, { changed: list, resume: true }));
+  assert.equal(r.snapshotId, cp.snapshotId, 'the interrupted snapshot is finished');
+  assert.ok(r.blocksResumed >= 1, `${r.blocksResumed} blocks confirmed before the interruption`);
+  assert.equal(r.blocksResumed + r.blocksSent, changed.length);
+  const resent = fake.ebs.calls.slice(mark).filter((c) => c.action === 'PutSnapshotBlock' && c.status < 300 && c.snapshotId === r.snapshotId);
+  assert.equal(resent.length, r.blocksSent, 'only the blocks not confirmed were sent again');
+  assert.equal(r.blocksRead, changed.length);
+  const vol = join(dir, 'lib-child.raw');
+  await fake.ebs.writeVolume(r.snapshotId, vol, 16 * BLOCK);
+  assert.ok((await readFile(vol)).equals(await readFile(src)), 'the child volume equals the changed disk');
 });
