@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
+import { open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
 import { startDaemon, waitForJob, type TestDaemon } from '../helpers/daemon.js';
@@ -91,4 +91,23 @@ test('ebs:// submit refusals name the field: a bad URL, an import other than aws
     assert.equal(r.status, 400, r.text);
     assert.equal(r.json.error.field, field, r.text);
   }
+});
+
+test('an upload job to ebs://REGION/snap-PARENT with options.changedBlocks writes only the listed blocks (PutSnapshotBlock in the EBS direct APIs protocol fake log) and the child volume equals the changed disk', async () => {
+  const size = 8 * MiB;
+  const src = join(work.dir, 'cbt-disk.raw');
+  await writeSparseDisk(src, size, 3, MiB);
+  const full = await runJob({ source: src, destination: 'ebs://eu-west-1' });
+  const changed = [2, 11];
+  const fh = await open(src, 'r+');
+  for (const i of changed) await fh.write(randomBytes(BLOCK), 0, BLOCK, i * BLOCK);
+  await fh.close();
+  const list = join(work.dir, 'cbt.json');
+  await writeFile(list, JSON.stringify({ version: 1, virtualSize: size, extents: changed.map((i) => ({ offset: i * BLOCK + 100, length: 10 })) }));
+  const inc = await runJob({ source: src, destination: `ebs://eu-west-1/${full.result.snapshot.snapshotId}`, options: { changedBlocks: list } });
+  const s = inc.result.snapshot;
+  const puts = fake.ebs.callsOf('PutSnapshotBlock').filter((c) => c.snapshotId === s.snapshotId);
+  assert.deepEqual(puts.map((c) => c.blockIndex).sort((a, b) => a! - b!), changed);
+  assert.deepEqual([s.blocksRead, s.blocksWritten], [2, 2]);
+  assert.equal(await volumeSha256(s.snapshotId, size), await sha256File(src));
 });
