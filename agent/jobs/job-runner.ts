@@ -30,6 +30,7 @@ import { syncWorkflow, type Cutover, type SyncPass } from '../workflows/sync.js'
 import { ebsUploadWorkflow } from '../workflows/ebs-upload.js';
 import { readChangedExtentList, type ChangedExtentList } from '../incremental/changed-blocks/extent-list.js';
 import type { IncrementalResult } from '../incremental/incremental-upload.js';
+import { changeListId } from '../incremental/changed-checkpoint.js';
 import { isEbsUrl, parseEbsUrl } from '../ebs/ebs-url.js';
 import { ebsCheckpointId, isEbsCheckpoint, type EbsCheckpoint } from '../ebs/snapshot-checkpoint.js';
 import { exportWorkflow } from '../workflows/export.js';
@@ -218,6 +219,7 @@ async function ebsSnapshot(job: JobRecord, ctx: RunContext, run: JobRun): Promis
   // Job.cloudTask: the snapshot until it is completed (DescribeSnapshots), then the ImportImage task.
   const onStatus = (s: CloudTaskStatus) => run.onCloudTask(s);
   const checkpoints = ebsCheckpoints(ctx);
+  const changed = await changeList(job.options);
   const r = await ebsUploadWorkflow(
     {
       upload: {
@@ -226,11 +228,11 @@ async function ebsSnapshot(job: JobRecord, ctx: RunContext, run: JobRun): Promis
         parent: job.options.parent,
         connection: { endpoint, retry },
         concurrency: job.options.concurrency ?? 16,
-        // A restart continues the job's own snapshot from its checkpoint.
-        resume: (await checkpoints.load(ebsCheckpointId(job.source, job.destination)).catch(() => undefined)) !== undefined,
+        // A restart continues the job's own snapshot from its checkpoint, unless its change list was rewritten since.
+        resume: ebsResume(await checkpoints.load(ebsCheckpointId(job.source, job.destination)).catch(() => undefined), changed),
         snapshot: { tags: job.options.tags },
         checkpoints,
-        changed: await changeList(job.options),
+        changed,
         onNote: (sentence: string) => process.stderr.write(`job ${job.id}: ${sentence}\n`),
       },
       import: job.import ? { options: job.import, region: aws?.region ?? parseEbsUrl(job.destination).region, endpoint } : undefined,
@@ -312,6 +314,12 @@ async function upload(job: JobRecord, plan: UploadImportPlan | undefined, ctx: R
   const r = await uploadWorkflow({ transfer, incremental, import: plan && { options: job.import!, plan } }, { ...jobPorts(ctx, run, 'upload'), journal });
   if (r.upload.partSize) run.parts.partSize = r.upload.partSize;
   return r;
+}
+
+/** An EBS checkpoint is continued when it read the same change list (or none, as now); one of another list is started again. */
+function ebsResume(cp: EbsCheckpoint | undefined, changed: ChangedExtentList | undefined): boolean | 'restart' {
+  if (!cp) return false;
+  return cp.changeList === (changed && changeListId(changed)) ? true : 'restart';
 }
 
 /** options.changedBlocks read afresh (each pass of a sync job reads the list as it is then). */
