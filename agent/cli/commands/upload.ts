@@ -35,18 +35,21 @@ with the compressor the upload started with, or refuses (XFER_RESUME_ENCODER) na
   --as FORMAT         ${['original', ...WRITERS.map((w) => w.target)].join(' | ')} (default original: bytes unchanged)
   --incremental       send only the parts that changed since the last --incremental upload to URL;
                       the store copies the others from the object it holds (UploadPartCopy) and
-                      Complete replaces it atomically; URL.vmxfer-manifest records each part's
-                      SHA-256. Needs --as raw or vhd-fixed, or original of a raw file
-                      (docs/warm-migration.md); without a matching manifest it uploads in full
-  --changed-blocks FILE  with --incremental (or an ebs://REGION/snap-PARENT URL), a raw SRC: read only the parts (or 512 KiB blocks) that the extents in FILE
-                      touch (JSON {"version":1,"virtualSize":N,"extents":[{"offset":O,"length":L}]},
+                      Complete replaces it atomically; URL.vmxfer-manifest records the SHA-256s
+                      of each part's 512 KiB blocks. Needs --as raw or vhd-fixed, or original of a
+                      raw file (docs/warm-migration.md); without a matching manifest it uploads in full
+  --changed-blocks FILE  with --incremental (or to ebs://REGION/snap-PARENT), a raw SRC: read only
+                      the parts (512 KiB blocks for EBS) that the extents in FILE touch
+                      (JSON {"version":1,"virtualSize":N,"extents":[{"offset":O,"length":L}]},
                       every range written since the pass that wrote the manifest; vmxfer changed-blocks
                       converts VMware and qemu-img map output); the store copies every other part
-                      without the source being read. A list whose virtualSize is not the source's
-                      and the object's is refused (INCR_CHANGED_MISMATCH)
-  --changed-since BITMAP  with --incremental (or ebs://REGION/snap-PARENT), a qcow2 SRC (no backing file) uploaded --as raw: the
-                      changed ranges are the bits set in SRC's persistent dirty bitmap BITMAP
-                      (qemu-img bitmap --add --enable); one marked in use is refused (INCR_BITMAP_IN_USE)
+                      without the source being read; --resume and the digest tags as for any upload.
+                      A list whose virtualSize is not the source's and the object's is refused
+                      (INCR_CHANGED_MISMATCH)
+  --changed-since BITMAP  with --incremental (or to ebs://REGION/snap-PARENT), a qcow2 SRC (no backing
+                      file) uploaded --as raw: the changed ranges are the bits set in SRC's
+                      persistent dirty bitmap BITMAP (qemu-img bitmap --add --enable); one marked
+                      in use is refused (INCR_BITMAP_IN_USE)
   --resume            continue the interrupted upload of SRC to URL
   --cancel            abort the interrupted upload of SRC to URL at the store and delete its checkpoint
   --restart           abandon the interrupted upload of SRC to URL (aborted at the store) and start again;
