@@ -105,7 +105,10 @@ test("RedisJobStore: a dead agent's lease lapses in the engine; another agent he
   try {
     const job = await f.a.create(newRecord());
     await f.a.claim('runner-a', { global: 5, perDestination: 5, agent: 'agent-a' });
-    const heard = new Promise<number>((resolve) => f.b.subscribe((c) => c.type === 'orphaned' && c.id === job.id && resolve(Date.now())));
+    const heard = new Promise<number>((resolve, reject) => {
+      f.b.subscribe((c) => c.type === 'orphaned' && c.id === job.id && resolve(Date.now()));
+      setTimeout(() => reject(new Error('no agent heard of the lapsed lease')), TEST_LEASE_MS * 4).unref();
+    });
     const t0 = Date.now();
     await f.a.abandon();
     const after = (await heard) - t0;
