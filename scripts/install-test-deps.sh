@@ -46,6 +46,8 @@ if [ "$core" = 0 ]; then
   want ceph-mon ceph-mon            # scripts/rgw/start.sh: the S3 server of the sink tests
   want ceph-osd ceph-osd
   want radosgw radosgw
+  want redis-server redis-server    # scripts/redis/start.sh: the shared job store of the fleet tests
+  want redis-cli redis-tools
   want ceph ceph-common
   want monmaptool ceph-base
   want flock util-linux

@@ -18,5 +18,13 @@ rgw_answers() {
   endpoint=$(sed -n 's/^ENDPOINT=//p' "$RGW_STATE/env" 2>/dev/null) || return 1
   [ -n "$endpoint" ] && curl -fsS -o /dev/null --max-time 2 "$endpoint/" 2>/dev/null
 }
-if ! rgw_answers; then trap 'bash scripts/rgw/stop.sh "$RGW_STATE"' EXIT; fi
+# The fleet tests' Redis (test/helpers/redis.ts) is throw-away: always stopped at exit.
+stop_servers() {
+  bash scripts/redis/stop.sh .tmp/redis
+  for d in .tmp/redis-*; do [ -d "$d" ] && bash scripts/redis/stop.sh "$d" && rm -rf "$d"; done
+  if [ "$stop_rgw" = 1 ]; then bash scripts/rgw/stop.sh "$RGW_STATE"; fi
+}
+stop_rgw=0
+if ! rgw_answers; then stop_rgw=1; fi
+trap stop_servers EXIT
 node --test --test-concurrency="${VMXFER_TEST_CONCURRENCY:-2}" --test-reporter=spec "${files[@]}"

@@ -12,6 +12,7 @@ import { pollPolicy, statusPrinter } from './cloud-connection.js';
 import { importSummary } from './upload-import.js';
 import { ebsUploadWorkflow } from '../workflows/ebs-upload.js';
 import { MemoryJournal } from '../workflows/memory-journal.js';
+import { changeListFlags } from './change-list-flags.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -25,7 +26,8 @@ export const EBS_FLAGS = {
 
 export const EBS_FLAGS_HELP = `EBS snapshot destination (URL ebs://REGION[/snap-PARENT]: the EBS direct APIs write the disk into a new
 snapshot, incremental to snap-PARENT when named; --tag K=V tags the snapshot; --concurrency defaults to 16;
---import aws-image then registers the snapshot as an AMI; docs/warm-migration.md):
+--import aws-image then registers the snapshot as an AMI; with snap-PARENT, --changed-blocks FILE or
+--changed-since BITMAP reads and writes only the blocks changed since the parent; docs/warm-migration.md):
   --ebs-description TEXT   snapshot description
   --ebs-encrypted          encrypt the snapshot   --ebs-kms-key-arn ARN  its KMS key (needs --ebs-encrypted)
   --ebs-timeout MIN        minutes without a write before EBS cancels the pending snapshot (10-4320, default 60)`;
@@ -71,6 +73,7 @@ export async function ebsUploadCommand(src: string, url: string, values: Values,
             timeoutMinutes: timeout,
           },
           checkpoints: new FileCheckpointStore<EbsCheckpoint>(join(config.state_dir, 'checkpoints'), isEbsCheckpoint),
+          changed: await changeListFlags(src, values),
           onNote: (sentence) => process.stderr.write(`vmxfer: ${sentence}\n`),
         },
         import: cloudImport && { options: cloudImport, region: (values['cloud-region'] as string | undefined) ?? target.region, endpoint: (values['cloud-endpoint'] as string | undefined) ?? endpoint },
@@ -86,7 +89,8 @@ export async function ebsUploadCommand(src: string, url: string, values: Values,
     process.stdout.write(
       `${url}: snapshot ${result.snapshotId} (${result.volumeSizeGiB} GiB${result.parentSnapshotId ? `, parent ${result.parentSnapshotId}` : ''}) in ${result.seconds.toFixed(2)} s: ` +
         `${result.blocksWritten} of ${result.blocks} blocks written (${result.blocksSent} sent, ${formatBytes(result.bytesSent)}; ${result.blocksResumed} confirmed before), ` +
-        `${result.zeroBlocksSkipped} zero blocks skipped, ${result.zeroBlocksWritten} zero blocks written over parent data\nchecksum (LINEAR SHA-256): ${result.checksum}\n` +
+        `${result.zeroBlocksSkipped} zero blocks skipped, ${result.zeroBlocksWritten} zero blocks written over parent data` +
+        `${result.blocksRead === undefined ? '' : `; ${result.blocksRead} blocks read for the change list`}\nchecksum (LINEAR SHA-256): ${result.checksum}\n` +
         (imported ? importSummary(imported) : ''),
     );
   }

@@ -48,7 +48,7 @@ export class FileJobStore implements JobStore {
 
   async claim(owner: string, limits: AdmissionLimits): Promise<JobRecord[]> {
     this.owners.add(owner);
-    const taken = admit(this.sorted(), limits).map((r) => this.next(r, { state: 'validating', owner }));
+    const taken = admit(this.sorted(), limits).map((r) => this.next(r, { state: 'validating', owner, agent: limits.agent ?? null }));
     return Promise.all(taken.map((r) => this.write(r)));
   }
 

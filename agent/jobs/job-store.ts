@@ -4,10 +4,15 @@ import type { JobRecord, JobState } from './job-types.js';
 export interface AdmissionLimits {
   global: number;
   perDestination: number;
+  /** The claiming agent's name: it takes jobs with its own affinity or none, and is recorded as the job's `agent`. */
+  agent?: string | undefined;
 }
 
-/** A record as the store wrote it, or the removal of one. */
-export type JobChange = { type: 'put'; record: JobRecord } | { type: 'removed'; id: string };
+/**
+ * A record as the store wrote it, or the removal of one; or news that a job's owner lost its lease
+ * (a shared store's engine saw it lapse): `recover` now puts it back in the queue.
+ */
+export type JobChange = { type: 'put'; record: JobRecord } | { type: 'removed'; id: string } | { type: 'orphaned'; id: string };
 
 /** A job whose owner was gone, put back in the queue (or left to finish its cancel) by `recover`. */
 export interface RecoveredJob {
@@ -30,7 +35,11 @@ export interface JobStore {
   get(id: string): Promise<JobRecord | undefined>;
   /** Oldest first; only the given states when `states` is set. */
   list(states?: ReadonlySet<JobState>): Promise<JobRecord[]>;
-  /** Takes queued jobs, oldest first, as far as the limits allow: each moves to `validating` with `owner` set. */
+  /**
+   * Takes queued jobs, higher `priority` first and oldest first within one priority, as far as the
+   * limits allow and skipping jobs with another agent's affinity: each moves to `validating` with
+   * `owner` and `agent` set.
+   */
   claim(owner: string, limits: AdmissionLimits): Promise<JobRecord[]>;
   /** Replaces the record when its version is still `expectedVersion`; JOB_CONFLICT otherwise, JOB_NOT_FOUND when gone. */
   update(id: string, expectedVersion: number, next: JobRecordPatch): Promise<JobRecord>;

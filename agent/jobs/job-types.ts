@@ -45,6 +45,8 @@ export interface JobOptions {
   sha256?: boolean | undefined;
   /** Send only the parts changed since the last incremental upload to the destination (docs/warm-migration.md). */
   incremental?: boolean | undefined;
+  /** A change list file (docs/warm-migration.md "Changed-block inputs"), read at each pass: only the parts or blocks it touches are read. */
+  changedBlocks?: string | undefined;
 }
 
 export interface JobSync {
@@ -136,6 +138,10 @@ export interface JobRequest {
   import?: ImportOptions | undefined;
   export?: ExportOptions | undefined;
   sync?: JobSync | undefined;
+  /** Higher runs first among queued jobs (docs/api.md "priority"); 0 when absent. */
+  priority?: number | undefined;
+  /** The name of the only agent that may run the job (its source is on that agent's disk); none: any agent. */
+  affinity?: string | undefined;
 }
 
 /** The record format this build writes; job-record-migration.ts reads the older ones. */
@@ -183,6 +189,12 @@ export interface JobRecord extends LegacyStepFields {
   sync?: JobSync | undefined;
   /** A sync job's finished passes, oldest first (docs/api.md Job.passes). */
   passes?: SyncPass[] | undefined;
+  /** Higher runs first among queued jobs; 0 when absent. */
+  priority?: number | undefined;
+  /** The only agent (by `agent.name`) that may claim the job; null or absent: any agent. */
+  affinity?: string | null | undefined;
+  /** The name of the agent that claimed the job last (shown while it runs and after it finished). */
+  agent?: string | null | undefined;
 }
 
 /**

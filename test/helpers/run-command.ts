@@ -5,8 +5,8 @@ import { REPO_ROOT } from './tmp.js';
 
 const pexec = promisify(execFile);
 
-export async function run(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {
-  const { stdout } = await pexec(cmd, args, { maxBuffer: 64 * 1024 * 1024, cwd: opts.cwd });
+export async function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const { stdout } = await pexec(cmd, args, { maxBuffer: 64 * 1024 * 1024, cwd: opts.cwd, env: opts.env });
   return stdout;
 }
 

@@ -90,6 +90,31 @@ export function jobStoreConformance(name: string, open: () => Promise<StoreUnder
     }
   });
 
+  withStore('claims take higher priority first, oldest first within one priority, and set the claiming agent', async ({ store }) => {
+    const low = await store.create(newRecord({ priority: -5 }));
+    const plain = await store.create(newRecord());
+    const high = await store.create(newRecord({ priority: 10 }));
+    const plain2 = await store.create(newRecord({ priority: 0 }));
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const [r] = await store.claim(`runner-${i}`, { global: i + 1, perDestination: 10, agent: 'agent-a' });
+      assert.equal(r?.agent, 'agent-a');
+      assert.equal((await store.get(r!.id))?.agent, 'agent-a');
+      order.push(r!.id);
+    }
+    assert.deepEqual(order, [high.id, plain.id, plain2.id, low.id]);
+  });
+
+  withStore("a job with an affinity is claimed by that agent only, and does not hold back the jobs behind it", async ({ store }) => {
+    const pinned = await store.create(newRecord({ affinity: 'agent-c' }));
+    const free = await store.create(newRecord());
+    assert.deepEqual((await store.claim('runner-a', { global: 10, perDestination: 10, agent: 'agent-a' })).map((r) => r.id), [free.id]);
+    assert.deepEqual(await store.claim('runner-b', { global: 10, perDestination: 10 }), [], 'a claimer without a name takes no pinned job');
+    const [got] = await store.claim('runner-c', { global: 10, perDestination: 10, agent: 'agent-c' });
+    assert.equal(got?.id, pinned.id);
+    assert.equal(got?.agent, 'agent-c');
+  });
+
   withStore('a compare-and-set conflict is detected: a stale writer gets JOB_CONFLICT, of two racing writers one wins', async ({ store }) => {
     const rec = await store.create(newRecord());
     const v2 = await store.update(rec.id, 1, { ...rec, attempts: 1 });
