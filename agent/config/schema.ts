@@ -17,6 +17,18 @@ export interface AgentConfig {
   store_profiles: Record<string, StoreProfile>;
   cloud: { aws_region: string; aws_endpoint: string; ecs_region: string; ecs_endpoint: string; poll_seconds: number; retries: number; request_timeout_seconds: number };
   logging: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
+  /** Limits every agent sharing the job store honours together (issue #15 point 4); 0 = no cap. */
+  fleet: { max_concurrent: number; cloud_tasks: CloudTaskCaps };
+}
+
+/** Cloud tasks running at once per region and task kind, across the fleet; 0 = no cap (config/vmxfer.yaml says where each default comes from). */
+export interface CloudTaskCaps {
+  ecs_copy_image_per_region: number;
+  ecs_import_per_region: number;
+  ecs_export_per_region: number;
+  ec2_import_per_region: number;
+  ec2_export_per_region: number;
+  ec2_copy_per_region: number;
 }
 
 export const DEFAULTS: AgentConfig = {
@@ -33,6 +45,10 @@ export const DEFAULTS: AgentConfig = {
   store_profiles: {},
   cloud: { aws_region: '', aws_endpoint: '', ecs_region: '', ecs_endpoint: '', poll_seconds: 10, retries: 8, request_timeout_seconds: 60 },
   logging: { level: 'info' },
+  fleet: {
+    max_concurrent: 0,
+    cloud_tasks: { ecs_copy_image_per_region: 5, ecs_import_per_region: 0, ecs_export_per_region: 0, ec2_import_per_region: 0, ec2_export_per_region: 0, ec2_copy_per_region: 0 },
+  },
 };
 
 /** A parser per leaf key: takes the raw value (YAML or an environment string) or throws a sentence. */
@@ -85,7 +101,12 @@ const pathList = (allowEmpty: boolean): Leaf => (v) => {
 };
 const strList = pathList(false);
 
-export const SCHEMA: Record<string, Record<string, Leaf> | Leaf> = {
+/** A leaf parser, or a section of further keys. */
+export interface SchemaSection {
+  [key: string]: Leaf | SchemaSection;
+}
+
+export const SCHEMA: SchemaSection = {
   listen: { host: str, port: int(0, 65535), tls_cert: str, tls_key: str },
   auth: { token_file: str, metrics_token_file: str },
   state_dir: str,
@@ -98,4 +119,8 @@ export const SCHEMA: Record<string, Record<string, Leaf> | Leaf> = {
   store_profiles: parseStoreProfiles,
   cloud: { aws_region: str, aws_endpoint: str, ecs_region: str, ecs_endpoint: str, poll_seconds: positiveNumber, retries: int(1, 50), request_timeout_seconds: positiveNumber },
   logging: { level: oneOf('trace', 'debug', 'info', 'warn', 'error') },
+  fleet: {
+    max_concurrent: int(0, 100_000),
+    cloud_tasks: { ecs_copy_image_per_region: int(0, 1000), ecs_import_per_region: int(0, 1000), ecs_export_per_region: int(0, 1000), ec2_import_per_region: int(0, 1000), ec2_export_per_region: int(0, 1000), ec2_copy_per_region: int(0, 1000) },
+  },
 };

@@ -15,6 +15,7 @@ import { WorkerPool } from '../pipeline/worker-pool.js';
 import { AgentMetrics } from '../metrics/agent-metrics.js';
 import { JobService } from '../jobs/job-service.js';
 import type { RunContext } from '../jobs/run-context.js';
+import { openFleetSemaphore, sharedStoreOf } from '../fleet/fleet-semaphore-factory.js';
 import { Feed } from '../api/feed.js';
 import { createApiServer, listen } from '../api/api-server.js';
 import { loadMetricsToken, loadToken } from '../api/auth.js';
@@ -46,6 +47,7 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
     metrics,
     bandwidth: sharedTokenBucket(config.transfer.bwlimit || undefined),
     pool,
+    semaphore: await openFleetSemaphore(sharedStoreOf(config)),
   };
   const store = await FileJobStore.open(join(config.state_dir, 'jobs'), metrics.onCheckpointSave('job'));
   const live = new LiveProgress();
@@ -93,7 +95,9 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   process.on('SIGHUP', onHup);
   await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
   process.off('SIGHUP', onHup);
-  return shutdown(log, () => (phase = 'stopping'), service, store, feed, server, pool);
+  const code = await shutdown(log, () => (phase = 'stopping'), service, store, feed, server, pool);
+  await ctx.semaphore?.close();
+  return code;
 }
 
 async function shutdown(log: Logger, markStopping: () => void, service: JobService, store: FileJobStore, feed: Feed, server: Server, pool: WorkerPool): Promise<number> {

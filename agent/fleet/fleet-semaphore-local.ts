@@ -95,3 +95,11 @@ export class LocalFleetSemaphore implements FleetSemaphore {
     });
   }
 }
+
+let processWide: LocalFleetSemaphore | undefined;
+
+/** The semaphore every job and command of this process shares when no shared store is configured. */
+export function processSemaphore(): LocalFleetSemaphore {
+  processWide ??= new LocalFleetSemaphore();
+  return processWide;
+}

@@ -41,6 +41,8 @@ import { preflightJobImport } from './import-after-upload.js';
 import { preflightJobExport } from './export-job-preflight.js';
 import { cancelTaskUnlessShutdown } from './job-cloud-task.js';
 import { stepsOf } from './record-step-journal.js';
+import type { TaskSlots } from '../cloud/tasks/task-slots.js';
+import { processSemaphore } from '../fleet/fleet-semaphore-local.js';
 
 export type OutcomeChange = Parameters<WorkflowReporter['outcome']>[0];
 
@@ -65,6 +67,13 @@ export interface JobRun {
   cutover: Cutover;
   onWaiting(): void;
   onPass(passes: SyncPass[]): void;
+  /** Who holds the job's cloud task slots, as operators see it (the job and its agent). */
+  holder?: string | undefined;
+}
+
+/** The job's cloud tasks take their slots from the fleet's semaphore with the configured caps. */
+function jobSlots(ctx: RunContext, run: JobRun): TaskSlots {
+  return { semaphore: ctx.semaphore ?? processSemaphore(), caps: ctx.config.fleet.cloud_tasks, holder: run.holder ?? 'a job' };
 }
 
 /** The workflow ports of a job: its journal, the daemon's sink factory and cloud, and the job service as reporter. */
@@ -72,7 +81,13 @@ export function jobPorts(ctx: RunContext, run: JobRun, direction: Direction): Wo
   return {
     journal: run.journal,
     sinks: jobSinks(ctx, run, direction),
-    cloud: { connections: connectionsFromConfig(ctx.config), poll: pollEvery(ctx.config.cloud.poll_seconds), cancelOnAbort: cancelTaskUnlessShutdown, onRetry: (code) => ctx.metrics.retries.inc({ reason: code }) },
+    cloud: {
+      connections: connectionsFromConfig(ctx.config),
+      poll: pollEvery(ctx.config.cloud.poll_seconds),
+      cancelOnAbort: cancelTaskUnlessShutdown,
+      onRetry: (code) => ctx.metrics.retries.inc({ reason: code }),
+      slots: jobSlots(ctx, run),
+    },
     reporter: {
       phase: (phase) => run.onPhase(phase),
       validated: (findings) => run.onValidated(findings),
@@ -232,7 +247,7 @@ async function ebsSnapshot(job: JobRecord, ctx: RunContext, run: JobRun): Promis
       },
       import: job.import ? { options: job.import, region: aws?.region ?? parseEbsUrl(job.destination).region, endpoint } : undefined,
     },
-    { journal: run.journal, poll: pollEvery(ctx.config.cloud.poll_seconds), onStatus, onRetry: (code) => ctx.metrics.retries.inc({ reason: code }), onImporting: () => run.onPhase('importing'), signal: run.signal },
+    { journal: run.journal, poll: pollEvery(ctx.config.cloud.poll_seconds), onStatus, onRetry: (code) => ctx.metrics.retries.inc({ reason: code }), onImporting: () => run.onPhase('importing'), signal: run.signal, slots: jobSlots(ctx, run) },
   );
   const s = r.snapshot;
   const { checksum, seconds, bytesSent, ...snapshot } = s;
