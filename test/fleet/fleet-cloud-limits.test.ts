@@ -9,27 +9,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { DEFAULTS, type AgentConfig } from '../../agent/config/schema.js';
-import { FileJobStore } from '../../agent/jobs/file-job-store.js';
-import { JobService } from '../../agent/jobs/job-service.js';
-import { LiveProgress } from '../../agent/jobs/live-progress.js';
-import { AgentMetrics } from '../../agent/metrics/agent-metrics.js';
-import { FileCheckpointStore } from '../../agent/checkpoint/checkpoint-store.js';
-import { isUploadCheckpoint, type UploadCheckpoint } from '../../agent/transfer/upload-checkpoint.js';
-import type { FleetSemaphore } from '../../agent/fleet/fleet-semaphore.js';
 import { LocalFleetSemaphore } from '../../agent/fleet/fleet-semaphore-local.js';
 import { RedisFleetSemaphore } from '../../agent/fleet/fleet-semaphore-redis.js';
-import type { RunContext } from '../../agent/jobs/run-context.js';
-import type { JobRecord } from '../../agent/jobs/job-types.js';
+import type { JobRequest } from '../../agent/jobs/job-types.js';
+import { fleetAgent, mostAtOnce, queuedLines, runJobs, type FleetAgent } from './cloud-limits-rig.js';
 import { EcsRpcFake, FAKE_ACCESS_KEY } from '../helpers/ecs-rpc-fake/server.js';
 import type { RunLogEntry } from '../helpers/ecs-rpc-fake/ecs-world.js';
 import { FAKE_ACCESS_KEY_ID, FAKE_ACCESS_KEY_SECRET, startOssProtocolFake, type OssProtocolFake } from '../helpers/oss-protocol-server/oss-protocol-fake.js';
 import { ensureRedis, redisPrefix } from '../helpers/redis.js';
 import { tempDir } from '../helpers/tmp.js';
-import { maxOverlap } from './fleet-semaphore-conformance.js';
 
 const MiB = 1024 * 1024;
 const REGION = 'cn-hangzhou';
@@ -71,77 +62,44 @@ function config(stateDir: string): AgentConfig {
   };
 }
 
-interface Agent {
-  service: JobService;
-  store: FileJobStore;
-  logs: string[];
-}
-
-/** One agent's job service on its own file job store, with the given semaphore. */
-async function agent(name: string, semaphore: FleetSemaphore): Promise<Agent> {
-  const stateDir = join(dir, name);
-  await mkdir(stateDir, { recursive: true });
-  const metrics = new AgentMetrics();
-  const ctx: RunContext = { config: config(stateDir), checkpoints: new FileCheckpointStore<UploadCheckpoint>(join(stateDir, 'checkpoints'), isUploadCheckpoint), metrics, bandwidth: undefined, semaphore };
-  const store = await FileJobStore.open(join(stateDir, 'jobs'));
-  const logs: string[] = [];
-  const service = new JobService(store, new LiveProgress(), ctx, pino({ level: 'info' }, { write: (l: string) => void logs.push(l) }), undefined, `agent-${name}`);
-  await service.start();
-  return { service, store, logs };
-}
-
-async function finished(store: FileJobStore, id: string): Promise<JobRecord> {
-  for (;;) {
-    const rec = await store.get(id);
-    if (rec && ['completed', 'failed', 'cancelled'].includes(rec.state)) return rec;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Submits the jobs round-robin over the agents, waits for every one, and reads the fake's run log of them. */
-async function runWave(label: string, agents: Agent[]): Promise<{ imports: RunLogEntry[]; copies: RunLogEntry[] }> {
-  const submitted = await Promise.all(Array.from({ length: JOBS }, (_, i) => {
-    const a = agents[i % agents.length]!;
-    const name = `${label}${i}`;
-    const job = a.service.submit({
-      kind: 'upload', source: raw, destination: `oss://fleet-limits/${name}/system.raw`, format: 'raw', options: {},
-      import: { target: 'ecs-image', imageName: name, osType: 'linux', copy: [{ region: 'cn-shanghai' }, { region: 'cn-beijing' }] },
-    });
-    return job.then((view) => ({ id: view.id, store: a.store }));
+/** Six jobs round-robin over the agents; the fake's run log of their imports and copies. */
+async function runWave(label: string, agents: FleetAgent[]): Promise<{ imports: RunLogEntry[]; copies: RunLogEntry[] }> {
+  const jobs = Array.from({ length: JOBS }, (_, i): JobRequest => ({
+    kind: 'upload', source: raw, destination: `oss://fleet-limits/${label}${i}/system.raw`, format: 'raw', options: {},
+    import: { target: 'ecs-image', imageName: `${label}${i}`, osType: 'linux', copy: [{ region: 'cn-shanghai' }, { region: 'cn-beijing' }] },
   }));
-  const recs = await Promise.all(submitted.map((s) => finished(s.store, s.id)));
+  const recs = await runJobs(agents, jobs);
   for (const r of recs) assert.equal(r.state, 'completed', `${r.id}: ${JSON.stringify(r.error)}`);
   const images = new Set(recs.flatMap((r) => r.result?.import?.resourceIds ?? []));
   const tasks = new Set(recs.flatMap((r) => r.result?.import?.taskIds ?? []));
   assert.equal(images.size, JOBS);
   const log = ecs.world.runLog;
   const imports = log.filter((e) => e.action === 'ImportImage' && tasks.has(e.id));
-  const copies = log.filter((e) => e.action === 'CopyImage' && [...ecs.world.images.values()].some((i) => i.id === e.id && images.has(i.copyOf?.image ?? '')));
+  const copies = log.filter((e) => e.action === 'CopyImage' && images.has(ecs.world.images.get(e.id)?.copyOf?.image ?? ''));
   return { imports, copies };
 }
 
 function assertCapped(what: string, entries: RunLogEntry[], expected: number): void {
   assert.equal(entries.length, expected, `${what}: every task is in the fake's log`);
   assert.ok(entries.every((e) => e.end !== undefined && e.region === REGION), `${what}: all ended, all counted in ${REGION}`);
-  const max = maxOverlap(entries.map((e) => ({ start: e.start, end: e.end! })));
+  const max = mostAtOnce(entries);
   assert.ok(max <= CAP, `${what}: the fake saw ${max} running at once; the cap is ${CAP}`);
   assert.equal(max, CAP, `${what}: the cap is used, not serialised to fewer`);
 }
 
-async function check(label: string, agents: Agent[]): Promise<void> {
+async function check(label: string, agents: FleetAgent[]): Promise<void> {
   try {
     const { imports, copies } = await runWave(label, agents);
     assertCapped('ImportImage', imports, JOBS);
     assertCapped('CopyImage', copies, 2 * JOBS);
-    const queued = agents.flatMap((a) => a.logs).map((l) => JSON.parse(l) as { msg: string; state?: string }).filter((l) => l.msg === 'cloud task' && l.state === 'Queued');
-    assert.ok(queued.length > 0, 'a task over the cap waited and its job said so (cloudTask Queued, logged)');
+    assert.ok(queuedLines(agents).length > 0, 'a task over the cap waited and its job said so (cloudTask Queued, logged)');
   } finally {
     await Promise.all(agents.map((a) => a.service.shutdown(2000)));
   }
 }
 
 test('ECS RPC API protocol fake, one agent, in-process semaphore: ImportImage and CopyImage never run more than 2 per region, and 2 do', async () => {
-  await check('local', [await agent('local', new LocalFleetSemaphore())]);
+  await check('local', [await fleetAgent('local', config(join(dir, 'local')), new LocalFleetSemaphore())]);
 });
 
 test('ECS RPC API protocol fake, two agents sharing the Redis semaphore: ImportImage and CopyImage never run more than 2 per region across both, and 2 do', async () => {
@@ -149,7 +107,7 @@ test('ECS RPC API protocol fake, two agents sharing the Redis semaphore: ImportI
   const prefix = redisPrefix('cloud-limits');
   const semaphores = [RedisFleetSemaphore.open(redis.url, { prefix, leaseMs: 5000 }), RedisFleetSemaphore.open(redis.url, { prefix, leaseMs: 5000 })];
   try {
-    await check('redis', [await agent('a', semaphores[0]!), await agent('b', semaphores[1]!)]);
+    await check('redis', [await fleetAgent('a', config(join(dir, 'a')), semaphores[0]!), await fleetAgent('b', config(join(dir, 'b')), semaphores[1]!)]);
   } finally {
     await Promise.all(semaphores.map((s) => s.close()));
   }
