@@ -13,6 +13,9 @@ import { parseImportBody } from './import-body.js';
 import { exportSource } from '../cloud/export-options.js';
 import { parseExportBody } from './export-body.js';
 import { confineExisting, confineFileUrl, confineNew } from '../roots/confine-path.js';
+import { readChangedExtentList } from '../incremental/changed-blocks/extent-list.js';
+import { INCR } from '../incremental/error-codes.js';
+import { isVmxferError } from '../core/errors.js';
 
 /** Where jobs read (`source_roots`) and write (`output_roots`). */
 export interface JobRoots {
@@ -23,7 +26,7 @@ export interface JobRoots {
 /** A submit request after validation (paths resolved and confined, sizes parsed): what the job service takes. */
 export type JobSpec = JobRequest;
 
-const OPTION_KEYS = ['disk', 'parent', 'partSize', 'concurrency', 'storageClass', 'encryption', 'tags', 'metadata', 'sha256', 'incremental'];
+const OPTION_KEYS = ['disk', 'parent', 'partSize', 'concurrency', 'storageClass', 'encryption', 'tags', 'metadata', 'sha256', 'incremental', 'changedBlocks'];
 
 /**
  * docs/api.md "Submit body". An upload reads a local path and writes an s3://, oss:// or file://
@@ -43,6 +46,7 @@ export async function parseSubmitBody(body: unknown, roots: JobRoots): Promise<J
   const format = parseFormat(b.format);
   const options = await parseOptions(b.options, roots.source);
   if (download) {
+    if (options.changedBlocks !== undefined) throw bad('options.changedBlocks', 'applies to incremental uploads, sync jobs and ebs:// uploads with a parent snapshot');
     if (b.import !== undefined) throw bad('import', 'applies to uploads only (a download has nothing to import)');
     if (b.sync !== undefined) throw bad('sync', 'applies to uploads only (a sync job uploads incremental passes)');
     checkUrl(source, 'source', true);
@@ -56,6 +60,9 @@ export async function parseSubmitBody(body: unknown, roots: JobRoots): Promise<J
   if (b.sync !== undefined) {
     if (kind !== 'upload') throw bad('sync', 'applies to uploads to s3:// or oss:// only (a sync job copies unchanged parts server-side)');
     return { kind: 'sync', source: confinedSource, destination, format, options: { ...options, incremental: true }, import: cloudImport, sync: parseSyncBody(b.sync) };
+  }
+  if (options.changedBlocks !== undefined && (kind !== 'upload' || options.incremental !== true)) {
+    throw bad('options.changedBlocks', 'needs options.incremental: true and an s3:// or oss:// destination (or a sync job): the parts it leaves out are copied from the object at the destination');
   }
   return { kind, source: confinedSource, destination: confined, format, options, import: cloudImport };
 }
@@ -74,6 +81,9 @@ async function parseEbsJob(b: Record<string, unknown>, spec: Pick<JobSpec, 'sour
   if (spec.format !== 'original') throw bad('format', 'an EBS snapshot holds the disk\'s blocks: only original applies');
   const stray = NOT_EBS.find((k) => spec.options[k] !== undefined);
   if (stray) throw bad(`options.${stray}`, 'does not apply to an EBS snapshot destination');
+  if (spec.options.changedBlocks !== undefined && !parseEbsUrl(spec.destination).parentSnapshotId) {
+    throw bad('options.changedBlocks', 'needs a parent snapshot (ebs://REGION/snap-PARENT): the list names the blocks written since it');
+  }
   const cloudImport = b.import === undefined ? undefined : parseImportBody(b.import, spec.destination);
   if (cloudImport) {
     try {
@@ -160,7 +170,24 @@ async function parseOptions(raw: unknown, roots: readonly string[]): Promise<Job
     if (typeof o.incremental !== 'boolean') throw bad('options.incremental', 'must be true or false');
     out.incremental = o.incremental;
   }
+  if (o.changedBlocks !== undefined) out.changedBlocks = await changeListFile(str(o.changedBlocks, 'options.changedBlocks'), roots);
   return out;
+}
+
+/**
+ * `options.changedBlocks`: a change list (docs/warm-migration.md "Changed-block inputs") read by the
+ * job, so confined to the source roots like any path it reads, and checked now so a bad list is
+ * refused at submit; a job reads it again at each pass (a sync job's list is rewritten between passes).
+ */
+async function changeListFile(path: string, roots: readonly string[]): Promise<string> {
+  const real = await confineSource(path, roots, 'options.changedBlocks');
+  try {
+    await readChangedExtentList(real);
+  } catch (err) {
+    if (isVmxferError(err) && err.code === INCR.CHANGED_BLOCKS.code) throw bad('options.changedBlocks', err.message);
+    throw err;
+  }
+  return real;
 }
 
 function encryption(raw: unknown): JobOptions['encryption'] {

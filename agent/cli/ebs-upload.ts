@@ -10,9 +10,9 @@ import { isEbsCheckpoint, type EbsCheckpoint } from '../ebs/snapshot-checkpoint.
 import { cliConfig, keyValues } from './store-flags.js';
 import { pollPolicy, statusPrinter } from './cloud-connection.js';
 import { importSummary } from './upload-import.js';
-import { checkSnapshotImage } from '../ebs/snapshot-image.js';
 import { ebsUploadWorkflow } from '../workflows/ebs-upload.js';
 import { MemoryJournal } from '../workflows/memory-journal.js';
+import { changeListFlags } from './change-list-flags.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -26,7 +26,8 @@ export const EBS_FLAGS = {
 
 export const EBS_FLAGS_HELP = `EBS snapshot destination (URL ebs://REGION[/snap-PARENT]: the EBS direct APIs write the disk into a new
 snapshot, incremental to snap-PARENT when named; --tag K=V tags the snapshot; --concurrency defaults to 16;
---import aws-image then registers the snapshot as an AMI; docs/warm-migration.md):
+--import aws-image then registers the snapshot as an AMI; with snap-PARENT, --changed-blocks FILE or
+--changed-since BITMAP reads and writes only the blocks changed since the parent; docs/warm-migration.md):
   --ebs-description TEXT   snapshot description
   --ebs-encrypted          encrypt the snapshot   --ebs-kms-key-arn ARN  its KMS key (needs --ebs-encrypted)
   --ebs-timeout MIN        minutes without a write before EBS cancels the pending snapshot (10-4320, default 60)`;
@@ -39,7 +40,8 @@ export async function ebsUploadCommand(src: string, url: string, values: Values,
   if (stray) throw vmxError(CORE.USAGE, `--${stray} does not apply to an EBS snapshot destination (${url})\n\n${usage}`);
   if (cloudImport && cloudImport.target !== 'aws-image') throw vmxError(CORE.USAGE, `an ebs:// upload is already a snapshot: only --import aws-image (an AMI of it) applies, not ${cloudImport.target}\n\n${usage}`);
   if (values['ebs-kms-key-arn'] !== undefined && !values['ebs-encrypted']) throw vmxError(CORE.USAGE, `--ebs-kms-key-arn needs --ebs-encrypted\n\n${usage}`);
-  if (cloudImport) checkSnapshotImage(cloudImport);
+  // Loaded here, not at the top: it pulls in the EC2 and IAM SDKs (~0.6 CPU-s), which every `vmxfer upload` would pay.
+  if (cloudImport) (await import('../ebs/snapshot-image.js')).checkSnapshotImage(cloudImport);
   const timeout = values['ebs-timeout'] === undefined ? undefined : Number(values['ebs-timeout']);
   if (timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 10 && timeout <= 4320)) throw vmxError(CORE.USAGE, `--ebs-timeout takes whole minutes from 10 to 4320\n\n${usage}`);
   const concurrency = values.concurrency === undefined ? 16 : Number(values.concurrency);
@@ -71,6 +73,7 @@ export async function ebsUploadCommand(src: string, url: string, values: Values,
             timeoutMinutes: timeout,
           },
           checkpoints: new FileCheckpointStore<EbsCheckpoint>(join(config.state_dir, 'checkpoints'), isEbsCheckpoint),
+          changed: await changeListFlags(src, values),
           onNote: (sentence) => process.stderr.write(`vmxfer: ${sentence}\n`),
         },
         import: cloudImport && { options: cloudImport, region: (values['cloud-region'] as string | undefined) ?? target.region, endpoint: (values['cloud-endpoint'] as string | undefined) ?? endpoint },
@@ -86,7 +89,8 @@ export async function ebsUploadCommand(src: string, url: string, values: Values,
     process.stdout.write(
       `${url}: snapshot ${result.snapshotId} (${result.volumeSizeGiB} GiB${result.parentSnapshotId ? `, parent ${result.parentSnapshotId}` : ''}) in ${result.seconds.toFixed(2)} s: ` +
         `${result.blocksWritten} of ${result.blocks} blocks written (${result.blocksSent} sent, ${formatBytes(result.bytesSent)}; ${result.blocksResumed} confirmed before), ` +
-        `${result.zeroBlocksSkipped} zero blocks skipped, ${result.zeroBlocksWritten} zero blocks written over parent data\nchecksum (LINEAR SHA-256): ${result.checksum}\n` +
+        `${result.zeroBlocksSkipped} zero blocks skipped, ${result.zeroBlocksWritten} zero blocks written over parent data` +
+        `${result.blocksRead === undefined ? '' : `; ${result.blocksRead} blocks read for the change list`}\nchecksum (LINEAR SHA-256): ${result.checksum}\n` +
         (imported ? importSummary(imported) : ''),
     );
   }

@@ -26,8 +26,8 @@ export const STORE_FLAGS_HELP = `  --config FILE       configuration (default: f
   --endpoint URL      S3/OSS endpoint (S3 also honours AWS_ENDPOINT_URL)
   --region R          region (S3 also honours AWS_REGION / profiles)
   --path-style        path-style bucket addressing (S3-compatible servers, custom OSS endpoints)
-  --store-checksum C  S3 part checksum the store verifies: crc64nvme (AWS S3) or md5 (Content-MD5);
-                      default crc64nvme on AWS endpoints, md5 on any other (docs/integrity.md)
+  --store-checksum C  S3 part checksum the store verifies: crc32c or crc64nvme (AWS S3) or md5
+                      (Content-MD5); default crc32c on AWS endpoints, md5 on any other (docs/integrity.md)
   --stall-timeout S   seconds without a byte moving before a store request is abandoned and retried
                       (default transfer.stall_timeout: $VMXFER_TRANSFER_STALL_TIMEOUT, the file, or 45);
                       a part may take this plus its size at 64 KiB/s

@@ -10,7 +10,7 @@ export interface StoreProfile {
   endpoint: string;
   region: string;
   path_style: boolean;
-  /** S3 part checksum: md5 or crc64nvme ('' = by endpoint: crc64nvme on AWS, md5 elsewhere; docs/integrity.md). */
+  /** S3 part checksum: md5, crc32c or crc64nvme ('' = by endpoint: crc32c on AWS, md5 elsewhere; docs/integrity.md). */
   checksum: '' | S3PartChecksum;
   /** URL prefixes (s3://bucket, oss://bucket/prefix) whose objects live on this store. */
   urls: string[];

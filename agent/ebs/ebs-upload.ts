@@ -16,6 +16,12 @@ import { blockDigest, EbsApi, type StartSnapshotParams } from './ebs-api.js';
 import { parseEbsUrl } from './ebs-url.js';
 import { EBS } from './error-codes.js';
 import { ebsCheckpointId, type EbsCheckpoint } from './snapshot-checkpoint.js';
+import { changedDiskBlocks } from './changed-blocks.js';
+import type { DiskBlock } from './disk-blocks.js';
+import type { ChangedExtentList } from '../incremental/changed-blocks/extent-list.js';
+import { changeListId } from '../incremental/changed-checkpoint.js';
+import { INCR } from '../incremental/error-codes.js';
+import { openRandomReader } from '../incremental/random-reader.js';
 
 const GiB = 1024 ** 3;
 /** StartSnapshot VolumeSize: "The size of the volume, in GiB. The maximum size is 65536 GiB (64 TiB)." */
@@ -34,6 +40,11 @@ export interface EbsUploadRequest {
   /** true: continue the checkpoint's snapshot; false: refused over a checkpoint; 'restart': start a new snapshot. */
   resume: boolean | 'restart';
   snapshot: Pick<StartSnapshotParams, 'description' | 'tags' | 'encrypted' | 'kmsKeyArn' | 'timeoutMinutes'>;
+  /**
+   * The ranges written since the parent snapshot's source state (docs/warm-migration.md "Changed-block
+   * inputs"): only the blocks they touch are read and written; every other block is the parent's.
+   */
+  changed?: ChangedExtentList | undefined;
   checkpoints: CheckpointStore<EbsCheckpoint>;
   poll: PollPolicy;
   onNote?: ((sentence: string) => void) | undefined;
@@ -62,6 +73,8 @@ export interface EbsUploadResult {
   bytesSent: number;
   /** The LINEAR aggregate checksum CompleteSnapshot was given (Base64 SHA-256). */
   checksum: string;
+  /** With a change list: the 512 KiB blocks of the source read (only those the list touches); absent otherwise. */
+  blocksRead?: number | undefined;
   /** A snapshot of an earlier run that had expired or failed, replaced by this one. */
   replacedSnapshotId?: string | undefined;
   seconds: number;
@@ -89,7 +102,10 @@ export async function uploadToEbs(req: EbsUploadRequest): Promise<EbsUploadResul
   const info = await stat(req.source).catch((err: unknown) => {
     throw fsError(err, req.source);
   });
-  const disk = await openDisk(req.source, { format: req.from, parent: req.parent, signal: req.signal });
+  if (req.changed && !target.parentSnapshotId) {
+    throw vmxError(EBS.CHANGED_NO_PARENT, `a change list names the blocks written since a parent snapshot, and ${req.destination} names none (ebs://REGION/snap-PARENT)`, { file: req.source });
+  }
+  const disk = await openBlocks(req);
   try {
     const volumeSizeGiB = Math.max(1, Math.ceil(disk.virtualSize / GiB));
     if (volumeSizeGiB > MAX_VOLUME_GIB) throw vmxError(EBS.VOLUME_TOO_LARGE, `${req.source} is ${volumeSizeGiB} GiB; an EBS snapshot holds at most ${MAX_VOLUME_GIB} GiB`, { file: req.source });
@@ -112,11 +128,35 @@ export async function uploadToEbs(req: EbsUploadRequest): Promise<EbsUploadResul
     await req.checkpoints.delete(plan.cp.id);
     return {
       snapshotId, parentSnapshotId: target.parentSnapshotId, region: target.region, volumeSizeGiB, blocks: plan.confirmed.blocks,
-      ...counts, replacedSnapshotId: plan.replaced, seconds: (performance.now() - started) / 1000,
+      ...counts, blocksRead: disk.blocksRead(), replacedSnapshotId: plan.replaced, seconds: (performance.now() - started) / 1000,
     };
   } finally {
     await disk.close();
   }
+}
+
+/** The source's blocks to consider: every block of the disk, or with a change list only those it touches. */
+interface BlockSource {
+  virtualSize: number;
+  blocks(signal: AbortSignal): AsyncIterable<DiskBlock>;
+  /** Blocks read at random for a change list; undefined for a whole-disk pass. */
+  blocksRead(): number | undefined;
+  close(): Promise<void>;
+}
+
+async function openBlocks(req: EbsUploadRequest): Promise<BlockSource> {
+  const list = req.changed;
+  if (!list) {
+    const disk = await openDisk(req.source, { format: req.from, parent: req.parent, signal: req.signal });
+    return { virtualSize: disk.virtualSize, blocks: (signal) => diskBlocks(disk, signal), blocksRead: () => undefined, close: () => disk.close() };
+  }
+  const reader = await openRandomReader(req.source, req.from, req.signal);
+  if (list.virtualSize !== reader.size) {
+    await reader.close();
+    throw vmxError(INCR.CHANGED_MISMATCH, `the change list describes a disk of ${list.virtualSize} bytes and the source has ${reader.size}: the list is not relative to this disk`, { file: req.source });
+  }
+  const counts = { blocksRead: 0 };
+  return { virtualSize: reader.size, blocks: (signal) => changedDiskBlocks(reader, list, counts, signal), blocksRead: () => counts.blocksRead, close: () => reader.close() };
 }
 
 async function parentBlocks(api: EbsApi, parentId: string, volumeSizeGiB: number, req: EbsUploadRequest): Promise<BlockSet> {
@@ -131,6 +171,7 @@ async function parentBlocks(api: EbsApi, parentId: string, volumeSizeGiB: number
 async function prepare(req: EbsUploadRequest, api: EbsApi, source: EbsCheckpoint['source'], volumeSizeGiB: number, parentSnapshotId: string | undefined, parent: BlockSet | undefined): Promise<Omit<Plan, 'api' | 'volumeSizeGiB' | 'parent'> & Pick<Plan, 'api' | 'volumeSizeGiB' | 'parent'>> {
   const id = ebsCheckpointId(req.source, req.destination);
   const blocks = (volumeSizeGiB * GiB) / EBS_BLOCK;
+  const changeList = req.changed ? changeListId(req.changed) : undefined;
   const old = await req.checkpoints.load(id);
   if (old && req.resume === false) {
     throw vmxError(TRANSFER.CHECKPOINT_EXISTS, `an interrupted EBS upload of ${req.source} -> ${req.destination} (snapshot ${old.snapshotId ?? 'not yet started'}) has a checkpoint: continue it with --resume or start a new snapshot with --restart`);
@@ -138,7 +179,7 @@ async function prepare(req: EbsUploadRequest, api: EbsApi, source: EbsCheckpoint
   if (!old && req.resume === true) throw vmxError(TRANSFER.NO_CHECKPOINT, `no checkpoint for ${req.source} -> ${req.destination}; start without --resume`);
   const base = { api, volumeSizeGiB, parent };
   const fresh = async (replaced?: string) => {
-    const cp: EbsCheckpoint = { id, version: 1, kind: 'ebs-snapshot', destination: req.destination, source, volumeSizeGiB, parentSnapshotId, clientToken: randomUUID(), confirmed: '', updatedAt: new Date().toISOString() };
+    const cp: EbsCheckpoint = { id, version: 1, kind: 'ebs-snapshot', destination: req.destination, source, volumeSizeGiB, parentSnapshotId, changeList, clientToken: randomUUID(), confirmed: '', updatedAt: new Date().toISOString() };
     const confirmed = new BlockSet(blocks);
     await req.checkpoints.save({ ...cp, confirmed: confirmed.toBase64() });
     return { ...base, cp, confirmed, replaced };
@@ -150,6 +191,11 @@ async function prepare(req: EbsUploadRequest, api: EbsApi, source: EbsCheckpoint
   }
   if (old.source.size !== source.size || old.source.mtimeMs !== source.mtimeMs || old.volumeSizeGiB !== volumeSizeGiB || old.parentSnapshotId !== parentSnapshotId) {
     throw vmxError(TRANSFER.RESUME_MISMATCH, `the source changed since the EBS upload started (size/mtime ${old.source.size}/${old.source.mtimeMs} now ${source.size}/${source.mtimeMs}); start again with --restart`, { file: req.source });
+  }
+  if (old.changeList !== changeList) {
+    // The blocks the checkpoint confirmed were chosen by another list (or by reading the whole disk).
+    const what = (l: string | undefined) => (l ? `change list ${l.slice(0, 12)}` : 'the whole disk');
+    throw vmxError(TRANSFER.RESUME_MISMATCH, `the interrupted EBS upload read ${what(old.changeList)}, this one ${what(changeList)}; resume with the same list or start again with --restart`, { file: req.source });
   }
   const confirmed = BlockSet.fromBase64(blocks, old.confirmed);
   if (!confirmed) throw vmxError(TRANSFER.CHECKPOINT_CORRUPT, `the checkpoint's block bitmap does not fit a ${volumeSizeGiB} GiB volume`);
@@ -170,7 +216,7 @@ type WriteCounts = Pick<EbsUploadResult, 'blocksWritten' | 'blocksSent' | 'block
  * LINEAR aggregate in index order ("arrange the checksums for each written block in ascending order of
  * their block index", CompleteSnapshot) and, unless a checkpoint confirmed it, into a PutSnapshotBlock.
  */
-async function writeBlocks(req: EbsUploadRequest, plan: Plan, disk: Awaited<ReturnType<typeof openDisk>>, save: CoalescedSave): Promise<WriteCounts> {
+async function writeBlocks(req: EbsUploadRequest, plan: Plan, source: BlockSource, save: CoalescedSave): Promise<WriteCounts> {
   const c: WriteCounts = { blocksWritten: 0, blocksSent: 0, blocksResumed: 0, zeroBlocksSkipped: 0, zeroBlocksWritten: 0, bytesSent: 0, checksum: '' };
   const aggregate = new LinearSha256();
   const sender = new BlockSender(req.concurrency, req.signal);
@@ -193,7 +239,7 @@ async function writeBlocks(req: EbsUploadRequest, plan: Plan, disk: Awaited<Retu
   };
   const zeroDigest = blockDigest(ZERO);
   try {
-    for await (const b of diskBlocks(disk, sender.signal)) {
+    for await (const b of source.blocks(sender.signal)) {
       if (b.kind === 'data') {
         await write(b.index, b.data, blockDigest(b.data));
         continue;

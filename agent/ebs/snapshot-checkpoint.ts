@@ -12,6 +12,8 @@ export interface EbsCheckpoint {
   source: { path: string; size: number; mtimeMs: number };
   volumeSizeGiB: number;
   parentSnapshotId?: string | undefined;
+  /** With a change list: its identity (changeListId), so a resume reads the blocks the same list names. */
+  changeList?: string | undefined;
   clientToken: string;
   snapshotId?: string | undefined;
   /** Base64 bitmap of the confirmed block indexes (BlockSet). */
@@ -31,6 +33,6 @@ export function isEbsCheckpoint(x: unknown): x is EbsCheckpoint {
     typeof c === 'object' && c !== null && c.version === 1 && c.kind === 'ebs-snapshot' && typeof c.id === 'string' &&
     typeof c.destination === 'string' && typeof c.source?.path === 'string' && typeof c.source?.size === 'number' &&
     typeof c.source?.mtimeMs === 'number' && typeof c.volumeSizeGiB === 'number' && typeof c.clientToken === 'string' &&
-    (c.snapshotId === undefined || typeof c.snapshotId === 'string') && typeof c.confirmed === 'string'
+    (c.snapshotId === undefined || typeof c.snapshotId === 'string') && (c.changeList === undefined || typeof c.changeList === 'string') && typeof c.confirmed === 'string'
   );
 }

@@ -4,7 +4,7 @@ import { abortedError, throwIfAborted } from '../core/abort.js';
 import { CORE } from '../core/error-codes.js';
 import { isVmxferError, vmxError } from '../core/errors.js';
 import { DEFAULT_LEASE_MS, type AcquireOptions, type FleetSemaphore, type SemaphoreLease } from './fleet-semaphore.js';
-import { redisConnection } from './redis-connection.js';
+import { openRedis, unreachable, untilReachable } from './redis-connection.js';
 
 export interface RedisSemaphoreOptions {
   /** `job_store.prefix`: every key is `<prefix>:sem:<key>`. */
@@ -39,14 +39,16 @@ export class RedisFleetSemaphore implements FleetSemaphore {
 
   constructor(
     private readonly redis: Redis,
+    private readonly url: string,
     private readonly options: RedisSemaphoreOptions,
   ) {
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.pollMs = options.pollMs ?? 1000;
   }
 
+  /** A `commands` connection (no offline queue: a WATCH is never replayed without it after a reconnect). */
   static open(url: string, options: RedisSemaphoreOptions): RedisFleetSemaphore {
-    return new RedisFleetSemaphore(redisConnection(url), options);
+    return new RedisFleetSemaphore(openRedis(url, 'commands', 'vmxfer-semaphore'), url, options);
   }
 
   async acquire(key: string, limit: number, holder: string, signal?: AbortSignal, options: AcquireOptions = {}): Promise<SemaphoreLease> {
@@ -56,7 +58,8 @@ export class RedisFleetSemaphore implements FleetSemaphore {
     await this.listen(key, wake);
     try {
       for (let told = false; ; told = true) {
-        const waitMs = await this.serial(() => this.tryTake(key, limit, id));
+        // A server restart costs a wait of up to one lease time, not a failed task.
+        const waitMs = await untilReachable(this.url, 'a fleet slot', this.leaseMs, () => this.serial(() => this.tryTake(key, limit, id)));
         if (waitMs === null) return this.lease(key, holder, id);
         if (!told) options.onWaiting?.();
         await this.sleep(wake, Math.min(this.pollMs, waitMs), signal);
@@ -172,7 +175,7 @@ export class RedisFleetSemaphore implements FleetSemaphore {
 
   private sub(): Redis {
     if (!this.subscriber) {
-      this.subscriber = this.redis.duplicate();
+      this.subscriber = openRedis(this.url, 'subscriber', 'vmxfer-semaphore-wake');
       this.subscriber.on('message', (channel: string) => {
         for (const w of this.wakes.get(channel) ?? []) {
           w.pending = true;
@@ -218,12 +221,13 @@ export class RedisFleetSemaphore implements FleetSemaphore {
     return run;
   }
 
-  /** A failed Redis command is an environment failure (I/O), named as the semaphore's. */
+  /** A failed Redis command is an environment failure: FLEET_STORE_UNREACHABLE while the server is away, else I/O. */
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      if (isVmxferError(err)) throw err;
+      const typed = unreachable(err, this.url, 'the fleet semaphore');
+      if (isVmxferError(typed)) throw typed;
       throw vmxError(CORE.IO, `the fleet semaphore's Redis failed: ${(err as Error).message}`, { cause: err });
     }
   }

@@ -4,11 +4,11 @@ import { defineErrorCodes } from '../core/errors.js';
 export const HASH = defineErrorCodes('HASH', {
   CHECKSUM_SYNTAX: {
     category: 'remote',
-    summary: 'A CRC-64 checksum text from an object store is not a valid OSS decimal or S3 base64 value.',
+    summary: 'A CRC checksum text from an object store is not a valid OSS decimal or S3 base64 value.',
   },
   BAD_LENGTH: {
     category: 'internal',
-    summary: 'A CRC-64 combine was asked for a negative, fractional or out-of-range length (a bug).',
+    summary: 'A CRC combine was asked for a negative, fractional or out-of-range length (a bug).',
   },
   KERNEL_LOAD: {
     category: 'internal',

@@ -9,6 +9,10 @@ import { manifestKey, readManifest, writeManifest, type IncrementalManifest } fr
 import { ManifestPartCopier } from './part-copier.js';
 import { checkChangedBlocksSource, uploadChangedParts } from './changed-upload.js';
 import type { ChangedExtentList } from './changed-blocks/extent-list.js';
+import { DIGEST_BLOCK } from './block-digests.js';
+import { isChangedCheckpoint } from './changed-checkpoint.js';
+import { checkpointId } from '../transfer/upload-checkpoint.js';
+import { discardCheckpoint } from '../transfer/stale-checkpoint.js';
 
 export interface IncrementalReport {
   /** Where the manifest lives. */
@@ -34,7 +38,8 @@ export type IncrementalResult = UploadResult & { incremental: IncrementalReport 
  * part whose bytes equal the last pass's is copied by the store from the object at the key, and
  * the rest are sent; Complete replaces the object atomically and the manifest is rewritten after.
  */
-export async function uploadIncremental(req: UploadRequest, warn: (sentence: string) => void = () => undefined, changed?: ChangedExtentList): Promise<IncrementalResult> {
+export async function uploadIncremental(request: UploadRequest, warn: (sentence: string) => void = () => undefined, changed?: ChangedExtentList): Promise<IncrementalResult> {
+  let req = request;
   await checkIncrementalLayout(req.source, req.as, req.from);
   if (changed) await checkChangedBlocksSource(req);
   if (!req.sink.copyPart) {
@@ -46,8 +51,10 @@ export async function uploadIncremental(req: UploadRequest, warn: (sentence: str
     warn(s);
   };
   const { manifest, base } = await usableManifest(req, say);
-  if (changed && manifest && !opaqueEtags(req.uploadOptions?.encryption?.algorithm)) return changedPass(req, manifest, changed, say, warnings);
-  if (changed) say(manifest ? 'the store encrypts with KMS, so a copied part\'s ETag cannot prove its bytes: the change list is not used and the whole source is read' : 'no manifest matches the object, so nothing can be copied: the change list is not used and the whole source is read');
+  const unused = changed && whyNotChangeList(req, manifest);
+  if (changed && manifest && !unused) return changedPass(req, manifest, changed, say, warnings);
+  if (unused) say(`${unused}: the change list is not used and the whole source is read`);
+  req = await dropChangedCheckpoint(req);
   const copier = new ManifestPartCopier(req.sink, manifest, opaqueEtags(req.uploadOptions?.encryption?.algorithm), say);
   if (manifest && req.partSize !== undefined && req.partSize !== manifest.partSize) {
     say(`--part-size ${req.partSize} ignored: the object was uploaded in parts of ${manifest.partSize} bytes, and only parts of that size can be copied`);
@@ -57,7 +64,7 @@ export async function uploadIncremental(req: UploadRequest, warn: (sentence: str
     throw fsError(err, req.source);
   });
   const next: IncrementalManifest = {
-    version: 1,
+    version: 2,
     key: req.key,
     as: req.as,
     partSize: result.partSize,
@@ -85,18 +92,40 @@ export async function uploadIncremental(req: UploadRequest, warn: (sentence: str
   };
 }
 
+/** Why a change list cannot choose the parts of this pass, or undefined when it can. */
+function whyNotChangeList(req: UploadRequest, manifest: IncrementalManifest | undefined): string | undefined {
+  if (!manifest) return 'no manifest matches the object, so nothing can be copied';
+  if (opaqueEtags(req.uploadOptions?.encryption?.algorithm)) return 'the store encrypts with KMS, so a copied part\'s ETag cannot prove its bytes';
+  // The digests of the parts not read come from the manifest; a full-content SHA-256 needs every byte.
+  if (req.digest === 'sha256') return '--sha256 tags need a SHA-256 of every byte of the source';
+  if (manifest.partSize % DIGEST_BLOCK !== 0) return `the object's parts of ${manifest.partSize} bytes are not whole 512 KiB blocks, so the object's digest cannot be built from them`;
+  return undefined;
+}
+
+/**
+ * A pass that reads the whole source never continues the checkpoint of an interrupted change-list pass
+ * (their parts come from different reads): with --resume or in the daemon that checkpoint is replaced.
+ */
+async function dropChangedCheckpoint(req: UploadRequest): Promise<UploadRequest> {
+  if (req.resume === false || req.resume === 'restart') return req;
+  const cp = await req.checkpoints.load(checkpointId(req.source, req.destination)).catch(() => undefined);
+  if (!cp || !isChangedCheckpoint(cp)) return req;
+  await discardCheckpoint(req, cp, 'the interrupted pass read a change list, this one reads the whole source');
+  return { ...req, resume: false };
+}
+
 /** The manifest when it describes the object now at the key (same size, ETag and format); otherwise a full pass, said aloud. */
 async function usableManifest(req: UploadRequest, warn: (s: string) => void): Promise<{ manifest: IncrementalManifest | undefined; base: IncrementalReport['base'] }> {
+  const info = await req.sink.head(req.key, req.signal);
   let manifest: IncrementalManifest | undefined;
   try {
-    manifest = await readManifest(req.sink, req.key, req.signal);
+    manifest = await readManifest(req.sink, req.key, info?.size ?? 0, req.signal);
   } catch (err) {
     if ((err as { code?: string }).code !== INCR.MANIFEST_CORRUPT.code) throw err;
     warn(`${(err as Error).message}; uploading in full`);
     return { manifest: undefined, base: 'stale-manifest' };
   }
   if (!manifest) return { manifest: undefined, base: 'none' };
-  const info = await req.sink.head(req.key, req.signal);
   const why = !info
     ? 'the object it describes is gone'
     : info.size !== manifest.objectSize || info.etag !== manifest.objectEtag
@@ -118,7 +147,7 @@ async function changedPass(req: UploadRequest, manifest: IncrementalManifest, ch
   const r = await uploadChangedParts(req, manifest, changed, warn);
   await writeManifest(
     req.sink,
-    { version: 1, key: req.key, as: req.as, partSize: r.partSize, objectSize: r.objectSize, objectEtag: r.etag, source: { path: req.source, size: st.size, mtimeMs: st.mtimeMs }, parts: r.parts, writtenAt: new Date().toISOString() },
+    { version: 2, key: req.key, as: req.as, partSize: r.partSize, objectSize: r.objectSize, objectEtag: r.etag, source: { path: req.source, size: st.size, mtimeMs: st.mtimeMs }, parts: r.parts, writtenAt: new Date().toISOString() },
     req.signal,
   );
   req.progress?.phase('done');
@@ -130,17 +159,17 @@ async function changedPass(req: UploadRequest, manifest: IncrementalManifest, ch
     parts: r.parts.length,
     partSize: r.partSize,
     partsSent: r.partsSent,
-    partsSkipped: 0,
+    partsSkipped: r.partsSkipped,
     partsCopied: r.partsCopied,
     bytesSent: r.bytesSent,
     etag: r.etag,
     verified: r.verified,
-    // Digests need every byte of the source; this pass reads only the changed parts.
-    sourceDigest: undefined,
-    outputDigest: undefined,
+    // Built from the manifest's block digests and the parts read (block-digests.ts); a raw output is the disk.
+    sourceDigest: r.digest,
+    outputDigest: r.digest,
     sourceSha256: undefined,
     outputSha256: undefined,
-    tags: undefined,
+    tags: r.tags,
     seconds: (performance.now() - started) / 1000,
     incremental: {
       manifestKey: manifestKey(req.key),

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { InternalError, isVmxferError } from '../core/errors.js';
 import { CORE } from '../core/error-codes.js';
 import type { ObjectSink, PartRef } from '../sinks/object-sink.js';
@@ -6,19 +5,21 @@ import { STORE } from '../sinks/error-codes.js';
 import { partMd5 } from '../sinks/part-rules.js';
 import type { PartCopier } from '../transfer/upload.js';
 import type { IncrementalManifest, ManifestPart } from './manifest.js';
+import { blockDigests, partDigest } from './block-digests.js';
 
 /** Failures that mean the object is not the one the manifest describes: send the part instead. */
 const STALE_SOURCE = new Set([STORE.PRECONDITION_FAILED.code, STORE.NO_SUCH_KEY.code, STORE.BAD_RANGE.code]);
 
 /**
- * The incremental pass's per-part decision: a part whose SHA-256 equals the manifest's for the same
+ * The incremental pass's per-part decision: a part whose digest equals the manifest's for the same
  * part number is copied by the store from the object it holds; any other is sent. A copied part's
  * ETag must be the MD5 of the bytes vmxfer read (the store's own word on what it copied), so an
  * object edited behind the manifest's back is never stitched in, even where the store ignores
  * x-amz-copy-source-if-match: that part is sent and no further part is copied.
  */
 export class ManifestPartCopier implements PartCopier {
-  private readonly hashes = new Map<number, string>();
+  /** Each part's 512 KiB block digests, whose SHA-256 is the part's digest (block-digests.ts). */
+  private readonly blocks = new Map<number, Buffer>();
   private readonly etags = new Map<number, string>();
   copied = 0;
   bytesCopied = 0;
@@ -36,7 +37,7 @@ export class ManifestPartCopier implements PartCopier {
   }
 
   record(partNumber: number, body: Buffer): void {
-    this.hashes.set(partNumber, createHash('sha256').update(body).digest('hex'));
+    this.blocks.set(partNumber, blockDigests(body));
   }
 
   confirmed(partNumber: number, etag: string): void {
@@ -46,7 +47,8 @@ export class ManifestPartCopier implements PartCopier {
   async copy(key: string, uploadId: string, partNumber: number, body: Buffer, signal: AbortSignal): Promise<PartRef | undefined> {
     const before = this.prior?.parts[partNumber - 1];
     if (!this.prior || this.stopped || !this.sink.copyPart || !before) return undefined;
-    if (before.size !== body.length || before.sha256 !== this.hashes.get(partNumber)) return undefined;
+    const blocks = this.blocks.get(partNumber);
+    if (before.size !== body.length || !blocks || before.sha256 !== partDigest(blocks)) return undefined;
     const start = (partNumber - 1) * this.prior.partSize;
     let ref: PartRef;
     try {
@@ -67,15 +69,15 @@ export class ManifestPartCopier implements PartCopier {
     return { ...ref, checksums: { ...ref.checksums, md5: md5.base64 } };
   }
 
-  /** The manifest parts for the finished object: each part's SHA-256 and the store's ETag (the MD5 checked or sent). */
+  /** The manifest parts for the finished object: each part's digests and the store's ETag (the MD5 checked or sent). */
   manifestParts(partSize: number, objectSize: number): ManifestPart[] {
     const count = Math.ceil(objectSize / partSize);
     const parts: ManifestPart[] = [];
     for (let n = 1; n <= count; n++) {
-      const sha256 = this.hashes.get(n);
+      const blocks = this.blocks.get(n);
       const etag = this.etags.get(n);
-      if (!sha256 || etag === undefined) throw new InternalError(CORE.INTERNAL, `part ${n} of ${count} was not seen and confirmed by the incremental recorder`);
-      parts.push({ partNumber: n, size: Math.min(partSize, objectSize - (n - 1) * partSize), sha256, etag });
+      if (!blocks || etag === undefined) throw new InternalError(CORE.INTERNAL, `part ${n} of ${count} was not seen and confirmed by the incremental recorder`);
+      parts.push({ partNumber: n, size: Math.min(partSize, objectSize - (n - 1) * partSize), sha256: partDigest(blocks), blocks: blocks.toString('base64'), etag });
     }
     return parts;
   }

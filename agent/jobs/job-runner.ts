@@ -28,6 +28,9 @@ import { STEP } from '../workflows/steps.js';
 import { uploadWorkflow, type UploadWorkflowResult } from '../workflows/upload.js';
 import { syncWorkflow, type Cutover, type SyncPass } from '../workflows/sync.js';
 import { ebsUploadWorkflow } from '../workflows/ebs-upload.js';
+import { readChangedExtentList, type ChangedExtentList } from '../incremental/changed-blocks/extent-list.js';
+import type { IncrementalResult } from '../incremental/incremental-upload.js';
+import { changeListId } from '../incremental/changed-checkpoint.js';
 import { isEbsUrl, parseEbsUrl } from '../ebs/ebs-url.js';
 import { ebsCheckpointId, isEbsCheckpoint, type EbsCheckpoint } from '../ebs/snapshot-checkpoint.js';
 import { exportWorkflow } from '../workflows/export.js';
@@ -36,7 +39,7 @@ import { observedSink } from './observed-sink.js';
 import { confineJobOutputs } from './confine-job.js';
 import type { PartBoard } from './part-board.js';
 import { retryPolicy, type RunContext } from './run-context.js';
-import type { ImportedResult, JobPhase, JobRecord, JobResult } from './job-types.js';
+import type { ImportedResult, JobOptions, JobPhase, JobRecord, JobResult } from './job-types.js';
 import { preflightJobImport } from './import-after-upload.js';
 import { preflightJobExport } from './export-job-preflight.js';
 import { cancelTaskUnlessShutdown } from './job-cloud-task.js';
@@ -67,6 +70,8 @@ export interface JobRun {
   cutover: Cutover;
   onWaiting(): void;
   onPass(passes: SyncPass[]): void;
+  /** Throws JOB_FENCED once another runner holds the job (the lease check of WorkflowPorts.fence). */
+  fence(): Promise<void>;
   /** Who holds the job's cloud task slots, as operators see it (the job and its agent). */
   holder?: string | undefined;
 }
@@ -100,6 +105,7 @@ export function jobPorts(ctx: RunContext, run: JobRun, direction: Direction): Wo
     },
     progress: run.progress,
     signal: run.signal,
+    fence: () => run.fence(),
   };
 }
 
@@ -231,6 +237,7 @@ async function ebsSnapshot(job: JobRecord, ctx: RunContext, run: JobRun): Promis
   // Job.cloudTask: the snapshot until it is completed (DescribeSnapshots), then the ImportImage task.
   const onStatus = (s: CloudTaskStatus) => run.onCloudTask(s);
   const checkpoints = ebsCheckpoints(ctx);
+  const changed = await changeList(job.options);
   const r = await ebsUploadWorkflow(
     {
       upload: {
@@ -239,15 +246,16 @@ async function ebsSnapshot(job: JobRecord, ctx: RunContext, run: JobRun): Promis
         parent: job.options.parent,
         connection: { endpoint, retry },
         concurrency: job.options.concurrency ?? 16,
-        // A restart continues the job's own snapshot from its checkpoint.
-        resume: (await checkpoints.load(ebsCheckpointId(job.source, job.destination)).catch(() => undefined)) !== undefined,
+        // A restart continues the job's own snapshot from its checkpoint, unless its change list was rewritten since.
+        resume: ebsResume(await checkpoints.load(ebsCheckpointId(job.source, job.destination)).catch(() => undefined), changed),
         snapshot: { tags: job.options.tags },
         checkpoints,
+        changed,
         onNote: (sentence: string) => process.stderr.write(`job ${job.id}: ${sentence}\n`),
       },
       import: job.import ? { options: job.import, region: aws?.region ?? parseEbsUrl(job.destination).region, endpoint } : undefined,
     },
-    { journal: run.journal, poll: pollEvery(ctx.config.cloud.poll_seconds), onStatus, onRetry: (code) => ctx.metrics.retries.inc({ reason: code }), onImporting: () => run.onPhase('importing'), signal: run.signal, slots: jobSlots(ctx, run) },
+    { journal: run.journal, poll: pollEvery(ctx.config.cloud.poll_seconds), onStatus, onRetry: (code) => ctx.metrics.retries.inc({ reason: code }), onImporting: () => run.onPhase('importing'), signal: run.signal, fence: () => run.fence(), slots: jobSlots(ctx, run) },
   );
   const s = r.snapshot;
   const { checksum, seconds, bytesSent, ...snapshot } = s;
@@ -274,7 +282,9 @@ async function sync(job: JobRecord, plan: UploadImportPlan | undefined, ctx: Run
         const before = run.progress.snapshot().bytesRead;
         const r = await upload(job, final ? plan : undefined, ctx, run, journal);
         const after = run.progress.snapshot().bytesRead;
-        const counts = { bytesRead: after >= before ? after - before : after, bytesSent: r.upload.bytesSent, partsSent: r.upload.partsSent, partsCopied: r.upload.partsCopied };
+        // A change-list pass reads at random, outside the progress tracker's count; its report says what it read.
+        const listRead = (r.upload as Partial<IncrementalResult>).incremental?.bytesRead;
+        const counts = { bytesRead: listRead ?? (after >= before ? after - before : after), bytesSent: r.upload.bytesSent, partsSent: r.upload.partsSent, partsCopied: r.upload.partsCopied };
         return { result: r, counts };
       },
       onPass: (_p, all) => run.onPass(all),
@@ -318,9 +328,21 @@ async function upload(job: JobRecord, plan: UploadImportPlan | undefined, ctx: R
     chunkBytes: ctx.config.pipeline.chunk_size,
     onPart: (e: PartEvent) => onPart(e, run, ctx),
   };
-  const r = await uploadWorkflow({ transfer, incremental: o.incremental ? { warn: (w: string) => process.stderr.write(`job ${job.id}: warning: ${w}\n`) } : undefined, import: plan && { options: job.import!, plan } }, { ...jobPorts(ctx, run, 'upload'), journal });
+  const incremental = o.incremental ? { warn: (w: string) => process.stderr.write(`job ${job.id}: warning: ${w}\n`), changed: await changeList(o) } : undefined;
+  const r = await uploadWorkflow({ transfer, incremental, import: plan && { options: job.import!, plan } }, { ...jobPorts(ctx, run, 'upload'), journal });
   if (r.upload.partSize) run.parts.partSize = r.upload.partSize;
   return r;
+}
+
+/** An EBS checkpoint is continued when it read the same change list (or none, as now); one of another list is started again. */
+function ebsResume(cp: EbsCheckpoint | undefined, changed: ChangedExtentList | undefined): boolean | 'restart' {
+  if (!cp) return false;
+  return cp.changeList === (changed && changeListId(changed)) ? true : 'restart';
+}
+
+/** options.changedBlocks read afresh (each pass of a sync job reads the list as it is then). */
+function changeList(o: JobOptions): Promise<ChangedExtentList | undefined> {
+  return o.changedBlocks === undefined ? Promise.resolve(undefined) : readChangedExtentList(o.changedBlocks);
 }
 
 /** The job's result of an upload (a record written before `steps` kept this shape as `uploaded`). */

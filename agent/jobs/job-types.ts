@@ -45,6 +45,8 @@ export interface JobOptions {
   sha256?: boolean | undefined;
   /** Send only the parts changed since the last incremental upload to the destination (docs/warm-migration.md). */
   incremental?: boolean | undefined;
+  /** A change list file (docs/warm-migration.md "Changed-block inputs"), read at each pass: only the parts or blocks it touches are read. */
+  changedBlocks?: string | undefined;
 }
 
 export interface JobSync {

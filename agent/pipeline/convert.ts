@@ -1,4 +1,5 @@
-import { basename } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
 import { CORE } from '../core/error-codes.js';
 import { vmxError } from '../core/errors.js';
 import { ProgressTracker } from '../core/progress.js';
@@ -11,6 +12,8 @@ import { writeStreamToFile } from '../io/file-output.js';
 import { WorkerPool } from './worker-pool.js';
 import type { DiskSource } from '../disk/disk-source.js';
 import { isMultiDiskWriter } from '../formats/ova/writer/ova-writer.js';
+import { imageIdentity } from '../transfer/image-identity.js';
+import type { ImageIdentity } from '../formats/format-writer.js';
 
 export interface ConvertRequest {
   source: string;
@@ -60,6 +63,16 @@ export interface ConvertResult {
   compressor?: string | undefined;
 }
 
+/**
+ * The stamp of the output's ids and times (VMDK CID, VHD Unique Id, OVA member times), as an upload
+ * derives it: the same sources and options convert to the same bytes, run after run.
+ */
+async function convertIdentity(req: ConvertRequest): Promise<ImageIdentity> {
+  const st = await stat(req.source);
+  const as = [req.to, ...(req.extraSources ?? []).map((p) => resolve(p))].join('\0');
+  return imageIdentity({ path: req.source, size: st.size, mtimeMs: st.mtimeMs }, { as, from: req.from, parent: req.parent });
+}
+
 export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
   if (req.compress && req.to !== 'qcow2') {
     throw vmxError(CORE.USAGE, `--compress applies to --to qcow2 (vmdk is always compressed; ${req.to} has no compressed form)`);
@@ -85,7 +98,7 @@ export async function convertFile(req: ConvertRequest): Promise<ConvertResult> {
     const hashing = req.hashSource === false ? undefined : counted.map((d) => new HashingSource(d, req.digest ?? DEFAULT_DIGEST));
     const sources = hashing?.map((h) => h.source) ?? counted;
     progress.phase('converting');
-    const opts = { signal: req.signal, outputName: basename(req.destination), pool };
+    const opts = { signal: req.signal, outputName: basename(req.destination), pool, identity: await convertIdentity(req) };
     const stream = isMultiDiskWriter(writer) && extra.length > 0 ? writer.writeMany(sources, opts) : writer.write(sources[0]!, opts);
     const out = await writeStreamToFile(req.destination, stream, {
       signal: req.signal,

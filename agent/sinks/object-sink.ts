@@ -16,7 +16,7 @@ export interface StoreLimits {
 }
 
 /** Checksums a store verifies per part (part-checksum.ts spells each). */
-export type PartChecksumAlgorithm = 'md5' | 'crc64nvme' | 'crc64ecma';
+export type PartChecksumAlgorithm = 'md5' | 'crc32c' | 'crc64nvme' | 'crc64ecma';
 
 export interface PartChecksums {
   /** Base64 MD5 of the part body (Content-MD5). */
@@ -25,6 +25,8 @@ export interface PartChecksums {
   crc64ecma?: string | undefined;
   /** Base64 CRC-64/NVME (S3 x-amz-checksum-crc64nvme). */
   crc64nvme?: string | undefined;
+  /** Base64 CRC-32C (S3 x-amz-checksum-crc32c). */
+  crc32c?: string | undefined;
   /** Base64 SHA-256 (S3 x-amz-checksum-sha256). */
   sha256?: string | undefined;
 }
@@ -92,12 +94,12 @@ export interface PendingUpload {
 export interface SinkCapabilities {
   /**
    * The checksum every part carries and the store checks, so a part damaged on the way is refused:
-   * md5 (Content-MD5: S3-compatible stores such as Ceph RGW, the file store), crc64nvme (AWS S3),
+   * md5 (Content-MD5: S3-compatible stores such as Ceph RGW, the file store), crc32c or crc64nvme (AWS S3),
    * crc64ecma (OSS, compared by the sink with what the store computed over the bytes it received).
    */
   partChecksum: PartChecksumAlgorithm;
   /** A whole-object checksum the store reports on Complete and HEAD (ObjectInfo), folded from per-part values. */
-  objectChecksum: 'crc64ecma' | 'crc64nvme' | undefined;
+  objectChecksum: 'crc64ecma' | 'crc64nvme' | 'crc32c' | undefined;
   /** The completed object's ETag is S3's multipart ETag: MD5 of the parts' binary MD5s, "-", the part count. */
   multipartEtag: boolean;
 }

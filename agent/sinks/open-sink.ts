@@ -20,7 +20,7 @@ export interface StoreConnection {
   stallTimeoutMs?: number | undefined;
   /** Keys or uploads per listing request (S3 and OSS cap it at 1000). */
   listPageSize?: number | undefined;
-  /** S3's part checksum (s3-checksum.ts); default by endpoint: crc64nvme on AWS, md5 elsewhere. */
+  /** S3's part checksum (s3-checksum.ts); default by endpoint: crc32c on AWS, md5 elsewhere. */
   checksum?: S3PartChecksum | undefined;
   /** OSS: the credential to sign with when no key pair is set, e.g. the ECS connection's of the same run (one chain lookup). */
   credential?: AlibabaCredential | undefined;

@@ -6,7 +6,7 @@ import { verifyUploadedObject } from './upload-verify.js';
 
 export interface CompletedObject {
   info: ObjectInfo;
-  verified: 'crc64' | 'etag' | 'size';
+  verified: 'crc64' | 'crc32c' | 'etag' | 'size';
 }
 
 /**
@@ -16,7 +16,7 @@ export interface CompletedObject {
  * Otherwise the original failure stands.
  */
 export async function completeOrConfirm(sink: ObjectSink, key: string, uploadId: string, parts: CheckpointPart[], etagsOpaque: boolean, signal?: AbortSignal): Promise<CompletedObject> {
-  const refs = parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size, checksums: { md5: p.md5, crc64ecma: p.crc64, crc64nvme: p.crc64nvme } }));
+  const refs = parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size, checksums: { md5: p.md5, crc64ecma: p.crc64, crc64nvme: p.crc64nvme, crc32c: p.crc32c } }));
   let info: ObjectInfo;
   try {
     info = await sink.completeUpload(key, uploadId, refs, signal);

@@ -13,6 +13,7 @@ export function checkpointPart(sink: ObjectSink, ref: PartRef, body: Uint8Array)
   const entry: CheckpointPart = { partNumber: ref.partNumber, etag: ref.etag, size: body.length };
   if (algorithm === 'md5') entry.md5 = value;
   else if (algorithm === 'crc64ecma') entry.crc64 = value;
+  else if (algorithm === 'crc32c') entry.crc32c = value;
   else entry.crc64nvme = value;
   return entry;
 }
@@ -22,5 +23,6 @@ export function samePartBytes(prior: CheckpointPart, body: Uint8Array): boolean 
   if (prior.size !== body.length) return false;
   if (prior.md5 !== undefined) return prior.md5 === partChecksum('md5', body);
   if (prior.crc64nvme !== undefined) return prior.crc64nvme === partChecksum('crc64nvme', body);
+  if (prior.crc32c !== undefined) return prior.crc32c === partChecksum('crc32c', body);
   return prior.crc64 !== undefined && prior.crc64 === partChecksum('crc64ecma', body);
 }

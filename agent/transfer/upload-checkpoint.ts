@@ -6,7 +6,7 @@ export interface CheckpointPart {
   etag: string;
   size: number;
   /**
-   * The part checksum the sink sent (SinkCapabilities.partChecksum), one of these three: a
+   * The part checksum the sink sent (SinkCapabilities.partChecksum), one of these four: a
    * regenerated part must match it before it is skipped, and the whole-object checks fold them.
    * Base64 MD5 of the part body (Content-MD5 stores).
    */
@@ -15,6 +15,8 @@ export interface CheckpointPart {
   crc64?: string | undefined;
   /** CRC-64/NVME of the body, base64 (AWS S3's x-amz-checksum-crc64nvme). */
   crc64nvme?: string | undefined;
+  /** CRC-32C of the body, base64 (AWS S3's x-amz-checksum-crc32c). */
+  crc32c?: string | undefined;
 }
 
 export interface SourceIdentity {
@@ -49,6 +51,6 @@ export function isUploadCheckpoint(x: unknown): x is UploadCheckpoint {
     typeof c.destination === 'string' && typeof c.source?.path === 'string' && typeof c.source?.size === 'number' &&
     (c.source.fingerprints === undefined || isFingerprintRecord(c.source.fingerprints)) &&
     typeof c.options === 'object' && Array.isArray(c.parts) &&
-    c.parts.every((p) => typeof p.partNumber === 'number' && typeof p.etag === 'string' && [p.md5, p.crc64, p.crc64nvme].some((v) => typeof v === 'string'))
+    c.parts.every((p) => typeof p.partNumber === 'number' && typeof p.etag === 'string' && [p.md5, p.crc64, p.crc64nvme, p.crc32c].some((v) => typeof v === 'string'))
   );
 }

@@ -1,6 +1,6 @@
 import { createContentDigest, DEFAULT_DIGEST, type DigestKind } from '../hashing/content-digest.js';
 import { CORE } from '../core/error-codes.js';
-import { vmxError } from '../core/errors.js';
+import { isVmxferError, vmxError } from '../core/errors.js';
 import type { ProgressTracker } from '../core/progress.js';
 import { HashingSource } from '../disk/hashing-source.js';
 import { Sha256Thread } from '../hashing/sha256-thread.js';
@@ -8,6 +8,10 @@ import { withProgress } from '../disk/progress-source.js';
 import { openDisk } from '../formats/detect.js';
 import { reproducingWriter, type DiskWriter, type EncoderSettings, type ImageIdentity } from '../formats/format-writer.js';
 import { TRANSFER } from './error-codes.js';
+import { QCOW2 } from '../formats/qcow2/error-codes.js';
+import { VHD } from '../formats/vhd/error-codes.js';
+import { VHDX } from '../formats/vhdx/error-codes.js';
+import { VMDK } from '../formats/vmdk/error-codes.js';
 import { WRITERS, writerByTarget } from '../formats/registry.js';
 import type { ChunkFingerprinter } from '../hashing/fingerprint.js';
 import { RandomAccessFile } from '../io/random-access-file.js';
@@ -16,6 +20,30 @@ import { withFingerprints } from './fingerprinting-source.js';
 import { readOriginalParts } from './original-parts.js';
 import { cutParts, type CutPart } from './part-cutter.js';
 import { SourceFingerprints, fingerprintWindow, type SourceFingerprintRecord } from './source-fingerprints.js';
+
+/**
+ * A passthrough sends the bytes as they are, but a disk image whose container is damaged (cut short,
+ * a footer or table that points past the end) would reach the cloud importer as a broken disk: the
+ * reader's open checks its headers, footers, tables and archive members first. What is not the
+ * file's own damage goes through unchanged: a feature this build cannot convert, a parent or backing
+ * file that is not at hand (the passthrough sends this one file, not its chain).
+ */
+async function refuseDamagedContainer(path: string, opts: UploadSourceOptions): Promise<void> {
+  try {
+    const disk = await openDisk(path, { format: opts.from, parent: opts.parent, signal: opts.signal });
+    await disk.close();
+  } catch (err) {
+    const damaged = isVmxferError(err) && (err.category === 'invalid-input' || err.category === 'integrity') && !CHAIN_CODES.has(err.code);
+    if (damaged || !isVmxferError(err)) throw err;
+  }
+}
+
+/** Errors about a disk's parent or backing chain rather than the file itself. */
+const CHAIN_CODES: ReadonlySet<string> = new Set([
+  VHD.PARENT_MISSING.code, VHD.BAD_PARENT_LOCATOR.code, VHD.PARENT_ID_MISMATCH.code,
+  VHDX.BAD_PARENT_LOCATOR.code, VHDX.PARENT_LOOP.code, VHDX.PARENT_MISMATCH.code,
+  VMDK.PARENT_LOOP.code, QCOW2.BACKING_LOOP.code, QCOW2.BACKING_TOO_DEEP.code,
+]);
 
 /** The passthrough's "encoder": the source's bytes, unchanged. */
 const ORIGINAL_ENCODER: EncoderSettings = { writer: 'original/1' };
@@ -109,6 +137,7 @@ async function openOriginal(path: string, opts: UploadSourceOptions, progress: P
   if (opts.encoder && opts.encoder.writer !== ORIGINAL_ENCODER.writer) {
     throw vmxError(TRANSFER.RESUME_ENCODER, `cannot continue the upload: it was written by writer ${opts.encoder.writer}, this vmxfer sends ${ORIGINAL_ENCODER.writer}`);
   }
+  await refuseDamagedContainer(path, opts);
   const file = await RandomAccessFile.open(path);
   progress.totalBytes = file.size;
   // One window per part, closed as the part is read: a changed part is named before it is compared or sent.

@@ -1,6 +1,6 @@
 import { vmxError } from '../core/errors.js';
 import { combineCrc64 } from '../hashing/crc64.js';
-import { fullObjectCrc64Nvme } from '../sinks/part-checksum.js';
+import { fullObjectCrc32c, fullObjectCrc64Nvme } from '../sinks/part-checksum.js';
 import type { ObjectInfo, ObjectSink } from '../sinks/object-sink.js';
 import { TRANSFER } from './error-codes.js';
 import { multipartEtag, stripQuotes } from './multipart-etag.js';
@@ -34,7 +34,7 @@ export function opaqueEtags(sseAlgorithm: string | undefined): boolean {
  * it reports, or S3's multipart ETag = MD5 of the parts' MD5s, "-N"), must equal what was computed locally.
  * Returns which check vouched for the object.
  */
-export function verifyUploadedObject(sink: ObjectSink, key: string, info: ObjectInfo, parts: CheckpointPart[], etagsOpaque: boolean): 'crc64' | 'etag' | 'size' {
+export function verifyUploadedObject(sink: ObjectSink, key: string, info: ObjectInfo, parts: CheckpointPart[], etagsOpaque: boolean): 'crc64' | 'crc32c' | 'etag' | 'size' {
   const size = parts.reduce((s, p) => s + p.size, 0);
   if (info.size !== size) {
     throw vmxError(TRANSFER.VERIFY_FAILED, `${key}: the store reports ${info.size} bytes, ${size} were sent`);
@@ -45,6 +45,13 @@ export function verifyUploadedObject(sink: ObjectSink, key: string, info: Object
     const whole = fullObjectCrc64Nvme(parts.map((p) => ({ size: p.size, crc64nvme: p.crc64nvme! })));
     if (whole !== nvme) throw vmxError(TRANSFER.VERIFY_FAILED, `${key}: the store's CRC-64/NVME ${nvme} differs from the local ${whole}`);
     return 'crc64';
+  }
+  const c32 = info.checksums?.crc32c;
+  if (c32 !== undefined && parts.every((p) => p.crc32c !== undefined)) {
+    // S3 FULL_OBJECT CRC-32C: the parts' folded in order (hashing/crc32c.ts).
+    const whole = fullObjectCrc32c(parts.map((p) => ({ size: p.size, crc32c: p.crc32c! })));
+    if (whole !== c32) throw vmxError(TRANSFER.VERIFY_FAILED, `${key}: the store's CRC-32C ${c32} differs from the local ${whole}`);
+    return 'crc32c';
   }
   if (info.crc64ecma !== undefined && parts.every((p) => p.crc64 !== undefined)) {
     const whole = parts.reduce((acc, p) => combineCrc64('xz', acc, BigInt(p.crc64!), p.size), 0n).toString();

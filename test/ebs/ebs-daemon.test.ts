@@ -1,7 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
+import { open, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ebsCheckpointId } from '../../agent/ebs/snapshot-checkpoint.js';
 import { join } from 'node:path';
 import { Ec2QueryFake } from '../helpers/ec2-query-fake/server.js';
 import { startDaemon, waitForJob, type TestDaemon } from '../helpers/daemon.js';
@@ -91,4 +93,58 @@ test('ebs:// submit refusals name the field: a bad URL, an import other than aws
     assert.equal(r.status, 400, r.text);
     assert.equal(r.json.error.field, field, r.text);
   }
+});
+
+test('an upload job to ebs://REGION/snap-PARENT with options.changedBlocks writes only the listed blocks (PutSnapshotBlock in the EBS direct APIs protocol fake log) and the child volume equals the changed disk', async () => {
+  const size = 8 * MiB;
+  const src = join(work.dir, 'cbt-disk.raw');
+  await writeSparseDisk(src, size, 3, MiB);
+  const full = await runJob({ source: src, destination: 'ebs://eu-west-1' });
+  const changed = [2, 11];
+  const fh = await open(src, 'r+');
+  for (const i of changed) await fh.write(randomBytes(BLOCK), 0, BLOCK, i * BLOCK);
+  await fh.close();
+  const list = join(work.dir, 'cbt.json');
+  await writeFile(list, JSON.stringify({ version: 1, virtualSize: size, extents: changed.map((i) => ({ offset: i * BLOCK + 100, length: 10 })) }));
+  const inc = await runJob({ source: src, destination: `ebs://eu-west-1/${full.result.snapshot.snapshotId}`, options: { changedBlocks: list } });
+  const s = inc.result.snapshot;
+  const puts = fake.ebs.callsOf('PutSnapshotBlock').filter((c) => c.snapshotId === s.snapshotId);
+  assert.deepEqual(puts.map((c) => c.blockIndex).sort((a, b) => a! - b!), changed);
+  assert.deepEqual([s.blocksRead, s.blocksWritten], [2, 2]);
+  assert.equal(await volumeSha256(s.snapshotId, size), await sha256File(src));
+});
+
+test('an EBS upload job with options.changedBlocks killed with SIGKILL mid-snapshot, its list rewritten before the restart: the job starts a new snapshot with the new list (the old one confirmed blocks of another list) and the volume equals the disk', async () => {
+  const size = 8 * MiB;
+  const src = join(work.dir, 'cbt-kill.raw');
+  await writeSparseDisk(src, size, 3, MiB);
+  const full = await runJob({ source: src, destination: 'ebs://eu-west-1' });
+  const changed = [2, 5, 11];
+  const fh = await open(src, 'r+');
+  for (const i of changed) await fh.write(randomBytes(BLOCK), 0, BLOCK, i * BLOCK);
+  await fh.close();
+  const list = join(work.dir, 'cbt-kill.json');
+  const writeList = (blocks: number[]) => writeFile(list, JSON.stringify({ version: 1, virtualSize: size, extents: blocks.map((i) => ({ offset: i * BLOCK, length: BLOCK })) }));
+  await writeList(changed.slice(0, 2));
+  const destination = `ebs://eu-west-1/${full.result.snapshot.snapshotId}`;
+  fake.ebs.putDelayMs = 400;
+  const r = await d.api('POST', '/v1/jobs', { source: src, destination, options: { changedBlocks: list, concurrency: 1 } });
+  assert.equal(r.status, 201, r.text);
+  const cpFile = join(d.stateDir, 'checkpoints', `${ebsCheckpointId(await realpath(src), destination)}.json`);
+  let killedSnapshot: string | undefined;
+  for (const deadline = Date.now() + 30_000; !killedSnapshot && Date.now() < deadline; await sleep(10)) {
+    const cp = await readFile(cpFile, 'utf8').then((t) => JSON.parse(t) as { snapshotId?: string; confirmed: string }, () => undefined);
+    if (cp?.snapshotId && Buffer.from(cp.confirmed, 'base64').some((b) => b !== 0)) killedSnapshot = cp.snapshotId;
+  }
+  assert.ok(killedSnapshot, 'a block was confirmed before the kill');
+  await d.kill();
+  fake.ebs.putDelayMs = 0;
+  await writeList(changed);
+  await d.restart();
+  const job = await waitForJob(d, r.json.job.id, (j) => ['completed', 'failed'].includes(j.state));
+  assert.equal(job.state, 'completed', JSON.stringify(job.error));
+  const s = job.result.snapshot;
+  assert.notEqual(s.snapshotId, killedSnapshot, 'the snapshot of the other list is abandoned');
+  assert.equal(s.blocksRead, changed.length);
+  assert.equal(await volumeSha256(s.snapshotId, size), await sha256File(src));
 });

@@ -1,19 +1,21 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { combineCrc64, crc64, crc64ToS3 } from '../../agent/hashing/crc64.js';
+import { combineCrc64, crc64, crc64ToS3, parseS3Crc64 } from '../../agent/hashing/crc64.js';
+import { combineCrc32c, crc32c, crc32cToS3, parseS3Crc32c } from '../../agent/hashing/crc32c.js';
 
 /**
  * A PROTOCOL FAKE of AWS S3's additional checksums, written from the S3 API reference
  * (CreateMultipartUpload, UploadPart, CompleteMultipartUpload, HeadObject: x-amz-checksum-*) and
  * the User Guide's "Checking object integrity", placed in front of a real store (Ceph RGW, which
  * ignores these headers: test/sinks/rgw-checksums.test.ts). Everything else is RGW's own answer.
- * What it adds, as AWS does for CRC-64/NVME:
- * - UploadPart with x-amz-checksum-crc64nvme: the CRC-64/NVME of the bytes received must equal it,
- *   else 400 BadDigest and nothing is stored; the value is echoed in the response.
- * - CompleteMultipartUpload of an upload created with x-amz-checksum-algorithm CRC64NVME and
- *   x-amz-checksum-type FULL_OBJECT: the object's CRC-64/NVME is the listed parts' combined; a
- *   x-amz-checksum-crc64nvme header that differs is refused with 400 BadDigest.
- * - HeadObject with x-amz-checksum-mode: ENABLED returns x-amz-checksum-crc64nvme and
+ * What it adds, as AWS does for CRC-64/NVME and CRC-32C (the two CRCs vmxfer sends; the User
+ * Guide lists both, with CRC-32, as supporting the FULL_OBJECT checksum type):
+ * - UploadPart with x-amz-checksum-crc64nvme or x-amz-checksum-crc32c: the CRC of the bytes
+ *   received must equal it, else 400 BadDigest and nothing is stored; the value is echoed.
+ * - CompleteMultipartUpload of an upload created with x-amz-checksum-algorithm CRC64NVME or CRC32C
+ *   and x-amz-checksum-type FULL_OBJECT: the object's CRC is the listed parts' combined; a
+ *   x-amz-checksum-<algorithm> header that differs is refused with 400 BadDigest.
+ * - HeadObject with x-amz-checksum-mode: ENABLED returns x-amz-checksum-<algorithm> and
  *   x-amz-checksum-type: FULL_OBJECT for such an object.
  * It is not AWS: it models only these checksum rules.
  */
@@ -24,16 +26,41 @@ export interface AwsS3ChecksumFake {
   close(): Promise<void>;
 }
 
+/** A CRC S3 verifies and combines, as its header spells it. */
+interface CrcRule {
+  header: string;
+  name: string;
+  of(body: Buffer): string;
+  /** The CRC of the concatenation of parts, from their values and sizes. */
+  combine(parts: ReadonlyArray<{ crc: string; size: number }>): string;
+}
+
+const CRC_RULES: Record<string, CrcRule> = {
+  CRC64NVME: {
+    header: 'x-amz-checksum-crc64nvme',
+    name: 'CRC64NVME',
+    of: (body) => crc64ToS3(crc64('nvme', body)),
+    combine: (parts) => crc64ToS3(parts.reduce((acc, p) => combineCrc64('nvme', acc, parseS3Crc64(p.crc, { source: 'fake' }), p.size), 0n)),
+  },
+  CRC32C: {
+    header: 'x-amz-checksum-crc32c',
+    name: 'CRC32C',
+    of: (body) => crc32cToS3(crc32c(body)),
+    combine: (parts) => crc32cToS3(parts.reduce((acc, p) => combineCrc32c(acc, parseS3Crc32c(p.crc, { source: 'fake' }), p.size), 0)),
+  },
+};
+
 interface PendingUpload {
-  fullObjectCrc64: boolean;
-  /** Part number → CRC-64/NVME and size of the last part stored under it. */
-  parts: Map<number, { crc: bigint; size: number; etag: string }>;
+  /** The FULL_OBJECT algorithm the upload was created with, if any. */
+  fullObject: CrcRule | undefined;
+  /** Part number → the part's CRC of that algorithm, size and ETag, for the last part stored under it. */
+  parts: Map<number, { crc: string; size: number; etag: string }>;
 }
 
 export async function startAwsS3ChecksumFake(target: string): Promise<AwsS3ChecksumFake> {
   const upstream = new URL(target);
   const uploads = new Map<string, PendingUpload>();
-  const objects = new Map<string, bigint>();
+  const objects = new Map<string, { rule: CrcRule; crc: string }>();
   const refused = { parts: 0, completes: 0 };
 
   const server: Server = createServer((req, res) => {
@@ -50,9 +77,9 @@ export async function startAwsS3ChecksumFake(target: string): Promise<AwsS3Check
     if (method === 'POST' && uploadId !== null) return complete(req, res, body, url.pathname, uploadId);
     if (method === 'POST' && q.has('uploads')) return createUpload(req, res, body);
     if (method === 'HEAD') {
-      const crc = objects.get(url.pathname);
+      const whole = objects.get(url.pathname);
       const enabled = String(req.headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED';
-      const extra: Record<string, string> = crc !== undefined && enabled ? { 'x-amz-checksum-crc64nvme': crc64ToS3(crc), 'x-amz-checksum-type': 'FULL_OBJECT' } : {};
+      const extra: Record<string, string> = whole !== undefined && enabled ? { [whole.rule.header]: whole.crc, 'x-amz-checksum-type': 'FULL_OBJECT' } : {};
       return forward(req, res, body, (status) => (status === 200 ? extra : {}));
     }
     // A new object at the key (PutObject, DeleteObject) drops the old one's checksum; tagging leaves it.
@@ -65,46 +92,52 @@ export async function startAwsS3ChecksumFake(target: string): Promise<AwsS3Check
     const type = String(req.headers['x-amz-checksum-type'] ?? '').toUpperCase();
     const answer = await upstreamCall(req, body);
     const id = /<UploadId>([^<]+)<\/UploadId>/.exec(answer.body.toString())?.[1];
-    if (answer.status === 200 && id !== undefined) uploads.set(id, { fullObjectCrc64: algorithm === 'CRC64NVME' && type === 'FULL_OBJECT', parts: new Map() });
+    if (answer.status === 200 && id !== undefined) uploads.set(id, { fullObject: type === 'FULL_OBJECT' ? CRC_RULES[algorithm] : undefined, parts: new Map() });
     const extra: Record<string, string> = algorithm ? { 'x-amz-checksum-algorithm': algorithm, 'x-amz-checksum-type': type || 'COMPOSITE' } : {};
     reply(res, answer, extra);
   }
 
   async function uploadPart(req: IncomingMessage, res: ServerResponse, body: Buffer, uploadId: string, partNumber: number): Promise<void> {
-    const claimed = req.headers['x-amz-checksum-crc64nvme'] as string | undefined;
-    const crc = crc64('nvme', body);
-    if (claimed !== undefined && claimed !== crc64ToS3(crc)) {
-      refused.parts++;
-      return s3Error(res, 400, 'BadDigest', 'The CRC64NVME you specified did not match the calculated checksum.');
+    const echoed: Record<string, string> = {};
+    for (const rule of Object.values(CRC_RULES)) {
+      const claimed = req.headers[rule.header] as string | undefined;
+      if (claimed === undefined) continue;
+      if (claimed !== rule.of(body)) {
+        refused.parts++;
+        return s3Error(res, 400, 'BadDigest', `The ${rule.name} you specified did not match the calculated checksum.`);
+      }
+      echoed[rule.header] = claimed;
     }
     const answer = await upstreamCall(req, body);
-    if (answer.status === 200) uploads.get(uploadId)?.parts.set(partNumber, { crc, size: body.length, etag: bare(String(answer.headers.etag ?? '')) });
-    reply(res, answer, claimed !== undefined ? { 'x-amz-checksum-crc64nvme': claimed } : {});
+    const upload = uploads.get(uploadId);
+    if (answer.status === 200 && upload?.fullObject) upload.parts.set(partNumber, { crc: upload.fullObject.of(body), size: body.length, etag: bare(String(answer.headers.etag ?? '')) });
+    reply(res, answer, echoed);
   }
 
   async function complete(req: IncomingMessage, res: ServerResponse, body: Buffer, path: string, uploadId: string): Promise<void> {
     const upload = uploads.get(uploadId);
-    let whole: bigint | undefined;
-    if (upload?.fullObjectCrc64) {
+    const rule = upload?.fullObject;
+    let whole: string | undefined;
+    if (upload && rule) {
       // A part that is missing or named by another ETag is InvalidPart, which the store itself answers.
       const listed = [...body.toString().matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map((m) => {
         const stored = upload.parts.get(Number(/<PartNumber>\s*(\d+)\s*</.exec(m[1]!)?.[1]));
         return stored && stored.etag === bare(/<ETag>([^<]*)</.exec(m[1]!)?.[1] ?? '') ? stored : undefined;
       });
-      if (listed.length > 0 && listed.every((p) => p !== undefined)) whole = listed.reduce((acc, p) => combineCrc64('nvme', acc, p!.crc, p!.size), 0n);
-      const claimed = req.headers['x-amz-checksum-crc64nvme'] as string | undefined;
-      if (claimed !== undefined && whole !== undefined && claimed !== crc64ToS3(whole)) {
+      if (listed.length > 0 && listed.every((p) => p !== undefined)) whole = rule.combine(listed.map((p) => p!));
+      const claimed = req.headers[rule.header] as string | undefined;
+      if (claimed !== undefined && whole !== undefined && claimed !== whole) {
         refused.completes++;
-        return s3Error(res, 400, 'BadDigest', `The CRC64NVME you specified did not match the calculated checksum.`);
+        return s3Error(res, 400, 'BadDigest', `The ${rule.name} you specified did not match the calculated checksum.`);
       }
     }
     const answer = await upstreamCall(req, body);
     if (answer.status === 200 && upload) {
       uploads.delete(uploadId);
-      if (whole !== undefined) objects.set(path, whole);
+      if (whole !== undefined && rule) objects.set(path, { rule, crc: whole });
       else objects.delete(path);
     }
-    reply(res, answer, whole !== undefined ? { 'x-amz-checksum-crc64nvme': crc64ToS3(whole), 'x-amz-checksum-type': 'FULL_OBJECT' } : {});
+    reply(res, answer, whole !== undefined && rule ? { [rule.header]: whole, 'x-amz-checksum-type': 'FULL_OBJECT' } : {});
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, body: Buffer, extra: (status: number) => Record<string, string> = () => ({})): void {

@@ -5,10 +5,13 @@ import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GiB, MiB } from '../../agent/core/units.js';
 import { EXIT_CODES } from '../../agent/core/errors.js';
-import { sha256File } from '../helpers/hash.js';
+import { access } from 'node:fs/promises';
+import { checkpointId } from '../../agent/transfer/upload-checkpoint.js';
+import { linearDigestByDocScript, sha256File } from '../helpers/hash.js';
 import { run, vmxfer } from '../helpers/run-command.js';
 import { incrementalRgw } from '../helpers/incremental-rgw.js';
-import { rgwUploadRequests } from '../helpers/rgw-request-log.js';
+import { jsonResult, runAndKill } from '../helpers/killable-cli.js';
+import { rgwLogCursor, rgwUploadRequests } from '../helpers/rgw-request-log.js';
 import { changeBlocks, touchedParts, writeSparseDisk } from '../helpers/changed-disk.js';
 
 /**
@@ -168,4 +171,67 @@ test('--changed-since refuses a bitmap the image does not have, before anything 
   assert.equal(r.code, EXIT_CODES['invalid-input'], r.stderr);
   assert.match(r.stderr, /INCR_BITMAP_INVALID/);
   assert.equal(await world.s3.sink().head(key), undefined);
+});
+
+test('RGW: kill -9 in the middle of a --changed-blocks pass, then --resume: confirmed parts are not redone, only the list\'s other parts are sent, the object is the source with its digest tags, vmxfer verify passes', async (ctx) => {
+  const size = 96 * MiB;
+  const src = join(world.work.dir, 'disk-cbt-kill.raw');
+  const key = `cbt/kill-${randomBytes(3).toString('hex')}.raw`;
+  await writeSparseDisk(src, size, 16, BLOCK);
+  await upload(src, key);
+  // Parts 1, 3, 6 and 9 change; with one part in flight under --bwlimit the kill lands while part 3 is sent.
+  const changed = [0, 2 * PART + BLOCK, 5 * PART, 8 * PART + 3 * BLOCK];
+  const fh = await open(src, 'r+');
+  for (const o of changed) await fh.write(randomBytes(BLOCK), 0, BLOCK, o);
+  await fh.close();
+  const touched = touchedParts(changed, BLOCK, PART);
+  const list = join(world.work.dir, 'kill-list.json');
+  await writeList(list, size, changed, BLOCK);
+  const cp = join(world.work.dir, 'state', 'checkpoints', `${checkpointId(src, world.s3.url(key))}.json`);
+  const kill = await runAndKill(args(src, key, ['--changed-blocks', list, '--concurrency', '1', '--bwlimit', '6MiB']), world.s3.cliEnv, cp, 2);
+  assert.ok(!kill.finished, 'killed before the pass finished');
+  assert.ok(kill.confirmed.includes(1), 'the changed part 1 was confirmed before the kill');
+
+  // Another list is not this pass's: --resume refuses it and the checkpoint stays.
+  const other = join(world.work.dir, 'kill-other.json');
+  await writeList(other, size, [BLOCK], BLOCK);
+  const refused = await vmxfer(args(src, key, ['--changed-blocks', other, '--resume']), { env: world.s3.cliEnv });
+  assert.equal(refused.code, EXIT_CODES.integrity, refused.stderr);
+  assert.match(refused.stderr, /the change list differs/);
+  assert.match(refused.stderr, /XFER_RESUME_MISMATCH/);
+
+  const cursor = await rgwLogCursor(world.s3.env.stateDir);
+  const resumed = await upload(src, key, ['--changed-blocks', list, '--resume']);
+  const r = resumed.result;
+  assert.equal(r.incremental.changeList, true, resumed.stderr);
+  assert.equal(await world.s3.objectSha256(key), await sha256File(src), 'the object equals the new source byte for byte');
+  assert.equal(r.partsSkipped, kill.confirmed.length, 'every part confirmed before the kill was kept');
+  const log = (await rgwUploadRequests(world.s3.env.stateDir, r.uploadId, cursor)).filter((e) => e.status === 200);
+  const sent = log.filter((e) => e.operation === 'UploadPart').map((e) => Number(e.query.get('partNumber')));
+  const copied = log.filter((e) => e.operation === 'UploadPartCopy').map((e) => Number(e.query.get('partNumber')));
+  for (const n of kill.confirmed) assert.ok(!sent.includes(n) && !copied.includes(n), `part ${n} was not redone`);
+  const left = [...touched].filter((n) => !kill.confirmed.includes(n));
+  assert.deepEqual(sent.sort((a, b) => a - b), left.sort((a, b) => a - b), 'the resume sent only the changed parts the kill left unconfirmed');
+  assert.equal(copied.length, r.parts - kill.confirmed.length - left.length, 'every other part was copied by RGW');
+  await assert.rejects(access(cp), 'the checkpoint is gone once the object is tagged');
+
+  const digest = await linearDigestByDocScript(src);
+  const tags = await world.s3.sink().getTags(key);
+  assert.equal(tags['vmxfer-digest'], digest, 'the object digest tag, built from the manifest and the parts read');
+  assert.equal(tags['vmxfer-source-digest'], digest);
+  assert.equal(r.outputDigest, digest);
+  const verify = await vmxfer(['verify', world.s3.url(key), '--json', '--source', src, ...world.s3.cliFlags()], { env: world.s3.cliEnv });
+  assert.equal(verify.code, 0, verify.stderr);
+  assert.equal(jsonResult(verify).digestVerified, digest);
+  assert.equal(jsonResult(verify).sourceVerified, digest);
+  const back = join(world.work.dir, 'kill-back.raw');
+  const got = await vmxfer(['download', world.s3.url(key), back, ...world.s3.cliFlags()], { env: world.s3.cliEnv });
+  assert.equal(got.code, 0, got.stderr);
+  await run('cmp', [back, src]);
+  ctx.diagnostic(`killed with parts ${kill.confirmed.join(',')} confirmed; the resume sent parts ${sent.join(',')} of the changed ${[...touched].join(',')}, ${copied.length} copied`);
+
+  // The manifest it wrote carries the block digests the next pass builds its tags from.
+  const next = await upload(src, key, ['--changed-blocks', await emptyList(size)]);
+  assert.equal(next.result.outputDigest, digest);
+  await removeObject(key);
 });

@@ -5,6 +5,7 @@ import { isVmxferError, vmxError, type ErrorCodeDef } from '../../agent/core/err
 import { STORE } from '../../agent/sinks/error-codes.js';
 import type { DamagedPartSender, ObjectSink, ObjectTagReader, PartRef } from '../../agent/sinks/object-sink.js';
 import { partChecksum } from '../../agent/sinks/part-checksum.js';
+import { crc32c, crc32cToS3 } from '../../agent/hashing/crc32c.js';
 import { checkpointPart } from '../../agent/transfer/part-record.js';
 import { retryingSink } from '../../agent/sinks/retrying-sink.js';
 import { decorateSink } from '../../agent/sinks/decorate-sink.js';
@@ -373,6 +374,11 @@ export function runSinkConformance(name: string, makeTarget: () => Promise<Confo
       if (sink.capabilities.objectChecksum === 'crc64nvme') {
         assert.equal(info.checksums?.crc64nvme, nvme, 'a sink claiming a full-object CRC-64/NVME reports it on complete');
         assert.equal(head?.checksums?.crc64nvme, nvme, 'and on head');
+      }
+      const c32 = crc32cToS3(crc32c(Buffer.concat(bodies)));
+      if (sink.capabilities.objectChecksum === 'crc32c') {
+        assert.equal(info.checksums?.crc32c, c32, 'a sink claiming a full-object CRC-32C reports it on complete');
+        assert.equal(head?.checksums?.crc32c, c32, 'and on head');
       }
       assert.ok(sink.capabilities.multipartEtag || sink.capabilities.objectChecksum !== undefined, 'every sink vouches for its objects with some checksum');
       await sink.deleteObject(k);

@@ -18,6 +18,7 @@ test('a store profile\'s checksum and --store-checksum choose the S3 part checks
   assert.equal(labSink.sink.capabilities.objectChecksum, 'crc64nvme');
   const plainSink = await openSink('s3://plain/disk.vmdk', { endpoint: 'http://rgw.lab:7480', region: 'us-east-1' });
   assert.equal(plainSink.sink.capabilities.partChecksum, 'md5', 'a non-AWS endpoint keeps Content-MD5');
-  assert.throws(() => parseStoreProfiles({ bad: { endpoint: 'http://x', checksum: 'sha1' } }), /checksum must be one of md5, crc64nvme/);
+  assert.throws(() => parseStoreProfiles({ bad: { endpoint: 'http://x', checksum: 'sha1' } }), /checksum must be one of md5, crc32c, crc64nvme/);
+  assert.equal(connectionFor('s3://c/disk.vmdk', config({ c: { endpoint: 'http://rgw.lab:7480', checksum: 'crc32c', urls: ['s3://c'] } })).checksum, 'crc32c');
   assert.throws(() => storeFlagOverrides({ 'store-checksum': 'crc32' }), (err: unknown) => isVmxferError(err) && err.code === 'VMX_USAGE' && /--store-checksum/.test(err.message));
 });

@@ -23,8 +23,7 @@ import { DISTRIBUTE_FLAGS, DISTRIBUTE_FLAGS_HELP, distributeFromFlags } from '..
 import { distributeSummary, throwIfShareFailed } from '../distribute-output.js';
 import { EBS_FLAGS, EBS_FLAGS_HELP, ebsUploadCommand } from '../ebs-upload.js';
 import { isEbsUrl } from '../../ebs/ebs-url.js';
-import { readChangedExtentList } from '../../incremental/changed-blocks/extent-list.js';
-import { changedSinceBitmap } from '../../incremental/changed-blocks/qcow2-bitmap.js';
+import { changeListFlags } from '../change-list-flags.js';
 
 export const UPLOAD_USAGE = `Usage: vmxfer upload SRC URL [--as FORMAT] [options]
 
@@ -33,21 +32,26 @@ oss://bucket/key or file:///path), or writes it into an EBS snapshot (ebs://REGI
 confirmed part. After a crash, kill -9, SIGTERM or network loss, run the same command with
 --resume: only the parts the store does not confirm are sent again. A resume regenerates the parts
 with the compressor the upload started with, or refuses (XFER_RESUME_ENCODER) naming the missing one.
-  --as FORMAT         ${['original', ...WRITERS.map((w) => w.target)].join(' | ')} (default original: bytes unchanged)
+  --as FORMAT         ${['original', ...WRITERS.map((w) => w.target)].join(' | ')} (default original: bytes unchanged,
+                      after the reader checked the container: one cut short or with tables
+                      past its end is refused with the reader's code)
   --incremental       send only the parts that changed since the last --incremental upload to URL;
                       the store copies the others from the object it holds (UploadPartCopy) and
-                      Complete replaces it atomically; URL.vmxfer-manifest records each part's
-                      SHA-256. Needs --as raw or vhd-fixed, or original of a raw file
-                      (docs/warm-migration.md); without a matching manifest it uploads in full
-  --changed-blocks FILE  with --incremental, a raw SRC: read only the parts that the extents in FILE
-                      touch (JSON {"version":1,"virtualSize":N,"extents":[{"offset":O,"length":L}]},
+                      Complete replaces it atomically; URL.vmxfer-manifest records the SHA-256s
+                      of each part's 512 KiB blocks. Needs --as raw or vhd-fixed, or original of a
+                      raw file (docs/warm-migration.md); without a matching manifest it uploads in full
+  --changed-blocks FILE  with --incremental (or to ebs://REGION/snap-PARENT), a raw SRC: read only
+                      the parts (512 KiB blocks for EBS) that the extents in FILE touch
+                      (JSON {"version":1,"virtualSize":N,"extents":[{"offset":O,"length":L}]},
                       every range written since the pass that wrote the manifest; vmxfer changed-blocks
                       converts VMware and qemu-img map output); the store copies every other part
-                      without the source being read. A list whose virtualSize is not the source's
-                      and the object's is refused (INCR_CHANGED_MISMATCH)
-  --changed-since BITMAP  with --incremental, a qcow2 SRC (no backing file) uploaded --as raw: the
-                      changed ranges are the bits set in SRC's persistent dirty bitmap BITMAP
-                      (qemu-img bitmap --add --enable); one marked in use is refused (INCR_BITMAP_IN_USE)
+                      without the source being read; --resume and the digest tags as for any upload.
+                      A list whose virtualSize is not the source's and the object's is refused
+                      (INCR_CHANGED_MISMATCH)
+  --changed-since BITMAP  with --incremental (or to ebs://REGION/snap-PARENT), a qcow2 SRC (no backing
+                      file) uploaded --as raw: the changed ranges are the bits set in SRC's
+                      persistent dirty bitmap BITMAP (qemu-img bitmap --add --enable); one marked
+                      in use is refused (INCR_BITMAP_IN_USE)
   --resume            continue the interrupted upload of SRC to URL
   --cancel            abort the interrupted upload of SRC to URL at the store and delete its checkpoint
   --restart           abandon the interrupted upload of SRC to URL (aborted at the store) and start again;
@@ -107,7 +111,8 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
   if (values.help) return printUsage(UPLOAD_USAGE);
   const [src, url] = requirePositionals(positionals, ['SRC', 'URL'], UPLOAD_USAGE);
   for (const k of ['changed-blocks', 'changed-since'] as const) {
-    if (values[k] !== undefined && !values.incremental) throw vmxError(CORE.USAGE, `--${k} needs --incremental (or vmxfer sync)\n\n${UPLOAD_USAGE}`);
+    // An ebs:// pass is incremental by its parent snapshot.
+    if (values[k] !== undefined && !values.incremental && !isEbsUrl(url!)) throw vmxError(CORE.USAGE, `--${k} needs --incremental (or vmxfer sync)\n\n${UPLOAD_USAGE}`);
   }
   if (values['changed-blocks'] !== undefined && values['changed-since'] !== undefined) throw vmxError(CORE.USAGE, `--changed-blocks and --changed-since exclude each other\n\n${UPLOAD_USAGE}`);
   const chosen = (['resume', 'cancel', 'restart'] as const).filter((k) => values[k]);
@@ -158,11 +163,7 @@ export async function uploadCommand(argv: string[], signal: AbortSignal): Promis
     const ports = cliPorts(values, connections, UPLOAD_USAGE, signal, progress);
     // The terminal's progress line ends with the transfer; the import's task statuses follow it.
     const reporter = { ...ports.reporter, phase: () => stop() };
-    const changed = values['changed-blocks']
-      ? await readChangedExtentList(values['changed-blocks'] as string)
-      : values['changed-since']
-        ? await changedSinceBitmap(src!, values['changed-since'] as string)
-        : undefined;
+    const changed = await changeListFlags(src!, values);
     const incremental = values.incremental ? { warn: (sentence: string) => process.stderr.write(`vmxfer: warning: ${sentence}\n`), changed } : undefined;
     const done = await uploadWorkflow({ transfer: request, incremental, import: importing && plan ? { options: importing, plan } : undefined }, { ...ports, reporter });
     stop();

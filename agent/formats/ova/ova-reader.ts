@@ -99,8 +99,10 @@ export async function openPackageDisk(pkg: OvaPackage, index: number, opts: Disk
  * archive (DSP0243 §5.3: a ustar archive, so the body is stored as is), for random access.
  */
 async function seekableMember(path: string, member: TarEntry, warnings: string[], signal: AbortSignal | undefined): Promise<VmdkDisk | undefined> {
-  // A member cut short by the archive's end is the tar reader's error to report (OVA_TAR_TRUNCATED).
-  if (member.dataOffset + member.size > (await stat(path)).size) return undefined;
+  const size = (await stat(path)).size;
+  if (member.dataOffset + member.size > size) {
+    throw vmxError(OVA.TAR_TRUNCATED, `the archive ends ${member.dataOffset + member.size - size} bytes before the end of member "${member.name}" (${member.size} bytes from byte ${member.dataOffset})`, { file: path, offset: size });
+  }
   const window = await RandomAccessFile.openWindow(path, member.dataOffset, member.size);
   try {
     return (await openBinaryVmdk(window, signal)).disk;

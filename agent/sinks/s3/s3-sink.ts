@@ -21,7 +21,7 @@ import { throwIfAborted } from '../../core/abort.js';
 import { isVmxferError, vmxError } from '../../core/errors.js';
 import { STORE } from '../error-codes.js';
 import type { BodyPacer, DamagedPartSender, ListedObject, ObjectInfo, ObjectSink, ObjectTagReader, PartCopySource, PartRef, PendingUpload, SinkCapabilities, StoreLimits, UploadOptions } from '../object-sink.js';
-import { fullObjectCrc64Nvme, partChecksum } from '../part-checksum.js';
+import { fullObjectCrc32c, fullObjectCrc64Nvme, partChecksum } from '../part-checksum.js';
 import { bareEtag, checkCompleteOrder, checkPartShape, checkRange, partMd5 } from '../part-rules.js';
 import { defaultS3Checksum, type S3PartChecksum } from './s3-checksum.js';
 import { S3_LIMITS } from '../store-limits.js';
@@ -31,12 +31,14 @@ import { readBodyExactly } from './read-body.js';
 import { sendPayloadHash, sendUnsignedPayload } from './unsigned-payload.js';
 import { pacedBody } from '../paced-body.js';
 
+const CRC_NAMES = { crc32c: 'CRC-32C', crc64nvme: 'CRC-64/NVME' } as const;
+
 export interface S3SinkOptions extends S3ConnectionOptions {
   bucket: string;
   /** Page size of ListParts / ListMultipartUploads (S3 caps it at 1000). */
   listPageSize?: number | undefined;
   limits?: StoreLimits | undefined;
-  /** The part checksum (s3-checksum.ts); default: crc64nvme on AWS's endpoints, md5 elsewhere. */
+  /** The part checksum (s3-checksum.ts); default: crc32c on AWS's endpoints, md5 elsewhere. */
   checksum?: S3PartChecksum | undefined;
 }
 
@@ -44,8 +46,8 @@ export interface S3SinkOptions extends S3ConnectionOptions {
 export class S3Sink implements ObjectSink, ObjectTagReader, DamagedPartSender {
   readonly kind = 's3' as const;
   /**
-   * The object's ETag is S3's multipart ETag. With crc64nvme, parts carry x-amz-checksum-crc64nvme
-   * and the upload is FULL_OBJECT, so the store also reports the object's CRC-64/NVME.
+   * The object's ETag is S3's multipart ETag. With crc32c or crc64nvme, parts carry
+   * x-amz-checksum-<algorithm> and the upload is FULL_OBJECT, so the store also reports the object's CRC.
    */
   readonly capabilities: SinkCapabilities;
   readonly bucket: string;
@@ -66,7 +68,7 @@ export class S3Sink implements ObjectSink, ObjectTagReader, DamagedPartSender {
     this.signPayload = opts.signPayload ?? false;
     this.client = client ?? createS3Client(opts);
     const checksum = opts.checksum ?? defaultS3Checksum(opts.endpoint);
-    this.capabilities = { partChecksum: checksum, objectChecksum: checksum === 'crc64nvme' ? 'crc64nvme' : undefined, multipartEtag: true };
+    this.capabilities = { partChecksum: checksum, objectChecksum: checksum === 'md5' ? undefined : checksum, multipartEtag: true };
   }
 
   async createUpload(key: string, opts: UploadOptions, signal?: AbortSignal): Promise<string> {
@@ -177,7 +179,7 @@ export class S3Sink implements ObjectSink, ObjectTagReader, DamagedPartSender {
     let out: HeadObjectCommandOutput;
     try {
       // S3 returns x-amz-checksum-* on HEAD only when asked (x-amz-checksum-mode: ENABLED).
-      const mode = this.capabilities.objectChecksum === 'crc64nvme' ? { ChecksumMode: 'ENABLED' as const } : {};
+      const mode = this.capabilities.objectChecksum !== undefined ? { ChecksumMode: 'ENABLED' as const } : {};
       out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, ...mode }), { abortSignal: signal });
     } catch (err) {
       const mapped = s3Error(err, 'HeadObject', this.where(key), signal);
@@ -249,7 +251,8 @@ export class S3Sink implements ObjectSink, ObjectTagReader, DamagedPartSender {
   /** Sends `body` with the part checksum of `checksummed` (the same buffer, except in the damaged-part test). */
   private async sendPart(key: string, uploadId: string, partNumber: number, body: Buffer, checksummed: Buffer, signal?: AbortSignal, pacer?: BodyPacer): Promise<PartRef> {
     checkPartShape(this.limits, partNumber, body.length, this.where(key));
-    if (this.capabilities.partChecksum === 'crc64nvme') return this.sendCrcPart(key, uploadId, partNumber, body, partChecksum('crc64nvme', checksummed), signal, pacer);
+    const algorithm = this.capabilities.partChecksum;
+    if (algorithm === 'crc32c' || algorithm === 'crc64nvme') return this.sendCrcPart(key, uploadId, partNumber, body, algorithm, partChecksum(algorithm, checksummed), signal, pacer);
     const contentMd5 = partChecksum('md5', checksummed);
     const bodyMd5Hex = body === checksummed ? Buffer.from(contentMd5, 'base64').toString('hex') : partMd5(body).hex;
     const out = await this.attemptOnUpload('UploadPart', key, signal, () =>
@@ -266,26 +269,30 @@ export class S3Sink implements ObjectSink, ObjectTagReader, DamagedPartSender {
   }
 
   /**
-   * AWS S3 checks x-amz-checksum-crc64nvme against the bytes it received (400 BadDigest otherwise)
-   * and echoes it; the ETag, an MD5, is not computed here: the CRC vouches for the part.
+   * AWS S3 checks x-amz-checksum-crc32c / -crc64nvme against the bytes it received (400 BadDigest
+   * otherwise) and echoes it; the ETag, an MD5, is not computed here: the CRC vouches for the part.
    */
-  private async sendCrcPart(key: string, uploadId: string, partNumber: number, body: Buffer, crc: string, signal?: AbortSignal, pacer?: BodyPacer): Promise<PartRef> {
+  private async sendCrcPart(key: string, uploadId: string, partNumber: number, body: Buffer, algorithm: 'crc32c' | 'crc64nvme', crc: string, signal?: AbortSignal, pacer?: BodyPacer): Promise<PartRef> {
+    const header = algorithm === 'crc32c' ? { ChecksumCRC32C: crc } : { ChecksumCRC64NVME: crc };
     const out = await this.attemptOnUpload('UploadPart', key, signal, () =>
-      this.client.send(this.uploadPartCommand(key, uploadId, partNumber, body, { ChecksumCRC64NVME: crc }, pacer, signal), { abortSignal: signal }),
+      this.client.send(this.uploadPartCommand(key, uploadId, partNumber, body, header, pacer, signal), { abortSignal: signal }),
     );
-    if (out.ChecksumCRC64NVME !== undefined && out.ChecksumCRC64NVME !== crc) {
-      throw vmxError(STORE.BAD_DIGEST, `part ${partNumber}: the store answered CRC-64/NVME ${out.ChecksumCRC64NVME}, the part's is ${crc}`, { file: this.where(key) });
+    const echoed = algorithm === 'crc32c' ? out.ChecksumCRC32C : out.ChecksumCRC64NVME;
+    if (echoed !== undefined && echoed !== crc) {
+      throw vmxError(STORE.BAD_DIGEST, `part ${partNumber}: the store answered ${CRC_NAMES[algorithm]} ${echoed}, the part's is ${crc}`, { file: this.where(key) });
     }
-    return { partNumber, etag: bareEtag(out.ETag), size: body.length, checksums: { crc64nvme: crc } };
+    return { partNumber, etag: bareEtag(out.ETag), size: body.length, checksums: { [algorithm]: crc } };
   }
 
-  /** For a FULL_OBJECT upload: the object's CRC-64/NVME folded from the parts', which S3 checks on Complete. */
-  private fullObjectChecksum(parts: PartRef[]): { ChecksumCRC64NVME?: string; ChecksumType?: 'FULL_OBJECT' } {
-    if (this.capabilities.partChecksum !== 'crc64nvme') return {};
-    const crcs = parts.map((p) => ({ size: p.size, crc64nvme: p.checksums?.crc64nvme ?? '' }));
-    // Parts sent by an older vmxfer with Content-MD5 (a resumed upload): its upload has no checksum type to name.
-    if (crcs.some((p) => p.crc64nvme === '')) return {};
-    return { ChecksumCRC64NVME: fullObjectCrc64Nvme(crcs), ChecksumType: 'FULL_OBJECT' };
+  /** For a FULL_OBJECT upload: the object's CRC folded from the parts', which S3 checks on Complete. */
+  private fullObjectChecksum(parts: PartRef[]): { ChecksumCRC64NVME?: string; ChecksumCRC32C?: string; ChecksumType?: 'FULL_OBJECT' } {
+    const algorithm = this.capabilities.partChecksum;
+    if (algorithm !== 'crc32c' && algorithm !== 'crc64nvme') return {};
+    const values = parts.map((p) => ({ size: p.size, value: p.checksums?.[algorithm] ?? '' }));
+    // Parts sent by an older vmxfer with another checksum (a resumed upload): its upload has no checksum type to name.
+    if (values.some((p) => p.value === '')) return {};
+    if (algorithm === 'crc32c') return { ChecksumCRC32C: fullObjectCrc32c(values.map((p) => ({ size: p.size, crc32c: p.value }))), ChecksumType: 'FULL_OBJECT' };
+    return { ChecksumCRC64NVME: fullObjectCrc64Nvme(values.map((p) => ({ size: p.size, crc64nvme: p.value }))), ChecksumType: 'FULL_OBJECT' };
   }
 
   /**
@@ -294,7 +301,7 @@ export class S3Sink implements ObjectSink, ObjectTagReader, DamagedPartSender {
    */
   private uploadPartCommand(
     key: string, uploadId: string, partNumber: number, body: Buffer,
-    checksum: { ContentMD5: string } | { ChecksumCRC64NVME: string }, pacer: BodyPacer | undefined, signal: AbortSignal | undefined,
+    checksum: { ContentMD5: string } | { ChecksumCRC64NVME: string } | { ChecksumCRC32C: string }, pacer: BodyPacer | undefined, signal: AbortSignal | undefined,
   ): UploadPartCommand {
     const Body = pacer ? pacedBody(body, pacer, signal) : body;
     const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body, ContentLength: body.length, ...checksum });
@@ -304,8 +311,9 @@ export class S3Sink implements ObjectSink, ObjectTagReader, DamagedPartSender {
 
   private createInput(key: string, opts: UploadOptions): CreateMultipartUploadCommandInput {
     const input: CreateMultipartUploadCommandInput = { Bucket: this.bucket, Key: key };
-    if (this.capabilities.partChecksum === 'crc64nvme') {
-      input.ChecksumAlgorithm = 'CRC64NVME';
+    const algorithm = this.capabilities.partChecksum;
+    if (algorithm === 'crc32c' || algorithm === 'crc64nvme') {
+      input.ChecksumAlgorithm = algorithm === 'crc32c' ? 'CRC32C' : 'CRC64NVME';
       input.ChecksumType = 'FULL_OBJECT';
     }
     if (opts.contentType) input.ContentType = opts.contentType;
