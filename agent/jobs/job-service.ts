@@ -250,7 +250,7 @@ export class JobService {
       progress: tracker,
       parts,
       signal: controller.signal,
-      holder: `job ${rec.id} on ${this.owner}`,
+      holder: this.holder(rec),
       journal: recordStepJournal(rec, () => this.persist(rec)),
       onValidated: (findings?: Finding[]) => {
         // A restarted job that skips its checks keeps the findings of the run that made them.
@@ -311,12 +311,17 @@ export class JobService {
    * `fleet.max_concurrent`: the run holds a slot of the fleet-wide job cap from its start to its end; a
    * claimed job waits for one (and says so in the log), and a cancel while it waits ends the wait.
    */
+  /** Who holds a job's fleet slots, as operators read it: the job and its agent. */
+  private holder(rec: JobRecord): string {
+    return `job ${rec.id} on ${this.ctx.agentName || this.owner}`;
+  }
+
   private async withJobSlot<T>(rec: JobRecord, signal: AbortSignal, run: () => Promise<T>): Promise<T> {
     const cap = this.ctx.config.fleet.max_concurrent;
     if (cap <= 0) return run();
     const semaphore = this.ctx.semaphore ?? processSemaphore();
     const onWaiting = () => this.log.info({ job: rec.id, cap }, 'waiting for a fleet-wide job slot (fleet.max_concurrent)');
-    const slot = await semaphore.acquire(FLEET_JOBS_KEY, cap, `job ${rec.id} on ${this.owner}`, signal, { onWaiting });
+    const slot = await semaphore.acquire(FLEET_JOBS_KEY, cap, this.holder(rec), signal, { onWaiting });
     try {
       return await run();
     } finally {
