@@ -4,7 +4,8 @@ import { ProgressTracker } from '../core/progress.js';
 import { MemoryJournal } from '../workflows/memory-journal.js';
 import type { WorkflowPorts } from '../workflows/ports.js';
 import { pollPolicy, statusPrinter } from './cloud-connection.js';
-import { cliSinks } from './store-flags.js';
+import { cliConfig, cliSinks } from './store-flags.js';
+import { processSemaphore } from '../fleet/fleet-semaphore-local.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -18,7 +19,8 @@ export function cliPorts(values: Values, connections: CloudConnections, usage: s
   return {
     journal: new MemoryJournal(),
     sinks: cliSinks(values),
-    cloud: { connections, poll: pollPolicy(values, usage) },
+    // One command is one holder: its copies and tasks share the configured caps within this process.
+    cloud: { connections, poll: pollPolicy(values, usage), slots: { semaphore: processSemaphore(), caps: cliConfig(values).fleet.cloud_tasks, holder: `vmxfer pid ${process.pid}` } },
     reporter: {
       phase: () => undefined,
       validated: (findings) => {

@@ -21,6 +21,18 @@ export interface AgentConfig {
   job_store: { url: string; prefix: string; lease_seconds: number };
   /** This agent's name on the jobs it runs; empty: the host name (load-config.ts). */
   agent: { name: string };
+  /** Limits every agent sharing the job store honours together (issue #15 point 4); 0 = no cap. */
+  fleet: { max_concurrent: number; cloud_tasks: CloudTaskCaps };
+}
+
+/** Cloud tasks running at once per region and task kind, across the fleet; 0 = no cap (config/vmxfer.yaml says where each default comes from). */
+export interface CloudTaskCaps {
+  ecs_copy_image_per_region: number;
+  ecs_import_per_region: number;
+  ecs_export_per_region: number;
+  ec2_import_per_region: number;
+  ec2_export_per_region: number;
+  ec2_copy_per_region: number;
 }
 
 export const DEFAULTS: AgentConfig = {
@@ -39,6 +51,10 @@ export const DEFAULTS: AgentConfig = {
   logging: { level: 'info' },
   job_store: { url: '', prefix: 'vmxfer', lease_seconds: 60 },
   agent: { name: '' },
+  fleet: {
+    max_concurrent: 0,
+    cloud_tasks: { ecs_copy_image_per_region: 5, ecs_import_per_region: 0, ecs_export_per_region: 0, ec2_import_per_region: 0, ec2_export_per_region: 0, ec2_copy_per_region: 0 },
+  },
 };
 
 /** A parser per leaf key: takes the raw value (YAML or an environment string) or throws a sentence. */
@@ -103,7 +119,12 @@ const token = (allowEmpty: boolean): Leaf => (v) => {
   return s;
 };
 
-export const SCHEMA: Record<string, Record<string, Leaf> | Leaf> = {
+/** A leaf parser, or a section of further keys. */
+export interface SchemaSection {
+  [key: string]: Leaf | SchemaSection;
+}
+
+export const SCHEMA: SchemaSection = {
   listen: { host: str, port: int(0, 65535), tls_cert: str, tls_key: str },
   auth: { token_file: str, metrics_token_file: str },
   state_dir: str,
@@ -118,4 +139,8 @@ export const SCHEMA: Record<string, Record<string, Leaf> | Leaf> = {
   logging: { level: oneOf('trace', 'debug', 'info', 'warn', 'error') },
   job_store: { url: storeUrl, prefix: token(false), lease_seconds: int(5, 3600) },
   agent: { name: token(true) },
+  fleet: {
+    max_concurrent: int(0, 100_000),
+    cloud_tasks: { ecs_copy_image_per_region: int(0, 1000), ecs_import_per_region: int(0, 1000), ecs_export_per_region: int(0, 1000), ec2_import_per_region: int(0, 1000), ec2_export_per_region: int(0, 1000), ec2_copy_per_region: int(0, 1000) },
+  },
 };

@@ -11,6 +11,7 @@ import { WorkerPool } from '../pipeline/worker-pool.js';
 import { AgentMetrics } from '../metrics/agent-metrics.js';
 import { JobService } from '../jobs/job-service.js';
 import type { RunContext } from '../jobs/run-context.js';
+import { openFleetSemaphore } from '../fleet/fleet-semaphore-factory.js';
 import { Feed } from '../api/feed.js';
 import { createApiServer, listen } from '../api/api-server.js';
 import { loadMetricsToken, loadToken } from '../api/auth.js';
@@ -48,6 +49,7 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
     bandwidth: sharedTokenBucket(config.transfer.bwlimit || undefined),
     pool,
     agentName: config.agent.name,
+    semaphore: await openFleetSemaphore(config.job_store),
   };
   const live = new LiveProgress();
   const service = new JobService(store, live, ctx, log);
@@ -95,6 +97,7 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
   process.off('SIGHUP', onHup);
   const code = await shutdown(log, () => (phase = 'stopping'), service, stores, feed, server, pool);
+  await ctx.semaphore?.close();
   await lock.release();
   return code;
 }

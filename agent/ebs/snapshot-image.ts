@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { vmxError } from '../core/errors.js';
 import { CLOUD } from '../cloud/error-codes.js';
 import { awsClients, type AwsConnection } from '../cloud/aws/aws-clients.js';
+import { defaultTaskSlots, taskSlot, withTaskSlot, type TaskSlots } from '../cloud/tasks/task-slots.js';
+import { AWS_IMPORT } from '../cloud/tasks/import-step.js';
 import { cancelAwsImport, describeAwsImport, startSnapshotImage, type AwsImportParams } from '../cloud/aws/aws-import.js';
 import { followTask } from '../cloud/tasks/follow-task.js';
 import type { ImportStepResult } from '../cloud/tasks/import-step.js';
@@ -33,18 +35,22 @@ export function checkSnapshotImage(o: ImportOptions): void {
  * aws-snapshot import registers its snapshots: --boot-mode, --platform, --architecture and the other
  * image flags go to it; the task is followed to its AMI (cancelled on Ctrl-C).
  */
-export async function importSnapshotImage(snapshotId: string, o: ImportOptions, connection: AwsConnection, poll: PollPolicy, callbacks: CloudTaskCallbacks, signal: AbortSignal): Promise<ImportStepResult> {
+export async function importSnapshotImage(snapshotId: string, o: ImportOptions, connection: AwsConnection, poll: PollPolicy, callbacks: CloudTaskCallbacks, signal: AbortSignal, slots: TaskSlots = defaultTaskSlots()): Promise<ImportStepResult> {
   const clients = awsClients(connection);
   const p = snapshotImageParams(o);
-  const taskId = await startSnapshotImage(clients, p, [snapshotId], o.dryRun !== false, signal);
-  const done = await followTask({
-    describe: () => describeAwsImport(clients, 'aws-image', taskId, signal),
-    cancel: () => cancelAwsImport(clients, taskId, 'vmxfer upload cancelled'),
-    cancelling: { kind: 'aws-image', id: taskId },
-    poll,
-    callbacks,
-    signal,
-  });
+  const queued = (message: string) => callbacks.onStatus?.({ kind: 'aws-image', id: '', state: 'Queued', message });
+  const { taskId, done } = await withTaskSlot(slots, taskSlot(AWS_IMPORT, clients.region, slots.caps), async () => {
+    const taskId = await startSnapshotImage(clients, p, [snapshotId], o.dryRun !== false, signal);
+    const done = await followTask({
+      describe: () => describeAwsImport(clients, 'aws-image', taskId, signal),
+      cancel: () => cancelAwsImport(clients, taskId, 'vmxfer upload cancelled'),
+      cancelling: { kind: 'aws-image', id: taskId },
+      poll,
+      callbacks,
+      signal,
+    });
+    return { taskId, done };
+  }, queued, signal);
   if (!done.raw.resourceId) throw vmxError(CLOUD.BAD_RESPONSE, `${taskId} completed without naming the AMI`);
   return { target: 'aws-image', taskIds: [taskId], resourceIds: [done.raw.resourceId], final: [done.status] };
 }

@@ -44,6 +44,8 @@ import { preflightJobImport } from './import-after-upload.js';
 import { preflightJobExport } from './export-job-preflight.js';
 import { cancelTaskUnlessShutdown } from './job-cloud-task.js';
 import { stepsOf } from './record-step-journal.js';
+import type { TaskSlots } from '../cloud/tasks/task-slots.js';
+import { processSemaphore } from '../fleet/fleet-semaphore-local.js';
 
 export type OutcomeChange = Parameters<WorkflowReporter['outcome']>[0];
 
@@ -70,6 +72,13 @@ export interface JobRun {
   onPass(passes: SyncPass[]): void;
   /** Throws JOB_FENCED once another runner holds the job (the lease check of WorkflowPorts.fence). */
   fence(): Promise<void>;
+  /** Who holds the job's cloud task slots, as operators see it (the job and its agent). */
+  holder?: string | undefined;
+}
+
+/** The job's cloud tasks take their slots from the fleet's semaphore with the configured caps. */
+function jobSlots(ctx: RunContext, run: JobRun): TaskSlots {
+  return { semaphore: ctx.semaphore ?? processSemaphore(), caps: ctx.config.fleet.cloud_tasks, holder: run.holder ?? 'a job' };
 }
 
 /** The workflow ports of a job: its journal, the daemon's sink factory and cloud, and the job service as reporter. */
@@ -77,7 +86,13 @@ export function jobPorts(ctx: RunContext, run: JobRun, direction: Direction): Wo
   return {
     journal: run.journal,
     sinks: jobSinks(ctx, run, direction),
-    cloud: { connections: connectionsFromConfig(ctx.config), poll: pollEvery(ctx.config.cloud.poll_seconds), cancelOnAbort: cancelTaskUnlessShutdown, onRetry: (code) => ctx.metrics.retries.inc({ reason: code }) },
+    cloud: {
+      connections: connectionsFromConfig(ctx.config),
+      poll: pollEvery(ctx.config.cloud.poll_seconds),
+      cancelOnAbort: cancelTaskUnlessShutdown,
+      onRetry: (code) => ctx.metrics.retries.inc({ reason: code }),
+      slots: jobSlots(ctx, run),
+    },
     reporter: {
       phase: (phase) => run.onPhase(phase),
       validated: (findings) => run.onValidated(findings),
@@ -240,7 +255,7 @@ async function ebsSnapshot(job: JobRecord, ctx: RunContext, run: JobRun): Promis
       },
       import: job.import ? { options: job.import, region: aws?.region ?? parseEbsUrl(job.destination).region, endpoint } : undefined,
     },
-    { journal: run.journal, poll: pollEvery(ctx.config.cloud.poll_seconds), onStatus, onRetry: (code) => ctx.metrics.retries.inc({ reason: code }), onImporting: () => run.onPhase('importing'), signal: run.signal, fence: () => run.fence() },
+    { journal: run.journal, poll: pollEvery(ctx.config.cloud.poll_seconds), onStatus, onRetry: (code) => ctx.metrics.retries.inc({ reason: code }), onImporting: () => run.onPhase('importing'), signal: run.signal, fence: () => run.fence(), slots: jobSlots(ctx, run) },
   );
   const s = r.snapshot;
   const { checksum, seconds, bytesSent, ...snapshot } = s;

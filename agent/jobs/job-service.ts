@@ -21,10 +21,14 @@ import type { CloudTaskStatus } from '../cloud/task-events.js';
 import type { JobChange, JobStore } from './job-store.js';
 import type { LiveProgress } from './live-progress.js';
 import { fencedError, JobWriter } from './job-writer.js';
+import { processSemaphore } from '../fleet/fleet-semaphore-local.js';
 import {
   TERMINAL_STATES, emptyProgress,
   type JobCloudOutcome, type JobError, type JobKind, type JobPhase, type JobRecord, type JobRequest, type JobState, type JobView,
 } from './job-types.js';
+
+/** The semaphore key of the fleet-wide job cap. */
+export const FLEET_JOBS_KEY = 'fleet:jobs';
 
 /** The phase a job enters when it becomes active. */
 const FIRST_PHASE: Record<JobKind, JobPhase> = { download: 'downloading', convert: 'converting', upload: 'uploading', export: 'exporting', sync: 'uploading' };
@@ -246,6 +250,7 @@ export class JobService {
       progress: tracker,
       parts,
       signal: controller.signal,
+      holder: this.holder(rec),
       journal: recordStepJournal(rec, () => this.persist(rec)),
       onValidated: (findings?: Finding[]) => {
         // A restarted job that skips its checks keeps the findings of the run that made them.
@@ -276,7 +281,7 @@ export class JobService {
     };
     let abandon!: (reason: unknown) => void;
     const abandoned = new Promise<never>((_, reject) => (abandon = reject));
-    const ran = this.runner.run(rec, this.ctx, run);
+    const ran = this.withJobSlot(rec, controller.signal, () => this.runner.run(rec, this.ctx, run));
     ran.catch(() => undefined);
     const done = Promise.race([ran, abandoned]).then(
       (result) => {
@@ -300,6 +305,28 @@ export class JobService {
       this.pump();
     });
     this.runs.set(rec.id, { controller, done, abandon, cutover });
+  }
+
+  /**
+   * `fleet.max_concurrent`: the run holds a slot of the fleet-wide job cap from its start to its end; a
+   * claimed job waits for one (and says so in the log), and a cancel while it waits ends the wait.
+   */
+  /** Who holds a job's fleet slots, as operators read it: the job and its agent. */
+  private holder(rec: JobRecord): string {
+    return `job ${rec.id} on ${this.ctx.agentName || this.owner}`;
+  }
+
+  private async withJobSlot<T>(rec: JobRecord, signal: AbortSignal, run: () => Promise<T>): Promise<T> {
+    const cap = this.ctx.config.fleet.max_concurrent;
+    if (cap <= 0) return run();
+    const semaphore = this.ctx.semaphore ?? processSemaphore();
+    const onWaiting = () => this.log.info({ job: rec.id, cap }, 'waiting for a fleet-wide job slot (fleet.max_concurrent)');
+    const slot = await semaphore.acquire(FLEET_JOBS_KEY, cap, this.holder(rec), signal, { onWaiting });
+    try {
+      return await run();
+    } finally {
+      await slot.release().catch(() => undefined);
+    }
   }
 
   private async failed(rec: JobRecord, signal: AbortSignal, err: unknown): Promise<void> {

@@ -5,6 +5,7 @@ import type { AgentMetrics } from '../metrics/agent-metrics.js';
 import type { TokenBucket } from '../sinks/token-bucket.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../sinks/retrying-sink.js';
 import type { UploadCheckpoint } from '../transfer/upload-checkpoint.js';
+import type { FleetSemaphore } from '../fleet/fleet-semaphore.js';
 
 /** What every job run shares: the current configuration and the daemon's services. */
 export interface RunContext {
@@ -16,6 +17,8 @@ export interface RunContext {
   agentName?: string | undefined;
   /** The daemon's conversion worker pool, shared by every job. */
   pool?: WorkerPool | undefined;
+  /** The fleet's semaphore (fleet-semaphore-factory.ts): cloud task slots and the fleet-wide job cap; absent: this process's. */
+  semaphore?: FleetSemaphore | undefined;
 }
 
 export { connectionFor } from '../config/store-profiles.js';

@@ -19,12 +19,12 @@ export interface DistributeWorkflowRequest {
 
 /**
  * The copies, then the shares, each a step of the journal. Each started copy's id is recorded before it
- * is followed, so a restart follows it instead of calling CopyImage again; every ECS copy of the process
- * shares one limiter (five per region), whether one command or many jobs start them.
+ * is followed, so a restart follows it instead of calling CopyImage again; each copy holds a slot of the
+ * cloud port's semaphore (fleet.cloud_tasks), whether one command or many jobs on many agents start them.
  */
 export async function distributeWorkflow(r: DistributeWorkflowRequest, ports: WorkflowPorts): Promise<DistributeResult> {
   refuseDistribute(distributeProblems(r.cloud, r.request, r.sourceRegion));
-  const [{ runDistribute, runShares }, { processCopyLimiter }] = await Promise.all([import('../cloud/distribute/distribute-step.js'), import('../cloud/tasks/copy-limiter.js')]);
+  const { runDistribute, runShares } = await import('../cloud/distribute/distribute-step.js');
   const c = ports.cloud.connections;
   const common = {
     sourceImageId: r.sourceImageId,
@@ -34,8 +34,9 @@ export async function distributeWorkflow(r: DistributeWorkflowRequest, ports: Wo
     dryRun: r.dryRun,
     started: ports.journal.read<Record<string, string>>(STEP.copiesStarted),
     cancelOnAbort: ports.cloud.cancelOnAbort,
+    slots: ports.cloud.slots,
   };
-  const params = r.cloud === 'aws' ? { ...common, cloud: 'aws' as const, connection: c.aws! } : { ...common, cloud: 'ecs' as const, connection: c.ecs!, limiter: processCopyLimiter() };
+  const params = r.cloud === 'aws' ? { ...common, cloud: 'aws' as const, connection: c.aws! } : { ...common, cloud: 'ecs' as const, connection: c.ecs! };
   const callbacks = {
     onStatus: (s: CloudTaskStatus) => ports.reporter.cloudTask(s),
     onRetry: (code: string) => ports.cloud.onRetry?.(code),

@@ -5,6 +5,7 @@ import type { PollPolicy } from '../cloud/poll-task.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
 import type { StepJournal } from './ports.js';
 import { STEP } from './steps.js';
+import type { TaskSlots } from '../cloud/tasks/task-slots.js';
 
 /** `vmxfer upload SRC ebs://...` and an upload job to ebs://: the snapshot, then the optional ImportImage of it. */
 export interface EbsWorkflowRequest {
@@ -21,6 +22,8 @@ export interface EbsWorkflowPorts {
   /** The import is about to start. */
   onImporting?: (() => void) | undefined;
   signal: AbortSignal;
+  /** Where the import task takes its slot (fleet.cloud_tasks); absent: this process's. */
+  slots?: TaskSlots | undefined;
   /** WorkflowPorts.fence: before the snapshot is started and before the import. */
   fence?: (() => Promise<void>) | undefined;
 }
@@ -47,7 +50,7 @@ export async function ebsUploadWorkflow(req: EbsWorkflowRequest, ports: EbsWorkf
   const imported = await ports.journal.once(STEP.imported, async () => {
     await ports.fence?.();
     ports.onImporting?.();
-    return importSnapshotImage(snapshot.snapshotId, imp.options, { region: imp.region, endpoint: imp.endpoint, retry: req.upload.connection.retry }, ports.poll, { onStatus: ports.onStatus, onRetry: ports.onRetry }, ports.signal);
+    return importSnapshotImage(snapshot.snapshotId, imp.options, { region: imp.region, endpoint: imp.endpoint, retry: req.upload.connection.retry }, ports.poll, { onStatus: ports.onStatus, onRetry: ports.onRetry }, ports.signal, ports.slots);
   });
   return { snapshot, imported };
 }

@@ -73,7 +73,7 @@ async function exportTask(e: ExportOptions, ports: WorkflowPorts): Promise<Expor
   // The SDKs load only when an export runs.
   const { runExportTask } = await import('../cloud/tasks/export-task.js');
   const connections = ports.cloud.connections;
-  const common = { poll: ports.cloud.poll, resume: ports.journal.read<{ taskId: string }>(STEP.exportStarted), cancelOnAbort: ports.cloud.cancelOnAbort };
+  const common = { poll: ports.cloud.poll, resume: ports.journal.read<{ taskId: string }>(STEP.exportStarted), cancelOnAbort: ports.cloud.cancelOnAbort, slots: ports.cloud.slots };
   let params: ExportTaskParams;
   if (e.cloud === 'aws') {
     if (!connections.aws) throw vmxError(CORE.USAGE, 'an aws export needs cloud.aws_region (or stores.s3_region, AWS_REGION)');

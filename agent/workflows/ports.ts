@@ -9,6 +9,7 @@ import type { ObjectSink } from '../sinks/object-sink.js';
 import type { CopyOutcome } from '../cloud/distribute/copy-outcome.js';
 import type { ImportStepResult } from '../cloud/tasks/import-step.js';
 import type { ImageShares } from '../cloud/distribute/distribute-step.js';
+import type { TaskSlots } from '../cloud/tasks/task-slots.js';
 
 /**
  * Where a workflow records what it has done: a step that completed is not run again after a restart
@@ -38,6 +39,8 @@ export interface CloudPort {
   cancelOnAbort?: ((reason: unknown) => boolean) | undefined;
   /** A throttled or failed cloud call about to be retried. */
   onRetry?: ((code: string) => void) | undefined;
+  /** Where every cloud task takes its slot (fleet.cloud_tasks); absent: this process's, with the default caps. */
+  slots?: TaskSlots | undefined;
 }
 
 export type WorkflowPhase = 'importing' | 'copying' | 'sharing' | 'exporting' | 'downloading';

@@ -72,6 +72,6 @@ async function importObject(url: string, { options, plan }: NonNullable<UploadWo
   const { bucket, key } = parseObjectUrl(url);
   const object = { bucket, key, format: objectFormat(plan.facts, cloudOf(options.target)), virtualSize: plan.facts.disks[0]?.virtualSize ?? 0 };
   const params = importStepParams(options, object, ports.cloud.connections, ports.cloud.poll);
-  const step = { ...params, resume: ports.journal.read<StartedImport>(STEP.importStarted), cancelOnAbort: ports.cloud.cancelOnAbort };
+  const step = { ...params, resume: ports.journal.read<StartedImport>(STEP.importStarted), cancelOnAbort: ports.cloud.cancelOnAbort, slots: ports.cloud.slots };
   return runImportStep(step, { ...taskCallbacks(ports), onStarted: (started) => ports.journal.note(STEP.importStarted, started) }, ports.signal);
 }

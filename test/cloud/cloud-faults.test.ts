@@ -13,7 +13,6 @@ import { tempDir } from '../helpers/tmp.js';
 import { runImportStep } from '../../agent/cloud/tasks/import-step.js';
 import { runExport } from '../helpers/export-run.js';
 import { copyAwsImage, copyEcsImage } from '../../agent/cloud/tasks/copy-step.js';
-import { CopyLimiter } from '../../agent/cloud/tasks/copy-limiter.js';
 import { shareAwsImage, shareEcsImage } from '../../agent/cloud/tasks/share-step.js';
 import type { AwsConnection } from '../../agent/cloud/aws/aws-clients.js';
 import type { EcsConnection } from '../../agent/cloud/ecs/ecs-clients.js';
@@ -142,7 +141,7 @@ test('ECS RPC API protocol fake behind a fault proxy (reset, 500, 503 ServiceUna
     assert.match(imported.resourceIds[0]!, /^m-/);
     const id = ecsId('m');
     ecs.world.images.set(id, { id, region: REGION, name: 'src', script: [{ status: 'Available', progress: '100%' }], step: 0, disks: [{ type: 'system', size: 40, encrypted: false }] });
-    const copy = await copyEcsImage(ecsConn(), new CopyLimiter(), { sourceImageId: id, sourceRegion: REGION, destinationRegion: 'cn-shanghai', poll: POLL });
+    const copy = await copyEcsImage(ecsConn(), { sourceImageId: id, sourceRegion: REGION, destinationRegion: 'cn-shanghai', poll: POLL });
     assert.match(copy.imageId, /^m-/);
     const shared = await shareEcsImage(ecsConn(), REGION, id, ['1234567890123456']);
     assert.deepEqual(shared.map((o) => o.shared), [true]);

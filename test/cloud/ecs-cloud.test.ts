@@ -11,7 +11,9 @@ import { runExport } from '../helpers/export-run.js';
 import { runExportTask } from '../../agent/cloud/tasks/export-task.js';
 import { dryRunEcsExport } from '../../agent/cloud/ecs/ecs-export.js';
 import { copyEcsImage } from '../../agent/cloud/tasks/copy-step.js';
-import { CopyLimiter } from '../../agent/cloud/tasks/copy-limiter.js';
+import { LocalFleetSemaphore } from '../../agent/fleet/fleet-semaphore-local.js';
+import { DEFAULTS } from '../../agent/config/schema.js';
+import type { TaskSlots } from '../../agent/cloud/tasks/task-slots.js';
 import { publishEcsImage, shareEcsImage } from '../../agent/cloud/tasks/share-step.js';
 import { ecsClients, type EcsConnection } from '../../agent/cloud/ecs/ecs-clients.js';
 import { ossClient } from '../../agent/cloud/ecs/ecs-checks.js';
@@ -175,29 +177,34 @@ test('export preflight against the fake: OSS prefix, export role, data-disk limi
   assert.deepEqual(await ecsImportRolePreflight({ target: 'ecs-image', image: { disks: [] }, convertAllowed: true }, clients), []);
 });
 
+/** A semaphore of its own, as another agent without a shared store would have. */
+function ownSlots(): TaskSlots {
+  return { semaphore: new LocalFleetSemaphore(), caps: DEFAULTS.fleet.cloud_tasks, holder: 'test' };
+}
+
 test('ECS copy queue against an ECS RPC API protocol fake: 6 copies → 5 running and 1 queued per region', async () => {
-  const limiter = new CopyLimiter(5);
+  const slots = ownSlots();
   const queued: string[] = [];
   const sources = Array.from({ length: 6 }, () => sourceImage());
-  const results = await Promise.all(sources.map((id) => copyEcsImage(connection(), limiter, { sourceImageId: id, sourceRegion: REGION, destinationRegion: 'cn-shanghai', poll: POLL }, { onStatus: (s) => s.state === 'Queued' && queued.push(s.id) })));
+  const results = await Promise.all(sources.map((id) => copyEcsImage(connection(), { sourceImageId: id, sourceRegion: REGION, destinationRegion: 'cn-shanghai', poll: POLL, slots }, { onStatus: (s) => s.state === 'Queued' && queued.push(s.id) })));
   assert.equal(queued.length, 1, 'exactly one copy waited');
   assert.equal(queued[0], sources[5], 'the sixth in arrival order');
   assert.equal(fake.world.maxCopiesRunning.get(REGION), 5, 'the fake never saw more than 5 copies running');
   assert.equal(new Set(results.map((r) => r.imageId)).size, 6);
-  assert.equal(limiter.runningIn(REGION), 0);
+  assert.deepEqual(await slots.semaphore.holders(`cloud:ecs:${REGION}:copy-image`), []);
 });
 
-test('two copies of the same image are serialized; without the shared limiter the fake answers OperationDenied.ImageCopyConflict', async () => {
-  const limiter = new CopyLimiter(5);
+test('two copies of the same image are serialized; without the shared semaphore the fake answers OperationDenied.ImageCopyConflict', async () => {
+  const slots = ownSlots();
   const src = sourceImage();
   const order: string[] = [];
-  const copy = (to: string, l: CopyLimiter) => copyEcsImage(connection(), l, { sourceImageId: src, sourceRegion: REGION, destinationRegion: to, poll: POLL }, { onStatus: (s) => order.push(`${to}:${s.state}`) });
-  await Promise.all([copy('cn-beijing', limiter), copy('cn-shenzhen', limiter)]);
+  const copy = (to: string, l: TaskSlots) => copyEcsImage(connection(), { sourceImageId: src, sourceRegion: REGION, destinationRegion: to, poll: POLL, slots: l }, { onStatus: (s) => order.push(`${to}:${s.state}`) });
+  await Promise.all([copy('cn-beijing', slots), copy('cn-shenzhen', slots)]);
   const changes = order.filter((x, i) => x !== order[i - 1]);
   assert.deepEqual(changes, ['cn-shenzhen:Queued', 'cn-beijing:Creating', 'cn-beijing:Available', 'cn-shenzhen:Creating', 'cn-shenzhen:Available']);
-  const first = copy('cn-qingdao', new CopyLimiter(5));
+  const first = copy('cn-qingdao', ownSlots());
   await new Promise((r) => setTimeout(r, 1));
-  const err = await rejectsWith(copy('cn-zhangjiakou', new CopyLimiter(5)), 'CLOUD_API_ERROR', 'OperationDenied.ImageCopyConflict');
+  const err = await rejectsWith(copy('cn-zhangjiakou', ownSlots()), 'CLOUD_API_ERROR', 'OperationDenied.ImageCopyConflict');
   assert.match(err.message, /cannot be copied concurrently/);
   await first;
 });
@@ -205,14 +212,14 @@ test('two copies of the same image are serialized; without the shared limiter th
 test('a throttled CopyImage retried with the same ClientToken creates one copy; KMSKeyId without Encrypted is refused first', async () => {
   const src = sourceImage();
   fake.throttle.set('CopyImage', 2);
-  const r = await copyEcsImage(connection(), new CopyLimiter(), { sourceImageId: src, sourceRegion: REGION, destinationRegion: 'cn-beijing', poll: POLL });
+  const r = await copyEcsImage(connection(), { sourceImageId: src, sourceRegion: REGION, destinationRegion: 'cn-beijing', poll: POLL });
   const calls = fake.callsOf('CopyImage').filter((c) => c.params.ImageId === src);
   assert.equal(calls.length, 3, 'two throttled attempts and the accepted one');
   assert.ok(calls.every((c) => c.params.ClientToken === r.clientToken), 'every attempt carries the same ClientToken');
   assert.equal([...fake.world.images.values()].filter((i) => i.copyOf?.image === src).length, 1);
-  const again = await copyEcsImage(connection(), new CopyLimiter(), { sourceImageId: src, sourceRegion: REGION, destinationRegion: 'cn-beijing', clientToken: r.clientToken, poll: POLL });
+  const again = await copyEcsImage(connection(), { sourceImageId: src, sourceRegion: REGION, destinationRegion: 'cn-beijing', clientToken: r.clientToken, poll: POLL });
   assert.equal(again.imageId, r.imageId, 'the same token returns the same copy');
-  await rejectsWith(copyEcsImage(connection(), new CopyLimiter(), { sourceImageId: src, sourceRegion: REGION, destinationRegion: 'cn-beijing', kmsKeyId: 'key-1', poll: POLL }), 'CLOUD_COPY_RULE', 'InvalidParameter.EncryptedIllegal');
+  await rejectsWith(copyEcsImage(connection(), { sourceImageId: src, sourceRegion: REGION, destinationRegion: 'cn-beijing', kmsKeyId: 'key-1', poll: POLL }), 'CLOUD_COPY_RULE', 'InvalidParameter.EncryptedIllegal');
 });
 
 test('ModifyImageSharePermission batching against an ECS RPC API protocol fake: 23 accounts → 3 calls, per-account outcome', async () => {

@@ -6,7 +6,9 @@ import type { CopyOutcome } from '../../agent/cloud/distribute/copy-outcome.js';
 import type { ImageShares } from '../../agent/cloud/distribute/distribute-step.js';
 import { runDistribute, type DistributeParams } from '../../agent/cloud/distribute/distribute-step.js';
 import type { DistributeRequest } from '../../agent/cloud/distribute/distribute-options.js';
-import { CopyLimiter } from '../../agent/cloud/tasks/copy-limiter.js';
+import { LocalFleetSemaphore } from '../../agent/fleet/fleet-semaphore-local.js';
+import { DEFAULTS } from '../../agent/config/schema.js';
+import type { TaskSlots } from '../../agent/cloud/tasks/task-slots.js';
 import type { EcsConnection } from '../../agent/cloud/ecs/ecs-clients.js';
 import { isVmxferError } from '../../agent/core/errors.js';
 import { parseImportBody } from '../../agent/api/import-body.js';
@@ -25,8 +27,10 @@ function sourceImage(encrypted = false): string {
   return id;
 }
 
-function params(sourceImageId: string, request: DistributeRequest, limiter = new CopyLimiter()): DistributeParams {
-  return { cloud: 'ecs', connection: connection(), limiter, sourceImageId, sourceRegion: REGION, request, poll: POLL, dryRun: true };
+const ownSlots = (): TaskSlots => ({ semaphore: new LocalFleetSemaphore(), caps: DEFAULTS.fleet.cloud_tasks, holder: 'test' });
+
+function params(sourceImageId: string, request: DistributeRequest, slots = ownSlots()): DistributeParams {
+  return { cloud: 'ecs', connection: connection(), slots, sourceImageId, sourceRegion: REGION, request, poll: POLL, dryRun: true };
 }
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<Error> {
@@ -41,11 +45,11 @@ before(async () => {
 });
 after(() => fake.close());
 
-test('ECS RPC API protocol fake: six copies from one region through one limiter — the sixth reports Queued and starts only once a slot frees', async () => {
-  const limiter = new CopyLimiter();
+test('ECS RPC API protocol fake: six copies from one region through one semaphore — the sixth reports Queued and starts only once a slot frees', async () => {
+  const slots = ownSlots();
   const sources = Array.from({ length: 6 }, () => sourceImage());
   const events: string[] = [];
-  const runs = sources.map((src, i) => runDistribute(params(src, { copies: [{ region: 'cn-shanghai' }] }, limiter), { onStatus: (s) => events.push(`${i}:${s.state}`) }));
+  const runs = sources.map((src, i) => runDistribute(params(src, { copies: [{ region: 'cn-shanghai' }] }, slots), { onStatus: (s) => events.push(`${i}:${s.state}`) }));
   const results = await Promise.all(runs);
   assert.deepEqual(events.filter((e) => e.endsWith(':Queued')), ['5:Queued'], 'only the sixth waited, and said so');
   const firstDone = events.findIndex((e) => e.endsWith(':Available'));

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pollTask, type PolledState } from '../../agent/cloud/poll-task.js';
-import { CopyLimiter } from '../../agent/cloud/tasks/copy-limiter.js';
 import { shareBatches } from '../../agent/cloud/tasks/share-step.js';
 import { callCloud } from '../../agent/cloud/cloud-retry.js';
 import { cloudCodeOf, toCloudError } from '../../agent/cloud/cloud-error.js';
@@ -17,23 +16,6 @@ test('poll: a task that never ends is CLOUD_TASK_TIMEOUT; repeated identical sta
   const describe = async (): Promise<PolledState<null>> => ({ status: { kind: 'aws-image', id: 'import-ami-1', state: 'active', message: 'pending' }, verdict: 'running', raw: null });
   await assert.rejects(pollTask(describe, { initialIntervalMs: 1, maxIntervalMs: 2, factor: 2, timeoutMs: 30 }, { onStatus: (s) => seen.push(s.state) }), (e) => codeOf(e) === 'CLOUD_TASK_TIMEOUT');
   assert.deepEqual(seen, ['active']);
-});
-
-test('copy limiter: a queued copy whose job is cancelled leaves the queue and never runs', async () => {
-  const limiter = new CopyLimiter(1);
-  let release!: () => void;
-  const first = limiter.run('r', 'img-a', () => new Promise<void>((r) => (release = r)));
-  const ac = new AbortController();
-  let ran = false;
-  const second = limiter.run('r', 'img-b', async () => void (ran = true), undefined, ac.signal);
-  assert.equal(limiter.queued(), 1);
-  ac.abort();
-  await assert.rejects(second, (e) => codeOf(e) === 'VMX_ABORTED');
-  assert.equal(limiter.queued(), 0);
-  release();
-  await first;
-  assert.equal(ran, false);
-  assert.equal(limiter.runningIn('r'), 0);
 });
 
 test('share batches: 23 → 10, 10, 3; 10 → one batch', () => {

@@ -66,3 +66,19 @@ test('job_store and agent.name: defaults, VMXFER_JOB_STORE_URL and VMXFER_AGENT_
   await assert.rejects(loadConfig(undefined, { VMXFER_AGENT_NAME: 'a b' }), (e: VmxferError) => e.code === 'CONFIG_BAD_VALUE' && /agent\.name/.test(e.message));
   await assert.rejects(loadConfig(undefined, { VMXFER_JOB_STORE_LEASE_SECONDS: '1' }), (e: VmxferError) => e.code === 'CONFIG_BAD_VALUE' && /lease_seconds/.test(e.message));
 });
+
+test('fleet: nested cloud_tasks caps from the file and the environment; a negative cap or an unknown task key is refused', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const f = join(dir, 'c.yaml');
+    await writeFile(f, 'fleet:\n  max_concurrent: 12\n  cloud_tasks:\n    ecs_copy_image_per_region: 2\n');
+    const c = await loadConfig(f, { VMXFER_FLEET_CLOUD_TASKS_EC2_IMPORT_PER_REGION: '20' });
+    assert.deepEqual(c.fleet, { max_concurrent: 12, cloud_tasks: { ...DEFAULTS.fleet.cloud_tasks, ecs_copy_image_per_region: 2, ec2_import_per_region: 20 } });
+    await writeFile(f, 'fleet:\n  cloud_tasks:\n    ecs_copy_image_per_region: -1\n');
+    await assert.rejects(loadConfig(f, {}), (e: VmxferError) => e.code === 'CONFIG_BAD_VALUE' && /fleet\.cloud_tasks\.ecs_copy_image_per_region/.test(e.message));
+    await writeFile(f, 'fleet:\n  cloud_tasks:\n    ecs_copy_per_region: 3\n');
+    await assert.rejects(loadConfig(f, {}), (e: VmxferError) => e.code === 'CONFIG_UNKNOWN_KEY' && /ecs_copy_image_per_region/.test(e.message));
+  } finally {
+    await cleanup();
+  }
+});

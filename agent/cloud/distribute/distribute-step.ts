@@ -4,7 +4,7 @@ import type { AwsConnection } from '../aws/aws-clients.js';
 import type { EcsConnection } from '../ecs/ecs-clients.js';
 import type { PollPolicy } from '../poll-task.js';
 import type { CloudTaskCallbacks } from '../task-events.js';
-import { CopyLimiter } from '../tasks/copy-limiter.js';
+import type { TaskSlots } from '../tasks/task-slots.js';
 import { copyAwsImage, copyEcsImage, type CopyResult } from '../tasks/copy-step.js';
 import { publishEcsImage, shareAwsImage, shareEcsImage, type ShareOutcome } from '../tasks/share-step.js';
 import type { CopyRequest, DistributeRequest } from './distribute-options.js';
@@ -21,11 +21,13 @@ interface CommonParams {
   /** Region → copy id started by a previous run: followed, not started again. */
   started?: Record<string, string> | undefined;
   cancelOnAbort?: ((reason: unknown) => boolean) | undefined;
+  /** Where each copy takes its slot (default: this process's, with the default caps). */
+  slots?: TaskSlots | undefined;
 }
 
 export type DistributeParams =
   | ({ cloud: 'aws'; connection: AwsConnection } & CommonParams)
-  | ({ cloud: 'ecs'; connection: EcsConnection; limiter: CopyLimiter } & CommonParams);
+  | ({ cloud: 'ecs'; connection: EcsConnection } & CommonParams);
 
 export interface DistributeCallbacks extends CloudTaskCallbacks {
   /** Awaited once CopyImage names the copy, before it is followed. */
@@ -50,7 +52,7 @@ export interface DistributeResult {
   shares: ImageShares[];
 }
 
-/** Every copy at once (ECS through the limiter), then the shares: the source image's and each copy's. */
+/** Every copy at once (each waits for its slot), then the shares: the source image's and each copy's. */
 export async function runDistribute(p: DistributeParams, callbacks: DistributeCallbacks = {}, signal?: AbortSignal): Promise<DistributeResult> {
   refuseDistribute(distributeProblems(p.cloud, p.request, p.sourceRegion));
   const requests = p.request.copies ?? [];
@@ -110,9 +112,10 @@ function copyOne(p: DistributeParams, c: CopyRequest, callbacks: DistributeCallb
     resumeImageId: p.started?.[c.region],
     onStarted: (imageId: string) => callbacks.onCopyStarted?.(c.region, imageId),
     cancelOnAbort: p.cancelOnAbort,
+    slots: p.slots,
   };
   if (p.cloud === 'aws') return copyAwsImage(p.connection, { ...run, name: c.name ?? `${p.sourceImageId} copy`, description: c.description }, callbacks, signal);
-  return copyEcsImage(p.connection, p.limiter, { ...run, destinationImageName: c.name, destinationDescription: c.description, encryptAlgorithm: c.encryptAlgorithm }, callbacks, signal);
+  return copyEcsImage(p.connection, { ...run, destinationImageName: c.name, destinationDescription: c.description, encryptAlgorithm: c.encryptAlgorithm }, callbacks, signal);
 }
 
 async function shareOne(p: DistributeParams, img: { region: string; imageId: string }, signal?: AbortSignal): Promise<ImageShares> {

@@ -10,7 +10,7 @@ import { DEFAULT_POLL, type PollPolicy } from '../poll-task.js';
 import type { CloudTaskCallbacks } from '../task-events.js';
 import { awsEncryptionRules, ecsEncryptionRules } from '../preflight/encryption-rules.js';
 import { formatFinding, type Finding } from '../preflight/finding.js';
-import { CopyLimiter } from './copy-limiter.js';
+import { defaultTaskSlots, taskSlot, withTaskSlot, type TaskSlotKind, type TaskSlots } from './task-slots.js';
 import { followTask } from './follow-task.js';
 import { startedTask } from './started-task.js';
 import { withOnRetry } from '../cloud-retry.js';
@@ -32,7 +32,14 @@ export interface CopyRun {
   onStarted?: ((imageId: string) => Promise<void> | void) | undefined;
   /** Whether an abort with this reason stops the copy on the cloud (default: every abort does). */
   cancelOnAbort?: ((reason: unknown) => boolean) | undefined;
+  /** Where the copy takes its slot (default: this process's, with the default caps). */
+  slots?: TaskSlots | undefined;
 }
+
+/** ECS CopyImage runs at most `ecs_copy_image_per_region` per source region (ECS: five). */
+export const ECS_COPY: TaskSlotKind = { cloud: 'ecs', task: 'copy-image', cap: 'ecs_copy_image_per_region' };
+/** EC2 CopyImage is a task of the destination region, where it is called. */
+export const AWS_COPY: TaskSlotKind = { cloud: 'aws', task: 'copy-image', cap: 'ec2_copy_per_region' };
 
 type Params<P> = Omit<P, 'clientToken'> & { clientToken?: string | undefined } & CopyRun;
 
@@ -41,13 +48,18 @@ function refuse(findings: Finding[]): void {
   if (errors.length) throw vmxError(CLOUD.COPY_RULE, `the copy would be refused:\n${errors.map(formatFinding).join('\n')}`);
 }
 
-/** ECS CopyImage: admitted by the limiter, one ClientToken for every retry of the request, followed until Available. */
-export async function copyEcsImage(connection: EcsConnection, limiter: CopyLimiter, p: Params<EcsCopyParams>, callbacks: CloudTaskCallbacks = {}, signal?: AbortSignal): Promise<CopyResult> {
+/**
+ * ECS CopyImage: a slot of its source region and the image's own (ECS runs one copy of an image at a time:
+ * OperationDenied.ImageCopyConflict), one ClientToken for every retry of the request, followed until Available.
+ */
+export async function copyEcsImage(connection: EcsConnection, p: Params<EcsCopyParams>, callbacks: CloudTaskCallbacks = {}, signal?: AbortSignal): Promise<CopyResult> {
   refuse(ecsEncryptionRules(p));
   const clients = ecsClients({ ...connection, retry: withOnRetry(connection.retry, callbacks) });
   const params = { ...p, clientToken: p.clientToken ?? randomUUID() };
-  const queuedStatus = () => callbacks.onStatus?.({ kind: 'ecs-copy', id: p.sourceImageId, state: 'Queued', message: `waiting for a copy slot in ${p.sourceRegion} (to ${p.destinationRegion})` });
-  return limiter.run(p.sourceRegion, p.sourceImageId, async () => {
+  const queued = (message: string) => callbacks.onStatus?.({ kind: 'ecs-copy', id: p.sourceImageId, state: 'Queued', message: `${message} (to ${p.destinationRegion})` });
+  const slots = p.slots ?? defaultTaskSlots();
+  const image = { key: `cloud:ecs:${p.sourceRegion}:copy-image:${p.sourceImageId}`, limit: 1, waiting: `waiting for the running copy of ${p.sourceImageId} to end (ECS copies an image once at a time)` };
+  const copy = async () => {
     const dryRun = p.dryRun ? () => dryRunEcsCopy(clients, params, signal) : undefined;
     const id = await startedTask(p.resumeImageId, () => startEcsCopy(clients, params, signal), p.onStarted, dryRun);
     await followTask({
@@ -60,7 +72,8 @@ export async function copyEcsImage(connection: EcsConnection, limiter: CopyLimit
       signal,
     });
     return { destinationRegion: p.destinationRegion, imageId: id, clientToken: params.clientToken };
-  }, queuedStatus, signal);
+  };
+  return withTaskSlot(slots, image, () => withTaskSlot(slots, taskSlot(ECS_COPY, p.sourceRegion, slots.caps), copy, queued, signal), queued, signal);
 }
 
 /** EC2 CopyImage in the destination region, followed through DescribeImages until available. */
@@ -68,16 +81,20 @@ export async function copyAwsImage(connection: AwsConnection, p: Params<AwsCopyP
   refuse(awsEncryptionRules(p));
   const clients = awsClients({ ...connection, retry: withOnRetry(connection.retry, callbacks) });
   const params = { ...p, clientToken: p.clientToken ?? randomUUID() };
-  const dryRun = p.dryRun ? () => dryRunAwsCopy(clients, params, signal) : undefined;
-  const id = await startedTask(p.resumeImageId, () => startAwsCopy(clients, params, signal), p.onStarted, dryRun);
-  await followTask({
-    describe: () => describeAwsImage(clients, p.destinationRegion, id, signal),
-    cancel: () => deregisterAwsImage(clients, p.destinationRegion, id),
-    cancelOnAbort: p.cancelOnAbort,
-    cancelling: { kind: 'aws-copy', id },
-    poll: p.poll ?? DEFAULT_POLL,
-    callbacks,
-    signal,
-  });
-  return { destinationRegion: p.destinationRegion, imageId: id, clientToken: params.clientToken };
+  const slots = p.slots ?? defaultTaskSlots();
+  const queued = (message: string) => callbacks.onStatus?.({ kind: 'aws-copy', id: p.sourceImageId, state: 'Queued', message });
+  return withTaskSlot(slots, taskSlot(AWS_COPY, p.destinationRegion, slots.caps), async () => {
+    const dryRun = p.dryRun ? () => dryRunAwsCopy(clients, params, signal) : undefined;
+    const id = await startedTask(p.resumeImageId, () => startAwsCopy(clients, params, signal), p.onStarted, dryRun);
+    await followTask({
+      describe: () => describeAwsImage(clients, p.destinationRegion, id, signal),
+      cancel: () => deregisterAwsImage(clients, p.destinationRegion, id),
+      cancelOnAbort: p.cancelOnAbort,
+      cancelling: { kind: 'aws-copy', id },
+      poll: p.poll ?? DEFAULT_POLL,
+      callbacks,
+      signal,
+    });
+    return { destinationRegion: p.destinationRegion, imageId: id, clientToken: params.clientToken };
+  }, queued, signal);
 }

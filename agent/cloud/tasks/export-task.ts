@@ -15,9 +15,14 @@ import { dryRunEcsExport, startEcsExport, type EcsExportParams } from '../ecs/ec
 import { cancelEcsTask, describeEcsTask, ecsTaskOperations } from '../ecs/ecs-tasks.js';
 import { withOnRetry } from '../cloud-retry.js';
 import { DEFAULT_POLL, type PollPolicy } from '../poll-task.js';
-import type { CloudTaskCallbacks } from '../task-events.js';
+import type { CloudTaskCallbacks, CloudTaskStatus } from '../task-events.js';
 import { followTask } from './follow-task.js';
 import { startedTask } from './started-task.js';
+import { defaultTaskSlots, taskSlot, withTaskSlot, type TaskSlotKind, type TaskSlots } from './task-slots.js';
+
+/** EC2 ExportImage and CreateInstanceExportTask count against one export quota of the region. */
+export const AWS_EXPORT: TaskSlotKind = { cloud: 'aws', task: 'export', cap: 'ec2_export_per_region' };
+export const ECS_EXPORT: TaskSlotKind = { cloud: 'ecs', task: 'export', cap: 'ecs_export_per_region' };
 
 /** Where an image or instance export wrote its object, and which task wrote it. */
 export interface ExportedObject {
@@ -40,6 +45,8 @@ interface CommonExportParams {
    * CreateInstanceExportTask has no DryRun parameter.
    */
   dryRunFirst?: boolean | undefined;
+  /** Where the export task takes its slot (default: this process's, with the default caps). */
+  slots?: TaskSlots | undefined;
 }
 
 /** `export` is an image export (ExportImage); `instance` an AWS instance export (CreateInstanceExportTask). */
@@ -67,8 +74,10 @@ async function awsExportTask(params: Extract<ExportTaskParams, { export: AwsImag
   // ClientToken: a retried ExportImage returns the same task instead of starting a second export.
   const p = { ...params.export, clientToken: params.export.clientToken ?? randomUUID() };
   const dryRun = params.dryRunFirst ? () => dryRunImageExport(clients, p, signal) : undefined;
-  const taskId = await startedTask(params.resume?.taskId, () => startImageExport(clients, p, signal), callbacks.onStarted, dryRun);
-  return followAwsExport(clients, taskId, 'aws-export-image', () => describeImageExport(clients, taskId, p, signal), params, callbacks, signal);
+  return withExportSlot({ slotKind: AWS_EXPORT, kind: 'aws-export-image', region: clients.region, params }, async () => {
+    const taskId = await startedTask(params.resume?.taskId, () => startImageExport(clients, p, signal), callbacks.onStarted, dryRun);
+    return followAwsExport(clients, taskId, 'aws-export-image', () => describeImageExport(clients, taskId, p, signal), params, callbacks, signal);
+  }, callbacks, signal);
 }
 
 /**
@@ -79,8 +88,22 @@ async function awsExportTask(params: Extract<ExportTaskParams, { export: AwsImag
 async function awsInstanceExportTask(params: Extract<ExportTaskParams, { instance: AwsInstanceExportParams }>, callbacks: ExportTaskCallbacks, signal?: AbortSignal): Promise<ExportedObject> {
   const clients = awsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
   const p = params.instance;
-  const taskId = await startedTask(params.resume?.taskId, () => startInstanceExport(clients, p, signal), callbacks.onStarted);
-  return followAwsExport(clients, taskId, 'aws-export-instance', () => describeInstanceExport(clients, taskId, p, signal), params, callbacks, signal);
+  return withExportSlot({ slotKind: AWS_EXPORT, kind: 'aws-export-instance', region: clients.region, params }, async () => {
+    const taskId = await startedTask(params.resume?.taskId, () => startInstanceExport(clients, p, signal), callbacks.onStarted);
+    return followAwsExport(clients, taskId, 'aws-export-instance', () => describeInstanceExport(clients, taskId, p, signal), params, callbacks, signal);
+  }, callbacks, signal);
+}
+
+/** An export task from its start to its end holding a slot of its region; while it waits, its status says Queued. */
+function withExportSlot<T>(
+  task: { slotKind: TaskSlotKind; kind: CloudTaskStatus['kind']; region: string; params: CommonExportParams },
+  fn: () => Promise<T>,
+  callbacks: ExportTaskCallbacks,
+  signal?: AbortSignal,
+): Promise<T> {
+  const slots = task.params.slots ?? defaultTaskSlots();
+  const queued = (message: string) => callbacks.onStatus?.({ kind: task.kind, id: '', state: 'Queued', message });
+  return withTaskSlot(slots, taskSlot(task.slotKind, task.region, slots.caps), fn, queued, signal);
 }
 
 /** Both AWS exports end the same way: polled to the end, CancelExportTask on abort, the object they wrote. */
@@ -118,16 +141,19 @@ async function ecsExportTask(params: Extract<ExportTaskParams, { cloud: 'ecs' }>
   const clients = ecsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
   const p = params.export;
   const dryRun = params.dryRunFirst ? () => dryRunEcsExport(clients, p, signal) : undefined;
-  const taskId = await startedTask(params.resume?.taskId, () => startEcsExport(clients, p, signal), callbacks.onStarted, dryRun);
-  await followTask({
-    describe: () => describeEcsTask(clients, 'ecs-export-image', taskId, signal),
-    cancel: () => cancelEcsTask(clients, taskId),
-    cancelOnAbort: params.cancelOnAbort,
-    cancelling: { kind: 'ecs-export-image', id: taskId },
-    poll: params.poll ?? DEFAULT_POLL,
-    callbacks,
-    signal,
-  });
+  const taskId = await withExportSlot({ slotKind: ECS_EXPORT, kind: 'ecs-export-image', region: clients.region, params }, async () => {
+    const taskId = await startedTask(params.resume?.taskId, () => startEcsExport(clients, p, signal), callbacks.onStarted, dryRun);
+    await followTask({
+      describe: () => describeEcsTask(clients, 'ecs-export-image', taskId, signal),
+      cancel: () => cancelEcsTask(clients, taskId),
+      cancelOnAbort: params.cancelOnAbort,
+      cancelling: { kind: 'ecs-export-image', id: taskId },
+      poll: params.poll ?? DEFAULT_POLL,
+      callbacks,
+      signal,
+    });
+    return taskId;
+  }, callbacks, signal);
   return { taskId, bucket: p.ossBucket, ...(await ecsExportedKeys(clients, taskId, p, signal)) };
 }
 

@@ -14,6 +14,11 @@ import { awsParameterRules, ecsParameterRules } from '../preflight/parameter-rul
 import { followTask } from './follow-task.js';
 import { startedTask } from './started-task.js';
 import { snapshotsMakeImage } from '../distribute/distributed-image.js';
+import { defaultTaskSlots, taskSlot, withTaskSlot, type TaskSlotKind, type TaskSlots } from './task-slots.js';
+
+/** EC2 ImportImage and ImportSnapshot count against one VM Import/Export quota of the region. */
+export const AWS_IMPORT: TaskSlotKind = { cloud: 'aws', task: 'import', cap: 'ec2_import_per_region' };
+export const ECS_IMPORT: TaskSlotKind = { cloud: 'ecs', task: 'import', cap: 'ecs_import_per_region' };
 
 /** A task the cloud already runs: a job restarted mid-import follows it instead of starting another. */
 export interface StartedImport {
@@ -37,6 +42,8 @@ interface CommonStepParams {
    * for a restart keeps the task running so the next start follows it.
    */
   cancelOnAbort?: ((reason: unknown) => boolean) | undefined;
+  /** Where each import task takes its slot (default: this process's, with the default caps). */
+  slots?: TaskSlots | undefined;
 }
 
 export type ImportStepParams =
@@ -86,9 +93,11 @@ async function awsImport(params: Extract<ImportStepParams, { cloud: 'aws' }>, ca
     const fresh = i > resumeDisk;
     const dryRun = fresh && params.dryRunFirst ? () => dryRunAwsImport(clients, job, signal) : undefined;
     const record = fresh ? (taskId: string) => callbacks.onStarted?.(job.target === 'aws-snapshot' ? { taskId, disk: i } : { taskId }) : undefined;
-    const taskId = await startedTask(i === resumeDisk ? params.resume!.taskId : undefined, () => startAwsImport(clients, job, signal), record, dryRun);
+    const { taskId, done } = await withImportSlot({ slotKind: AWS_IMPORT, kind: p.target, region: clients.region, params }, async () => {
+      const taskId = await startedTask(i === resumeDisk ? params.resume!.taskId : undefined, () => startAwsImport(clients, job, signal), record, dryRun);
+      return { taskId, done: await followAws(clients, params, p.target, taskId, callbacks, signal) };
+    }, callbacks, signal);
     result.taskIds.push(taskId);
-    const done = await followAws(clients, params, p.target, taskId, callbacks, signal);
     result.resourceIds.push(done.resourceId);
     result.final.push(done.status);
   }
@@ -105,11 +114,26 @@ async function registerSnapshots(clients: AwsClients, params: Extract<ImportStep
   const disks = result.resourceIds.length;
   const p = { ...params.import, clientToken: params.import.clientToken ? imageToken(params.import.clientToken) : randomUUID() };
   const start = () => startSnapshotImage(clients, p, result.resourceIds, params.dryRunFirst === true, signal);
-  const taskId = await startedTask(resumed ? params.resume!.taskId : undefined, start, (id) => callbacks.onStarted?.({ taskId: id, disk: disks }));
-  const done = await followAws(clients, params, 'aws-image', taskId, callbacks, signal);
+  const { taskId, done } = await withImportSlot({ slotKind: AWS_IMPORT, kind: 'aws-image', region: clients.region, params }, async () => {
+    const taskId = await startedTask(resumed ? params.resume!.taskId : undefined, start, (id) => callbacks.onStarted?.({ taskId: id, disk: disks }));
+    return { taskId, done: await followAws(clients, params, 'aws-image', taskId, callbacks, signal) };
+  }, callbacks, signal);
   result.imageTaskId = taskId;
   result.imageId = done.resourceId;
   result.final.push(done.status);
+}
+
+/** An import task from its start to its end holding a slot of its region; while it waits, its status says Queued. */
+function withImportSlot<T>(
+  task: { slotKind: TaskSlotKind; kind: CloudTaskStatus['kind']; region: string; params: CommonStepParams },
+  fn: () => Promise<T>,
+  callbacks: ImportStepCallbacks,
+  signal?: AbortSignal,
+): Promise<T> {
+  const slots = task.params.slots ?? defaultTaskSlots();
+  // No task id exists before the start.
+  const queued = (message: string) => callbacks.onStatus?.({ kind: task.kind, id: '', state: 'Queued', message });
+  return withTaskSlot(slots, taskSlot(task.slotKind, task.region, slots.caps), fn, queued, signal);
 }
 
 /** The task followed to its end (cancelled on abort); its AMI or snapshot id. */
@@ -151,17 +175,20 @@ async function startEcs(clients: EcsClients, params: Extract<ImportStepParams, {
 
 async function ecsImport(params: Extract<ImportStepParams, { cloud: 'ecs' }>, callbacks: ImportStepCallbacks, signal?: AbortSignal): Promise<ImportStepResult> {
   const clients = ecsClients({ ...params.connection, retry: withOnRetry(params.connection.retry, callbacks) });
-  const { taskId, imageId } = await startEcs(clients, params, callbacks, signal);
   const poll = params.poll ?? DEFAULT_POLL;
-  const done = await followTask({
-    describe: () => describeEcsTask(clients, 'ecs-image', taskId, signal),
-    cancel: () => cancelEcsTask(clients, taskId),
-    cancelOnAbort: params.cancelOnAbort,
-    cancelling: { kind: 'ecs-image', id: taskId },
-    poll,
-    callbacks,
-    signal,
-  });
+  const { taskId, imageId, done } = await withImportSlot({ slotKind: ECS_IMPORT, kind: 'ecs-image', region: clients.region, params }, async () => {
+    const { taskId, imageId } = await startEcs(clients, params, callbacks, signal);
+    const done = await followTask({
+      describe: () => describeEcsTask(clients, 'ecs-image', taskId, signal),
+      cancel: () => cancelEcsTask(clients, taskId),
+      cancelOnAbort: params.cancelOnAbort,
+      cancelling: { kind: 'ecs-image', id: taskId },
+      poll,
+      callbacks,
+      signal,
+    });
+    return { taskId, imageId, done };
+  }, callbacks, signal);
   // The task is Finished once the disks are converted; the image itself reports Available (DescribeImages).
   const image = await followTask({
     describe: () => describeEcsImageState(clients, 'ecs-image', clients.region, imageId, signal),

@@ -108,7 +108,7 @@ function task(w: Ec2World, id: string | undefined, code: string): FakeTask {
 }
 
 function newTask(w: Ec2World, kind: FakeTask['kind'], idPrefix: string, resultPrefix: string, script: TaskStep[], p: Params): FakeTask {
-  const t: FakeTask = { id: hexId(idPrefix), kind, script, step: 0, params: p, resultId: hexId(resultPrefix) };
+  const t: FakeTask = { id: hexId(idPrefix), kind, script, step: 0, params: p, resultId: hexId(resultPrefix), startedAt: Date.now() };
   w.tasks.set(t.id, t);
   return t;
 }

@@ -20,7 +20,13 @@ export interface FakeTask {
   output?: { bucket: string; key: string } | undefined;
   /** The export object has been written (once, when the task first reports completed). */
   landed?: boolean | undefined;
+  /** The fake's own run log of the task: when the call that created it came, and when a Describe first reported its end (ms). */
+  startedAt?: number | undefined;
+  endedAt?: number | undefined;
 }
+
+/** States that end a task or copy (import/export tasks, a copy's AMI, a cancelled task). */
+const ENDS = new Set(['completed', 'available', 'deleted', 'cancelled', 'failed']);
 
 export function hexId(prefix: string, n = 17): string {
   return `${prefix}-${randomBytes(16).toString('hex').slice(0, n)}`;
@@ -31,10 +37,12 @@ export function advance(task: FakeTask): TaskStep {
   if (task.cancelled !== undefined) {
     const step = task.step < 0 ? { status: 'deleted', message: task.cancelled } : { status: 'deleting', message: task.cancelled };
     task.step = -1;
+    task.endedAt ??= Date.now();
     return step;
   }
   const step = task.script[Math.min(task.step, task.script.length - 1)]!;
   task.step++;
+  if (ENDS.has(step.status)) task.endedAt ??= Date.now();
   return step;
 }
 

@@ -46,6 +46,7 @@ const importImage: Handler = (w, p) => {
     w.images.set(imageId, { id: imageId, region: p.RegionId!, name: p.ImageName!, script: w.scripts.image, step: 0, disks: disks.map((_, i) => ({ type: i ? 'data' : 'system', size: 20, encrypted: false })) });
     const taskId = ecsId('t');
     w.tasks.set(taskId, { id: taskId, action: 'ImportImage', region: p.RegionId!, script: w.scripts.importTask, step: 0, cancelled: false, imageId });
+    w.started('ImportImage', p.RegionId!, taskId);
     return taskId;
   });
   const t = w.tasks.get(key)!;
@@ -120,6 +121,7 @@ const exportImage: Handler = (w, p) => {
   let mount = 'a';
   const outputs = img.disks.map((d) => `${p.OSSBucket}/${p.OSSPrefix ?? ''}_${img.id}_${d.type === 'system' ? 'system' : `data_xvd${(mount = String.fromCharCode(mount.charCodeAt(0) + 1))}`}.${ext}`);
   w.tasks.set(taskId, { id: taskId, action: 'ExportImage', region: p.RegionId!, script: w.scripts.exportTask, step: 0, cancelled: false, imageId: img.id, outputs });
+  w.started('ExportImage', p.RegionId!, taskId);
   return { TaskId: taskId, RegionId: p.RegionId };
 };
 

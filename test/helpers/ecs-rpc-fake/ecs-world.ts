@@ -20,6 +20,15 @@ export interface EcsTask {
   failure?: { code: string; message: string } | undefined;
 }
 
+/** One entry of the fake's own run log; a copy's region is its source region (where ECS counts it). */
+export interface RunLogEntry {
+  action: 'ImportImage' | 'ExportImage' | 'CopyImage';
+  region: string;
+  id: string;
+  start: number;
+  end?: number | undefined;
+}
+
 export interface EcsImage {
   id: string;
   region: string;
@@ -67,11 +76,27 @@ export class EcsWorld {
   /** Copies not yet Available, per source region, and the most ever seen at once. */
   readonly copiesRunning = new Map<string, Set<string>>();
   readonly maxCopiesRunning = new Map<string, number>();
+  /** Each task and copy as the fake ran it: from the call that created it to the answer that reported its end (ms). */
+  readonly runLog: RunLogEntry[] = [];
+
+  /** A task or copy created now (ImportImage, ExportImage, CopyImage accepted). */
+  started(action: RunLogEntry['action'], region: string, id: string): void {
+    this.runLog.push({ action, region, id, start: Date.now() });
+  }
+
+  private ended(id: string): void {
+    const e = this.runLog.find((r) => r.id === id && r.end === undefined);
+    if (e) e.end = Date.now();
+  }
 
   advanceTask(t: EcsTask): string {
-    if (t.cancelled) return 'Cancelled';
+    if (t.cancelled) {
+      this.ended(t.id);
+      return 'Cancelled';
+    }
     const s = t.script[Math.min(t.step, t.script.length - 1)]!;
     t.step++;
+    if (s === 'Finished' || s === 'Failed') this.ended(t.id);
     if (s === 'Finished') t.outputs?.forEach((o, i) => this.objects.set(o, this.exportDiskBytes[i] ?? this.exportBytes));
     if (s === 'Failed') t.failure ??= { ...this.taskFailure };
     return s;
@@ -80,7 +105,10 @@ export class EcsWorld {
   advanceImage(img: EcsImage): { status: string; progress: string } {
     const s = img.script[Math.min(img.step, img.script.length - 1)]!;
     img.step++;
-    if (s.status === 'Available' && img.copyOf) this.copiesRunning.get(img.copyOf.region)?.delete(img.id);
+    if (s.status === 'Available' && img.copyOf) {
+      this.copiesRunning.get(img.copyOf.region)?.delete(img.id);
+      this.ended(img.id);
+    }
     return s;
   }
 
@@ -90,6 +118,7 @@ export class EcsWorld {
     running.add(img.id);
     this.copiesRunning.set(region, running);
     this.maxCopiesRunning.set(region, Math.max(this.maxCopiesRunning.get(region) ?? 0, running.size));
+    this.started('CopyImage', region, img.id);
   }
 
   copyInProgress(sourceImage: string): boolean {
