@@ -19,6 +19,9 @@ import { Feed } from '../api/feed.js';
 import { createApiServer, listen } from '../api/api-server.js';
 import { loadMetricsToken, loadToken } from '../api/auth.js';
 import type { ApiState } from '../api/routes.js';
+import { openFleetPresence, type FleetPresence } from '../fleet/fleet-presence.js';
+import { startHeartbeat } from '../fleet/agent-heartbeat.js';
+import { agentVersion } from '../cli/version.js';
 import { createLogger } from './logger.js';
 import { changedKeys, RESTART_KEYS } from './config-diff.js';
 import { defaultOutputRoot, loadDaemonConfig, workerThreads, type DaemonConfigSource } from './daemon-config.js';
@@ -38,13 +41,17 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   await mkdir(defaultOutputRoot(config.state_dir), { recursive: true, mode: 0o700 });
   let { token, origin } = await loadToken(config, src.env, config.state_dir);
   let metricsToken = await loadMetricsToken(config, src.env, token);
-  const metrics = new AgentMetrics();
+  // The name the fleet knows this agent by, for its whole run (claims, heartbeats, metrics, affinity).
+  const agentName = config.agent.name;
+  const metrics = new AgentMetrics(agentName);
+  const fleet = openFleetPresence(config);
   const pool = new WorkerPool(workerThreads(config));
   let ctx: RunContext = {
     config,
     checkpoints: new FileCheckpointStore<UploadCheckpoint>(join(config.state_dir, 'checkpoints'), isUploadCheckpoint, metrics.onCheckpointSave('upload')),
     metrics,
     bandwidth: sharedTokenBucket(config.transfer.bwlimit || undefined),
+    agentName,
     pool,
   };
   const store = await FileJobStore.open(join(config.state_dir, 'jobs'), metrics.onCheckpointSave('job'));
@@ -55,20 +62,30 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   let phase: ReturnType<ApiState['phase']> = 'starting';
   const feed = new Feed(views, () => token, metrics, log);
   metrics.setSources({
+    exportsFleet: () => fleet.metricsLeader.held(),
     jobsByState: () => tally.counts(),
     remainingBytes: () => live.remainingBytes(),
     pool: () => ({ utilisation: pool.utilisation(), queueDepth: pool.queueDepth }),
     feed: () => feed.stats(),
     cloudTasks: () => tally.cloudTasks(),
   });
-  const state: ApiState = { service, views, metrics, token: () => token, metricsToken: () => metricsToken, sourceRoots: () => config.source_roots, outputRoots: () => config.output_roots, phase: () => phase };
+  const state: ApiState = { service, views, metrics, token: () => token, metricsToken: () => metricsToken, sourceRoots: () => config.source_roots, outputRoots: () => config.output_roots, phase: () => phase,
+    submitAgent: () => ({ name: agentName, fleet: fleet.directory.fleet }), agents: fleet.directory,
+  };
   const server = await createApiServer(config, state, feed, log);
   const addr = await listen(server, config.listen.host, config.listen.port);
   const scheme = config.listen.tls_cert ? 'https' : 'http';
   log.info({ url: `${scheme}://${addr.host}:${addr.port}`, stateDir: config.state_dir, tokenFrom: origin, sourceRoots: config.source_roots, outputRoots: config.output_roots }, 'listening');
+  const version = agentVersion();
+  const heartbeat = startHeartbeat(fleet.directory, () => {
+    const running = live.runningCount;
+    const state = phase === 'stopping' ? 'stopping' : phase === 'ready' ? 'ready' : 'starting';
+    return { name: agentName, version, runningJobs: running, freeSlots: Math.max(0, config.jobs.max_concurrent - running), state };
+  }, log);
   await service.start();
   phase = 'ready';
-  log.info('ready');
+  await heartbeat.beatNow();
+  log.info({ agent: agentName }, 'ready');
 
   const reload = async () => {
     try {
@@ -93,10 +110,10 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   process.on('SIGHUP', onHup);
   await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
   process.off('SIGHUP', onHup);
-  return shutdown(log, () => (phase = 'stopping'), service, store, feed, server, pool);
+  return shutdown(log, () => (phase = 'stopping'), service, store, feed, server, pool, { fleet, heartbeat });
 }
 
-async function shutdown(log: Logger, markStopping: () => void, service: JobService, store: FileJobStore, feed: Feed, server: Server, pool: WorkerPool): Promise<number> {
+async function shutdown(log: Logger, markStopping: () => void, service: JobService, store: FileJobStore, feed: Feed, server: Server, pool: WorkerPool, presence: { fleet: FleetPresence; heartbeat: { stop(): Promise<void> } }): Promise<number> {
   const t0 = performance.now();
   markStopping();
   log.info('stopping: no new jobs; checkpointing running ones');
@@ -105,6 +122,8 @@ async function shutdown(log: Logger, markStopping: () => void, service: JobServi
     process.exit(1);
   }, HARD_EXIT_MS).unref();
   await service.shutdown(JOB_STOP_MS);
+  await presence.heartbeat.stop();
+  await presence.fleet.close();
   await store.close();
   feed.close();
   server.closeAllConnections();

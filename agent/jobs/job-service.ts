@@ -74,7 +74,7 @@ export class JobService {
   }
 
   private limits() {
-    return { global: this.ctx.config.jobs.max_concurrent, perDestination: this.ctx.config.jobs.per_destination };
+    return { global: this.ctx.config.jobs.max_concurrent, perDestination: this.ctx.config.jobs.per_destination, agent: this.ctx.agentName || undefined };
   }
 
   /** Jobs whose runner stopped or crashed go back to the queue, cancels are finished, then the claim loop runs. */
@@ -109,8 +109,9 @@ export class JobService {
       import: spec.import ? withCopyTokens({ ...spec.import, clientToken: randomUUID() }) : null, cloudTask: null,
       ...(spec.export ? { export: withExportToken(spec.export) } : {}),
       ...(spec.sync ? { sync: spec.sync, passes: [] } : {}),
+      priority: spec.priority ?? 0, affinity: spec.affinity ?? null, agent: null,
     });
-    this.log.info({ job: rec.id, kind: rec.kind, format: rec.format }, 'job submitted');
+    this.log.info({ job: rec.id, kind: rec.kind, format: rec.format, priority: rec.priority, affinity: rec.affinity }, 'job submitted');
     return jobView(rec);
   }
 
