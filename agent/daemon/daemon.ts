@@ -60,7 +60,7 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   const views = new JobViews(store, live);
   const tally = await JobTally.follow(store);
   let phase: ReturnType<ApiState['phase']> = 'starting';
-  const feed = new Feed(views, () => token, metrics, log);
+  const feed = new Feed(views, () => token, metrics, log, fleet.directory);
   metrics.setSources({
     exportsFleet: () => fleet.metricsLeader.held(),
     jobsByState: () => tally.counts(),
