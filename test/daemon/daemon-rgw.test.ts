@@ -86,7 +86,7 @@ test('an API upload job converts to qcow2 with correct bytes, a download job bri
     assert.equal(metric(text, /^vmxfer_read_bytes_total\{direction="upload",store="s3",agent="[^"]+"\}/), job.progress.totalBytes);
     assert.equal(metric(text, /^vmxfer_parts_total\{result="sent",agent="[^"]+"\}/), job.parts.length);
     assert.equal(metric(text, /^vmxfer_jobs\{state="completed"\}/), 2);
-    assert.ok(metric(text, /^vmxfer_part_duration_seconds_count\{direction="upload",store="s3",agent="[^"]+"\}/) >= job.parts.length);
+    assert.ok(metric(text, /^vmxfer_part_duration_seconds_count\{agent="[^"]+",direction="upload",store="s3"\}/) >= job.parts.length);
     assert.ok(metric(text, /^vmxfer_checkpoint_writes_total\{kind="upload",agent="[^"]+"\}/) >= job.parts.length);
     assert.ok(metric(text, /^process_resident_memory_bytes/) > 0);
     assert.match(text, /^vmxfer_worker_pool_utilization_ratio\{agent="[^"]+"\} /m);
