@@ -19,6 +19,8 @@ const STATUS: Record<string, number> = {
   API_NOT_SYNC: 409,
   API_BODY_TOO_LARGE: 413,
   API_UNAVAILABLE: 503,
+  // The shared job store's server is away (agent/fleet): the agent is fine, the fleet's state cannot be read now.
+  FLEET_STORE_UNREACHABLE: 503,
 };
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -23,7 +23,7 @@ export function openFleetPresence(config: Pick<AgentConfig, 'job_store' | 'agent
     const directory = new LocalAgentDirectory();
     return { directory, metricsLeader: ALONE, close: () => directory.close() };
   }
-  const directory = new RedisAgentDirectory(openRedis(url, 'commands', `${config.agent.name}:agents`), prefix);
+  const directory = new RedisAgentDirectory(openRedis(url, 'commands', `${config.agent.name}:agents`), prefix, url);
   const metricsLeader = new RedisMetricsLeader(openRedis(url, 'commands', `${config.agent.name}:metrics-leader`), prefix);
   return {
     directory,

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { unreachable } from './redis-connection.js';
 import { byName, FORGET_AFTER_MS, HEARTBEAT_TTL_MS, statusOf, type AgentBeat, type AgentDirectory, type AgentStatus, type StoredBeat } from './agent-directory.js';
 
 /**
@@ -12,8 +13,8 @@ export class RedisAgentDirectory implements AgentDirectory {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    /** Whether close() ends the connection (the directory's own) or leaves it to its owner. */
-    private readonly ownsConnection = true,
+    /** The server's URL, for the FLEET_STORE_UNREACHABLE of a command that could not reach it. */
+    private readonly url = '',
   ) {}
 
   private get hash(): string {
@@ -24,19 +25,33 @@ export class RedisAgentDirectory implements AgentDirectory {
     return `${this.prefix}:agent-alive:${name}`;
   }
 
-  async heartbeat(beat: AgentBeat, ttlMs = HEARTBEAT_TTL_MS): Promise<void> {
+  heartbeat(beat: AgentBeat, ttlMs = HEARTBEAT_TTL_MS): Promise<void> {
     const stored: StoredBeat = { ...beat, at: Date.now(), until: 0 };
-    await this.redis.multi().hset(this.hash, beat.name, JSON.stringify(stored)).set(this.alive(beat.name), '1', 'PX', Math.max(1, Math.round(ttlMs))).exec().then(failedReply);
+    return this.typed('recording a heartbeat', () => this.redis.multi().hset(this.hash, beat.name, JSON.stringify(stored)).set(this.alive(beat.name), '1', 'PX', Math.max(1, Math.round(ttlMs))).exec().then(failedReply));
   }
 
-  async leave(name: string): Promise<void> {
-    const raw = await this.redis.hget(this.hash, name);
-    const b = parseBeat(raw);
-    if (!b) return;
-    await this.redis.multi().hset(this.hash, name, JSON.stringify({ ...b, left: true })).del(this.alive(name)).exec().then(failedReply);
+  leave(name: string): Promise<void> {
+    return this.typed('recording an agent leaving', async () => {
+      const b = parseBeat(await this.redis.hget(this.hash, name));
+      if (!b) return;
+      await this.redis.multi().hset(this.hash, name, JSON.stringify({ ...b, left: true })).del(this.alive(name)).exec().then(failedReply);
+    });
   }
 
-  async list(): Promise<AgentStatus[]> {
+  list(): Promise<AgentStatus[]> {
+    return this.typed('listing the agents', () => this.read());
+  }
+
+  /** A command that could not reach the server fails as FLEET_STORE_UNREACHABLE (an I/O error). */
+  private async typed<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw unreachable(err, this.url, what);
+    }
+  }
+
+  private async read(): Promise<AgentStatus[]> {
     const all = await this.redis.hgetall(this.hash);
     const beats = Object.values(all).map(parseBeat).filter((b): b is StoredBeat => b !== undefined);
     if (beats.length === 0) return [];
@@ -54,7 +69,7 @@ export class RedisAgentDirectory implements AgentDirectory {
   }
 
   async close(): Promise<void> {
-    if (this.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
+    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
 

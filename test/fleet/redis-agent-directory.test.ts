@@ -1,4 +1,8 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { openRedis } from '../../agent/fleet/redis-connection.js';
 import { RedisAgentDirectory } from '../../agent/fleet/redis-agent-directory.js';
 import { ensureRedis, redisPrefix } from '../helpers/redis.js';
 import { agentDirectoryConformance } from './agent-directory-conformance.js';
@@ -22,4 +26,22 @@ agentDirectoryConformance('redis', async () => {
       await admin.quit();
     },
   };
+});
+
+test('a directory whose server is away fails every call at once with FLEET_STORE_UNREACHABLE (GET /v1/agents answers 503)', async () => {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  const url = `redis://127.0.0.1:${port}`;
+  const dir = new RedisAgentDirectory(openRedis(url, 'commands'), redisPrefix('agents-away'), url);
+  try {
+    const t0 = Date.now();
+    for (const call of [() => dir.list(), () => dir.heartbeat({ name: 'a', version: 'v', runningJobs: 0, freeSlots: 1, state: 'ready' }), () => dir.leave('a')]) {
+      await assert.rejects(call(), (e: { code?: string; category?: string }) => e.code === 'FLEET_STORE_UNREACHABLE' && e.category === 'io');
+    }
+    assert.ok(Date.now() - t0 < 2000, 'no call waits for the server');
+  } finally {
+    await dir.close();
+  }
 });
