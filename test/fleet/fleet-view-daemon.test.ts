@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { startDaemon, waitForJob, type TestDaemon } from '../helpers/daemon.js';
 import { ensureRedis, redisPrefix } from '../helpers/redis.js';
 import { promtool } from '../helpers/promtool.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -54,6 +54,17 @@ test('two agents on one Redis: each lists both, kill -9 makes one lost; local ro
     assert.deepEqual([chosen.json.job.affinity, chosen.json.job.priority], ['fleet-b', 7], '`agent` in the body is the affinity');
     const wave = await a.api('POST', '/v1/jobs', { jobs: [{ source: join(local, 'a.raw'), destination: `file://${join(out, 'w1.raw')}` }, { source: join(shared, 'b.raw'), destination: `file://${join(out, 'w2.raw')}` }] });
     assert.deepEqual(wave.json.jobs.map((j: { affinity: string | null }) => j.affinity), ['fleet-a', null]);
+    const waiting = await submit(join(shared, 'b.raw'), { agent: 'fleet-c' });
+    assert.equal(waiting.status, 201, waiting.text);
+
+    // Each job ran where its affinity says (GET through A reads the shared store); one for an agent that is not there waits.
+    const ran = async (id: string) => (await waitForJob(a, id, (j) => j.state === 'completed' || j.state === 'failed', 30_000)) as { state: string; agent: string };
+    for (const [id, where] of [[pinned.json.job.id, 'fleet-a'], [chosen.json.job.id, 'fleet-b'], [wave.json.jobs[0].id, 'fleet-a']] as const) {
+      const job = await ran(id);
+      assert.deepEqual([job.state, job.agent], ['completed', where], id);
+    }
+    assert.ok(['fleet-a', 'fleet-b'].includes((await ran(free.json.job.id)).agent));
+    assert.equal((await a.api('GET', `/v1/jobs/${waiting.json.job.id}`)).json.job.state, 'queued', 'a job for an absent agent waits for it');
 
     // One exporter of the fleet-wide gauges; every per-agent series names its agent; both expositions lint clean.
     const leaderOf = async () => {
