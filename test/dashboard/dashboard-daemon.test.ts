@@ -128,6 +128,7 @@ test('a submitted upload: its progress bar advances and the row reaches complete
   await page.getByRole('button', { name: `Open job ${id}` }).click();
   const api = await daemon.api('GET', `/v1/jobs/${id}`);
   await page.locator('#job-checksums dd', { hasText: api.json.job.result.sourceDigest }).first().waitFor();
+  await page.locator('#job-facts dd', { hasText: AGENT }).first().waitFor();
   await saveScreenshot(page, 'daemon-upload-completed');
 });
 
