@@ -51,6 +51,9 @@ test('a YAML wave (paths relative to the file) and a JSON one go in whole: one i
     ['completed', join(images, 'web02.raw'), 9, 'wave-cli'],
   ]);
   for (const n of ['web01', 'web02']) assert.equal(await sha256File(join(images, `${n}.out`)), await sha256File(join(images, `${n}.raw`)));
+  const show = await vmxfer(['jobs', 'show', ids[1]!, ...flags]);
+  assert.equal(show.code, 0, show.stderr);
+  assert.match(show.stdout, /^ {2}agent wave-cli, priority 9$/m);
 
   const json = join(images, 'wave.json');
   await writeFile(json, JSON.stringify([{ source: join(images, 'db01.raw'), destination: `file://${join(images, 'db01.out')}` }]));

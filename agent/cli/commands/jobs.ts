@@ -158,6 +158,7 @@ function describe(j: JobView): string {
   return [
     line(j),
     `  kind ${j.kind}, format ${j.format}, attempts ${j.attempts}, created ${j.createdAt}, finished ${j.finishedAt ?? '-'}`,
+    `  agent ${j.agent ?? '-'}${j.affinity ? ` (only ${j.affinity} runs it)` : ''}, priority ${j.priority}`,
     `  progress ${formatBytes(p.bytesRead)}/${formatBytes(p.totalBytes)}, written ${formatBytes(p.bytesWritten)}, parts ${p.partsDone}/${p.partsTotal ?? '?'}`,
     `  parts: ${count('done')} done, ${count('skipped')} skipped, ${count('in-flight')} in flight, ${count('failed')} failed, ${count('pending')} pending`,
     j.result ? `  result: ${formatBytes(j.result.objectSize)} etag ${j.result.etag} output sha256 ${j.result.outputSha256 ?? '-'} in ${j.result.seconds.toFixed(2)} s` : '',
