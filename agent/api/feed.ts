@@ -6,6 +6,7 @@ import type { JobViews } from '../jobs/job-views.js';
 import type { AgentMetrics } from '../metrics/agent-metrics.js';
 import { tokenMatches } from './auth.js';
 import { FeedClient, type FeedMessage } from './feed-client.js';
+import { HEARTBEAT_MS, type AgentDirectory, type AgentStatus } from '../fleet/agent-directory.js';
 
 const AUTH_TIMEOUT_MS = 5000;
 const FLUSH_MS = 250;
@@ -15,7 +16,8 @@ const MAX_CLIENT_MESSAGE = 4096;
 /**
  * `/v1/feed` (docs/api.md): first-message auth (4401 otherwise), a snapshot, then job, progress and
  * parts events from the JobViews (the store's changes and the live progress, which already limits
- * progress and parts to 4 per second per job).
+ * progress and parts to 4 per second per job), and the fleet's agents after the snapshot and whenever
+ * the directory, read once per heartbeat period, says something new.
  */
 export class Feed {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE });
@@ -23,18 +25,41 @@ export class Feed {
   /** What happened while a new client's snapshot was read, per client. */
   private readonly waiting = new Set<FeedMessage[]>();
   private readonly timer: NodeJS.Timeout;
+  private readonly agentsTimer: NodeJS.Timeout;
+  /** The agents list last sent, as JSON: an unchanged list is not sent again. */
+  private agentsSent = '';
 
   constructor(
     private readonly views: JobViews,
     private readonly token: () => string,
     private readonly metrics: AgentMetrics,
     private readonly log: Logger,
+    private readonly agents: AgentDirectory,
   ) {
     views.on('job', (job) => this.broadcast({ type: 'job', job }));
     views.on('progress', (id, progress) => this.broadcast({ type: 'progress', id, progress }));
     views.on('parts', (id, parts) => this.broadcast({ type: 'parts', id, parts }));
     this.timer = setInterval(() => this.clients.forEach((c) => c.flush()), FLUSH_MS);
     this.timer.unref();
+    this.agentsTimer = setInterval(() => void this.agentsChanged(), HEARTBEAT_MS);
+    this.agentsTimer.unref();
+  }
+
+  private async agentsChanged(): Promise<void> {
+    if (this.clients.size === 0) return;
+    const agents = await this.readAgents();
+    const text = JSON.stringify(agents);
+    if (!agents || text === this.agentsSent) return;
+    this.agentsSent = text;
+    this.broadcast({ type: 'agents', agents });
+  }
+
+  /** The directory's list; undefined (and a log line) when it cannot be read now. */
+  private readAgents(): Promise<AgentStatus[] | undefined> {
+    return this.agents.list().catch((err: unknown) => {
+      this.log.warn({ err: (err as Error).message }, 'feed: the agents directory cannot be read now');
+      return undefined;
+    });
   }
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -68,7 +93,11 @@ export class Feed {
     const early: FeedMessage[] = [];
     this.waiting.add(early);
     void this.views.list().then(
-      (jobs) => client.offer({ type: 'snapshot', jobs }),
+      async (jobs) => {
+        client.offer({ type: 'snapshot', jobs });
+        const agents = await this.readAgents();
+        if (agents) client.offer({ type: 'agents', agents });
+      },
       (err) => this.log.error({ err: (err as Error).message }, 'feed snapshot failed'),
     ).finally(() => {
       this.waiting.delete(early);
@@ -100,6 +129,7 @@ export class Feed {
 
   close(): void {
     clearInterval(this.timer);
+    clearInterval(this.agentsTimer);
     for (const c of this.clients) c.ws.close(1001, 'daemon stopping');
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();

@@ -5,6 +5,8 @@ import { fieldError, fieldOf } from '../core/field-error.js';
 
 /** docs/api.md: a submit body is a few hundred bytes; anything past this is refused unread. */
 export const MAX_BODY_BYTES = 64 * 1024;
+/** docs/api.md "Wave submit": a wave of up to 500 jobs; the request as a whole, read into memory once. */
+export const MAX_WAVE_BYTES = 1024 * 1024;
 
 const STATUS: Record<string, number> = {
   API_UNAUTHORIZED: 401,
@@ -17,6 +19,8 @@ const STATUS: Record<string, number> = {
   API_NOT_SYNC: 409,
   API_BODY_TOO_LARGE: 413,
   API_UNAVAILABLE: 503,
+  // The shared job store's server is away (agent/fleet): the agent is fine, the fleet's state cannot be read now.
+  FLEET_STORE_UNREACHABLE: 503,
 };
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -36,18 +40,24 @@ export function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, status, { error: { code: err.code, category: err.category, message: err.message, ...(field ? { field } : {}) } });
 }
 
-/** Reads a JSON body of at most MAX_BODY_BYTES; larger bodies are refused without buffering them. */
-export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+/**
+ * Reads a JSON body of at most `limit` bytes, larger ones refused without buffering them; with its size,
+ * for a caller whose own limit depends on what the body is (one job or a wave).
+ */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<{ value: unknown; bytes: number }> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  if (declared > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
+    if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return { value: parseJsonText(Buffer.concat(chunks).toString('utf8')), bytes: size };
+}
+
+function parseJsonText(text: string): unknown {
   if (text.trim() === '') throw fieldError(API.BAD_REQUEST, 'body', 'is empty; send a JSON object');
   try {
     return JSON.parse(text);
@@ -56,6 +66,6 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-function tooLarge() {
-  return vmxError(API.BODY_TOO_LARGE, `the request body exceeds ${MAX_BODY_BYTES} bytes`);
+export function tooLarge(limit: number, what = 'the request body') {
+  return vmxError(API.BODY_TOO_LARGE, `${what} exceeds ${limit} bytes`);
 }

@@ -8,9 +8,13 @@ import { bearerMatches } from './auth.js';
 import { API } from './error-codes.js';
 import { fieldError } from '../core/field-error.js';
 import { asApi } from './job-errors.js';
-import { readJsonBody, sendError, sendJson } from './http-io.js';
+import { MAX_BODY_BYTES, MAX_WAVE_BYTES, readJsonBody, sendError, sendJson, tooLarge } from './http-io.js';
 import { dashboardAssets } from '../dashboard/serve-dashboard.js';
 import { parseSubmitBody } from './submit-body.js';
+import { isWave, parseWaveBody } from './wave-body.js';
+import type { SubmitAgent } from './job-placement.js';
+import type { SourceRoot } from '../config/source-roots.js';
+import type { AgentDirectory } from '../fleet/agent-directory.js';
 
 /** What the request handler reads on every request (the token and roots change on SIGHUP). */
 export interface ApiState {
@@ -21,8 +25,12 @@ export interface ApiState {
   token(): string;
   /** The read-only token that opens GET /metrics and nothing else, when one is configured. */
   metricsToken(): string | undefined;
-  sourceRoots(): readonly string[];
+  sourceRoots(): readonly SourceRoot[];
   outputRoots(): readonly string[];
+  /** This agent's name, and whether other agents run jobs from the same store (job placement). */
+  submitAgent(): SubmitAgent;
+  /** The fleet's agents (only this one on the embedded file store). */
+  agents: AgentDirectory;
   phase(): 'starting' | 'ready' | 'stopping';
   /** Whether the job store answers now (a shared store's server may be away); absent: always. */
   storeReachable?: (() => boolean) | undefined;
@@ -46,6 +54,7 @@ export async function handleRequest(state: ApiState, req: IncomingMessage, res: 
     }
     if (path === '/metrics') return await only(req, 'GET', async () => metrics(state, res));
     if (path === '/v1/jobs') return await jobs(state, req, res, url);
+    if (path === '/v1/agents') return await only(req, 'GET', async () => sendJson(res, 200, { agents: await state.agents.list() }));
     const m = /^\/v1\/jobs\/([^/]+)(\/cancel)?$/.exec(path);
     if (m) return await oneJob(state, req, res, jobIdOf(m[1]!), Boolean(m[2]));
     const cut = /^\/v1\/jobs\/([^/]+)\/cutover$/.exec(path);
@@ -104,7 +113,17 @@ async function metrics(state: ApiState, res: ServerResponse): Promise<void> {
 async function jobs(state: ApiState, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   if (req.method === 'POST') {
     if (state.phase() !== 'ready' || !state.service.isAccepting) throw vmxError(API.UNAVAILABLE, 'the daemon is not taking jobs now');
-    const spec = await parseSubmitBody(await readJsonBody(req), { source: state.sourceRoots(), output: state.outputRoots() });
+    const { value: body, bytes } = await readJsonBody(req, MAX_WAVE_BYTES);
+    const roots = { source: state.sourceRoots(), output: state.outputRoots() };
+    if (isWave(body)) {
+      // docs/api.md "Wave submit": every job validated before the first is created.
+      const specs = await parseWaveBody(body, roots, state.submitAgent());
+      const created = [];
+      for (const spec of specs) created.push(await asApi(() => state.service.submit(spec)));
+      return sendJson(res, 201, { jobs: created });
+    }
+    if (bytes > MAX_BODY_BYTES) throw tooLarge(MAX_BODY_BYTES, 'the body of one job');
+    const spec = await parseSubmitBody(body, roots, state.submitAgent());
     return sendJson(res, 201, { job: await asApi(() => state.service.submit(spec)) });
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') throw notAllowed(req, ['GET', 'HEAD', 'POST']);

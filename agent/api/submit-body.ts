@@ -16,9 +16,17 @@ import { confineExisting, confineFileUrl, confineNew } from '../roots/confine-pa
 import { readChangedExtentList } from '../incremental/changed-blocks/extent-list.js';
 import { INCR } from '../incremental/error-codes.js';
 import { isVmxferError } from '../core/errors.js';
+import { rootPaths, type SourceRoot } from '../config/source-roots.js';
+import { parsePlacement, sourceAffinity, type SubmitAgent } from './job-placement.js';
 
 /** Where jobs read (`source_roots`) and write (`output_roots`). */
 export interface JobRoots {
+  source: readonly SourceRoot[];
+  output: readonly string[];
+}
+
+/** Where jobs read and write, as plain paths for confinement. */
+interface RootPaths {
   source: readonly string[];
   output: readonly string[];
 }
@@ -34,9 +42,16 @@ const OPTION_KEYS = ['disk', 'parent', 'partSize', 'concurrency', 'storageClass'
  * oss:// URL and writes a new local file, converted to `format` unless it is `original`. Paths read
  * must resolve inside the source roots, paths written inside the output roots.
  */
-export async function parseSubmitBody(body: unknown, roots: JobRoots): Promise<JobSpec> {
+export async function parseSubmitBody(body: unknown, roots: JobRoots, here: SubmitAgent): Promise<JobSpec> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('body', 'must be a JSON object');
-  const b = body as Record<string, unknown>;
+  const { priority, agent, ...job } = body as Record<string, unknown>;
+  const placement = parsePlacement(priority, agent, here);
+  const spec = await parseJob(job, { source: rootPaths(roots.source), output: roots.output });
+  const affinity = placement.affinity ?? (await sourceAffinity(spec, roots.source, here));
+  return { ...spec, ...(placement.priority !== undefined ? { priority: placement.priority } : {}), ...(affinity !== undefined ? { affinity } : {}) };
+}
+
+async function parseJob(b: Record<string, unknown>, roots: RootPaths): Promise<JobSpec> {
   if (b.kind !== undefined && b.kind !== 'export') throw bad('kind', 'must be "export" (uploads, conversions and downloads follow from source and destination)');
   if (b.kind === 'export') return parseExportJob(b, roots);
   for (const k of Object.keys(b)) if (!['source', 'destination', 'format', 'options', 'import', 'sync'].includes(k)) throw bad(k, 'is not a field of a job');
@@ -71,7 +86,7 @@ export async function parseSubmitBody(body: unknown, roots: JobRoots): Promise<J
 const NOT_EBS: ReadonlyArray<keyof JobOptions> = ['partSize', 'storageClass', 'encryption', 'metadata', 'sha256', 'incremental'];
 
 /** An upload to `ebs://REGION[/snap-PARENT]`: the disk into a new EBS snapshot, then the optional aws-image import of it. */
-async function parseEbsJob(b: Record<string, unknown>, spec: Pick<JobSpec, 'source' | 'destination' | 'format' | 'options'>, roots: JobRoots): Promise<JobSpec> {
+async function parseEbsJob(b: Record<string, unknown>, spec: Pick<JobSpec, 'source' | 'destination' | 'format' | 'options'>, roots: RootPaths): Promise<JobSpec> {
   try {
     parseEbsUrl(spec.destination);
   } catch (err) {
@@ -96,7 +111,7 @@ async function parseEbsJob(b: Record<string, unknown>, spec: Pick<JobSpec, 'sour
 }
 
 /** An export job: no source (the cloud image or instance is it), a new local destination, the `export` object. */
-async function parseExportJob(b: Record<string, unknown>, roots: JobRoots): Promise<JobSpec> {
+async function parseExportJob(b: Record<string, unknown>, roots: RootPaths): Promise<JobSpec> {
   for (const k of Object.keys(b)) if (!['kind', 'destination', 'export', 'format', 'options'].includes(k)) throw bad(k, 'is not a field of an export job');
   if (b.export === undefined) throw bad('export', 'is required for an export job');
   const exp = parseExportBody(b.export);

@@ -14,6 +14,11 @@ export function versionText(): string {
   return [`vmxfer ${ownVersion()} (commit ${commit()})`, `node ${process.versions.node}`, ...sdks].join('\n') + '\n';
 }
 
+/** What an agent reports of its build in the fleet's directory (GET /v1/agents `version`). */
+export function agentVersion(): string {
+  return `${ownVersion()} (commit ${commit()})`;
+}
+
 function ownVersion(): string {
   return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }

@@ -1,12 +1,14 @@
 import { parseSize } from '../core/units.js';
 import { parseStoreProfiles, type StoreProfile } from './store-profiles.js';
+import { parseSourceRoots, type SourceRoot } from './source-roots.js';
 
 /** The agent's configuration after defaults, file, environment and flags (config/vmxfer.yaml documents each key). */
 export interface AgentConfig {
   listen: { host: string; port: number; tls_cert: string; tls_key: string };
   auth: { token_file: string; metrics_token_file: string };
   state_dir: string;
-  source_roots: string[];
+  /** Where jobs may read; `shared`: every agent of the fleet sees the same files there (docs/fleet.md). */
+  source_roots: SourceRoot[];
   /** Where jobs may write (destinations, file:// stores, partial files); empty: `<state_dir>/outputs` (daemon-config.ts). */
   output_roots: string[];
   jobs: { max_concurrent: number; per_destination: number; keep_finished: number };
@@ -40,7 +42,7 @@ export const DEFAULTS: AgentConfig = {
   auth: { token_file: '', metrics_token_file: '' },
   /** Empty: $XDG_STATE_HOME/vmxfer or ~/.local/state/vmxfer (load-config.ts), for the CLI and the daemon. */
   state_dir: '',
-  source_roots: ['.'],
+  source_roots: [{ path: '.', shared: false }],
   output_roots: [],
   jobs: { max_concurrent: 4, per_destination: 2, keep_finished: 500 },
   transfer: { part_size: 'auto', concurrency: 4, bwlimit: 0, retries: 8, stall_timeout: 45 },
@@ -105,7 +107,6 @@ const pathList = (allowEmpty: boolean): Leaf => (v) => {
   if (!allowEmpty && list.length === 0) throw new Error('must be a non-empty list of paths');
   return list;
 };
-const strList = pathList(false);
 /** Empty, or a URL of a job store this build speaks to (Redis). */
 const storeUrl: Leaf = (v) => {
   const s = str(v) as string;
@@ -128,7 +129,7 @@ export const SCHEMA: SchemaSection = {
   listen: { host: str, port: int(0, 65535), tls_cert: str, tls_key: str },
   auth: { token_file: str, metrics_token_file: str },
   state_dir: str,
-  source_roots: strList,
+  source_roots: parseSourceRoots,
   output_roots: pathList(true),
   jobs: { max_concurrent: int(1, 1000), per_destination: int(1, 1000), keep_finished: int(0, 1_000_000) },
   transfer: { part_size: size(true, 100 * 1024), concurrency: int(1, 64), bwlimit: size(false, 0), retries: int(1, 50), stall_timeout: positiveNumber },

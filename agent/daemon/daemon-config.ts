@@ -23,7 +23,7 @@ export function loadConfigForCli(src: DaemonConfigSource, origins?: ConfigOrigin
 function absolutePaths(c: AgentConfig): AgentConfig {
   const abs = (p: string) => (p && !isAbsolute(p) ? resolve(p) : p);
   c.state_dir = abs(c.state_dir);
-  c.source_roots = c.source_roots.map(abs);
+  c.source_roots = c.source_roots.map((r) => ({ ...r, path: abs(r.path) }));
   c.output_roots = c.output_roots.length ? c.output_roots.map(abs) : [defaultOutputRoot(c.state_dir)];
   c.auth.token_file = abs(c.auth.token_file);
   c.listen.tls_cert = abs(c.listen.tls_cert);

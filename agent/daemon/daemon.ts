@@ -16,6 +16,9 @@ import { Feed } from '../api/feed.js';
 import { createApiServer, listen } from '../api/api-server.js';
 import { loadMetricsToken, loadToken } from '../api/auth.js';
 import type { ApiState } from '../api/routes.js';
+import { openFleetPresence, type FleetPresence } from '../fleet/fleet-presence.js';
+import { startHeartbeat } from '../fleet/agent-heartbeat.js';
+import { agentVersion } from '../cli/version.js';
 import { createLogger } from './logger.js';
 import { lockStateDir } from './state-dir-lock.js';
 import { changedKeys, RESTART_KEYS } from './config-diff.js';
@@ -38,17 +41,20 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   await mkdir(defaultOutputRoot(config.state_dir), { recursive: true, mode: 0o700 });
   let { token, origin } = await loadToken(config, src.env, config.state_dir);
   let metricsToken = await loadMetricsToken(config, src.env, token);
-  const metrics = new AgentMetrics();
+  // The name the fleet knows this agent by, for its whole run (claims, heartbeats, metrics, affinity).
+  const agentName = config.agent.name;
+  const metrics = new AgentMetrics(agentName);
   const pool = new WorkerPool(workerThreads(config));
   const stores = await openDaemonStores(config, metrics);
+  const fleet = openFleetPresence(config);
   const store = stores.jobs;
   let ctx: RunContext = {
     config,
     checkpoints: stores.checkpoints,
     metrics,
     bandwidth: sharedTokenBucket(config.transfer.bwlimit || undefined),
+    agentName,
     pool,
-    agentName: config.agent.name,
     semaphore: await openFleetSemaphore(config.job_store),
   };
   const live = new LiveProgress();
@@ -56,22 +62,32 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   const views = new JobViews(store, live);
   const tally = await JobTally.follow(store);
   let phase: ReturnType<ApiState['phase']> = 'starting';
-  const feed = new Feed(views, () => token, metrics, log);
+  const feed = new Feed(views, () => token, metrics, log, fleet.directory);
   metrics.setSources({
+    exportsFleet: () => fleet.metricsLeader.held(),
     jobsByState: () => tally.counts(),
     remainingBytes: () => live.remainingBytes(),
     pool: () => ({ utilisation: pool.utilisation(), queueDepth: pool.queueDepth }),
     feed: () => feed.stats(),
     cloudTasks: () => tally.cloudTasks(),
   });
-  const state: ApiState = { service, views, metrics, token: () => token, metricsToken: () => metricsToken, sourceRoots: () => config.source_roots, outputRoots: () => config.output_roots, phase: () => phase, storeReachable: () => stores.reachable() };
+  const state: ApiState = { service, views, metrics, token: () => token, metricsToken: () => metricsToken, sourceRoots: () => config.source_roots, outputRoots: () => config.output_roots, phase: () => phase,
+    storeReachable: () => stores.reachable(), submitAgent: () => ({ name: agentName, fleet: fleet.directory.fleet }), agents: fleet.directory,
+  };
   const server = await createApiServer(config, state, feed, log);
   const addr = await listen(server, config.listen.host, config.listen.port);
   const scheme = config.listen.tls_cert ? 'https' : 'http';
-  log.info({ url: `${scheme}://${addr.host}:${addr.port}`, agent: config.agent.name, jobStore: stores.where, stateDir: config.state_dir, tokenFrom: origin, sourceRoots: config.source_roots, outputRoots: config.output_roots }, 'listening');
+  log.info({ url: `${scheme}://${addr.host}:${addr.port}`, agent: agentName, jobStore: stores.where, stateDir: config.state_dir, tokenFrom: origin, sourceRoots: config.source_roots, outputRoots: config.output_roots }, 'listening');
+  const version = agentVersion();
+  const heartbeat = startHeartbeat(fleet.directory, () => {
+    const running = live.runningCount;
+    const state = phase === 'stopping' ? 'stopping' : phase === 'ready' ? 'ready' : 'starting';
+    return { name: agentName, version, runningJobs: running, freeSlots: Math.max(0, config.jobs.max_concurrent - running), state };
+  }, log);
   await service.start();
   phase = 'ready';
-  log.info('ready');
+  await heartbeat.beatNow();
+  log.info({ agent: agentName }, 'ready');
 
   const reload = async () => {
     try {
@@ -96,13 +112,13 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   process.on('SIGHUP', onHup);
   await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
   process.off('SIGHUP', onHup);
-  const code = await shutdown(log, () => (phase = 'stopping'), service, stores, feed, server, pool);
+  const code = await shutdown(log, () => (phase = 'stopping'), service, stores, feed, server, pool, { fleet, heartbeat });
   await ctx.semaphore?.close();
   await lock.release();
   return code;
 }
 
-async function shutdown(log: Logger, markStopping: () => void, service: JobService, stores: DaemonStores, feed: Feed, server: Server, pool: WorkerPool): Promise<number> {
+async function shutdown(log: Logger, markStopping: () => void, service: JobService, stores: DaemonStores, feed: Feed, server: Server, pool: WorkerPool, presence: { fleet: FleetPresence; heartbeat: { stop(): Promise<void> } }): Promise<number> {
   const t0 = performance.now();
   markStopping();
   log.info('stopping: no new jobs; checkpointing running ones');
@@ -111,6 +127,8 @@ async function shutdown(log: Logger, markStopping: () => void, service: JobServi
     process.exit(1);
   }, HARD_EXIT_MS).unref();
   await service.shutdown(JOB_STOP_MS);
+  await presence.heartbeat.stop();
+  await presence.fleet.close();
   await stores.close();
   feed.close();
   server.closeAllConnections();

@@ -122,8 +122,9 @@ export class JobService {
       import: spec.import ? withCopyTokens({ ...spec.import, clientToken: randomUUID() }) : null, cloudTask: null,
       ...(spec.export ? { export: withExportToken(spec.export) } : {}),
       ...(spec.sync ? { sync: spec.sync, passes: [] } : {}),
+      priority: spec.priority ?? 0, affinity: spec.affinity ?? null, agent: null,
     });
-    this.log.info({ job: rec.id, kind: rec.kind, format: rec.format }, 'job submitted');
+    this.log.info({ job: rec.id, kind: rec.kind, format: rec.format, priority: rec.priority, affinity: rec.affinity }, 'job submitted');
     return jobView(rec);
   }
 

@@ -217,8 +217,11 @@ export interface PartView {
 }
 
 /** The API's Job: the record plus, for GET one job only, its parts and throughput history. */
-export interface JobView extends Omit<JobRecord, 'schema' | 'version' | 'owner' | 'destinationKey' | 'steps' | 'options' | keyof LegacyStepFields | 'cloudTask' | 'cloudOutcome' | 'import' | 'export'> {
+export interface JobView extends Omit<JobRecord, 'schema' | 'version' | 'owner' | 'destinationKey' | 'steps' | 'options' | keyof LegacyStepFields | 'cloudTask' | 'cloudOutcome' | 'import' | 'export' | 'agent' | 'affinity' | 'priority'> {
   options: JobOptions;
+  agent: string | null;
+  affinity: string | null;
+  priority: number;
   cloudOutcome: JobCloudOutcome | null;
   import: ImportOptions | null;
   export?: ExportOptions | undefined;

@@ -23,7 +23,11 @@ export function progressOf(s: ProgressSnapshot, parts: PartBoard): JobProgress {
 /** docs/api.md Job: lists and the feed get it without parts and throughput, GET one job with them. */
 export function jobView(rec: JobRecord, detail?: { parts: PartView[]; throughput: Array<[number, number]> }): JobView {
   const { schema: _s, version: _version, owner: _o, destinationKey: _k, steps: _j, uploaded: _u, importTask: _i, imported: _m, copiesStarted: _c, exportTask: _t, exported: _e, downloadedDisks: _d, export: exp, ...rest } = rec;
-  const view: JobView = { ...rest, progress: { ...rec.progress }, import: rec.import ?? null, cloudTask: rec.cloudTask ?? null, cloudOutcome: rec.cloudOutcome ?? null, ...(exp ? { export: exp } : {}) };
+  const view: JobView = {
+    ...rest, progress: { ...rec.progress }, import: rec.import ?? null, cloudTask: rec.cloudTask ?? null, cloudOutcome: rec.cloudOutcome ?? null, ...(exp ? { export: exp } : {}),
+    // docs/api.md Job: where the job runs or ran, where it must run, and its place in the queue (records older than #15 lack them).
+    agent: rec.agent ?? null, affinity: rec.affinity ?? null, priority: rec.priority ?? 0,
+  };
   if (detail) {
     view.parts = detail.parts;
     view.throughput = detail.throughput;

@@ -68,6 +68,11 @@ export class LiveProgress extends EventEmitter<LiveProgressEvents> {
     return { parts: run?.parts.list() ?? [], throughput: run?.history.list() ?? [] };
   }
 
+  /** Jobs this process runs now (an agent's heartbeat reports them, agent/fleet/agent-heartbeat.ts). */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
   /** Virtual bytes the running jobs still have to read. */
   remainingBytes(): number {
     let n = 0;

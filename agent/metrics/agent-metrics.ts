@@ -4,6 +4,8 @@ export type Direction = 'upload' | 'download';
 
 /** Live values the gauges read at scrape time. */
 export interface GaugeSources {
+  /** Whether this agent exports the fleet-wide gauges now (one agent of a fleet does; an agent alone always). */
+  exportsFleet(): boolean;
   jobsByState(): Record<string, number>;
   remainingBytes(): number;
   pool(): { utilisation: number; queueDepth: number };
@@ -13,6 +15,7 @@ export interface GaugeSources {
 }
 
 const NONE: GaugeSources = {
+  exportsFleet: () => true,
   jobsByState: () => ({}),
   remainingBytes: () => 0,
   pool: () => ({ utilisation: 0, queueDepth: 0 }),
@@ -30,9 +33,13 @@ const CHECKPOINT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
  * Every metric the daemon exposes on /metrics, on a registry of its own. Names follow the
  * Prometheus conventions (base units, `_total` counters, `_seconds`/`_bytes`/`_ratio` suffixes);
  * labels never carry job ids, paths, keys or credentials, so cardinality stays fixed.
+ * Issue #15 point 5: what one agent measures carries `agent` (its name); the gauges of the whole
+ * store (jobs by state, cloud tasks) are the fleet's, without `agent`, and only one agent exports them.
  */
 export class AgentMetrics {
   readonly registry = new Registry();
+  /** Gauges of the whole job store: the same on every agent of a fleet, so exported by one. */
+  private readonly fleet = new Registry();
   private sources: GaugeSources = NONE;
 
   readonly readBytes = new Counter({ name: 'vmxfer_read_bytes_total', help: 'Bytes read from job sources (virtual disk bytes for uploads, object bytes for downloads).', labelNames: ['direction', 'store'], registers: [this.registry] });
@@ -47,21 +54,22 @@ export class AgentMetrics {
   readonly cloudTaskUpdates = new Counter({ name: 'vmxfer_cloud_task_updates_total', help: 'Cloud task status changes observed (import, export), by task kind and the cloud\'s state word.', labelNames: ['kind', 'state'], registers: [this.registry] });
   readonly feedDropped = new Counter({ name: 'vmxfer_feed_dropped_clients_total', help: 'Feed clients closed because their unsent data passed the limit.', registers: [this.registry] });
 
-  constructor() {
+  constructor(readonly agent: string) {
+    this.registry.setDefaultLabels({ agent });
     collectDefaultMetrics({ register: this.registry });
     // prom-client names these three gauges with a `_total` suffix, which the exposition conventions
     // (and `promtool check metrics`) reserve for counters; the handle counts are not worth a lint error.
     for (const name of LINT_BREAKING_DEFAULTS) this.registry.removeSingleMetric(name);
     const self = this;
     new Gauge({
-      name: 'vmxfer_jobs', help: 'Jobs in the store by state.', labelNames: ['state'], registers: [this.registry],
+      name: 'vmxfer_jobs', help: 'Jobs in the store by state (the whole fleet\'s on a shared store).', labelNames: ['state'], registers: [this.fleet],
       collect() {
         this.reset();
         for (const [state, n] of Object.entries(self.sources.jobsByState())) this.set({ state }, n);
       },
     });
     new Gauge({
-      name: 'vmxfer_cloud_tasks', help: 'Cloud tasks of unfinished jobs by kind and last reported state.', labelNames: ['kind', 'state'], registers: [this.registry],
+      name: 'vmxfer_cloud_tasks', help: 'Cloud tasks of unfinished jobs by kind and last reported state (the whole fleet\'s on a shared store).', labelNames: ['kind', 'state'], registers: [this.fleet],
       collect() {
         this.reset();
         for (const t of self.sources.cloudTasks()) this.set({ kind: t.kind, state: t.state }, t.count);
@@ -90,8 +98,9 @@ export class AgentMetrics {
     };
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  async text(): Promise<string> {
+    const own = await this.registry.metrics();
+    return this.sources.exportsFleet() ? own + (await this.fleet.metrics()) : own;
   }
 
   get contentType(): string {

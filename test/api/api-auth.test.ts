@@ -39,6 +39,7 @@ const ENDPOINTS: Array<[string, string, unknown?]> = [
   ['POST', '/v1/jobs', { source: '/x', destination: 'file:///tmp/x' }],
   ['GET', '/v1/jobs/j-20260101-abcdef'],
   ['POST', '/v1/jobs/j-20260101-abcdef/cancel'],
+  ['GET', '/v1/agents'],
   ['GET', '/v1/nothing-here'],
 ];
 

@@ -46,3 +46,18 @@ test('past 8 MiB unsent the client is closed with 4408 and nothing more is queue
   assert.equal(dropped, 1);
   assert.equal(sent.length, 0);
 });
+
+test('a slow client keeps only the latest agents list, sent once the socket has drained', () => {
+  const { s, sent, ws } = fakeSocket();
+  const c = new FeedClient(ws, () => undefined, () => assert.fail('not dropped'));
+  const agents = (running: number) => [{ name: 'a1', version: '1', lastHeartbeat: '2026-12-07T20:00:00.000Z', runningJobs: running, freeSlots: 4 - running, state: 'ready' as const }];
+  s.bufferedAmount = COALESCE_BYTES + 1;
+  for (let i = 0; i < 4; i++) c.offer({ type: 'agents', agents: agents(i) });
+  c.flush();
+  assert.equal(sent.length, 0, 'nothing sent while the socket is full');
+  s.bufferedAmount = 0;
+  c.flush();
+  assert.deepEqual(sent, [{ type: 'agents', agents: agents(3) }]);
+  c.flush();
+  assert.equal(sent.length, 1, 'the kept list goes out once');
+});

@@ -73,6 +73,7 @@ const ROUTES: Array<{ path: string; auth: boolean; allow: string[] }> = [
   { path: '/v1/jobs', auth: true, allow: ['GET', 'HEAD', 'POST'] },
   { path: '/v1/jobs/j-20260101-abcdef', auth: true, allow: ['GET', 'HEAD'] },
   { path: '/v1/jobs/j-20260101-abcdef/cancel', auth: true, allow: ['POST'] },
+  { path: '/v1/agents', auth: true, allow: ['GET', 'HEAD'] },
 ];
 
 test('every route answers every method: 405 with Allow for the methods it does not take (POST/PUT/DELETE to /healthz and /readyz included), without a token where none is needed', async () => {

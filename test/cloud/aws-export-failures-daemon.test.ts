@@ -30,7 +30,7 @@ async function failedExport(script: TaskStep[], exportFields: Record<string, unk
 }
 
 async function updates(kind: string, state: string): Promise<number> {
-  const m = new RegExp(`^vmxfer_cloud_task_updates_total\\{kind="${kind}",state="${state}"\\} (\\d+)$`, 'm').exec((await world.d.api('GET', '/metrics')).text);
+  const m = new RegExp(`^vmxfer_cloud_task_updates_total\\{kind="${kind}",state="${state}",agent="[^"]+"\\} (\\d+)$`, 'm').exec((await world.d.api('GET', '/metrics')).text);
   return Number(m?.[1] ?? 0);
 }
 

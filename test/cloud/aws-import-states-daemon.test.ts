@@ -41,7 +41,7 @@ async function importJob(script: TaskStep[]): Promise<any> {
 }
 
 async function updates(kind: string, state: string): Promise<number> {
-  const m = new RegExp(`^vmxfer_cloud_task_updates_total\\{kind="${kind}",state="${state}"\\} (\\d+)$`, 'm').exec((await d.api('GET', '/metrics')).text);
+  const m = new RegExp(`^vmxfer_cloud_task_updates_total\\{kind="${kind}",state="${state}",agent="[^"]+"\\} (\\d+)$`, 'm').exec((await d.api('GET', '/metrics')).text);
   return Number(m?.[1] ?? 0);
 }
 

@@ -111,7 +111,7 @@ test('an API job upload → import → copy to 2 regions → share on the EC2 Qu
       const seen = copyStates.filter((s) => s.startsWith(c.imageId)).map((s) => s.split(':')[1]);
       assert.deepEqual(seen.filter((s, i) => s !== seen[i - 1]), ['pending', 'available']);
     }
-    assert.match((await d.api('GET', '/metrics')).text, /^vmxfer_cloud_task_updates_total\{kind="aws-copy",state="available"\} 2$/m);
+    assert.match((await d.api('GET', '/metrics')).text, /^vmxfer_cloud_task_updates_total\{kind="aws-copy",state="available",agent="[^"]+"\} 2$/m);
     await closeFeed(ws);
   });
 });

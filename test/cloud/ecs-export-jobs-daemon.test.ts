@@ -107,7 +107,7 @@ test('an ECS export API job end to end (OSS routes of the ECS RPC API protocol f
     const mine = feed.jobs(id);
     assert.deepEqual(distinct(mine.filter((j) => j.cloudTask).map((j) => j.cloudTask.state)), EXPORT_TASK_SCRIPT);
     assert.deepEqual(distinct(mine.map((j) => `${j.state}${j.phase ? `/${j.phase}` : ''}`)).filter((s) => ['active/exporting', 'active/downloading', 'completed'].includes(s)), ['active/exporting', 'active/downloading', 'completed']);
-    assert.match((await d.api('GET', '/metrics')).text, /^vmxfer_cloud_task_updates_total\{kind="ecs-export-image",state="Finished"\} 1$/m);
+    assert.match((await d.api('GET', '/metrics')).text, /^vmxfer_cloud_task_updates_total\{kind="ecs-export-image",state="Finished",agent="[^"]+"\} 1$/m);
   } finally {
     await feed.close();
   }

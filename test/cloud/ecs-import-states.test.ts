@@ -95,7 +95,7 @@ test('an ECS import API job whose image ends CreateFailed fails with CLOUD_TASK_
     assert.equal(fed.at(-1).state, 'failed');
     const metrics = (await d.api('GET', '/metrics')).text;
     for (const state of ['Waiting', 'Processing', 'Finished', 'Creating', 'CreateFailed']) {
-      assert.match(metrics, new RegExp(`^vmxfer_cloud_task_updates_total\\{kind="ecs-image",state="${state}"\\} 1$`, 'm'), state);
+      assert.match(metrics, new RegExp(`^vmxfer_cloud_task_updates_total\\{kind="ecs-image",state="${state}",agent="[^"]+"\\} 1$`, 'm'), state);
     }
   } finally {
     ecs.world.scripts.image = IMAGE_SCRIPT;

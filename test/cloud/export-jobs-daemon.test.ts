@@ -70,7 +70,7 @@ test('an export API job: ExportImage on the EC2 Query API protocol fake, the obj
   assert.equal(call.params.DiskImageFormat, 'VMDK');
   assert.equal(call.params['S3ExportLocation.S3Bucket'], bucket);
   assert.deepEqual(ec2.calls.filter((c) => c.service === 's3'), [], 'the download went to RGW, not the fake');
-  assert.match((await d.api('GET', '/metrics')).text, /^vmxfer_cloud_task_updates_total\{kind="aws-export-image",state="completed"\} 1$/m);
+  assert.match((await d.api('GET', '/metrics')).text, /^vmxfer_cloud_task_updates_total\{kind="aws-export-image",state="completed",agent="[^"]+"\} 1$/m);
 });
 
 test('cancelling an export API job mid-export sends CancelExportTask to the fake and leaves no file', async () => {

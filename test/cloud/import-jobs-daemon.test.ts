@@ -96,8 +96,8 @@ test('an API upload job with an aws-image import: active/uploading → active/im
     assert.ok(mine.some((j) => j.phase === 'importing' && j.cloudTask?.progress === 40));
 
     const metrics = (await d.api('GET', '/metrics')).text;
-    assert.match(metrics, /^vmxfer_cloud_task_updates_total\{kind="aws-image",state="converting"\} 1$/m);
-    assert.match(metrics, /^vmxfer_cloud_task_updates_total\{kind="aws-image",state="completed"\} 1$/m);
+    assert.match(metrics, /^vmxfer_cloud_task_updates_total\{kind="aws-image",state="converting",agent="[^"]+"\} 1$/m);
+    assert.match(metrics, /^vmxfer_cloud_task_updates_total\{kind="aws-image",state="completed",agent="[^"]+"\} 1$/m);
     await promtool(metrics);
   } finally {
     await closeFeed(ws);

@@ -109,8 +109,8 @@ test('an instance export API job: CreateInstanceExportTask on the EC2 Query API 
     assert.deepEqual(states, ['active:validating', 'active:exporting', 'completed:']);
 
     const metrics = (await d.api('GET', '/metrics')).text;
-    assert.match(metrics, /^vmxfer_cloud_task_updates_total\{kind="aws-export-instance",state="active"\} 2$/m);
-    assert.match(metrics, /^vmxfer_cloud_task_updates_total\{kind="aws-export-instance",state="completed"\} 1$/m);
+    assert.match(metrics, /^vmxfer_cloud_task_updates_total\{kind="aws-export-instance",state="active",agent="[^"]+"\} 2$/m);
+    assert.match(metrics, /^vmxfer_cloud_task_updates_total\{kind="aws-export-instance",state="completed",agent="[^"]+"\} 1$/m);
   } finally {
     await closeFeed(ws);
   }

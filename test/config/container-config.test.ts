@@ -11,7 +11,7 @@ test('config/container.yaml is valid, listens on all interfaces and keeps state 
   assert.equal(c.listen.host, '0.0.0.0');
   assert.equal(c.listen.port, DEFAULTS.listen.port);
   assert.equal(c.state_dir, '/var/lib/vmxfer');
-  assert.deepEqual(c.source_roots, ['/images']);
+  assert.deepEqual(c.source_roots, [{ path: '/images', shared: false }]);
   const docker = await readFile(join(REPO_ROOT, 'Dockerfile'), 'utf8');
   assert.match(docker, /^VOLUME \["\/var\/lib\/vmxfer"\]$/m);
   assert.match(docker, new RegExp(`^EXPOSE ${c.listen.port}$`, 'm'));

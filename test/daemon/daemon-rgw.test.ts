@@ -81,16 +81,16 @@ test('an API upload job converts to qcow2 with correct bytes, a download job bri
     assert.equal(await sha256File(out), sha);
 
     const text = await metricsText(d);
-    assert.ok(metric(text, /^vmxfer_transferred_bytes_total\{direction="upload",store="s3"\}/) >= job.result.objectSize);
-    assert.equal(metric(text, /^vmxfer_transferred_bytes_total\{direction="download",store="s3"\}/), job.result.objectSize);
-    assert.equal(metric(text, /^vmxfer_read_bytes_total\{direction="upload",store="s3"\}/), job.progress.totalBytes);
-    assert.equal(metric(text, /^vmxfer_parts_total\{result="sent"\}/), job.parts.length);
+    assert.ok(metric(text, /^vmxfer_transferred_bytes_total\{direction="upload",store="s3",agent="[^"]+"\}/) >= job.result.objectSize);
+    assert.equal(metric(text, /^vmxfer_transferred_bytes_total\{direction="download",store="s3",agent="[^"]+"\}/), job.result.objectSize);
+    assert.equal(metric(text, /^vmxfer_read_bytes_total\{direction="upload",store="s3",agent="[^"]+"\}/), job.progress.totalBytes);
+    assert.equal(metric(text, /^vmxfer_parts_total\{result="sent",agent="[^"]+"\}/), job.parts.length);
     assert.equal(metric(text, /^vmxfer_jobs\{state="completed"\}/), 2);
-    assert.ok(metric(text, /^vmxfer_part_duration_seconds_count\{direction="upload",store="s3"\}/) >= job.parts.length);
-    assert.ok(metric(text, /^vmxfer_checkpoint_writes_total\{kind="upload"\}/) >= job.parts.length);
+    assert.ok(metric(text, /^vmxfer_part_duration_seconds_count\{agent="[^"]+",direction="upload",store="s3"\}/) >= job.parts.length);
+    assert.ok(metric(text, /^vmxfer_checkpoint_writes_total\{kind="upload",agent="[^"]+"\}/) >= job.parts.length);
     assert.ok(metric(text, /^process_resident_memory_bytes/) > 0);
-    assert.match(text, /^vmxfer_worker_pool_utilization_ratio /m);
-    assert.match(text, /^vmxfer_remaining_bytes 0$/m);
+    assert.match(text, /^vmxfer_worker_pool_utilization_ratio\{agent="[^"]+"\} /m);
+    assert.match(text, /^vmxfer_remaining_bytes\{agent="[^"]+"\} 0$/m);
     const lint = await promtool(text);
     assert.equal(lint.code, 0, lint.output);
 
@@ -133,7 +133,7 @@ test('kill -9 mid-upload and a restart finish the job without re-sending confirm
     assert.equal(job.state, 'completed', JSON.stringify(job.error));
     assert.equal(job.attempts, 3);
     const skipped = job.parts.filter((p: any) => p.state === 'skipped').length;
-    const sent = metric(await metricsText(d), /^vmxfer_parts_total\{result="sent"\}/);
+    const sent = metric(await metricsText(d), /^vmxfer_parts_total\{result="sent",agent="[^"]+"\}/);
     assert.equal(job.parts.length, Math.ceil(36 / 5));
     assert.equal(skipped + sent, job.parts.length, 'each part is either re-used or sent once by the last run');
     assert.ok(skipped >= confirmed + 1, `skipped ${skipped}, confirmed before the kill ${confirmed}`);
@@ -214,7 +214,7 @@ test('kill -9 mid-download and a restart resume the download from its checkpoint
     assert.equal(done.state, 'completed', JSON.stringify(done.error));
     assert.equal(await sha256File(out), await sha256File(src));
     assert.equal(done.result.outputDigest, await linearDigestByDocScript(src), 'the copy checked against the vmxfer-digest tag reports that digest');
-    const fetchedAfterRestart = metric(await metricsText(d), /^vmxfer_transferred_bytes_total\{direction="download",store="s3"\}/);
+    const fetchedAfterRestart = metric(await metricsText(d), /^vmxfer_transferred_bytes_total\{direction="download",store="s3",agent="[^"]+"\}/);
     assert.ok(fetchedAfterRestart <= 30 * MiB - 2 * 5 * MiB, `after the restart ${fetchedAfterRestart} bytes were fetched: the ranges done before the kill must not be fetched again`);
     assert.deepEqual((await readdir(cpDir)).filter((f) => f.endsWith('.json')), [], 'the checkpoint is gone once the download completed');
   } finally {

@@ -21,7 +21,7 @@ test('50 concurrent small jobs to the RGW all complete with correct bytes and bo
   const sampler = setInterval(async () => {
     const text = (await d.api('GET', '/metrics').catch(() => ({ text: '' }))).text;
     for (const line of text.split('\n')) {
-      if (line.startsWith('process_resident_memory_bytes ')) maxRss = Math.max(maxRss, Number(line.split(' ')[1]));
+      if (/^process_resident_memory_bytes\{agent="[^"]+"\} /.test(line)) maxRss = Math.max(maxRss, Number(line.split(' ')[1]));
       if (line.startsWith('vmxfer_jobs{state="active"}')) maxActive = Math.max(maxActive, Number(line.split(' ')[1]));
     }
   }, 200);

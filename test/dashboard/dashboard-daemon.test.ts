@@ -15,6 +15,8 @@ const MiB = 1024 * 1024;
 const BWLIMIT = '8MiB';
 /** About four seconds at BWLIMIT (one second of burst): many feed updates (4 per second) before completion. */
 const SMALL_MIB = 40;
+/** docs/api.md "Agents": the name the agents table shows for this daemon. */
+const AGENT = 'dashboard-agent';
 
 let browser: TestBrowser;
 let daemon: DaemonHandle;
@@ -50,6 +52,7 @@ before(async () => {
     config: {
       stores: { s3_endpoint: env.endpoint, s3_region: 'us-east-1', s3_path_style: true },
       transfer: { bwlimit: BWLIMIT, part_size: '5MiB', concurrency: 2 },
+      agent: { name: AGENT },
     },
   });
   browser = await openBrowser();
@@ -98,6 +101,17 @@ async function submitThroughForm(page: Page, source: string, destination: string
   return /Submitted job (\S+)\./.exec(text)![1]!;
 }
 
+test('the agents table shows this agent from the feed: ready, nothing running, every slot free, its version', async () => {
+  const page = browser.page;
+  const agentRow = page.locator(`#agents-table tr[data-agent="${AGENT}"][data-state="ready"]`);
+  await agentRow.waitFor({ timeout: 15_000 });
+  const [api] = (await daemon.api('GET', '/v1/agents')).json.agents;
+  const cells = await agentRow.locator('td').allTextContents();
+  assert.deepEqual(cells.slice(0, 4), [AGENT, 'ready', '0', '4']);
+  assert.equal(cells[5], api.version);
+  assert.equal(await page.locator('#agents-count').textContent(), '1 agent');
+});
+
 test('a submitted upload: its progress bar advances and the row reaches completed', async () => {
   const page = browser.page;
   const id = await submitThroughForm(page, join(work.dir, 'small.raw'), `s3://${bucket.name}/small.raw`);
@@ -114,6 +128,7 @@ test('a submitted upload: its progress bar advances and the row reaches complete
   await page.getByRole('button', { name: `Open job ${id}` }).click();
   const api = await daemon.api('GET', `/v1/jobs/${id}`);
   await page.locator('#job-checksums dd', { hasText: api.json.job.result.sourceDigest }).first().waitFor();
+  await page.locator('#job-facts dd', { hasText: AGENT }).first().waitFor();
   await saveScreenshot(page, 'daemon-upload-completed');
 });
 

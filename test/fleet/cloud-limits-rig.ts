@@ -22,7 +22,7 @@ export interface FleetAgent {
 
 export async function fleetAgent(name: string, config: AgentConfig, semaphore: FleetSemaphore): Promise<FleetAgent> {
   await mkdir(config.state_dir, { recursive: true });
-  const ctx: RunContext = { config, checkpoints: new FileCheckpointStore<UploadCheckpoint>(join(config.state_dir, 'checkpoints'), isUploadCheckpoint), metrics: new AgentMetrics(), bandwidth: undefined, semaphore };
+  const ctx: RunContext = { config, checkpoints: new FileCheckpointStore<UploadCheckpoint>(join(config.state_dir, 'checkpoints'), isUploadCheckpoint), metrics: new AgentMetrics(name), bandwidth: undefined, semaphore };
   const store = await FileJobStore.open(join(config.state_dir, 'jobs'));
   const logs: string[] = [];
   const service = new JobService(store, new LiveProgress(), ctx, pino({ level: 'info' }, { write: (l: string) => void logs.push(l) }), undefined, `agent-${name}`);

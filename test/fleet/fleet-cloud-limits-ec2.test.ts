@@ -33,7 +33,7 @@ function config(stateDir: string): AgentConfig {
   return {
     ...structuredClone(DEFAULTS),
     state_dir: stateDir,
-    source_roots: [world.dir],
+    source_roots: [{ path: world.dir, shared: false }],
     output_roots: [stateDir],
     jobs: { max_concurrent: JOBS, per_destination: JOBS, keep_finished: 100 },
     stores: { ...DEFAULTS.stores, s3_endpoint: world.rgw.endpoint, s3_region: 'us-east-1', s3_path_style: true },

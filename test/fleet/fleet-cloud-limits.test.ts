@@ -53,7 +53,7 @@ function config(stateDir: string): AgentConfig {
   return {
     ...structuredClone(DEFAULTS),
     state_dir: stateDir,
-    source_roots: [dir],
+    source_roots: [{ path: dir, shared: false }],
     output_roots: [stateDir],
     jobs: { max_concurrent: JOBS, per_destination: JOBS, keep_finished: 100 },
     stores: { ...DEFAULTS.stores, oss_endpoint: oss.endpoint, oss_region: `oss-${REGION}`, s3_path_style: true },

@@ -8,8 +8,10 @@ import { formatBytes } from '../../core/units.js';
 import type { JobView } from '../../jobs/job-types.js';
 import { CLIENT_FLAGS, CLIENT_FLAGS_HELP, apiCall, daemonTarget, type DaemonTarget } from '../daemon-client.js';
 import { line, watchJobs } from '../job-watch.js';
+import { readWaveFile } from '../wave-file.js';
 
 export const JOBS_USAGE = `Usage: vmxfer jobs submit SRC DEST [--as FORMAT] [options]
+       vmxfer jobs submit --file WAVE.yaml [--priority N] [--agent NAME] [--watch]
        vmxfer jobs list [--state S[,S...]]
        vmxfer jobs show ID
        vmxfer jobs cancel ID
@@ -21,7 +23,13 @@ DEST an s3://, oss:// or file:/// URL; or SRC an s3:// or oss:// URL and DEST a 
                       converts before sending, a download converts the object on the way
   --part-size SIZE    --concurrency N  --parent FILE  --storage-class C  --tag K=V  --metadata K=V
   --sse ALG           --sse-kms-key-id ID
-  --watch             (submit) follow the job until it finishes
+  --priority N        (submit) higher runs first among queued jobs (-1000 to 1000, default 0)
+  --agent NAME        (submit) only the agent of this name runs the job (a fleet: docs/api.md)
+  --file FILE         (submit) a wave: a YAML or JSON list of submit bodies (docs/api.md "Submit body"),
+                      or "jobs:" with one; validated whole, created together, one id printed per job.
+                      Relative paths are read from the file's directory; --priority and --agent apply
+                      to the jobs that set none
+  --watch             (submit) follow the job (or the wave's jobs) until it finishes
   --state S           (list) only jobs in these states
 ${CLIENT_FLAGS_HELP}
 watch draws one live line per job on a terminal, or prints the feed's JSON messages with --json;
@@ -40,6 +48,9 @@ const FLAGS = {
   'sse-kms-key-id': { type: 'string' },
   watch: { type: 'boolean' },
   state: { type: 'string', multiple: true },
+  file: { type: 'string' },
+  priority: { type: 'string' },
+  agent: { type: 'string' },
 } as const;
 
 export async function jobsCommand(argv: string[], signal: AbortSignal): Promise<number> {
@@ -50,8 +61,18 @@ export async function jobsCommand(argv: string[], signal: AbortSignal): Promise<
   const out = (json: unknown, text: string) => process.stdout.write(values.json ? JSON.stringify(json) + '\n' : text + '\n');
   switch (action) {
     case 'submit': {
+      const placement = placementFlags(values);
+      if (values.file !== undefined) {
+        requirePositionals(args, [], JOBS_USAGE);
+        const single = SINGLE_JOB_FLAGS.find((f) => values[f] !== undefined);
+        if (single) usage(`--${single} with SRC DEST only; a wave file sets it in each job body`);
+        const bodies = (await readWaveFile(values.file)).map((b) => ({ ...placement, ...b }));
+        const { jobs } = expect(await apiCall(t, 'POST', '/v1/jobs', { jobs: bodies }), 201);
+        out({ jobs }, (jobs as JobView[]).map((j) => `${j.id} ${j.state}`).join('\n'));
+        return values.watch ? watch(t, (jobs as JobView[]).map((j) => j.id), values, signal) : 0;
+      }
       const [src, dest] = requirePositionals(args, ['SRC', 'DEST'], JOBS_USAGE);
-      const { job } = expect(await apiCall(t, 'POST', '/v1/jobs', submitBody(src!, dest!, values)), 201);
+      const { job } = expect(await apiCall(t, 'POST', '/v1/jobs', { ...submitBody(src!, dest!, values), ...placement }), 201);
       out({ job }, `${job.id} ${job.state}`);
       return values.watch ? watch(t, [job.id], values, signal) : 0;
     }
@@ -90,6 +111,20 @@ function watch(t: DaemonTarget, ids: string[], values: Record<string, unknown>, 
   return watchJobs(t, { ids, mode, out: process.stdout, signal });
 }
 
+/** Flags that build one job's body (submitBody): a wave file's bodies carry their own. */
+const SINGLE_JOB_FLAGS = ['as', 'part-size', 'concurrency', 'parent', 'storage-class', 'tag', 'metadata', 'sse', 'sse-kms-key-id'] as const;
+
+/** `--priority` and `--agent` as submit body fields (the daemon checks their bounds and form). */
+function placementFlags(v: Record<string, unknown>): { priority?: number; agent?: string } {
+  const out: { priority?: number; agent?: string } = {};
+  if (v.priority !== undefined) {
+    if (!/^-?\d+$/.test(v.priority as string)) usage(`--priority as an integer, not "${v.priority as string}"`);
+    out.priority = Number(v.priority);
+  }
+  if (v.agent !== undefined) out.agent = v.agent as string;
+  return out;
+}
+
 function submitBody(src: string, dest: string, v: Record<string, unknown>) {
   const local = (p: string) => (/^[a-z0-9]+:\/\//i.test(p) ? p : resolve(p));
   const options: Record<string, unknown> = {};
@@ -123,6 +158,7 @@ function describe(j: JobView): string {
   return [
     line(j),
     `  kind ${j.kind}, format ${j.format}, attempts ${j.attempts}, created ${j.createdAt}, finished ${j.finishedAt ?? '-'}`,
+    `  agent ${j.agent ?? '-'}${j.affinity ? ` (only ${j.affinity} runs it)` : ''}, priority ${j.priority}`,
     `  progress ${formatBytes(p.bytesRead)}/${formatBytes(p.totalBytes)}, written ${formatBytes(p.bytesWritten)}, parts ${p.partsDone}/${p.partsTotal ?? '?'}`,
     `  parts: ${count('done')} done, ${count('skipped')} skipped, ${count('in-flight')} in flight, ${count('failed')} failed, ${count('pending')} pending`,
     j.result ? `  result: ${formatBytes(j.result.objectSize)} etag ${j.result.etag} output sha256 ${j.result.outputSha256 ?? '-'} in ${j.result.seconds.toFixed(2)} s` : '',

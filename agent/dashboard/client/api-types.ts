@@ -69,6 +69,10 @@ export interface Job {
   cloudOutcome?: CloudOutcomeSoFar | null;
   /** A sync job's finished passes (docs/api.md "Sync jobs"). */
   passes?: SyncPass[];
+  /** The agent that runs or ran the job, the only agent that may (affinity), and its queue priority (docs/api.md Job). */
+  agent?: string | null;
+  affinity?: string | null;
+  priority?: number;
   attempts: number;
   throughput?: Array<[number, number]>;
 }
@@ -144,11 +148,22 @@ export interface Finding {
   convertTo?: string;
 }
 
+/** docs/api.md Agent: one agent of the fleet as its last heartbeat left it. */
+export interface Agent {
+  name: string;
+  version: string;
+  lastHeartbeat: string;
+  runningJobs: number;
+  freeSlots: number;
+  state: 'starting' | 'ready' | 'stopping' | 'stopped' | 'lost';
+}
+
 export type FeedMessage =
   | { type: 'snapshot'; jobs: Job[] }
   | { type: 'job'; job: Job }
   | { type: 'progress'; id: string; progress: Progress }
-  | { type: 'parts'; id: string; parts: Part[] };
+  | { type: 'parts'; id: string; parts: Part[] }
+  | { type: 'agents'; agents: Agent[] };
 
 /** States from which a cancel is meaningful (docs/api.md: cancel moves a job to cancelling, then cancelled). */
 export function isCancellable(state: JobState): boolean {

@@ -22,6 +22,8 @@ export function parseFeedMessage(text: string): FeedMessage | null {
       return typeof m.id === 'string' && typeof m.progress === 'object' && m.progress !== null ? (m as unknown as FeedMessage) : null;
     case 'parts':
       return typeof m.id === 'string' && Array.isArray(m.parts) ? (m as unknown as FeedMessage) : null;
+    case 'agents':
+      return Array.isArray(m.agents) ? (m as unknown as FeedMessage) : null;
     default:
       return null;
   }

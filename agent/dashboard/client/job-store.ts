@@ -33,7 +33,8 @@ export class JobStore {
       case 'progress':
         return this.updateProgress(message.id, message.progress);
       case 'parts':
-        return; // parts belong to the open job view, not to the list
+      case 'agents':
+        return; // parts belong to the open job view, agents to the agents table, not to the list
     }
   }
 

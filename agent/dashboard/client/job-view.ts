@@ -109,6 +109,9 @@ export class JobView {
     this.facts.set('Rate', formatRate(p.rate));
     this.facts.set('ETA', job.state === 'active' ? formatEta(p.etaSeconds) : '—');
     this.facts.set('Parts', `${p.partsDone} done, ${p.partsInFlight} in flight, of ${p.partsTotal ?? '?'} (${formatBytes(p.partSize)} each)`);
+    // docs/api.md Job.agent / affinity / priority: where it runs, where it must run, its place in the queue.
+    this.facts.set('Agent', `${job.agent ?? '—'}${job.affinity ? `; only ${job.affinity} runs it` : ''}`);
+    this.facts.set('Priority', String(job.priority ?? 0));
     this.facts.set('Attempts', String(job.attempts));
     this.facts.set('Created', formatTime(job.createdAt));
     this.facts.set('Started', formatTime(job.startedAt));

@@ -1,3 +1,4 @@
+import { AgentsTable } from './agents-table.js';
 import { ApiClient } from './api-client.js';
 import type { FeedMessage, Job } from './api-types.js';
 import { showConnectionState } from './connection-indicator.js';
@@ -26,8 +27,13 @@ function start(): void {
   store.onChange((change) => (change.kind === 'all' ? batch.markAll() : batch.mark(change.id)));
   installJobsControls(table, () => batch.markAll());
   new SubmitForm(api, acceptJob);
+  const agents = new AgentsTable(byId('agents-table'), byId('agents-count'));
   const feed = new FeedConnection(feedUrl(), {
-    onMessage: (message: FeedMessage) => (message.type === 'parts' ? view.applyParts(message.id, message.parts) : store.apply(message)),
+    onMessage: (message: FeedMessage) => {
+      if (message.type === 'parts') view.applyParts(message.id, message.parts);
+      else if (message.type === 'agents') agents.set(message.agents);
+      else store.apply(message);
+    },
     onState: showConnectionState,
   });
   installTokenForm(feed);
