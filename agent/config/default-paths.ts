@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 
 /** XDG Base Directory: $XDG_STATE_HOME/vmxfer, else ~/.local/state/vmxfer (the CLI's and the daemon's default). */
@@ -21,4 +21,9 @@ export function findConfigFile(explicit: string | undefined, env: NodeJS.Process
   if (explicit) return explicit;
   if (env.VMXFER_CONFIG) return env.VMXFER_CONFIG;
   return configSearchPath(env).find((p) => existsSync(p));
+}
+
+/** agent.name's default: the host name, cut to what the key accepts (letters, digits, . _ -; 64 at most). */
+export function defaultAgentName(): string {
+  return hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'agent';
 }

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { vmxError } from '../core/errors.js';
 import { CONFIG } from './error-codes.js';
-import { defaultStateDir } from './default-paths.js';
+import { defaultAgentName, defaultStateDir } from './default-paths.js';
 import { DEFAULTS, SCHEMA, type AgentConfig } from './schema.js';
 
 /** Where each leaf's value came from: "default", the file's path, "environment variable VMXFER_<KEY>" or "flag for <key>". */
@@ -51,6 +51,7 @@ function buildConfig(doc: unknown, file: string | undefined, env: NodeJS.Process
   for (const [path, value] of Object.entries(overrides)) if (value !== undefined) setLeaf(config, path, value, `flag for ${path}`, origins);
   // One default for the CLI and the daemon: checkpoints, job store and the generated token in one place.
   if (!config.state_dir) config.state_dir = defaultStateDir(env);
+  if (!config.agent.name) config.agent.name = defaultAgentName();
   return config as AgentConfig;
 }
 

@@ -17,6 +17,10 @@ export interface AgentConfig {
   store_profiles: Record<string, StoreProfile>;
   cloud: { aws_region: string; aws_endpoint: string; ecs_region: string; ecs_endpoint: string; poll_seconds: number; retries: number; request_timeout_seconds: number };
   logging: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
+  /** The shared job store of a fleet of agents (docs/fleet.md); empty url: the embedded store under state_dir. */
+  job_store: { url: string; prefix: string; lease_seconds: number };
+  /** This agent's name on the jobs it runs; empty: the host name (load-config.ts). */
+  agent: { name: string };
 }
 
 export const DEFAULTS: AgentConfig = {
@@ -33,6 +37,8 @@ export const DEFAULTS: AgentConfig = {
   store_profiles: {},
   cloud: { aws_region: '', aws_endpoint: '', ecs_region: '', ecs_endpoint: '', poll_seconds: 10, retries: 8, request_timeout_seconds: 60 },
   logging: { level: 'info' },
+  job_store: { url: '', prefix: 'vmxfer', lease_seconds: 60 },
+  agent: { name: '' },
 };
 
 /** A parser per leaf key: takes the raw value (YAML or an environment string) or throws a sentence. */
@@ -84,6 +90,18 @@ const pathList = (allowEmpty: boolean): Leaf => (v) => {
   return list;
 };
 const strList = pathList(false);
+/** Empty, or a URL of a job store this build speaks to (Redis). */
+const storeUrl: Leaf = (v) => {
+  const s = str(v) as string;
+  if (s !== '' && !/^rediss?:\/\/[^/\s]+/.test(s)) throw new Error('must be empty or a redis:// or rediss:// URL');
+  return s;
+};
+/** A key prefix or an agent name: letters, digits and . _ - (they end up in Redis keys and metric labels). */
+const token = (allowEmpty: boolean): Leaf => (v) => {
+  const s = str(v) as string;
+  if ((s === '' && !allowEmpty) || !/^[A-Za-z0-9._-]{0,64}$/.test(s)) throw new Error(`must be ${allowEmpty ? 'empty or ' : ''}1 to 64 letters, digits, dots, underscores or dashes`);
+  return s;
+};
 
 export const SCHEMA: Record<string, Record<string, Leaf> | Leaf> = {
   listen: { host: str, port: int(0, 65535), tls_cert: str, tls_key: str },
@@ -98,4 +116,6 @@ export const SCHEMA: Record<string, Record<string, Leaf> | Leaf> = {
   store_profiles: parseStoreProfiles,
   cloud: { aws_region: str, aws_endpoint: str, ecs_region: str, ecs_endpoint: str, poll_seconds: positiveNumber, retries: int(1, 50), request_timeout_seconds: positiveNumber },
   logging: { level: oneOf('trace', 'debug', 'info', 'warn', 'error') },
+  job_store: { url: storeUrl, prefix: token(false), lease_seconds: int(5, 3600) },
+  agent: { name: token(true) },
 };

@@ -19,6 +19,7 @@ import { GUEST } from '../guest/error-codes.js';
 import { DEFLATE } from '../compression/error-codes.js';
 import { EBS } from '../ebs/error-codes.js';
 import { INCR } from '../incremental/error-codes.js';
+import { FLEET } from '../fleet/error-codes.js';
 
 /**
  * Every error code family. A family is registered here once; `vmxfer errors` prints the table and
@@ -45,6 +46,7 @@ const FAMILIES: ReadonlyArray<Record<string, ErrorCodeDef>> = [
   DEFLATE,
   EBS,
   INCR,
+  FLEET,
 ];
 
 export function allErrorCodes(): ErrorCodeDef[] {

@@ -5,13 +5,13 @@ import { writeFile } from 'node:fs/promises';
 import { loadConfig } from '../../agent/config/load-config.js';
 import { DEFAULTS } from '../../agent/config/schema.js';
 import { connectionFor } from '../../agent/jobs/run-context.js';
-import { defaultStateDir } from '../../agent/config/default-paths.js';
+import { defaultAgentName, defaultStateDir } from '../../agent/config/default-paths.js';
 import { REPO_ROOT, tempDir } from '../helpers/tmp.js';
 import { VmxferError } from '../../agent/core/errors.js';
 
 test('config/vmxfer.yaml documents exactly the built-in defaults', async () => {
   // state_dir's default ("") resolves to the XDG state directory, as for the CLI.
-  assert.deepEqual(await loadConfig(join(REPO_ROOT, 'config', 'vmxfer.yaml'), {}), { ...DEFAULTS, state_dir: defaultStateDir({}) });
+  assert.deepEqual(await loadConfig(join(REPO_ROOT, 'config', 'vmxfer.yaml'), {}), { ...DEFAULTS, state_dir: defaultStateDir({}), agent: { name: defaultAgentName() } });
 });
 
 test('environment variables override the file, flags override both', async () => {
@@ -52,4 +52,17 @@ test('transfer.stall_timeout (seconds; VMXFER_TRANSFER_STALL_TIMEOUT) reaches ev
   assert.equal(connectionFor('oss://b/k', c).stallTimeoutMs, 7500);
   assert.equal(connectionFor('s3://b/k', await loadConfig(undefined, {})).stallTimeoutMs, 45_000, 'default 45 s');
   await assert.rejects(loadConfig(undefined, { VMXFER_TRANSFER_STALL_TIMEOUT: '0' }), (e: VmxferError) => e.code === 'CONFIG_BAD_VALUE' && /VMXFER_TRANSFER_STALL_TIMEOUT/.test(e.message));
+});
+
+test('job_store and agent.name: defaults, VMXFER_JOB_STORE_URL and VMXFER_AGENT_NAME, and bad values refused naming the key', async () => {
+  const plain = await loadConfig(undefined, {});
+  assert.deepEqual(plain.job_store, { url: '', prefix: 'vmxfer', lease_seconds: 60 });
+  assert.equal(plain.agent.name, defaultAgentName());
+  const c = await loadConfig(undefined, { VMXFER_JOB_STORE_URL: 'redis://:pw@10.0.0.5:6379/2', VMXFER_AGENT_NAME: 'esx-site-b', VMXFER_JOB_STORE_LEASE_SECONDS: '20' });
+  assert.equal(c.job_store.url, 'redis://:pw@10.0.0.5:6379/2');
+  assert.equal(c.job_store.lease_seconds, 20);
+  assert.equal(c.agent.name, 'esx-site-b');
+  await assert.rejects(loadConfig(undefined, { VMXFER_JOB_STORE_URL: 'postgres://db/x' }), (e: VmxferError) => e.code === 'CONFIG_BAD_VALUE' && /job_store\.url/.test(e.message));
+  await assert.rejects(loadConfig(undefined, { VMXFER_AGENT_NAME: 'a b' }), (e: VmxferError) => e.code === 'CONFIG_BAD_VALUE' && /agent\.name/.test(e.message));
+  await assert.rejects(loadConfig(undefined, { VMXFER_JOB_STORE_LEASE_SECONDS: '1' }), (e: VmxferError) => e.code === 'CONFIG_BAD_VALUE' && /lease_seconds/.test(e.message));
 });
