@@ -14,6 +14,7 @@ import {
   partsAccepted,
   rgwRequestsFor,
   startFleet,
+  storedRecord,
   waitRgwLog,
   type Fleet,
   type FleetAgent,
@@ -138,6 +139,8 @@ test('(f) an owner stopped past its lease is fenced: after SIGCONT it writes nei
   await assertObjectIsImage(fleet.bucket, key, image);
   const head = await fleet.bucket.client.send(new HeadObjectCommand({ Bucket: fleet.bucket.name, Key: key }));
   const outputBefore = stale.output().length;
+  const stored = await storedRecord(fleet.redisUrl, fleet.prefix, id);
+  assert.notEqual(stored.agent, stale.name);
 
   stale.resume();
   const deadline = Date.now() + 20_000;
@@ -145,6 +148,8 @@ test('(f) an owner stopped past its lease is fenced: after SIGCONT it writes nei
   assert.match(stale.output().slice(outputBefore), /fenced/i, 'the old owner logs that it lost the job');
   await sleep(LEASE_SECONDS * 1000);
 
+  const storedAfter = await storedRecord(fleet.redisUrl, fleet.prefix, id);
+  assert.deepEqual([storedAfter.version, storedAfter.owner, storedAfter.agent, storedAfter.state], [stored.version, stored.owner, stored.agent, stored.state], 'the old owner wrote the record');
   assert.deepEqual(await fleet.job(id, witness), finished, 'the old owner changed the record');
   assert.equal((await fleet.job(id, stale)).agent, finished.agent, 'the old owner shows the new owner too');
   const after = await fleet.bucket.client.send(new HeadObjectCommand({ Bucket: fleet.bucket.name, Key: key }));

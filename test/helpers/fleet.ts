@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { apiRequest, startDaemon, type TestDaemon } from './daemon.js';
@@ -27,7 +28,7 @@ export interface FleetAgent extends TestDaemon {
 
 export interface FleetOptions {
   count: number;
-  /** The engine the agents share (test/helpers/redis.ts). */
+  /** The engine the agents share (test/helpers/redis.ts); '' runs each agent on its embedded store (a baseline). */
   redisUrl: string;
   /** job_store.prefix: keeps this fleet's keys apart from other tests on the same Redis. */
   prefix: string;
@@ -37,10 +38,14 @@ export interface FleetOptions {
   /** The `transfer` section every agent gets (part size, concurrency, bwlimit). */
   transfer?: Record<string, unknown>;
   jobs?: Record<string, unknown>;
+  /** An existing directory of images to read (kept by close()); a fresh temporary one when absent. */
+  sources?: string;
 }
 
 export interface Fleet {
   agents: FleetAgent[];
+  redisUrl: string;
+  prefix: string;
   bucket: TestBucket;
   /** A directory every agent lists in source_roots: the images the jobs read. */
   sources: string;
@@ -62,7 +67,7 @@ export interface Fleet {
  * Each has its own state dir, port and token; all read one source directory.
  */
 export async function startFleet(opts: FleetOptions): Promise<Fleet> {
-  const sources = await mkdtemp(join(tmpdir(), `vmxfer-fleet-${opts.label}-`));
+  const sources = opts.sources ?? (await mkdtemp(join(tmpdir(), `vmxfer-fleet-${opts.label}-`)));
   const bucket = await createTestBucket(opts.rgw, opts.label);
   const agents: FleetAgent[] = [];
   const paused = new Set<FleetAgent>();
@@ -78,6 +83,8 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   const live = (via?: FleetAgent) => via ?? agents.find((a) => !a.down && !paused.has(a)) ?? agents[0]!;
   const fleet: Fleet = {
     agents,
+    redisUrl: opts.redisUrl,
+    prefix: opts.prefix,
     bucket,
     sources,
     byName: (name) => {
@@ -119,7 +126,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       for (const a of paused) a.resume();
       await Promise.all(agents.filter((a) => !a.down).map((a) => a.stop()));
       await Promise.all(agents.map((a) => rm(a.stateDir, { recursive: true, force: true })));
-      await rm(sources, { recursive: true, force: true });
+      if (!opts.sources) await rm(sources, { recursive: true, force: true });
       await bucket.remove();
     },
   };
@@ -188,6 +195,21 @@ function fleetAgent(name: string, d: TestDaemon, paused: Set<FleetAgent>): Fleet
 export async function readyz(a: TestDaemon): Promise<number> {
   const r = await apiRequest(a.url, null, 'GET', '/readyz').catch(() => ({ status: 0 }));
   return r.status;
+}
+
+/**
+ * The job record as the shared store holds it (agent/fleet/fleet-keys.ts: `<prefix>:job:<id>`, JSON), read
+ * straight from Redis: `version` and `owner`, which the API does not show.
+ */
+export async function storedRecord(redisUrl: string, prefix: string, id: string): Promise<any> {
+  const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    const text = await client.get(`${prefix}:job:${id}`);
+    return text === null ? undefined : JSON.parse(text);
+  } finally {
+    client.disconnect();
+  }
 }
 
 /** A qcow2 image made by qemu-img and the SHA-256 of its raw rendering by qemu-img (the oracle). */
