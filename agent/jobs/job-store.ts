@@ -8,8 +8,11 @@ export interface AdmissionLimits {
   agent?: string | undefined;
 }
 
-/** A record as the store wrote it, or the removal of one. */
-export type JobChange = { type: 'put'; record: JobRecord } | { type: 'removed'; id: string };
+/**
+ * A record as the store wrote it, or the removal of one; or news that a job's owner lost its lease
+ * (a shared store's engine saw it lapse): `recover` now puts it back in the queue.
+ */
+export type JobChange = { type: 'put'; record: JobRecord } | { type: 'removed'; id: string } | { type: 'orphaned'; id: string };
 
 /** A job whose owner was gone, put back in the queue (or left to finish its cancel) by `recover`. */
 export interface RecoveredJob {

@@ -10,7 +10,7 @@ export class JobTally {
 
   static async follow(store: JobStore): Promise<JobTally> {
     const tally = new JobTally();
-    store.subscribe((c) => (c.type === 'put' ? tally.put(c.record) : tally.jobs.delete(c.id)));
+    store.subscribe((c) => (c.type === 'put' ? tally.put(c.record) : c.type === 'removed' && tally.jobs.delete(c.id)));
     for (const r of await store.list()) tally.put(r);
     return tally;
   }

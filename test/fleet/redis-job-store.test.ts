@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import { RedisJobStore } from '../../agent/fleet/redis-job-store.js';
+import { openRedis } from '../../agent/fleet/redis-connection.js';
+import type { JobStore } from '../../agent/jobs/job-store.js';
+import { TERMINAL_STATES } from '../../agent/jobs/job-types.js';
+import { jobStoreConformance } from '../jobs/job-store-conformance.js';
+import { ensureRedis, redisPrefix } from '../helpers/redis.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** A short lease, so that the crash tests wait seconds for the engine to see a lapsed lock, not a minute. */
+const TEST_LEASE_MS = 1600;
+
+/**
+ * Waits until no running record of `store` has an engine job still active under a dead lock: a lease
+ * store hands a crashed owner's jobs back only when its lease ran out (FileJobStore: at once).
+ */
+async function leaseLapsed(store: JobStore): Promise<void> {
+  const until = Date.now() + TEST_LEASE_MS * 4;
+  await new Promise((r) => setTimeout(r, TEST_LEASE_MS));
+  for (;;) {
+    const records = (await store.list()).filter((r) => r.owner !== null && !TERMINAL_STATES.has(r.state));
+    const probe = (await Promise.all(records.map((r) => (store as RedisJobStore).engineState(r)))).every((s) => s !== 'active');
+    if (probe || Date.now() > until) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function dropKeys(conn: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await conn.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await conn.del(...keys);
+  } while (cursor !== '0');
+}
+
+jobStoreConformance('RedisJobStore (real Redis, BullMQ)', async () => {
+  const { url } = await ensureRedis();
+  const prefix = redisPrefix('jobstore');
+  const open = () => RedisJobStore.open({ url, prefix, leaseMs: TEST_LEASE_MS });
+  const first = await open();
+  const stores = [first];
+  return {
+    store: first,
+    reopenAfterCrash: async () => {
+      // The owner dies without a word: its connections drop, its locks stay until the lease runs out.
+      for (const s of stores) await s.abandon();
+      const s = await open();
+      stores.push(s);
+      await leaseLapsed(s);
+      return s;
+    },
+    spawnWriter: () => spawn(process.execPath, [join(here, 'redis-job-store-writer.js'), url, prefix], { stdio: ['ignore', 'pipe', 'inherit'] }),
+    dispose: async () => {
+      await Promise.all(stores.map((s) => s.close()));
+      const conn = openRedis(url, 'engine');
+      await dropKeys(conn, prefix);
+      conn.disconnect();
+    },
+  };
+});
