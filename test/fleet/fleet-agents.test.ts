@@ -4,11 +4,12 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureRedis, redisPrefix } from '../helpers/redis.js';
 import { ensureRgw, type RgwEnv } from '../helpers/rgw.js';
-import { readRgwLog } from '../helpers/rgw-request-log.js';
+import { readRgwLog, rgwLogCursor } from '../helpers/rgw-request-log.js';
 import { pendingUploads } from '../helpers/s3-object.js';
 import {
   assertObjectIsImage,
   completions,
+  creations,
   imageDir,
   makeQcow2Image,
   partsAccepted,
@@ -113,6 +114,7 @@ test('(b) kill -9 of the agent uploading: another agent finishes the same upload
   const entries = await waitRgwLog(rgw, fleet.bucket.name, key, from, (e) => completions(e).some((c) => c.status === 200));
   const uploadIds = new Set(entries.filter((e) => e.query.has('uploadId')).map((e) => e.query.get('uploadId')));
   assert.equal(uploadIds.size, 1, 'the agent that took over resumed the dead one\'s multipart upload');
+  assert.equal(creations(entries).length, 1);
   const accepted = partsAccepted(entries);
   const partsTotal = Math.ceil(LONG_MIB / PART_MIB);
   assert.deepEqual([...accepted.keys()].sort((x, y) => x - y), Array.from({ length: partsTotal }, (_, i) => i + 1));
@@ -139,6 +141,7 @@ test('(f) an owner stopped past its lease is fenced: after SIGCONT it writes nei
   await assertObjectIsImage(fleet.bucket, key, image);
   const head = await fleet.bucket.client.send(new HeadObjectCommand({ Bucket: fleet.bucket.name, Key: key }));
   const outputBefore = stale.output().length;
+  const logBefore = await rgwLogCursor(rgw.stateDir);
   const stored = await storedRecord(fleet.redisUrl, fleet.prefix, id);
   assert.notEqual(stored.agent, stale.name);
 
@@ -158,6 +161,8 @@ test('(f) an owner stopped past its lease is fenced: after SIGCONT it writes nei
   await assertObjectIsImage(fleet.bucket, key, image);
   const entries = await rgwRequestsFor(rgw, fleet.bucket.name, key, from);
   assert.deepEqual(completions(entries).map((c) => c.status), [200], 'one CompleteMultipartUpload, by the new owner');
+  const writesAfter = (await rgwRequestsFor(rgw, fleet.bucket.name, key, logBefore)).filter((e) => e.method !== 'GET' && e.method !== 'HEAD' && e.status < 300);
+  assert.deepEqual(writesAfter.map((e) => `${e.method} ${e.query}`), [], 'the old owner wrote to the object after SIGCONT');
   assert.equal(await pendingUploads(fleet.bucket.client, fleet.bucket.name, key), 0);
   process.stdout.write(`# (f) ${stale.name} stopped; ${finished.agent} finished the job; ${stale.name} fenced after SIGCONT\n`);
 });

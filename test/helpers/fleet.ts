@@ -288,6 +288,11 @@ export function completions(entries: RgwLogEntry[]): RgwLogEntry[] {
   return entries.filter((e) => e.operation === 'CompleteMultipartUpload');
 }
 
+/** CreateMultipartUpload requests (`POST ?uploads`: the SDK names no x-id for it), any status. */
+export function creations(entries: RgwLogEntry[]): RgwLogEntry[] {
+  return entries.filter((e) => e.method === 'POST' && e.query.has('uploads'));
+}
+
 /** Polls RGW's asynchronously written log until `ready` holds for the object's entries. */
 export async function waitRgwLog(rgw: RgwEnv, bucket: string, key: string, from: number, ready: (entries: RgwLogEntry[]) => boolean, timeoutMs = 15_000): Promise<RgwLogEntry[]> {
   const deadline = Date.now() + timeoutMs;
