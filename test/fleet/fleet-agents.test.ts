@@ -51,7 +51,6 @@ before(async () => {
 });
 after(async () => fleet?.close());
 
-const done = (j: any) => j.parts?.filter((p: any) => p.state === 'done').length ?? 0;
 const dest = (key: string) => `s3://${fleet.bucket.name}/${key}`;
 const other = (not: FleetAgent) => fleet.agents.find((a) => a !== not && !a.down)!;
 
@@ -79,8 +78,7 @@ test('(d) a cancel sent through one agent reaches the agent running the job with
   const image = await makeQcow2Image(await imageDir(fleet, 'cancel'), 'long', LONG_MIB);
   const key = 'cancel/long.raw';
   const id = await fleet.submit(fleet.agents[0]!, { source: image.path, destination: dest(key), format: 'raw' });
-  const running = await fleet.waitJob(id, (j) => j.state === 'active' && done(j) >= 1);
-  const owner = fleet.byName(running.agent);
+  const { owner } = await fleet.waitUploading(id, 1);
   const via = other(owner);
   const t0 = performance.now();
   const r = await via.api('POST', `/v1/jobs/${id}/cancel`);
@@ -99,8 +97,7 @@ test('(b) kill -9 of the agent uploading: another agent finishes the same upload
   const key = 'kill/long.raw';
   const from = (await readRgwLog(rgw.stateDir)).length;
   const id = await fleet.submit(fleet.agents[0]!, { source: image.path, destination: dest(key), format: 'raw' });
-  const before = await fleet.waitJob(id, (j) => j.state === 'active' && done(j) >= 2);
-  const victim = fleet.byName(before.agent);
+  const { job: before, owner: victim } = await fleet.waitUploading(id, 2);
   await victim.kill();
   const killedAt = performance.now();
   const confirmed = before.parts.filter((p: any) => p.state === 'done').map((p: any) => p.n as number);
@@ -132,8 +129,7 @@ test('(f) an owner stopped past its lease is fenced: after SIGCONT it writes nei
   const key = 'fence/long.raw';
   const from = (await readRgwLog(rgw.stateDir)).length;
   const id = await fleet.submit(fleet.agents[0]!, { source: image.path, destination: dest(key), format: 'raw' });
-  const running = await fleet.waitJob(id, (j) => j.state === 'active' && done(j) >= 1);
-  const stale = fleet.byName(running.agent);
+  const { owner: stale } = await fleet.waitUploading(id, 1);
   stale.pause();
   const witness = other(stale);
   const finished = await fleet.waitJob(id, (j) => j.agent !== stale.name && ['completed', 'failed'].includes(j.state), 120_000, witness);

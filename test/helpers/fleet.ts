@@ -56,6 +56,11 @@ export interface Fleet {
   /** The job as `via` (default: the first agent not killed or paused) shows it. */
   job(id: string, via?: FleetAgent): Promise<any>;
   waitJob(id: string, until: (job: any) => boolean, timeoutMs?: number, via?: FleetAgent): Promise<any>;
+  /**
+   * Waits until the job is active with at least `parts` parts done, as the agent running it shows it (a
+   * job's parts are the running agent's live view); returns the job and that agent.
+   */
+  waitUploading(id: string, parts: number, timeoutMs?: number): Promise<{ job: any; owner: FleetAgent }>;
   /** Waits until every job is finished; returns them in the order of `ids`. */
   waitFinished(ids: string[], timeoutMs?: number, via?: FleetAgent): Promise<any[]>;
   /** Stops every agent (SIGCONT first for paused ones), removes state dirs, sources and the bucket. */
@@ -109,6 +114,20 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
         const job = await fleet.job(id, via);
         if (until(job)) return job;
         if (Date.now() > deadline) throw new Error(`job ${id} still ${job.state} on ${job.agent} after ${timeoutMs} ms`);
+        await sleep(100);
+      }
+    },
+    waitUploading: async (id, parts, timeoutMs = 60_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const seen = await fleet.job(id);
+        if (FINISHED.has(seen.state)) throw new Error(`job ${id} ended ${seen.state} before ${parts} parts were seen done`);
+        if (seen.state === 'active' && seen.agent) {
+          const owner = fleet.byName(seen.agent);
+          const job = await fleet.job(id, owner);
+          if (job.agent === owner.name && job.state === 'active' && (job.parts?.filter((p: any) => p.state === 'done').length ?? 0) >= parts) return { job, owner };
+        }
+        if (Date.now() > deadline) throw new Error(`job ${id} not uploading with ${parts} parts done after ${timeoutMs} ms (${seen.state} on ${seen.agent})`);
         await sleep(100);
       }
     },
