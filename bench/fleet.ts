@@ -9,7 +9,7 @@
  * (ioredis, BullMQ, records over the network instead of a file). Prints JSON lines and a table.
  * Run: npx tsc -p . && node dist/bench/fleet.js   (BENCH_FLEET_LEASE=5 the lease in seconds)
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeQcow2Image, startFleet, type Fleet } from '../test/helpers/fleet.js';
 import { privateRedis, redisPrefix } from '../test/helpers/redis.js';
@@ -123,6 +123,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await redis.stop();
+    await rm(redis.stateDir, { recursive: true, force: true });
     await work.cleanup();
   }
   const anchor = rows[0]!.agentCpuPerJob;
