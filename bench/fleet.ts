@@ -4,7 +4,8 @@
  * converted to raw objects), all submitted to the first agent. Per run: jobs per minute (first submit to
  * last completion), CPU-seconds per job of the Redis server (/proc/<pid>/stat of its pid) and of the
  * agents (the sum over their processes), and, with 2 and 3 agents, the time from a kill -9 of the agent
- * running a (bandwidth-limited) upload to another agent taking it. An embedded-store run (one agent, no
+ * running a (bandwidth-limited) upload to another agent taking it, and the Redis CPU over 10 s with the
+ * agents idle (lock renewals, stalled checks). An embedded-store run (one agent, no
  * job_store.url) is the anchor: the agent CPU per job above it is what the store's client side costs
  * (ioredis, BullMQ, records over the network instead of a file). Prints JSON lines and a table.
  * Run: npx tsc -p . && node dist/bench/fleet.js   (BENCH_FLEET_LEASE=5 the lease in seconds)
@@ -30,8 +31,12 @@ interface Row {
   agentCpuPerJob: number;
   redisCpuPerJob: number | null;
   perAgent: Record<string, number>;
+  /** Redis CPU while the agents are idle (lock renewals and stalled checks only), percent of one core. */
+  redisIdlePct: number | null;
   takeoverSec: number | null;
 }
+
+const IDLE_SECONDS = 10;
 
 /** utime + stime of a process, all its threads, in seconds. */
 async function cpuSeconds(pid: number): Promise<number> {
@@ -70,6 +75,12 @@ async function run(rgw: RgwEnv, sources: string, images: string[], agents: numbe
     const perAgent: Record<string, number> = {};
     for (const j of jobs) perAgent[j.agent ?? fleet.agents[0]!.name] = (perAgent[j.agent ?? fleet.agents[0]!.name] ?? 0) + 1;
     const agentCpu = cpu1.reduce((s, c, i) => s + c - cpu0[i]!, 0);
+    let redisIdlePct: number | null = null;
+    if (redis) {
+      const idle0 = await cpuSeconds(redis.pid);
+      await sleep(IDLE_SECONDS * 1000);
+      redisIdlePct = +((100 * ((await cpuSeconds(redis.pid)) - idle0)) / IDLE_SECONDS).toFixed(2);
+    }
     const takeoverSec = redis && agents > 1 ? await takeover(fleet, sources) : null;
     return {
       store: redis ? 'redis' : 'embedded',
@@ -79,6 +90,7 @@ async function run(rgw: RgwEnv, sources: string, images: string[], agents: numbe
       agentCpuPerJob: +(agentCpu / JOBS).toFixed(3),
       redisCpuPerJob: redis ? +((redis1 - redis0) / JOBS).toFixed(4) : null,
       perAgent,
+      redisIdlePct,
       takeoverSec,
     };
   } finally {
@@ -128,10 +140,10 @@ async function main(): Promise<void> {
   }
   const anchor = rows[0]!.agentCpuPerJob;
   process.stdout.write(`\n${JOBS} jobs of ${IMAGE_MIB} MiB (qcow2 -> raw), lease ${LEASE} s, load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ')[0]}\n`);
-  process.stdout.write('| store | agents | wall s | jobs/min | agent CPU s/job | over embedded | Redis CPU s/job | jobs per agent | kill -> takeover s |\n|---|---:|---:|---:|---:|---:|---:|---|---:|\n');
+  process.stdout.write('| store | agents | wall s | jobs/min | agent CPU s/job | over embedded | Redis CPU s/job | Redis idle % | jobs per agent | kill -> takeover s |\n|---|---:|---:|---:|---:|---:|---:|---:|---|---:|\n');
   for (const r of rows) {
     process.stdout.write(
-      `| ${r.store} | ${r.agents} | ${r.wallSec} | ${r.jobsPerMin} | ${r.agentCpuPerJob} | ${r.store === 'redis' ? (r.agentCpuPerJob - anchor).toFixed(3) : '-'} | ${r.redisCpuPerJob ?? '-'} | ${Object.values(r.perAgent).join(' / ')} | ${r.takeoverSec ?? '-'} |\n`,
+      `| ${r.store} | ${r.agents} | ${r.wallSec} | ${r.jobsPerMin} | ${r.agentCpuPerJob} | ${r.store === 'redis' ? (r.agentCpuPerJob - anchor).toFixed(3) : '-'} | ${r.redisCpuPerJob ?? '-'} | ${r.redisIdlePct ?? '-'} | ${Object.values(r.perAgent).join(' / ')} | ${r.takeoverSec ?? '-'} |\n`,
     );
   }
 }
