@@ -4,7 +4,7 @@ import type { JobChange } from '../jobs/job-store.js';
 import type { JobRecord, JobState } from '../jobs/job-types.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { FleetKeys } from './fleet-keys.js';
-import { isConnectionError, reconnectDelay, unreachable } from './redis-connection.js';
+import { untilReachable } from './redis-connection.js';
 import type { RedisPool } from './redis-pool.js';
 
 /** What a transaction does with the record it read: write a new one, remove it, or leave it and answer. */
@@ -78,17 +78,8 @@ export class RecordTable {
     });
   }
 
-  /** Runs `op`, again after each connection failure (backoff) for `patienceMs`, then FLEET_STORE_UNREACHABLE. */
-  async reach<T>(what: string, op: () => Promise<T>): Promise<T> {
-    const until = Date.now() + this.patienceMs;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await op();
-      } catch (err) {
-        if (!isConnectionError(err) || Date.now() >= until) throw unreachable(err, this.url, what);
-        await new Promise((r) => setTimeout(r, Math.min(reconnectDelay(attempt), Math.max(until - Date.now(), 1))));
-      }
-    }
+  private reach<T>(what: string, op: () => Promise<T>): Promise<T> {
+    return untilReachable(this.url, what, this.patienceMs, op);
   }
 
   private async readAll(c: Redis): Promise<JobRecord[]> {

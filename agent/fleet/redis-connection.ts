@@ -87,3 +87,19 @@ export function redactUrl(url: string): string {
     return '(invalid URL)';
   }
 }
+
+/**
+ * Runs `op`, again after each connection failure (reconnectDelay backoff) for `patienceMs`, then
+ * throws FLEET_STORE_UNREACHABLE: a server restart of a few seconds costs a wait, not a failed job.
+ */
+export async function untilReachable<T>(url: string, what: string, patienceMs: number, op: () => Promise<T>): Promise<T> {
+  const until = Date.now() + patienceMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (!isConnectionError(err) || Date.now() >= until) throw unreachable(err, url, what);
+      await new Promise((r) => setTimeout(r, Math.min(reconnectDelay(attempt), Math.max(until - Date.now(), 1))));
+    }
+  }
+}

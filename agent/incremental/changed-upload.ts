@@ -107,6 +107,7 @@ export async function uploadChangedParts(req: UploadRequest, manifest: Increment
       const done = await Promise.all(Array.from({ length: count }, (_, i) => limit(() => pass.part(i + 1, toRead.has(i + 1)))));
       req.progress?.phase('verifying');
       const parts = done.map((d) => d.checkpoint);
+      await req.beforeComplete?.();
       const { info, verified } = await completeOrConfirm(sink, req.key, uploadId, parts, false, req.signal);
       return { uploadId, objectSize: info.size, etag: info.etag, verified, partSize, parts: done.map((d) => d.manifest), ...pass.counts };
     } catch (err) {

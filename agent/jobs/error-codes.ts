@@ -12,5 +12,6 @@ export const JOB = defineErrorCodes('JOB', {
   NOT_CANCELLABLE: { category: 'usage', summary: 'The job already finished, so it cannot be cancelled (the API answers API_NOT_CANCELLABLE).' },
   NOT_SYNC: { category: 'usage', summary: 'A cutover was asked of a job that is not a sync job, or of one that already finished (the API answers API_NOT_SYNC).' },
   NOT_ACCEPTING: { category: 'remote', summary: 'The job service is stopping and takes no new jobs (the API answers API_UNAVAILABLE).' },
+  FENCED: { category: 'aborted', summary: "Another agent took the job over after this agent's lease on it ran out: this agent stopped it at once and writes nothing more for it." },
   SHUTDOWN: { category: 'aborted', summary: 'The daemon stopped while the job ran; it resumes from its checkpoint at the next start.' },
 });

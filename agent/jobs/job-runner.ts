@@ -65,6 +65,8 @@ export interface JobRun {
   cutover: Cutover;
   onWaiting(): void;
   onPass(passes: SyncPass[]): void;
+  /** Throws JOB_FENCED once another runner holds the job (the lease check of WorkflowPorts.fence). */
+  fence(): Promise<void>;
 }
 
 /** The workflow ports of a job: its journal, the daemon's sink factory and cloud, and the job service as reporter. */
@@ -85,6 +87,7 @@ export function jobPorts(ctx: RunContext, run: JobRun, direction: Direction): Wo
     },
     progress: run.progress,
     signal: run.signal,
+    fence: () => run.fence(),
   };
 }
 
@@ -232,7 +235,7 @@ async function ebsSnapshot(job: JobRecord, ctx: RunContext, run: JobRun): Promis
       },
       import: job.import ? { options: job.import, region: aws?.region ?? parseEbsUrl(job.destination).region, endpoint } : undefined,
     },
-    { journal: run.journal, poll: pollEvery(ctx.config.cloud.poll_seconds), onStatus, onRetry: (code) => ctx.metrics.retries.inc({ reason: code }), onImporting: () => run.onPhase('importing'), signal: run.signal },
+    { journal: run.journal, poll: pollEvery(ctx.config.cloud.poll_seconds), onStatus, onRetry: (code) => ctx.metrics.retries.inc({ reason: code }), onImporting: () => run.onPhase('importing'), signal: run.signal, fence: () => run.fence() },
   );
   const s = r.snapshot;
   const { checksum, seconds, bytesSent, ...snapshot } = s;

@@ -20,7 +20,7 @@ import { destinationKey, type RunContext } from './run-context.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
 import type { JobChange, JobStore } from './job-store.js';
 import type { LiveProgress } from './live-progress.js';
-import { JobWriter } from './job-writer.js';
+import { fencedError, JobWriter } from './job-writer.js';
 import {
   TERMINAL_STATES, emptyProgress,
   type JobCloudOutcome, type JobError, type JobKind, type JobPhase, type JobRecord, type JobRequest, type JobState, type JobView,
@@ -61,6 +61,8 @@ export class JobService {
   private accepting = false;
   private claiming = false;
   private claimAgain = false;
+  /** Ownerless cancels being finished here (a second recovery must not start them again). */
+  private readonly finishing = new Set<string>();
 
   constructor(
     private readonly store: JobStore,
@@ -70,22 +72,29 @@ export class JobService {
     private readonly runner: JobRunner = REAL_RUNNER,
     readonly owner = `${hostname()}:${process.pid}:${randomUUID()}`,
   ) {
-    this.writer = new JobWriter(store, (rec) => this.cancelRequested(rec), log);
+    this.writer = new JobWriter(store, (rec) => this.cancelRequested(rec), log, owner, (id, stored) => this.takenOver(id, stored));
   }
 
   private limits() {
-    return { global: this.ctx.config.jobs.max_concurrent, perDestination: this.ctx.config.jobs.per_destination };
+    return { global: this.ctx.config.jobs.max_concurrent, perDestination: this.ctx.config.jobs.per_destination, agent: this.ctx.agentName || undefined };
   }
 
   /** Jobs whose runner stopped or crashed go back to the queue, cancels are finished, then the claim loop runs. */
   async start(): Promise<void> {
-    for (const r of await this.store.recover()) {
-      if (r.was !== 'cancelling') this.log.info({ job: r.id, was: r.was }, 'resuming interrupted job');
-    }
-    for (const rec of await this.store.list(new Set<JobState>(['cancelling']))) if (rec.owner === null) void this.finishCancel(rec);
+    await this.recoverOrphans();
     this.unsubscribe = this.store.subscribe((c) => this.changed(c));
     this.accepting = true;
     this.pump();
+  }
+
+  /** The store's recovery (a runner gone: at start, or when a shared store saw a lease lapse), then ownerless cancels finished. */
+  private async recoverOrphans(): Promise<void> {
+    for (const r of await this.store.recover()) {
+      if (r.was !== 'cancelling') this.log.info({ job: r.id, was: r.was }, 'resuming interrupted job');
+    }
+    for (const rec of await this.store.list(new Set<JobState>(['cancelling']))) {
+      if (rec.owner === null && !this.runs.has(rec.id) && !this.finishing.has(rec.id)) void this.finishCancel(rec);
+    }
   }
 
   reconfigure(ctx: RunContext): void {
@@ -154,11 +163,31 @@ export class JobService {
   }
 
   private changed(c: JobChange): void {
+    if (c.type === 'orphaned') {
+      void this.recoverOrphans().catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'could not recover jobs'));
+      return;
+    }
     if (c.type !== 'put') return;
+    const mine = this.working.get(c.record.id);
+    // Another runner took the job over (our lease ran out): the run stops now (fencing).
+    if (mine && !TERMINAL_STATES.has(mine.state) && c.record.owner !== this.owner) this.writer.takenOver(c.record.id, c.record);
     // A job queued or a slot freed (a finished job has no owner): the claim loop looks again.
     if (c.record.state === 'queued' || TERMINAL_STATES.has(c.record.state)) this.pump();
     if (TERMINAL_STATES.has(c.record.state)) void this.prune();
     if (c.record.state === 'cancelling' && c.record.owner === this.owner) this.cancelRequested(c.record);
+  }
+
+  /**
+   * The job is another runner's now (JOB_FENCED): the run is stopped and left at once; nothing more is
+   * written for it, no upload completed and no cloud task started (the workflow's fence checks).
+   */
+  private takenOver(id: string, stored: JobRecord | undefined): void {
+    this.log.warn({ job: id, owner: stored?.owner ?? null, agent: stored?.agent ?? null }, 'job taken over by another runner; stopping it here');
+    const run = this.runs.get(id);
+    if (!run) return;
+    const reason = fencedError(id, stored);
+    run.controller.abort(reason);
+    run.abandon(reason);
   }
 
   /** The store says a job this runner owns is to be cancelled: the run stops, the run's end finishes the cancel. */
@@ -200,6 +229,7 @@ export class JobService {
   private begin(rec: JobRecord): void {
     const controller = new AbortController();
     const { tracker, parts } = this.live.start(rec.id);
+    this.writer.own(rec.id);
     this.working.set(rec.id, rec);
     rec.attempts++;
     rec.startedAt ??= new Date().toISOString();
@@ -232,6 +262,7 @@ export class JobService {
         if ((rec.state === 'active' && rec.phase !== phase) || rec.state === 'waiting') this.move(rec, 'active', { phase });
       },
       onCloudTask: (status: CloudTaskStatus) => this.cloudTaskChanged(rec, status),
+      fence: () => this.writer.touch(this.fresh(rec)),
       onOutcome: (change: OutcomeChange) => {
         if ('imported' in change) {
           // A restarted run reports the journaled import again: the copies and shares recorded since stay.
@@ -249,6 +280,7 @@ export class JobService {
     ran.catch(() => undefined);
     const done = Promise.race([ran, abandoned]).then(
       (result) => {
+        if (this.writer.isFenced(rec.id)) return;
         rec.progress = { ...progressOf(tracker.snapshot(), parts), partsTotal: parts.size || null, rate: 0, etaSeconds: 0 };
         // docs/api.md Job.cloudOutcome: at completion it is result.import's.
         const outcome = result.import ? { cloudOutcome: outcomeOfImport(result.import) } : {};
@@ -261,6 +293,7 @@ export class JobService {
       },
       (err) => this.failed(rec, controller.signal, err),
     ).finally(() => {
+      this.writer.disown(rec.id);
       this.live.stop(rec.id);
       this.runs.delete(rec.id);
       this.working.delete(rec.id);
@@ -270,6 +303,10 @@ export class JobService {
   }
 
   private async failed(rec: JobRecord, signal: AbortSignal, err: unknown): Promise<void> {
+    if (this.writer.isFenced(rec.id)) {
+      this.log.info({ job: rec.id }, 'job stopped: another runner has it now');
+      return;
+    }
     this.fresh(rec);
     if (rec.state === 'cancelling') return this.finishCancel(rec);
     if (signal.aborted && !this.accepting) {
@@ -286,6 +323,15 @@ export class JobService {
   }
 
   private async finishCancel(rec: JobRecord): Promise<void> {
+    this.finishing.add(rec.id);
+    try {
+      await this.cancelNow(rec);
+    } finally {
+      this.finishing.delete(rec.id);
+    }
+  }
+
+  private async cancelNow(rec: JobRecord): Promise<void> {
     try {
       await this.runner.cleanup(rec, this.ctx);
     } catch (err) {

@@ -12,6 +12,8 @@ export interface RunContext {
   checkpoints: CheckpointStore<UploadCheckpoint>;
   metrics: AgentMetrics;
   bandwidth: TokenBucket | undefined;
+  /** This agent's name (agent.name): claims carry it, jobs show it; absent for the CLI. */
+  agentName?: string | undefined;
   /** The daemon's conversion worker pool, shared by every job. */
   pool?: WorkerPool | undefined;
 }

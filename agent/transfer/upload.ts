@@ -67,6 +67,8 @@ export interface UploadRequest {
   onCorruptedPart?: ((attempt: number, err: unknown) => void) | undefined;
   /** Makes unchanged parts server-side from the object already at the key (an incremental upload). */
   partCopier?: PartCopier | undefined;
+  /** Called right before CompleteMultipartUpload; throwing stops the upload uncompleted (WorkflowPorts.fence). */
+  beforeComplete?: (() => Promise<void>) | undefined;
 }
 
 /** Decides, per part, whether the store can make it from the object it already holds (agent/incremental). */
@@ -426,6 +428,7 @@ async function finish(req: UploadRequest, cp: UploadCheckpoint, parts: Checkpoin
     parts = [checkpointPart(req.sink, ref, empty)];
   }
   await confirmAllParts(req.sink, req.key, cp.uploadId, parts, req.signal);
+  await req.beforeComplete?.();
   return completeOrConfirm(req.sink, req.key, cp.uploadId, parts, opaqueEtags(req.uploadOptions?.encryption?.algorithm), req.signal);
 }
 

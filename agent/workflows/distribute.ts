@@ -45,8 +45,14 @@ export async function distributeWorkflow(r: DistributeWorkflowRequest, ports: Wo
     onCopyState: (copy: CopyOutcome) => ports.reporter.outcome({ copy }),
     onShared: (shares: ImageShares) => ports.reporter.outcome({ shares }),
   };
-  const { copies } = await ports.journal.once(STEP.copied, () => runDistribute(params, callbacks, ports.signal));
+  const { copies } = await ports.journal.once(STEP.copied, async () => {
+    await ports.fence?.();
+    return runDistribute(params, callbacks, ports.signal);
+  });
   if (!r.request.share) return { copies, shares: [] };
-  const shares = await ports.journal.once(STEP.shared, () => runShares({ ...params, request: r.request }, copies, callbacks, ports.signal));
+  const shares = await ports.journal.once(STEP.shared, async () => {
+    await ports.fence?.();
+    return runShares({ ...params, request: r.request }, copies, callbacks, ports.signal);
+  });
   return { copies, shares };
 }

@@ -21,6 +21,8 @@ export interface EbsWorkflowPorts {
   /** The import is about to start. */
   onImporting?: (() => void) | undefined;
   signal: AbortSignal;
+  /** WorkflowPorts.fence: before the snapshot is started and before the import. */
+  fence?: (() => Promise<void>) | undefined;
 }
 
 export interface EbsWorkflowResult {
@@ -35,11 +37,15 @@ export interface EbsWorkflowResult {
 export async function ebsUploadWorkflow(req: EbsWorkflowRequest, ports: EbsWorkflowPorts): Promise<EbsWorkflowResult> {
   // The SDKs load only when an EBS upload runs.
   const { uploadToEbs } = await import('../ebs/ebs-upload.js');
-  const snapshot = await ports.journal.once(STEP.ebsSnapshot, () => uploadToEbs({ ...req.upload, poll: ports.poll, onStatus: ports.onStatus, onRetry: ports.onRetry, signal: ports.signal }));
+  const snapshot = await ports.journal.once(STEP.ebsSnapshot, async () => {
+    await ports.fence?.();
+    return uploadToEbs({ ...req.upload, poll: ports.poll, onStatus: ports.onStatus, onRetry: ports.onRetry, signal: ports.signal });
+  });
   const imp = req.import;
   if (!imp) return { snapshot };
   const { importSnapshotImage } = await import('../ebs/snapshot-image.js');
-  const imported = await ports.journal.once(STEP.imported, () => {
+  const imported = await ports.journal.once(STEP.imported, async () => {
+    await ports.fence?.();
     ports.onImporting?.();
     return importSnapshotImage(snapshot.snapshotId, imp.options, { region: imp.region, endpoint: imp.endpoint, retry: req.upload.connection.retry }, ports.poll, { onStatus: ports.onStatus, onRetry: ports.onRetry }, ports.signal);
   });

@@ -37,7 +37,10 @@ export interface ExportWorkflowResult<R> {
  * each finished disk is recorded before the next starts, so a restart does not fetch it again.
  */
 export async function exportWorkflow<R extends { objectSize: number }>(request: ExportWorkflowRequest<R>, ports: WorkflowPorts): Promise<ExportWorkflowResult<R>> {
-  const exported = await ports.journal.once(STEP.exported, () => exportTask(request.export, ports));
+  const exported = await ports.journal.once(STEP.exported, async () => {
+    await ports.fence?.();
+    return exportTask(request.export, ports);
+  });
   ports.reporter.phase('downloading');
   // An ECS export's OSS bucket signs with the ECS connection's credential: one lookup of the chain per run.
   const signing = request.export.cloud === 'ecs' ? { credential: ports.cloud.connections.ecs?.credential } : {};

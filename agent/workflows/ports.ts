@@ -61,4 +61,10 @@ export interface WorkflowPorts {
   reporter: WorkflowReporter;
   progress: ProgressTracker;
   signal: AbortSignal;
+  /**
+   * The lease check before a step another agent could not undo: completing a multipart upload,
+   * starting a cloud task. Throws (JOB_FENCED) when the job passed to another agent; absent: the
+   * CLI, which owns its run alone.
+   */
+  fence?: (() => Promise<void>) | undefined;
 }

@@ -45,7 +45,7 @@ export function importRegion(o: ImportOptions, cloud: Pick<CloudPort, 'connectio
  */
 export async function uploadWorkflow(request: UploadWorkflowRequest, ports: WorkflowPorts): Promise<UploadWorkflowResult> {
   const { sink, key } = await ports.sinks.open(request.transfer.destination);
-  const transfer: UploadRequest = { ...request.transfer, sink, key, progress: ports.progress, signal: ports.signal };
+  const transfer: UploadRequest = { ...request.transfer, sink, key, progress: ports.progress, signal: ports.signal, beforeComplete: ports.fence };
   const incremental = request.incremental;
   const upload = await ports.journal.once(STEP.upload, () => (incremental ? uploadIncremental(transfer, incremental.warn, incremental.changed) : uploadImage(transfer)));
   if (!request.import) return { upload };
@@ -65,6 +65,7 @@ function taskCallbacks(ports: WorkflowPorts) {
 }
 
 async function importObject(url: string, { options, plan }: NonNullable<UploadWorkflowRequest['import']>, ports: WorkflowPorts): Promise<ImportStepResult> {
+  await ports.fence?.();
   ports.reporter.phase('importing');
   // The SDKs load only when an import runs (seconds of start-up plain uploads do not pay).
   const { runImportStep } = await import('../cloud/tasks/import-step.js');
