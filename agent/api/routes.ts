@@ -24,6 +24,8 @@ export interface ApiState {
   sourceRoots(): readonly string[];
   outputRoots(): readonly string[];
   phase(): 'starting' | 'ready' | 'stopping';
+  /** Whether the job store answers now (a shared store's server may be away); absent: always. */
+  storeReachable?: (() => boolean) | undefined;
 }
 
 /** docs/api.md, one handler per endpoint; every path but health, readiness and the dashboard needs the token. */
@@ -78,8 +80,9 @@ function jobIdOf(segment: string): string {
 
 function readyz(state: ApiState, res: ServerResponse): void {
   const phase = state.phase();
-  if (phase === 'ready') sendJson(res, 200, { status: 'ready' });
-  else sendJson(res, 503, { status: phase });
+  if (phase !== 'ready') sendJson(res, 503, { status: phase });
+  else if (state.storeReachable?.() === false) sendJson(res, 503, { status: 'store-unreachable' });
+  else sendJson(res, 200, { status: 'ready' });
 }
 
 async function staticAsset(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {

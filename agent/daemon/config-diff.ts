@@ -8,7 +8,7 @@ export function changedKeys(a: unknown, b: unknown, prefix = ''): string[] {
 }
 
 /** Keys a reload cannot apply to a running listener or store. */
-export const RESTART_KEYS = ['listen.host', 'listen.port', 'listen.tls_cert', 'listen.tls_key', 'state_dir'];
+export const RESTART_KEYS = ['listen.host', 'listen.port', 'listen.tls_cert', 'listen.tls_key', 'state_dir', 'job_store.url', 'job_store.prefix', 'job_store.lease_seconds', 'agent.name'];
 
 function isMap(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);

@@ -1,15 +1,11 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { isVmxferError } from '../core/errors.js';
 import type { AgentConfig } from '../config/schema.js';
-import { FileCheckpointStore } from '../checkpoint/checkpoint-store.js';
-import { FileJobStore } from '../jobs/file-job-store.js';
 import { LiveProgress } from '../jobs/live-progress.js';
 import { JobViews } from '../jobs/job-views.js';
 import { JobTally } from '../jobs/job-tally.js';
-import { isUploadCheckpoint, type UploadCheckpoint } from '../transfer/upload-checkpoint.js';
 import { sharedTokenBucket } from '../sinks/token-bucket.js';
 import { WorkerPool } from '../pipeline/worker-pool.js';
 import { AgentMetrics } from '../metrics/agent-metrics.js';
@@ -21,6 +17,7 @@ import { loadMetricsToken, loadToken } from '../api/auth.js';
 import type { ApiState } from '../api/routes.js';
 import { createLogger } from './logger.js';
 import { changedKeys, RESTART_KEYS } from './config-diff.js';
+import { openDaemonStores, type DaemonStores } from './open-stores.js';
 import { defaultOutputRoot, loadDaemonConfig, workerThreads, type DaemonConfigSource } from './daemon-config.js';
 
 /** SIGTERM to exit: running jobs get this long to reach a checkpoint, the rest of 10 s is for closing. */
@@ -40,14 +37,16 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   let metricsToken = await loadMetricsToken(config, src.env, token);
   const metrics = new AgentMetrics();
   const pool = new WorkerPool(workerThreads(config));
+  const stores = await openDaemonStores(config, metrics);
+  const store = stores.jobs;
   let ctx: RunContext = {
     config,
-    checkpoints: new FileCheckpointStore<UploadCheckpoint>(join(config.state_dir, 'checkpoints'), isUploadCheckpoint, metrics.onCheckpointSave('upload')),
+    checkpoints: stores.checkpoints,
     metrics,
     bandwidth: sharedTokenBucket(config.transfer.bwlimit || undefined),
     pool,
+    agentName: config.agent.name,
   };
-  const store = await FileJobStore.open(join(config.state_dir, 'jobs'), metrics.onCheckpointSave('job'));
   const live = new LiveProgress();
   const service = new JobService(store, live, ctx, log);
   const views = new JobViews(store, live);
@@ -61,11 +60,11 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
     feed: () => feed.stats(),
     cloudTasks: () => tally.cloudTasks(),
   });
-  const state: ApiState = { service, views, metrics, token: () => token, metricsToken: () => metricsToken, sourceRoots: () => config.source_roots, outputRoots: () => config.output_roots, phase: () => phase };
+  const state: ApiState = { service, views, metrics, token: () => token, metricsToken: () => metricsToken, sourceRoots: () => config.source_roots, outputRoots: () => config.output_roots, phase: () => phase, storeReachable: () => stores.reachable() };
   const server = await createApiServer(config, state, feed, log);
   const addr = await listen(server, config.listen.host, config.listen.port);
   const scheme = config.listen.tls_cert ? 'https' : 'http';
-  log.info({ url: `${scheme}://${addr.host}:${addr.port}`, stateDir: config.state_dir, tokenFrom: origin, sourceRoots: config.source_roots, outputRoots: config.output_roots }, 'listening');
+  log.info({ url: `${scheme}://${addr.host}:${addr.port}`, agent: config.agent.name, jobStore: stores.where, stateDir: config.state_dir, tokenFrom: origin, sourceRoots: config.source_roots, outputRoots: config.output_roots }, 'listening');
   await service.start();
   phase = 'ready';
   log.info('ready');
@@ -82,7 +81,7 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
       metricsToken = nextMetricsToken;
       log.level = next.logging.level;
       config = next;
-      ctx = { ...ctx, config, bandwidth: sharedTokenBucket(config.transfer.bwlimit || undefined) };
+      ctx = { ...ctx, config, agentName: config.agent.name, bandwidth: sharedTokenBucket(config.transfer.bwlimit || undefined) };
       service.reconfigure(ctx);
       log.info({ changed, needRestart, tokenFrom: origin }, needRestart.length ? 'configuration reloaded; some keys need a restart' : 'configuration reloaded');
     } catch (err) {
@@ -93,10 +92,10 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   process.on('SIGHUP', onHup);
   await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
   process.off('SIGHUP', onHup);
-  return shutdown(log, () => (phase = 'stopping'), service, store, feed, server, pool);
+  return shutdown(log, () => (phase = 'stopping'), service, stores, feed, server, pool);
 }
 
-async function shutdown(log: Logger, markStopping: () => void, service: JobService, store: FileJobStore, feed: Feed, server: Server, pool: WorkerPool): Promise<number> {
+async function shutdown(log: Logger, markStopping: () => void, service: JobService, stores: DaemonStores, feed: Feed, server: Server, pool: WorkerPool): Promise<number> {
   const t0 = performance.now();
   markStopping();
   log.info('stopping: no new jobs; checkpointing running ones');
@@ -105,7 +104,7 @@ async function shutdown(log: Logger, markStopping: () => void, service: JobServi
     process.exit(1);
   }, HARD_EXIT_MS).unref();
   await service.shutdown(JOB_STOP_MS);
-  await store.close();
+  await stores.close();
   feed.close();
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,0 +1,46 @@
+import { join } from 'node:path';
+import type { AgentConfig } from '../config/schema.js';
+import { FileCheckpointStore, type CheckpointStore } from '../checkpoint/checkpoint-store.js';
+import { FileJobStore } from '../jobs/file-job-store.js';
+import type { JobStore } from '../jobs/job-store.js';
+import type { AgentMetrics } from '../metrics/agent-metrics.js';
+import { isUploadCheckpoint, type UploadCheckpoint } from '../transfer/upload-checkpoint.js';
+import { RedisJobStore } from '../fleet/redis-job-store.js';
+import { RedisCheckpointStore } from '../fleet/redis-checkpoint-store.js';
+import { fleetKeys } from '../fleet/fleet-keys.js';
+import { redactUrl } from '../fleet/redis-connection.js';
+
+/** Where this daemon keeps jobs and upload checkpoints, and whether that place answers now (/readyz). */
+export interface DaemonStores {
+  jobs: JobStore;
+  checkpoints: CheckpointStore<UploadCheckpoint>;
+  /** Where they are, for the log: the state directory, or the job store's URL without its password. */
+  where: string;
+  reachable(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * The one place that picks the stores: `job_store.url` set, the fleet's shared store on Redis (jobs and
+ * upload checkpoints under `job_store.prefix`, docs/fleet.md); empty, this daemon's own under state_dir.
+ */
+export async function openDaemonStores(config: AgentConfig, metrics: AgentMetrics): Promise<DaemonStores> {
+  const { url, prefix, lease_seconds } = config.job_store;
+  if (!url) {
+    const jobs = await FileJobStore.open(join(config.state_dir, 'jobs'), metrics.onCheckpointSave('job'));
+    const checkpoints = new FileCheckpointStore<UploadCheckpoint>(join(config.state_dir, 'checkpoints'), isUploadCheckpoint, metrics.onCheckpointSave('upload'));
+    return { jobs, checkpoints, where: config.state_dir, reachable: () => true, close: () => jobs.close() };
+  }
+  const jobs = await RedisJobStore.open({ url, prefix, leaseMs: lease_seconds * 1000 });
+  const checkpoints = new RedisCheckpointStore<UploadCheckpoint>(url, fleetKeys(prefix), isUploadCheckpoint, 10_000, metrics.onCheckpointSave('upload'));
+  return {
+    jobs,
+    checkpoints,
+    where: `${redactUrl(url)} (prefix ${prefix})`,
+    reachable: () => jobs.reachable,
+    close: async () => {
+      await jobs.close();
+      checkpoints.close();
+    },
+  };
+}
