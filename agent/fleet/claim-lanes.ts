@@ -105,6 +105,10 @@ export class ClaimLanes {
     return this.held.has(id);
   }
 
+  heldIds(): string[] {
+    return [...this.held.keys()];
+  }
+
   /** Hands a taken job back to its lane (its record was not ours to claim). */
   async putBack(id: string): Promise<void> {
     const h = this.held.get(id);

@@ -118,21 +118,18 @@ export class RedisJobStore implements JobStore {
     }));
   }
 
-  /** Running jobs whose engine job is no longer locked by a live agent (the engine put it back): queued again. */
+  /**
+   * Running jobs whose engine job is no longer locked by a live agent (the engine put it back after
+   * the lease ran out): queued again; cancelling ones lose their owner. Queued jobs missing from their
+   * lane (a writer died between the record and the engine job) are put in it.
+   */
   async recover(): Promise<RecoveredJob[]> {
     const out: RecoveredJob[] = [];
     for (const r of await this.table.list()) {
+      if (r.state === 'queued' && r.owner === null && (await this.lanes.state(r)) === 'unknown') await this.lanes.offer(r);
       const orphanable = RUNNING.has(r.state) || (r.state === 'cancelling' && r.owner !== null);
       if (!orphanable || (await this.lanes.state(r)) === 'active') continue;
-      const back = await this.table.transact(r.id, (cur) => {
-        if (!cur || cur.owner !== r.owner || cur.state !== r.state) return { answer: undefined };
-        const rec: JobRecord = { ...cur, ...(cur.state === 'cancelling' ? { owner: null } : { state: 'queued', owner: null, phase: null }), version: cur.version + 1 };
-        return { write: rec, answer: rec };
-      });
-      if (!back) continue;
-      if (back.state === 'cancelling') await this.lanes.finish(back);
-      else await this.lanes.offer(back);
-      out.push({ id: r.id, was: r.state });
+      if (await this.handBack(r.id, r)) out.push({ id: r.id, was: r.state });
     }
     return out;
   }
@@ -146,9 +143,16 @@ export class RedisJobStore implements JobStore {
     return this.feed.subscribe(listener);
   }
 
-  /** Hands the jobs this agent still holds back to their lanes, then closes every connection. */
+  /**
+   * Hands the jobs this agent still holds to the fleet now (queued again, for any agent to claim and
+   * resume from the shared checkpoint) rather than after their lease, then closes every connection.
+   */
   async close(): Promise<void> {
     await this.claims;
+    for (const id of this.lanes.heldIds()) {
+      const r = await this.table.get(id).catch(() => undefined);
+      if (r) await this.handBack(id, r).catch(() => undefined);
+    }
     await this.lanes.close(true);
     this.shut();
   }
@@ -193,6 +197,20 @@ export class RedisJobStore implements JobStore {
     }
     await Promise.all(handBack.map((id) => this.lanes.putBack(id)));
     return out;
+  }
+
+  /** A running job of a runner that is gone back to the queue (cancelling: without owner), if the record is still as read. */
+  private async handBack(id: string, seen: JobRecord): Promise<boolean> {
+    const back = await this.table.transact(id, (cur) => {
+      if (!cur || cur.owner !== seen.owner || cur.state !== seen.state || TERMINAL_STATES.has(cur.state) || cur.owner === null) return { answer: undefined };
+      const rec: JobRecord = { ...cur, ...(cur.state === 'cancelling' ? { owner: null } : { state: 'queued', owner: null, phase: null }), version: cur.version + 1 };
+      return { write: rec, answer: rec };
+    });
+    if (!back) return false;
+    if (back.state === 'cancelling') await this.lanes.finish(back);
+    else if (this.lanes.holds(id)) await this.lanes.putBack(id);
+    else await this.lanes.offer(back);
+    return true;
   }
 
   /** The engine job follows the record: a finished job leaves its lane, a job queued without owner waits in it. */
