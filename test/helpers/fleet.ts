@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SCHEMA } from '../../agent/config/schema.js';
 import { apiRequest, startDaemon, type TestDaemon } from './daemon.js';
 import { sha256File } from './hash.js';
 import { qemuImg } from './qemu.js';
@@ -163,28 +162,14 @@ function agentOptions(opts: FleetOptions, name: string, sources: string) {
       VMXFER_AGENT_NAME: name,
     },
     config: {
-      source_roots: [sharedRoot(sources)],
+      // Every agent sees the sources directory, so any agent may run a job reading it.
+      source_roots: [{ path: sources, shared: true }],
       job_store: { prefix: opts.prefix, lease_seconds: opts.leaseSeconds },
       stores: { s3_endpoint: opts.rgw.endpoint, s3_region: 'us-east-1', s3_path_style: true },
       ...(opts.transfer ? { transfer: opts.transfer } : {}),
       ...(opts.jobs ? { jobs: opts.jobs } : {}),
     },
   };
-}
-
-/**
- * The sources directory as a shared root (`{ path, shared: true }`: every agent sees it, so any agent may
- * run a job reading it) where this build's schema knows shared roots; a plain path where it does not
- * (then no job gets an affinity from its source's root).
- */
-function sharedRoot(path: string): unknown {
-  const parse = SCHEMA.source_roots as (v: unknown) => unknown;
-  try {
-    parse([{ path, shared: true }]);
-    return { path, shared: true };
-  } catch {
-    return path;
-  }
 }
 
 function fleetAgent(name: string, d: TestDaemon, paused: Set<FleetAgent>): FleetAgent {
