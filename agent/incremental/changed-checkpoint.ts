@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
-import { isVmxferError, vmxError, VmxferError } from '../core/errors.js';
-import { STORE } from '../sinks/error-codes.js';
-import { confirmCompleted, type CompletedObject } from '../transfer/complete-upload.js';
+import { reconcileWithStore } from '../transfer/reconcile-parts.js';
+import { vmxError, VmxferError } from '../core/errors.js';
+import type { CompletedObject } from '../transfer/complete-upload.js';
 import { TRANSFER } from '../transfer/error-codes.js';
-import { stripQuotes } from '../transfer/multipart-etag.js';
 import { abortStale, discardCheckpoint, isIncompatible } from '../transfer/stale-checkpoint.js';
 import type { UploadRequest } from '../transfer/upload.js';
 import { checkpointId, type SourceIdentity, type UploadCheckpoint } from '../transfer/upload-checkpoint.js';
-import { opaqueEtags } from '../transfer/upload-verify.js';
 import type { ChangedExtentList } from './changed-blocks/extent-list.js';
 import type { IncrementalManifest } from './manifest.js';
 
@@ -97,19 +95,5 @@ async function reconcile(req: UploadRequest, cp: UploadCheckpoint, source: Sourc
     const what = k === 'changeList' ? 'the change list' : k === 'manifestEtag' ? 'the object the manifest describes' : k === 'mode' ? 'the kind of pass (a change-list pass or one that reads the whole source)' : `option ${k}`;
     throw vmxError(TRANSFER.RESUME_MISMATCH, `${what} differs from the interrupted pass's (${String(cp.options[k])} then, ${String(v)} now)`, { file: req.source });
   }
-  let listing;
-  try {
-    listing = await req.sink.listParts(req.key, cp.uploadId, req.signal);
-  } catch (err) {
-    if (!isVmxferError(err) || err.code !== STORE.NO_SUCH_UPLOAD.code) throw err;
-    const completed = await confirmCompleted(req.sink, req.key, cp.parts, opaqueEtags(req.uploadOptions?.encryption?.algorithm), req.signal);
-    if (!completed) throw err;
-    return { cp, completed };
-  }
-  const listed = new Map(listing.map((p) => [p.partNumber, p]));
-  cp.parts = cp.parts.filter((p) => {
-    const l = listed.get(p.partNumber);
-    return l !== undefined && stripQuotes(l.etag) === stripQuotes(p.etag) && l.size === p.size;
-  });
-  return { cp, completed: undefined };
+  return reconcileWithStore(req, cp);
 }

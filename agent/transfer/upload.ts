@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
+import { reconcileWithStore } from './reconcile-parts.js';
 import { basename } from 'node:path';
 import pLimit from 'p-limit';
-import { isVmxferError, vmxError, InternalError, VmxferError } from '../core/errors.js';
+import { vmxError, InternalError, VmxferError } from '../core/errors.js';
 import { encoderOf, encoderOptions, identityOf, identityText, imageIdentity } from './image-identity.js';
 import { abortStale, discardCheckpoint, isIncompatible } from './stale-checkpoint.js';
 import { CORE } from '../core/error-codes.js';
@@ -14,12 +15,10 @@ import { throttledSink } from '../sinks/throttled-sink.js';
 import { TRANSFER } from './error-codes.js';
 import { choosePartSize } from './part-sizing.js';
 import type { CutPart } from './part-cutter.js';
-import { stripQuotes } from './multipart-etag.js';
 import { checkpointPart, samePartBytes } from './part-record.js';
 import { sendPart } from './send-part.js';
 import { confirmAllParts, opaqueEtags } from './upload-verify.js';
-import { completeOrConfirm, confirmCompleted, type CompletedObject } from './complete-upload.js';
-import { STORE } from '../sinks/error-codes.js';
+import { completeOrConfirm, type CompletedObject } from './complete-upload.js';
 import { checkpointId, type CheckpointPart, type UploadCheckpoint } from './upload-checkpoint.js';
 import { openUploadSource, type UploadSource } from './upload-source.js';
 import { fsError } from '../io/random-access-file.js';
@@ -306,21 +305,7 @@ async function reconcile(req: UploadRequest, cp: UploadCheckpoint, source: Uploa
   for (const [k, v] of Object.entries(options)) {
     if (cp.options[k] !== v) throw vmxError(TRANSFER.RESUME_MISMATCH, `option ${k} was ${String(cp.options[k])} when the upload started, now ${String(v)}`, { file: req.source });
   }
-  let listing;
-  try {
-    listing = await req.sink.listParts(req.key, cp.uploadId, req.signal);
-  } catch (err) {
-    if (!isVmxferError(err) || err.code !== STORE.NO_SUCH_UPLOAD.code) throw err;
-    const completed = await confirmCompleted(req.sink, req.key, cp.parts, opaqueEtags(req.uploadOptions?.encryption?.algorithm), req.signal);
-    if (!completed) throw err;
-    return { cp, completed };
-  }
-  const listed = new Map(listing.map((p) => [p.partNumber, p]));
-  cp.parts = cp.parts.filter((p) => {
-    const l = listed.get(p.partNumber);
-    return l !== undefined && stripQuotes(l.etag) === stripQuotes(p.etag) && l.size === p.size;
-  });
-  return { cp, completed: undefined };
+  return reconcileWithStore(req, cp);
 }
 
 interface SendState {

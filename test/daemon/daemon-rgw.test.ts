@@ -3,8 +3,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { ensureRgw, createTestBucket, type RgwEnv, type TestBucket } from '../helpers/rgw.js';
 import { startDaemon, waitForJob, type TestDaemon } from '../helpers/daemon.js';
 import { buildRealisticDisk, SMALL_DISK } from '../helpers/realistic-disk.js';
@@ -13,8 +11,8 @@ import { linearDigestByDocScript, sha256File } from '../helpers/hash.js';
 import { qemuImg } from '../helpers/qemu.js';
 import { objectSha256, pendingUploads } from '../helpers/s3-object.js';
 import { vmxfer } from '../helpers/run-command.js';
+import { promtool } from '../helpers/promtool.js';
 
-const pexec = promisify(execFile);
 const MiB = 1024 * 1024;
 let rgw: RgwEnv;
 let bucket: TestBucket;
@@ -173,19 +171,6 @@ async function waitUntil(cond: () => boolean | Promise<boolean>, ms = 30_000): P
   while (!(await cond())) {
     if (Date.now() > end) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** promtool comes with Debian's prometheus package, which scripts/install-test-deps.sh installs before any test. */
-async function promtool(text: string): Promise<{ code: number; output: string }> {
-  const child = pexec('promtool', ['check', 'metrics']);
-  child.child.stdin!.end(text);
-  try {
-    const r = await child;
-    return { code: 0, output: r.stdout + r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, output: e.stdout + e.stderr };
   }
 }
 
