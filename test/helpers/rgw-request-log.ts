@@ -15,9 +15,25 @@ export interface RgwLogEntry {
   operation: string | undefined;
   status: number;
   bytes: number;
+  /** When RGW started serving the request (the bracketed date, ms since the epoch; RGW's coarse clock). */
+  startedMs: number;
+  /** RGW's `latency=`: how long it served the request, in ms. */
+  latencyMs: number;
 }
 
-const BEAST = /beast: \S+: \S+ - \S+ \[[^\]]+\] "(\w+) ([^ ?"]+)(?:\?([^ "]*))? HTTP\/[\d.]+" (\d+) (\d+)/;
+const BEAST = /beast: \S+: \S+ - \S+ \[([^\]]+)\] "(\w+) ([^ ?"]+)(?:\?([^ "]*))? HTTP\/[\d.]+" (\d+) (\d+)/;
+
+const LATENCY = / latency=([\d.]+)s/;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** The beast access line's date, `07/Dec/2026:20:43:37.687 +0000`, as ms since the epoch (NaN when it is not that shape). */
+function beastDate(text: string): number {
+  const d = /^(\d{2})\/(\w{3})\/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))? ([+-])(\d{2})(\d{2})$/.exec(text);
+  if (!d) return NaN;
+  const utc = Date.UTC(Number(d[3]), MONTHS.indexOf(d[2]!), Number(d[1]), Number(d[4]), Number(d[5]), Number(d[6]), Number((d[7] ?? '0').padEnd(3, '0')));
+  const offsetMs = (Number(d[9]) * 60 + Number(d[10])) * 60_000;
+  return d[8] === '+' ? utc - offsetMs : utc + offsetMs;
+}
 
 export async function readRgwLog(stateDir: string): Promise<RgwLogEntry[]> {
   const text = await readFile(join(stateDir, 'log', 'client.rgw.log'), 'utf8');
@@ -25,10 +41,14 @@ export async function readRgwLog(stateDir: string): Promise<RgwLogEntry[]> {
   for (const line of text.split('\n')) {
     const m = BEAST.exec(line);
     if (!m) continue;
-    const query = new URLSearchParams(m[3] ?? '');
+    const query = new URLSearchParams(m[4] ?? '');
     // The SDK sends CompleteMultipartUpload (POST ?uploadId) without an x-id.
-    const operation = query.get('x-id') ?? (m[1] === 'POST' && query.has('uploadId') ? 'CompleteMultipartUpload' : undefined);
-    out.push({ method: m[1]!, path: decodeURIComponent(m[2]!), query, operation, status: Number(m[4]), bytes: Number(m[5]) });
+    const operation = query.get('x-id') ?? (m[2] === 'POST' && query.has('uploadId') ? 'CompleteMultipartUpload' : undefined);
+    const latency = LATENCY.exec(line.slice(m.index + m[0].length));
+    out.push({
+      method: m[2]!, path: decodeURIComponent(m[3]!), query, operation, status: Number(m[5]), bytes: Number(m[6]),
+      startedMs: beastDate(m[1]!), latencyMs: latency ? Number(latency[1]) * 1000 : NaN,
+    });
   }
   return out;
 }
