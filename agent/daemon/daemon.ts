@@ -51,6 +51,7 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   let ctx: RunContext = {
     config,
     checkpoints: stores.checkpoints,
+    ebsCheckpoints: stores.ebsCheckpoints,
     metrics,
     bandwidth: sharedTokenBucket(config.transfer.bwlimit || undefined),
     agentName,

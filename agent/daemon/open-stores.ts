@@ -5,15 +5,18 @@ import { FileJobStore } from '../jobs/file-job-store.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { AgentMetrics } from '../metrics/agent-metrics.js';
 import { isUploadCheckpoint, type UploadCheckpoint } from '../transfer/upload-checkpoint.js';
+import { isEbsCheckpoint, type EbsCheckpoint } from '../ebs/snapshot-checkpoint.js';
 import { RedisJobStore } from '../fleet/redis-job-store.js';
 import { RedisCheckpointStore } from '../fleet/redis-checkpoint-store.js';
 import { fleetKeys } from '../fleet/fleet-keys.js';
 import { redactUrl } from '../fleet/redis-connection.js';
 
-/** Where this daemon keeps jobs and upload checkpoints, and whether that place answers now (/readyz). */
+/** Where this daemon keeps jobs, upload and EBS snapshot checkpoints, and whether that place answers now (/readyz). */
 export interface DaemonStores {
   jobs: JobStore;
   checkpoints: CheckpointStore<UploadCheckpoint>;
+  /** The EBS snapshot checkpoints (ClientToken, snapshot id, confirmed blocks) beside them, so a takeover continues the snapshot. */
+  ebsCheckpoints: CheckpointStore<EbsCheckpoint>;
   /** Where they are, for the log: the state directory, or the job store's URL without its password. */
   where: string;
   reachable(): boolean;
@@ -22,25 +25,30 @@ export interface DaemonStores {
 
 /**
  * The one place that picks the stores: `job_store.url` set, the fleet's shared store on Redis (jobs and
- * upload checkpoints under `job_store.prefix`, docs/fleet.md); empty, this daemon's own under state_dir.
+ * transfer checkpoints, upload and EBS, under `job_store.prefix`, docs/fleet.md); empty, this daemon's own under state_dir.
  */
 export async function openDaemonStores(config: AgentConfig, metrics: AgentMetrics): Promise<DaemonStores> {
   const { url, prefix, lease_seconds } = config.job_store;
   if (!url) {
     const jobs = await FileJobStore.open(join(config.state_dir, 'jobs'), metrics.onCheckpointSave('job'));
     const checkpoints = new FileCheckpointStore<UploadCheckpoint>(join(config.state_dir, 'checkpoints'), isUploadCheckpoint, metrics.onCheckpointSave('upload'));
-    return { jobs, checkpoints, where: config.state_dir, reachable: () => true, close: () => jobs.close() };
+    const ebsCheckpoints = new FileCheckpointStore<EbsCheckpoint>(join(config.state_dir, 'checkpoints'), isEbsCheckpoint);
+    return { jobs, checkpoints, ebsCheckpoints, where: config.state_dir, reachable: () => true, close: () => jobs.close() };
   }
   const jobs = await RedisJobStore.open({ url, prefix, leaseMs: lease_seconds * 1000 });
   const checkpoints = new RedisCheckpointStore<UploadCheckpoint>(url, fleetKeys(prefix), isUploadCheckpoint, 10_000, metrics.onCheckpointSave('upload'));
+  // The ids are apart (ebsCheckpointId hashes an "ebs" tag), as in the one checkpoints directory of state_dir.
+  const ebsCheckpoints = new RedisCheckpointStore<EbsCheckpoint>(url, fleetKeys(prefix), isEbsCheckpoint);
   return {
     jobs,
     checkpoints,
+    ebsCheckpoints,
     where: `${redactUrl(url)} (prefix ${prefix})`,
     reachable: () => jobs.reachable,
     close: async () => {
       await jobs.close();
       checkpoints.close();
+      ebsCheckpoints.close();
     },
   };
 }

@@ -50,6 +50,8 @@ export interface EbsUploadRequest {
   onNote?: ((sentence: string) => void) | undefined;
   onStatus?: ((s: CloudTaskStatus) => void) | undefined;
   onRetry?: ((code: string, attempt: number) => void) | undefined;
+  /** Called right before CompleteSnapshot; throwing leaves the snapshot pending and the checkpoint kept (WorkflowPorts.fence). */
+  beforeComplete?: (() => Promise<void>) | undefined;
   signal: AbortSignal;
 }
 
@@ -120,6 +122,7 @@ export async function uploadToEbs(req: EbsUploadRequest): Promise<EbsUploadResul
     const counts = await writeBlocks(req, plan, disk, save);
     const snapshotId = plan.cp.snapshotId;
     if (!plan.cp.completeSent) {
+      await req.beforeComplete?.();
       await api.complete(snapshotId, counts.blocksWritten, counts.checksum, req.signal);
       plan.cp.completeSent = true;
       await save.flush();

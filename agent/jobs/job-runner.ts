@@ -11,7 +11,7 @@ import type { PartEvent, UploadResult } from '../transfer/upload.js';
 import { checkpointId } from '../transfer/upload-checkpoint.js';
 import type { DownloadResult } from '../transfer/download.js';
 import { isDownloadCheckpoint, type DownloadCheckpoint } from '../transfer/download-checkpoint.js';
-import { FileCheckpointStore } from '../checkpoint/checkpoint-store.js';
+import { FileCheckpointStore, type CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import type { Direction } from '../metrics/agent-metrics.js';
 import { pollEvery } from '../cloud/poll-task.js';
 import type { CloudTaskStatus } from '../cloud/task-events.js';
@@ -263,8 +263,8 @@ async function ebsSnapshot(job: JobRecord, ctx: RunContext, run: JobRun): Promis
   return r.imported ? { ...result, import: importedResult(r.imported) } : result;
 }
 
-function ebsCheckpoints(ctx: RunContext): FileCheckpointStore<EbsCheckpoint> {
-  return new FileCheckpointStore<EbsCheckpoint>(join(ctx.config.state_dir, 'checkpoints'), isEbsCheckpoint);
+function ebsCheckpoints(ctx: RunContext): CheckpointStore<EbsCheckpoint> {
+  return ctx.ebsCheckpoints ?? new FileCheckpointStore<EbsCheckpoint>(join(ctx.config.state_dir, 'checkpoints'), isEbsCheckpoint);
 }
 
 /**

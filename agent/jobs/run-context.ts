@@ -6,11 +6,14 @@ import type { TokenBucket } from '../sinks/token-bucket.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../sinks/retrying-sink.js';
 import type { UploadCheckpoint } from '../transfer/upload-checkpoint.js';
 import type { FleetSemaphore } from '../fleet/fleet-semaphore.js';
+import type { EbsCheckpoint } from '../ebs/snapshot-checkpoint.js';
 
 /** What every job run shares: the current configuration and the daemon's services. */
 export interface RunContext {
   config: AgentConfig;
   checkpoints: CheckpointStore<UploadCheckpoint>;
+  /** Where EBS snapshot checkpoints live (the daemon's stores: shared with the fleet on job_store.url); absent: state_dir. */
+  ebsCheckpoints?: CheckpointStore<EbsCheckpoint> | undefined;
   metrics: AgentMetrics;
   bandwidth: TokenBucket | undefined;
   /** This agent's name (agent.name): claims carry it, jobs show it; absent for the CLI. */

@@ -9,7 +9,7 @@ import type { TaskSlots } from '../cloud/tasks/task-slots.js';
 
 /** `vmxfer upload SRC ebs://...` and an upload job to ebs://: the snapshot, then the optional ImportImage of it. */
 export interface EbsWorkflowRequest {
-  upload: Omit<EbsUploadRequest, 'poll' | 'signal' | 'onStatus' | 'onRetry'>;
+  upload: Omit<EbsUploadRequest, 'poll' | 'signal' | 'onStatus' | 'onRetry' | 'beforeComplete'>;
   /** `aws-image` only: an AMI registered from the snapshot (agent/ebs/snapshot-image.ts). */
   import?: { options: ImportOptions; region: string; endpoint?: string | undefined } | undefined;
 }
@@ -24,7 +24,7 @@ export interface EbsWorkflowPorts {
   signal: AbortSignal;
   /** Where the import task takes its slot (fleet.cloud_tasks); absent: this process's. */
   slots?: TaskSlots | undefined;
-  /** WorkflowPorts.fence: before the snapshot is started and before the import. */
+  /** WorkflowPorts.fence: before the snapshot is started, right before CompleteSnapshot and before the import. */
   fence?: (() => Promise<void>) | undefined;
 }
 
@@ -42,7 +42,7 @@ export async function ebsUploadWorkflow(req: EbsWorkflowRequest, ports: EbsWorkf
   const { uploadToEbs } = await import('../ebs/ebs-upload.js');
   const snapshot = await ports.journal.once(STEP.ebsSnapshot, async () => {
     await ports.fence?.();
-    return uploadToEbs({ ...req.upload, poll: ports.poll, onStatus: ports.onStatus, onRetry: ports.onRetry, signal: ports.signal });
+    return uploadToEbs({ ...req.upload, poll: ports.poll, onStatus: ports.onStatus, onRetry: ports.onRetry, beforeComplete: ports.fence, signal: ports.signal });
   });
   const imp = req.import;
   if (!imp) return { snapshot };
