@@ -56,6 +56,7 @@ if [ "$core" = 0 ]; then
   want script bsdutils              # a terminal for the progress-bar test
   want which debianutils
   want touch coreutils
+  want cmp diffutils                # byte-identical checks of downloaded objects
   want /usr/bin/chromium chromium   # the dashboard tests drive Debian's Chromium
   # The guest inspector tests (test/guest): real guests built in image files, blkid as the oracle.
   want debootstrap debootstrap

@@ -103,9 +103,16 @@ test('no test and no test script installs packages itself: test/run.sh installs 
   assert.ok(install >= 0 && install < runner.indexOf('node --test'), 'test/run.sh installs before running tests');
 });
 
-test('test/run.sh stops the RGW the tests started (and only when none answered before)', async () => {
+test('test/run.sh stops the RGW the tests started (and only when none answered before) and every test Redis', async () => {
   const runner = await readFile(join(REPO_ROOT, 'test', 'run.sh'), 'utf8');
-  assert.match(runner, /if ! rgw_answers; then trap 'bash scripts\/rgw\/stop\.sh "\$RGW_STATE"' EXIT; fi/);
+  assert.match(runner, /if ! rgw_answers; then stop_rgw=1; fi/);
+  assert.match(runner, /if \[ "\$stop_rgw" = 1 \]; then bash scripts\/rgw\/stop\.sh "\$RGW_STATE"; fi/);
+  assert.match(runner, /bash scripts\/redis\/stop\.sh \.tmp\/redis\n/);
+  assert.match(runner, /for d in \.tmp\/redis-\*; do/);
+  assert.match(runner, /^trap stop_servers EXIT$/m);
+  const redis = await readFile(join(REPO_ROOT, 'test', 'helpers', 'redis.ts'), 'utf8');
+  assert.match(redis, /join\(REPO_ROOT, '\.tmp', 'redis'\)/, 'the shared test Redis lives where test/run.sh stops it');
+  assert.match(redis, /join\(REPO_ROOT, '\.tmp', `redis-\$\{label\}/, 'private ones too');
   assert.doesNotMatch(runner, /^exec node --test/m, 'exec would drop the EXIT trap');
   const helper = await readFile(join(REPO_ROOT, 'test', 'helpers', 'rgw.ts'), 'utf8');
   assert.match(helper, /join\(REPO_ROOT, '\.tmp', 'rgw'\)/, 'the helper starts the gateway in the state directory test/run.sh stops');
