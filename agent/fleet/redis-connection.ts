@@ -21,10 +21,10 @@ export function parseRedisUrl(url: string): URL {
   try {
     u = new URL(url);
   } catch {
-    throw vmxError(FLEET.STORE_URL, `job_store.url "${url}" is not a URL`);
+    throw vmxError(FLEET.STORE_URL, `job_store.url "${url.replace(/\/\/[^@/]*@/, '//***@')}" is not a URL`);
   }
   if ((u.protocol !== 'redis:' && u.protocol !== 'rediss:') || !u.hostname) {
-    throw vmxError(FLEET.STORE_URL, `job_store.url "${url}" must be redis://host:port or rediss://host:port`);
+    throw vmxError(FLEET.STORE_URL, `job_store.url "${redactUrl(url)}" must be redis://host:port or rediss://host:port`);
   }
   return u;
 }

@@ -17,6 +17,9 @@ test('job_store.url: redis:// and rediss:// only; the password never shows in me
   assert.equal(parseRedisUrl('redis://127.0.0.1:6379').port, '6379');
   assert.throws(() => parseRedisUrl('postgres://x/y'), (e: { code?: string }) => e.code === 'FLEET_STORE_URL');
   assert.throws(() => parseRedisUrl('not a url'), (e: { code?: string }) => e.code === 'FLEET_STORE_URL');
+  for (const bad of ['postgres://user:s3cret@db/x', 'redis://user:s3cret@[bad']) {
+    assert.throws(() => parseRedisUrl(bad), (e: Error & { code?: string }) => e.code === 'FLEET_STORE_URL' && !e.message.includes('s3cret'), `${bad}: the password stays out of the message`);
+  }
   assert.doesNotMatch(redactUrl('redis://:s3cret@h:1/0'), /s3cret/);
   assert.deepEqual([1, 2, 3, 7, 50].map(reconnectDelay), [100, 200, 400, 5000, 5000]);
 });
