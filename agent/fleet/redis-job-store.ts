@@ -7,7 +7,7 @@ import { JOB_SCHEMA, TERMINAL_STATES, type JobRecord, type JobState } from '../j
 import { ChangeFeed } from './change-feed.js';
 import { ClaimLanes, laneOf } from './claim-lanes.js';
 import { fleetKeys } from './fleet-keys.js';
-import { candidates, RunningCounts } from './lane-admission.js';
+import { admit, RunningCounts } from '../jobs/admission.js';
 import { RecordTable } from './record-table.js';
 import { openRedis, whenReady } from './redis-connection.js';
 import { RedisPool } from './redis-pool.js';
@@ -28,7 +28,7 @@ const RUNNING: ReadonlySet<JobState> = new Set(['validating', 'active', 'waiting
  * The JobStore of a fleet: records in Redis (record-table.ts), the change stream on pub/sub
  * (change-feed.ts), claims, leases and lapsed-lease detection by BullMQ (claim-lanes.ts). Several
  * agents open it on one server; each claims under its `agent.name`. Admission is read per agent
- * (lane-admission.ts): `global` limits the jobs running under the claimer's name.
+ * (agent/jobs/admission.ts): `global` limits the jobs running under the claimer's name.
  */
 export class RedisJobStore implements JobStore {
   private claims: Promise<unknown> = Promise.resolve();
@@ -178,7 +178,7 @@ export class RedisJobStore implements JobStore {
     const counts = new RunningCounts(records);
     const out: JobRecord[] = [];
     const handBack: string[] = [];
-    for (const c of candidates(records, limits)) {
+    for (const c of admit(records, limits)) {
       if (!counts.allows(c.destinationKey, limits)) continue;
       const lane = laneOf(c);
       if (!c.affinity) await this.lanes.limit(lane, limits.perDestination);

@@ -1,7 +1,8 @@
 import type { JobRecord, JobState } from './job-types.js';
 
-/** How many claimed jobs may run at once: in all, and per destination key. */
+/** How many claimed jobs may run at once: under the claiming agent's name, and per destination key. */
 export interface AdmissionLimits {
+  /** Jobs running under `agent` (claimers without a name count together). */
   global: number;
   perDestination: number;
   /** The claiming agent's name: it takes jobs with its own affinity or none, and is recorded as the job's `agent`. */
