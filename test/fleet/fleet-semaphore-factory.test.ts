@@ -6,7 +6,7 @@ import { processSemaphore } from '../../agent/fleet/fleet-semaphore-local.js';
 import { DEFAULTS } from '../../agent/config/schema.js';
 import { ensureRedis, redisPrefix } from '../helpers/redis.js';
 
-test('the fleet semaphore of a configuration: an empty job_store.url → this process\'s; redis:// → the shared one; another scheme is refused', async () => {
+test('the fleet semaphore of a configuration: an empty job_store.url → this process\'s; redis:// → the shared one; another scheme is refused as the job store refuses it', async () => {
   assert.equal(await openFleetSemaphore(DEFAULTS.job_store), processSemaphore());
   assert.equal(await openFleetSemaphore({ url: '', prefix: 'vmxfer', lease_seconds: 60 }), processSemaphore());
   const redis = await ensureRedis();
@@ -19,5 +19,5 @@ test('the fleet semaphore of a configuration: an empty job_store.url → this pr
   } finally {
     await shared.close();
   }
-  await assert.rejects(openFleetSemaphore({ url: 'postgres://u:secret@db/vmxfer', prefix: 'vmxfer', lease_seconds: 60 }), (e) => isVmxferError(e) && e.code === 'CONFIG_BAD_VALUE' && !e.message.includes('secret'));
+  await assert.rejects(openFleetSemaphore({ url: 'postgres://u:secret@db/vmxfer', prefix: 'vmxfer', lease_seconds: 60 }), (e) => isVmxferError(e) && e.code === 'FLEET_STORE_URL' && !e.message.includes('secret'));
 });
