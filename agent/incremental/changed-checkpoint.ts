@@ -3,7 +3,7 @@ import { reconcileWithStore } from '../transfer/reconcile-parts.js';
 import { vmxError, VmxferError } from '../core/errors.js';
 import type { CompletedObject } from '../transfer/complete-upload.js';
 import { TRANSFER } from '../transfer/error-codes.js';
-import { abortStale, discardCheckpoint, isIncompatible } from '../transfer/stale-checkpoint.js';
+import { abortStale, discardCheckpoint, earlierUpload, isIncompatible } from '../transfer/stale-checkpoint.js';
 import type { UploadRequest } from '../transfer/upload.js';
 import { checkpointId, type SourceIdentity, type UploadCheckpoint } from '../transfer/upload-checkpoint.js';
 import type { ChangedExtentList } from './changed-blocks/extent-list.js';
@@ -46,14 +46,7 @@ export async function openChangedRun(req: UploadRequest, options: UploadCheckpoi
     return { cp, completed: undefined };
   };
   if (req.resume === false || req.resume === 'restart') {
-    const prior = await req.checkpoints.load(id).catch(() => undefined);
-    if (prior && req.resume === false) {
-      throw vmxError(
-        TRANSFER.CHECKPOINT_EXISTS,
-        `an interrupted upload ${prior.uploadId} of ${req.source} -> ${req.destination} has a checkpoint (${prior.parts.length} part(s) confirmed): ` +
-          `continue it with --resume, abort it with --cancel, or abandon it and start again with --restart`,
-      );
-    }
+    const prior = await earlierUpload(req, id);
     if (prior) {
       req.onNote?.(`started afresh (--restart); the earlier upload ${prior.uploadId} of ${req.source} -> ${req.destination} was ${await abortStale(req, prior)}`);
       await req.checkpoints.delete(id);

@@ -1,7 +1,8 @@
-import { VmxferError } from '../core/errors.js';
+import { VmxferError, vmxError } from '../core/errors.js';
 import { isNoSuchUpload, type UploadAtStore } from './cancel-upload.js';
 import { TRANSFER } from './error-codes.js';
 import type { UploadCheckpoint } from './upload-checkpoint.js';
+import type { UploadRequest } from './upload.js';
 
 /** What replacing a checkpoint needs of the upload that replaces it. */
 export interface StaleCheckpointContext extends UploadAtStore {
@@ -30,4 +31,21 @@ export function abortStale(req: StaleCheckpointContext, cp: UploadCheckpoint): P
     () => 'aborted at the store',
     (err: unknown) => `not aborted at the store (${(err as Error).message})`,
   );
+}
+
+/**
+ * Starting afresh over a checkpoint would orphan its multipart upload: without --resume that is refused;
+ * with --restart the checkpoint's upload is returned, to be aborted once the new one is open.
+ */
+export async function earlierUpload(req: Pick<UploadRequest, 'resume' | 'checkpoints' | 'source' | 'destination'>, id: string): Promise<UploadCheckpoint | undefined> {
+  if (req.resume !== false && req.resume !== 'restart') return undefined;
+  const cp = await req.checkpoints.load(id).catch(() => undefined);
+  if (cp && req.resume === false) {
+    throw vmxError(
+      TRANSFER.CHECKPOINT_EXISTS,
+      `an interrupted upload ${cp.uploadId} of ${req.source} -> ${req.destination} has a checkpoint (${cp.parts.length} part(s) confirmed): ` +
+        `continue it with --resume, abort it with --cancel, or abandon it and start again with --restart`,
+    );
+  }
+  return cp;
 }

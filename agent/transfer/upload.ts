@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import pLimit from 'p-limit';
 import { vmxError, InternalError, VmxferError } from '../core/errors.js';
 import { encoderOf, encoderOptions, identityOf, identityText, imageIdentity } from './image-identity.js';
-import { abortStale, discardCheckpoint, isIncompatible } from './stale-checkpoint.js';
+import { abortStale, discardCheckpoint, earlierUpload, isIncompatible } from './stale-checkpoint.js';
 import { CORE } from '../core/error-codes.js';
 import { ProgressTracker } from '../core/progress.js';
 import { throwIfAborted } from '../core/abort.js';
@@ -240,23 +240,6 @@ async function openJob(req: UploadRequest, id: string, source: UploadCheckpoint[
     await src.close();
     throw err;
   }
-}
-
-/**
- * Starting afresh over a checkpoint would orphan its multipart upload: without --resume that is refused;
- * with --restart the checkpoint's upload is returned, to be aborted once the new one is open.
- */
-async function earlierUpload(req: UploadRequest, id: string): Promise<UploadCheckpoint | undefined> {
-  if (req.resume !== false && req.resume !== 'restart') return undefined;
-  const cp = await req.checkpoints.load(id).catch(() => undefined);
-  if (cp && req.resume === false) {
-    throw vmxError(
-      TRANSFER.CHECKPOINT_EXISTS,
-      `an interrupted upload ${cp.uploadId} of ${req.source} -> ${req.destination} has a checkpoint (${cp.parts.length} part(s) confirmed): ` +
-        `continue it with --resume, abort it with --cancel, or abandon it and start again with --restart`,
-    );
-  }
-  return cp;
 }
 
 /** The checkpoint to resume: required with --resume, looked for with 'if-compatible', ignored otherwise. */
