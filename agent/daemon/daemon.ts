@@ -46,7 +46,7 @@ export async function runDaemon(src: DaemonConfigSource, stop: AbortSignal): Pro
   const metrics = new AgentMetrics(agentName);
   const pool = new WorkerPool(workerThreads(config));
   const stores = await openDaemonStores(config, metrics);
-  const fleet = openFleetPresence(config);
+  const fleet = await openFleetPresence(config);
   const store = stores.jobs;
   let ctx: RunContext = {
     config,

@@ -6,10 +6,6 @@ import type { JobStore } from '../jobs/job-store.js';
 import type { AgentMetrics } from '../metrics/agent-metrics.js';
 import { isUploadCheckpoint, type UploadCheckpoint } from '../transfer/upload-checkpoint.js';
 import { isEbsCheckpoint, type EbsCheckpoint } from '../ebs/snapshot-checkpoint.js';
-import { RedisJobStore } from '../fleet/redis-job-store.js';
-import { RedisCheckpointStore } from '../fleet/redis-checkpoint-store.js';
-import { fleetKeys } from '../fleet/fleet-keys.js';
-import { redactUrl } from '../fleet/redis-connection.js';
 
 /** Where this daemon keeps jobs, upload and EBS snapshot checkpoints, and whether that place answers now (/readyz). */
 export interface DaemonStores {
@@ -26,6 +22,7 @@ export interface DaemonStores {
 /**
  * The one place that picks the stores: `job_store.url` set, the fleet's shared store on Redis (jobs and
  * transfer checkpoints, upload and EBS, under `job_store.prefix`, docs/fleet.md); empty, this daemon's own under state_dir.
+ * BullMQ and ioredis (about 32 MiB of resident memory) load only in the first case.
  */
 export async function openDaemonStores(config: AgentConfig, metrics: AgentMetrics): Promise<DaemonStores> {
   const { url, prefix, lease_seconds } = config.job_store;
@@ -35,6 +32,9 @@ export async function openDaemonStores(config: AgentConfig, metrics: AgentMetric
     const ebsCheckpoints = new FileCheckpointStore<EbsCheckpoint>(join(config.state_dir, 'checkpoints'), isEbsCheckpoint);
     return { jobs, checkpoints, ebsCheckpoints, where: config.state_dir, reachable: () => true, close: () => jobs.close() };
   }
+  const [{ RedisJobStore }, { RedisCheckpointStore }, { fleetKeys }, { redactUrl }] = await Promise.all([
+    import('../fleet/redis-job-store.js'), import('../fleet/redis-checkpoint-store.js'), import('../fleet/fleet-keys.js'), import('../fleet/redis-connection.js'),
+  ]);
   const jobs = await RedisJobStore.open({ url, prefix, leaseMs: lease_seconds * 1000 });
   const checkpoints = new RedisCheckpointStore<UploadCheckpoint>(url, fleetKeys(prefix), isUploadCheckpoint, 10_000, metrics.onCheckpointSave('upload'));
   // The ids are apart (ebsCheckpointId hashes an "ebs" tag), as in the one checkpoints directory of state_dir.
