@@ -3,6 +3,9 @@ import { Piscina } from 'piscina';
 import { CHUNK_TASKS } from './chunk-tasks.js';
 import { abortedError } from '../core/abort.js';
 
+/** What each thread loads: a CommonJS entry, never an ES module through require() (chunk-worker-entry.cts says why). */
+export const CHUNK_WORKER_ENTRY = new URL('./chunk-worker-entry.cjs', import.meta.url);
+
 export interface ChunkJob {
   task: string;
   memory: SharedArrayBuffer;
@@ -33,7 +36,7 @@ export class WorkerPool {
     if (this.threads > 0 && !this.piscinaPool) {
       this.piscinaPool = new Piscina({
         ...(this.env ? { env: this.env } : {}),
-        filename: new URL('./chunk-worker.js', import.meta.url).href,
+        filename: CHUNK_WORKER_ENTRY.href,
         minThreads: this.threads,
         maxThreads: this.threads,
         idleTimeout: 30_000,
