@@ -4,23 +4,26 @@ import { LinearSha256 } from './linear-sha256.js';
 
 /**
  * The hashing thread's whole program (CommonJS, run with `eval`, so it needs no file beside the build).
- * Zero runs arrive as lengths and are hashed here from a constant buffer; data arrives in transferred
- * buffers that go straight back for reuse.
+ * Zero runs arrive as lengths and are hashed here from a constant buffer; data arrives in slots of one
+ * SharedArrayBuffer whose numbers go straight back for reuse. Slots, not transferred ArrayBuffers: each
+ * transfer made a new ArrayBuffer in the receiving thread, which V8 counts as newly allocated external
+ * memory, so hashing 1 GiB "allocated" 2 GiB and drove full mark-compacts on the main thread.
  */
 const PROGRAM = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 ${LinearSha256.toString()}
-const linear = workerData === 'sha256-linear-512k' ? new LinearSha256() : undefined;
+const linear = workerData.kind === 'sha256-linear-512k' ? new LinearSha256() : undefined;
 const hash = linear ?? createHash('sha256');
+const slots = new Uint8Array(workerData.memory);
 const ZEROS = Buffer.alloc(1 << 20);
 parentPort.on('message', (m) => {
   if (m.zeros !== undefined) {
     if (linear) linear.zeros(m.zeros);
     else for (let left = m.zeros; left > 0; left -= ZEROS.length) hash.update(left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left));
-  } else if (m.data !== undefined) {
-    hash.update(new Uint8Array(m.data, 0, m.length));
-    parentPort.postMessage({ back: m.data }, [m.data]);
+  } else if (m.slot !== undefined) {
+    hash.update(slots.subarray(m.slot * workerData.slotBytes, m.slot * workerData.slotBytes + m.length));
+    parentPort.postMessage({ back: m.slot });
   } else if (m.digest) {
     parentPort.postMessage({ digest: hash.digest('hex') });
   }
@@ -37,21 +40,23 @@ parentPort.on('message', (m) => {
  */
 export class Sha256Thread {
   private readonly worker: Worker;
-  private readonly idle: ArrayBuffer[] = [];
-  private readonly waiting: Array<{ resolve: (b: ArrayBuffer) => void; reject: (e: Error) => void }> = [];
-  private created = 0;
+  private readonly memory: SharedArrayBuffer;
+  private readonly idle: number[];
+  private readonly waiting: Array<{ resolve: (slot: number) => void; reject: (e: Error) => void }> = [];
   private failure: Error | undefined;
   private finished: { resolve: (hex: string) => void; reject: (e: Error) => void } | undefined;
 
   constructor(
     private readonly bufferBytes = 4 * 1024 * 1024,
-    private readonly buffers = 3,
+    buffers = 3,
     readonly kind: DigestKind = 'sha256',
   ) {
-    this.worker = new Worker(PROGRAM, { eval: true, workerData: kind });
+    this.memory = new SharedArrayBuffer(bufferBytes * buffers);
+    this.idle = Array.from({ length: buffers }, (_, i) => i);
+    this.worker = new Worker(PROGRAM, { eval: true, workerData: { kind, memory: this.memory, slotBytes: bufferBytes } });
     this.worker.unref();
-    this.worker.on('message', (m: { back?: ArrayBuffer; digest?: string }) => {
-      if (m.back) this.giveBack(m.back);
+    this.worker.on('message', (m: { back?: number; digest?: string }) => {
+      if (m.back !== undefined) this.giveBack(m.back);
       else if (m.digest !== undefined) this.finished?.resolve(m.digest);
     });
     this.worker.on('error', (err) => this.fail(err));
@@ -61,9 +66,9 @@ export class Sha256Thread {
   async update(data: Uint8Array): Promise<void> {
     for (let at = 0; at < data.length; at += this.bufferBytes) {
       const piece = data.subarray(at, Math.min(data.length, at + this.bufferBytes));
-      const buf = await this.acquire();
-      new Uint8Array(buf, 0, piece.length).set(piece);
-      this.worker.postMessage({ data: buf, length: piece.length }, [buf]);
+      const slot = await this.acquire();
+      new Uint8Array(this.memory, slot * this.bufferBytes, piece.length).set(piece);
+      this.worker.postMessage({ slot, length: piece.length });
     }
   }
 
@@ -84,21 +89,17 @@ export class Sha256Thread {
     return this.worker.terminate().then(() => undefined);
   }
 
-  private acquire(): Promise<ArrayBuffer> {
+  private acquire(): Promise<number> {
     if (this.failure) return Promise.reject(this.failure);
-    const buf = this.idle.pop();
-    if (buf) return Promise.resolve(buf);
-    if (this.created < this.buffers) {
-      this.created++;
-      return Promise.resolve(new ArrayBuffer(this.bufferBytes));
-    }
+    const slot = this.idle.pop();
+    if (slot !== undefined) return Promise.resolve(slot);
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
-  private giveBack(buf: ArrayBuffer): void {
+  private giveBack(slot: number): void {
     const next = this.waiting.shift();
-    if (next) next.resolve(buf);
-    else this.idle.push(buf);
+    if (next) next.resolve(slot);
+    else this.idle.push(slot);
   }
 
   private fail(err: Error): void {
