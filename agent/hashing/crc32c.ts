@@ -1,4 +1,6 @@
-import { crc32c as nativeCrc32c } from '@node-rs/crc32';
+import { requireCjs } from '../core/require-cjs.js';
+
+const { crc32c: nativeCrc32c } = requireCjs('@node-rs/crc32') as typeof import('@node-rs/crc32');
 import { vmxError } from '../core/errors.js';
 import { HASH } from './error-codes.js';
 

@@ -1,4 +1,7 @@
-import { createXXHash3, createXXHash64, type IHasher } from 'hash-wasm';
+import type { IHasher } from 'hash-wasm';
+import { requireCjs } from '../core/require-cjs.js';
+
+const { createXXHash3, createXXHash64 } = requireCjs('hash-wasm') as typeof import('hash-wasm');
 
 /**
  * Fingerprints of source chunks for resume identity: a resumed transfer re-reads a chunk and

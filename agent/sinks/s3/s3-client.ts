@@ -1,4 +1,7 @@
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Client as S3ClientType, S3ClientConfig } from '@aws-sdk/client-s3';
+import { requireCjs } from '../../core/require-cjs.js';
+
+const { S3Client } = requireCjs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 
 export interface S3ConnectionOptions {
   /** e.g. http://127.0.0.1:7480; otherwise the SDK's AWS_ENDPOINT_URL(_S3) or the AWS endpoint. */
@@ -33,7 +36,7 @@ export interface S3ConnectionOptions {
  * Builds the SDK client. Only options the caller gave are passed, so the SDK's own resolution
  * (environment variables, shared config, credential chain) applies to everything else.
  */
-export function createS3Client(opts: S3ConnectionOptions): S3Client {
+export function createS3Client(opts: S3ConnectionOptions): S3ClientType {
   const config: S3ClientConfig = {
     // The SDK's default (WHEN_SUPPORTED) streams aws-chunked bodies with trailing CRC32 checksums,
     // which Ceph RGW rejects (411) and other S3-compatible stores may store verbatim. Content-MD5

@@ -1,22 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  GetObjectTaggingCommand,
-  HeadObjectCommand,
-  PutObjectTaggingCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  ListPartsCommand,
-  UploadPartCommand,
-  UploadPartCopyCommand,
-  type CreateMultipartUploadCommandInput,
-  type HeadObjectCommandOutput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { CreateMultipartUploadCommandInput, HeadObjectCommandOutput, S3Client, UploadPartCommand as UploadPartCommandType } from '@aws-sdk/client-s3';
+import { requireCjs } from '../../core/require-cjs.js';
 import { throwIfAborted } from '../../core/abort.js';
 import { isVmxferError, vmxError } from '../../core/errors.js';
 import { STORE } from '../error-codes.js';
@@ -30,6 +14,22 @@ import { s3Error } from './s3-errors.js';
 import { readBodyExactly } from './read-body.js';
 import { sendPayloadHash, sendUnsignedPayload } from './unsigned-payload.js';
 import { pacedBody } from '../paced-body.js';
+
+const {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutObjectTaggingCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  ListPartsCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+} = requireCjs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 
 const CRC_NAMES = { crc32c: 'CRC-32C', crc64nvme: 'CRC-64/NVME' } as const;
 
@@ -302,7 +302,7 @@ export class S3Sink implements ObjectSink, ObjectTagReader, DamagedPartSender {
   private uploadPartCommand(
     key: string, uploadId: string, partNumber: number, body: Buffer,
     checksum: { ContentMD5: string } | { ChecksumCRC64NVME: string } | { ChecksumCRC32C: string }, pacer: BodyPacer | undefined, signal: AbortSignal | undefined,
-  ): UploadPartCommand {
+  ): UploadPartCommandType {
     const Body = pacer ? pacedBody(body, pacer, signal) : body;
     const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body, ContentLength: body.length, ...checksum });
     if (!this.signPayload) return sendUnsignedPayload(command);
