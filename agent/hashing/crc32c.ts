@@ -1,8 +1,8 @@
 import { requireCjs } from '../core/require-cjs.js';
-
-const { crc32c: nativeCrc32c } = requireCjs('@node-rs/crc32') as typeof import('@node-rs/crc32');
 import { vmxError } from '../core/errors.js';
 import { HASH } from './error-codes.js';
+
+const { crc32c: nativeCrc32c } = requireCjs('@node-rs/crc32') as typeof import('@node-rs/crc32');
 
 /**
  * CRC-32C (Castagnoli; RFC 3720 appendix B.4: reflected polynomial 0x82F63B78, init and xorout

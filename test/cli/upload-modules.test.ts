@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from '../helpers/tmp.js';
+import { readdir } from 'node:fs/promises';
+import { REPO_ROOT, tempDir } from '../helpers/tmp.js';
 
 const pexec = promisify(execFile);
 
@@ -28,4 +29,41 @@ test('the upload command loads no cloud import SDK (EC2, IAM) until a cloud step
 test('the check above sees an SDK a module does load (the EBS snapshot image step loads EC2)', async () => {
   const loaded = await sdkClientsLoadedBy('agent/ebs/snapshot-image.js');
   assert.ok(loaded.includes('client-ec2'), `loaded: ${loaded.join(', ')}`);
+});
+
+/** The bare package specifiers the ES module loader resolves while a fresh Node process imports `module`. */
+async function packagesImportedBy(module: string): Promise<string[]> {
+  const hooks = `
+    export async function resolve(specifier, context, next) {
+      if (!/^(node:|file:|\\.|\\/)/.test(specifier)) console.log('IMPORTED ' + specifier);
+      return next(specifier, context);
+    }`;
+  const script = `
+    import { register } from 'node:module';
+    register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
+    await import(${JSON.stringify(join(REPO_ROOT, 'dist', module))});`;
+  const { stdout } = await pexec(process.execPath, ['--input-type=module', '-e', script]);
+  return [...new Set(stdout.split('\n').filter((l) => l.startsWith('IMPORTED ')).map((l) => l.slice(9)))].sort();
+}
+
+// An import of a CommonJS package runs cjs-module-lexer over it first: 0.10 CPU-s more for the S3 SDK
+// alone on Node 20 (agent/core/require-cjs.ts, bench/README.md).
+test('the upload path loads the S3 SDK, @node-rs/crc32 and hash-wasm with require(), never through the ES module loader', async () => {
+  const imported = await packagesImportedBy('agent/cli/commands/upload.js');
+  assert.ok(imported.includes('p-limit'), `the hook sees bare imports: ${imported.join(', ')}`);
+  assert.deepEqual(imported.filter((p) => ['@aws-sdk/client-s3', '@node-rs/crc32', 'hash-wasm'].includes(p)), []);
+});
+
+const hasCompileCache = typeof (await import('node:module') as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+
+test('bin/vmxfer.js keeps compiled code on disk on Node >= 22.1 (the OS temp directory without NODE_COMPILE_CACHE)', { skip: hasCompileCache ? false : `Node ${process.version} has no module.enableCompileCache (Node >= 22.1 only): nothing to check` }, async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    // NODE_COMPILE_CACHE alone would turn the cache on without bin/vmxfer.js: the temp directory is used instead.
+    const { NODE_COMPILE_CACHE: _set, ...env } = process.env;
+    await pexec(process.execPath, [join(REPO_ROOT, 'bin', 'vmxfer.js'), '--version'], { env: { ...env, TMPDIR: dir } });
+    assert.ok((await readdir(join(dir, 'node-compile-cache'), { recursive: true })).length > 0, 'the cache directory holds compiled code');
+  } finally {
+    await cleanup();
+  }
 });

@@ -1,4 +1,4 @@
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../../hashing/crc32c.js';
 import { vmxError } from '../../core/errors.js';
 import type { RandomAccessFile } from '../../io/random-access-file.js';
 import { VHDX } from './error-codes.js';

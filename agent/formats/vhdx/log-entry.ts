@@ -1,4 +1,4 @@
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../../hashing/crc32c.js';
 import { readGuid } from './guid.js';
 import { LOG_SECTOR_SIZE } from './layout.js';
 import type { LogWrite } from './log-overlay.js';

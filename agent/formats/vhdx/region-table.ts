@@ -1,4 +1,4 @@
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../../hashing/crc32c.js';
 import { vmxError } from '../../core/errors.js';
 import { VHDX } from './error-codes.js';
 import { BAT_REGION, METADATA_REGION, readGuid } from './guid.js';
