@@ -48,6 +48,11 @@ export interface HeadPatch {
   readonly data: Buffer;
 }
 
+/**
+ * What a writer yields. A Buffer is valid until the consumer asks for the next output: the writer
+ * may reuse its memory then (the stream-optimized VMDK writer's records live in shared slots that
+ * the worker pool fills again). A consumer that keeps bytes longer keeps a copy.
+ */
 export type WriterOutput = Buffer | HeadPatch;
 
 export function isHeadPatch(x: WriterOutput): x is HeadPatch {

@@ -9,18 +9,20 @@ import { deflaterFor } from '../compression/deflate-zlib.js';
 import { encodeGrains } from '../formats/vmdk/grain-encoder.js';
 import { GRAIN_BYTES } from '../formats/vmdk/writer-layout.js';
 import { encodeClusters } from '../formats/qcow2/cluster-encoder.js';
+import type { ChunkOutput } from './encode-chunks.js';
 
 export type ChunkTaskFn = (data: Buffer, params: any) => unknown;
 
 export const CHUNK_TASKS: Record<string, ChunkTaskFn> = {
   /** Stream-optimized VMDK: zero detection and deflate of whole 64 KiB grains into on-disk records. */
-  'vmdk-grains': (data, p: { offset: number; level: number; compressor: string }) => {
+  'vmdk-grains': (data, p: { offset: number; level: number; compressor: string; output?: ChunkOutput }) => {
     // Only the disk's last chunk can end inside a grain: pad it with zeros (VMDK 5.0: the last grain is whole).
     const whole = data.length % GRAIN_BYTES === 0 ? data : Buffer.concat([data, Buffer.alloc(GRAIN_BYTES - (data.length % GRAIN_BYTES))]);
     const deflater = deflaterFor(p.compressor);
     // The main thread checked the same name; a worker that loaded another copy of the addon differently cannot reproduce it.
     if (!deflater) throw new Error(`compressor ${p.compressor} is not available on this worker thread`);
-    return encodeGrains({ firstGrain: p.offset / GRAIN_BYTES, data: whole, level: p.level }, deflater);
+    const into = p.output && Buffer.from(p.output.memory, p.output.byteOffset, p.output.length);
+    return encodeGrains({ firstGrain: p.offset / GRAIN_BYTES, data: whole, level: p.level, into }, deflater);
   },
   /** Compressed qcow2: zero detection and raw deflate (4 KiB window) of each cluster. */
   'qcow2-clusters': (data, p: { clusterSize: number }) => encodeClusters(data, p.clusterSize),

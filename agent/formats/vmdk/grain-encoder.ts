@@ -30,6 +30,8 @@ export interface GrainEncodeRequest {
   readonly data: Uint8Array;
   /** zlib level 1..9 for compressible grains; 0 stores every grain. */
   readonly level: number;
+  /** Where to write the records (at least grains × MAX_GRAIN_RECORD_BYTES); absent: a fresh buffer. */
+  readonly into?: Buffer | undefined;
 }
 
 export interface GrainEncodeResult {
@@ -56,7 +58,10 @@ export function encodeGrains(req: GrainEncodeRequest, deflater: ZlibDeflater = Z
   const count = req.data.length / GRAIN_BYTES;
   if (!Number.isInteger(count)) throw new RangeError(`grain batch of ${req.data.length} bytes is not a whole number of 64 KiB grains`);
   const view = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.length);
-  const out = scratchFor(count * MAX_GRAIN_RECORD_BYTES);
+  if (req.into && req.into.length < count * MAX_GRAIN_RECORD_BYTES) {
+    throw new RangeError(`${req.into.length} output bytes cannot hold the records of ${count} grains (${count * MAX_GRAIN_RECORD_BYTES})`);
+  }
+  const out = req.into ?? scratchFor(count * MAX_GRAIN_RECORD_BYTES);
   const recordBytes = new Uint32Array(count);
   let at = 0;
   let storedGrains = 0;
@@ -75,9 +80,10 @@ export function encodeGrains(req: GrainEncodeRequest, deflater: ZlibDeflater = Z
     recordBytes[i] = end - at;
     at = end;
   }
-  // A copy of exactly the records: the scratch is reused, and a view would carry (and, across
-  // threads, clone) the whole scratch.
-  return { firstGrain: req.firstGrain, records: Buffer.from(out.subarray(0, at)), recordBytes, storedGrains };
+  // Into the caller's memory: a view. Otherwise a copy of exactly the records: the scratch is reused,
+  // and a view would carry (and, across threads, clone) the whole scratch.
+  const records = req.into ? out.subarray(0, at) : Buffer.from(out.subarray(0, at));
+  return { firstGrain: req.firstGrain, records, recordBytes, storedGrains };
 }
 
 /** zlib bytes for a grain, or 'stored' when stored blocks are at least as small. */

@@ -13,6 +13,7 @@ import {
   encodeMetadataMarker,
   encodeSparseHeader,
   GD_AT_END,
+  GRAIN_BYTES,
   GRAIN_SECTORS,
   GT_SECTORS,
   GTES_PER_GT,
@@ -110,8 +111,10 @@ async function* writeStreamOptimized(source: DiskSource, o: ResolvedOptions, w: 
   yield encodeHead(header, plan, o, w);
   const gd = new GrainDirectoryBuilder(plan.totalGrains);
   let sector = OVERHEAD_SECTORS;
+  const chunkBytes = w.chunkBytes ?? o.batchBytes;
   const batches = encodeChunks<GrainEncodeResult>(source, {
-    chunkBytes: w.chunkBytes ?? o.batchBytes,
+    chunkBytes,
+    outputBytes: Math.ceil(chunkBytes / GRAIN_BYTES) * MAX_GRAIN_RECORD_BYTES,
     task: 'vmdk-grains',
     params: { level: o.compressionLevel, compressor: o.deflater.implementation },
     pool: w.pool,

@@ -29,7 +29,8 @@ export async function sizeDisk(source: DiskSource, member: string, writer: DiskW
     throwIfAborted(signal);
     const buf = plain(out, member);
     size += buf.length;
-    if (held && size <= budget.left) held.push(buf);
+    // A writer's buffer is valid until the next one is asked for (WriterOutput): held ones are copies.
+    if (held && size <= budget.left) held.push(Buffer.from(buf));
     else held = undefined;
   }
   if (held) budget.left -= size;
