@@ -18,7 +18,10 @@ export async function* mappedRanges(file: RandomAccessFile, layout: BlockLayout,
   let pending: MappedRange | undefined;
   for (let b = 0; b < layout.entries.length; b++) {
     throwIfAborted(signal);
-    for (const r of await blockRanges(file, layout, b, virtualSize)) {
+    const run = unallocatedRun(layout, b, virtualSize);
+    const ranges = run ? [run.range] : await blockRanges(file, layout, b, virtualSize);
+    if (run) b = run.end - 1;
+    for (const r of ranges) {
       if (pending && canMerge(pending, r)) {
         pending = { ...pending, length: pending.length + r.length };
         continue;
@@ -28,6 +31,19 @@ export async function* mappedRanges(file: RandomAccessFile, layout: BlockLayout,
     }
   }
   if (pending) yield pending;
+}
+
+/**
+ * The run of unallocated blocks starting at block `b` as one range and the block after it, or undefined
+ * when `b` is allocated: an
+ * empty 127 GiB disk is 65,024 such blocks, which one by one cost a promise and an object each.
+ */
+function unallocatedRun(layout: BlockLayout, b: number, virtualSize: number): { range: MappedRange; end: number } | undefined {
+  let end = b;
+  while (end < layout.entries.length && layout.entries[end] === UNALLOCATED_ENTRY) end++;
+  if (end === b) return undefined;
+  const offset = b * layout.blockSize;
+  return { range: { kind: 'unallocated', offset, length: Math.min(end * layout.blockSize, virtualSize) - offset }, end };
 }
 
 function canMerge(a: MappedRange, b: MappedRange): boolean {
