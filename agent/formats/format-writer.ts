@@ -50,8 +50,9 @@ export interface HeadPatch {
 
 /**
  * What a writer yields. A Buffer is valid until the consumer asks for the next output: the writer
- * may reuse its memory then (the stream-optimized VMDK writer's records live in shared slots that
- * the worker pool fills again). A consumer that keeps bytes longer keeps a copy.
+ * may reuse its memory then (the stream-optimized VMDK and compressed qcow2 writers' encoded data
+ * live in shared slots that the worker pool fills again). A consumer that keeps bytes longer keeps
+ * a copy.
  */
 export type WriterOutput = Buffer | HeadPatch;
 

@@ -1,6 +1,7 @@
 /**
  * The per-chunk functions the worker pool runs. Each is pure: it reads `data` (a view of a slab
- * slot shared with the main thread) and returns a result that is structured-cloneable. A typed array
+ * slot shared with the main thread) and returns a result that is structured-cloneable. Its bulk goes
+ * into `params.output` (a slot of encodeChunks' shared output slab) when given; otherwise a typed array
  * in the result that owns its whole ArrayBuffer is transferred to the main thread (chunk-worker.ts),
  * which detaches it in the worker: a task must return fresh buffers, never a scratch it reuses.
  * Formats add their encoders here so the pool, which knows none of them, can run them by name.
@@ -25,7 +26,8 @@ export const CHUNK_TASKS: Record<string, ChunkTaskFn> = {
     return encodeGrains({ firstGrain: p.offset / GRAIN_BYTES, data: whole, level: p.level, into }, deflater);
   },
   /** Compressed qcow2: zero detection and raw deflate (4 KiB window) of each cluster. */
-  'qcow2-clusters': (data, p: { clusterSize: number }) => encodeClusters(data, p.clusterSize),
+  'qcow2-clusters': (data, p: { clusterSize: number; output?: ChunkOutput }) =>
+    encodeClusters(data, p.clusterSize, p.output && Buffer.from(p.output.memory, p.output.byteOffset, p.output.length)),
   /** Used by tests and the pool's self-check: the sum of the bytes. */
   'byte-sum': (data) => {
     let s = 0;

@@ -12,8 +12,15 @@ export interface ClusterEncodeResult {
   payload: Uint8Array;
 }
 
-export function encodeClusters(data: Uint8Array, clusterSize: number): ClusterEncodeResult {
+/**
+ * `into`: where to write the payload (at least clusters × clusterSize bytes, the most it can take);
+ * the result's payload is then a view of it. Absent: a fresh buffer.
+ */
+export function encodeClusters(data: Uint8Array, clusterSize: number, into?: Buffer): ClusterEncodeResult {
   const count = Math.ceil(data.length / clusterSize);
+  if (into && into.length < count * clusterSize) {
+    throw new RangeError(`${into.length} output bytes cannot hold the payload of ${count} clusters of ${clusterSize} bytes`);
+  }
   const view = Buffer.from(data.buffer, data.byteOffset, data.length);
   const zero = Buffer.alloc(clusterSize);
   const sizes = new Int32Array(count);
@@ -31,5 +38,8 @@ export function encodeClusters(data: Uint8Array, clusterSize: number): ClusterEn
       parts.push(cluster);
     }
   }
-  return { sizes, payload: Buffer.concat(parts) };
+  if (!into) return { sizes, payload: Buffer.concat(parts) };
+  let at = 0;
+  for (const part of parts) at += part.copy(into, at);
+  return { sizes, payload: into.subarray(0, at) };
 }

@@ -93,7 +93,8 @@ async function* plainClusters(source: DiskSource, clusterSize: number, signal?: 
 async function* compressedClusters(source: DiskSource, clusterSize: number, opts: WriteOptions): AsyncGenerator<OutputCluster> {
   const wanted = opts.chunkBytes ?? CHUNK_BYTES;
   const chunkBytes = Math.max(clusterSize, wanted - (wanted % clusterSize));
-  const chunks = encodeChunks<ClusterEncodeResult>(source, { chunkBytes, task: 'qcow2-clusters', params: { clusterSize }, pool: opts.pool, signal: opts.signal });
+  // The payload never exceeds the chunk: a cluster is stored whole when deflate does not shrink it.
+  const chunks = encodeChunks<ClusterEncodeResult>(source, { chunkBytes, outputBytes: chunkBytes, task: 'qcow2-clusters', params: { clusterSize }, pool: opts.pool, signal: opts.signal });
   for await (const chunk of chunks) {
     if (!('result' in chunk)) continue;
     const payload = Buffer.from(chunk.result.payload.buffer, chunk.result.payload.byteOffset, chunk.result.payload.byteLength);
