@@ -1,4 +1,4 @@
-import type { ObjectSink, PartRef } from '../sinks/object-sink.js';
+import type { ObjectSink, PartChecksumAlgorithm, PartRef } from '../sinks/object-sink.js';
 import { partChecksum } from '../sinks/part-checksum.js';
 import type { CheckpointPart } from './upload-checkpoint.js';
 
@@ -25,4 +25,14 @@ export function samePartBytes(prior: CheckpointPart, body: Uint8Array): boolean 
   if (prior.crc64nvme !== undefined) return prior.crc64nvme === partChecksum('crc64nvme', body);
   if (prior.crc32c !== undefined) return prior.crc32c === partChecksum('crc32c', body);
   return prior.crc64 !== undefined && prior.crc64 === partChecksum('crc64ecma', body);
+}
+
+/** The part checksum the confirmed parts were sent with (the field they carry); undefined before any. */
+export function sentChecksum(parts: readonly CheckpointPart[]): PartChecksumAlgorithm | undefined {
+  const p = parts[0];
+  if (!p) return undefined;
+  if (p.md5 !== undefined) return 'md5';
+  if (p.crc32c !== undefined) return 'crc32c';
+  if (p.crc64nvme !== undefined) return 'crc64nvme';
+  return p.crc64 !== undefined ? 'crc64ecma' : undefined;
 }

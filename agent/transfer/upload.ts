@@ -15,7 +15,7 @@ import { throttledSink } from '../sinks/throttled-sink.js';
 import { TRANSFER } from './error-codes.js';
 import { choosePartSize } from './part-sizing.js';
 import type { CutPart } from './part-cutter.js';
-import { checkpointPart, samePartBytes } from './part-record.js';
+import { checkpointPart, samePartBytes, sentChecksum } from './part-record.js';
 import { sendPart } from './send-part.js';
 import { confirmAllParts, opaqueEtags } from './upload-verify.js';
 import { completeOrConfirm, type CompletedObject } from './complete-upload.js';
@@ -288,7 +288,20 @@ async function reconcile(req: UploadRequest, cp: UploadCheckpoint, source: Uploa
   for (const [k, v] of Object.entries(options)) {
     if (cp.options[k] !== v) throw vmxError(TRANSFER.RESUME_MISMATCH, `option ${k} was ${String(cp.options[k])} when the upload started, now ${String(v)}`, { file: req.source });
   }
+  checkSameChecksum(req, cp);
   return reconcileWithStore(req, cp);
+}
+
+/**
+ * One multipart upload takes one part checksum (S3 refuses parts whose algorithm is not the one
+ * CreateMultipartUpload declared), so a resume must send what the confirmed parts were sent with.
+ */
+function checkSameChecksum(req: UploadRequest, cp: UploadCheckpoint): void {
+  const sent = sentChecksum(cp.parts);
+  const now = req.sink.capabilities.partChecksum;
+  if (sent === undefined || sent === now) return;
+  const flag = sent === 'crc64ecma' ? '' : ` (--store-checksum ${sent})`;
+  throw vmxError(TRANSFER.RESUME_MISMATCH, `the ${cp.parts.length} confirmed part(s) were sent with ${sent} checksums and the store is now set to ${now}: resume with the checksum the upload started with${flag}`, { file: req.source });
 }
 
 interface SendState {
