@@ -22,12 +22,11 @@ export const CHUNK_TASKS: Record<string, ChunkTaskFn> = {
     const deflater = deflaterFor(p.compressor);
     // The main thread checked the same name; a worker that loaded another copy of the addon differently cannot reproduce it.
     if (!deflater) throw new Error(`compressor ${p.compressor} is not available on this worker thread`);
-    const into = p.output && Buffer.from(p.output.memory, p.output.byteOffset, p.output.length);
-    return encodeGrains({ firstGrain: p.offset / GRAIN_BYTES, data: whole, level: p.level, into }, deflater);
+    return encodeGrains({ firstGrain: p.offset / GRAIN_BYTES, data: whole, level: p.level, into: outputView(p.output) }, deflater);
   },
   /** Compressed qcow2: zero detection and raw deflate (4 KiB window) of each cluster. */
   'qcow2-clusters': (data, p: { clusterSize: number; output?: ChunkOutput }) =>
-    encodeClusters(data, p.clusterSize, p.output && Buffer.from(p.output.memory, p.output.byteOffset, p.output.length)),
+    encodeClusters(data, p.clusterSize, outputView(p.output)),
   /** Used by tests and the pool's self-check: the sum of the bytes. */
   'byte-sum': (data) => {
     let s = 0;
@@ -35,3 +34,8 @@ export const CHUNK_TASKS: Record<string, ChunkTaskFn> = {
     return s;
   },
 };
+
+/** The task's slot of the shared output slab, when encodeChunks gave it one. */
+function outputView(output: ChunkOutput | undefined): Buffer | undefined {
+  return output && Buffer.from(output.memory, output.byteOffset, output.length);
+}

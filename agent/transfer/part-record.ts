@@ -10,29 +10,28 @@ import type { CheckpointPart } from './upload-checkpoint.js';
 export function checkpointPart(sink: ObjectSink, ref: PartRef, body: Uint8Array): CheckpointPart {
   const algorithm = sink.capabilities.partChecksum;
   const value = ref.checksums?.[algorithm] ?? partChecksum(algorithm, body);
-  const entry: CheckpointPart = { partNumber: ref.partNumber, etag: ref.etag, size: body.length };
-  if (algorithm === 'md5') entry.md5 = value;
-  else if (algorithm === 'crc64ecma') entry.crc64 = value;
-  else if (algorithm === 'crc32c') entry.crc32c = value;
-  else entry.crc64nvme = value;
-  return entry;
+  return { partNumber: ref.partNumber, etag: ref.etag, size: body.length, [FIELD[algorithm]]: value };
+}
+
+/** The checkpoint field each part checksum is kept in. */
+const FIELD = { md5: 'md5', crc32c: 'crc32c', crc64nvme: 'crc64nvme', crc64ecma: 'crc64' } as const satisfies Record<PartChecksumAlgorithm, keyof CheckpointPart>;
+
+/** The checksum a confirmed part carries, and its algorithm. */
+function recorded(part: CheckpointPart): { algorithm: PartChecksumAlgorithm; value: string } | undefined {
+  for (const algorithm of Object.keys(FIELD) as PartChecksumAlgorithm[]) {
+    const value = part[FIELD[algorithm]];
+    if (value !== undefined) return { algorithm, value };
+  }
+  return undefined;
 }
 
 /** Whether a regenerated part has the bytes of a confirmed one, by the checksum the confirmed one carries. */
 export function samePartBytes(prior: CheckpointPart, body: Uint8Array): boolean {
-  if (prior.size !== body.length) return false;
-  if (prior.md5 !== undefined) return prior.md5 === partChecksum('md5', body);
-  if (prior.crc64nvme !== undefined) return prior.crc64nvme === partChecksum('crc64nvme', body);
-  if (prior.crc32c !== undefined) return prior.crc32c === partChecksum('crc32c', body);
-  return prior.crc64 !== undefined && prior.crc64 === partChecksum('crc64ecma', body);
+  const r = recorded(prior);
+  return prior.size === body.length && r !== undefined && r.value === partChecksum(r.algorithm, body);
 }
 
-/** The part checksum the confirmed parts were sent with (the field they carry); undefined before any. */
+/** The part checksum the confirmed parts were sent with; undefined before any. */
 export function sentChecksum(parts: readonly CheckpointPart[]): PartChecksumAlgorithm | undefined {
-  const p = parts[0];
-  if (!p) return undefined;
-  if (p.md5 !== undefined) return 'md5';
-  if (p.crc32c !== undefined) return 'crc32c';
-  if (p.crc64nvme !== undefined) return 'crc64nvme';
-  return p.crc64 !== undefined ? 'crc64ecma' : undefined;
+  return parts[0] && recorded(parts[0])?.algorithm;
 }
