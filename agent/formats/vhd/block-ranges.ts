@@ -35,8 +35,8 @@ export async function* mappedRanges(file: RandomAccessFile, layout: BlockLayout,
 
 /**
  * The run of unallocated blocks starting at block `b` as one range and the block after it, or undefined
- * when `b` is allocated: an
- * empty 127 GiB disk is 65,024 such blocks, which one by one cost a promise and an object each.
+ * when `b` is allocated: an empty 127 GiB disk is 65,024 such blocks, which one by one cost a promise
+ * and an object each.
  */
 function unallocatedRun(layout: BlockLayout, b: number, virtualSize: number): { range: MappedRange; end: number } | undefined {
   let end = b;
